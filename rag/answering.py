@@ -1,0 +1,262 @@
+"""Question + retrieved passages -> :class:`Answer`: pick the sentences that answer, quote them verbatim, mark
+the key phrase, and refuse when the evidence is too weak.
+
+No generative model is involved: every word of an answer's text comes from a quoted sentence, and every
+quote is a span of a stored document given by its offsets (never re-found by searching).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from rag.chunking import sentence_spans
+from rag.embedding import Embedder
+from rag.lexical import STOPWORDS, tokenize
+from rag.retrieval import Passage
+
+NOT_COVERED = "The documents do not say. I found nothing in them that answers: {question}"
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A verbatim span of a stored document: ``document.text[start:end] == text``."""
+
+    text: str
+    source: str
+    """The document's path relative to the documents folder."""
+    start: int
+    end: int
+    score: float
+    """Evidence score of this quote for the question, 0..1."""
+    title: str = ""
+    page: int | None = None
+    """1-based page for paged formats (PDF), else None."""
+    highlight: tuple[int, int] | None = None
+    """Document offsets of the key phrase inside the quote, if one was found."""
+
+    @property
+    def location(self) -> str:
+        where = f"p. {self.page}, " if self.page else ""
+        return f"{where}chars {self.start}-{self.end}"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The reply to one question. ``text`` carries ``[n]`` markers that point to ``quotes[n-1]``."""
+
+    question: str
+    text: str
+    answered: bool
+    """False when the documents do not hold the answer; ``quotes`` is then empty."""
+    quotes: list[Quote] = field(default_factory=list)
+    related: list[Quote] = field(default_factory=list)
+    """When refusing: the closest passages, offered for reading, never as support."""
+    key_phrase: str | None = None
+    query: str = ""
+    """The self-contained question that was searched (differs from ``question`` for follow-ups)."""
+
+
+class Answerer(Protocol):
+    """Anything that turns passages into an answer (the extractive default, or a generative backend)."""
+
+    def run(self, question: str, query: str, passages: Sequence[Passage], query_vector: np.ndarray) -> Answer: ...
+
+
+# ---- question analysis ------------------------------------------------------------------------------------
+
+_QTYPES: list[tuple[str, re.Pattern[str]]] = [
+    ("quantity", re.compile(r"\bhow (much|many|large|big|high|long|old|far|often)\b|\bwhat (amount|percentage|"
+                            r"share|number|sum|proportion)\b|\bhow much money\b", re.I)),
+    ("date", re.compile(r"\bwhen\b|\b(what|which) (year|date|day|month|time|century|decade)\b", re.I)),
+    ("person", re.compile(r"\bwho(m|se)?\b|\b(what|which) (person|man|woman|official|minister|leader)\b", re.I)),
+    ("place", re.compile(r"\bwhere\b|\b(what|which) (country|city|place|region|town|state|continent)\b", re.I)),
+]
+
+_MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December|"
+           "Jan\\.|Feb\\.|Mar\\.|Apr\\.|Jun\\.|Jul\\.|Aug\\.|Sep\\.|Sept\\.|Oct\\.|Nov\\.|Dec\\.")
+_SCALE = r"(?:\s?(?:billion|million|trillion|thousand|hundred|bn|percent|per cent)\b|\s?%)?"
+_UNIT = r"(?:\s(?:euros?|dollars?|pounds?|people|troops|soldiers|members|countries|flights|years|days|percent))?"
+_ENTITY_PATTERNS = {
+    "quantity": re.compile(
+        r"(?:(?:up to|about|around|approximately|over|more than|some|nearly|almost)\s)?"
+        r"(?:[€$£¥]\s?\d[\d,.]*" + _SCALE + r"(?:\s\([^)]{1,30}\))?"
+        r"|\b\d[\d,.]*" + _SCALE + _UNIT + r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+        r"twelve|fifteen|twenty|thirty|forty|fifty|hundred|dozens|hundreds|thousands|millions)\b(?:\s\w+)?)",
+        re.I,
+    ),
+    "date": re.compile(
+        r"\b(?:(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday),?\s)?(?:(?:" + _MONTHS + r")\s\d{1,2}"
+        r"(?:,\s\d{4})?|\d{1,2}\s(?:" + _MONTHS + r")(?:\s\d{4})?|(?:" + _MONTHS + r")(?:\s\d{4})?|"
+        r"(?:in\s)?\d{4}s?|(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)|"
+        r"(?:last|next|this)\s(?:week|month|year)|yesterday|today|tomorrow)\b"
+    ),
+    "person": re.compile(r"\b[A-Z][\w’'-]+(?:\s(?:[A-Z][\w’'.-]+|de|van|von|al|bin))*\b"),
+    "place": re.compile(r"\b[A-Z][\w’'-]+(?:\s(?:[A-Z][\w’'-]+|of|de))*\b"),
+}
+
+
+def question_type(question: str) -> str:
+    """'quantity', 'date', 'person', 'place' or 'other', from the question's wording."""
+    for name, pattern in _QTYPES:
+        if pattern.search(question):
+            return name
+    return "other"
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"\w+", text)}
+
+
+def _names(question: str) -> set[str]:
+    """Words the question writes as names or acronyms ("SAFE", "Kallas"), to be matched case-sensitively."""
+    words = re.findall(r"\w+", question)
+    return {w for i, w in enumerate(words) if (w.isupper() and len(w) > 1) or (i > 0 and w[:1].isupper())}
+
+
+def key_phrase(sentence: str, question: str, qtype: str) -> tuple[int, int] | None:
+    """Offsets in ``sentence`` of the phrase that answers a question of type ``qtype``, if one stands out.
+
+    Candidates are entities of the asked-for kind (amounts, dates, names) that the question does not
+    already contain; the one nearest to the words shared with the question wins.
+    """
+    pattern = _ENTITY_PATTERNS.get(qtype)
+    if pattern is None:
+        return None
+    asked = _words(question)
+    shared = [m.start() for m in re.finditer(r"\w+", sentence) if m.group().lower() in asked and len(m.group()) > 3]
+    best: tuple[float, int, int] | None = None
+    for match in pattern.finditer(sentence):
+        start, end = match.span()
+        if qtype in {"person", "place"}:
+            # Drop leading capitalised words the question already has ("EU Defense Commissioner Andrius ...").
+            for word in re.finditer(r"\S+", match.group()):
+                lowered = word.group().lower()
+                if lowered.strip("’'s") in asked or lowered in asked or lowered in STOPWORDS:
+                    start = match.start() + word.end()
+                else:
+                    break
+            while start < end and sentence[start] == " ":
+                start += 1
+            if start >= end or start == 0 and qtype == "person" and end - start < 3:
+                continue
+        phrase = sentence[start:end]
+        if not phrase.strip() or _words(phrase) <= asked:
+            continue
+        distance = min((abs(start - s) for s in shared), default=len(sentence))
+        rank = distance - 0.5 * (end - start)
+        if best is None or rank < best[0]:
+            best = (rank, start, end)
+    return (best[1], best[2]) if best else None
+
+
+# ---- the extractive answerer ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    source: str
+    title: str
+    start: int
+    end: int
+    text: str
+    rank: int
+
+
+class ExtractiveAnswerer:
+    """Answers with the retrieved sentences that best match the question, quoted verbatim.
+
+    A sentence's evidence score blends its embedding similarity to the question, the share of the
+    question's content words it contains, and whether it holds the kind of thing asked for (an amount for
+    "how much", a name for "who"). Below ``min_evidence`` the answer is a refusal.
+    """
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        min_evidence: float = 0.45,
+        max_quotes: int = 3,
+        page_at: Callable[[str, int], int | None] | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.min_evidence = min_evidence
+        self.max_quotes = max_quotes
+        self.page_at = page_at or (lambda source, offset: None)
+
+    def score(
+        self, question: str, query: str, passages: Sequence[Passage], query_vector: np.ndarray
+    ) -> list[tuple[float, _Candidate, tuple[int, int] | None]]:
+        """Every sentence of the passages with its evidence score and key phrase, best first."""
+        candidates = self._sentences(passages)
+        if not candidates:
+            return []
+        qtype = question_type(question)
+        vectors = self.embedder.encode([c.text for c in candidates])
+        cosines = vectors @ query_vector
+        q_terms = set(tokenize(query))
+        names = _names(question)
+        scored = []
+        for candidate, cosine in zip(candidates, cosines.tolist(), strict=True):
+            s_terms = set(tokenize(candidate.text))
+            overlap = len(q_terms & s_terms) / len(q_terms) if q_terms else 0.0
+            span = key_phrase(candidate.text, question, qtype)
+            type_match = 1.0 if qtype == "other" or span else 0.0
+            named = len(names & set(re.findall(r"\w+", candidate.text))) / len(names) if names else 0.0
+            evidence = 0.5 * max(cosine, 0.0) + 0.3 * overlap + 0.1 * type_match + 0.1 * named
+            evidence -= 0.01 * candidate.rank
+            scored.append((float(np.clip(evidence, 0.0, 1.0)), candidate, span))
+        scored.sort(key=lambda item: -item[0])
+        return scored
+
+    def run(self, question: str, query: str, passages: Sequence[Passage], query_vector: np.ndarray) -> Answer:
+        scored = self.score(question, query, passages, query_vector)
+        if not scored or scored[0][0] < self.min_evidence:
+            related = [self._quote(c, s, None) for s, c, _ in scored[:2] if s >= 0.75 * self.min_evidence]
+            return Answer(question, NOT_COVERED.format(question=question.strip()), False, [], related, None, query)
+        best_score = scored[0][0]
+        # Further quotes only when nearly as strong and, for a typed question, holding an answer too.
+        chosen = [scored[0]] + [
+            item for item in scored[1:]
+            if item[0] >= max(self.min_evidence, best_score - 0.05) and (item[2] or scored[0][2] is None)
+        ]
+        chosen = chosen[: self.max_quotes]
+        quotes = [self._quote(c, s, span) for s, c, span in chosen]
+        parts = []
+        for n, (_, candidate, span) in enumerate(chosen, start=1):
+            text = candidate.text
+            if span:
+                text = f"{text[: span[0]]}**{text[span[0] : span[1]]}**{text[span[1] :]}"
+            parts.append(f"{text} [{n}]")
+        first_span = chosen[0][2]
+        phrase = chosen[0][1].text[first_span[0] : first_span[1]] if first_span else None
+        return Answer(question, " ".join(parts), True, quotes, [], phrase, query)
+
+    def _sentences(self, passages: Sequence[Passage]) -> list[_Candidate]:
+        seen: set[tuple[str, int, int]] = set()
+        out = []
+        for rank, passage in enumerate(passages):
+            chunk = passage.chunk
+            for s, e in sentence_spans(chunk.text):
+                key = (chunk.source, chunk.start + s, chunk.start + e)
+                if key in seen or len(re.findall(r"\w+", chunk.text[s:e])) < 3:
+                    continue
+                seen.add(key)
+                out.append(_Candidate(chunk.source, chunk.title, key[1], key[2], chunk.text[s:e], rank))
+        return out
+
+    def _quote(self, candidate: _Candidate, score: float, span: tuple[int, int] | None) -> Quote:
+        highlight = (candidate.start + span[0], candidate.start + span[1]) if span else None
+        return Quote(
+            text=candidate.text,
+            source=candidate.source,
+            start=candidate.start,
+            end=candidate.end,
+            score=round(score, 4),
+            title=candidate.title,
+            page=self.page_at(candidate.source, candidate.start),
+            highlight=highlight,
+        )

@@ -1,0 +1,112 @@
+"""Split documents into sentence-aligned, overlapping chunks that remember their character offsets.
+
+Pure functions, no models: ``doc.text[chunk.start:chunk.end] == chunk.text`` always holds.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.documents import Document
+
+# Words after which a full stop does not end a sentence.
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof sr jr st vs etc e.g i.e u.s u.k u.n e.u no nos fig figs vol eq approx dept est inc ltd "
+    "co corp jan feb mar apr jun jul aug sep sept oct nov dec gen col lt sgt rep sen gov pres rev ca cf al".split()
+)
+# A candidate boundary: terminal punctuation, optional closing quotes/brackets, then whitespace.
+_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|\n")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of one document: the unit that is embedded, indexed and retrieved."""
+
+    source: str
+    title: str
+    text: str
+    start: int
+    end: int
+    ordinal: int
+    """Position of the chunk within its document (0-based)."""
+
+    @property
+    def id(self) -> str:
+        return f"{self.source}#{self.start}-{self.end}"
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """(start, end) of every sentence in ``text[start:end]``, whitespace trimmed, as offsets into ``text``.
+
+    Line breaks always end a sentence (headlines, list items, paragraphs); full stops after common
+    abbreviations, initials and inside numbers do not.
+    """
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    cursor = start
+    for match in _BOUNDARY.finditer(text, start, end):
+        stop = match.end()
+        if match.group() != "\n":
+            word = re.search(r"(\S+)$", text[cursor : match.start()])
+            token = word.group(1).lower().strip("\"'“‘(") if word else ""
+            if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
+                continue
+            following = text[stop : stop + 3].lstrip()
+            if following and following[0].islower():
+                continue
+        _append_trimmed(text, cursor, stop, spans)
+        cursor = stop
+    _append_trimmed(text, cursor, end, spans)
+    return spans
+
+
+def _append_trimmed(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        spans.append((start, end))
+
+
+def _split_long(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
+    """Cut one over-long sentence at word boundaries into pieces of at most ``limit`` characters."""
+    pieces = []
+    while end - start > limit:
+        cut = text.rfind(" ", start + limit // 2, start + limit)
+        cut = cut if cut > start else start + limit
+        pieces.append((start, cut))
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
+    if end > start:
+        pieces.append((start, end))
+    return pieces
+
+
+def chunk_document(document: Document, chunk_chars: int = 600, overlap_sentences: int = 1) -> list[Chunk]:
+    """Pack consecutive sentences into chunks of about ``chunk_chars``, repeating ``overlap_sentences``.
+
+    A chunk also ends early at a paragraph break once it is half full, so chunks follow the author's
+    structure where they can.
+    """
+    text = document.text
+    sentences: list[tuple[int, int]] = []
+    for s, e in sentence_spans(text):
+        sentences.extend(_split_long(text, s, e, chunk_chars) if e - s > chunk_chars else [(s, e)])
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(sentences):
+        j = i + 1
+        while j < len(sentences) and sentences[j][1] - sentences[i][0] <= chunk_chars:
+            gap = text[sentences[j - 1][1] : sentences[j][0]]
+            if "\n\n" in gap and sentences[j - 1][1] - sentences[i][0] >= chunk_chars // 2:
+                break
+            j += 1
+        start, end = sentences[i][0], sentences[j - 1][1]
+        chunks.append(Chunk(document.source, document.title, text[start:end], start, end, len(chunks)))
+        if j >= len(sentences):
+            break
+        i = max(i + 1, j - overlap_sentences)
+    return chunks

@@ -1,0 +1,112 @@
+"""``rag index | ask | serve``: a thin shell over :class:`rag.Pipeline`.
+
+Library errors become one line on stderr and a non-zero exit; ``--json`` prints machine-readable output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rag.errors import RagError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description="Ask your documents; answers quote their sources.")
+    parser.add_argument("--index-dir", type=Path, help="index folder (default: ./index, or $RAG_INDEX_DIR)")
+    parser.add_argument("--model", dest="embedding_model", help="sentence-transformers model name or path")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    index = commands.add_parser("index", help="index a folder of documents (only changed files are re-embedded)")
+    index.add_argument("path", nargs="?", type=Path, help="documents folder (default: seeds/, or $RAG_DOCS_DIR)")
+    index.add_argument("--rebuild", action="store_true", help="re-embed every document")
+    index.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    ask = commands.add_parser("ask", help="answer a question, with its quotes")
+    ask.add_argument("question")
+    ask.add_argument("--docs", dest="docs_dir", type=Path, help="documents folder")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+
+    serve = commands.add_parser("serve", help="start the web chat")
+    serve.add_argument("--docs", dest="docs_dir", type=Path, help="documents folder")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, help="port (default 7860)")
+    serve.add_argument("--auth", help="require a login, as USER:PASSWORD (use it when serving to a network)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    if not args.verbose:
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no weight-loading progress bars in a shell
+    try:
+        return _run(args)
+    except RagError as error:
+        print(f"rag: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    from rag.pipeline import Pipeline
+
+    overrides = {k: getattr(args, k, None) for k in ("index_dir", "embedding_model", "docs_dir", "host", "port")}
+    if args.command == "index":
+        overrides["docs_dir"] = args.path
+    pipeline = Pipeline(**overrides)
+
+    if args.command == "index":
+        report = pipeline.index(rebuild=args.rebuild, progress=None if args.json else _progress)
+        if args.json:
+            data = dataclasses.asdict(report) | {"skipped": [{"path": str(e.path), "reason": e.reason}
+                                                              for e in report.skipped]}
+            print(json.dumps(data, indent=2))
+            return 0
+        for label, names in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
+            for name in names:
+                print(f"{label:>8}  {name}")
+        for error in report.skipped:
+            print(f"{'skipped':>8}  {error.path}: {error.reason}")
+        print(f"index {pipeline.settings.index_dir}: {report.summary()}")
+        return 0
+
+    if args.command == "ask":
+        answer = pipeline.answer(args.question)
+        if args.json:
+            print(json.dumps(dataclasses.asdict(answer), indent=2, ensure_ascii=False))
+            return 0
+        print(answer.text)
+        for n, quote in enumerate(answer.quotes, start=1):
+            print(f"\n[{n}] {quote.title} ({quote.source}, {quote.location})\n    “{quote.text}”")
+        if answer.related:
+            print("\nRelated passages (they do not answer the question):")
+            for quote in answer.related:
+                print(f"  - {quote.source}, {quote.location}: “{quote.text}”")
+        return 0
+
+    from ui import serve  # the web app lives beside the package, at the top of the checkout
+
+    auth = None
+    if args.auth:
+        user, _, password = args.auth.partition(":")
+        if not user or not password:
+            raise RagError("--auth must be USER:PASSWORD")
+        auth = (user, password)
+    serve(pipeline, auth=auth)
+    return 0
+
+
+def _progress(done: int, total: int, what: str) -> None:
+    width = 30
+    filled = int(width * done / total) if total else width
+    end = "\n" if done >= total else ""
+    print(f"\r{what}: [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end, file=sys.stderr, flush=True)

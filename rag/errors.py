@@ -1,0 +1,34 @@
+"""The errors the library raises: each names what went wrong and what it happened to, so a user can act on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class RagError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class DocumentError(RagError):
+    """A document file cannot be used: unreadable, empty, binary, too large or not valid text."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = Path(path)
+        self.reason = reason
+
+
+class DocumentsFolderError(RagError):
+    """The documents folder is missing, is not a folder, or holds no usable document."""
+
+
+class IndexStoreError(RagError):
+    """The index folder cannot be read: missing, corrupt, half-written or built by another format version."""
+
+
+class ModelLoadError(RagError):
+    """A model (embedder, reranker or generator) could not be loaded from the name or path given."""
+
+
+class QuestionError(RagError, ValueError):
+    """The question cannot be answered as asked: empty, or too long."""

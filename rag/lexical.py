@@ -1,0 +1,80 @@
+"""BM25 keyword (lexical) search over the same chunks as the dense index (bm25s: sparse matrices and numpy)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+# English function words (the usual IR list): they carry no topic, so neither BM25 nor overlap counts them.
+STOPWORDS = frozenset(
+    "a about above after again against all am an and any are aren't as at be because been before being below "
+    "between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down during each "
+    "few for from further had hadn't has hasn't have haven't having he he'd he'll he's her here here's hers "
+    "herself him himself his how how's i i'd i'll i'm i've if in into is isn't it it's its itself let's me more "
+    "most mustn't my myself no nor not of off on once only or other ought our ours ourselves out over own same "
+    "shan't she she'd she'll she's should shouldn't so some such than that that's the their theirs them "
+    "themselves then there there's these they they'd they'll they're they've this those through to too under "
+    "until up very was wasn't we we'd we'll we're we've were weren't what what's when when's where where's which "
+    "while who who's whom why why's will with won't would wouldn't you you'd you'll you're you've your yours "
+    "yourself yourselves also s t d ll m re ve".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased, stop-word-free, stemmed words: the shared vocabulary of documents and questions."""
+    words = [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+    return list(_stemmer().stemWords(words))
+
+
+class KeywordIndex:
+    """A BM25 index of chunk texts; ``scores(query)`` gives every chunk's BM25 score."""
+
+    def __init__(self, bm25: Any) -> None:
+        self._bm25 = bm25
+
+    @classmethod
+    def build(cls, texts: Sequence[str]) -> KeywordIndex:
+        import bm25s
+
+        bm25 = bm25s.BM25()
+        # Empty token lists would break bm25s; a placeholder token that no query produces keeps alignment.
+        corpus = [tokenize(t) or ["\x00"] for t in texts]
+        bm25.index(corpus, show_progress=False)
+        return cls(bm25)
+
+    def __len__(self) -> int:
+        return int(self._bm25.scores["num_docs"])
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every chunk for ``query`` (zeros when no query word is in the vocabulary)."""
+        ids = self._bm25.get_tokens_ids(tokenize(query))
+        if not ids:
+            return np.zeros(len(self), dtype=np.float32)
+        return np.asarray(self._bm25.get_scores_from_ids(ids), dtype=np.float32)
+
+    def save(self, folder: Path) -> None:
+        self._bm25.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path, mmap: bool = True) -> KeywordIndex:
+        import bm25s
+
+        return cls(bm25s.BM25.load(str(folder), mmap=mmap, show_progress=False, verbosity=0))

@@ -1,0 +1,291 @@
+"""The :class:`Pipeline`: owns the settings, the models and the index; indexes folders and answers questions."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.answering import Answer, Answerer, ExtractiveAnswerer
+from rag.chunking import Chunk, chunk_document
+from rag.conversation import Message, standalone_question
+from rag.documents import Document, iter_files, load_file
+from rag.embedding import Embedder
+from rag.errors import DocumentError, DocumentsFolderError, IndexStoreError, QuestionError
+from rag.retrieval import Passage, Retriever
+from rag.settings import Settings
+from rag.store import DocumentRecord, Manifest, Store
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]
+"""Called as ``progress(done, total, what)`` while indexing."""
+
+
+@dataclass
+class IndexReport:
+    """What an indexing run did, file by file."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[DocumentError] = field(default_factory=list)
+    chunks: int = 0
+    embedded: int = 0
+    """Chunks embedded in this run (0 when the index was reused as it was)."""
+    seconds: float = 0.0
+    rebuilt: str | None = None
+    """Why the whole index was rebuilt (no index, corrupt, other model or chunking), if it was."""
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed or self.rebuilt)
+
+    def summary(self) -> str:
+        parts = [f"{len(self.added)} added", f"{len(self.updated)} updated", f"{len(self.removed)} removed",
+                 f"{len(self.unchanged)} unchanged", f"{len(self.skipped)} skipped"]
+        return f"{', '.join(parts)}; {self.chunks} chunks ({self.embedded} embedded) in {self.seconds:.1f} s"
+
+
+class Pipeline:
+    """Documents folder + index folder + models: everything needed to answer questions.
+
+    Models and the index are loaded on first use and kept, so one pipeline answers many questions quickly::
+
+        pipeline = Pipeline(docs_dir="~/notes", index_dir="~/.cache/notes-index")
+        answer = pipeline.answer("What did we decide about the budget?")
+
+    Keyword arguments override fields of ``settings`` (or of ``Settings.from_env()`` when none is given).
+    Pass ``embedder`` to share one loaded model between several pipelines.
+    """
+
+    def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None,
+                 **overrides: Any) -> None:
+        base = Settings.from_env() if settings is None else settings
+        self.settings = base.replace(**{k: v for k, v in overrides.items() if v is not None})
+        self._embedder: Embedder | None = embedder
+        self._store: Store | None = None
+        self._answerer: Answerer | None = None
+
+    # ---- the parts, loaded once ---------------------------------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            s = self.settings
+            self._embedder = Embedder(s.embedding_model, s.device, s.embedding_batch_size, s.offline)
+        return self._embedder
+
+    @property
+    def store(self) -> Store:
+        """The index, synced with the documents folder on first use (built if missing or stale)."""
+        if self._store is None:
+            self.index()
+        assert self._store is not None
+        return self._store
+
+    @property
+    def answerer(self) -> Answerer:
+        if self._answerer is None:
+            self._answerer = ExtractiveAnswerer(
+                self.embedder, self.settings.min_evidence, self.settings.max_quotes, self._page_at
+            )
+        return self._answerer
+
+    @answerer.setter
+    def answerer(self, value: Answerer) -> None:
+        self._answerer = value
+
+    def _page_at(self, source: str, offset: int) -> int | None:
+        return self.store.document(source).page_at(offset)
+
+    @property
+    def retriever(self) -> Retriever:
+        s = self.settings
+        return Retriever(self.store, self.embedder, s.candidates, s.rrf_k, s.dense_weight, s.keyword_weight)
+
+    # ---- indexing -------------------------------------------------------------------------------------
+
+    def index(self, docs_dir: Path | str | None = None, rebuild: bool = False,
+              progress: Progress | None = None) -> IndexReport:
+        """Bring the index in line with the documents folder; re-embed only added or changed files.
+
+        The previous index stays live until the new one is completely written. ``rebuild`` re-embeds all.
+        """
+        if docs_dir is not None:
+            self.settings = self.settings.replace(docs_dir=Path(docs_dir).expanduser())
+        s = self.settings
+        folder = s.docs_dir
+        if not folder.exists():
+            raise DocumentsFolderError(f"documents folder not found: {folder}")
+        if not folder.is_dir():
+            raise DocumentsFolderError(f"not a folder: {folder}")
+        started = time.perf_counter()
+        report = IndexReport()
+        chunking = {"chunk_chars": s.chunk_chars, "chunk_overlap_sentences": s.chunk_overlap_sentences}
+        with _lock(s.index_dir):
+            old = None if rebuild else self._load_compatible(chunking, report)
+            if rebuild:
+                report.rebuilt = "asked to rebuild"
+            old_records = {r.source: r for r in old.manifest.documents} if old else {}
+            kept: list[tuple[DocumentRecord, Document]] = []
+            fresh: list[tuple[DocumentRecord, Document]] = []
+            seen: set[str] = set()
+            for path in iter_files(folder):
+                source = path.relative_to(folder).as_posix()
+                stat = path.stat()
+                record = old_records.get(source)
+                if old and record and record.size == stat.st_size and record.mtime_ns == stat.st_mtime_ns:
+                    kept.append((record, old.document(source)))
+                    seen.add(source)
+                    continue
+                try:
+                    doc = load_file(path, source, s.max_file_bytes)
+                except DocumentError as error:
+                    logger.warning("skipped %s", error)
+                    report.skipped.append(error)
+                    continue
+                seen.add(source)
+                new_record = DocumentRecord(source, doc.title, doc.fingerprint, stat.st_size, stat.st_mtime_ns,
+                                            doc.pages)
+                if old and record and record.fingerprint == doc.fingerprint:
+                    kept.append((new_record, old.document(source)))  # touched, not changed
+                else:
+                    fresh.append((new_record, doc))
+                    (report.updated if record else report.added).append(source)
+            report.removed = sorted(set(old_records) - seen)
+            report.unchanged = [r.source for r, _ in kept]
+            if old is not None and not fresh and not report.removed and _same_records(old, kept):
+                self._store = old
+            else:
+                self._store = self._build(old, kept, fresh, chunking, report, progress)
+                self._store.save(s.index_dir)
+        report.chunks = len(self._store)
+        report.seconds = time.perf_counter() - started
+        self._answerer = None if isinstance(self._answerer, ExtractiveAnswerer) else self._answerer
+        logger.info("index: %s", report.summary())
+        return report
+
+    sync = index
+
+    def _load_compatible(self, chunking: dict[str, int], report: IndexReport) -> Store | None:
+        """The existing index if it can be reused (same format, model and chunking), else None with a reason."""
+        try:
+            store = Store.load(self.settings.index_dir)
+        except IndexStoreError as error:
+            report.rebuilt = str(error)
+            if "no index" not in str(error):
+                logger.warning("%s; rebuilding it", error)
+            return None
+        if store.manifest.model != self.settings.embedding_model:
+            report.rebuilt = f"embedding model changed ({store.manifest.model} -> {self.settings.embedding_model})"
+        elif store.manifest.chunking != chunking:
+            report.rebuilt = "chunking settings changed"
+        else:
+            return store
+        logger.info("rebuilding the index: %s", report.rebuilt)
+        return None
+
+    def _build(
+        self,
+        old: Store | None,
+        kept: list[tuple[DocumentRecord, Document]],
+        fresh: list[tuple[DocumentRecord, Document]],
+        chunking: dict[str, int],
+        report: IndexReport,
+        progress: Progress | None,
+    ) -> Store:
+        s = self.settings
+        entries = sorted([(r, d, True) for r, d in kept] + [(r, d, False) for r, d in fresh],
+                         key=lambda e: e[0].source)
+        chunks: list[Chunk] = []
+        rows: list[np.ndarray | None] = []
+        new_chunks: list[Chunk] = []
+        for record, doc, reused in entries:
+            if reused and old is not None:
+                ids = old.chunks_of(record.source)
+                chunks.extend(old.chunk(i) for i in ids)
+                rows.extend(np.asarray(old.vectors[i]) for i in ids)
+            else:
+                doc_chunks = chunk_document(doc, s.chunk_chars, s.chunk_overlap_sentences)
+                chunks.extend(doc_chunks)
+                new_chunks.extend(doc_chunks)
+                rows.extend([None] * len(doc_chunks))
+        new_vectors = self._embed(new_chunks, progress)
+        report.embedded = len(new_chunks)
+        dim = new_vectors.shape[1] if len(new_chunks) else (old.manifest.dimension if old else self.embedder.dimension)
+        vectors = np.zeros((len(chunks), dim), dtype=np.float32)
+        fresh_iter = iter(new_vectors)
+        for i, row in enumerate(rows):
+            vectors[i] = row if row is not None else next(fresh_iter)
+        return Store.build([d for _, d, _ in entries], chunks, vectors, s.embedding_model, chunking,
+                           [r for r, _, _ in entries])
+
+    def _embed(self, chunks: list[Chunk], progress: Progress | None) -> np.ndarray:
+        if not chunks:
+            return np.zeros((0, 0), dtype=np.float32)
+        batch = 256
+        parts = []
+        for i in range(0, len(chunks), batch):
+            parts.append(self.embedder.encode([c.text for c in chunks[i : i + batch]]))
+            if progress:
+                progress(min(i + batch, len(chunks)), len(chunks), "embedding chunks")
+        return np.concatenate(parts)
+
+    # ---- asking ---------------------------------------------------------------------------------------
+
+    def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
+        """The passages most relevant to ``question``, best first."""
+        return self.retriever.run(self._check(question), top_k or self.settings.top_k)
+
+    def answer(self, question: str, history: Sequence[Message] | None = None) -> Answer:
+        """Answer ``question`` from the documents, with verbatim quotes; refuse if they do not hold the answer.
+
+        ``history`` is the conversation so far as ``{"role": ..., "content": ...}`` messages; a follow-up
+        question ("How much could Ukraine borrow under it?") is resolved against it before searching.
+        """
+        question = self._check(question)
+        store = self.store
+        if len(store) == 0:
+            return Answer(question, "There are no documents in the index yet: add files to "
+                          f"{self.settings.docs_dir} and index them.", False, query=question)
+        query = standalone_question(question, history)
+        query_vector = self.embedder.encode_query(query)
+        passages = self.retriever.run(query, self.settings.top_k, query_vector)
+        return self.answerer.run(question, query, passages, query_vector)
+
+    def document_text(self, source: str) -> str:
+        """The stored text of a document, the one quote offsets point into."""
+        return self.store.document(source).text
+
+    def _check(self, question: str) -> str:
+        if not isinstance(question, str) or not question.strip():
+            raise QuestionError("The question is empty: type a question about the documents.")
+        if len(question) > self.settings.max_question_chars:
+            raise QuestionError(f"The question is too long ({len(question):,} characters; the limit is "
+                                f"{self.settings.max_question_chars:,}).")
+        return question.strip()
+
+
+def _same_records(old: Store, kept: list[tuple[DocumentRecord, Document]]) -> bool:
+    return [r for r, _ in kept] == list(old.manifest.documents)
+
+
+@contextlib.contextmanager
+def _lock(index_dir: Path) -> Iterator[None]:
+    """One writer at a time per index folder (other processes wait)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

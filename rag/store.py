@@ -1,0 +1,300 @@
+"""The persisted index: documents, chunk offsets, vectors, FAISS and BM25, saved atomically under one folder.
+
+Layout of ``index/``::
+
+    CURRENT              name of the live generation (replaced atomically, last)
+    gen-<id>/            one complete index
+        manifest.json    format version, model, dimension, chunking, files and their sizes, documents
+        documents.jsonl  the text of every document (quotes are offsets into these)
+        chunks.npz       per chunk: document number, start, end
+        vectors.npy      float32 (chunks x dimension), L2-normalised
+        dense.faiss      FAISS index over the vectors
+        keyword/         bm25s index over the chunk texts
+
+A generation is written in a temporary folder, fsynced, renamed into place, and only then named in
+``CURRENT``: a crash at any moment leaves the previous generation live and complete.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.chunking import Chunk
+from rag.documents import Document
+from rag.errors import IndexStoreError
+from rag.lexical import KeywordIndex
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+FLAT_MAX = 200_000
+"""Up to this many chunks FAISS searches exactly; beyond it an HNSW graph keeps queries in milliseconds."""
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """What the manifest keeps of a document, to tell later whether its file changed."""
+
+    source: str
+    title: str
+    fingerprint: str
+    size: int = 0
+    mtime_ns: int = 0
+    pages: tuple[int, ...] = ()
+
+
+@dataclass
+class Manifest:
+    model: str
+    dimension: int
+    chunking: dict[str, int]
+    documents: list[DocumentRecord]
+    chunks: int
+    faiss: str
+    format_version: int = FORMAT_VERSION
+    created: float = field(default_factory=time.time)
+    files: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        data = json.loads(text)
+        if data.get("format_version") != FORMAT_VERSION:
+            raise IndexStoreError(f"index format {data.get('format_version')} is not the supported {FORMAT_VERSION}")
+        data["documents"] = [
+            DocumentRecord(**{**d, "pages": tuple(d.get("pages", ()))}) for d in data["documents"]
+        ]
+        return cls(**data)
+
+
+def build_faiss(vectors: np.ndarray) -> Any:
+    """Exact inner-product search while it is fast enough, an HNSW graph beyond :data:`FLAT_MAX` vectors."""
+    import faiss
+
+    n, dim = vectors.shape
+    if n <= FLAT_MAX:
+        index = faiss.IndexFlatIP(dim)
+    else:
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 40
+        index.hnsw.efSearch = 128
+    if n:
+        index.add(vectors)
+    return index
+
+
+class Store:
+    """An index in memory: documents, chunk offsets, vectors, the FAISS index and the BM25 index."""
+
+    def __init__(
+        self,
+        manifest: Manifest,
+        documents: list[Document],
+        chunk_doc: np.ndarray,
+        chunk_start: np.ndarray,
+        chunk_end: np.ndarray,
+        vectors: np.ndarray,
+        dense: Any,
+        keyword: KeywordIndex,
+    ) -> None:
+        self.manifest = manifest
+        self.documents = documents
+        self.chunk_doc = chunk_doc
+        self.chunk_start = chunk_start
+        self.chunk_end = chunk_end
+        self.vectors = vectors
+        self.dense = dense
+        self.keyword = keyword
+        self._by_source = {d.source: i for i, d in enumerate(documents)}
+
+    # ---- building -------------------------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        documents: list[Document],
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+        model: str,
+        chunking: dict[str, int],
+        records: list[DocumentRecord] | None = None,
+    ) -> Store:
+        """Assemble a store from documents, their chunks (grouped by document, in order) and chunk vectors."""
+        if len(chunks) != len(vectors):
+            raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
+        number = {d.source: i for i, d in enumerate(documents)}
+        chunk_doc = np.fromiter((number[c.source] for c in chunks), dtype=np.int32, count=len(chunks))
+        chunk_start = np.fromiter((c.start for c in chunks), dtype=np.int64, count=len(chunks))
+        chunk_end = np.fromiter((c.end for c in chunks), dtype=np.int64, count=len(chunks))
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        dense = build_faiss(vectors)
+        keyword = KeywordIndex.build([c.text for c in chunks])
+        records = records or [DocumentRecord(d.source, d.title, d.fingerprint, pages=d.pages) for d in documents]
+        manifest = Manifest(
+            model=model,
+            dimension=int(vectors.shape[1]),
+            chunking=chunking,
+            documents=records,
+            chunks=len(chunks),
+            faiss=type(dense).__name__,
+        )
+        return cls(manifest, documents, chunk_doc, chunk_start, chunk_end, vectors, dense, keyword)
+
+    # ---- reading ---------------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.chunk_doc)
+
+    def document(self, source: str) -> Document:
+        return self.documents[self._by_source[source]]
+
+    def chunk(self, i: int) -> Chunk:
+        doc = self.documents[int(self.chunk_doc[i])]
+        start, end = int(self.chunk_start[i]), int(self.chunk_end[i])
+        ordinal = i - int(np.searchsorted(self.chunk_doc, self.chunk_doc[i]))
+        return Chunk(doc.source, doc.title, doc.text[start:end], start, end, ordinal)
+
+    def chunks_of(self, source: str) -> range:
+        """Chunk numbers of one document (chunks are stored grouped by document)."""
+        number = self._by_source[source]
+        return range(
+            int(np.searchsorted(self.chunk_doc, number, "left")),
+            int(np.searchsorted(self.chunk_doc, number, "right")),
+        )
+
+    # ---- persistence -----------------------------------------------------------------------------------
+
+    def save(self, index_dir: Path) -> Path:
+        """Write a new generation under ``index_dir`` and make it current, atomically. Returns its folder."""
+        import faiss
+
+        index_dir.mkdir(parents=True, exist_ok=True)
+        tmp = index_dir / f".tmp-{uuid.uuid4().hex[:12]}"
+        tmp.mkdir()
+        try:
+            with open(tmp / "documents.jsonl", "w", encoding="utf-8") as f:
+                for d in self.documents:
+                    f.write(json.dumps({"source": d.source, "text": d.text}, ensure_ascii=False) + "\n")
+            np.savez(tmp / "chunks.npz", doc=self.chunk_doc, start=self.chunk_start, end=self.chunk_end)
+            np.save(tmp / "vectors.npy", self.vectors)
+            faiss.write_index(self.dense, str(tmp / "dense.faiss"))
+            self.keyword.save(tmp / "keyword")
+            self.manifest.files = {
+                p.relative_to(tmp).as_posix(): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()
+            }
+            (tmp / "manifest.json").write_text(self.manifest.to_json(), encoding="utf-8")
+            for p in tmp.rglob("*"):
+                if p.is_file():
+                    _fsync(p)
+            final = index_dir / f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+            os.rename(tmp, final)
+            _fsync_dir(index_dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        pointer = index_dir / f".CURRENT-{uuid.uuid4().hex[:6]}"
+        pointer.write_text(final.name + "\n", encoding="utf-8")
+        _fsync(pointer)
+        os.replace(pointer, index_dir / "CURRENT")
+        _fsync_dir(index_dir)
+        _remove_stale(index_dir, keep=final.name)
+        logger.info("saved index generation %s (%d chunks)", final.name, len(self))
+        return final
+
+    @classmethod
+    def read_manifest(cls, index_dir: Path) -> Manifest:
+        """The live generation's manifest; raises :class:`IndexStoreError` if there is no complete index."""
+        folder = current_generation(index_dir)
+        try:
+            manifest = Manifest.from_json((folder / "manifest.json").read_text(encoding="utf-8"))
+        except IndexStoreError:
+            raise
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise IndexStoreError(f"index at {index_dir} is corrupt: unreadable manifest ({exc})") from None
+        for name, size in manifest.files.items():
+            path = folder / name
+            if not path.is_file() or path.stat().st_size != size:
+                raise IndexStoreError(f"index at {index_dir} is corrupt: {name} is missing or truncated")
+        return manifest
+
+    @classmethod
+    def load(cls, index_dir: Path, mmap: bool = True) -> Store:
+        """Load the live generation; raises :class:`IndexStoreError` if it is missing or damaged."""
+        import faiss
+
+        manifest = cls.read_manifest(index_dir)
+        folder = current_generation(index_dir)
+        try:
+            texts: dict[str, str] = {}
+            with open(folder / "documents.jsonl", encoding="utf-8") as f:
+                for line in f:
+                    row = json.loads(line)
+                    texts[row["source"]] = row["text"]
+            documents = [
+                Document(r.source, r.title, texts[r.source], r.fingerprint, r.pages) for r in manifest.documents
+            ]
+            with np.load(folder / "chunks.npz") as arrays:
+                chunk_doc, chunk_start, chunk_end = arrays["doc"], arrays["start"], arrays["end"]
+            vectors = np.load(folder / "vectors.npy", mmap_mode="r" if mmap else None)
+            flags = faiss.IO_FLAG_MMAP if mmap and manifest.faiss != "IndexFlatIP" else 0
+            dense = faiss.read_index(str(folder / "dense.faiss"), flags)
+            keyword = KeywordIndex.load(folder / "keyword", mmap=mmap)
+        except (OSError, ValueError, KeyError, RuntimeError, json.JSONDecodeError) as exc:
+            raise IndexStoreError(f"index at {index_dir} is corrupt: {exc}") from None
+        sizes = {len(chunk_doc), len(chunk_start), len(chunk_end), len(vectors), dense.ntotal, len(keyword)}
+        if sizes != {manifest.chunks}:
+            raise IndexStoreError(f"index at {index_dir} is corrupt: part sizes {sorted(sizes)} disagree")
+        return cls(manifest, documents, chunk_doc, chunk_start, chunk_end, vectors, dense, keyword)
+
+
+def current_generation(index_dir: Path) -> Path:
+    pointer = index_dir / "CURRENT"
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise IndexStoreError(f"no index at {index_dir}") from None
+    except OSError as exc:
+        raise IndexStoreError(f"index at {index_dir} is unreadable: {exc}") from None
+    folder = index_dir / name
+    if not name.startswith("gen-") or "/" in name or not folder.is_dir():
+        raise IndexStoreError(f"index at {index_dir} is corrupt: CURRENT names a missing generation {name!r}")
+    return folder
+
+
+def _remove_stale(index_dir: Path, keep: str) -> None:
+    """Delete older generations and leftovers of interrupted writes (never the live one)."""
+    for path in index_dir.iterdir():
+        if path.name == keep or path.name in {"CURRENT", ".gitignore"}:
+            continue
+        if path.name.startswith(("gen-", ".tmp-", ".CURRENT-")):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        _fsync(path)
+    except OSError:  # some filesystems do not allow fsync on folders
+        pass

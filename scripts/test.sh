@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# One command: install everything the tests need, lint, type-check, and run the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+EXTRAS=test scripts/setup.sh
+# The browser tests drive Debian's Chromium (Playwright cannot download its own browsers here).
+if ! command -v chromium >/dev/null 2>&1; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy rag ui.py
+.venv/bin/python -m pytest "$@"
