@@ -70,15 +70,29 @@ class Answerer(Protocol):
 # ---- question analysis ------------------------------------------------------------------------------------
 
 _QTYPES: list[tuple[str, re.Pattern[str]]] = [
-    ("quantity", re.compile(r"\bhow (much|many|large|big|high|long|old|far|often)\b|\bwhat (amount|percentage|"
-                            r"share|number|sum|proportion)\b|\bhow much money\b", re.I)),
+    (
+        "quantity",
+        re.compile(
+            r"\bhow (much|many|large|big|high|long|old|far|often)\b|\bwhat (amount|percentage|"
+            r"share|number|sum|proportion)\b|\bhow much money\b",
+            re.I,
+        ),
+    ),
     ("date", re.compile(r"\bwhen\b|\b(what|which) (year|date|day|month|time|century|decade)\b", re.I)),
-    ("person", re.compile(r"\bwho(m|se)?\b|\b(what|which) (person|man|woman|official|minister|leader)\b", re.I)),
-    ("place", re.compile(r"\bwhere\b|\b(what|which) (country|city|place|region|town|state|continent)\b", re.I)),
+    (
+        "person",
+        re.compile(r"\bwho(m|se)?\b|\b(what|which) (person|man|woman|official|minister|leader)\b", re.I),
+    ),
+    (
+        "place",
+        re.compile(r"\bwhere\b|\b(what|which) (country|city|place|region|town|state|continent)\b", re.I),
+    ),
 ]
 
-_MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December|"
-           "Jan\\.|Feb\\.|Mar\\.|Apr\\.|Jun\\.|Jul\\.|Aug\\.|Sep\\.|Sept\\.|Oct\\.|Nov\\.|Dec\\.")
+_MONTHS = (
+    "January|February|March|April|May|June|July|August|September|October|November|December|"
+    "Jan\\.|Feb\\.|Mar\\.|Apr\\.|Jun\\.|Jul\\.|Aug\\.|Sep\\.|Sept\\.|Oct\\.|Nov\\.|Dec\\."
+)
 _SCALE = r"(?:\s?(?:billion|million|trillion|thousand|hundred|bn|percent|per cent)\b|\s?%)?"
 _UNIT = r"(?:\s(?:euros?|dollars?|pounds?|people|troops|soldiers|members|countries|flights|years|days|percent))?"
 _ENTITY_PATTERNS = {
@@ -142,7 +156,7 @@ def key_phrase(sentence: str, question: str, qtype: str) -> tuple[int, int] | No
                     break
             while start < end and sentence[start] == " ":
                 start += 1
-            if start >= end or start == 0 and qtype == "person" and end - start < 3:
+            if start >= end or (start == 0 and qtype == "person" and end - start < 3):
                 continue
         phrase = sentence[start:end]
         if not phrase.strip() or _words(phrase) <= asked:
@@ -220,7 +234,8 @@ class ExtractiveAnswerer:
         best_score = scored[0][0]
         # Further quotes only when nearly as strong and, for a typed question, holding an answer too.
         chosen = [scored[0]] + [
-            item for item in scored[1:]
+            item
+            for item in scored[1:]
             if item[0] >= max(self.min_evidence, best_score - 0.05) and (item[2] or scored[0][2] is None)
         ]
         chosen = chosen[: self.max_quotes]

@@ -12,8 +12,9 @@ from rag.documents import Document
 
 # Words after which a full stop does not end a sentence.
 _ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof sr jr st vs etc e.g i.e u.s u.k u.n e.u no nos fig figs vol eq approx dept est inc ltd "
-    "co corp jan feb mar apr jun jul aug sep sept oct nov dec gen col lt sgt rep sen gov pres rev ca cf al".split()
+    "mr mrs ms dr prof sr jr st vs etc e.g i.e u.s u.k u.n e.u no nos fig figs vol eq approx dept est inc "
+    "ltd co corp jan feb mar apr jun jul aug sep sept oct nov dec gen col lt sgt rep sen gov pres rev ca "
+    "cf al".split()
 )
 # A candidate boundary: terminal punctuation, optional closing quotes/brackets, then whitespace.
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|\n")

@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     if not args.verbose:
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no weight-loading progress bars in a shell
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no weight-loading bars in a shell
     try:
         return _run(args)
     except RagError as error:
@@ -67,11 +67,15 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "index":
         report = pipeline.index(rebuild=args.rebuild, progress=None if args.json else _progress)
         if args.json:
-            data = dataclasses.asdict(report) | {"skipped": [{"path": str(e.path), "reason": e.reason}
-                                                              for e in report.skipped]}
+            data = {f.name: getattr(report, f.name) for f in dataclasses.fields(report)}
+            data["skipped"] = [{"path": str(e.path), "reason": e.reason} for e in report.skipped]
             print(json.dumps(data, indent=2))
             return 0
-        for label, names in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
+        for label, names in (
+            ("added", report.added),
+            ("updated", report.updated),
+            ("removed", report.removed),
+        ):
             for name in names:
                 print(f"{label:>8}  {name}")
         for error in report.skipped:
@@ -109,4 +113,9 @@ def _progress(done: int, total: int, what: str) -> None:
     width = 30
     filled = int(width * done / total) if total else width
     end = "\n" if done >= total else ""
-    print(f"\r{what}: [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end, file=sys.stderr, flush=True)
+    print(
+        f"\r{what}: [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
+        end=end,
+        file=sys.stderr,
+        flush=True,
+    )

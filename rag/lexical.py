@@ -18,17 +18,27 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 # English function words (the usual IR list): they carry no topic, so neither BM25 nor overlap counts them.
 STOPWORDS = frozenset(
-    "a about above after again against all am an and any are aren't as at be because been before being below "
-    "between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down during each "
-    "few for from further had hadn't has hasn't have haven't having he he'd he'll he's her here here's hers "
-    "herself him himself his how how's i i'd i'll i'm i've if in into is isn't it it's its itself let's me more "
-    "most mustn't my myself no nor not of off on once only or other ought our ours ourselves out over own same "
-    "shan't she she'd she'll she's should shouldn't so some such than that that's the their theirs them "
-    "themselves then there there's these they they'd they'll they're they've this those through to too under "
-    "until up very was wasn't we we'd we'll we're we've were weren't what what's when when's where where's which "
-    "while who who's whom why why's will with won't would wouldn't you you'd you'll you're you've your yours "
-    "yourself yourselves also s t d ll m re ve".split()
+    "a about above after again against all am an and any are aren't as at be because been before being "
+    "below between both but by can can't cannot could couldn't did didn't do does doesn't doing don't "
+    "down during each few for from further had hadn't has hasn't have haven't having he he'd he'll he's "
+    "her here here's hers herself him himself his how how's i i'd i'll i'm i've if in into is isn't it "
+    "it's its itself let's me more most mustn't my myself no nor not of off on once only or other ought "
+    "our ours ourselves out over own same shan't she she'd she'll she's should shouldn't so some such "
+    "than that that's the their theirs them themselves then there there's these they they'd they'll "
+    "they're they've this those through to too under until up very was wasn't we we'd we'll we're we've "
+    "were weren't what what's when when's where where's which while who who's whom why why's will with "
+    "won't would wouldn't you you'd you'll you're you've your yours yourself yourselves also s t d ll m "
+    "re ve".split()
 )
+
+
+def _bm25s() -> Any:
+    import bm25s
+
+    # bm25s sets its own logger to DEBUG at import, which floods any application's log; restore the default.
+    if logging.getLogger("bm25s").level == logging.DEBUG:
+        logging.getLogger("bm25s").setLevel(logging.NOTSET)
+    return bm25s
 
 
 @lru_cache(maxsize=1)
@@ -52,9 +62,7 @@ class KeywordIndex:
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> KeywordIndex:
-        import bm25s
-
-        bm25 = bm25s.BM25()
+        bm25 = _bm25s().BM25()
         # Empty token lists would break bm25s; a placeholder token that no query produces keeps alignment.
         corpus = [tokenize(t) or ["\x00"] for t in texts]
         bm25.index(corpus, show_progress=False)
@@ -75,6 +83,4 @@ class KeywordIndex:
 
     @classmethod
     def load(cls, folder: Path, mmap: bool = True) -> KeywordIndex:
-        import bm25s
-
-        return cls(bm25s.BM25.load(str(folder), mmap=mmap, show_progress=False, verbosity=0))
+        return cls(_bm25s().BM25.load(str(folder), mmap=mmap, show_progress=False, verbosity=0))

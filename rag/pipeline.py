@@ -21,7 +21,7 @@ from rag.embedding import Embedder
 from rag.errors import DocumentError, DocumentsFolderError, IndexStoreError, QuestionError
 from rag.retrieval import Passage, Retriever
 from rag.settings import Settings
-from rag.store import DocumentRecord, Manifest, Store
+from rag.store import DocumentRecord, Store
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +50,13 @@ class IndexReport:
         return bool(self.added or self.updated or self.removed or self.rebuilt)
 
     def summary(self) -> str:
-        parts = [f"{len(self.added)} added", f"{len(self.updated)} updated", f"{len(self.removed)} removed",
-                 f"{len(self.unchanged)} unchanged", f"{len(self.skipped)} skipped"]
+        parts = [
+            f"{len(self.added)} added",
+            f"{len(self.updated)} updated",
+            f"{len(self.removed)} removed",
+            f"{len(self.unchanged)} unchanged",
+            f"{len(self.skipped)} skipped",
+        ]
         return f"{', '.join(parts)}; {self.chunks} chunks ({self.embedded} embedded) in {self.seconds:.1f} s"
 
 
@@ -67,8 +72,7 @@ class Pipeline:
     Pass ``embedder`` to share one loaded model between several pipelines.
     """
 
-    def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None,
-                 **overrides: Any) -> None:
+    def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None, **overrides: Any) -> None:
         base = Settings.from_env() if settings is None else settings
         self.settings = base.replace(**{k: v for k, v in overrides.items() if v is not None})
         self._embedder: Embedder | None = embedder
@@ -114,8 +118,9 @@ class Pipeline:
 
     # ---- indexing -------------------------------------------------------------------------------------
 
-    def index(self, docs_dir: Path | str | None = None, rebuild: bool = False,
-              progress: Progress | None = None) -> IndexReport:
+    def index(
+        self, docs_dir: Path | str | None = None, rebuild: bool = False, progress: Progress | None = None
+    ) -> IndexReport:
         """Bring the index in line with the documents folder; re-embed only added or changed files.
 
         The previous index stays live until the new one is completely written. ``rebuild`` re-embeds all.
@@ -141,7 +146,11 @@ class Pipeline:
             seen: set[str] = set()
             for path in iter_files(folder):
                 source = path.relative_to(folder).as_posix()
-                stat = path.stat()
+                try:
+                    stat = path.stat()
+                except OSError as exc:  # vanished, or a dangling link
+                    report.skipped.append(DocumentError(path, f"cannot be read ({exc.strerror or exc})"))
+                    continue
                 record = old_records.get(source)
                 if old and record and record.size == stat.st_size and record.mtime_ns == stat.st_mtime_ns:
                     kept.append((record, old.document(source)))
@@ -154,8 +163,9 @@ class Pipeline:
                     report.skipped.append(error)
                     continue
                 seen.add(source)
-                new_record = DocumentRecord(source, doc.title, doc.fingerprint, stat.st_size, stat.st_mtime_ns,
-                                            doc.pages)
+                new_record = DocumentRecord(
+                    source, doc.title, doc.fingerprint, stat.st_size, stat.st_mtime_ns, doc.pages
+                )
                 if old and record and record.fingerprint == doc.fingerprint:
                     kept.append((new_record, old.document(source)))  # touched, not changed
                 else:
@@ -204,8 +214,7 @@ class Pipeline:
         progress: Progress | None,
     ) -> Store:
         s = self.settings
-        entries = sorted([(r, d, True) for r, d in kept] + [(r, d, False) for r, d in fresh],
-                         key=lambda e: e[0].source)
+        entries = sorted([(r, d, True) for r, d in kept] + [(r, d, False) for r, d in fresh], key=lambda e: e[0].source)
         chunks: list[Chunk] = []
         rows: list[np.ndarray | None] = []
         new_chunks: list[Chunk] = []
@@ -226,8 +235,14 @@ class Pipeline:
         fresh_iter = iter(new_vectors)
         for i, row in enumerate(rows):
             vectors[i] = row if row is not None else next(fresh_iter)
-        return Store.build([d for _, d, _ in entries], chunks, vectors, s.embedding_model, chunking,
-                           [r for r, _, _ in entries])
+        return Store.build(
+            [d for _, d, _ in entries],
+            chunks,
+            vectors,
+            s.embedding_model,
+            chunking,
+            [r for r, _, _ in entries],
+        )
 
     def _embed(self, chunks: list[Chunk], progress: Progress | None) -> np.ndarray:
         if not chunks:
@@ -255,8 +270,12 @@ class Pipeline:
         question = self._check(question)
         store = self.store
         if len(store) == 0:
-            return Answer(question, "There are no documents in the index yet: add files to "
-                          f"{self.settings.docs_dir} and index them.", False, query=question)
+            return Answer(
+                question,
+                f"There are no documents in the index yet: add files to {self.settings.docs_dir} and index them.",
+                False,
+                query=question,
+            )
         query = standalone_question(question, history)
         query_vector = self.embedder.encode_query(query)
         passages = self.retriever.run(query, self.settings.top_k, query_vector)
@@ -270,8 +289,10 @@ class Pipeline:
         if not isinstance(question, str) or not question.strip():
             raise QuestionError("The question is empty: type a question about the documents.")
         if len(question) > self.settings.max_question_chars:
-            raise QuestionError(f"The question is too long ({len(question):,} characters; the limit is "
-                                f"{self.settings.max_question_chars:,}).")
+            raise QuestionError(
+                f"The question is too long ({len(question):,} characters; the limit is "
+                f"{self.settings.max_question_chars:,})."
+            )
         return question.strip()
 
 

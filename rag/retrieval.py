@@ -25,9 +25,7 @@ class Passage:
     """Row of the chunk in the store."""
 
 
-def reciprocal_rank_fusion(
-    rankings: list[np.ndarray], weights: list[float], k: int = 60
-) -> dict[int, float]:
+def reciprocal_rank_fusion(rankings: list[np.ndarray], weights: list[float], k: int = 60) -> dict[int, float]:
     """Fuse ranked id lists: each list adds ``weight / (k + rank)`` to the ids it ranks (rank from 1)."""
     fused: dict[int, float] = {}
     for ranking, weight in zip(rankings, weights, strict=True):

@@ -17,6 +17,7 @@ A generation is written in a temporary folder, fsynced, renamed into place, and 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -72,10 +73,8 @@ class Manifest:
     def from_json(cls, text: str) -> Manifest:
         data = json.loads(text)
         if data.get("format_version") != FORMAT_VERSION:
-            raise IndexStoreError(f"index format {data.get('format_version')} is not the supported {FORMAT_VERSION}")
-        data["documents"] = [
-            DocumentRecord(**{**d, "pages": tuple(d.get("pages", ()))}) for d in data["documents"]
-        ]
+            raise ValueError(f"format version {data.get('format_version')}, this program reads {FORMAT_VERSION}")
+        data["documents"] = [DocumentRecord(**{**d, "pages": tuple(d.get("pages", ()))}) for d in data["documents"]]
         return cls(**data)
 
 
@@ -84,6 +83,7 @@ def build_faiss(vectors: np.ndarray) -> Any:
     import faiss
 
     n, dim = vectors.shape
+    index: Any
     if n <= FLAT_MAX:
         index = faiss.IndexFlatIP(dim)
     else:
@@ -219,8 +219,6 @@ class Store:
         folder = current_generation(index_dir)
         try:
             manifest = Manifest.from_json((folder / "manifest.json").read_text(encoding="utf-8"))
-        except IndexStoreError:
-            raise
         except (OSError, ValueError, TypeError, KeyError) as exc:
             raise IndexStoreError(f"index at {index_dir} is corrupt: unreadable manifest ({exc})") from None
         for name, size in manifest.files.items():
@@ -294,7 +292,5 @@ def _fsync(path: Path) -> None:
 
 
 def _fsync_dir(path: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):  # some filesystems do not allow fsync on folders
         _fsync(path)
-    except OSError:  # some filesystems do not allow fsync on folders
-        pass

@@ -1,0 +1,81 @@
+"""Shared fixtures: the real packaged embedding model (loaded once), tmp copies of the seeds, and a network guard."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import socket
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag import Pipeline
+from rag.embedding import Embedder
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any connection from test code to a non-loopback address fails loudly: the product must work offline."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else str(address)
+        if self.family in (socket.AF_INET, socket.AF_INET6) and host not in {"127.0.0.1", "::1", "localhost"}:
+            raise RuntimeError(f"test tried to reach the network: {address}")
+        return real_connect(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+class HashEmbedder(Embedder):
+    """A tiny deterministic stand-in for unit tests of storage and plumbing (never for answer quality)."""
+
+    def __init__(self, dim: int = 16, name: str = "hash-embedder") -> None:
+        super().__init__(name)
+        self.dim = dim
+        self.calls = 0
+
+    @property
+    def dimension(self) -> int:
+        return self.dim
+
+    def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        self.calls += len(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in text.lower().split():
+                h = int(hashlib.md5(word.encode()).hexdigest(), 16)
+                out[i, h % self.dim] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1, norms)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The real default model (all-MiniLM-L6-v2 from its PyPI package), loaded once per test session."""
+    model = Embedder("sentence-transformers/all-MiniLM-L6-v2")
+    _ = model.model
+    return model
+
+
+@pytest.fixture
+def seeds_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "docs"
+    shutil.copytree(SEEDS, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def seeds_pipeline(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Pipeline]:
+    """A pipeline over a copy of the seeds with the real model and its own index folder."""
+    root = tmp_path_factory.mktemp("seeds")
+    docs = root / "docs"
+    shutil.copytree(SEEDS, docs)
+    pipeline = Pipeline(docs_dir=docs, index_dir=root / "index", embedder=embedder)
+    pipeline.index()
+    yield pipeline

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rag.chunking import chunk_document, sentence_spans
+from rag.documents import Document
+
+
+def doc(text: str) -> Document:
+    return Document("d.txt", "D", text, "f")
+
+
+def test_sentences_respect_abbreviations_numbers_and_lines() -> None:
+    text = "Talks in the U.S. ended on Dec. 1, 2025. Costs rose 2.5 percent!\nHeadline without stop\nLast one?"
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "Talks in the U.S. ended on Dec. 1, 2025.",
+        "Costs rose 2.5 percent!",
+        "Headline without stop",
+        "Last one?",
+    ]
+
+
+def test_chunks_overlap_by_one_sentence_and_stay_near_the_target_size() -> None:
+    text = " ".join(f"Sentence number {i} is about topic {i}." for i in range(40))
+    chunks = chunk_document(doc(text), chunk_chars=200, overlap_sentences=1)
+    assert len(chunks) > 5
+    assert all(len(c.text) <= 200 for c in chunks)
+    for a, b in itertools.pairwise(chunks):
+        last_sentence = a.text[a.text.rfind("Sentence") :]
+        assert b.text.startswith(last_sentence)
+    assert chunks[-1].end == len(text)
+
+
+def test_an_overlong_sentence_is_cut_at_word_boundaries() -> None:
+    text = "word " * 500
+    chunks = chunk_document(doc(text.strip()), chunk_chars=120, overlap_sentences=0)
+    assert all(len(c.text) <= 120 for c in chunks)
+    assert all(not c.text.startswith(" ") and not c.text.endswith(" ") for c in chunks)
+    assert "".join(c.text.replace(" ", "") for c in chunks) == text.replace(" ", "")
+
+
+def test_chunks_break_at_paragraphs_once_half_full() -> None:
+    first = "Alpha one is here. Alpha two is here. Alpha three is here."
+    text = first + "\n\nBeta starts a new paragraph. Beta goes on."
+    chunks = chunk_document(doc(text), chunk_chars=100, overlap_sentences=0)
+    assert chunks[0].text == first
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from(list('ab .!?\n"”’)U.S€1,')), max_size=600),
+    st.integers(min_value=20, max_value=300),
+    st.integers(min_value=0, max_value=3),
+)
+def test_chunk_offsets_always_point_at_the_chunk_text(text: str, size: int, overlap: int) -> None:
+    chunks = chunk_document(doc(text), chunk_chars=size, overlap_sentences=overlap)
+    for c in chunks:
+        assert text[c.start : c.end] == c.text
+        assert c.text.strip() == c.text and c.text
+    covered = set()
+    for c in chunks:
+        covered.update(range(c.start, c.end))
+    # Every non-space character of the document is in some chunk: nothing is lost.
+    assert all(i in covered for i, ch in enumerate(text) if not ch.isspace())
+    assert [c.ordinal for c in chunks] == list(range(len(chunks)))

@@ -1,0 +1,163 @@
+"""The product's promises on the seed documents, with the real packaged embedding model."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag import Answer, DocumentsFolderError, ModelLoadError, Pipeline, QuestionError
+from rag.chunking import sentence_spans
+
+pytestmark = pytest.mark.slow
+
+LOAN_SENTENCE = "The mechanism would allow Ukraine to borrow up to €140 billion"
+
+QUESTIONS = [
+    "How much could Ukraine borrow under the reparations loan?",
+    "Who is the EU Defense Commissioner?",
+    "What is SAFE?",
+    "How big is the SAFE defence fund?",
+    "How many EU countries handed in spending plans?",
+    "Where are the frozen Russian assets held?",
+    "What did Kallas say about Putin?",
+    "Which country has reservations about the reparations loan?",
+    "How much assistance has the EU given Ukraine since 2022?",
+    "What happened with the balloons from Belarus?",
+    "Who is the Ukrainian Defense Minister?",
+    "What is the Defence Readiness Roadmap 2030?",
+    "Why did talks on Britain joining the fund fail?",
+    "When did the defence ministers meet?",
+    "What does Kallas think about limiting the size of Ukraine's army?",
+]
+OFF_TOPIC = [
+    "Who won the 2022 World Cup?",
+    "What is the capital of France?",
+    "How do I bake sourdough bread?",
+    "What is the boiling point of water at sea level?",
+    "Which team won the Super Bowl last year?",
+]
+
+
+def assert_quotes_verbatim(pipeline: Pipeline, answer: Answer) -> None:
+    for quote in [*answer.quotes, *answer.related]:
+        text = pipeline.document_text(quote.source)
+        assert text[quote.start : quote.end] == quote.text, (answer.question, quote)
+        if quote.highlight:
+            assert quote.start <= quote.highlight[0] < quote.highlight[1] <= quote.end
+
+
+def test_reparations_loan_answer_quotes_the_loan_sentence(seeds_pipeline: Pipeline) -> None:
+    answer = seeds_pipeline.answer("How much could Ukraine borrow under the reparations loan?")
+    assert answer.answered
+    assert "140 billion" in (answer.key_phrase or "")
+    assert "140 billion" in answer.text and "[1]" in answer.text
+    first = answer.quotes[0]
+    assert first.text.startswith(LOAN_SENTENCE)
+    assert first.source == "EU-defence-ministers-in-Brussels.txt"
+    assert first.title == "EU defence ministers in Brussels"
+    assert_quotes_verbatim(seeds_pipeline, answer)
+
+
+def test_defence_commissioner_is_named(seeds_pipeline: Pipeline) -> None:
+    answer = seeds_pipeline.answer("Who is the EU Defense Commissioner?")
+    assert answer.answered and answer.key_phrase == "Andrius Kubilius"
+    assert answer.quotes[0].source == "Kallas-on-Ukraine-peace-diplomacy.txt"
+
+
+@pytest.mark.parametrize("question", OFF_TOPIC)
+def test_off_topic_questions_are_refused_without_quotes(seeds_pipeline: Pipeline, question: str) -> None:
+    answer = seeds_pipeline.answer(question)
+    assert not answer.answered
+    assert answer.quotes == []
+    assert "do not say" in answer.text
+    assert not re.search(r"\[\d\]", answer.text)
+
+
+def test_every_quote_of_many_answers_is_verbatim_at_its_offsets(seeds_pipeline: Pipeline) -> None:
+    questions = list(QUESTIONS) + list(OFF_TOPIC)
+    # Plus a question made from the opening words of every sentence of every seed document.
+    for document in seeds_pipeline.store.documents:
+        for start, end in sentence_spans(document.text):
+            words = document.text[start:end].split()[:7]
+            questions.append("What about " + " ".join(words) + "?")
+    answered = 0
+    for question in questions:
+        answer = seeds_pipeline.answer(question)
+        answered += answer.answered
+        assert_quotes_verbatim(seeds_pipeline, answer)
+        markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
+        assert markers == set(range(1, len(answer.quotes) + 1))
+    assert len(questions) > 50
+    assert answered >= len(QUESTIONS)
+
+
+def test_a_follow_up_is_resolved_against_the_conversation(seeds_pipeline: Pipeline) -> None:
+    history = [
+        {"role": "user", "content": "What is the reparations loan?"},
+        {"role": "assistant", "content": "A loan backed by frozen Russian assets."},
+    ]
+    answer = seeds_pipeline.answer("How much could Ukraine borrow under it?", history=history)
+    assert answer.answered and "140 billion" in (answer.key_phrase or "")
+    assert "reparations loan" in answer.query
+    # Without the conversation, "it" has nothing to point to.
+    alone = seeds_pipeline.answer("How much could Ukraine borrow under it?")
+    assert alone.query == alone.question
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n"])
+def test_an_empty_question_gets_a_clear_error(seeds_pipeline: Pipeline, question: str) -> None:
+    with pytest.raises(QuestionError, match="empty"):
+        seeds_pipeline.answer(question)
+
+
+def test_a_missing_documents_folder_is_named(tmp_path: Path) -> None:
+    with pytest.raises(DocumentsFolderError, match="nowhere"):
+        Pipeline(docs_dir=tmp_path / "nowhere", index_dir=tmp_path / "index").index()
+
+
+def test_bad_files_are_skipped_by_name_and_the_rest_answers(tmp_path: Path, seeds_copy: Path, embedder) -> None:
+    (seeds_copy / "empty.txt").write_bytes(b"")
+    (seeds_copy / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (seeds_copy / "latin1.txt").write_bytes("Caf\xe9 cr\xe8me".encode("latin-1"))
+    pipeline = Pipeline(docs_dir=seeds_copy, index_dir=tmp_path / "index", embedder=embedder)
+    report = pipeline.index()
+    reasons = {e.path.name: e.reason for e in report.skipped}
+    assert set(reasons) == {"empty.txt", "binary.txt", "latin1.txt"}
+    assert "empty" in reasons["empty.txt"]
+    assert "binary" in reasons["binary.txt"]
+    assert "UTF-8" in reasons["latin1.txt"]
+    assert sorted(report.added) == sorted(p.name for p in Path(seeds_copy).glob("[EK]*.txt"))
+    assert pipeline.answer("Who is the EU Defense Commissioner?").answered
+
+
+def test_an_embedding_model_that_cannot_load_says_which(tmp_path: Path, seeds_copy: Path) -> None:
+    pipeline = Pipeline(docs_dir=seeds_copy, index_dir=tmp_path / "index", embedding_model=str(tmp_path / "no-model"))
+    with pytest.raises(ModelLoadError, match="no-model"):
+        pipeline.index()
+    pipeline = Pipeline(docs_dir=seeds_copy, index_dir=tmp_path / "index", embedding_model="someone/not-on-this-disk")
+    with pytest.raises(ModelLoadError, match="not-on-this-disk"):
+        pipeline.index()
+
+
+def test_the_answer_shortcut_uses_the_environment(tmp_path: Path, seeds_copy: Path) -> None:
+    code = (
+        "from rag import answer\n"
+        "a = answer('Who is the EU Defense Commissioner?')\n"
+        "print(a.answered, a.key_phrase, a.quotes[0].source)\n"
+    )
+    env = dict(os.environ, RAG_DOCS_DIR=str(seeds_copy), RAG_INDEX_DIR=str(tmp_path / "index"))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True Andrius Kubilius Kallas-on-Ukraine-peace-diplomacy.txt"
+    assert (tmp_path / "index" / "CURRENT").is_file()
+
+
+def test_importing_rag_does_not_pay_for_gradio_or_torch() -> None:
+    code = "import sys, rag; print(sorted(m for m in ('gradio', 'torch', 'sentence_transformers') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stderr

@@ -1,0 +1,147 @@
+"""The index on disk: round trips, atomic writes, and damaged indexes that are detected, then rebuilt."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import HashEmbedder
+
+from rag import IndexStoreError, Pipeline
+from rag.store import Store, current_generation
+
+
+def make_docs(folder: Path, n: int = 3) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        (folder / f"doc{i}.txt").write_text(
+            f"Document {i} title\nThe river number {i} flows north. Its bridge was built in 19{i}0. "
+            f"Fishermen catch trout there every spring.",
+            encoding="utf-8",
+        )
+
+
+def pipeline(tmp_path: Path, embedder: HashEmbedder | None = None) -> Pipeline:
+    return Pipeline(docs_dir=tmp_path / "docs", index_dir=tmp_path / "index", embedder=embedder or HashEmbedder())
+
+
+def test_round_trip_keeps_documents_chunks_vectors_and_search(tmp_path: Path) -> None:
+    make_docs(tmp_path / "docs")
+    built = pipeline(tmp_path).store
+    loaded = Store.load(tmp_path / "index")
+    assert [d.text for d in loaded.documents] == [d.text for d in built.documents]
+    assert len(loaded) == len(built) > 0
+    np.testing.assert_array_equal(np.asarray(loaded.vectors), built.vectors)
+    for i in range(len(loaded)):
+        chunk = loaded.chunk(i)
+        assert loaded.document(chunk.source).text[chunk.start : chunk.end] == chunk.text
+    _, ids = loaded.dense.search(built.vectors[:1], 1)
+    assert ids[0][0] == 0
+    assert loaded.keyword.scores("trout").max() > 0
+
+
+def test_unchanged_folder_reuses_the_index_without_embedding(tmp_path: Path) -> None:
+    make_docs(tmp_path / "docs")
+    first = pipeline(tmp_path).index()
+    generation = current_generation(tmp_path / "index")
+    embedder = HashEmbedder()
+    second = pipeline(tmp_path, embedder).index()
+    assert first.embedded > 0 and second.embedded == 0 and embedder.calls == 0
+    assert not second.changed
+    assert current_generation(tmp_path / "index") == generation
+
+
+def test_only_changed_and_added_files_are_embedded(tmp_path: Path) -> None:
+    make_docs(tmp_path / "docs", 3)
+    pipeline(tmp_path).index()
+    (tmp_path / "docs" / "doc1.txt").write_text("Changed text about owls. Owls hunt at night.", encoding="utf-8")
+    (tmp_path / "docs" / "new.md").write_text("# New\nBadgers dig setts.", encoding="utf-8")
+    (tmp_path / "docs" / "doc2.txt").unlink()
+    embedder = HashEmbedder()
+    report = pipeline(tmp_path, embedder).index()
+    assert report.updated == ["doc1.txt"] and report.added == ["new.md"] and report.removed == ["doc2.txt"]
+    assert report.unchanged == ["doc0.txt"]
+    store = Store.load(tmp_path / "index")
+    assert sorted(d.source for d in store.documents) == ["doc0.txt", "doc1.txt", "new.md"]
+    assert embedder.calls == report.embedded == len(store.chunks_of("doc1.txt")) + len(store.chunks_of("new.md"))
+    # A touched but unchanged file is not re-embedded either.
+    (tmp_path / "docs" / "doc0.txt").touch()
+    again = HashEmbedder()
+    assert pipeline(tmp_path, again).index().embedded == 0 and again.calls == 0
+
+
+def test_a_crash_while_writing_leaves_the_previous_index_usable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_docs(tmp_path / "docs")
+    pipeline(tmp_path).index()
+    before = Store.load(tmp_path / "index")
+    (tmp_path / "docs" / "doc0.txt").write_text("Entirely new content about volcanoes.", encoding="utf-8")
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "save", crash)
+    with pytest.raises(OSError, match="disk full"):
+        pipeline(tmp_path).index()
+    monkeypatch.undo()
+    after = Store.load(tmp_path / "index")
+    assert [d.text for d in after.documents] == [d.text for d in before.documents]
+    assert not [p for p in (tmp_path / "index").iterdir() if p.name.startswith(".tmp-")]
+    # The next run completes the change.
+    assert pipeline(tmp_path).index().updated == ["doc0.txt"]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "truncate_vectors",
+        "garbage_manifest",
+        "missing_generation",
+        "garbage_faiss",
+        "wrong_format_version",
+        "empty_current",
+    ],
+)
+def test_a_damaged_index_is_reported_then_rebuilt(tmp_path: Path, damage: str) -> None:
+    make_docs(tmp_path / "docs")
+    pipeline(tmp_path).index()
+    index_dir = tmp_path / "index"
+    gen = current_generation(index_dir)
+    if damage == "truncate_vectors":
+        data = (gen / "vectors.npy").read_bytes()
+        (gen / "vectors.npy").write_bytes(data[: len(data) // 2])
+    elif damage == "garbage_manifest":
+        (gen / "manifest.json").write_text("{not json", encoding="utf-8")
+    elif damage == "missing_generation":
+        (index_dir / "CURRENT").write_text("gen-does-not-exist\n", encoding="utf-8")
+    elif damage == "garbage_faiss":
+        size = (gen / "dense.faiss").stat().st_size
+        (gen / "dense.faiss").write_bytes(b"\x00" * size)
+    elif damage == "wrong_format_version":
+        manifest = json.loads((gen / "manifest.json").read_text())
+        manifest["format_version"] = 999
+        (gen / "manifest.json").write_text(json.dumps(manifest))
+    elif damage == "empty_current":
+        (index_dir / "CURRENT").write_text("")
+    with pytest.raises(IndexStoreError, match=str(index_dir)):
+        Store.load(index_dir)
+    report = pipeline(tmp_path).index()
+    assert report.rebuilt and report.embedded > 0
+    assert len(Store.load(index_dir)) == report.chunks
+
+
+def test_another_embedding_model_triggers_a_rebuild(tmp_path: Path) -> None:
+    make_docs(tmp_path / "docs")
+    pipeline(tmp_path).index()
+    other = Pipeline(
+        docs_dir=tmp_path / "docs",
+        index_dir=tmp_path / "index",
+        embedder=HashEmbedder(),
+        embedding_model="another-model",
+    )
+    report = other.index()
+    assert report.rebuilt and "embedding model changed" in report.rebuilt
+    assert Store.load(tmp_path / "index").manifest.model == "another-model"
