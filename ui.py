@@ -1,23 +1,94 @@
 """The web chat: a Gradio app, thin over :class:`rag.Pipeline`. Run ``python ui.py`` or ``rag serve``.
 
 Every answer shows, under it, the verbatim quotes it rests on, with the document's title, file and position.
+A side panel lists the indexed documents and takes new files, which are saved into the documents folder
+(under a safe name) and indexed at once. Retrieval and answering live in :mod:`rag`; this module only
+translates between the browser and the pipeline.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import html
+import logging
 import os
-from collections.abc import Iterator, Sequence
+import re
+import threading
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from rag import Answer, Pipeline, Quote, RagError
+from rag import Answer, DocumentError, Pipeline, Quote, RagError
 from rag.conversation import Message
+from rag.documents import LOADERS, fingerprint, load_file
+
+logger = logging.getLogger(__name__)
 
 EXAMPLES = [
     "How much could Ukraine borrow under the reparations loan?",
     "Who is the EU Defense Commissioner?",
     "Who won the 2022 World Cup?",
 ]
+
+UPLOAD_TYPES: tuple[str, ...] = tuple(sorted(LOADERS))
+"""File suffixes the chat accepts: exactly the formats :mod:`rag.documents` can read."""
+
+SEARCHING = "_Searching the documents…_"
+"""Shown in the chat while an answer is being prepared (replaced by the answer)."""
+
+CSS = """
+#chat blockquote { border-left: 4px solid #2563eb; background: #f5f8ff; padding: 6px 12px; margin: 8px 0; }
+#chat mark { background: #fde68a; padding: 0 2px; border-radius: 3px; }
+#docs-panel ul { padding-left: 1.1em; }
+#docs-panel li { margin-bottom: 4px; }
+"""
+
+
+class UploadError(RagError):
+    """An uploaded file cannot be added: wrong type, too large, unreadable, or already there."""
+
+
+# ---- rendering answers ------------------------------------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
+
+
+def _escape(text: str) -> str:
+    """Document text shown verbatim in Markdown: HTML and Markdown syntax characters are escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def _quote_markdown(n: int | None, quote: Quote) -> str:
+    """One quote as a Markdown block quote: the words (key phrase marked), then title, file and position."""
+    raw = quote.text
+    if quote.highlight and quote.start <= quote.highlight[0] < quote.highlight[1] <= quote.end:
+        a, b = quote.highlight[0] - quote.start, quote.highlight[1] - quote.start
+        text = f"{_escape(raw[:a])}<mark>{_escape(raw[a:b])}</mark>{_escape(raw[b:])}"
+    else:
+        text = _escape(raw)
+    label = f"**[{n}]** " if n is not None else ""
+    source = quote.source.replace("`", "'")
+    return f"> {label}“{text}”  \n> — *{_escape(quote.title)}* · `{source}` · {quote.location}"
+
+
+def render(answer: Answer) -> str:
+    """An answer as Markdown: the text, then each quote with where it stands."""
+    parts = [answer.text]
+    if answer.query and answer.query != answer.question:
+        parts.append(f"<small>Searched for: *{_escape(answer.query)}*</small>")
+    if answer.quotes:
+        parts.append("**Sources**")
+        parts.extend(_quote_markdown(n, q) for n, q in enumerate(answer.quotes, start=1))
+    if answer.related:
+        parts.append("**Closest passages** (they do not answer the question)")
+        parts.extend(_quote_markdown(None, q) for q in answer.related)
+    return "\n\n".join(parts)
+
+
+# ---- the chat ---------------------------------------------------------------------------------------------
 
 
 def _text_of(content: Any) -> str:
@@ -31,45 +102,172 @@ def _text_of(content: Any) -> str:
     return ""
 
 
-def _quote_markdown(n: int | None, quote: Quote) -> str:
-    text = html.escape(quote.text, quote=False)
-    if quote.highlight:
-        a, b = quote.highlight[0] - quote.start, quote.highlight[1] - quote.start
-        raw = quote.text
-        text = (html.escape(raw[:a], quote=False) + "<mark>" + html.escape(raw[a:b], quote=False) + "</mark>"
-                + html.escape(raw[b:], quote=False))
-    label = f"[{n}] " if n is not None else ""
-    return f"> {label}“{text}”  \n> — *{html.escape(quote.title)}* · `{quote.source}` · {quote.location}"
-
-
-def render(answer: Answer) -> str:
-    """An answer as Markdown: the text, then each quote with where it stands."""
-    parts = [answer.text]
-    if answer.quotes:
-        parts.append("**Sources**")
-        parts.extend(_quote_markdown(n, q) for n, q in enumerate(answer.quotes, start=1))
-    if answer.related:
-        parts.append("**Closest passages** (they do not answer the question)")
-        parts.extend(_quote_markdown(None, q) for q in answer.related)
-    return "\n\n".join(parts)
-
-
-def respond(pipeline: Pipeline, message: str, history: Sequence[dict[str, Any]]) -> Iterator[str]:
-    """The chat function: one question (with the conversation so far) -> the rendered answer."""
-    import gradio as gr
-
-    turns: list[Message] = [
+def _turns(history: Sequence[Any] | None) -> list[Message]:
+    """Gradio's chat history as the ``{"role", "content"}`` messages :meth:`Pipeline.answer` takes."""
+    return [
         {"role": str(m.get("role", "")), "content": _text_of(m.get("content"))}
-        for m in history
+        for m in history or []
         if isinstance(m, dict)
     ]
-    if not message.strip():
-        yield "Please type a question about the documents."
+
+
+def respond(pipeline: Pipeline, message: str, history: Sequence[Any] | None) -> Iterator[str]:
+    """The chat function: one question (with the conversation so far) -> the answer, streamed as it grows.
+
+    The extractive answerer returns a whole :class:`Answer` at once, so the chat shows a short "searching"
+    note and then the answer. A pipeline with ``stream_answer(question, history)`` (a generative backend)
+    is streamed instead: that generator yields text pieces as they are produced, then the final
+    :class:`Answer`, whose rendering (with its quotes) replaces the streamed text.
+    """
+    question = message if isinstance(message, str) else _text_of(message)
+    if not question.strip():
+        yield "**Please type a question** about the documents."
         return
+    turns = _turns(history)
+    yield SEARCHING
     try:
-        yield render(pipeline.answer(message, history=turns))
+        stream: Callable[..., Iterator[str | Answer]] | None = getattr(pipeline, "stream_answer", None)
+        if stream is None:
+            yield render(pipeline.answer(question, history=turns))
+            return
+        text = ""
+        for piece in stream(question, history=turns):
+            if isinstance(piece, Answer):
+                yield render(piece)
+                return
+            text += piece
+            yield text
     except RagError as error:
-        raise gr.Error(str(error)) from None
+        yield f"**Cannot answer:** {error}"
+
+
+def answer_json(pipeline: Pipeline, question: str, history: Sequence[Any] | None = None) -> dict[str, Any]:
+    """The answer as plain data (the :class:`Answer` fields), for programs calling the ``/answer`` API."""
+    return dataclasses.asdict(pipeline.answer(question, history=_turns(history)))
+
+
+# ---- adding documents from the browser --------------------------------------------------------------------
+
+
+def safe_filename(name: str) -> str:
+    """A file name that is safe to create inside the documents folder, derived from an uploaded name.
+
+    Folder parts (``../``, ``C:\\``) are dropped, characters other than letters, digits, ``_``, ``-`` and
+    spaces become ``-``, and leading dots go, so the result is one plain, visible file name with a
+    lower-case suffix. Raises :class:`UploadError` if the suffix is not a supported document type.
+    """
+    base = unicodedata.normalize("NFKC", re.split(r"[\\/]", name)[-1])
+    base = "".join(ch for ch in base if ch.isprintable())
+    stem, dot, suffix = base.rpartition(".")
+    if not dot or not suffix.strip():
+        raise UploadError(f"{name!r}: a document needs a file type suffix (one of {', '.join(UPLOAD_TYPES)})")
+    suffix = "." + suffix.strip().lower()
+    if suffix not in UPLOAD_TYPES:
+        raise UploadError(f"{name!r}: unsupported file type '{suffix}' (supported: {', '.join(UPLOAD_TYPES)})")
+    stem = re.sub(r"[^\w\- ]+", "-", stem)
+    stem = re.sub(r"\s+", " ", re.sub(r"-{2,}", "-", stem)).strip(" -_")[:100].strip(" -_")
+    return f"{stem or 'document'}{suffix}"
+
+
+@dataclass(frozen=True)
+class Saved:
+    """The outcome of one upload: where it went (None if it was not saved) and what to tell the user."""
+
+    path: Path | None
+    message: str
+
+
+def save_upload(upload: Path, name: str, folder: Path, max_bytes: int) -> Saved:
+    """Copy an uploaded file into ``folder`` under :func:`safe_filename` of ``name``, never overwriting.
+
+    The file is read first (so a broken, empty or binary file is refused with the reason before it lands in
+    the folder). A name already taken gets ``-2``, ``-3``... unless that file has the same bytes, in which
+    case nothing is copied. The copy is written to a hidden temporary file and linked into place, so a
+    half-written file is never indexed. Raises :class:`UploadError` with a message for the user.
+    """
+    filename = safe_filename(name)
+    size = upload.stat().st_size
+    if size > max_bytes:
+        raise UploadError(f"{filename}: too large ({size:,} bytes; the limit is {max_bytes:,})")
+    try:
+        load_file(upload, filename, max_bytes)
+    except DocumentError as error:
+        raise UploadError(f"{filename}: {error.reason}") from None
+    raw = upload.read_bytes()
+    digest = fingerprint(raw)
+    folder = folder.resolve()
+    stem, suffix = filename[: -len(Path(filename).suffix)], Path(filename).suffix
+    tmp = folder / f".upload-{hashlib.sha256(os.urandom(16)).hexdigest()[:12]}{suffix}"
+    tmp.write_bytes(raw)
+    try:
+        for n in range(1, 1000):
+            target = folder / (filename if n == 1 else f"{stem}-{n}{suffix}")
+            if target.resolve().parent != folder:  # cannot happen after safe_filename; checked all the same
+                raise UploadError(f"{name!r}: refused, the name points outside the documents folder")
+            if target.exists():
+                if target.is_file() and fingerprint(target.read_bytes()) == digest:
+                    return Saved(None, f"{target.name} is already in the documents (same content)")
+                continue
+            try:
+                os.link(tmp, target)  # fails if the name was taken meanwhile: never overwrites
+            except FileExistsError:
+                continue
+            renamed = "" if target.name == name else f" (saved as {target.name})"
+            return Saved(target, f"{name}{renamed}")
+        raise UploadError(f"{filename}: too many files with this name already")
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def add_files(
+    pipeline: Pipeline, uploads: Sequence[str | Path], progress: Callable[[int, int, str], None] | None = None
+) -> str:
+    """Save uploaded files into the documents folder and index them; a Markdown report for the user."""
+    settings = pipeline.settings
+    lines: list[str] = []
+    saved: list[Path] = []
+    for upload in uploads:
+        path = Path(upload)
+        try:
+            outcome = save_upload(path, path.name, settings.docs_dir, settings.max_file_bytes)
+        except UploadError as error:
+            lines.append(f"**Not added:** {error}")
+            continue
+        lines.append(("**Added:** " if outcome.path else "**Skipped:** ") + outcome.message)
+        if outcome.path:
+            saved.append(outcome.path)
+    if saved:
+        try:
+            report = pipeline.index(progress=progress)
+        except RagError as error:
+            return "\n\n".join([*lines, f"**Indexing failed:** {error}"])
+        names = {p.name for p in saved}
+        for skipped in report.skipped:
+            if skipped.path.name in names:
+                lines.append(f"**Not indexed:** {skipped.path.name}: {skipped.reason}")
+        lines.append(f"Index updated: {report.summary()}. Ask about the new document now.")
+    return "\n\n".join(lines) if lines else "No file was given."
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def documents_markdown(pipeline: Pipeline) -> str:
+    """The indexed documents as a Markdown list: title, file name, size in chunks (and pages)."""
+    store = pipeline.store
+    if not store.documents:
+        return f"No documents yet. Add files here, or put them in `{pipeline.settings.docs_dir}`."
+    lines = [f"**{_count(len(store.documents), 'document')}**, {_count(len(store), 'passage')}", ""]
+    for doc in store.documents:
+        pages = f", {len(doc.pages)} pages" if doc.pages else ""
+        source = doc.source.replace("`", "'")
+        passages = _count(len(store.chunks_of(doc.source)), "passage")
+        lines.append(f"- *{_escape(doc.title)}*  \n  `{source}` · {passages}{pages}")
+    return "\n".join(lines)
+
+
+# ---- the app ----------------------------------------------------------------------------------------------
 
 
 def build_demo(pipeline: Pipeline) -> Any:
@@ -77,33 +275,77 @@ def build_demo(pipeline: Pipeline) -> Any:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
 
-    store = pipeline.store
-    names = ", ".join(f"*{html.escape(d.title)}*" for d in store.documents[:8])
-    more = f" and {len(store.documents) - 8} more" if len(store.documents) > 8 else ""
-    description = (f"Answers come only from {len(store.documents)} document(s): {names}{more}. "
-                   "Each answer quotes its sources word for word; when the documents do not say, the bot says so.")
+    uploading = threading.Lock()  # one upload at a time per app, whatever the queue settings
 
     def chat(message: str, history: list[dict[str, Any]]) -> Iterator[str]:
         yield from respond(pipeline, message, history)
 
+    tracker = gr.Progress()  # Gradio shows a progress bar for a handler whose default argument is one
+
+    def upload(files: list[str] | None, progress: Any = tracker) -> tuple[str, str, None]:
+        if not files:
+            return "No file was given.", documents_markdown(pipeline), None
+        progress(0, desc="Reading the files…")
+        with uploading:
+            status = add_files(pipeline, files, lambda done, total, what: progress((done, total), desc=what))
+        return status, documents_markdown(pipeline), None
+
+    def api_answer(question: str, history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Answer ``question`` from the documents; returns the Answer's fields (text, quotes with offsets)."""
+        try:
+            return answer_json(pipeline, question, history)
+        except RagError as error:
+            raise gr.Error(str(error)) from None
+
+    description = (
+        "Answers come only from the documents listed on the right, with each supporting sentence "
+        "quoted word for word. When the documents do not say, the bot says so."
+    )
     with gr.Blocks(title="Ask your documents", analytics_enabled=False) as demo:
-        gr.ChatInterface(
-            chat,
-            chatbot=gr.Chatbot(label="Answers with sources", height=560, elem_id="chat"),
-            textbox=gr.Textbox(placeholder="Ask a question about the documents…", elem_id="question",
-                               submit_btn=True),
-            title="Ask your documents",
-            description=description,
-            examples=EXAMPLES,
-            run_examples_on_click=True,
-            api_name="ask",
-            flagging_mode="never",
-        )
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                gr.ChatInterface(
+                    chat,
+                    chatbot=gr.Chatbot(
+                        label="Answers with sources", height=600, elem_id="chat", latex_delimiters=[], buttons=["copy"]
+                    ),
+                    textbox=gr.Textbox(
+                        placeholder="Ask a question about the documents…",
+                        elem_id="question",
+                        submit_btn=True,
+                        max_lines=6,
+                    ),
+                    title="Ask your documents",
+                    description=description,
+                    examples=EXAMPLES,
+                    run_examples_on_click=True,
+                    api_name="ask",
+                    flagging_mode="never",
+                    fill_height=False,
+                )
+            with gr.Column(scale=1, min_width=280, elem_id="docs-panel"):
+                gr.Markdown("### Documents")
+                docs = gr.Markdown(documents_markdown(pipeline), elem_id="documents")
+                with gr.Accordion("Add documents", open=True):
+                    files = gr.File(
+                        label="Upload files", file_count="multiple", file_types=list(UPLOAD_TYPES), elem_id="upload"
+                    )
+                    status = gr.Markdown(
+                        f"{', '.join(UPLOAD_TYPES)} files up to {pipeline.settings.max_file_bytes // 1_000_000} "
+                        "MB are saved into the documents folder and indexed at once.",
+                        elem_id="upload-status",
+                    )
+        files.upload(upload, inputs=files, outputs=[status, docs, files], api_name="upload", concurrency_limit=1)
+        demo.load(lambda: documents_markdown(pipeline), outputs=docs, api_visibility="private")
+        gr.api(api_answer, api_name="answer")
     return demo
 
 
-def serve(pipeline: Pipeline | None = None, auth: tuple[str, str] | None = None, **launch: Any) -> None:
-    """Index (if needed) and serve the chat on ``settings.host:settings.port`` (127.0.0.1 by default)."""
+def serve(pipeline: Pipeline | None = None, auth: tuple[str, str] | None = None, **launch: Any) -> Any:
+    """Index (if needed) and serve the chat on ``settings.host:settings.port`` (127.0.0.1 by default).
+
+    Blocks until stopped, unless ``prevent_thread_lock=True`` is passed; returns the running app.
+    """
     pipeline = pipeline or Pipeline()
     report = pipeline.index()
     print(f"index: {report.summary()}", flush=True)
@@ -111,9 +353,17 @@ def serve(pipeline: Pipeline | None = None, auth: tuple[str, str] | None = None,
         print(f"skipped {error.path}: {error.reason}", flush=True)
     demo = build_demo(pipeline)
     settings = pipeline.settings
+    launch = {"css": CSS, "footer_links": ["api"], **launch}
     demo.queue(default_concurrency_limit=4).launch(
-        server_name=settings.host, server_port=settings.port, auth=auth, share=False, show_error=True, **launch
+        server_name=settings.host,
+        server_port=settings.port,
+        auth=auth,
+        share=False,
+        show_error=True,
+        max_file_size=settings.max_file_bytes,
+        **launch,
     )
+    return demo
 
 
 if __name__ == "__main__":

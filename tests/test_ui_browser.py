@@ -1,0 +1,305 @@
+"""The web chat as a person uses it: the real app in a subprocess, driven by headless Chromium.
+
+Also the upload path's file-name sanitising (unit tests, no server) and the login screen when auth is set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import ui
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+LOAN_QUESTION = "How much could Ukraine borrow under the reparations loan?"
+LOAN_QUOTE = "The mechanism would allow Ukraine to borrow up to €140 billion at little or no interest"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage",
+]  # fmt: skip
+ANSWER_TIMEOUT_MS = 90_000  # the machine is shared and noisy; an answer normally takes well under 2 s
+
+
+# ---- helpers: a real server in a subprocess -----------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def running_app(root: Path, *extra_args: str, startup_s: float = 120.0) -> Iterator[str]:
+    """Serve the chat over a copy of the seeds in ``root`` on a free loopback port; yield its URL; stop it."""
+    docs = root / "docs"
+    if not docs.exists():
+        shutil.copytree(SEEDS, docs)
+    port = free_port()
+    env = os.environ | {
+        "RAG_PORT": str(port),
+        "RAG_HOST": "127.0.0.1",
+        "RAG_INDEX_DIR": str(root / "index"),
+        "RAG_DOCS_DIR": str(docs),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+    command = [sys.executable, "-m", "rag", "serve", *extra_args] if extra_args else [sys.executable, "ui.py"]
+    log = open(root / f"server-{port}.log", "w")  # noqa: SIM115 - closed in the finally below
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + startup_s
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(f"the app exited with {server.returncode}: {(root / log.name).read_text()}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the app did not answer HTTP 200 within {startup_s:.0f} s")
+            time.sleep(0.3)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def app_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("ui-app")
+
+
+@pytest.fixture(scope="module")
+def app_url(app_root: Path) -> Iterator[str]:
+    with running_app(app_root) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (scripts/test.sh installs it)")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, app_url: str) -> Iterator[Any]:
+    """A fresh chat (own browser context, so no shared history) with the question box ready."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.goto(app_url, wait_until="load")  # "networkidle" never fires on a Gradio page
+    page.wait_for_selector("#question textarea", timeout=60_000)
+    yield page
+    context.close()
+
+
+def ask(page: Any, question: str) -> Any:
+    """Type ``question``, submit it, and return the bot message once the answer (not the placeholder) is in."""
+    bots = page.locator("#chat [data-testid=bot]")
+    before = bots.count()
+    box = page.locator("#question textarea")
+    box.fill(question)
+    box.press("Enter")
+    page.wait_for_function(
+        """([n, searching]) => {
+            const bots = document.querySelectorAll('#chat [data-testid=bot]');
+            if (bots.length <= n) return false;
+            const text = bots[bots.length - 1].innerText.trim();
+            return text.length > 0 && !text.includes(searching);
+        }""",
+        arg=[before, "Searching the documents"],
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+    # a streamed answer may still be growing: wait until the submit button is back (generation finished)
+    page.wait_for_function(
+        "() => !document.querySelector('#question .stop-button, #question button[aria-label=\"Stop\"]')",
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+    return bots.nth(before)
+
+
+# ---- the chat in a browser ----------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_answer_quotes_its_source_and_off_topic_is_refused(page: Any) -> None:
+    reply = ask(page, LOAN_QUESTION)
+    text = reply.inner_text()
+    assert "140 billion" in text
+    assert "Sources" in text
+    assert LOAN_QUOTE in text
+    assert "EU defence ministers in Brussels" in text  # the document's title
+    assert "EU-defence-ministers-in-Brussels.txt" in text  # its file
+    assert "chars " in text  # and where in it
+    marked = reply.locator("blockquote mark")
+    assert marked.count() >= 1 and "140 billion" in marked.first.inner_text()  # the key phrase is highlighted
+    quotes_before = page.locator("#chat blockquote").count()
+    assert quotes_before >= 1
+    page.screenshot(path="/tmp/ui_answer.png", full_page=True)
+
+    refusal = ask(page, "Who won the 2022 World Cup?").inner_text()
+    assert "do not say" in refusal
+    assert "Sources" not in refusal
+    assert page.locator("#chat blockquote").count() == quotes_before  # no quote block added for the refusal
+    page.screenshot(path="/tmp/ui_refusal.png", full_page=True)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_follow_up_question_uses_the_conversation(page: Any) -> None:
+    ask(page, "What is the reparations loan backed by?")
+    reply = ask(page, "How much could Ukraine borrow under it?").inner_text()
+    assert "140 billion" in reply
+    # the question searched was rewritten with the earlier turn: proof the chat history reached the pipeline
+    assert "Searched for:" in reply and "reparations loan" in reply
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_too_long_question_is_explained_in_the_chat(page: Any) -> None:
+    reply = ask(page, "why " * 600).inner_text()
+    assert "Cannot answer" in reply and "too long" in reply and "2,000" in reply
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_uploaded_file_can_be_asked_about_at_once(page: Any, app_root: Path, tmp_path: Path) -> None:
+    upload = tmp_path / "lighthouse notes.txt"
+    upload.write_text(
+        "Kestrel Island lighthouse\n"
+        "The Kestrel Island lighthouse was painted teal in 1931 by the harbour master, Ilse Varga. "
+        "Its lamp can be seen from 27 nautical miles away on a clear night.\n",
+        encoding="utf-8",
+    )
+    page.locator("#upload input[type=file]").set_input_files(str(upload))
+    status = page.locator("#upload-status")
+    status.filter(has_text="Index updated").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert "Added: lighthouse notes.txt" in status.inner_text()
+    assert "lighthouse notes.txt" in page.locator("#documents").inner_text()  # listed with the others
+    assert (app_root / "docs" / "lighthouse notes.txt").read_bytes() == upload.read_bytes()
+
+    reply = ask(page, "Who painted the Kestrel Island lighthouse?").inner_text()
+    assert "Ilse Varga" in reply
+    assert "lighthouse notes.txt" in reply  # quoted from the new file
+    page.screenshot(path="/tmp/ui_upload.png", full_page=True)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_login_is_required_when_auth_is_set(browser: Any, tmp_path: Path) -> None:
+    with running_app(tmp_path, "--auth", "ann:s3cret-pass") as url:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url + "config", timeout=10)  # the app's API is closed without a login
+        assert refused.value.code == 401
+
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(url, wait_until="load")
+        page.locator("input[type=password]").wait_for(timeout=60_000)
+        assert page.locator("#question textarea").count() == 0  # no chat before logging in
+        page.locator("input[data-testid=textbox]").fill("ann")
+        page.locator("input[type=password]").fill("wrong")
+        page.get_by_role("button", name="Login").click()
+        page.get_by_text("Incorrect credentials").wait_for(timeout=30_000)
+        page.locator("input[data-testid=textbox]").fill("ann")  # the form is cleared after a failed login
+        page.locator("input[type=password]").fill("s3cret-pass")
+        page.get_by_role("button", name="Login").click()
+        page.wait_for_selector("#question textarea", timeout=60_000)
+        context.close()
+
+
+# ---- saving uploads safely (no server) ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("uploaded", "saved"),
+    [
+        ("report.txt", "report.txt"),
+        ("../../etc/passwd.txt", "passwd.txt"),
+        ("..\\..\\Windows\\win.ini.md", "win-ini.md"),
+        ("/abs/path/notes.PDF", "notes.pdf"),
+        (".hidden.txt", "hidden.txt"),
+        ("...txt", "document.txt"),
+        ("a/../../b.html", "b.html"),
+        ("résumé 2024 (final).docx.md", "résumé 2024 -final-docx.md"),
+        ("evil\x00name\n.txt", "evilname.txt"),
+        ("x" * 300 + ".txt", "x" * 100 + ".txt"),
+    ],
+)
+def test_safe_filename_stays_a_plain_visible_name(uploaded: str, saved: str) -> None:
+    name = ui.safe_filename(uploaded)
+    assert name == saved
+    assert "/" not in name and "\\" not in name and not name.startswith(".")
+
+
+@pytest.mark.parametrize("uploaded", ["malware.exe", "archive.tar.gz", "README", ".bashrc", "../../.ssh/id_rsa"])
+def test_unsupported_types_are_refused_with_the_supported_list(uploaded: str) -> None:
+    with pytest.raises(ui.UploadError, match=r"\.txt"):
+        ui.safe_filename(uploaded)
+
+
+def test_save_upload_never_escapes_or_overwrites(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "notes.txt").write_text("The first notes.\n", encoding="utf-8")
+    incoming = tmp_path / "in"
+    incoming.mkdir()
+    other = incoming / "notes.txt"
+    other.write_text("Different notes about something else.\n", encoding="utf-8")
+
+    saved = ui.save_upload(other, "../../notes.txt", docs, 1_000_000)
+    assert saved.path == docs.resolve() / "notes-2.txt"  # renamed, not overwritten, not outside the folder
+    assert (docs / "notes.txt").read_text(encoding="utf-8") == "The first notes.\n"
+    assert saved.path.read_text(encoding="utf-8") == other.read_text(encoding="utf-8")
+
+    again = ui.save_upload(other, "notes.txt", docs, 1_000_000)
+    assert again.path is None and "already" in again.message  # same bytes: nothing new written
+    assert sorted(p.name for p in docs.iterdir()) == ["notes-2.txt", "notes.txt"]  # no temporary left behind
+    assert not list(tmp_path.glob("*.txt"))  # nothing written next to the documents folder
+
+
+def test_save_upload_refuses_bad_files_before_they_land(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    big = tmp_path / "big.txt"
+    big.write_text("word " * 1000, encoding="utf-8")
+    with pytest.raises(ui.UploadError, match="too large"):
+        ui.save_upload(big, "big.txt", docs, 1000)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("   \n", encoding="utf-8")
+    with pytest.raises(ui.UploadError, match="empty"):
+        ui.save_upload(empty, "empty.txt", docs, 1000)
+    binary = tmp_path / "blob.txt"
+    binary.write_bytes(b"\x00\x01\x02 binary")
+    with pytest.raises(ui.UploadError, match="binary"):
+        ui.save_upload(binary, "blob.txt", docs, 1000)
+    assert list(docs.iterdir()) == []
