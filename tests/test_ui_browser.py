@@ -5,13 +5,6 @@ Also the upload path's file-name sanitising (unit tests, no server) and the logi
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -21,9 +14,8 @@ from typing import Any
 import pytest
 
 import ui
+from benchmarks.load import running_app
 
-ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT / "seeds"
 LOAN_QUESTION = "How much could Ukraine borrow under the reparations loan?"
 LOAN_QUOTE = "The mechanism would allow Ukraine to borrow up to €140 billion at little or no interest"
 CHROMIUM = "/usr/bin/chromium"
@@ -34,58 +26,7 @@ CHROMIUM_ARGS = [
 ANSWER_TIMEOUT_MS = 90_000  # the machine is shared and noisy; an answer normally takes well under 2 s
 
 
-# ---- helpers: a real server in a subprocess -----------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def running_app(root: Path, *extra_args: str, startup_s: float = 120.0) -> Iterator[str]:
-    """Serve the chat over a copy of the seeds in ``root`` on a free loopback port; yield its URL; stop it."""
-    docs = root / "docs"
-    if not docs.exists():
-        shutil.copytree(SEEDS, docs)
-    port = free_port()
-    env = os.environ | {
-        "RAG_PORT": str(port),
-        "RAG_HOST": "127.0.0.1",
-        "RAG_INDEX_DIR": str(root / "index"),
-        "RAG_DOCS_DIR": str(docs),
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-    }
-    command = [sys.executable, "-m", "rag", "serve", *extra_args] if extra_args else [sys.executable, "ui.py"]
-    log = open(root / f"server-{port}.log", "w")  # noqa: SIM115 - closed in the finally below
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + startup_s
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"the app exited with {server.returncode}: {(root / log.name).read_text()}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the app did not answer HTTP 200 within {startup_s:.0f} s")
-            time.sleep(0.3)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
-        log.close()
+# ---- fixtures: the real app in a subprocess (see benchmarks/load.py), a browser, a fresh chat ------------
 
 
 @pytest.fixture(scope="module")
@@ -215,8 +156,8 @@ def test_uploaded_file_can_be_asked_about_at_once(page: Any, app_root: Path, tmp
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_login_is_required_when_auth_is_set(browser: Any, tmp_path: Path) -> None:
-    with running_app(tmp_path, "--auth", "ann:s3cret-pass") as url:
+def test_login_is_required_when_auth_is_set(browser: Any, app_root: Path) -> None:
+    with running_app(app_root, "--auth", "ann:s3cret-pass") as url:  # `rag serve --auth`, on the same index
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(url + "config", timeout=10)  # the app's API is closed without a login
         assert refused.value.code == 401
