@@ -31,6 +31,8 @@ class Chunk:
     end: int
     ordinal: int
     """Position of the chunk within its document (0-based)."""
+    section: str | None = None
+    """The heading the chunk stands under (Markdown, HTML, DOCX headings; PDF outline), if any."""
 
     @property
     def id(self) -> str:
@@ -106,7 +108,9 @@ def chunk_document(document: Document, chunk_chars: int = 600, overlap_sentences
                 break
             j += 1
         start, end = sentences[i][0], sentences[j - 1][1]
-        chunks.append(Chunk(document.source, document.title, text[start:end], start, end, len(chunks)))
+        chunks.append(
+            Chunk(document.source, document.title, text[start:end], start, end, len(chunks), document.section_at(start))
+        )
         if j >= len(sentences):
             break
         i = max(i + 1, j - overlap_sentences)

@@ -80,6 +80,8 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"{label:>8}  {name}")
         for error in report.skipped:
             print(f"{'skipped':>8}  {error.path}: {error.reason}")
+        for warning in report.warnings:
+            print(f"{'warning':>8}  {warning}")
         print(f"index {pipeline.settings.index_dir}: {report.summary()}")
         return 0
 

@@ -38,6 +38,8 @@ class IndexReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[DocumentError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """Files indexed but possibly incomplete, e.g. a PDF page without text (a scanned image?)."""
     chunks: int = 0
     embedded: int = 0
     """Chunks embedded in this run (0 when the index was reused as it was)."""
@@ -163,9 +165,8 @@ class Pipeline:
                     report.skipped.append(error)
                     continue
                 seen.add(source)
-                new_record = DocumentRecord(
-                    source, doc.title, doc.fingerprint, stat.st_size, stat.st_mtime_ns, doc.pages
-                )
+                new_record = DocumentRecord.of(doc, stat.st_size, stat.st_mtime_ns)
+                report.warnings.extend(f"{source}: {w}" for w in doc.warnings)
                 if old and record and record.fingerprint == doc.fingerprint:
                     kept.append((new_record, old.document(source)))  # touched, not changed
                 else:

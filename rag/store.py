@@ -52,6 +52,24 @@ class DocumentRecord:
     size: int = 0
     mtime_ns: int = 0
     pages: tuple[int, ...] = ()
+    sections: tuple[tuple[int, str], ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, document: Document, size: int = 0, mtime_ns: int = 0) -> DocumentRecord:
+        return cls(
+            document.source,
+            document.title,
+            document.fingerprint,
+            size,
+            mtime_ns,
+            document.pages,
+            document.sections,
+            document.warnings,
+        )
+
+    def document(self, text: str) -> Document:
+        return Document(self.source, self.title, text, self.fingerprint, self.pages, self.sections, self.warnings)
 
 
 @dataclass
@@ -74,7 +92,17 @@ class Manifest:
         data = json.loads(text)
         if data.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"format version {data.get('format_version')}, this program reads {FORMAT_VERSION}")
-        data["documents"] = [DocumentRecord(**{**d, "pages": tuple(d.get("pages", ()))}) for d in data["documents"]]
+        data["documents"] = [
+            DocumentRecord(
+                **{
+                    **d,
+                    "pages": tuple(d.get("pages", ())),
+                    "sections": tuple((int(o), str(h)) for o, h in d.get("sections", ())),
+                    "warnings": tuple(d.get("warnings", ())),
+                }
+            )
+            for d in data["documents"]
+        ]
         return cls(**data)
 
 
@@ -141,7 +169,7 @@ class Store:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         dense = build_faiss(vectors)
         keyword = KeywordIndex.build([c.text for c in chunks])
-        records = records or [DocumentRecord(d.source, d.title, d.fingerprint, pages=d.pages) for d in documents]
+        records = records or [DocumentRecord.of(d) for d in documents]
         manifest = Manifest(
             model=model,
             dimension=int(vectors.shape[1]),
@@ -164,7 +192,7 @@ class Store:
         doc = self.documents[int(self.chunk_doc[i])]
         start, end = int(self.chunk_start[i]), int(self.chunk_end[i])
         ordinal = i - int(np.searchsorted(self.chunk_doc, self.chunk_doc[i]))
-        return Chunk(doc.source, doc.title, doc.text[start:end], start, end, ordinal)
+        return Chunk(doc.source, doc.title, doc.text[start:end], start, end, ordinal, doc.section_at(start))
 
     def chunks_of(self, source: str) -> range:
         """Chunk numbers of one document (chunks are stored grouped by document)."""
@@ -240,9 +268,7 @@ class Store:
                 for line in f:
                     row = json.loads(line)
                     texts[row["source"]] = row["text"]
-            documents = [
-                Document(r.source, r.title, texts[r.source], r.fingerprint, r.pages) for r in manifest.documents
-            ]
+            documents = [r.document(texts[r.source]) for r in manifest.documents]
             with np.load(folder / "chunks.npz") as arrays:
                 chunk_doc, chunk_start, chunk_end = arrays["doc"], arrays["start"], arrays["end"]
             vectors = np.load(folder / "vectors.npy", mmap_mode="r" if mmap else None)

@@ -145,3 +145,17 @@ def test_another_embedding_model_triggers_a_rebuild(tmp_path: Path) -> None:
     report = other.index()
     assert report.rebuilt and "embedding model changed" in report.rebuilt
     assert Store.load(tmp_path / "index").manifest.model == "another-model"
+
+
+def test_sections_survive_the_round_trip_and_label_chunks(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "guide.md").write_text(
+        "# Guide\n\nIntro text is here.\n\n## Install\n\nRun the installer twice. It takes a minute.\n",
+        encoding="utf-8",
+    )
+    pipeline(tmp_path).index()
+    store = Store.load(tmp_path / "index")
+    chunks = [store.chunk(i) for i in store.chunks_of("guide.md")]
+    assert any(c.section == "Install" and "installer" in c.text for c in chunks)
+    assert store.document("guide.md").sections == pipeline(tmp_path).store.document("guide.md").sections
