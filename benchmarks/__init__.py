@@ -1,0 +1,1 @@
+"""Benchmarks: one script per question asked of the system (run as ``python -m benchmarks.<name>``)."""

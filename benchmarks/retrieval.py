@@ -1,0 +1,223 @@
+"""Retrieval quality on SQuAD v1.1 dev: does each retriever put a passage holding the answer near the top?
+
+For every question, each retriever returns its 10 best chunks. A chunk is a hit when it comes from the
+question's article and its character range overlaps a gold answer span (``hit@5 full`` asks instead that
+the chunk hold a whole gold answer). Retrievers, all over the product's own index:
+
+- ``bm25``: the store's keyword index alone (``store.keyword.scores``);
+- ``dense``: the store's FAISS index alone (``store.dense.search`` with ``embedder.encode_query``);
+- ``fusion``: what the product does, ``pipeline.retrieve`` (any later stage the product adds shows here).
+
+Run from the checkout::
+
+    .venv/bin/python -m benchmarks.retrieval                  # all 10,570 dev questions
+    .venv/bin/python -m benchmarks.retrieval --sample 2000    # quick, fixed seed
+    .venv/bin/python -m benchmarks.retrieval --distractors    # + 18,896 train paragraphs as extra documents
+
+Prints a table and writes ``benchmarks/results/retrieval.json`` (``retrieval-distractors.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks import squad
+
+logger = logging.getLogger(__name__)
+
+DEPTH = 10
+CUTOFFS = (1, 5, 10)
+
+Ranked = list[tuple[str, int, int]]
+"""A ranked list of retrieved chunks as (source, start, end), best first."""
+
+
+def first_hit(ranked: Ranked, question: squad.Question, full: bool = False) -> int | None:
+    """1-based rank of the first chunk that overlaps (``full``: contains) a gold span, or None."""
+    test = squad.spans_contain if full else squad.spans_overlap
+    for rank, (source, start, end) in enumerate(ranked, start=1):
+        if source == question.source and test(start, end, question.spans):
+            return rank
+    return None
+
+
+def hit_at(ranks: Sequence[int | None], k: int) -> float:
+    """Share of questions with a hit in the first ``k``."""
+    return sum(1 for r in ranks if r is not None and r <= k) / len(ranks) if ranks else 0.0
+
+
+def mrr_at(ranks: Sequence[int | None], k: int) -> float:
+    """Mean reciprocal rank of the first hit, counting 0 when there is none in the first ``k``."""
+    return sum(1 / r for r in ranks if r is not None and r <= k) / len(ranks) if ranks else 0.0
+
+
+def retrievers(pipeline: Any) -> dict[str, Callable[[str], Ranked]]:
+    """The retrievers to compare, each question -> ranked chunks, all over the pipeline's own store."""
+    from rag.retrieval import top_ids
+
+    store = pipeline.store
+    embedder = pipeline.embedder
+
+    def as_ranked(ids: Sequence[int]) -> Ranked:
+        out = []
+        for i in ids:
+            doc = store.documents[int(store.chunk_doc[i])]
+            out.append((doc.source, int(store.chunk_start[i]), int(store.chunk_end[i])))
+        return out
+
+    def bm25(question: str) -> Ranked:
+        return as_ranked(top_ids(store.keyword.scores(question), DEPTH).tolist())
+
+    def dense(question: str) -> Ranked:
+        vector = embedder.encode_query(question)
+        _, ids = store.dense.search(vector[None, :].astype(np.float32), DEPTH)
+        return as_ranked([i for i in ids[0].tolist() if i >= 0])
+
+    def fusion(question: str) -> Ranked:
+        return [(p.chunk.source, p.chunk.start, p.chunk.end) for p in pipeline.retrieve(question, DEPTH)]
+
+    return {"bm25": bm25, "dense": dense, "fusion": fusion}
+
+
+def evaluate(pipeline: Any, questions: Sequence[squad.Question]) -> dict[str, dict[str, float]]:
+    """hit@k, MRR@10 and latency of every retriever over ``questions``."""
+    results: dict[str, dict[str, float]] = {}
+    for name, retrieve in retrievers(pipeline).items():
+        ranks: list[int | None] = []
+        full_ranks: list[int | None] = []
+        seconds: list[float] = []
+        started = time.perf_counter()
+        for n, question in enumerate(questions, start=1):
+            t = time.perf_counter()
+            ranked = retrieve(question.question)
+            seconds.append(time.perf_counter() - t)
+            ranks.append(first_hit(ranked, question))
+            full_ranks.append(first_hit(ranked, question, full=True))
+            if n % 1000 == 0:
+                logger.info("%s: %d/%d questions", name, n, len(questions))
+        row = {f"hit@{k}": hit_at(ranks, k) for k in CUTOFFS}
+        row["mrr@10"] = mrr_at(ranks, DEPTH)
+        row["hit@5 full"] = hit_at(full_ranks, 5)
+        row["p50 ms"] = 1000 * squad.percentile(seconds, 50)
+        row["p95 ms"] = 1000 * squad.percentile(seconds, 95)
+        row["seconds"] = time.perf_counter() - started
+        results[name] = {k: round(v, 4) for k, v in row.items()}
+        logger.info("%s: %s", name, results[name])
+    return results
+
+
+def open_with_distractors(
+    dev: Sequence[squad.Article], workdir: Path, dev_docs: Path, dev_index: Path
+) -> tuple[Any, dict[str, Any]]:
+    """The dev articles plus every train article (under ``train/``) in one index.
+
+    The dev files are hard-linked (same size and mtime) and the dev index is copied in first, so the
+    product's incremental indexing reuses the dev vectors and embeds only the train paragraphs.
+    """
+    train = squad.load_articles("train")
+    docs, index = workdir / "distractor-docs", workdir / "distractor-index"
+    docs.mkdir(parents=True, exist_ok=True)
+    for article in dev:
+        target, origin = docs / article.source, dev_docs / article.source
+        if not target.exists():
+            try:
+                os.link(origin, target)
+            except OSError:
+                shutil.copy2(origin, target)
+    squad.write_documents(train, docs / "train")
+    if not (index / "CURRENT").exists() and (dev_index / "CURRENT").exists():
+        shutil.copytree(dev_index, index, dirs_exist_ok=True)
+    from rag import Pipeline
+
+    pipeline = Pipeline(docs_dir=docs, index_dir=index)
+    started = time.perf_counter()
+    report = pipeline.index()
+    seconds = time.perf_counter() - started
+    squad.check_documents(pipeline, dev)
+    info = {
+        "docs_dir": str(docs),
+        "index_dir": str(index),
+        "documents": len(pipeline.store.documents),
+        "distractor_articles": len(train),
+        "distractor_paragraphs": sum(len(a.paragraph_offsets) for a in train),
+        "chunks": report.chunks,
+        "embedded": report.embedded,
+        "index_seconds": round(seconds, 1),
+        "embedded_per_second": round(report.embedded / seconds, 1) if report.embedded else None,
+    }
+    return pipeline, info
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sample", type=int, default=None, help="score N random dev questions (fixed seed)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--distractors",
+        action="store_true",
+        help="add the 18,896 train paragraphs as extra documents (embeds them once: slow)",
+    )
+    parser.add_argument(
+        "--workdir", type=Path, default=squad.DEFAULT_WORKDIR, help="where the documents and the cached indexes live"
+    )
+    parser.add_argument("--output", type=Path, default=None, help="JSON file (default benchmarks/results/...)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+
+    started = time.perf_counter()
+    dev = squad.load_articles("dev")
+    dev_docs, dev_index = args.workdir / "dev-docs", args.workdir / "dev-index"
+    pipeline, info = squad.open_pipeline(dev, dev_docs, dev_index)
+    if args.distractors:
+        pipeline, info = open_with_distractors(dev, args.workdir, dev_docs, dev_index)
+    questions = squad.sample_questions(dev, args.sample, args.seed)
+    results = evaluate(pipeline, questions)
+
+    header = ["retriever", "hit@1", "hit@5", "hit@10", "MRR@10", "hit@5 full", "p50 ms", "p95 ms"]
+    rows = [
+        [
+            name,
+            r["hit@1"],
+            r["hit@5"],
+            r["hit@10"],
+            r["mrr@10"],
+            r["hit@5 full"],
+            round(r["p50 ms"], 1),
+            round(r["p95 ms"], 1),
+        ]
+        for name, r in results.items()
+    ]
+    where = "dev + train distractors" if args.distractors else "dev"
+    print(f"\nSQuAD v1.1 {where}: {len(questions)} questions, {info['documents']} documents, {info['chunks']} chunks")
+    squad.print_table(header, rows)
+    payload = {
+        "benchmark": "retrieval",
+        "dataset": "SQuAD v1.1 dev" + (" + train paragraphs as distractors" if args.distractors else ""),
+        "questions": len(questions),
+        "sample": args.sample,
+        "seed": args.seed,
+        "hit": "chunk from the question's article whose char range overlaps a gold answer span",
+        "index": info,
+        "settings": squad.settings_summary(pipeline),
+        "results": results,
+        "seconds": round(time.perf_counter() - started, 1),
+        "machine": {"python": sys.version.split()[0], "cpus": os.cpu_count(), "platform": platform.platform()},
+    }
+    name = "retrieval-distractors.json" if args.distractors else "retrieval.json"
+    print(f"wrote {squad.write_json(name, payload, args.output)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""The benchmark metrics on hand-made examples: if these are wrong, every reported number is wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import retrieval, squad
+
+
+def test_normalisation_follows_the_official_squad_script() -> None:
+    assert squad.normalize_answer("The  Denver Broncos!") == "denver broncos"
+    assert squad.normalize_answer("an apple, a pear") == "apple pear"
+    assert squad.normalize_answer("Theory of the case") == "theory of case"  # only whole-word articles go
+
+
+def test_exact_match_and_f1() -> None:
+    assert squad.exact_match("the Broncos", "Broncos.") == 1.0
+    assert squad.exact_match("Denver Broncos", "Broncos") == 0.0
+    # 1 shared token; precision 1/2, recall 1/1 -> F1 2/3.
+    assert squad.f1_score("Denver Broncos", "Broncos") == pytest.approx(2 / 3)
+    assert squad.f1_score("Carolina Panthers", "Broncos") == 0.0
+    assert squad.f1_score("", "Broncos") == 0.0
+    # The official aggregation takes the best gold answer.
+    assert squad.best_over_golds(squad.f1_score, "Broncos", ["Denver Broncos", "Broncos"]) == 1.0
+    assert squad.best_over_golds(squad.exact_match, "Broncos", []) == 0.0
+
+
+def test_contains_answer_matches_whole_normalised_tokens() -> None:
+    assert squad.contains_answer("The game was won by the Denver Broncos.", ["denver broncos"])
+    assert not squad.contains_answer("It cost 1,500 dollars.", ["500"])
+    assert not squad.contains_answer("anything", [""])
+
+
+def test_span_overlap_and_containment() -> None:
+    gold = [(10, 20)]
+    assert squad.spans_overlap(0, 11, gold) and squad.spans_overlap(19, 30, gold)
+    assert not squad.spans_overlap(0, 10, gold) and not squad.spans_overlap(20, 30, gold)
+    assert squad.spans_contain(5, 25, gold) and not squad.spans_contain(12, 25, gold)
+
+
+def test_hit_and_mrr_from_first_hit_ranks() -> None:
+    question = squad.Question("q1", "Who won?", "a.txt", ("Broncos",), ((100, 107),))
+    ranked = [("b.txt", 90, 200), ("a.txt", 0, 99), ("a.txt", 95, 300), ("a.txt", 100, 107)]
+    assert retrieval.first_hit(ranked, question) == 3  # other article, then a chunk ending before the answer
+    assert retrieval.first_hit(ranked[:2], question) is None
+    ranks = [1, 3, None, 12]
+    assert retrieval.hit_at(ranks, 1) == 0.25
+    assert retrieval.hit_at(ranks, 5) == 0.5
+    assert retrieval.hit_at(ranks, 10) == 0.5
+    assert retrieval.mrr_at(ranks, 10) == pytest.approx((1 + 1 / 3) / 4)
+
+
+def test_percentile_interpolates() -> None:
+    assert squad.percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
+    assert squad.percentile([5.0], 95) == 5.0
+    assert squad.percentile([], 50) == 0.0
