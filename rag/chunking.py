@@ -5,6 +5,7 @@ Pure functions, no models: ``doc.text[chunk.start:chunk.end] == chunk.text`` alw
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -98,11 +99,16 @@ def chunk_document(document: Document, chunk_chars: int = 600, overlap_sentences
     sentences: list[tuple[int, int]] = []
     for s, e in sentence_spans(text):
         sentences.extend(_split_long(text, s, e, chunk_chars) if e - s > chunk_chars else [(s, e)])
+    heading_starts = [offset for offset, _ in document.sections]
     chunks: list[Chunk] = []
     i = 0
     while i < len(sentences):
         j = i + 1
+        new_section = False
         while j < len(sentences) and sentences[j][1] - sentences[i][0] <= chunk_chars:
+            if _heading_between(heading_starts, sentences[j - 1][1], sentences[j][0]):
+                new_section = True
+                break
             gap = text[sentences[j - 1][1] : sentences[j][0]]
             if "\n\n" in gap and sentences[j - 1][1] - sentences[i][0] >= chunk_chars // 2:
                 break
@@ -113,5 +119,12 @@ def chunk_document(document: Document, chunk_chars: int = 600, overlap_sentences
         )
         if j >= len(sentences):
             break
-        i = max(i + 1, j - overlap_sentences)
+        # A new section starts afresh: repeating the end of the previous one would mislabel it.
+        i = j if new_section else max(i + 1, j - overlap_sentences)
     return chunks
+
+
+def _heading_between(heading_starts: list[int], after: int, upto: int) -> bool:
+    """True if a section heading starts in ``(after, upto]``."""
+    k = bisect.bisect_right(heading_starts, after)
+    return k < len(heading_starts) and heading_starts[k] <= upto

@@ -66,3 +66,10 @@ def test_chunk_offsets_always_point_at_the_chunk_text(text: str, size: int, over
     # Every non-space character of the document is in some chunk: nothing is lost.
     assert all(i in covered for i, ch in enumerate(text) if not ch.isspace())
     assert [c.ordinal for c in chunks] == list(range(len(chunks)))
+
+
+def test_a_heading_starts_a_new_chunk_labelled_with_it() -> None:
+    text = "# Guide\n\nIntro text is here.\n\n## Install\n\nRun the installer twice. It takes a minute."
+    document = Document("g.md", "Guide", text, "f", sections=((0, "Guide"), (text.index("## Install"), "Install")))
+    chunks = chunk_document(document, chunk_chars=600, overlap_sentences=1)
+    assert [(c.section, c.text.splitlines()[0]) for c in chunks] == [("Guide", "# Guide"), ("Install", "## Install")]
