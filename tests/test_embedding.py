@@ -1,0 +1,95 @@
+"""The embedding backends: the fast onnx path gives the torch vectors, int8 is kept apart, queries stay light."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.chunking import chunk_document
+from rag.documents import iter_files, load_file
+from rag.embedding import Embedder, onnx_unsupported_reason, resolve_model
+from rag.errors import ModelLoadError
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def seed_chunks() -> list[str]:
+    texts = []
+    for path in iter_files(ROOT / "seeds"):
+        texts.extend(c.text for c in chunk_document(load_file(path, path.name)))
+    # One text far beyond the 256-token limit: both backends must truncate it the same way.
+    texts.append(" ".join(texts))
+    return texts
+
+
+@pytest.fixture(scope="module")
+def torch_vectors() -> np.ndarray:
+    return Embedder(MODEL, backend="torch").encode(seed_chunks())
+
+
+@pytest.mark.slow
+def test_onnx_vectors_match_torch_on_the_seed_chunks(torch_vectors: np.ndarray) -> None:
+    onnx = Embedder(MODEL, backend="onnx")
+    vectors = onnx.encode(seed_chunks())
+    assert onnx.backend == "onnx"
+    assert vectors.dtype == np.float32 and vectors.shape == torch_vectors.shape
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    cosines = np.sum(vectors * torch_vectors, axis=1)
+    assert cosines.min() > 0.999, cosines.min()
+    # A question embedded alone (no batch padding) gives the same vector as in a batch.
+    np.testing.assert_allclose(onnx.encode_query(seed_chunks()[0]), vectors[0], atol=1e-5)
+
+
+@pytest.mark.slow
+def test_int8_stays_close_but_has_its_own_fingerprint(torch_vectors: np.ndarray) -> None:
+    int8 = Embedder(MODEL, backend="onnx-int8")
+    vectors = int8.encode(seed_chunks())
+    cosines = np.sum(vectors * torch_vectors, axis=1)
+    assert cosines.mean() > 0.98, cosines.mean()
+    # Each chunk's nearest torch vector is its own: quantisation does not reorder the seeds.
+    assert (np.argmax(vectors @ torch_vectors.T, axis=1) == np.arange(len(vectors))).all()
+    assert int8.fingerprint != Embedder(MODEL, backend="torch").fingerprint
+
+
+def test_fingerprint_is_shared_by_backends_that_give_the_same_vectors() -> None:
+    names = {Embedder(MODEL, backend=b).fingerprint for b in ("auto", "torch", "onnx")}
+    assert names == {MODEL}
+    assert Embedder(MODEL, backend="onnx-int8").fingerprint == f"{MODEL} [onnx-int8]"
+
+
+def test_unknown_backend_is_named_in_the_error() -> None:
+    with pytest.raises(ValueError, match="'tensorrt'"):
+        Embedder(MODEL, backend="tensorrt")
+
+
+def test_models_the_onnx_path_cannot_run_are_recognised(tmp_path: Path) -> None:
+    packaged = Path(resolve_model(MODEL))
+    assert onnx_unsupported_reason(str(packaged)) is None
+    assert onnx_unsupported_reason("some/hub-model") == "not a local folder"
+    model = tmp_path / "cls-model"
+    model.mkdir()
+    for name in ("config.json", "tokenizer.json", "modules.json"):
+        (model / name).write_bytes((packaged / name).read_bytes())
+    (model / "1_Pooling").mkdir()
+    (model / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_cls_token": True}))
+    assert "not mean pooling" in str(onnx_unsupported_reason(str(model)))
+    with pytest.raises(ModelLoadError, match="not mean pooling"):
+        Embedder(str(model), backend="onnx").encode(["x"])
+
+
+@pytest.mark.slow
+def test_a_query_on_the_default_backend_imports_neither_torch_nor_sentence_transformers() -> None:
+    Embedder(MODEL).encode(["warm the export cache"])  # the one-time export may use torch
+    code = (
+        "import sys; from rag.embedding import Embedder; "
+        f"e = Embedder({MODEL!r}); v = e.encode_query('Who is the EU Defence Commissioner?'); "
+        "print(e.backend, v.shape[0], 'torch' in sys.modules, 'sentence_transformers' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.split() == ["onnx", "384", "False", "False"], out.stderr[-2000:]
