@@ -44,6 +44,7 @@ CSS = """
 #chat mark { background: #fde68a; padding: 0 2px; border-radius: 3px; }
 #docs-panel ul { padding-left: 1.1em; }
 #docs-panel li { margin-bottom: 4px; }
+#upload-status { min-height: 96px; }
 """
 
 
@@ -226,8 +227,10 @@ def add_files(
     settings = pipeline.settings
     lines: list[str] = []
     saved: list[Path] = []
-    for upload in uploads:
+    for number, upload in enumerate(uploads):
         path = Path(upload)
+        if progress:
+            progress(number, len(uploads), f"checking {path.name}")
         try:
             outcome = save_upload(path, path.name, settings.docs_dir, settings.max_file_bytes)
         except UploadError as error:
@@ -237,6 +240,8 @@ def add_files(
         if outcome.path:
             saved.append(outcome.path)
     if saved:
+        if progress:
+            progress(0, 1, "reading and splitting the new documents")
         try:
             report = pipeline.index(progress=progress)
         except RagError as error:
@@ -282,12 +287,14 @@ def build_demo(pipeline: Pipeline) -> Any:
 
     tracker = gr.Progress()  # Gradio shows a progress bar for a handler whose default argument is one
 
+    def show(done: int, total: int, what: str, progress: Any) -> None:
+        progress((done, total) if total > 1 else None, desc=what.capitalize())  # one step: no "0/1" counter
+
     def upload(files: list[str] | None, progress: Any = tracker) -> tuple[str, str, None]:
         if not files:
             return "No file was given.", documents_markdown(pipeline), None
-        progress(0, desc="Reading the files…")
         with uploading:
-            status = add_files(pipeline, files, lambda done, total, what: progress((done, total), desc=what))
+            status = add_files(pipeline, files, lambda done, total, what: show(done, total, what, progress))
         return status, documents_markdown(pipeline), None
 
     def api_answer(question: str, history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -335,7 +342,14 @@ def build_demo(pipeline: Pipeline) -> Any:
                         "MB are saved into the documents folder and indexed at once.",
                         elem_id="upload-status",
                     )
-        files.upload(upload, inputs=files, outputs=[status, docs, files], api_name="upload", concurrency_limit=1)
+        files.upload(
+            upload,
+            inputs=files,
+            outputs=[status, docs, files],
+            api_name="upload",
+            show_progress_on=status,
+            concurrency_limit=1,
+        )
         demo.load(lambda: documents_markdown(pipeline), outputs=docs, api_visibility="private")
         gr.api(api_answer, api_name="answer")
     return demo
@@ -354,6 +368,8 @@ def serve(pipeline: Pipeline | None = None, auth: tuple[str, str] | None = None,
     demo = build_demo(pipeline)
     settings = pipeline.settings
     launch = {"css": CSS, "footer_links": ["api"], **launch}
+    if auth:
+        launch.setdefault("auth_message", "Ask your documents: log in to continue.")
     demo.queue(default_concurrency_limit=4).launch(
         server_name=settings.host,
         server_port=settings.port,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import pytest
 
 import ui
 from benchmarks.load import running_app
+from rag import Answer, QuestionError, Quote
 
 LOAN_QUESTION = "How much could Ukraine borrow under the reparations loan?"
 LOAN_QUOTE = "The mechanism would allow Ukraine to borrow up to €140 billion at little or no interest"
@@ -244,3 +245,49 @@ def test_save_upload_refuses_bad_files_before_they_land(tmp_path: Path) -> None:
     with pytest.raises(ui.UploadError, match="binary"):
         ui.save_upload(binary, "blob.txt", docs, 1000)
     assert list(docs.iterdir()) == []
+
+
+# ---- the chat function without a browser: streaming seam, errors ------------------------------------------
+
+
+class FakePipeline:
+    """Answers every question with one fixed quote; records the history it was given."""
+
+    def __init__(self) -> None:
+        self.histories: list[Any] = []
+
+    def answer(self, question: str, history: Sequence[Any] | None = None) -> Answer:
+        self.histories.append(history)
+        if len(question) > 50:
+            raise QuestionError("The question is too long (51 characters; the limit is 50).")
+        quote = Quote("Ukraine could borrow up to €140 billion.", "loan.txt", 10, 50, 0.9, "Loan")
+        return Answer(question, "Up to **€140 billion**. [1]", True, quotes=[quote])
+
+
+class StreamingPipeline(FakePipeline):
+    def stream_answer(self, question: str, history: Sequence[Any] | None = None) -> Any:
+        yield "Up to "
+        yield "€140 billion."
+        yield self.answer(question, history)
+
+
+def test_respond_shows_progress_then_the_answer_with_history_passed() -> None:
+    pipeline = FakePipeline()
+    history = [{"role": "user", "content": "About the loan"}, {"role": "assistant", "content": [{"text": "Ok"}]}]
+    steps = list(ui.respond(pipeline, "How much?", history))  # type: ignore[arg-type]
+    assert steps[0] == ui.SEARCHING
+    assert "€140 billion" in steps[-1] and "**Sources**" in steps[-1] and "`loan.txt`" in steps[-1]
+    assert pipeline.histories == [[{"role": "user", "content": "About the loan"},
+                                   {"role": "assistant", "content": "Ok"}]]  # fmt: skip
+
+
+def test_respond_streams_a_generative_backend_then_shows_its_quotes() -> None:
+    steps = list(ui.respond(StreamingPipeline(), "How much?", []))  # type: ignore[arg-type]
+    assert steps[:3] == [ui.SEARCHING, "Up to ", "Up to €140 billion."]  # text grows as it is generated
+    assert "**Sources**" in steps[-1] and len(steps) == 4
+
+
+def test_respond_explains_bad_input_in_the_chat() -> None:
+    assert "type a question" in list(ui.respond(FakePipeline(), "   ", []))[-1]  # type: ignore[arg-type]
+    last = list(ui.respond(FakePipeline(), "x" * 51, []))[-1]  # type: ignore[arg-type]
+    assert last.startswith("**Cannot answer:**") and "too long" in last
