@@ -36,6 +36,9 @@ EXAMPLES = [
 UPLOAD_TYPES: tuple[str, ...] = tuple(sorted(LOADERS))
 """File suffixes the chat accepts: exactly the formats :mod:`rag.documents` can read."""
 
+MAX_LISTED = 200
+"""The side panel lists at most this many documents (a big folder would bury the upload box)."""
+
 SEARCHING = "_Searching the documents…_"
 """Shown in the chat while an answer is being prepared (replaced by the answer)."""
 
@@ -264,11 +267,13 @@ def documents_markdown(pipeline: Pipeline) -> str:
     if not store.documents:
         return f"No documents yet. Add files here, or put them in `{pipeline.settings.docs_dir}`."
     lines = [f"**{_count(len(store.documents), 'document')}**, {_count(len(store), 'passage')}", ""]
-    for doc in store.documents:
+    for doc in store.documents[:MAX_LISTED]:
         pages = f", {len(doc.pages)} pages" if doc.pages else ""
         source = doc.source.replace("`", "'")
         passages = _count(len(store.chunks_of(doc.source)), "passage")
         lines.append(f"- *{_escape(doc.title)}*  \n  `{source}` · {passages}{pages}")
+    if len(store.documents) > MAX_LISTED:
+        lines.append(f"- … and {len(store.documents) - MAX_LISTED:,} more")
     return "\n".join(lines)
 
 

@@ -142,10 +142,14 @@ def test_uploaded_file_can_be_asked_about_at_once(page: Any, app_root: Path, tmp
         "Its lamp can be seen from 27 nautical miles away on a clear night.\n",
         encoding="utf-8",
     )
-    page.locator("#upload input[type=file]").set_input_files(str(upload))
+    empty = tmp_path / "empty.txt"
+    empty.write_text("  \n", encoding="utf-8")
+    page.locator("#upload input[type=file]").set_input_files([str(upload), str(empty)])
     status = page.locator("#upload-status")
     status.filter(has_text="Index updated").wait_for(timeout=ANSWER_TIMEOUT_MS)
     assert "Added: lighthouse notes.txt" in status.inner_text()
+    assert "Not added: empty.txt: empty file" in status.inner_text()  # the bad file is named, with the reason
+    assert not (app_root / "docs" / "empty.txt").exists()
     assert "lighthouse notes.txt" in page.locator("#documents").inner_text()  # listed with the others
     assert (app_root / "docs" / "lighthouse notes.txt").read_bytes() == upload.read_bytes()
 
