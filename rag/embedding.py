@@ -66,6 +66,13 @@ def resolve_model(name_or_path: str) -> str:
     return name_or_path
 
 
+def fingerprint(model: str, backend: str) -> str:
+    """What an index built by ``model`` on ``backend`` must record so that it is never searched with vectors
+    of another kind: the model name, plus ``[onnx-int8]`` for the quantised backend (see
+    :attr:`Embedder.fingerprint`)."""
+    return f"{model} [onnx-int8]" if backend == "onnx-int8" else model
+
+
 def default_cache_dir() -> Path:
     """Where exported ONNX models are kept: ``$RAG_CACHE_DIR``, else ``$XDG_CACHE_HOME/rag-docs``."""
     explicit = os.environ.get("RAG_CACHE_DIR")
@@ -112,7 +119,7 @@ class Embedder:
         torch and fp32 onnx give the same vectors (cosine > 0.999999), so they share a fingerprint and an
         index built by one is searched by the other; int8 vectors differ (cosine ~0.994) and must not mix.
         """
-        return f"{self.name} [onnx-int8]" if self.requested_backend == "onnx-int8" else self.name
+        return fingerprint(self.name, self.requested_backend)
 
     @property
     def backend(self) -> str:
