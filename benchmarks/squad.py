@@ -316,9 +316,24 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
+def code_version() -> dict[str, Any]:
+    """The commit measured, and whether ``rag/`` had uncommitted changes (numbers then describe the work tree)."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        try:
+            done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=True)
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return done.stdout.strip()
+
+    return {"commit": git("rev-parse", "--short", "HEAD"), "rag_uncommitted": bool(git("status", "--porcelain", "rag"))}
+
+
 def write_json(name: str, payload: dict[str, Any], path: Path | None = None) -> Path:
     """Write ``payload`` to ``benchmarks/results/<name>`` (or ``path``) and return where it went."""
     target = path or RESULTS / name
+    payload = {**payload, "code": code_version()}
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return target
