@@ -19,9 +19,8 @@ import re
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, NamedTuple
 
 from rag.errors import DocumentError, DocumentsFolderError
 
@@ -240,15 +239,16 @@ class _Frame(NamedTuple):
     """How many main/article elements enclose this one (itself included)."""
 
 
-class _HTMLText(HTMLParser):
-    """Streams an HTML page into text pieces tagged with where they sit (hidden, boilerplate, main content).
+class _HTMLText:
+    """Turns the element events of a parsed page into text pieces tagged with where they sit.
 
-    Not recursive and tolerant of unclosed or stray tags, so deeply nested or broken pages cost linear time.
+    Each piece knows whether it is hidden, boilerplate (navigation, headers, footers, sidebars, banners) or inside
+    the main content; :meth:`result` then keeps the main content when the page marks it. Not recursive.
     """
 
     HARD_TAGS = frozenset(
         {"script", "style", "noscript", "template", "svg", "math", "iframe", "object", "canvas", "select",
-         "option", "button", "textarea", "datalist"}
+         "option", "button", "textarea", "datalist", "head"}
     )  # fmt: skip
     BOILER_TAGS = frozenset({"nav", "aside", "footer", "dialog", "menu"})
     BOILER_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search", "menu", "menubar",
@@ -265,25 +265,17 @@ class _HTMLText(HTMLParser):
         {"address", "article", "aside", "blockquote", "body", "caption", "center", "dd", "details", "dialog", "div",
          "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "header", "hgroup", "html", "legend",
          "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "tfoot", "thead", "tr",
-         "ul", "h1", "h2", "h3", "h4", "h5", "h6"}
+         "ul", "h1", "h2", "h3", "h4", "h5", "h6", "hr"}
     )  # fmt: skip
-    VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
-                      "track", "wbr", "keygen"})  # fmt: skip
-    # Start tags that close open elements of the same family (HTML's implied end tags).
-    CLOSES: ClassVar[dict[str, set[str]]] = {
-        "p": {"p"}, "li": {"li", "p"}, "dt": {"dt", "dd", "p"}, "dd": {"dt", "dd", "p"},
-        "tr": {"tr", "td", "th", "p"}, "td": {"td", "th", "p"}, "th": {"td", "th", "p"},
-    }  # fmt: skip
 
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
         self.pieces: list[_Piece] = []
         self.kinds: list[str] = ["p"]
         """Kind of each block: "p" (lines), "h" (heading), "pre" (verbatim), "row" (table row of cells)."""
         self.title_parts: list[str] = []
         self._stack: list[_Frame] = []
-        self._open: dict[str, int] = {}
-        self._in_title = False
+        self._pre = 0
+        self._title = False
 
     @property
     def _top(self) -> _Frame:
@@ -295,20 +287,14 @@ class _HTMLText(HTMLParser):
         else:  # the current block is still empty: reuse it
             self.kinds[-1] = kind
 
-    def _pop(self) -> str:
-        frame = self._stack.pop()
-        self._open[frame.tag] -= 1
-        return frame.tag
-
-    def _classify(self, tag: str, attrs: list[tuple[str, str | None]]) -> tuple[bool, bool, bool]:
+    def _classify(self, tag: str, attrs: dict[str, str]) -> tuple[bool, bool, bool]:
         """(hidden, boilerplate, main) for one element from its tag and attributes."""
-        values = {name: (value or "") for name, value in attrs}
-        role = values.get("role", "").strip().lower()
-        style = values.get("style", "").replace(" ", "").lower()
+        role = attrs.get("role", "").strip().lower()
+        style = attrs.get("style", "").replace(" ", "").lower()
         hidden = (
             tag in self.HARD_TAGS
-            or "hidden" in values
-            or values.get("aria-hidden", "").strip().lower() == "true"
+            or "hidden" in attrs
+            or attrs.get("aria-hidden", "").strip().lower() == "true"
             or "display:none" in style
             or "visibility:hidden" in style
         )
@@ -317,27 +303,17 @@ class _HTMLText(HTMLParser):
             return hidden, False, main
         outside_main = self._top.mains == 0
         boiler = tag in self.BOILER_TAGS or role in self.BOILER_ROLES or (tag == "header" and outside_main)
-        if not boiler:
-            words = set(re.split(r"[^a-z0-9]+", f"{values.get('class', '')} {values.get('id', '')}".lower()))
+        if not boiler and ("class" in attrs or "id" in attrs):
+            words = set(re.split(r"[^a-z0-9]+", f"{attrs.get('class', '')} {attrs.get('id', '')}".lower()))
             boiler = bool(words & self.BOILER_WORDS) or (outside_main and bool(words & self.OUTSIDE_MAIN_WORDS))
         return hidden, boiler, main
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
         if tag == "title":
             # The page title, not an SVG or MathML <title>, and only the first one.
-            self._in_title = not self._open.get("svg") and not self._open.get("math") and not self.title_parts
-            return
-        if tag in self.VOID:
-            if tag == "br":
-                self._add("\n")
-            elif tag == "hr":
-                self._block()
-            return
-        closes = self.CLOSES.get(tag, set())
-        while self._stack and self._stack[-1].tag in closes:
-            self._pop()
-        if tag in self.BLOCK and self._top.tag == "p":
-            self._pop()
+            self._title = not self.title_parts and not any(f.tag in {"svg", "math"} for f in self._stack[-50:])
+        elif tag == "br":
+            self._add("\n")
         hidden, boiler, main = self._classify(tag, attrs)
         parent = self._top
         mode = parent.mode | (_HARD if hidden else 0)
@@ -346,8 +322,8 @@ class _HTMLText(HTMLParser):
         elif boiler:
             mode |= _BOILER
         self._stack.append(_Frame(tag, mode, parent.mains + main))
-        self._open[tag] = self._open.get(tag, 0) + 1
         if tag == "pre":
+            self._pre += 1
             self._block("pre")
         elif tag in self.HEADINGS:
             self._block("h")
@@ -361,26 +337,23 @@ class _HTMLText(HTMLParser):
         elif tag in self.BLOCK:
             self._block()
 
-    def handle_endtag(self, tag: str) -> None:
+    def end(self, tag: str) -> None:
         if tag == "title":
-            self._in_title = False
-            return
-        if not self._open.get(tag):
-            if tag in {"p", "br"}:  # browsers read a stray </p> or </br> as a break
-                self._block()
-            return
-        while self._stack and self._pop() != tag:
-            pass
+            self._title = False
+        if self._stack:
+            self._stack.pop()
+        if tag == "pre":
+            self._pre -= 1
         if tag in self.BLOCK:
             self._block()
 
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title_parts.append(data)
+    def data(self, text: str) -> None:
+        if self._title:
+            self.title_parts.append(text)
             return
-        if not self._open.get("pre"):
-            data = _SPACES.sub(" ", data.replace("\n", " "))
-        self._add(_JUNK.sub("", data))
+        if not self._pre:
+            text = _SPACES.sub(" ", text.replace("\n", " "))
+        self._add(_JUNK.sub("", text))
 
     def _add(self, text: str) -> None:
         if text:
@@ -474,11 +447,32 @@ def _decode_html(path: Path, raw: bytes) -> tuple[str, list[str]]:
 
 
 def _load_html(path: Path, raw: bytes) -> Extracted:
+    """The main text of a page. lxml's C parser (linear on any input; the stdlib parser is quadratic on some)."""
+    from lxml import etree, html
+
     text, warnings = _decode_html(path, raw)
-    parser = _HTMLText()
-    parser.feed(text)
-    parser.close()
-    body, sections, title = parser.result()
+    parser = html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True)
+    try:
+        root = etree.fromstring(text.encode("utf-8", errors="replace"), parser)
+    except etree.LxmlError as exc:
+        raise DocumentError(path, f"unreadable HTML ({exc})") from None
+    if any("Excessive depth" in entry.message for entry in parser.error_log):
+        warnings.append("nested more than 2,048 elements deep: the text after that point was not read")
+    page = _HTMLText()
+    if root is not None:
+        for event, element in etree.iterwalk(root, events=("start", "end")):
+            tag = element.tag
+            if not isinstance(tag, str):
+                continue
+            if event == "start":
+                page.start(tag.lower(), {str(k).lower(): str(v) for k, v in element.attrib.items()})
+                if element.text:
+                    page.data(element.text)
+            else:
+                page.end(tag.lower())
+                if element.tail:
+                    page.data(element.tail)
+    body, sections, title = page.result()
     return Extracted(body, title, sections=tuple(sections), warnings=tuple(warnings))
 
 
@@ -509,7 +503,7 @@ def _pdf_outline(reader: Any, pages: list[str], starts: list[int]) -> list[tuple
             continue
         title = _one_line(_JUNK.sub(" ", str(getattr(item, "title", "") or "")))
         number = reader.get_destination_page_number(item)
-        if not title or number is None or not 0 <= number < len(pages):
+        if not title or number is None or not 0 <= number < len(pages) or not pages[number]:
             continue
         found = pages[number].lower().find(title.lower())
         sections.append((starts[number] + max(found, 0), title))
@@ -680,7 +674,7 @@ def _load_docx(path: Path, raw: bytes) -> Extracted:
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             unzipped = sum(info.file_size for info in archive.infolist())
             names = set(archive.namelist())
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
+    except Exception as exc:  # zipfile raises BadZipFile, NotImplementedError, ValueError... on damaged archives
         raise DocumentError(path, f"not a valid .docx file (damaged ZIP package: {exc})") from None
     if unzipped > _MAX_UNZIPPED:
         raise DocumentError(path, f".docx unzips to {unzipped:,} bytes (limit {_MAX_UNZIPPED:,}): a zip bomb?")
@@ -792,7 +786,7 @@ def load_file(path: Path, source: str | None = None, max_bytes: int = 50_000_000
         text=text,
         fingerprint=fingerprint(raw),
         pages=extracted.pages,
-        sections=tuple(sorted(extracted.sections)),
+        sections=tuple(sorted((at, heading) for at, heading in extracted.sections if 0 <= at < len(text) and heading)),
         warnings=extracted.warnings,
     )
 

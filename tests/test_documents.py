@@ -1,0 +1,420 @@
+"""Loading real document collections: every format's text and structure, and hostile input that must fail cleanly.
+
+Sample files are built in code (tests/fixtures/make_fixtures.py), so the PDFs and .docx files are real files that
+pypdf and python-docx read, and nothing binary is committed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from fixtures.make_fixtures import SAMPLE_HTML, SAMPLE_MARKDOWN, make_docx, make_pdf, replace_zip_member
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rag.documents import LOADERS, Document, DocumentError, Extracted, iter_files, load_file, load_folder
+
+
+def write(folder: Path, name: str, data: bytes | str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        path.write_text(data, encoding="utf-8")
+    else:
+        path.write_bytes(data)
+    return path
+
+
+def reason(path: Path, **kwargs: int) -> str:
+    """The reason load_file gives for refusing ``path`` (the test fails if it loads)."""
+    with pytest.raises(DocumentError) as caught:
+        load_file(path, **kwargs)
+    assert caught.value.path == path
+    return caught.value.reason
+
+
+# ---------------------------------------------------------------------------------------------------------------- PDF
+
+
+def test_pdf_pages_carry_their_numbers_and_a_page_without_text_is_a_warning(tmp_path: Path) -> None:
+    pages = ["Chapter one\nThe fleet grew by twelve ships.", "", "Chapter three\nNew routes open in spring."]
+    doc = load_file(write(tmp_path, "report.pdf", make_pdf(pages, title="Annual report 2024")))
+    assert doc.title == "Annual report 2024"
+    assert len(doc.pages) == 3
+    fleet = doc.text.index("The fleet grew by twelve ships.")
+    spring = doc.text.index("New routes open in spring.")
+    assert (doc.page_at(fleet), doc.page_at(spring)) == (1, 3)
+    assert doc.text[doc.pages[2] :].startswith("Chapter three")
+    assert doc.warnings == ("page 2 has no text (scanned image?)",)
+
+
+def test_pdf_bookmarks_become_sections_at_their_heading(tmp_path: Path) -> None:
+    pdf = make_pdf(["Intro\nWelcome aboard.", "Safety rules\nWear a life jacket."], outline=[("Safety rules", 1)])
+    doc = load_file(write(tmp_path, "guide.pdf", pdf))
+    (offset, heading), *_ = doc.sections
+    assert heading == "Safety rules" and doc.text[offset:].startswith("Safety rules")
+    assert doc.section_at(doc.text.index("Wear a life jacket")) == "Safety rules"
+    assert doc.section_at(doc.text.index("Welcome")) is None
+
+
+def test_pdf_with_no_text_at_all_is_refused_as_scanned(tmp_path: Path) -> None:
+    assert "scanned" in reason(write(tmp_path, "scan.pdf", make_pdf(["", ""])))
+
+
+def test_pdf_with_a_user_password_is_refused_but_an_owner_only_password_opens(tmp_path: Path) -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    def encrypted(user: str) -> bytes:
+        writer = PdfWriter(clone_from=PdfReader(io.BytesIO(make_pdf(["Secret tide table."]))))
+        writer.encrypt(user_password=user, owner_password="owner", algorithm="RC4-128")
+        buffer = io.BytesIO()
+        writer.write(buffer)
+        return buffer.getvalue()
+
+    assert "password" in reason(write(tmp_path, "locked.pdf", encrypted("secret")))
+    assert "Secret tide table." in load_file(write(tmp_path, "open.pdf", encrypted(""))).text
+
+
+def test_damaged_and_fake_pdfs_are_refused_with_a_reason(tmp_path: Path) -> None:
+    pdf = make_pdf(["Some text on a page."])
+    assert "PDF" in reason(write(tmp_path, "cut.pdf", pdf[:60]))
+    assert "not a PDF" in reason(write(tmp_path, "fake.pdf", b"<html>this is not a pdf</html>"))
+
+
+# --------------------------------------------------------------------------------------------------------------- DOCX
+
+
+def test_docx_keeps_paragraph_order_headings_and_tables_as_whole_rows(tmp_path: Path) -> None:
+    data = make_docx(
+        [
+            ("title", "Crew handbook"),
+            ("h1", "Safety"),
+            ("p", "Life jackets are stored under every seat."),
+            ("h2", "Rota"),
+            ("p", "Table 1: who skippers when."),
+            ("table", [["Day", "Skipper"], ["Monday", "Ana Lopez"], ["Tuesday", ""]]),
+            ("p", "Swap shifts with the harbour master's consent."),
+        ],
+    )
+    doc = load_file(write(tmp_path, "handbook.docx", data))
+    assert doc.title == "Crew handbook"
+    assert [heading for _, heading in doc.sections] == ["Crew handbook", "Safety", "Rota"]
+    assert all(doc.text[offset:].startswith(heading) for offset, heading in doc.sections)
+    table = "Day | Skipper\nMonday | Ana Lopez\nTuesday |"
+    assert "Table 1: who skippers when.\n\n" + table in doc.text
+    assert doc.text.index("Life jackets") < doc.text.index(table) < doc.text.index("Swap shifts")
+    assert doc.section_at(doc.text.index("Monday | Ana Lopez")) == "Rota"
+
+
+def test_docx_reads_content_controls_and_tracked_insertions_but_not_deletions(tmp_path: Path) -> None:
+    w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    body = (
+        f'<w:document xmlns:w="{w}"><w:body>'
+        '<w:p><w:r><w:t>Kept text</w:t></w:r><w:ins><w:r><w:t xml:space="preserve"> and inserted</w:t></w:r></w:ins>'
+        "<w:del><w:r><w:delText>deleted words</w:delText></w:r></w:del></w:p>"
+        "<w:sdt><w:sdtContent><w:p><w:r><w:t>Inside a content control</w:t></w:r></w:p></w:sdtContent></w:sdt>"
+        "<w:p><w:hyperlink><w:r><w:t>Linked words</w:t></w:r></w:hyperlink></w:p>"
+        "</w:body></w:document>"
+    )
+    doc = load_file(write(tmp_path, "revised.docx", make_docx([("p", "x")], document_xml=body)))
+    assert doc.text == "Kept text and inserted\n\nInside a content control\n\nLinked words"
+
+
+def test_not_really_docx_files_are_refused_with_a_reason(tmp_path: Path) -> None:
+    ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600)
+    assert "old binary Word file" in reason(write(tmp_path, "old.docx", ole))
+    assert "ZIP" in reason(write(tmp_path, "text.docx", "just text, not a zip"))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("hello.txt", "a zip, but not a Word document")
+    assert "not a Word document" in reason(write(tmp_path, "zip.docx", buffer.getvalue()))
+
+
+def test_docx_zip_bomb_is_refused_before_unzipping(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import rag.documents
+
+    monkeypatch.setattr(rag.documents, "_MAX_UNZIPPED", 100_000)
+    bomb = replace_zip_member(make_docx([("p", "x")]), "word/media/zeros.bin", b"")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(bomb)) as source, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            target.writestr(info, source.read(info.filename))
+        target.writestr("word/media/zeros.bin", bytes(5_000_000))  # 5 MB of zeros compress to ~5 KB
+    assert len(buffer.getvalue()) < 50_000
+    assert "zip bomb" in reason(write(tmp_path, "bomb.docx", buffer.getvalue()))
+
+
+# --------------------------------------------------------------------------------------------------------------- HTML
+
+
+def test_html_keeps_the_main_text_and_drops_menus_scripts_banners_and_footers(tmp_path: Path) -> None:
+    doc = load_file(write(tmp_path, "harbour.html", SAMPLE_HTML))
+    assert doc.title == "Harbour opening hours"
+    assert "The harbour office opens at 7:30 on weekdays and at 9:00 on Saturdays." in doc.text
+    assert "Length | Fee\nup to 8 m | 25 EUR\n8 to 12 m | 40 EUR" in doc.text
+    for boilerplate in ("Menu item", "cookies", "tracking", "font:", "Copyright", "Share on", "other harbours", "Home"):
+        assert boilerplate not in doc.text
+    assert [heading for _, heading in doc.sections] == ["Harbour opening hours", "Fees"]
+    assert doc.section_at(doc.text.index("25 EUR")) == "Fees"
+
+
+def test_html_without_main_element_drops_boilerplate_and_keeps_wrapped_content(tmp_path: Path) -> None:
+    page = """<html><body class="has-sidebar"><form id="aspnetForm">
+      <div class="navbar"><a>Products</a><a>About</a></div>
+      <div class="content"><h1>Return policy</h1><p>Items can be returned within 30 days.<br>Keep the receipt.</p>
+      <p hidden>Invisible text</p><p style="display: none">Also invisible</p>
+      <pre>code   keeps
+  its   spacing</pre></div>
+      <div class="site-footer">Contact us</div></form></body></html>"""
+    doc = load_file(write(tmp_path, "policy.htm", page))
+    assert doc.text == (
+        "Return policy\n\nItems can be returned within 30 days.\nKeep the receipt.\n\ncode   keeps\n  its   spacing"
+    )
+
+
+def test_html_main_inside_a_boilerplate_looking_wrapper_is_still_found(tmp_path: Path) -> None:
+    page = (
+        '<div class="page with-sidebar-layout menu-open"><nav>Skip me</nav><main><header><h1>Guide</h1></header>'
+        "<p>Body text.</p><div class='share'>Share</div></main><div class='sidebar'>Ads here</div></div>"
+    )
+    assert load_file(write(tmp_path, "guide.html", page)).text == "Guide\n\nBody text."
+
+
+def test_html_in_a_declared_legacy_charset_is_decoded(tmp_path: Path) -> None:
+    page = '<html><head><meta charset="iso-8859-1"><title>Caf\xe9</title></head><body><p>Cr\xe8me br\xfbl\xe9e</p>'
+    doc = load_file(write(tmp_path, "menu.html", page.encode("latin-1")))
+    assert (doc.title, doc.text) == ("Café", "Crème brûlée")
+
+
+def test_deeply_nested_unclosed_and_unterminated_html_is_read_in_linear_time(tmp_path: Path) -> None:
+    nested = "<div>" * 2000 + "deep text" + "</div>" * 2000
+    too_deep = "<p>intro</p>" + "<div>" * 100_000 + "lost" + "</div>" * 100_000
+    unclosed = "<p>para " * 20_000 + "<li>item " * 20_000 + "<td>cell " * 20_000
+    # Unterminated tags, comments and quotes: Python 3.11's html.parser needs minutes for these (quadratic).
+    unterminated = "<a href='" * 40_000 + "<!--" * 40_000 + "<a" * 40_000
+    started = time.perf_counter()
+    assert load_file(write(tmp_path, "nested.html", nested)).text == "deep text"
+    doc = load_file(write(tmp_path, "too-deep.html", too_deep))
+    assert doc.text == "intro" and "nested more than 2,048" in doc.warnings[0]
+    assert load_file(write(tmp_path, "unclosed.html", unclosed)).text.startswith("para\n\npara")
+    with contextlib.suppress(DocumentError):
+        load_file(write(tmp_path, "unterminated.html", unterminated))
+    assert time.perf_counter() - started < 10
+
+
+# ----------------------------------------------------------------------------------------------------------- Markdown
+
+
+def test_markdown_headings_become_sections_but_not_comments_in_code(tmp_path: Path) -> None:
+    doc = load_file(write(tmp_path, "lighthouses.md", SAMPLE_MARKDOWN))
+    assert doc.title == "Field guide to lighthouses"  # from the front matter
+    assert doc.text == SAMPLE_MARKDOWN  # Markdown is quoted as written
+    assert [heading for _, heading in doc.sections] == ["Lighthouses", "Fresnel lenses", "Keepers"]
+    assert doc.section_at(doc.text.index("concentrates")) == "Fresnel lenses"
+    assert doc.section_at(doc.text.index("echo light")) == "Fresnel lenses"
+    assert doc.section_at(doc.text.index("automation")) == "Keepers"
+
+
+def test_markdown_title_is_the_top_heading_without_markup(tmp_path: Path) -> None:
+    markdown = "Intro line\n\n## Part **one**\n\ntext\n\n# The [real](http://x) title #\n"
+    doc = load_file(write(tmp_path, "x.md", markdown))
+    assert doc.title == "The real title"
+    assert [heading for _, heading in doc.sections] == ["Part one", "The real title"]
+
+
+# --------------------------------------------------------------------------------------------------------------- text
+
+
+def test_text_encodings_with_and_without_bom_give_the_same_text(tmp_path: Path) -> None:
+    text = "Tide tables — published on Mondays.\nSecond line."
+    variants = {
+        "utf8.txt": text.encode(),
+        "bom.txt": b"\xef\xbb\xbf" + text.encode(),
+        "utf16.txt": text.encode("utf-16"),
+        "crlf.txt": text.replace("\n", "\r\n").encode(),
+    }
+    for name, data in variants.items():
+        assert load_file(write(tmp_path, name, data)).text == text, name
+
+
+def test_unusable_text_files_are_refused_with_a_reason(tmp_path: Path) -> None:
+    assert "not UTF-8" in reason(write(tmp_path, "latin1.txt", "Crème brûlée".encode("latin-1")))
+    assert "offset 2" in reason(write(tmp_path, "latin1b.txt", "Cr\xe8me".encode("latin-1")))
+    assert "binary" in reason(write(tmp_path, "image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"))
+    assert "binary" in reason(write(tmp_path, "controls.txt", bytes(range(1, 32)) * 20))
+    assert "empty" in reason(write(tmp_path, "empty.txt", b""))
+    assert "empty" in reason(write(tmp_path, "blank.md", b" \n\t\n"))
+    assert "no text" in reason(write(tmp_path, "scripts-only.html", "<script>var a = 1;</script>"))
+    assert "unsupported file type '.png'" in reason(write(tmp_path, "photo.png", b"\x89PNG"))
+
+
+# ------------------------------------------------------------------------------------------------ files and folders
+
+
+def test_a_file_over_the_size_limit_is_refused_without_reading_it(tmp_path: Path) -> None:
+    path = write(tmp_path, "big.txt", "word " * 1000)
+    assert "too large (5,000 bytes; the limit is 4,000)" in reason(path, max_bytes=4000)
+    assert load_file(path, max_bytes=5000).text.startswith("word word")
+
+
+def test_broken_links_folders_and_pipes_are_refused_without_blocking(tmp_path: Path) -> None:
+    (tmp_path / "gone.md").symlink_to(tmp_path / "missing.md")
+    assert "broken link" in reason(tmp_path / "gone.md")
+    (tmp_path / "folder.txt").mkdir()
+    assert "folder" in reason(tmp_path / "folder.txt")
+    os.mkfifo(tmp_path / "pipe.txt")
+    assert "not a regular file" in reason(tmp_path / "pipe.txt")
+
+
+def test_an_unreadable_file_is_refused_as_permission_denied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, "secret.txt", "classified")
+    path.chmod(0)
+    if os.geteuid() == 0:  # root reads mode-000 files, so make the open fail the way it does for a user
+        real_open = Path.open
+
+        def denied(self: Path, *args: object, **kwargs: object) -> object:
+            if self == path:
+                raise PermissionError(13, "Permission denied", str(self))
+            return real_open(self, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(Path, "open", denied)
+    assert "permission denied" in reason(path)
+    write(tmp_path, "public.txt", "open to all")
+    report = load_folder(tmp_path)
+    assert [d.source for d in report.documents] == ["public.txt"]
+    assert [e.path.name for e in report.skipped] == ["secret.txt"]
+
+
+def test_folders_load_nested_files_with_posix_sources_and_ignore_hidden_ones(tmp_path: Path) -> None:
+    write(tmp_path, "a/b/deep.md", "# Deep\n\ntext")
+    write(tmp_path, "top.txt", "top text")
+    write(tmp_path, ".hidden.txt", "hidden")
+    write(tmp_path, ".git/config.txt", "hidden folder")
+    write(tmp_path, "a/~$report.docx", b"\x00lock file of an open Word document")
+    write(tmp_path, "a/bad.txt", b"\xff\xfe\x00\xd8")  # broken UTF-16
+    (tmp_path / "a" / "dangling.txt").symlink_to(tmp_path / "nowhere.txt")
+    report = load_folder(tmp_path)
+    assert [d.source for d in report.documents] == ["a/b/deep.md", "top.txt"]
+    assert sorted(e.path.name for e in report.skipped) == ["bad.txt", "dangling.txt"]
+    assert [p.name for p in iter_files(tmp_path)] == ["deep.md", "bad.txt", "dangling.txt", "top.txt"]
+
+
+def test_loading_twice_gives_identical_documents(tmp_path: Path) -> None:
+    files = {
+        "r.pdf": make_pdf(["Page one.", "Page two."]),
+        "h.docx": make_docx([("h1", "Heading"), ("p", "Text.")]),
+        "p.html": SAMPLE_HTML,
+        "m.md": SAMPLE_MARKDOWN,
+        "t.txt": "plain text\r\n",
+    }
+    for name, data in files.items():
+        path = write(tmp_path, name, data)
+        first, second = load_file(path, name), load_file(path, name)
+        assert first == second
+        assert_consistent(first)
+
+
+def assert_consistent(doc: Document) -> None:
+    """Offsets a quote relies on: pages and sections sorted, inside the text, and page_at agrees with pages."""
+    assert doc.text.strip() and doc.title and len(doc.fingerprint) == 64
+    assert list(doc.pages) == sorted(doc.pages) and all(0 <= start <= len(doc.text) for start in doc.pages)
+    assert list(doc.sections) == sorted(doc.sections)
+    assert all(0 <= offset < len(doc.text) and heading for offset, heading in doc.sections)
+    for number, start in enumerate(doc.pages, 1):
+        if number == len(doc.pages) or doc.pages[number] > start:
+            assert doc.page_at(start) == number
+
+
+# ------------------------------------------------------------------------------------------------------------- fuzzing
+
+SAMPLES: dict[str, bytes] = {
+    ".txt": "Tide tables — published on Mondays.\nSecond line.\n".encode(),
+    ".md": SAMPLE_MARKDOWN.encode(),
+    ".html": SAMPLE_HTML.encode(),
+    ".pdf": make_pdf(["Chapter one\nThe fleet grew.", "", "More (text) \\ here"], title="T", outline=[("More", 2)]),
+}
+
+
+def _sample_docx() -> bytes:
+    return make_docx([("title", "T"), ("h1", "Heading"), ("p", "Text."), ("table", [["a", "b"], ["c", "d"]])])
+
+
+def mutate(data: bytes, draw: st.DrawFn) -> bytes:
+    """One hostile variant of ``data``: truncated, bytes flipped, a slice duplicated or deleted, or random bytes."""
+    kind = draw(st.sampled_from(["truncate", "flip", "splice", "delete", "random"]))
+    if kind == "random":
+        return draw(st.binary(max_size=2000))
+    if kind == "truncate":
+        return data[: draw(st.integers(0, len(data)))]
+    buffer = bytearray(data)
+    if kind == "flip":
+        for _ in range(draw(st.integers(1, 8))):
+            buffer[draw(st.integers(0, len(buffer) - 1))] = draw(st.integers(0, 255))
+        return bytes(buffer)
+    start = draw(st.integers(0, len(buffer)))
+    end = draw(st.integers(start, min(len(buffer), start + 500)))
+    if kind == "splice":
+        return bytes(buffer[:end] + buffer[start:])
+    return bytes(buffer[:start] + buffer[end:])
+
+
+def assert_total(suffix: str, data: bytes, tmp_path: Path) -> None:
+    """The loader gives an Extracted or a DocumentError, nothing else, fast; load_file keeps offsets consistent."""
+    path = tmp_path / f"fuzz{suffix}"
+    started = time.perf_counter()
+    try:
+        result = LOADERS[suffix](path, data)
+    except DocumentError as error:
+        assert error.reason and error.path == path
+    else:
+        assert isinstance(result, Extracted)
+    assert time.perf_counter() - started < 5, f"{suffix} loader took too long on {data[:100]!r}"
+    path.write_bytes(data)
+    try:
+        doc = load_file(path)
+    except DocumentError:
+        return
+    assert_consistent(doc)
+
+
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@pytest.mark.parametrize("suffix", sorted(SAMPLES))
+@FUZZ
+@given(data=st.data())
+def test_loaders_are_total_on_mutated_files(suffix: str, data: st.DataObject, tmp_path: Path) -> None:
+    assert_total(suffix, mutate(SAMPLES[suffix], data.draw), tmp_path)
+
+
+@FUZZ
+@given(data=st.data())
+def test_docx_loader_is_total_on_mutated_packages_and_xml(data: st.DataObject, tmp_path: Path) -> None:
+    sample = _sample_docx()
+    if data.draw(st.booleans()):  # damage the zip itself
+        assert_total(".docx", mutate(sample, data.draw), tmp_path)
+        return
+    with zipfile.ZipFile(io.BytesIO(sample)) as archive:  # or a well-formed zip holding damaged XML
+        name = data.draw(st.sampled_from(["word/document.xml", "word/styles.xml", "[Content_Types].xml"]))
+        member = archive.read(name)
+    assert_total(".docx", replace_zip_member(sample, name, mutate(member, data.draw)), tmp_path)
+
+
+TAG_SOUP = [
+    "<div>", "</div>", "<p>", "</p>", "<table>", "<tr>", "<td>", "</td>", "</tr>", "<main>", "</main>", "<nav>",
+    "</nav>", "<pre>", "</pre>", "<br>", "<h2>", "</h2>", "<script>", "</script>", "<!--", "-->", "<![CDATA[",
+    "&amp;", "&#0;", "&#xd800;", "<title>", "</title>", "<svg>", "<", ">", "'", '"', "<a href='", "text ", "\n",
+    "\x00", "é",
+]  # fmt: skip
+
+
+@FUZZ
+@given(html=st.lists(st.sampled_from(TAG_SOUP), max_size=300))
+def test_html_loader_is_total_on_tag_soup(html: list[str], tmp_path: Path) -> None:
+    assert_total(".html", "".join(html).encode(), tmp_path)
