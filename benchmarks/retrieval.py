@@ -213,8 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             r["hit@10"],
             r["mrr@10"],
             r["hit@5 full"],
-            round(r["p50 ms"], 1),
-            round(r["p95 ms"], 1),
+            f"{r['p50 ms']:.2f}",
+            f"{r['p95 ms']:.2f}",
         ]
         for name, r in results.items()
         if "hit@1" in r
