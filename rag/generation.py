@@ -125,6 +125,8 @@ class TransformersGenerator:
             {"do_sample": True, "temperature": self.temperature} if self.temperature > 0 else {"do_sample": False}
         )
         failure: list[BaseException] = []
+        pad_id = self.tokenizer.pad_token_id
+        pad_id = self.tokenizer.eos_token_id if pad_id is None else pad_id
 
         def work() -> None:
             try:
@@ -134,7 +136,7 @@ class TransformersGenerator:
                         max_new_tokens=self.max_tokens,
                         streamer=streamer,
                         stopping_criteria=StoppingCriteriaList([_StopWhenAsked()]),
-                        pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+                        pad_token_id=pad_id,
                         **sampling,
                     )
             except Exception as exc:  # surfaced in the caller's thread below
@@ -364,6 +366,19 @@ def _numbers(text: str) -> set[str]:
     return {n.replace(",", "") for n in _NUMBER.findall(text)}
 
 
+def _names(sentence: str) -> set[str]:
+    """Lower-cased names a sentence states: acronyms, and capitalised words other than its first."""
+    words = re.findall(r"\w+", sentence)
+    return {w.lower() for i, w in enumerate(words) if (w.isupper() and len(w) > 1) or (i > 0 and w[:1].isupper())}
+
+
+def _has_name(words: set[str], name: str) -> bool:
+    """``name`` or a form of it ("Belarus" / "Belarusian", "Russia" / "Russians") is among ``words``."""
+    if name in words:
+        return True
+    return len(name) >= 4 and any(len(w) >= 4 and (w.startswith(name) or name.startswith(w)) for w in words)
+
+
 @dataclass(frozen=True)
 class Support:
     """How one written sentence is backed: the retrieved sentence that supports it best, and how well."""
@@ -383,11 +398,18 @@ class _Pool:
     vectors: np.ndarray
     terms: list[set[str]]
     numbers: list[set[str]]
+    words: list[set[str]]
 
     @classmethod
     def of(cls, candidates: list[_Candidate], embedder: Embedder) -> _Pool:
         texts = [c.text for c in candidates]
-        return cls(candidates, embedder.encode(texts), [set(tokenize(t)) for t in texts], [_numbers(t) for t in texts])
+        return cls(
+            candidates,
+            embedder.encode(texts),
+            [set(tokenize(t)) for t in texts],
+            [_numbers(t) for t in texts],
+            [set(re.findall(r"\w+", t.lower())) for t in texts],
+        )
 
 
 class GenerativeAnswerer:
@@ -407,7 +429,6 @@ class GenerativeAnswerer:
         min_evidence: float = 0.45,
         min_support: float = 0.6,
         unsupported: Literal["drop", "mark"] = "drop",
-        max_quotes: int = 3,
         page_at: Callable[[str, int], int | None] | None = None,
         system_prompt: str = SYSTEM_PROMPT,
     ) -> None:
@@ -418,7 +439,7 @@ class GenerativeAnswerer:
         self.min_support = min_support
         self.unsupported = unsupported
         self.system_prompt = system_prompt
-        self.extractive = ExtractiveAnswerer(embedder, min_evidence, max_quotes, page_at)
+        self.extractive = ExtractiveAnswerer(embedder, min_evidence, page_at=page_at)
 
     def run(self, question: str, query: str, passages: Sequence[Passage], query_vector: np.ndarray) -> Answer:
         answer = None
@@ -441,6 +462,7 @@ class GenerativeAnswerer:
             return
         pool = _Pool.of([c for _, c, _ in scored], self.embedder)
         spans = {id(c): span for _, c, span in scored}
+        evidence = {id(c): score for score, c, _ in scored}
         quotes: list[Quote] = []
         numbered: dict[int, int] = {}
         parts: list[str] = []
@@ -461,7 +483,7 @@ class GenerativeAnswerer:
                     continue
                 key = id(support.candidate)
                 if key not in numbered:
-                    quotes.append(self.extractive._quote(support.candidate, support.score, spans.get(key)))
+                    quotes.append(self.extractive._quote(support.candidate, evidence[key], spans.get(key)))
                     numbered[key] = len(quotes)
                 pending.append(f"{support.sentence} [{numbered[key]}]")
                 for part in pending:
@@ -519,7 +541,8 @@ class GenerativeAnswerer:
         """The retrieved sentence that best supports ``sentence``, and whether it clears ``min_support``.
 
         Support blends embedding cosine with the share of the sentence's content words found in the candidate;
-        a candidate that lacks any number the sentence states cannot support it.
+        a candidate that lacks any number or name the sentence states cannot support it (small models swap
+        names and figures while keeping the rest of a sentence).
         """
         # A model that cites on its own: its markers are not trusted. List bullets ("1)", "-") are not claims.
         sentence = _BULLET.sub("", _MARKER.sub("", sentence)).strip()
@@ -529,10 +552,10 @@ class GenerativeAnswerer:
         if not terms or not pool.candidates:
             return Support(sentence, None, 0.0, False)
         cosines = pool.vectors @ self.embedder.encode_query(sentence)
-        stated = _numbers(sentence)
+        stated, named = _numbers(sentence), _names(sentence)
         best: tuple[float, _Candidate] | None = None
         for i, candidate in enumerate(pool.candidates):
-            if not stated <= pool.numbers[i]:
+            if not (stated <= pool.numbers[i] and all(_has_name(pool.words[i], n) for n in named)):
                 continue
             coverage = len(terms & pool.terms[i]) / len(terms)
             cosine = float(cosines[i])

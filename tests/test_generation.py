@@ -182,17 +182,47 @@ def test_invented_and_wrong_number_sentences_are_dropped(pipeline: Pipeline) -> 
     assert_cited(pipeline, answer)
 
 
+ALIGNMENT_CASES = [  # (question, a sentence a model might write, do the seeds support it?)
+    (LOAN, "Ukraine could borrow up to €140 billion.", True),
+    (LOAN, "The loan would let Ukraine borrow €140 billion at little or no interest.", True),
+    (LOAN, "Ukraine could borrow €185 billion.", False),
+    (LOAN, "The loan is backed by American gold reserves.", False),
+    ("Who is the EU Defense Commissioner?", "The EU Defense Commissioner is Andrius Kubilius.", True),
+    ("Who is the EU Defense Commissioner?", "The EU Defense Commissioner is Kaja Kallas.", False),
+    ("What did Kallas say about Putin?", "Kallas said the Russian army is the real risk to everybody.", True),
+    ("What did Kallas say about Putin?", "Kallas said Putin wants peace.", False),
+    ("Where are the frozen Russian assets held?", "Most of the frozen assets are held at Euroclear in Belgium.", True),
+    ("Where are the frozen Russian assets held?", "The frozen assets are held in Switzerland.", False),
+    (
+        "What happened with the balloons from Belarus?",
+        "Lithuania reported dozens of balloons coming from Belarus.",
+        True,
+    ),
+    (
+        "What happened with the balloons from Belarus?",
+        "The balloons carried leaflets about elections in Poland.",
+        False,
+    ),
+    ("What is SAFE?", "SAFE is a €150 billion EU defence loan instrument.", True),
+    ("What is SAFE?", "SAFE is a NATO cyber security programme.", False),
+]
+
+
+@pytest.mark.parametrize(("question", "sentence", "supported"), ALIGNMENT_CASES)
+def test_paraphrases_are_kept_and_swapped_facts_dropped(
+    pipeline: Pipeline, question: str, sentence: str, supported: bool
+) -> None:
+    _, answer = answer_with(pipeline, sentence, question=question)
+    assert answer.answered is supported, answer.text
+    if supported:
+        assert answer.text == f"{sentence} [1]"
+        assert_cited(pipeline, answer)
+
+
 def test_unsupported_sentences_can_be_shown_marked(pipeline: Pipeline) -> None:
     _, answer = answer_with(pipeline, f"The moon is made of green cheese. {KALLAS}", unsupported="mark")
     assert answer.text == f"The moon is made of green cheese. (unsupported) {KALLAS} [1]"
     assert len(answer.quotes) == 1
-
-
-def test_paraphrase_is_cited_with_the_sentence_that_supports_it(pipeline: Pipeline) -> None:
-    _, answer = answer_with(pipeline, "Ukraine could borrow as much as €140 billion.", question=LOAN)
-    assert answer.answered and "[1]" in answer.text
-    assert "140 billion" in answer.quotes[0].text
-    assert_cited(pipeline, answer)
 
 
 def test_i_dont_know_is_a_refusal_and_stops_the_model(pipeline: Pipeline) -> None:
