@@ -275,6 +275,8 @@ class _HTMLText:
         self.title_parts: list[str] = []
         self._stack: list[_Frame] = []
         self._pre = 0
+        self._cells = 0
+        """How many table cells are open: block elements inside a cell do not break its row."""
         self._title = False
 
     @property
@@ -324,6 +326,11 @@ class _HTMLText:
         self._stack.append(_Frame(tag, mode, parent.mains + main))
         if tag == "pre":
             self._pre += 1
+        if self._cells:  # inside a table cell everything stays on the row's line, nested tables included
+            if tag in self.BLOCK or tag in {"td", "th"}:
+                self._add(" ")
+            self._cells += tag in {"td", "th"}
+        elif tag == "pre":
             self._block("pre")
         elif tag in self.HEADINGS:
             self._block("h")
@@ -334,6 +341,7 @@ class _HTMLText:
                 self.pieces.append(_Piece(len(self.kinds) - 1, _CELL, 0))
             else:
                 self._block()
+            self._cells = 1
         elif tag in self.BLOCK:
             self._block()
 
@@ -344,7 +352,11 @@ class _HTMLText:
             self._stack.pop()
         if tag == "pre":
             self._pre -= 1
-        if tag in self.BLOCK:
+        if self._cells:
+            self._cells -= tag in {"td", "th"}
+            if tag in self.BLOCK:
+                self._add(" ")
+        elif tag in self.BLOCK:
             self._block()
 
     def data(self, text: str) -> None:

@@ -7,6 +7,7 @@ pypdf and python-docx read, and nothing binary is committed.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import time
@@ -186,6 +187,17 @@ def test_html_main_inside_a_boilerplate_looking_wrapper_is_still_found(tmp_path:
     assert load_file(write(tmp_path, "guide.html", page)).text == "Guide\n\nBody text."
 
 
+def test_html_table_cells_with_paragraphs_lists_and_nested_tables_stay_on_their_row(tmp_path: Path) -> None:
+    page = (
+        "<h2>Rota</h2><table><thead><tr><th>Day</th><th>Crew</th></tr></thead><tbody>"
+        "<tr><td><p>Monday</p><p>morning</p></td><td><ul><li>Ana</li><li>Ben</li></ul></td></tr>"
+        "<tr><td>Tuesday</td><td><table><tr><td>Cy</td><td>Di</td></tr></table></td></tr>"
+        "</tbody></table><p>After the table.</p>"
+    )
+    doc = load_file(write(tmp_path, "rota.html", page))
+    assert doc.text == "Rota\n\nDay | Crew\nMonday morning | Ana Ben\nTuesday | Cy Di\n\nAfter the table."
+
+
 def test_html_in_a_declared_legacy_charset_is_decoded(tmp_path: Path) -> None:
     page = '<html><head><meta charset="iso-8859-1"><title>Caf\xe9</title></head><body><p>Cr\xe8me br\xfbl\xe9e</p>'
     doc = load_file(write(tmp_path, "menu.html", page.encode("latin-1")))
@@ -341,6 +353,7 @@ SAMPLES: dict[str, bytes] = {
 }
 
 
+@functools.cache
 def _sample_docx() -> bytes:
     return make_docx([("title", "T"), ("h1", "Heading"), ("p", "Text."), ("table", [["a", "b"], ["c", "d"]])])
 
