@@ -622,19 +622,22 @@ def _docx_paragraph_text(paragraph: Any) -> str:
     return "".join(parts)
 
 
-def _docx_heading_styles(document: Any) -> set[str]:
-    """Style ids whose name is 'Title' or 'Heading N', or that set an outline level."""
-    ids: set[str] = set()
+def _sets_outline_level(element: Any) -> bool:
+    """True if a paragraph or style declares an outline level (0-8): Word's own mark of a heading."""
+    level = element.find(f"{_W}pPr/{_W}outlineLvl")
+    value = level.get(f"{_W}val") if level is not None else None
+    return bool(value and value.isdigit() and int(value) < 9)
+
+
+def _docx_heading_styles(document: Any) -> dict[str, bool]:
+    """Heading style ids -> whether the style is 'Title'. Names are matched, as ids are translated in localised Word."""
+    headings: dict[str, bool] = {}
     for style in document.styles.element.iterchildren(f"{_W}style"):
-        style_id = style.get(f"{_W}styleId") or ""
         name_element = style.find(f"{_W}name")
-        name = (name_element.get(f"{_W}val") if name_element is not None else "") or ""
-        outline = style.find(f"{_W}pPr/{_W}outlineLvl")
-        if re.fullmatch(r"(heading \d|title)", name.strip().lower()) or (
-            outline is not None and (outline.get(f"{_W}val") or "9").isdigit() and int(outline.get(f"{_W}val")) < 9
-        ):
-            ids.add(style_id)
-    return ids
+        name = ((name_element.get(f"{_W}val") if name_element is not None else "") or "").strip().lower()
+        if re.fullmatch(r"heading \d|title", name) or _sets_outline_level(style):
+            headings[style.get(f"{_W}styleId") or ""] = name == "title"
+    return headings
 
 
 def _docx_blocks(document: Any, out: _Blocks) -> str | None:
@@ -662,13 +665,9 @@ def _docx_blocks(document: Any, out: _Blocks) -> str | None:
         text = _docx_paragraph_text(element)
         style = element.find(f"{_W}pPr/{_W}pStyle")
         style_id = style.get(f"{_W}val") if style is not None else None
-        outline = element.find(f"{_W}pPr/{_W}outlineLvl")
-        is_heading = style_id in headings or (
-            outline is not None and (outline.get(f"{_W}val") or "9").isdigit() and int(outline.get(f"{_W}val")) < 9
-        )
-        if is_heading:
+        if style_id in headings or _sets_outline_level(element):
             out.add(_one_line(text), heading=True)
-            if title is None and (style_id or "").lower() == "title":
+            if title is None and headings.get(style_id or ""):
                 title = _one_line(text) or None
         else:
             out.add(text)
@@ -715,6 +714,7 @@ LOADERS: dict[str, Loader] = {
     ".markdown": _load_markdown,
     ".html": _load_html,
     ".htm": _load_html,
+    ".xhtml": _load_html,
     ".pdf": _load_pdf,
     ".docx": _load_docx,
 }

@@ -71,15 +71,19 @@ def test_pdf_with_no_text_at_all_is_refused_as_scanned(tmp_path: Path) -> None:
 def test_pdf_with_a_user_password_is_refused_but_an_owner_only_password_opens(tmp_path: Path) -> None:
     from pypdf import PdfReader, PdfWriter
 
-    def encrypted(user: str) -> bytes:
+    def encrypted(user: str, algorithm: str) -> bytes:
         writer = PdfWriter(clone_from=PdfReader(io.BytesIO(make_pdf(["Secret tide table."]))))
-        writer.encrypt(user_password=user, owner_password="owner", algorithm="RC4-128")
+        writer.encrypt(user_password=user, owner_password="owner", algorithm=algorithm)
         buffer = io.BytesIO()
         writer.write(buffer)
         return buffer.getvalue()
 
-    assert "password" in reason(write(tmp_path, "locked.pdf", encrypted("secret")))
-    assert "Secret tide table." in load_file(write(tmp_path, "open.pdf", encrypted(""))).text
+    assert "password" in reason(write(tmp_path, "locked.pdf", encrypted("secret", "RC4-128")))
+    assert "password" in reason(write(tmp_path, "locked-aes.pdf", encrypted("secret", "AES-256")))
+    # Many published PDFs carry only an owner password (no printing, no copying): their text is readable.
+    for algorithm in ("RC4-128", "AES-128", "AES-256"):
+        doc = load_file(write(tmp_path, f"open-{algorithm}.pdf", encrypted("", algorithm)))
+        assert doc.text == "Secret tide table.", algorithm
 
 
 def test_damaged_and_fake_pdfs_are_refused_with_a_reason(tmp_path: Path) -> None:
@@ -125,6 +129,19 @@ def test_docx_reads_content_controls_and_tracked_insertions_but_not_deletions(tm
     )
     doc = load_file(write(tmp_path, "revised.docx", make_docx([("p", "x")], document_xml=body)))
     assert doc.text == "Kept text and inserted\n\nInside a content control\n\nLinked words"
+
+
+def test_docx_headings_are_found_by_style_name_in_a_localised_word(tmp_path: Path) -> None:
+    data = make_docx([("title", "Handbuch"), ("h1", "Sicherheit"), ("p", "Schwimmwesten liegen unter dem Sitz.")])
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        styles, body = archive.read("word/styles.xml"), archive.read("word/document.xml")
+    for english, german in {b"Heading1": b"berschrift1", b"Title": b"Titel"}.items():  # ids translated, names not
+        styles = styles.replace(b'w:styleId="%s"' % english, b'w:styleId="%s"' % german)
+        body = body.replace(b'w:pStyle w:val="%s"' % english, b'w:pStyle w:val="%s"' % german)
+    data = replace_zip_member(replace_zip_member(data, "word/styles.xml", styles), "word/document.xml", body)
+    doc = load_file(write(tmp_path, "handbuch.docx", data))
+    assert doc.title == "Handbuch"
+    assert [heading for _, heading in doc.sections] == ["Handbuch", "Sicherheit"]
 
 
 def test_not_really_docx_files_are_refused_with_a_reason(tmp_path: Path) -> None:
