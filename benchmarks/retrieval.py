@@ -138,15 +138,16 @@ def evaluate(pipeline: Any, questions: Sequence[squad.Question]) -> dict[str, di
 
 
 def open_with_distractors(
-    dev: Sequence[squad.Article], workdir: Path, dev_docs: Path, dev_index: Path
+    dev: Sequence[squad.Article], workdir: Path, dev_docs: Path, dev_index: Path, count: int | None = None
 ) -> tuple[Any, dict[str, Any]]:
     """The dev articles plus every train article (under ``train/``) in one index.
 
     The dev files are hard-linked (same size and mtime) and the dev index is copied in first, so the
     product's incremental indexing reuses the dev vectors and embeds only the train paragraphs.
     """
-    train = squad.load_articles("train")
-    docs, index = workdir / "distractor-docs", workdir / "distractor-index"
+    train = squad.pick_articles(squad.load_articles("train"), count)
+    tag = "" if count is None else f"-{len(train)}a"
+    docs, index = workdir / f"distractor-docs{tag}", workdir / f"distractor-index{tag}"
     docs.mkdir(parents=True, exist_ok=True)
     for article in dev:
         target, origin = docs / article.source, dev_docs / article.source
@@ -189,6 +190,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="add the 18,896 train paragraphs as extra documents (embeds them once: slow)",
     )
     parser.add_argument(
+        "--distractor-articles", type=int, default=None, help="only N train articles as distractors (fixed seed)"
+    )
+    parser.add_argument(
         "--workdir", type=Path, default=squad.DEFAULT_WORKDIR, help="where the documents and the cached indexes live"
     )
     parser.add_argument("--output", type=Path, default=None, help="JSON file (default benchmarks/results/...)")
@@ -200,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     dev_docs, dev_index = args.workdir / "dev-docs", args.workdir / "dev-index"
     pipeline, info = squad.open_pipeline(dev, dev_docs, dev_index)
     if args.distractors:
-        pipeline, info = open_with_distractors(dev, args.workdir, dev_docs, dev_index)
+        pipeline, info = open_with_distractors(dev, args.workdir, dev_docs, dev_index, args.distractor_articles)
     questions = squad.sample_questions(dev, args.sample, args.seed)
     results = evaluate(pipeline, questions)
 
@@ -224,7 +228,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     squad.print_table(header, rows)
     payload = {
         "benchmark": "retrieval",
-        "dataset": "SQuAD v1.1 dev" + (" + train paragraphs as distractors" if args.distractors else ""),
+        "dataset": "SQuAD v1.1 dev"
+        + (f" + {info.get('distractor_paragraphs')} train paragraphs as distractors" if args.distractors else ""),
         "questions": len(questions),
         "sample": args.sample,
         "seed": args.seed,
@@ -235,7 +240,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "seconds": round(time.perf_counter() - started, 1),
         "machine": {"python": sys.version.split()[0], "cpus": os.cpu_count(), "platform": platform.platform()},
     }
-    name = "retrieval-distractors.json" if args.distractors else "retrieval.json"
+    name = "retrieval.json"
+    if args.distractors:
+        name = f"retrieval-distractors{'' if args.distractor_articles is None else '-subset'}.json"
     print(f"wrote {squad.write_json(name, payload, args.output)}")
     return 0
 

@@ -250,7 +250,11 @@ def settings_summary(pipeline: Any) -> dict[str, Any]:
         "max_quotes",
         "min_evidence",
     )
-    return {k: getattr(s, k) for k in keep if hasattr(s, k)}
+    summary = {k: getattr(s, k) for k in keep if hasattr(s, k)}
+    backend = getattr(pipeline.embedder, "backend", None)
+    if isinstance(backend, str):
+        summary["embedding_backend"] = backend
+    return summary
 
 
 # ---- the official SQuAD v1.1 answer metrics -----------------------------------------------------------------
