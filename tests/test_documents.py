@@ -10,6 +10,8 @@ import contextlib
 import functools
 import io
 import os
+import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -347,6 +349,12 @@ def test_loading_twice_gives_identical_documents(tmp_path: Path) -> None:
         first, second = load_file(path, name), load_file(path, name)
         assert first == second
         assert_consistent(first)
+
+
+def test_importing_the_loaders_does_not_import_the_format_libraries() -> None:
+    code = "import sys, rag.documents; print(sorted({'pypdf', 'docx', 'lxml'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert result.stdout.strip() == "[]"
 
 
 def assert_consistent(doc: Document) -> None:
