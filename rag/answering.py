@@ -16,7 +16,8 @@ import numpy as np
 
 from rag.chunking import sentence_spans
 from rag.embedding import Embedder
-from rag.lexical import STOPWORDS, tokenize
+from rag.lexical import tokenize
+from rag.phrases import ENTITY_PATTERNS, key_phrase, question_type
 from rag.retrieval import Passage
 
 NOT_COVERED = "The documents do not say. I found nothing in them that answers: {question}"
@@ -69,58 +70,6 @@ class Answerer(Protocol):
 
 # ---- question analysis ------------------------------------------------------------------------------------
 
-_QTYPES: list[tuple[str, re.Pattern[str]]] = [
-    (
-        "quantity",
-        re.compile(
-            r"\bhow (much|many|large|big|high|long|old|far|often)\b|\bwhat (amount|percentage|"
-            r"share|number|sum|proportion)\b|\bhow much money\b",
-            re.I,
-        ),
-    ),
-    ("date", re.compile(r"\bwhen\b|\b(what|which) (year|date|day|month|time|century|decade)\b", re.I)),
-    (
-        "person",
-        re.compile(r"\bwho(m|se)?\b|\b(what|which) (person|man|woman|official|minister|leader)\b", re.I),
-    ),
-    (
-        "place",
-        re.compile(r"\bwhere\b|\b(what|which) (country|city|place|region|town|state|continent)\b", re.I),
-    ),
-]
-
-_MONTHS = (
-    "January|February|March|April|May|June|July|August|September|October|November|December|"
-    "Jan\\.|Feb\\.|Mar\\.|Apr\\.|Jun\\.|Jul\\.|Aug\\.|Sep\\.|Sept\\.|Oct\\.|Nov\\.|Dec\\."
-)
-_SCALE = r"(?:\s?(?:billion|million|trillion|thousand|hundred|bn|percent|per cent)\b|\s?%)?"
-_UNIT = r"(?:\s(?:euros?|dollars?|pounds?|people|troops|soldiers|members|countries|flights|years|days|percent))?"
-_ENTITY_PATTERNS = {
-    "quantity": re.compile(
-        r"(?:(?:up to|about|around|approximately|over|more than|some|nearly|almost)\s)?"
-        r"(?:[€$£¥]\s?\d[\d,.]*" + _SCALE + r"(?:\s\([^)]{1,30}\))?"
-        r"|\b\d[\d,.]*" + _SCALE + _UNIT + r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
-        r"twelve|fifteen|twenty|thirty|forty|fifty|hundred|dozens|hundreds|thousands|millions)\b(?:\s\w+)?)",
-        re.I,
-    ),
-    "date": re.compile(
-        r"\b(?:(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday),?\s)?(?:(?:" + _MONTHS + r")\s\d{1,2}"
-        r"(?:,\s\d{4})?|\d{1,2}\s(?:" + _MONTHS + r")(?:\s\d{4})?|(?:" + _MONTHS + r")(?:\s\d{4})?|"
-        r"(?:in\s)?\d{4}s?|(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)|"
-        r"(?:last|next|this)\s(?:week|month|year)|yesterday|today|tomorrow)\b"
-    ),
-    "person": re.compile(r"\b[A-Z][\w’'-]+(?:\s(?:[A-Z][\w’'.-]+|de|van|von|al|bin))*\b"),
-    "place": re.compile(r"\b[A-Z][\w’'-]+(?:\s(?:[A-Z][\w’'-]+|of|de))*\b"),
-}
-
-
-def question_type(question: str) -> str:
-    """'quantity', 'date', 'person', 'place' or 'other', from the question's wording."""
-    for name, pattern in _QTYPES:
-        if pattern.search(question):
-            return name
-    return "other"
-
 
 def _words(text: str) -> set[str]:
     return {w.lower() for w in re.findall(r"\w+", text)}
@@ -130,42 +79,6 @@ def _names(question: str) -> set[str]:
     """Words the question writes as names or acronyms ("SAFE", "Kallas"), to be matched case-sensitively."""
     words = re.findall(r"\w+", question)
     return {w for i, w in enumerate(words) if (w.isupper() and len(w) > 1) or (i > 0 and w[:1].isupper())}
-
-
-def key_phrase(sentence: str, question: str, qtype: str) -> tuple[int, int] | None:
-    """Offsets in ``sentence`` of the phrase that answers a question of type ``qtype``, if one stands out.
-
-    Candidates are entities of the asked-for kind (amounts, dates, names) that the question does not
-    already contain; the one nearest to the words shared with the question wins.
-    """
-    pattern = _ENTITY_PATTERNS.get(qtype)
-    if pattern is None:
-        return None
-    asked = _words(question)
-    shared = [m.start() for m in re.finditer(r"\w+", sentence) if m.group().lower() in asked and len(m.group()) > 3]
-    best: tuple[float, int, int] | None = None
-    for match in pattern.finditer(sentence):
-        start, end = match.span()
-        if qtype in {"person", "place"}:
-            # Drop leading capitalised words the question already has ("EU Defense Commissioner Andrius ...").
-            for word in re.finditer(r"\S+", match.group()):
-                lowered = word.group().lower()
-                if lowered.strip("’'s") in asked or lowered in asked or lowered in STOPWORDS:
-                    start = match.start() + word.end()
-                else:
-                    break
-            while start < end and sentence[start] == " ":
-                start += 1
-            if start >= end or (start == 0 and qtype == "person" and end - start < 3):
-                continue
-        phrase = sentence[start:end]
-        if not phrase.strip() or _words(phrase) <= asked:
-            continue
-        distance = min((abs(start - s) for s in shared), default=len(sentence))
-        rank = distance - 0.5 * (end - start)
-        if best is None or rank < best[0]:
-            best = (rank, start, end)
-    return (best[1], best[2]) if best else None
 
 
 # ---- the extractive answerer ------------------------------------------------------------------------------
@@ -218,7 +131,7 @@ class ExtractiveAnswerer:
             s_terms = set(tokenize(candidate.text))
             overlap = len(q_terms & s_terms) / len(q_terms) if q_terms else 0.0
             span = key_phrase(candidate.text, question, qtype)
-            type_match = 1.0 if qtype == "other" or span else 0.0
+            type_match = 1.0 if qtype == "other" or ENTITY_PATTERNS[qtype].search(candidate.text) else 0.0
             named = len(names & set(re.findall(r"\w+", candidate.text))) / len(names) if names else 0.0
             evidence = 0.5 * max(cosine, 0.0) + 0.3 * overlap + 0.1 * type_match + 0.1 * named
             evidence -= 0.01 * candidate.rank

@@ -52,6 +52,10 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     for match in _BOUNDARY.finditer(text, start, end):
         stop = match.end()
         if match.group() != "\n":
+            line_start = text.rfind("\n", 0, match.start()) + 1
+            line_end = text.find("\n", match.end())
+            if " | " in text[line_start : line_end if line_end >= 0 else end]:
+                continue  # a table row is one unit: never cut it at a full stop inside a cell
             word = re.search(r"(\S+)$", text[cursor : match.start()])
             token = word.group(1).lower().strip("\"'“‘(") if word else ""
             if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):

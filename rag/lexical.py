@@ -48,6 +48,11 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
+def stem_words(words: list[str]) -> list[str]:
+    """English Snowball stems of ``words`` (already lower-cased)."""
+    return list(_stemmer().stemWords(words))
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stop-word-free, stemmed words: the shared vocabulary of documents and questions."""
     words = [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]

@@ -73,3 +73,12 @@ def test_a_heading_starts_a_new_chunk_labelled_with_it() -> None:
     document = Document("g.md", "Guide", text, "f", sections=((0, "Guide"), (text.index("## Install"), "Install")))
     chunks = chunk_document(document, chunk_chars=600, overlap_sentences=1)
     assert [(c.section, c.text.splitlines()[0]) for c in chunks] == [("Guide", "# Guide"), ("Install", "## Install")]
+
+
+def test_a_table_row_is_never_cut_inside_a_cell() -> None:
+    text = "Rota\nMonday | Ana Lopez. She leads | 8 am\nTuesday | Ben. | 9 am"
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "Rota",
+        "Monday | Ana Lopez. She leads | 8 am",
+        "Tuesday | Ben. | 9 am",
+    ]

@@ -38,7 +38,7 @@ def test_index_then_ask_prints_the_answer_with_located_quotes(tmp_path: Path, se
         index_dir=tmp_path / "index",
     )
     assert out.returncode == 0, out.stderr
-    assert "**up to €140 billion**" in out.stdout
+    assert "up to **€140 billion**" in out.stdout
     assert "[1] EU defence ministers in Brussels (EU-defence-ministers-in-Brussels.txt, chars" in out.stdout
     assert "Loading weights" not in out.stderr
 

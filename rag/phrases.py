@@ -1,0 +1,229 @@
+"""The key phrase: which words of an evidence sentence answer the question.
+
+Candidates are the runs of words the question does not contain, cut at punctuation and trimmed of function
+words; each is described by a few features (distance to the words the question shares with the sentence,
+length, capitals, digits, the word before it, whether it is an entity of the asked-for kind) and scored by a
+logistic model whose weights (``phrase_weights.json``, a few dozen numbers) are fitted on SQuAD *train* by
+``benchmarks/train_phrases.py``. Pure numpy at answer time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from rag.lexical import STOPWORDS, stem_words
+
+WEIGHTS_FILE = Path(__file__).with_name("phrase_weights.json")
+
+_QTYPES: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "quantity",
+        re.compile(
+            r"\bhow (much|many|large|big|high|long|old|far|often)\b|\bwhat (amount|percentage|"
+            r"share|number|sum|proportion)\b|\bhow much money\b",
+            re.I,
+        ),
+    ),
+    ("date", re.compile(r"\bwhen\b|\b(what|which) (year|date|day|month|time|century|decade)\b", re.I)),
+    ("person", re.compile(r"\bwho(m|se)?\b|\b(what|which) (person|man|woman|official|minister|leader)\b", re.I)),
+    ("place", re.compile(r"\bwhere\b|\b(what|which) (country|city|place|region|town|state|continent)\b", re.I)),
+]
+QTYPES = ("quantity", "date", "person", "place", "other")
+
+_MONTHS = (
+    "January|February|March|April|May|June|July|August|September|October|November|December|"
+    "Jan\\.|Feb\\.|Mar\\.|Apr\\.|Jun\\.|Jul\\.|Aug\\.|Sep\\.|Sept\\.|Oct\\.|Nov\\.|Dec\\."
+)
+_SCALE = r"(?:\s?(?:billion|million|trillion|thousand|hundred|bn|percent|per cent)\b|\s?%)?"
+_UNIT = r"(?:\s(?:euros?|dollars?|pounds?|people|troops|soldiers|members|countries|flights|years|days|percent))?"
+ENTITY_PATTERNS = {
+    "quantity": re.compile(
+        r"(?:(?:up to|about|around|approximately|over|more than|some|nearly|almost)\s)?"
+        r"(?:[€$£¥]\s?\d[\d,.]*" + _SCALE + r"(?:\s\([^)]{1,30}\))?"
+        r"|\b\d[\d,.]*" + _SCALE + _UNIT + r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+        r"twelve|fifteen|twenty|thirty|forty|fifty|hundred|dozens|hundreds|thousands|millions)\b(?:\s\w+)?)",
+        re.I,
+    ),
+    "date": re.compile(
+        r"\b(?:(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday),?\s)?(?:(?:" + _MONTHS + r")\s\d{1,2}"
+        r"(?:,\s\d{4})?|\d{1,2}\s(?:" + _MONTHS + r")(?:\s\d{4})?|(?:" + _MONTHS + r")(?:\s\d{4})?|"
+        r"(?:in\s)?\d{4}s?|(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)|"
+        r"(?:last|next|this)\s(?:week|month|year)|yesterday|today|tomorrow)\b"
+    ),
+    "person": re.compile(r"\b[A-Z][\w’'-]+(?:\s(?:[A-Z][\w’'.-]+|de|van|von|al|bin))*\b"),
+    "place": re.compile(r"\b[A-Z][\w’'-]+(?:\s(?:[A-Z][\w’'-]+|of|de))*\b"),
+}
+ENTITY_PATTERNS["other"] = ENTITY_PATTERNS["person"]
+
+_TOKEN = re.compile(r"[\w€$£%]+(?:[-’'.,][\w]+)*")
+_BREAK = re.compile(r"[,;:()\[\]“”\"–—]|\s-\s")
+_COPULA = frozenset("is are was were be been being called named known as became become".split())
+_PREPOSITIONS = frozenset("of in on at by for from with to into during since until about than as".split())
+MAX_WORDS = 10
+
+FEATURES = (
+    "bias",
+    "adjacent",
+    "near",
+    "far",
+    "log_distance",
+    "len1",
+    "len2",
+    "len3",
+    "len4_5",
+    "len6_8",
+    "len9_plus",
+    "capital_share",
+    "has_digit",
+    "whole_segment",
+    "after_match",
+    "before_match",
+    "prev_copula",
+    "prev_preposition",
+    "prev_comma",
+    "starts_lower_word",
+    "entity",
+    *(f"entity_{t}" for t in QTYPES),
+    *(f"capital_{t}" for t in QTYPES),
+    *(f"digit_{t}" for t in QTYPES),
+    "in_parentheses",
+    "segment_count_log",
+    "left_matches",
+    "right_matches",
+    "both_sides",
+    *(f"short_{t}" for t in QTYPES),
+    *(f"long_{t}" for t in QTYPES),
+    "first_capital",
+    "next_relative",
+    "contains_conjunction",
+    "at_sentence_start",
+    "at_sentence_end",
+)
+
+
+def question_type(question: str) -> str:
+    """'quantity', 'date', 'person', 'place' or 'other', from the question's wording."""
+    for name, pattern in _QTYPES:
+        if pattern.search(question):
+            return name
+    return "other"
+
+
+def candidates(sentence: str, question: str, qtype: str | None = None) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """Candidate spans of ``sentence`` (character offsets) and their feature matrix (one row per span)."""
+    qtype = qtype or question_type(question)
+    asked = set(stem_words([w.lower() for w in re.findall(r"\w+", question)]))
+    words = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(sentence)]
+    if not words:
+        return [], np.zeros((0, len(FEATURES)), dtype=np.float32)
+    stems = stem_words([w.lower() for _, _, w in words])
+    matched = [s in asked and w.lower() not in STOPWORDS for s, (_, _, w) in zip(stems, words, strict=True)]
+    hits = [k for k, m in enumerate(matched) if m]
+    breaks = [bool(_BREAK.search(sentence[words[k][1] : words[k + 1][0]])) for k in range(len(words) - 1)]
+    entity_spans = [m.span() for m in ENTITY_PATTERNS[qtype].finditer(sentence)]
+    segments: list[tuple[int, int]] = []
+    i = 0
+    while i < len(words):
+        if matched[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(words) and not matched[j + 1] and not breaks[j]:
+            j += 1
+        segments.append((i, j))
+        i = j + 1
+    spans: list[tuple[int, int]] = []
+    rows: list[list[float]] = []
+    index = {name: n for n, name in enumerate(FEATURES)}
+    for seg_a, seg_b in segments:
+        for a in range(seg_a, seg_b + 1):
+            if words[a][2].lower() in STOPWORDS:
+                continue
+            for b in range(a, min(seg_b, a + MAX_WORDS - 1) + 1):
+                if words[b][2].lower() in STOPWORDS:
+                    continue
+                start, end = words[a][0], words[b][1]
+                row = [0.0] * len(FEATURES)
+                distance = min((min(abs(a - h), abs(b - h)) for h in hits), default=20)
+                length = b - a + 1
+                row[index["bias"]] = 1.0
+                row[index["adjacent" if distance <= 1 else "near" if distance <= 3 else "far"]] = 1.0
+                row[index["log_distance"]] = float(np.log1p(distance))
+                bucket = (
+                    "len1"
+                    if length == 1
+                    else "len2"
+                    if length == 2
+                    else "len3"
+                    if length == 3
+                    else "len4_5"
+                    if length <= 5
+                    else "len6_8"
+                    if length <= 8
+                    else "len9_plus"
+                )
+                row[index[bucket]] = 1.0
+                span_words = [w for _, _, w in words[a : b + 1]]
+                capital = sum(1 for k, w in enumerate(span_words) if w[:1].isupper() and (a + k) > 0) / length
+                digit = float(any(ch.isdigit() for w in span_words for ch in w))
+                row[index["capital_share"]] = capital
+                row[index["has_digit"]] = digit
+                row[index["whole_segment"]] = float(a == seg_a and b == seg_b)
+                row[index["after_match"]] = float(a > 0 and matched[a - 1])
+                row[index["before_match"]] = float(b + 1 < len(words) and matched[b + 1])
+                previous = words[a - 1][2].lower() if a > 0 else ""
+                row[index["prev_copula"]] = float(previous in _COPULA)
+                row[index["prev_preposition"]] = float(previous in _PREPOSITIONS)
+                row[index["prev_comma"]] = float(a > 0 and breaks[a - 1])
+                row[index["starts_lower_word"]] = float(span_words[0][:1].islower())
+                entity = float(any(s <= start and end <= e for s, e in entity_spans))
+                row[index["entity"]] = entity
+                row[index[f"entity_{qtype}"]] = entity
+                row[index[f"capital_{qtype}"]] = capital
+                row[index[f"digit_{qtype}"]] = digit
+                row[index["in_parentheses"]] = float(sentence[:start].count("(") > sentence[:start].count(")"))
+                row[index["segment_count_log"]] = float(np.log1p(len(segments)))
+                share = max(len(hits), 1)
+                left = sum(matched[max(0, a - 4) : a]) / share
+                right = sum(matched[b + 1 : b + 5]) / share
+                row[index["left_matches"]] = left
+                row[index["right_matches"]] = right
+                row[index["both_sides"]] = float(left > 0 and right > 0)
+                row[index[f"short_{qtype}"]] = float(length <= 2)
+                row[index[f"long_{qtype}"]] = float(length >= 5)
+                row[index["first_capital"]] = float(span_words[0][:1].isupper() and a > 0)
+                following = words[b + 1][2].lower() if b + 1 < len(words) else ""
+                row[index["next_relative"]] = float(following in {"which", "who", "that", "whose", "where"})
+                row[index["contains_conjunction"]] = float(any(w in {"and", "or"} for w in span_words))
+                row[index["at_sentence_start"]] = float(a == 0)
+                row[index["at_sentence_end"]] = float(b == len(words) - 1)
+                spans.append((start, end))
+                rows.append(row)
+    return spans, np.asarray(rows, dtype=np.float32).reshape(-1, len(FEATURES))
+
+
+@lru_cache(maxsize=1)
+def load_weights(path: Path = WEIGHTS_FILE) -> np.ndarray:
+    """The fitted weights, in :data:`FEATURES` order (a JSON mapping written by benchmarks/train_phrases.py)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return np.asarray([float(data["weights"].get(name, 0.0)) for name in FEATURES], dtype=np.float32)
+
+
+def key_phrase(sentence: str, question: str, qtype: str | None = None) -> tuple[int, int] | None:
+    """Offsets in ``sentence`` of the phrase that best answers ``question``, or None if no word qualifies."""
+    qtype = qtype or question_type(question)
+    spans, features = candidates(sentence, question, qtype)
+    if not spans:
+        return None
+    scores = features @ load_weights()
+    if qtype != "other":
+        # A typed question (how much, when, who, where) is answered by an entity of that type when one is there.
+        entity = features[:, FEATURES.index("entity")] > 0
+        if entity.any():
+            scores = np.where(entity, scores, -np.inf)
+    return spans[int(np.argmax(scores))]
