@@ -18,6 +18,7 @@ from rag.documents import Document
 from rag.errors import (
     DocumentError,
     DocumentsFolderError,
+    GenerationError,
     IndexStoreError,
     ModelLoadError,
     QuestionError,
@@ -33,6 +34,7 @@ __all__ = [
     "Document",
     "DocumentError",
     "DocumentsFolderError",
+    "GenerationError",
     "IndexReport",
     "IndexStoreError",
     "ModelLoadError",

@@ -21,6 +21,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rag", description="Ask your documents; answers quote their sources.")
     parser.add_argument("--index-dir", type=Path, help="index folder (default: ./index, or $RAG_INDEX_DIR)")
     parser.add_argument("--model", dest="embedding_model", help="sentence-transformers model name or path")
+    parser.add_argument(
+        "--generator", help="generative backend: gguf:PATH, hf:FOLDER or openai:URL#MODEL (default: extractive)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -59,7 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from rag.pipeline import Pipeline
 
-    overrides = {k: getattr(args, k, None) for k in ("index_dir", "embedding_model", "docs_dir", "host", "port")}
+    overrides = {
+        k: getattr(args, k, None) for k in ("index_dir", "embedding_model", "generator", "docs_dir", "host", "port")
+    }
     if args.command == "index":
         overrides["docs_dir"] = args.path
     pipeline = Pipeline(**overrides)

@@ -32,3 +32,7 @@ class ModelLoadError(RagError):
 
 class QuestionError(RagError, ValueError):
     """The question cannot be answered as asked: empty, or too long."""
+
+
+class GenerationError(RagError):
+    """A generative backend failed while writing an answer (server error, model crash)."""

@@ -37,7 +37,7 @@ import numpy as np
 from rag.answering import NOT_COVERED, Answer, ExtractiveAnswerer, Quote, _Candidate
 from rag.chunking import sentence_spans
 from rag.embedding import Embedder
-from rag.errors import ModelLoadError, RagError
+from rag.errors import GenerationError, ModelLoadError
 from rag.lexical import tokenize
 from rag.retrieval import Passage
 
@@ -52,10 +52,6 @@ SYSTEM_PROMPT = (
 )
 
 Engine = Literal["auto", "llama_cpp", "transformers"]
-
-
-class GenerationError(RagError):
-    """A loaded generator failed while writing an answer (the server went away, refused the key, timed out)."""
 
 
 class Generator(Protocol):

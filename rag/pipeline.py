@@ -80,6 +80,7 @@ class Pipeline:
         self._embedder: Embedder | None = embedder
         self._store: Store | None = None
         self._answerer: Answerer | None = None
+        self._generator: Any = None
 
     # ---- the parts, loaded once ---------------------------------------------------------------------
 
@@ -87,7 +88,13 @@ class Pipeline:
     def embedder(self) -> Embedder:
         if self._embedder is None:
             s = self.settings
-            self._embedder = Embedder(s.embedding_model, s.device, s.embedding_batch_size, s.offline)
+            self._embedder = Embedder(
+                s.embedding_model,
+                s.device,
+                s.embedding_batch_size or None,
+                s.offline,
+                backend=s.embedding_backend,
+            )
         return self._embedder
 
     @property
@@ -99,7 +106,40 @@ class Pipeline:
         return self._store
 
     @property
+    def generator(self) -> Any:
+        """The generative model named by ``settings.generator`` (loaded on first use), or None."""
+        s = self.settings
+        if not s.generator:
+            return None
+        if self._generator is None:
+            from rag.generation import load_generator
+
+            self._generator = load_generator(
+                s.generator,
+                api_key=s.generator_api_key,
+                max_tokens=s.generator_max_tokens,
+                temperature=s.generator_temperature,
+                engine=s.generator_engine,  # type: ignore[arg-type]
+                device=s.device,
+                offline=s.offline,
+            )
+        return self._generator
+
+    @property
     def answerer(self) -> Answerer:
+        """Extractive by default; generative prose with code-attached citations when a generator is set."""
+        if self._answerer is None and self.settings.generator:
+            from rag.generation import GenerativeAnswerer
+
+            s = self.settings
+            self._answerer = GenerativeAnswerer(
+                self.generator,
+                self.embedder,
+                min_evidence=s.min_evidence,
+                min_support=s.generator_min_support,
+                unsupported=s.generator_unsupported,  # type: ignore[arg-type]
+                page_at=self._page_at,
+            )
         if self._answerer is None:
             self._answerer = ExtractiveAnswerer(
                 self.embedder, self.settings.min_evidence, self.settings.max_quotes, self._page_at
@@ -181,7 +221,6 @@ class Pipeline:
                 self._store.save(s.index_dir)
         report.chunks = len(self._store)
         report.seconds = time.perf_counter() - started
-        self._answerer = None if isinstance(self._answerer, ExtractiveAnswerer) else self._answerer
         logger.info("index: %s", report.summary())
         return report
 
@@ -196,8 +235,8 @@ class Pipeline:
             if "no index" not in str(error):
                 logger.warning("%s; rebuilding it", error)
             return None
-        if store.manifest.model != self.settings.embedding_model:
-            report.rebuilt = f"embedding model changed ({store.manifest.model} -> {self.settings.embedding_model})"
+        if store.manifest.model != self.embedder.fingerprint:
+            report.rebuilt = f"embedding model changed ({store.manifest.model} -> {self.embedder.fingerprint})"
         elif store.manifest.chunking != chunking:
             report.rebuilt = "chunking settings changed"
         else:
@@ -240,7 +279,7 @@ class Pipeline:
             [d for _, d, _ in entries],
             chunks,
             vectors,
-            s.embedding_model,
+            self.embedder.fingerprint,
             chunking,
             [r for r, _, _ in entries],
         )
@@ -248,7 +287,7 @@ class Pipeline:
     def _embed(self, chunks: list[Chunk], progress: Progress | None) -> np.ndarray:
         if not chunks:
             return np.zeros((0, 0), dtype=np.float32)
-        batch = 256
+        batch = 32
         parts = []
         for i in range(0, len(chunks), batch):
             parts.append(self.embedder.encode([c.text for c in chunks[i : i + batch]]))
@@ -268,6 +307,27 @@ class Pipeline:
         ``history`` is the conversation so far as ``{"role": ..., "content": ...}`` messages; a follow-up
         question ("How much could Ukraine borrow under it?") is resolved against it before searching.
         """
+        prepared = self._prepare(question, history)
+        if isinstance(prepared, Answer):
+            return prepared
+        return self.answerer.run(*prepared)
+
+    def stream_answer(self, question: str, history: Sequence[Message] | None = None) -> Iterator[str | Answer]:
+        """Like :meth:`answer`, streamed: text pieces as a generative backend writes them, then the Answer."""
+        prepared = self._prepare(question, history)
+        if isinstance(prepared, Answer):
+            yield prepared
+            return
+        stream = getattr(self.answerer, "stream", None)
+        if stream is None:
+            yield self.answerer.run(*prepared)
+        else:
+            yield from stream(*prepared)
+
+    def _prepare(
+        self, question: str, history: Sequence[Message] | None
+    ) -> Answer | tuple[str, str, list[Passage], np.ndarray]:
+        """Check the question, make it self-contained, retrieve: the answerer's inputs (or an early Answer)."""
         question = self._check(question)
         store = self.store
         if len(store) == 0:
@@ -280,7 +340,7 @@ class Pipeline:
         query = standalone_question(question, history)
         query_vector = self.embedder.encode_query(query)
         passages = self.retriever.run(query, self.settings.top_k, query_vector)
-        return self.answerer.run(question, query, passages, query_vector)
+        return question, query, passages, query_vector
 
     def document_text(self, source: str) -> str:
         """The stored text of a document, the one quote offsets point into."""

