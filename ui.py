@@ -118,10 +118,8 @@ def _turns(history: Sequence[Any] | None) -> list[Message]:
 def respond(pipeline: Pipeline, message: str, history: Sequence[Any] | None) -> Iterator[str]:
     """The chat function: one question (with the conversation so far) -> the answer, streamed as it grows.
 
-    The extractive answerer returns a whole :class:`Answer` at once, so the chat shows a short "searching"
-    note and then the answer. A pipeline with ``stream_answer(question, history)`` (a generative backend)
-    is streamed instead: that generator yields text pieces as they are produced, then the final
-    :class:`Answer`, whose rendering (with its quotes) replaces the streamed text.
+    :meth:`Pipeline.stream_answer` yields text pieces as a generative backend writes them (the extractive
+    answerer has none), then the final :class:`Answer`, whose rendering with its quotes replaces the text.
     """
     question = message if isinstance(message, str) else _text_of(message)
     if not question.strip():
@@ -130,12 +128,8 @@ def respond(pipeline: Pipeline, message: str, history: Sequence[Any] | None) -> 
     turns = _turns(history)
     yield SEARCHING
     try:
-        stream: Callable[..., Iterator[str | Answer]] | None = getattr(pipeline, "stream_answer", None)
-        if stream is None:
-            yield render(pipeline.answer(question, history=turns))
-            return
         text = ""
-        for piece in stream(question, history=turns):
+        for piece in pipeline.stream_answer(question, history=turns):
             if isinstance(piece, Answer):
                 yield render(piece)
                 return

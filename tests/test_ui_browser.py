@@ -267,6 +267,9 @@ class FakePipeline:
         quote = Quote("Ukraine could borrow up to €140 billion.", "loan.txt", 10, 50, 0.9, "Loan")
         return Answer(question, "Up to **€140 billion**. [1]", True, quotes=[quote])
 
+    def stream_answer(self, question: str, history: Sequence[Any] | None = None) -> Any:
+        yield self.answer(question, history)  # as Pipeline.stream_answer does for the extractive answerer
+
 
 class StreamingPipeline(FakePipeline):
     def stream_answer(self, question: str, history: Sequence[Any] | None = None) -> Any:
