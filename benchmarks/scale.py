@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+import rag.store
 from benchmarks.squad import load_articles, percentile, print_table, write_json
 
 logger = logging.getLogger(__name__)
@@ -229,8 +230,6 @@ def main() -> None:
     parser.add_argument("--flat-max", type=int, help="override rag.store.FLAT_MAX (which index a size gets)")
     args = parser.parse_args()
     if args.flat_max is not None:
-        import rag.store
-
         rag.store.FLAT_MAX = args.flat_max
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -267,6 +266,7 @@ def main() -> None:
         ),
         "queries": QUERIES,
         "k": CANDIDATES,
+        "flat_max": rag.store.FLAT_MAX,
         "cpus": os.cpu_count(),
         "load_average": os.getloadavg()[0],
         "dense": dense,

@@ -157,9 +157,9 @@ def test_not_really_docx_files_are_refused_with_a_reason(tmp_path: Path) -> None
 
 
 def test_docx_zip_bomb_is_refused_before_unzipping(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import rag.documents
+    import rag.formats.docx
 
-    monkeypatch.setattr(rag.documents, "_MAX_UNZIPPED", 100_000)
+    monkeypatch.setattr(rag.formats.docx, "_MAX_UNZIPPED", 100_000)
     bomb = replace_zip_member(make_docx([("p", "x")]), "word/media/zeros.bin", b"")
     buffer = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(bomb)) as source, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
