@@ -1,0 +1,98 @@
+"""What every format loader shares: the :class:`Extracted` result, the block builder and strict text decoding."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rag.errors import DocumentError
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What a loader returns: the text plus whatever structure the format carries."""
+
+    text: str
+    title: str | None = None
+    pages: tuple[int, ...] = ()
+    sections: tuple[tuple[int, str], ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+Loader = Callable[[Path, bytes], Extracted]
+"""(path, raw bytes) -> Extracted; raises DocumentError (and nothing else) when the bytes cannot be used."""
+
+
+# C0/C1 controls other than tab and newline, lone surrogates: replaced one-for-one so offsets do not move.
+_JUNK = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+class _Blocks:
+    """Builds a document text from blocks separated by blank lines, remembering where each heading starts."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.length = 0
+        self.sections: list[tuple[int, str]] = []
+
+    def add(self, block: str, *, heading: bool = False, separator: str = "\n\n") -> None:
+        block = _JUNK.sub(" ", block).strip()
+        if not block:
+            return
+        if self.parts:
+            self.parts.append(separator)
+            self.length += len(separator)
+        if heading:
+            self.sections.append((self.length, block))
+        self.parts.append(block)
+        self.length += len(block)
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    """UTF-8 (with or without BOM) or BOM-marked UTF-16 text, line endings normalised to ``\\n``."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            text = raw.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise DocumentError(path, f"invalid UTF-16 text at byte {exc.start}") from None
+    elif b"\x00" in raw[:8192]:
+        raise DocumentError(path, "binary file (it contains NUL bytes), not text")
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise DocumentError(
+                path,
+                f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); re-save the file as UTF-8",
+            ) from None
+    _reject_binary(path, text)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _reject_binary(path: Path, text: str) -> None:
+    head = text[:4096]
+    controls = sum(1 for ch in head if (ch < " " and ch not in "\t\n\r\f\v") or ch == "\x7f")
+    if head and controls > max(8, len(head) // 20):
+        raise DocumentError(path, "binary data, not text (too many control characters)")
+
+
+def _useful_title(title: Any) -> str | None:
+    """A metadata title worth showing: not empty, not a file name, not 'Microsoft Word - draft3.docx'."""
+    if not isinstance(title, str):
+        return None
+    title = _one_line(_JUNK.sub(" ", title))
+    if not title or len(title) > 200 or re.search(r"\.(docx?|pdf|odt|rtf|txt|indd|tex)$", title, re.IGNORECASE):
+        return None
+    if re.match(r"(microsoft (word|powerpoint) - |untitled)", title, re.IGNORECASE):
+        return None
+    return title

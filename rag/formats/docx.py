@@ -1,0 +1,141 @@
+"""DOCX (python-docx): paragraphs and tables in order, headings by Word style or outline level."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rag.errors import DocumentError
+from rag.formats.common import Extracted, _Blocks, _one_line, _useful_title
+
+logger = logging.getLogger(__name__)
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+_DOCX_SKIP = frozenset({f"{_W}del", f"{_W}moveFrom", f"{_W}txbxContent", _MC_FALLBACK, f"{_W}instrText"})
+_DOCX_WRAPPERS = frozenset({f"{_W}sdt", f"{_W}sdtContent", f"{_W}customXml", f"{_W}ins", f"{_W}moveTo",
+                            f"{_W}smartTag"})  # fmt: skip
+_MAX_UNZIPPED = 512 * 1024 * 1024
+"""A .docx whose parts unzip to more than this is refused: a zip bomb, or no document worth reading."""
+
+
+def _docx_children(element: Any, wanted: str) -> Iterator[Any]:
+    """Children of ``element`` with tag ``wanted``, looking through content controls and revision wrappers."""
+    pending = list(reversed(element))
+    while pending:
+        child = pending.pop()
+        if child.tag == wanted:
+            yield child
+        elif child.tag in _DOCX_WRAPPERS:
+            pending.extend(reversed(child))
+
+
+def _docx_paragraph_text(paragraph: Any) -> str:
+    """The visible text of one w:p: runs, hyperlinks, fields and tracked insertions; not deletions or text boxes."""
+    parts: list[str] = []
+    pending = list(reversed(paragraph))
+    while pending:
+        element = pending.pop()
+        tag = element.tag
+        if not isinstance(tag, str) or tag in _DOCX_SKIP:
+            continue
+        if tag == f"{_W}t":
+            parts.append(element.text or "")
+        elif tag == f"{_W}tab":
+            parts.append("\t")
+        elif tag in {f"{_W}br", f"{_W}cr"}:
+            parts.append("\n")
+        elif tag == f"{_W}noBreakHyphen":
+            parts.append("-")
+        elif tag != f"{_W}pPr":
+            pending.extend(reversed(element))
+    return "".join(parts)
+
+
+def _sets_outline_level(element: Any) -> bool:
+    """True if a paragraph or style declares an outline level (0-8): Word's own mark of a heading."""
+    level = element.find(f"{_W}pPr/{_W}outlineLvl")
+    value = level.get(f"{_W}val") if level is not None else None
+    return bool(value and value.isdigit() and int(value) < 9)
+
+
+def _docx_heading_styles(document: Any) -> dict[str, bool]:
+    """Heading style ids -> whether the style is 'Title'. Names are matched, as ids are translated in localised Word."""
+    headings: dict[str, bool] = {}
+    for style in document.styles.element.iterchildren(f"{_W}style"):
+        name_element = style.find(f"{_W}name")
+        name = ((name_element.get(f"{_W}val") if name_element is not None else "") or "").strip().lower()
+        if re.fullmatch(r"heading \d|title", name) or _sets_outline_level(style):
+            headings[style.get(f"{_W}styleId") or ""] = name == "title"
+    return headings
+
+
+def _docx_blocks(document: Any, out: _Blocks) -> str | None:
+    """Paragraphs and tables of the body in order into ``out``; returns the first Title-style paragraph."""
+    headings = _docx_heading_styles(document)
+    title: str | None = None
+    body = document.element.body
+    for element in body.iter(f"{_W}p", f"{_W}tbl"):
+        # Only top-level paragraphs and tables (through wrappers): skip those nested in tables or text boxes.
+        parent = element.getparent()
+        while parent is not None and parent.tag in _DOCX_WRAPPERS:
+            parent = parent.getparent()
+        if parent is not body:
+            continue
+        if element.tag == f"{_W}tbl":
+            rows = []
+            for row in _docx_children(element, f"{_W}tr"):
+                cells = []
+                for cell in _docx_children(row, f"{_W}tc"):
+                    cells.append(_one_line(" ".join(_docx_paragraph_text(p) for p in cell.iter(f"{_W}p"))))
+                if any(cells):
+                    rows.append(" | ".join(cells))
+            out.add("\n".join(rows))
+            continue
+        text = _docx_paragraph_text(element)
+        style = element.find(f"{_W}pPr/{_W}pStyle")
+        style_id = style.get(f"{_W}val") if style is not None else None
+        if style_id in headings or _sets_outline_level(element):
+            out.add(_one_line(text), heading=True)
+            if title is None and headings.get(style_id or ""):
+                title = _one_line(text) or None
+        else:
+            out.add(text)
+    return title
+
+
+def load(path: Path, raw: bytes) -> Extracted:
+    import zipfile
+
+    if raw.startswith(b"\xd0\xcf\x11\xe0"):
+        raise DocumentError(
+            path, "an old binary Word file or a password-protected .docx; save it as an unprotected .docx"
+        )
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            unzipped = sum(info.file_size for info in archive.infolist())
+            names = set(archive.namelist())
+    except Exception as exc:  # zipfile raises BadZipFile, NotImplementedError, ValueError... on damaged archives
+        raise DocumentError(path, f"not a valid .docx file (damaged ZIP package: {exc})") from None
+    if unzipped > _MAX_UNZIPPED:
+        raise DocumentError(path, f".docx unzips to {unzipped:,} bytes (limit {_MAX_UNZIPPED:,}): a zip bomb?")
+    if "word/document.xml" not in names and "[Content_Types].xml" not in names:
+        raise DocumentError(path, "not a Word document (a ZIP file without word/document.xml)")
+    try:
+        import docx
+    except ImportError:  # pragma: no cover - python-docx is a dependency
+        raise DocumentError(path, "DOCX support needs the 'python-docx' package") from None
+    out = _Blocks()
+    # python-docx and lxml parse untrusted XML and can raise many exception types on a damaged file.
+    try:
+        document = docx.Document(io.BytesIO(raw))
+        first_title = _docx_blocks(document, out)
+        title = _useful_title(document.core_properties.title) or first_title
+    except Exception as exc:
+        logger.debug("python-docx failed on %s", path, exc_info=True)
+        raise DocumentError(path, f"unreadable .docx ({type(exc).__name__}: {exc})") from None
+    return Extracted(out.text(), title, sections=tuple(out.sections))

@@ -1,0 +1,86 @@
+"""PDF (pypdf): text page by page, page start offsets, the outline as sections, the metadata title."""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+from typing import Any
+
+from rag.errors import DocumentError
+from rag.formats.common import _JUNK, Extracted, _one_line, _useful_title
+
+logger = logging.getLogger(__name__)
+
+
+def _pdf_outline(reader: Any, pages: list[str], starts: list[int]) -> list[tuple[int, str]]:
+    """Bookmarks as sections: at the heading's text on its page when found there, else at the page start."""
+    sections: list[tuple[int, str]] = []
+    pending: list[Any] = [reader.outline]
+    while pending and len(sections) < 10_000:
+        item = pending.pop()
+        if isinstance(item, list):
+            pending.extend(reversed(item))
+            continue
+        title = _one_line(_JUNK.sub(" ", str(getattr(item, "title", "") or "")))
+        number = reader.get_destination_page_number(item)
+        if not title or number is None or not 0 <= number < len(pages) or not pages[number]:
+            continue
+        found = pages[number].lower().find(title.lower())
+        sections.append((starts[number] + max(found, 0), title))
+    return sorted(set(sections))
+
+
+def load(path: Path, raw: bytes) -> Extracted:
+    try:
+        from pypdf import PdfReader
+        from pypdf.errors import DependencyError
+    except ImportError:  # pragma: no cover - pypdf is a dependency
+        raise DocumentError(path, "PDF support needs the 'pypdf' package") from None
+    if b"%PDF-" not in raw[:1024]:
+        raise DocumentError(path, "not a PDF file (no %PDF- header)")
+    warnings: list[str] = []
+    # pypdf parses untrusted bytes and can raise almost any exception type on a damaged file; each is a reason.
+    try:
+        reader = PdfReader(io.BytesIO(raw))
+        if reader.is_encrypted:
+            try:
+                opened = reader.decrypt("")
+            except DependencyError:
+                raise DocumentError(path, "encrypted PDF (AES): opening it needs the 'cryptography' package") from None
+            if not opened:
+                raise DocumentError(path, "encrypted PDF: it needs a password; save an unprotected copy")
+        page_count = len(reader.pages)
+    except DocumentError:
+        raise
+    except Exception as exc:
+        logger.debug("pypdf failed on %s", path, exc_info=True)
+        raise DocumentError(path, f"unreadable PDF ({type(exc).__name__}: {exc})") from None
+    if page_count == 0:
+        raise DocumentError(path, "PDF without pages")
+    texts: list[str] = []
+    for number in range(1, page_count + 1):
+        try:
+            page_text = reader.pages[number - 1].extract_text() or ""
+        except Exception as exc:  # one damaged page costs that page, not the document
+            logger.debug("pypdf failed on page %d of %s", number, path, exc_info=True)
+            warnings.append(f"page {number} could not be read ({type(exc).__name__})")
+            texts.append("")
+            continue
+        page_text = _JUNK.sub(" ", page_text.replace("\r\n", "\n").replace("\r", "\n")).strip()
+        if not page_text:
+            warnings.append(f"page {number} has no text (scanned image?)")
+        texts.append(page_text)
+    starts: list[int] = []
+    offset = 0
+    for page_text in texts:
+        starts.append(offset)
+        offset += len(page_text) + 2
+    title = None
+    sections: list[tuple[int, str]] = []
+    try:
+        title = _useful_title(reader.metadata.title if reader.metadata else None)
+        sections = _pdf_outline(reader, texts, starts)
+    except Exception:
+        logger.debug("unreadable metadata or outline in %s", path, exc_info=True)
+    return Extracted("\n\n".join(texts), title, tuple(starts), tuple(sections), tuple(warnings))

@@ -1,0 +1,82 @@
+"""Plain text and Markdown: the file's text as is; Markdown also gives its headings and front-matter title."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from rag.formats.common import Extracted, _decode
+
+
+def load(path: Path, raw: bytes) -> Extracted:
+    return Extracted(_decode(path, raw))
+
+
+_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+_ATX = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_SETEXT = re.compile(r" {0,3}(=+|-+)[ \t]*$")
+_ORDERED_ITEM = re.compile(r"\d{1,9}[.)](\s|$)")
+_INLINE_MARKUP = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|[*_`]+")
+
+
+def _markdown_sections(text: str) -> tuple[list[tuple[int, str, int]], str | None]:
+    """(line offset, heading, level) of ATX and setext headings outside code blocks, and a front-matter title."""
+    sections: list[tuple[int, str, int]] = []
+    title: str | None = None
+    lines = text.split("\n")
+    offsets = []
+    position = 0
+    for line in lines:
+        offsets.append(position)
+        position += len(line) + 1
+    start = 0
+    if lines and lines[0].strip() == "---":  # YAML front matter
+        for i in range(1, min(len(lines), 200)):
+            if lines[i].strip() in {"---", "..."}:
+                for meta in lines[1:i]:
+                    key, _, value = meta.partition(":")
+                    if key.strip().lower() == "title" and value.strip():
+                        title = value.strip().strip("\"'") or None
+                start = i + 1
+                break
+    fence: str | None = None
+    previous_paragraph: int | None = None  # index of a plain text line that a setext underline would make a heading
+    for i in range(start, len(lines)):
+        line = lines[i]
+        opening = _FENCE.match(line)
+        if fence is not None:
+            closing = opening and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(fence)
+            if closing and opening and not line[opening.end() :].strip():
+                fence = None
+            continue
+        if opening:
+            fence = opening.group(1)
+            previous_paragraph = None
+            continue
+        atx = _ATX.match(line)
+        if atx:
+            heading = _INLINE_MARKUP.sub(r"\1", atx.group(2) or "").strip()
+            if heading:
+                sections.append((offsets[i], heading, len(atx.group(1))))
+            previous_paragraph = None
+            continue
+        setext = _SETEXT.match(line)
+        if setext and previous_paragraph is not None:
+            heading = _INLINE_MARKUP.sub(r"\1", lines[previous_paragraph]).strip()
+            if heading:
+                sections.append((offsets[previous_paragraph], heading, 1 if setext.group(1)[0] == "=" else 2))
+            previous_paragraph = None
+            continue
+        stripped = line.strip()
+        is_plain = bool(stripped) and not line.startswith(("    ", "\t")) and stripped[0] not in "-*+>|<"
+        previous_paragraph = i if is_plain and not _ORDERED_ITEM.match(stripped) else None
+    return sections, title
+
+
+def load_markdown(path: Path, raw: bytes) -> Extracted:
+    text = _decode(path, raw)
+    sections, title = _markdown_sections(text)
+    if title is None and sections:
+        top = min(level for _, _, level in sections)
+        title = next(heading for _, heading, level in sections if level == top)
+    return Extracted(text, title, sections=tuple((offset, heading) for offset, heading, _ in sections))
