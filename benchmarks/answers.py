@@ -232,6 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
+    squad.code_version()
     started = time.perf_counter()
     articles = squad.load_articles(args.split)
     n_articles = args.articles if args.articles is not None else (48 if args.split == "train" else None)

@@ -199,6 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
+    squad.code_version()
     started = time.perf_counter()
     dev = squad.load_articles("dev")
     dev_docs, dev_index = args.workdir / "dev-docs", args.workdir / "dev-index"

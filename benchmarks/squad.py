@@ -13,6 +13,7 @@ the article (checked on load), and the stored document text is checked to be the
 from __future__ import annotations
 
 import collections
+import functools
 import hashlib
 import importlib.util
 import json
@@ -320,8 +321,11 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
+@functools.lru_cache(maxsize=1)
 def code_version() -> dict[str, Any]:
-    """The commit measured, and whether ``rag/`` had uncommitted changes (numbers then describe the work tree)."""
+    """The commit measured, and whether ``rag/`` had uncommitted changes (numbers then describe the work tree).
+
+    Cached: the scripts call it when they start, so it describes the code that ran, not the code at the end."""
     import subprocess
 
     def git(*args: str) -> str:
