@@ -8,7 +8,7 @@ under ``--workdir``), expanded to N by mixing two random real vectors (weight 0.
 noise (norm ~0.4), then L2-normalised: a corpus that lives in the model's real embedding subspace, unlike
 uniform random vectors (which make every index look good). Queries are real SQuAD question vectors.
 
-Per N: the index the product builds (``rag.store.build_faiss``: exact while small, HNSW beyond), its build
+Per N: the index the product builds (``rag.store.build_faiss``: exact while small, IVF beyond), its build
 time, memory, file size, write and load time (memory-mapped where FAISS allows, as ``Store.load`` does),
 single-query p50/p95 at k = the product's candidate count, and recall@10 against exact search. For scale,
 exact (Flat) search latency at the same N. BM25: the product's ``KeywordIndex`` over N synthetic passages of
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import logging
 import os
 import random
@@ -31,7 +32,7 @@ from typing import Any
 import numpy as np
 
 import rag.store
-from benchmarks.squad import load_articles, percentile, print_table, write_json
+from benchmarks.squad import RESULTS, load_articles, percentile, print_table, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -166,13 +167,15 @@ def dense_at(n: int, base: np.ndarray, queries: np.ndarray, workdir: Path) -> di
 def _params(index: Any) -> dict[str, int]:
     import faiss
 
-    hnsw = faiss.downcast_index(index)
-    if hasattr(hnsw, "hnsw"):
+    real = faiss.downcast_index(index)
+    if hasattr(real, "hnsw"):
         return {
-            "M": int(hnsw.hnsw.nb_neighbors(1)),
-            "efConstruction": int(hnsw.hnsw.efConstruction),
-            "efSearch": int(hnsw.hnsw.efSearch),
+            "M": int(real.hnsw.nb_neighbors(1)),
+            "efConstruction": int(real.hnsw.efConstruction),
+            "efSearch": int(real.hnsw.efSearch),
         }
+    if hasattr(real, "nprobe"):
+        return {"nlist": int(real.nlist), "nprobe": int(real.nprobe)}
     return {}
 
 
@@ -273,6 +276,9 @@ def main() -> None:
         "keyword": keyword,
     }
     name = "scale-full.json" if args.full else "scale.json"
+    previous = RESULTS / name
+    if args.no_keyword and previous.is_file():  # a dense-only rerun keeps the BM25 figures it did not redo
+        payload["keyword"] = json.loads(previous.read_text()).get("keyword", [])
     print(f"\nwrote {write_json(name, payload)}")
 
 
