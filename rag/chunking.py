@@ -21,6 +21,11 @@ _ABBREVIATIONS = frozenset(
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|\n")
 
 
+CHUNKER_VERSION = 2
+"""Recorded in the index manifest: bump it when a change to this module changes the chunks it makes, so
+indexes chunked by the old code are rebuilt."""
+
+
 @dataclass(frozen=True)
 class Chunk:
     """A span of one document: the unit that is embedded, indexed and retrieved."""

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from rag.answering import Answer, Answerer, ExtractiveAnswerer
-from rag.chunking import Chunk, chunk_document
+from rag.chunking import CHUNKER_VERSION, Chunk, chunk_document
 from rag.conversation import Message, standalone_question
 from rag.documents import Document, iter_files, load_file
 from rag.embedding import Embedder
@@ -177,7 +177,11 @@ class Pipeline:
             raise DocumentsFolderError(f"not a folder: {folder}")
         started = time.perf_counter()
         report = IndexReport()
-        chunking = {"chunk_chars": s.chunk_chars, "chunk_overlap_sentences": s.chunk_overlap_sentences}
+        chunking = {
+            "chunk_chars": s.chunk_chars,
+            "chunk_overlap_sentences": s.chunk_overlap_sentences,
+            "chunker_version": CHUNKER_VERSION,
+        }
         with _lock(s.index_dir):
             old = None if rebuild else self._load_compatible(chunking, report)
             if rebuild:
