@@ -9,6 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import SEEDS
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rag import Answer, DocumentsFolderError, ModelLoadError, Pipeline, QuestionError
 from rag.chunking import sentence_spans
@@ -161,3 +164,17 @@ def test_importing_rag_does_not_pay_for_gradio_or_torch() -> None:
     code = "import sys, rag; print(sorted(m for m in ('gradio', 'torch', 'sentence_transformers') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+_SEED_WORDS = sorted({w for p in SEEDS.glob("*.txt") for w in p.read_text(encoding="utf-8").split()})
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    words=st.lists(st.sampled_from(_SEED_WORDS), min_size=1, max_size=10),
+    prefix=st.sampled_from(["", "What ", "Who ", "How much ", "When "]),
+)
+def test_quotes_are_verbatim_for_any_question(seeds_pipeline: Pipeline, words: list[str], prefix: str) -> None:
+    answer = seeds_pipeline.answer(prefix + " ".join(words) + "?")
+    assert_quotes_verbatim(seeds_pipeline, answer)
+    assert answer.answered == bool(answer.quotes)
