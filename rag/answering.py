@@ -105,7 +105,7 @@ class ExtractiveAnswerer:
     def __init__(
         self,
         embedder: Embedder,
-        min_evidence: float = 0.45,
+        min_evidence: float = 0.52,
         max_quotes: int = 3,
         page_at: Callable[[str, int], int | None] | None = None,
     ) -> None:

@@ -422,7 +422,7 @@ class GenerativeAnswerer:
         generator: Generator,
         embedder: Embedder,
         *,
-        min_evidence: float = 0.45,
+        min_evidence: float = 0.52,
         min_support: float = 0.6,
         unsupported: Literal["drop", "mark"] = "drop",
         page_at: Callable[[str, int], int | None] | None = None,
