@@ -71,10 +71,6 @@ class Answerer(Protocol):
 # ---- question analysis ------------------------------------------------------------------------------------
 
 
-def _words(text: str) -> set[str]:
-    return {w.lower() for w in re.findall(r"\w+", text)}
-
-
 def _names(question: str) -> set[str]:
     """Words the question writes as names or acronyms ("SAFE", "Kallas"), to be matched case-sensitively."""
     words = re.findall(r"\w+", question)
