@@ -8,6 +8,7 @@ quote is a span of a stored document given by its offsets (never re-found by sea
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -109,6 +110,9 @@ class ExtractiveAnswerer:
         self.min_evidence = min_evidence
         self.max_quotes = max_quotes
         self.page_at = page_at or (lambda source, offset: None)
+        # Sentence vectors by text: questions about one topic keep meeting the same sentences. Bounded LRU.
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.cache_size = 20_000
 
     def score(
         self, question: str, query: str, passages: Sequence[Passage], query_vector: np.ndarray
@@ -118,7 +122,7 @@ class ExtractiveAnswerer:
         if not candidates:
             return []
         qtype = question_type(question)
-        vectors = self.embedder.encode([c.text for c in candidates])
+        vectors = self._encode([c.text for c in candidates])
         cosines = vectors @ query_vector
         q_terms = set(tokenize(query))
         names = _names(question)
@@ -158,6 +162,17 @@ class ExtractiveAnswerer:
         first_span = chosen[0][2]
         phrase = chosen[0][1].text[first_span[0] : first_span[1]] if first_span else None
         return Answer(question, " ".join(parts), True, quotes, [], phrase, query)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            for text, vector in zip(missing, self.embedder.encode(missing), strict=True):
+                self._vectors[text] = vector
+        for text in texts:
+            self._vectors.move_to_end(text)
+        while len(self._vectors) > self.cache_size:
+            self._vectors.popitem(last=False)
+        return np.stack([self._vectors[t] for t in texts])
 
     def _sentences(self, passages: Sequence[Passage]) -> list[_Candidate]:
         seen: set[tuple[str, int, int]] = set()

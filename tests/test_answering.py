@@ -1,0 +1,55 @@
+"""The extractive answerer and key phrases, on hand-made passages (a hashing embedder stands in for the model)."""
+
+from __future__ import annotations
+
+import numpy as np
+from conftest import HashEmbedder
+
+from rag.answering import ExtractiveAnswerer
+from rag.chunking import Chunk
+from rag.phrases import key_phrase, question_type
+from rag.retrieval import Passage
+
+TEXT = "Intro line here. The bridge was opened in 1932 by Mayor Anna Berg. It cost 4 million dollars."
+
+
+def passages() -> list[Passage]:
+    return [Passage(Chunk("a.txt", "A", TEXT, 100, 100 + len(TEXT), 0), 1.0, 0.5, 1.0, 0)]
+
+
+def test_question_types_follow_the_wording() -> None:
+    assert question_type("How much did it cost?") == "quantity"
+    assert question_type("When was the bridge opened?") == "date"
+    assert question_type("Who opened the bridge?") == "person"
+    assert question_type("Where is the bridge?") == "place"
+    assert question_type("What was opened?") == "other"
+
+
+def test_key_phrases_pick_the_entity_asked_for() -> None:
+    sentence = "The bridge was opened in 1932 by Mayor Anna Berg."
+    for question, expected in [("When was the bridge opened?", "1932"), ("Who opened the bridge?", "Anna Berg")]:
+        span = key_phrase(sentence, question)
+        assert span is not None and expected in sentence[span[0] : span[1]], question
+
+
+def test_quotes_are_offsets_into_the_document_and_sentence_vectors_are_reused() -> None:
+    embedder = HashEmbedder()
+    answerer = ExtractiveAnswerer(embedder, min_evidence=0.0)
+    question = "When was the bridge opened?"
+    answer = answerer.run(question, question, passages(), embedder.encode_query(question))
+    quote = answer.quotes[0]
+    document = " " * 100 + TEXT
+    assert document[quote.start : quote.end] == quote.text == "The bridge was opened in 1932 by Mayor Anna Berg."
+    assert answer.key_phrase == "1932" and answer.text.startswith("The bridge was opened in **1932**")
+    calls = embedder.calls
+    again = answerer.run(question, question, passages(), embedder.encode_query(question))
+    assert embedder.calls == calls + 1  # only the question itself: the sentences came from the cache
+    assert again == answer
+
+
+def test_weak_evidence_is_a_refusal_without_quotes() -> None:
+    embedder = HashEmbedder()
+    answerer = ExtractiveAnswerer(embedder, min_evidence=0.99)
+    question = "Who won the football cup?"
+    answer = answerer.run(question, question, passages(), np.asarray(embedder.encode_query(question)))
+    assert not answer.answered and answer.quotes == [] and "do not say" in answer.text
