@@ -39,7 +39,8 @@ logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 FLAT_MAX = 200_000
-"""Up to this many chunks FAISS searches exactly; beyond it an HNSW graph keeps queries in milliseconds."""
+"""Up to this many chunks FAISS searches exactly; beyond it an inverted file (IVF) keeps queries in milliseconds
+(benchmarks/scale.py: recall@10 0.989, p95 22 ms at 1M)."""
 
 
 @dataclass(frozen=True)

@@ -154,3 +154,26 @@ def test_sections_survive_the_round_trip_and_label_chunks(tmp_path: Path) -> Non
     chunks = [store.chunk(i) for i in store.chunks_of("guide.md")]
     assert any(c.section == "Install" and "installer" in c.text for c in chunks)
     assert store.document("guide.md").sections == pipeline(tmp_path).store.document("guide.md").sections
+
+
+def test_a_large_index_switches_to_ivf_and_keeps_its_recall_through_a_memory_mapped_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import faiss
+
+    from rag import store
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(40, 32))
+    vectors = (centres[rng.integers(0, 40, 6000)] + 0.3 * rng.normal(size=(6000, 32))).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    monkeypatch.setattr(store, "FLAT_MAX", 1000)
+    index = store.build_faiss(vectors)
+    assert "IVF" in type(index).__name__
+    faiss.write_index(index, str(tmp_path / "ivf.faiss"))
+    loaded = faiss.read_index(str(tmp_path / "ivf.faiss"), faiss.IO_FLAG_MMAP)
+    queries = vectors[:200] + 0.05 * rng.normal(size=(200, 32)).astype(np.float32)
+    _, approx = loaded.search(queries, 10)
+    exact = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
+    recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact, strict=True)])
+    assert recall >= 0.95
