@@ -21,7 +21,7 @@ _ABBREVIATIONS = frozenset(
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|\n")
 
 
-CHUNKER_VERSION = 2
+CHUNKER_VERSION = 3
 """Recorded in the index manifest: bump it when a change to this module changes the chunks it makes, so
 indexes chunked by the old code are rebuilt."""
 
@@ -89,7 +89,10 @@ def _split_long(text: str, start: int, end: int, limit: int) -> list[tuple[int, 
     while end - start > limit:
         cut = text.rfind(" ", start + limit // 2, start + limit)
         cut = cut if cut > start else start + limit
-        pieces.append((start, cut))
+        stop = cut
+        while stop > start and text[stop - 1].isspace():
+            stop -= 1
+        pieces.append((start, stop))
         start = cut
         while start < end and text[start].isspace():
             start += 1

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import itertools
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from rag.chunking import chunk_document, sentence_spans
@@ -55,6 +55,7 @@ def test_chunks_break_at_paragraphs_once_half_full() -> None:
     st.integers(min_value=20, max_value=300),
     st.integers(min_value=0, max_value=3),
 )
+@example("111111111111111111  1", 20, 0)  # an over-long sentence cut just after a space
 def test_chunk_offsets_always_point_at_the_chunk_text(text: str, size: int, overlap: int) -> None:
     chunks = chunk_document(doc(text), chunk_chars=size, overlap_sentences=overlap)
     for c in chunks:

@@ -215,7 +215,8 @@ ALIGNMENT_CASES = [  # (question, a sentence a model might write, do the seeds s
 def test_paraphrases_are_kept_and_swapped_facts_dropped(
     pipeline: Pipeline, question: str, sentence: str, supported: bool
 ) -> None:
-    _, answer = answer_with(pipeline, sentence, question=question)
+    # The evidence gate is not what this test is about: open it so only the alignment decides.
+    _, answer = answer_with(pipeline, sentence, question=question, min_evidence=0.0)
     assert answer.answered is supported, answer.text
     if supported:
         assert answer.text == f"{sentence} [1]"
