@@ -21,6 +21,12 @@ from rag.lexical import tokenize
 from rag.phrases import ENTITY_PATTERNS, key_phrase, question_type
 from rag.retrieval import Passage
 
+EVIDENCE_FEATURES = ("cosine", "overlap", "type_match", "names", "passage_rank")
+"""What a sentence's evidence score is made of: embedding similarity to the question, share of the question's
+content words it holds, whether it holds the kind of thing asked for, names/acronyms matched exactly, and the
+rank of the passage it comes from."""
+EVIDENCE_WEIGHTS = np.asarray([0.5, 0.3, 0.1, 0.1, -0.01], dtype=np.float32)
+
 NOT_COVERED = "The documents do not say. I found nothing in them that answers: {question}"
 
 
@@ -116,42 +122,48 @@ class ExtractiveAnswerer:
 
     def score(
         self, question: str, query: str, passages: Sequence[Passage], query_vector: np.ndarray
-    ) -> list[tuple[float, _Candidate, tuple[int, int] | None]]:
-        """Every sentence of the passages with its evidence score and key phrase, best first."""
+    ) -> list[tuple[float, _Candidate]]:
+        """Every sentence of the passages with its evidence score (0..1), best first."""
         candidates = self._sentences(passages)
         if not candidates:
             return []
+        features = self.features(question, query, candidates, query_vector)
+        scores = np.clip(features @ EVIDENCE_WEIGHTS, 0.0, 1.0).tolist()
+        return sorted(zip(scores, candidates, strict=True), key=lambda item: -item[0])
+
+    def features(
+        self, question: str, query: str, candidates: Sequence[_Candidate], query_vector: np.ndarray
+    ) -> np.ndarray:
+        """One row of :data:`EVIDENCE_FEATURES` per candidate sentence."""
         qtype = question_type(question)
-        vectors = self._encode([c.text for c in candidates])
-        cosines = vectors @ query_vector
+        cosines = self._encode([c.text for c in candidates]) @ query_vector
         q_terms = set(tokenize(query))
         names = _names(question)
-        scored = []
+        rows = []
         for candidate, cosine in zip(candidates, cosines.tolist(), strict=True):
             s_terms = set(tokenize(candidate.text))
             overlap = len(q_terms & s_terms) / len(q_terms) if q_terms else 0.0
-            span = key_phrase(candidate.text, question, qtype)
             type_match = 1.0 if qtype == "other" or ENTITY_PATTERNS[qtype].search(candidate.text) else 0.0
             named = len(names & set(re.findall(r"\w+", candidate.text))) / len(names) if names else 0.0
-            evidence = 0.5 * max(cosine, 0.0) + 0.3 * overlap + 0.1 * type_match + 0.1 * named
-            evidence -= 0.01 * candidate.rank
-            scored.append((float(np.clip(evidence, 0.0, 1.0)), candidate, span))
-        scored.sort(key=lambda item: -item[0])
-        return scored
+            rows.append((max(cosine, 0.0), overlap, type_match, named, float(candidate.rank)))
+        return np.asarray(rows, dtype=np.float32).reshape(-1, len(EVIDENCE_FEATURES))
 
     def run(self, question: str, query: str, passages: Sequence[Passage], query_vector: np.ndarray) -> Answer:
         scored = self.score(question, query, passages, query_vector)
         if not scored or scored[0][0] < self.min_evidence:
-            related = [self._quote(c, s, None) for s, c, _ in scored[:2] if s >= 0.75 * self.min_evidence]
+            related = [self._quote(c, s, None) for s, c in scored[:2] if s >= 0.75 * self.min_evidence]
             return Answer(question, NOT_COVERED.format(question=question.strip()), False, [], related, None, query)
-        best_score = scored[0][0]
+        qtype = question_type(question)
+        best_score, best = scored[0]
+        first_span = key_phrase(best.text, question, qtype)
+        chosen = [(best_score, best, first_span)]
         # Further quotes only when nearly as strong and, for a typed question, holding an answer too.
-        chosen = [scored[0]] + [
-            item
-            for item in scored[1:]
-            if item[0] >= max(self.min_evidence, best_score - 0.05) and (item[2] or scored[0][2] is None)
-        ]
-        chosen = chosen[: self.max_quotes]
+        for score, candidate in scored[1:]:
+            if len(chosen) >= self.max_quotes or score < max(self.min_evidence, best_score - 0.05):
+                break
+            span = key_phrase(candidate.text, question, qtype)
+            if span or first_span is None:
+                chosen.append((score, candidate, span))
         quotes = [self._quote(c, s, span) for s, c, span in chosen]
         parts = []
         for n, (_, candidate, span) in enumerate(chosen, start=1):
@@ -159,8 +171,7 @@ class ExtractiveAnswerer:
             if span:
                 text = f"{text[: span[0]]}**{text[span[0] : span[1]]}**{text[span[1] :]}"
             parts.append(f"{text} [{n}]")
-        first_span = chosen[0][2]
-        phrase = chosen[0][1].text[first_span[0] : first_span[1]] if first_span else None
+        phrase = best.text[first_span[0] : first_span[1]] if first_span else None
         return Answer(question, " ".join(parts), True, quotes, [], phrase, query)
 
     def _encode(self, texts: list[str]) -> np.ndarray:

@@ -39,6 +39,7 @@ from rag.chunking import sentence_spans
 from rag.embedding import Embedder
 from rag.errors import GenerationError, ModelLoadError
 from rag.lexical import tokenize
+from rag.phrases import key_phrase
 from rag.retrieval import Passage
 
 logger = logging.getLogger(__name__)
@@ -456,9 +457,8 @@ class GenerativeAnswerer:
         if not scored or scored[0][0] < self.extractive.min_evidence:
             yield self._refusal(question, query, scored)
             return
-        pool = _Pool.of([c for _, c, _ in scored], self.embedder)
-        spans = {id(c): span for _, c, span in scored}
-        evidence = {id(c): score for score, c, _ in scored}
+        pool = _Pool.of([c for _, c in scored], self.embedder)
+        evidence = {id(c): score for score, c in scored}
         quotes: list[Quote] = []
         numbered: dict[int, int] = {}
         parts: list[str] = []
@@ -479,7 +479,11 @@ class GenerativeAnswerer:
                     continue
                 key = id(support.candidate)
                 if key not in numbered:
-                    quotes.append(self.extractive._quote(support.candidate, evidence[key], spans.get(key)))
+                    quotes.append(
+                        self.extractive._quote(
+                            support.candidate, evidence[key], key_phrase(support.candidate.text, question)
+                        )
+                    )
                     numbered[key] = len(quotes)
                 pending.append(f"{support.sentence} [{numbered[key]}]")
                 for part in pending:
@@ -562,7 +566,7 @@ class GenerativeAnswerer:
             return Support(sentence, None, 0.0, False)
         return Support(sentence, best[1], round(best[0], 4), best[0] >= self.min_support)
 
-    def _refusal(self, question: str, query: str, scored: list[tuple[float, _Candidate, Any]]) -> Answer:
+    def _refusal(self, question: str, query: str, scored: list[tuple[float, _Candidate]]) -> Answer:
         floor = 0.75 * self.extractive.min_evidence
-        related = [self.extractive._quote(c, s, None) for s, c, _ in scored[:2] if s >= floor]
+        related = [self.extractive._quote(c, s, None) for s, c in scored[:2] if s >= floor]
         return Answer(question, NOT_COVERED.format(question=question.strip()), False, [], related, None, query)
