@@ -184,9 +184,6 @@ def save_upload(upload: Path, name: str, folder: Path, max_bytes: int) -> Saved:
     half-written file is never indexed. Raises :class:`UploadError` with a message for the user.
     """
     filename = safe_filename(name)
-    size = upload.stat().st_size
-    if size > max_bytes:
-        raise UploadError(f"{filename}: too large ({size:,} bytes; the limit is {max_bytes:,})")
     try:
         load_file(upload, filename, max_bytes)
     except DocumentError as error:

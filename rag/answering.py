@@ -154,8 +154,7 @@ class ExtractiveAnswerer:
     def run(self, question: str, query: str, passages: Sequence[Passage], query_vector: np.ndarray) -> Answer:
         scored = self.score(question, query, passages, query_vector)
         if not scored or scored[0][0] < self.min_evidence:
-            related = [self._quote(c, s, None) for s, c in scored[:2] if s >= 0.75 * self.min_evidence]
-            return Answer(question, NOT_COVERED.format(question=question.strip()), False, [], related, None, query)
+            return self.refusal(question, query, scored)
         qtype = question_type(question)
         best_score, best = scored[0]
         first_span = key_phrase(best.text, question, qtype)
@@ -176,6 +175,11 @@ class ExtractiveAnswerer:
             parts.append(f"{text} [{n}]")
         phrase = best.text[first_span[0] : first_span[1]] if first_span else None
         return Answer(question, " ".join(parts), True, quotes, [], phrase, query)
+
+    def refusal(self, question: str, query: str, scored: Sequence[tuple[float, _Candidate]]) -> Answer:
+        """The 'documents do not say' answer; the two closest sentences are offered as related, not as support."""
+        related = [self._quote(c, s, None) for s, c in scored[:2] if s >= 0.75 * self.min_evidence]
+        return Answer(question, NOT_COVERED.format(question=question.strip()), False, [], related, None, query)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))

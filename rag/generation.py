@@ -34,7 +34,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from rag.answering import NOT_COVERED, Answer, ExtractiveAnswerer, Quote, _Candidate
+from rag.answering import Answer, ExtractiveAnswerer, Quote, _Candidate
 from rag.chunking import sentence_spans
 from rag.embedding import Embedder
 from rag.errors import GenerationError, ModelLoadError
@@ -455,7 +455,7 @@ class GenerativeAnswerer:
         """
         scored = self.extractive.score(question, query, passages, query_vector)
         if not scored or scored[0][0] < self.extractive.min_evidence:
-            yield self._refusal(question, query, scored)
+            yield self.extractive.refusal(question, query, scored)
             return
         pool = _Pool.of([c for _, c in scored], self.embedder)
         evidence = {id(c): score for score, c in scored}
@@ -494,7 +494,7 @@ class GenerativeAnswerer:
         finally:
             supports.close()  # stops the model when it loops, refuses, or the caller stops reading
         if not quotes:
-            yield self._refusal(question, query, scored)
+            yield self.extractive.refusal(question, query, scored)
             return
         for part in pending:
             parts.append(" " + part)
@@ -565,8 +565,3 @@ class GenerativeAnswerer:
         if best is None:
             return Support(sentence, None, 0.0, False)
         return Support(sentence, best[1], round(best[0], 4), best[0] >= self.min_support)
-
-    def _refusal(self, question: str, query: str, scored: list[tuple[float, _Candidate]]) -> Answer:
-        floor = 0.75 * self.extractive.min_evidence
-        related = [self.extractive._quote(c, s, None) for s, c in scored[:2] if s >= floor]
-        return Answer(question, NOT_COVERED.format(question=question.strip()), False, [], related, None, query)
