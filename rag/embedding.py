@@ -216,6 +216,70 @@ class Embedder:
         """Embed one question as a (dimension,) vector."""
         return self.encode([text])[0]
 
+    def encode_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Embed ``texts`` and, in the same pass, character spans of them (a chunk and its sentences).
+
+        A span's vector is the mean of the text's token states that lie inside it, L2-normalised: the
+        sentence as read in its chunk ("late chunking"), so "It" in a sentence carries what it refers to.
+        On SQuAD train this picks the answer sentence more often than embedding sentences alone (0.71 vs
+        0.70 sentence@1) and costs no extra model run. A span with no token inside the model's window (a
+        chunk longer than ``max_seq_length`` tokens) is embedded on its own.
+
+        Returns the texts' vectors (as :meth:`encode`) and, per text, a (len(spans[i]), dimension) array.
+        """
+        if len(texts) != len(spans):
+            raise ValueError(f"{len(texts)} texts but {len(spans)} span lists")
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32), []
+        model = self.model
+        if isinstance(model, OnnxEncoder):
+            vectors, pooled = model.encode_spans(list(texts), spans, self.batch_size or ONNX_BATCH_SIZE)
+        else:
+            vectors, pooled = self._torch_spans(model, list(texts), spans)
+        missing = [(i, j) for i, rows in enumerate(pooled) for j in range(len(rows)) if not rows[j].any()]
+        if missing:
+            alone = self.encode([texts[i][spans[i][j][0] : spans[i][j][1]] for i, j in missing])
+            for (i, j), vector in zip(missing, alone, strict=True):
+                pooled[i][j] = vector
+        return vectors, pooled
+
+    def _torch_spans(
+        self, model: Any, texts: list[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        rows = model.encode(texts, batch_size=self.batch_size or 32, output_value=None, convert_to_numpy=False)
+        offsets = model.tokenizer(texts, return_offsets_mapping=True, truncation=True, max_length=model.max_seq_length)[
+            "offset_mapping"
+        ]
+        vectors = np.stack([_normalize(r["sentence_embedding"].float().cpu().numpy()) for r in rows])
+        pooled = [
+            pool_spans(r["token_embeddings"].float().cpu().numpy()[: len(o)], o, s)
+            for r, o, s in zip(rows, offsets, spans, strict=True)
+        ]
+        return vectors, pooled
+
+
+def pool_spans(hidden: np.ndarray, offsets: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int]]) -> np.ndarray:
+    """L2-normalised mean of the token states (``hidden``, one row per token) whose character ``offsets`` lie
+    inside each span; a zero row for a span without such a token. Special tokens have empty offsets."""
+    out = np.zeros((len(spans), hidden.shape[1]), dtype=np.float32)
+    if not len(spans):
+        return out
+    hidden = hidden[: len(offsets)]  # rows past the text's own tokens are batch padding
+    starts = np.fromiter((a for a, _ in offsets), dtype=np.int64, count=len(offsets))
+    ends = np.fromiter((b for _, b in offsets), dtype=np.int64, count=len(offsets))
+    real = ends > starts
+    for k, (s, e) in enumerate(spans):
+        inside = real & (starts >= s) & (ends <= e)
+        if inside.any():
+            out[k] = _normalize(hidden[inside].mean(axis=0))
+    return out
+
+
+def _normalize(vector: np.ndarray) -> np.ndarray:
+    return (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32)
+
 
 # ---- the onnx path -----------------------------------------------------------------------------------------
 
@@ -446,10 +510,34 @@ class OnnxEncoder:
         encodings = self.tokenizer.encode_batch(list(texts))
         return _pad([e.ids for e in encodings], self.pad_id)
 
-    def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def _hidden(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        hidden = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0]
-        return _mean_pool(hidden, mask)
+        return np.asarray(self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0])
+
+    def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return _mean_pool(self._hidden(ids, mask), mask)
+
+    def encode_spans(
+        self, texts: list[str], spans: Sequence[Sequence[tuple[int, int]]], batch_size: int
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Vectors of ``texts`` and of the given character spans of each (see ``Embedder.encode_spans``)."""
+        encodings = self.tokenizer.encode_batch(texts)
+        order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
+        groups = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        pooled: list[np.ndarray] = [np.zeros((0, self.dimension), dtype=np.float32)] * len(texts)
+
+        def run(group: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            ids, mask = _pad([encodings[j].ids for j in group], self.pad_id)
+            return group, self._hidden(ids, mask), mask
+
+        threads = min(self.threads, len(groups))
+        with ThreadPoolExecutor(max(threads, 1), thread_name_prefix="embed") as pool:
+            for group, hidden, mask in pool.map(run, groups):
+                vectors[group] = _mean_pool(hidden, mask)
+                for row, j in enumerate(group.tolist()):
+                    pooled[j] = pool_spans(hidden[row], encodings[j].offsets, spans[j])
+        return vectors, pooled
 
     def encode(self, texts: Sequence[str], batch_size: int, show_progress: bool = False) -> np.ndarray:
         """L2-normalised float32 vectors of ``texts``, in order."""

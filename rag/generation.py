@@ -34,10 +34,11 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from rag.answering import Answer, ExtractiveAnswerer, Quote, _Candidate
+from rag.answering import Answer, ExtractiveAnswerer, Quote
 from rag.chunking import sentence_spans
 from rag.embedding import Embedder
 from rag.errors import GenerationError, ModelLoadError
+from rag.evidence import IdfLookup, Sentence
 from rag.lexical import tokenize
 from rag.phrases import key_phrase
 from rag.retrieval import Passage
@@ -381,7 +382,7 @@ class Support:
     """How one written sentence is backed: the retrieved sentence that supports it best, and how well."""
 
     sentence: str
-    candidate: _Candidate | None
+    candidate: Sentence | None
     score: float
     supported: bool
     refusal: bool = False
@@ -391,14 +392,14 @@ class Support:
 class _Pool:
     """The retrieved sentences a written sentence may be aligned to, with what alignment needs of each."""
 
-    candidates: list[_Candidate]
+    candidates: list[Sentence]
     vectors: np.ndarray
     terms: list[set[str]]
     numbers: list[set[str]]
     words: list[set[str]]
 
     @classmethod
-    def of(cls, candidates: list[_Candidate], embedder: Embedder) -> _Pool:
+    def of(cls, candidates: list[Sentence], embedder: Embedder) -> _Pool:
         texts = [c.text for c in candidates]
         return cls(
             candidates,
@@ -423,11 +424,12 @@ class GenerativeAnswerer:
         generator: Generator,
         embedder: Embedder,
         *,
-        min_evidence: float = 0.52,
+        min_evidence: float = 0.63,
         min_support: float = 0.6,
         unsupported: Literal["drop", "mark"] = "drop",
         page_at: Callable[[str, int], int | None] | None = None,
         system_prompt: str = SYSTEM_PROMPT,
+        idf: IdfLookup | None = None,
     ) -> None:
         if unsupported not in ("drop", "mark"):
             raise ValueError(f"unsupported must be 'drop' or 'mark'. Currently, it is {unsupported!r}")
@@ -436,7 +438,7 @@ class GenerativeAnswerer:
         self.min_support = min_support
         self.unsupported = unsupported
         self.system_prompt = system_prompt
-        self.extractive = ExtractiveAnswerer(embedder, min_evidence, page_at=page_at)
+        self.extractive = ExtractiveAnswerer(embedder, min_evidence, page_at=page_at, idf=idf)
 
     def run(self, question: str, query: str, passages: Sequence[Passage], query_vector: np.ndarray) -> Answer:
         answer = None
@@ -454,7 +456,7 @@ class GenerativeAnswerer:
         The text pieces joined are exactly the answered ``Answer.text``; a refusal streams no text.
         """
         scored = self.extractive.score(question, query, passages, query_vector)
-        if not scored or scored[0][0] < self.extractive.min_evidence:
+        if not self.extractive.covers(scored):
             yield self.extractive.refusal(question, query, scored)
             return
         pool = _Pool.of([c for _, c in scored], self.embedder)
@@ -553,7 +555,7 @@ class GenerativeAnswerer:
             return Support(sentence, None, 0.0, False)
         cosines = pool.vectors @ self.embedder.encode_query(sentence)
         stated, named = _numbers(sentence), _names(sentence)
-        best: tuple[float, _Candidate] | None = None
+        best: tuple[float, Sentence] | None = None
         for i, candidate in enumerate(pool.candidates):
             if not (stated <= pool.numbers[i] and all(_has_name(pool.words[i], n) for n in named)):
                 continue

@@ -83,6 +83,18 @@ class KeywordIndex:
             return np.zeros(len(self), dtype=np.float32)
         return np.asarray(self._bm25.get_scores_from_ids(ids), dtype=np.float32)
 
+    def idf(self, terms: Sequence[str]) -> np.ndarray:
+        """BM25 inverse document frequency of each term (already tokenized) over the indexed chunks; a term
+        no chunk holds gets the highest value."""
+        vocab = self._bm25.vocab_dict
+        indptr = self._bm25.scores["indptr"]
+        frequency = []
+        for term in terms:
+            i = vocab.get(term)
+            frequency.append(int(indptr[i + 1] - indptr[i]) if i is not None and i + 1 < len(indptr) else 0)
+        df = np.asarray(frequency, dtype=np.float64)
+        return np.log((len(self) - df + 0.5) / (df + 0.5) + 1.0).astype(np.float32)
+
     def save(self, folder: Path) -> None:
         self._bm25.save(str(folder), show_progress=False)
 

@@ -14,14 +14,16 @@ from typing import Any
 import numpy as np
 
 from rag.answering import Answer, Answerer, ExtractiveAnswerer
-from rag.chunking import CHUNKER_VERSION, Chunk, chunk_document
+from rag.chunking import CHUNKER_VERSION, Chunk, chunk_document, sentence_spans
 from rag.conversation import Message, standalone_question
 from rag.documents import Document, iter_files, load_file
 from rag.embedding import Embedder
 from rag.errors import DocumentError, DocumentsFolderError, IndexStoreError, QuestionError
+from rag.evidence import EvidenceScorer
+from rag.reranking import CrossEncoderReranker, SentenceReranker, load_reranker
 from rag.retrieval import Passage, Retriever
 from rag.settings import Settings
-from rag.store import DocumentRecord, Store
+from rag.store import DocumentRecord, SentenceTable, Store
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +83,7 @@ class Pipeline:
         self._store: Store | None = None
         self._answerer: Answerer | None = None
         self._generator: Any = None
+        self._reranker: SentenceReranker | CrossEncoderReranker | bool | None = False  # False: not loaded yet
 
     # ---- the parts, loaded once ---------------------------------------------------------------------
 
@@ -139,10 +142,11 @@ class Pipeline:
                 min_support=s.generator_min_support,
                 unsupported=s.generator_unsupported,  # type: ignore[arg-type]
                 page_at=self._page_at,
+                idf=self._idf,
             )
         if self._answerer is None:
             self._answerer = ExtractiveAnswerer(
-                self.embedder, self.settings.min_evidence, self.settings.max_quotes, self._page_at
+                self.embedder, self.settings.min_evidence, self.settings.max_quotes, self._page_at, self._idf
             )
         return self._answerer
 
@@ -152,6 +156,18 @@ class Pipeline:
 
     def _page_at(self, source: str, offset: int) -> int | None:
         return self.store.document(source).page_at(offset)
+
+    def _idf(self, terms: Sequence[str]) -> np.ndarray:
+        return self.store.keyword.idf(terms)
+
+    @property
+    def reranker(self) -> SentenceReranker | CrossEncoderReranker | None:
+        """The second retrieval stage named by ``settings.reranker`` (None when it is ``none``)."""
+        if self._reranker is False:
+            s = self.settings
+            self._reranker = load_reranker(s.reranker, EvidenceScorer(self.embedder, self._idf), s.device, s.offline)
+        assert self._reranker is not True
+        return self._reranker
 
     @property
     def retriever(self) -> Retriever:
@@ -260,25 +276,24 @@ class Pipeline:
         s = self.settings
         entries = sorted([(r, d, True) for r, d in kept] + [(r, d, False) for r, d in fresh], key=lambda e: e[0].source)
         chunks: list[Chunk] = []
-        rows: list[np.ndarray | None] = []
+        rows: list[tuple[np.ndarray, list[tuple[int, int]], np.ndarray] | None] = []
         new_chunks: list[Chunk] = []
         for record, doc, reused in entries:
             if reused and old is not None:
                 ids = old.chunks_of(record.source)
                 chunks.extend(old.chunk(i) for i in ids)
-                rows.extend(np.asarray(old.vectors[i]) for i in ids)
+                rows.extend((np.asarray(old.vectors[i]), *old.sentences.of_chunk(i)) for i in ids)
             else:
                 doc_chunks = chunk_document(doc, s.chunk_chars, s.chunk_overlap_sentences)
                 chunks.extend(doc_chunks)
                 new_chunks.extend(doc_chunks)
                 rows.extend([None] * len(doc_chunks))
-        new_vectors = self._embed(new_chunks, progress)
+        embedded = iter(self._embed(new_chunks, progress))
         report.embedded = len(new_chunks)
-        dim = new_vectors.shape[1] if len(new_chunks) else (old.manifest.dimension if old else self.embedder.dimension)
-        vectors = np.zeros((len(chunks), dim), dtype=np.float32)
-        fresh_iter = iter(new_vectors)
-        for i, row in enumerate(rows):
-            vectors[i] = row if row is not None else next(fresh_iter)
+        filled = [row if row is not None else next(embedded) for row in rows]
+        dim = old.manifest.dimension if old and not new_chunks else self.embedder.dimension
+        vectors = np.stack([v for v, _, _ in filled]) if filled else np.zeros((0, dim), dtype=np.float32)
+        sentences = SentenceTable.of([(spans, sv) for _, spans, sv in filled], dim)
         return Store.build(
             [d for _, d, _ in entries],
             chunks,
@@ -286,24 +301,36 @@ class Pipeline:
             self.embedder.fingerprint,
             chunking,
             [r for r, _, _ in entries],
+            sentences,
         )
 
-    def _embed(self, chunks: list[Chunk], progress: Progress | None) -> np.ndarray:
-        if not chunks:
-            return np.zeros((0, 0), dtype=np.float32)
+    def _embed(
+        self, chunks: list[Chunk], progress: Progress | None
+    ) -> list[tuple[np.ndarray, list[tuple[int, int]], np.ndarray]]:
+        """Each chunk's vector, its sentences' document offsets and their vectors (one model pass)."""
         batch = 32
-        parts = []
+        out = []
         for i in range(0, len(chunks), batch):
-            parts.append(self.embedder.encode([c.text for c in chunks[i : i + batch]]))
+            part = chunks[i : i + batch]
+            spans = [sentence_spans(c.text) for c in part]
+            vectors, pooled = self.embedder.encode_spans([c.text for c in part], spans)
+            for chunk, vector, chunk_spans, sentence_vectors in zip(part, vectors, spans, pooled, strict=True):
+                at = [(chunk.start + a, chunk.start + b) for a, b in chunk_spans]
+                out.append((vector, at, sentence_vectors))
             if progress:
                 progress(min(i + batch, len(chunks)), len(chunks), "embedding chunks")
-        return np.concatenate(parts)
+        return out
 
     # ---- asking ---------------------------------------------------------------------------------------
 
-    def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
-        """The passages most relevant to ``question``, best first."""
-        return self.retriever.run(self._check(question), top_k or self.settings.top_k)
+    def retrieve(
+        self, question: str, top_k: int | None = None, query_vector: np.ndarray | None = None
+    ) -> list[Passage]:
+        """The passages most relevant to ``question``, best first: fused dense + keyword candidates, reordered
+        by the reranker. ``query_vector`` skips embedding the question (when it is already embedded)."""
+        question = self._check(question)
+        vector = self.embedder.encode_query(question) if query_vector is None else query_vector
+        return self._retrieve(question, vector, top_k)
 
     def answer(self, question: str, history: Sequence[Message] | None = None) -> Answer:
         """Answer ``question`` from the documents, with verbatim quotes; refuse if they do not hold the answer.
@@ -343,8 +370,16 @@ class Pipeline:
             )
         query = standalone_question(question, history)
         query_vector = self.embedder.encode_query(query)
-        passages = self.retriever.run(query, self.settings.top_k, query_vector)
-        return question, query, passages, query_vector
+        return question, query, self._retrieve(query, query_vector), query_vector
+
+    def _retrieve(self, query: str, query_vector: np.ndarray, top_k: int | None = None) -> list[Passage]:
+        s = self.settings
+        top_k = top_k or s.top_k
+        reranker = self.reranker
+        if reranker is None:
+            return self.retriever.run(query, top_k, query_vector)
+        candidates = self.retriever.run(query, max(top_k, s.rerank_candidates), query_vector)
+        return reranker.run(query, candidates, query_vector)[:top_k]
 
     def document_text(self, source: str) -> str:
         """The stored text of a document, the one quote offsets point into."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -23,6 +23,10 @@ class Passage:
     keyword_score: float
     index: int
     """Row of the chunk in the store."""
+    sentences: tuple[tuple[int, int], ...] = ()
+    """Document offsets of the chunk's sentences, when the index stores them."""
+    sentence_vectors: np.ndarray | None = field(default=None, compare=False, repr=False)
+    """One vector per entry of ``sentences``: the sentence as read in its chunk."""
 
 
 def reciprocal_rank_fusion(rankings: list[np.ndarray], weights: list[float], k: int = 60) -> dict[int, float]:
@@ -75,7 +79,18 @@ class Retriever:
         best = sorted(fused.items(), key=lambda item: -item[1])[:top_k]
         ids = np.array([i for i, _ in best], dtype=np.int64)
         cosines = np.asarray(self.store.vectors[ids], dtype=np.float32) @ q if len(ids) else np.zeros(0)
-        return [
-            Passage(self.store.chunk(i), score, float(cos), float(keyword_scores[i]), i)
-            for (i, score), cos in zip(best, cosines, strict=True)
-        ]
+        passages = []
+        for (i, score), cos in zip(best, cosines, strict=True):
+            spans, vectors = self.store.sentences.of_chunk(i)
+            passages.append(
+                Passage(
+                    self.store.chunk(i),
+                    score,
+                    float(cos),
+                    float(keyword_scores[i]),
+                    i,
+                    tuple(spans),
+                    vectors if spans else None,
+                )
+            )
+        return passages

@@ -57,11 +57,17 @@ class Settings:
     dense_weight: float = 0.7
     keyword_weight: float = 1.0
     """Fusion constants, chosen on SQuAD train by ``benchmarks/tune_retrieval.py`` (MRR@10 0.791 -> 0.802)."""
+    reranker: str = "sentences"
+    """Second stage over the fused candidates: ``sentences`` (order passages by their best sentence's
+    evidence; no extra model), ``none``, or a cross-encoder by hub name or local folder (e.g.
+    ``/models/ms-marco-MiniLM-L-6-v2``), run with sentence-transformers."""
+    rerank_candidates: int = 20
+    """How many fused candidates the reranker reorders (the best ``top_k`` of them go to the answerer)."""
 
     max_quotes: int = 3
-    min_evidence: float = 0.52
+    min_evidence: float = 0.63
     """Refusal threshold on the evidence score of the best sentence (0..1), chosen on SQuAD train by
-    benchmarks/calibrate_refusal.py: at most 10% of answerable questions refused, 93% of unanswerable ones."""
+    ``benchmarks/calibrate_refusal.py``: 8% of answerable questions refused, 95% of unanswerable ones."""
     max_question_chars: int = 2_000
 
     generator: str = ""
@@ -82,7 +88,9 @@ class Settings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "docs_dir", Path(self.docs_dir).expanduser())
         object.__setattr__(self, "index_dir", Path(self.index_dir).expanduser())
-        for name in ("generator_max_tokens", "chunk_chars", "top_k", "candidates", "max_quotes", "rrf_k"):
+        positive = ["generator_max_tokens", "chunk_chars", "top_k", "candidates", "max_quotes", "rrf_k"]
+        positive.append("rerank_candidates")
+        for name in positive:
             value = getattr(self, name)
             if value <= 0:
                 raise ValueError(f"{name} must be greater than 0. Currently, {name} is {value}")

@@ -8,6 +8,8 @@ Layout of ``index/``::
         documents.jsonl  the text of every document (quotes are offsets into these)
         chunks.npz       per chunk: document number, start, end
         vectors.npy      float32 (chunks x dimension), L2-normalised
+        sentences.npz    per chunk, its sentences' document offsets (``ptr`` gives each chunk's rows)
+        sentence_vectors.npy  float16 (sentences x dimension): each sentence as read in its chunk
         dense.faiss      FAISS index over the vectors
         keyword/         bm25s index over the chunk texts
 
@@ -37,10 +39,14 @@ from rag.lexical import KeywordIndex
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 FLAT_MAX = 200_000
 """Up to this many chunks FAISS searches exactly; beyond it an inverted file (IVF) keeps queries in milliseconds
 (benchmarks/scale.py: recall@10 0.989, p95 22 ms at 1M)."""
+
+
+class FormatVersionError(ValueError):
+    """The index was written by a version of this program with another on-disk format."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +98,9 @@ class Manifest:
     def from_json(cls, text: str) -> Manifest:
         data = json.loads(text)
         if data.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"format version {data.get('format_version')}, this program reads {FORMAT_VERSION}")
+            raise FormatVersionError(
+                f"it was written in format {data.get('format_version')} and this version reads {FORMAT_VERSION}"
+            )
         data["documents"] = [
             DocumentRecord(
                 **{
@@ -154,6 +162,7 @@ class Store:
         vectors: np.ndarray,
         dense: Any,
         keyword: KeywordIndex,
+        sentences: SentenceTable | None = None,
     ) -> None:
         self.manifest = manifest
         self.documents = documents
@@ -163,6 +172,7 @@ class Store:
         self.vectors = vectors
         self.dense = dense
         self.keyword = keyword
+        self.sentences = sentences or SentenceTable.empty(len(chunk_doc), vectors.shape[1] if vectors.ndim == 2 else 0)
         self._by_source = {d.source: i for i, d in enumerate(documents)}
 
     # ---- building -------------------------------------------------------------------------------------
@@ -176,10 +186,14 @@ class Store:
         model: str,
         chunking: dict[str, int],
         records: list[DocumentRecord] | None = None,
+        sentences: SentenceTable | None = None,
     ) -> Store:
-        """Assemble a store from documents, their chunks (grouped by document, in order) and chunk vectors."""
+        """Assemble a store from documents, their chunks (grouped by document, in order), chunk vectors and
+        optionally each chunk's sentences with their vectors."""
         if len(chunks) != len(vectors):
             raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
+        if sentences is not None and sentences.chunks != len(chunks):
+            raise ValueError(f"{len(chunks)} chunks but sentences for {sentences.chunks}")
         number = {d.source: i for i, d in enumerate(documents)}
         chunk_doc = np.fromiter((number[c.source] for c in chunks), dtype=np.int32, count=len(chunks))
         chunk_start = np.fromiter((c.start for c in chunks), dtype=np.int64, count=len(chunks))
@@ -196,7 +210,7 @@ class Store:
             chunks=len(chunks),
             faiss=type(dense).__name__,
         )
-        return cls(manifest, documents, chunk_doc, chunk_start, chunk_end, vectors, dense, keyword)
+        return cls(manifest, documents, chunk_doc, chunk_start, chunk_end, vectors, dense, keyword, sentences)
 
     # ---- reading ---------------------------------------------------------------------------------------
 
@@ -235,6 +249,7 @@ class Store:
                     f.write(json.dumps({"source": d.source, "text": d.text}, ensure_ascii=False) + "\n")
             np.savez(tmp / "chunks.npz", doc=self.chunk_doc, start=self.chunk_start, end=self.chunk_end)
             np.save(tmp / "vectors.npy", self.vectors)
+            self.sentences.save(tmp)
             faiss.write_index(self.dense, str(tmp / "dense.faiss"))
             self.keyword.save(tmp / "keyword")
             self.manifest.files = {
@@ -265,6 +280,8 @@ class Store:
         folder = current_generation(index_dir)
         try:
             manifest = Manifest.from_json((folder / "manifest.json").read_text(encoding="utf-8"))
+        except FormatVersionError as exc:
+            raise IndexStoreError(f"index at {index_dir} is out of date: {exc}") from None
         except (OSError, ValueError, TypeError, KeyError) as exc:
             raise IndexStoreError(f"index at {index_dir} is corrupt: unreadable manifest ({exc})") from None
         for name, size in manifest.files.items():
@@ -293,12 +310,66 @@ class Store:
             flags = faiss.IO_FLAG_MMAP if mmap and manifest.faiss != "IndexFlatIP" else 0
             dense = faiss.read_index(str(folder / "dense.faiss"), flags)
             keyword = KeywordIndex.load(folder / "keyword", mmap=mmap)
+            sentences = SentenceTable.load(folder, mmap=mmap)
         except (OSError, ValueError, KeyError, RuntimeError, json.JSONDecodeError) as exc:
             raise IndexStoreError(f"index at {index_dir} is corrupt: {exc}") from None
         sizes = {len(chunk_doc), len(chunk_start), len(chunk_end), len(vectors), dense.ntotal, len(keyword)}
-        if sizes != {manifest.chunks}:
+        sizes.add(sentences.chunks)
+        if sizes != {manifest.chunks} or len(sentences.vectors) != len(sentences.start):
             raise IndexStoreError(f"index at {index_dir} is corrupt: part sizes {sorted(sizes)} disagree")
-        return cls(manifest, documents, chunk_doc, chunk_start, chunk_end, vectors, dense, keyword)
+        return cls(manifest, documents, chunk_doc, chunk_start, chunk_end, vectors, dense, keyword, sentences)
+
+
+@dataclass
+class SentenceTable:
+    """Each chunk's sentences: document offsets and vectors, rows ``ptr[i]:ptr[i + 1]`` for chunk ``i``.
+
+    Vectors are float16 (half the disk and memory; cosines change by < 0.001) and memory-mapped on load.
+    """
+
+    ptr: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    vectors: np.ndarray
+
+    @property
+    def chunks(self) -> int:
+        return len(self.ptr) - 1
+
+    @classmethod
+    def empty(cls, chunks: int, dimension: int) -> SentenceTable:
+        """No sentence vectors (they are then computed when needed)."""
+        zeros = np.zeros(0, dtype=np.int64)
+        return cls(np.zeros(chunks + 1, dtype=np.int64), zeros, zeros, np.zeros((0, dimension), dtype=np.float16))
+
+    @classmethod
+    def of(cls, rows: list[tuple[list[tuple[int, int]], np.ndarray]], dimension: int) -> SentenceTable:
+        """From one ``(spans, vectors)`` pair per chunk, in chunk order."""
+        counts = [len(spans) for spans, _ in rows]
+        ptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        ptr[1:] = np.cumsum(counts)
+        spans = [span for chunk_spans, _ in rows for span in chunk_spans]
+        start = np.fromiter((s for s, _ in spans), dtype=np.int64, count=len(spans))
+        end = np.fromiter((e for _, e in spans), dtype=np.int64, count=len(spans))
+        parts = [np.asarray(v, dtype=np.float16).reshape(-1, dimension) for _, v in rows]
+        vectors = np.concatenate(parts) if parts else np.zeros((0, dimension), dtype=np.float16)
+        return cls(ptr, start, end, vectors)
+
+    def of_chunk(self, i: int) -> tuple[list[tuple[int, int]], np.ndarray]:
+        """Chunk ``i``'s sentence spans (document offsets) and their vectors."""
+        a, b = int(self.ptr[i]), int(self.ptr[i + 1])
+        return list(zip(self.start[a:b].tolist(), self.end[a:b].tolist(), strict=True)), self.vectors[a:b]
+
+    def save(self, folder: Path) -> None:
+        np.savez(folder / "sentences.npz", ptr=self.ptr, start=self.start, end=self.end)
+        np.save(folder / "sentence_vectors.npy", np.ascontiguousarray(self.vectors, dtype=np.float16))
+
+    @classmethod
+    def load(cls, folder: Path, mmap: bool = True) -> SentenceTable:
+        with np.load(folder / "sentences.npz") as arrays:
+            ptr, start, end = arrays["ptr"], arrays["start"], arrays["end"]
+        vectors = np.load(folder / "sentence_vectors.npy", mmap_mode="r" if mmap else None)
+        return cls(ptr, start, end, vectors)
 
 
 def current_generation(index_dir: Path) -> Path:

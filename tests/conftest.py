@@ -46,6 +46,15 @@ class HashEmbedder(Embedder):
 
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         self.calls += len(texts)
+        return self._hash(texts)
+
+    def encode_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        self.calls += len(texts)  # one model pass per text, as with a real model
+        return self._hash(texts), [self._hash([t[a:b] for a, b in s]) for t, s in zip(texts, spans, strict=True)]
+
+    def _hash(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, text in enumerate(texts):
             for word in text.lower().split():

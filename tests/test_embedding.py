@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.chunking import chunk_document
+from rag.chunking import chunk_document, sentence_spans
 from rag.documents import iter_files, load_file
 from rag.embedding import Embedder, onnx_unsupported_reason, resolve_model
 from rag.errors import ModelLoadError
@@ -44,6 +44,30 @@ def test_onnx_vectors_match_torch_on_the_seed_chunks(torch_vectors: np.ndarray) 
     assert cosines.min() > 0.999, cosines.min()
     # A question embedded alone (no batch padding) gives the same vector as in a batch.
     np.testing.assert_allclose(onnx.encode_query(seed_chunks()[0]), vectors[0], atol=1e-5)
+
+
+@pytest.mark.slow
+def test_sentence_vectors_come_from_the_chunk_pass_the_same_on_both_backends(torch_vectors: np.ndarray) -> None:
+    texts = seed_chunks()
+    spans = [sentence_spans(t) for t in texts]
+    by_backend = {b: Embedder(MODEL, backend=b).encode_spans(texts, spans) for b in ("onnx", "torch")}
+    (onnx_vectors, onnx_sentences), (torch_chunks, torch_sentences) = by_backend["onnx"], by_backend["torch"]
+    assert np.sum(onnx_vectors * torch_vectors, axis=1).min() > 0.999  # the chunk vectors are plain encode()
+    assert np.sum(torch_chunks * torch_vectors, axis=1).min() > 0.999
+    alone = Embedder(MODEL, backend="onnx")
+    nearest_is_itself = []
+    for text, text_spans, a, b in zip(texts[:-1], spans, onnx_sentences, torch_sentences, strict=False):
+        assert a.shape == b.shape == (len(text_spans), 384)
+        np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+        assert np.sum(a * b, axis=1).min() > 0.999
+        # Read in its chunk, a sentence is still mostly about what it says: usually closest to itself alone.
+        own = alone.encode([text[s:e] for s, e in text_spans])
+        nearest_is_itself.extend(np.argmax(a @ own.T, axis=1) == np.arange(len(text_spans)))
+    assert np.mean(nearest_is_itself) > 0.8  # 0.89 on the seeds; the rest lean towards their neighbours
+    # The long text is cut at 256 tokens: its last sentences have no token in the window and are embedded alone.
+    last_text, last_spans = texts[-1], spans[-1]
+    s, e = last_spans[-1]
+    np.testing.assert_allclose(onnx_sentences[-1][-1], alone.encode([last_text[s:e]])[0], atol=1e-5)
 
 
 @pytest.mark.slow

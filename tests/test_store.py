@@ -66,6 +66,15 @@ def test_only_changed_and_added_files_are_embedded(tmp_path: Path) -> None:
     store = Store.load(tmp_path / "index")
     assert sorted(d.source for d in store.documents) == ["doc0.txt", "doc1.txt", "new.md"]
     assert embedder.calls == report.embedded == len(store.chunks_of("doc1.txt")) + len(store.chunks_of("new.md"))
+    # Every chunk keeps its own sentences and their vectors through the partial rebuild, as a full build makes them.
+    fresh = Pipeline(docs_dir=tmp_path / "docs", index_dir=tmp_path / "fresh", embedder=HashEmbedder()).store
+    assert fresh.sentences.chunks == store.sentences.chunks == len(store)
+    for i in range(len(store)):
+        spans, vectors = store.sentences.of_chunk(i)
+        fresh_spans, fresh_vectors = fresh.sentences.of_chunk(i)
+        chunk = store.chunk(i)
+        assert spans == fresh_spans and spans and all(chunk.start <= s < e <= chunk.end for s, e in spans)
+        np.testing.assert_array_equal(np.asarray(vectors), np.asarray(fresh_vectors))
     # A touched but unchanged file is not re-embedded either.
     (tmp_path / "docs" / "doc0.txt").touch()
     again = HashEmbedder()
@@ -101,6 +110,7 @@ def test_a_crash_while_writing_leaves_the_previous_index_usable(
         "garbage_manifest",
         "missing_generation",
         "garbage_faiss",
+        "garbage_sentences",
         "wrong_format_version",
         "empty_current",
     ],
@@ -120,6 +130,9 @@ def test_a_damaged_index_is_reported_then_rebuilt(tmp_path: Path, damage: str) -
     elif damage == "garbage_faiss":
         size = (gen / "dense.faiss").stat().st_size
         (gen / "dense.faiss").write_bytes(b"\x00" * size)
+    elif damage == "garbage_sentences":
+        size = (gen / "sentences.npz").stat().st_size
+        (gen / "sentences.npz").write_bytes(b"PK" + b"\x00" * (size - 2))
     elif damage == "wrong_format_version":
         manifest = json.loads((gen / "manifest.json").read_text())
         manifest["format_version"] = 999

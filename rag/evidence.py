@@ -1,0 +1,201 @@
+"""Sentence evidence: how well each sentence of the retrieved passages answers the question.
+
+Shared by the reranker (which orders passages by their best sentence) and the extractive answerer (which
+quotes the best sentences). Every candidate sentence gets one row of :data:`FEATURES`; two heads read it:
+
+- the **ranking** head (listwise, fitted on SQuAD train by ``benchmarks/train_evidence.py``) says which
+  sentence most likely holds the answer;
+- the **evidence** head (logistic, fitted on SQuAD train by ``benchmarks/calibrate_refusal.py`` on answerable
+  questions against questions whose article was removed from the index) gives each sentence a 0..1 score
+  that the documents answer the question; the answer is refused when no sentence reaches ``min_evidence``.
+  Ranking weights separate answerable from unanswerable questions worse than a head fitted for it, hence two.
+
+Both heads' weights live in ``evidence_weights.json``, next to this module.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rag.chunking import sentence_spans
+from rag.embedding import Embedder
+from rag.lexical import tokenize
+from rag.phrases import ENTITY_PATTERNS, question_type
+from rag.retrieval import Passage
+
+FEATURES = ("cosine", "overlap", "type_match", "names", "passage_rank", "idf_overlap", "window_overlap", "bigrams")
+"""Per sentence: cosine of question and sentence (the sentence's vector as read in its chunk); share of the
+question's content words in the sentence; whether it holds the kind of thing asked for (an amount for "how
+much", a name for "who"); share of the question's names/acronyms it writes exactly; the position of its
+passage in the list; the IDF-weighted share of question words in the sentence, and in the sentence with its
+neighbours; the share of the question's word pairs it contains."""
+
+WEIGHTS_FILE = Path(__file__).with_name("evidence_weights.json")
+
+
+def load_heads(path: Path = WEIGHTS_FILE) -> dict[str, np.ndarray]:
+    """``rank`` weights, ``evidence`` weights and ``evidence_bias`` from the weights file."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if tuple(data["features"]) != FEATURES:
+        raise ValueError(f"{path.name} was fitted for features {data['features']}, not {FEATURES}")
+    return {
+        "rank": np.asarray(data["rank"]["weights"], dtype=np.float32),
+        "evidence": np.asarray(data["evidence"]["weights"], dtype=np.float32),
+        "evidence_bias": np.asarray(data["evidence"]["bias"], dtype=np.float32),
+    }
+
+
+_HEADS = load_heads()
+RANK_WEIGHTS = _HEADS["rank"]
+EVIDENCE_WEIGHTS = _HEADS["evidence"]
+EVIDENCE_BIAS = float(_HEADS["evidence_bias"])
+
+
+def evidence_scores(features: np.ndarray) -> np.ndarray:
+    """The evidence head: 0..1 per row of features."""
+    return (1.0 / (1.0 + np.exp(-(features @ EVIDENCE_WEIGHTS + EVIDENCE_BIAS)))).astype(np.float32)
+
+
+IdfLookup = Callable[[Sequence[str]], np.ndarray]
+"""Inverse document frequency of each term (stems from :func:`rag.lexical.tokenize`) in the indexed chunks."""
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A candidate sentence: a span of a stored document, from one retrieved passage."""
+
+    source: str
+    title: str
+    start: int
+    end: int
+    text: str
+    rank: int
+    """Position of its passage in the list that was scored (0 = first)."""
+
+
+def names_in(question: str) -> set[str]:
+    """Words the question writes as names or acronyms ("SAFE", "Kallas"), to be matched case-sensitively."""
+    words = re.findall(r"\w+", question)
+    return {w for i, w in enumerate(words) if (w.isupper() and len(w) > 1) or (i > 0 and w[:1].isupper())}
+
+
+class EvidenceScorer:
+    """Turns passages into scored candidate sentences.
+
+    Sentence vectors come with the passages (computed at index time, see ``Embedder.encode_spans``); a
+    passage without them (an index from elsewhere, a generator's own list) has its sentences embedded here,
+    cached by text.
+    """
+
+    def __init__(self, embedder: Embedder, idf: IdfLookup | None = None, cache_size: int = 20_000) -> None:
+        self.embedder = embedder
+        self.idf = idf
+        self.cache_size = cache_size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def sentences(self, passages: Sequence[Passage]) -> tuple[list[Sentence], np.ndarray, list[list[str]]]:
+        """Candidate sentences of the passages (first occurrence of each; at least 3 words), their vectors,
+        and each passage sentence's neighbours' terms (for the window feature)."""
+        seen: set[tuple[str, int, int]] = set()
+        out: list[Sentence] = []
+        vectors: list[np.ndarray | None] = []
+        windows: list[list[str]] = []
+        for rank, passage in enumerate(passages):
+            chunk = passage.chunk
+            spans = passage.sentences
+            if not spans:
+                spans = tuple((chunk.start + a, chunk.start + b) for a, b in sentence_spans(chunk.text))
+            own = passage.sentence_vectors if passage.sentence_vectors is not None and passage.sentences else None
+            terms = [tokenize(chunk.text[s - chunk.start : e - chunk.start]) for s, e in spans]
+            for k, (s, e) in enumerate(spans):
+                text = chunk.text[s - chunk.start : e - chunk.start]
+                key = (chunk.source, s, e)
+                if key in seen or len(re.findall(r"\w+", text)) < 3:
+                    continue
+                seen.add(key)
+                out.append(Sentence(chunk.source, chunk.title, s, e, text, rank))
+                vectors.append(None if own is None else np.asarray(own[k], dtype=np.float32))
+                windows.append(terms[max(k - 1, 0)] + terms[k] + (terms[k + 1] if k + 1 < len(terms) else []))
+        missing = [s.text for s, v in zip(out, vectors, strict=True) if v is None]
+        if missing:
+            encoded = iter(self._encode(missing))
+            vectors = [next(encoded) if v is None else v for v in vectors]
+        dim = self.embedder.dimension if not vectors else len(vectors[0])  # type: ignore[arg-type]
+        matrix = np.stack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)  # type: ignore[arg-type]
+        return out, matrix, windows
+
+    def features(
+        self,
+        question: str,
+        query: str,
+        sentences: Sequence[Sentence],
+        vectors: np.ndarray,
+        windows: Sequence[Sequence[str]],
+        query_vector: np.ndarray,
+    ) -> np.ndarray:
+        """One row of :data:`FEATURES` per sentence."""
+        qtype = question_type(question)
+        cosines = (vectors @ query_vector).tolist() if len(sentences) else []
+        q_list = tokenize(query)
+        q_terms = sorted(set(q_list))
+        q_pairs = set(itertools.pairwise(q_list))
+        idf = dict(zip(q_terms, self._idf(q_terms).tolist(), strict=True))
+        idf_total = sum(idf.values()) or 1.0
+        names = names_in(question)
+        rows = []
+        for sentence, cosine, window in zip(sentences, cosines, windows, strict=True):
+            s_list = tokenize(sentence.text)
+            s_terms = set(s_list)
+            shared = [t for t in q_terms if t in s_terms]
+            in_window = [t for t in q_terms if t in set(window)]
+            rows.append(
+                (
+                    max(cosine, 0.0),
+                    len(shared) / len(q_terms) if q_terms else 0.0,
+                    1.0 if qtype == "other" or ENTITY_PATTERNS[qtype].search(sentence.text) else 0.0,
+                    len(names & set(re.findall(r"\w+", sentence.text))) / len(names) if names else 0.0,
+                    float(sentence.rank),
+                    sum(idf[t] for t in shared) / idf_total,
+                    sum(idf[t] for t in in_window) / idf_total,
+                    len(q_pairs & set(itertools.pairwise(s_list))) / len(q_pairs) if q_pairs else 0.0,
+                )
+            )
+        return np.asarray(rows, dtype=np.float32).reshape(-1, len(FEATURES))
+
+    def score(
+        self, question: str, query: str, passages: Sequence[Passage], query_vector: np.ndarray
+    ) -> list[tuple[float, float, Sentence]]:
+        """Every candidate sentence as ``(rank score, evidence 0..1, sentence)``, best ranked first."""
+        sentences, vectors, windows = self.sentences(passages)
+        if not sentences:
+            return []
+        features = self.features(question, query, sentences, vectors, windows, query_vector)
+        rank = (features @ RANK_WEIGHTS).tolist()
+        evidence = evidence_scores(features).tolist()
+        scored = list(zip(rank, evidence, sentences, strict=True))
+        return sorted(scored, key=lambda item: -item[0])
+
+    def _idf(self, terms: Sequence[str]) -> np.ndarray:
+        if self.idf is None or not terms:
+            return np.ones(len(terms), dtype=np.float32)
+        return np.asarray(self.idf(terms), dtype=np.float32)
+
+    def _encode(self, texts: list[str]) -> list[np.ndarray]:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            for text, vector in zip(missing, self.embedder.encode(missing), strict=True):
+                self._vectors[text] = vector
+        for text in texts:
+            self._vectors.move_to_end(text)
+        out = [self._vectors[t] for t in texts]
+        while len(self._vectors) > self.cache_size:
+            self._vectors.popitem(last=False)
+        return out

@@ -1,0 +1,73 @@
+"""The second retrieval stage: the default sentence reranker, and a cross-encoder given by local path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag import Pipeline
+from rag.embedding import Embedder, resolve_model
+from rag.errors import ModelLoadError
+from rag.reranking import CrossEncoderReranker, SentenceReranker
+
+LOAN = "How much could Ukraine borrow under the reparations loan?"
+
+
+def test_sentence_reranking_reorders_the_fused_candidates_by_their_best_sentence(seeds_pipeline: Pipeline) -> None:
+    pipeline = seeds_pipeline
+    assert isinstance(pipeline.reranker, SentenceReranker)
+    vector = pipeline.embedder.encode_query(LOAN)
+    fused = pipeline.retriever.run(LOAN, pipeline.settings.rerank_candidates, vector)
+    reranked = pipeline.retrieve(LOAN, len(fused))
+    assert sorted(p.index for p in reranked) == sorted(p.index for p in fused)  # the same passages, reordered
+    scores = [p.score for p in reranked]
+    assert scores == sorted(scores, reverse=True)
+    assert "€140 billion" in reranked[0].chunk.text
+    # Each passage carries its sentences' offsets and the vectors stored for them at index time.
+    for passage in reranked:
+        chunk = passage.chunk
+        assert passage.sentences and passage.sentence_vectors is not None
+        assert len(passage.sentence_vectors) == len(passage.sentences)
+        assert all(chunk.start <= s < e <= chunk.end for s, e in passage.sentences)
+
+
+def test_no_reranker_gives_the_fused_order(seeds_pipeline: Pipeline, tmp_path: Path, embedder: Embedder) -> None:
+    plain = Pipeline(seeds_pipeline.settings, embedder=embedder, reranker="none")
+    assert plain.reranker is None
+    fused = seeds_pipeline.retriever.run(LOAN, 5)
+    assert [p.index for p in plain.retrieve(LOAN, 5)] == [p.index for p in fused]
+
+
+def test_a_reranker_that_cannot_load_says_which(seeds_pipeline: Pipeline, embedder: Embedder) -> None:
+    pipeline = Pipeline(seeds_pipeline.settings, embedder=embedder, reranker="/nowhere/cross-encoder")
+    with pytest.raises(ModelLoadError, match="/nowhere/cross-encoder"):
+        pipeline.answer(LOAN)
+
+
+@pytest.mark.slow
+def test_a_cross_encoder_by_local_path_orders_the_passages(
+    seeds_pipeline: Pipeline, embedder: Embedder, tmp_path: Path
+) -> None:
+    # No cross-encoder ships as a package here: make one from the MiniLM weights with a fresh (seeded) scoring
+    # head. Its scores mean nothing, but the product must load it by path and follow them exactly.
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    source = resolve_model("sentence-transformers/all-MiniLM-L6-v2")
+    torch.manual_seed(0)
+    model = AutoModelForSequenceClassification.from_pretrained(source, num_labels=1, local_files_only=True)
+    folder = tmp_path / "cross-encoder"
+    model.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(source, local_files_only=True).save_pretrained(folder)
+
+    pipeline = Pipeline(seeds_pipeline.settings, embedder=embedder, reranker=str(folder), rerank_candidates=8)
+    reranker = pipeline.reranker
+    assert isinstance(reranker, CrossEncoderReranker)
+    passages = pipeline.retrieve(LOAN, 8)
+    fused = pipeline.retriever.run(LOAN, 8)
+    expected = reranker.scores(LOAN, fused)
+    assert [p.index for p in passages] == [fused[i].index for i in np.argsort(-expected, kind="stable")]
+    assert np.allclose([p.score for p in passages], np.sort(expected)[::-1], atol=1e-5)
+    assert pipeline.answer(LOAN).quotes  # the answerer works on the cross-encoder's order too
