@@ -6,7 +6,9 @@ the chunk hold a whole gold answer). Retrievers, all over the product's own inde
 
 - ``bm25``: the store's keyword index alone (``store.keyword.scores``);
 - ``dense``: the store's FAISS index alone (``store.dense.search``);
-- ``fusion``: what ``pipeline.retrieve`` runs: the product's retriever (dense + BM25 fused).
+- ``fusion``: the product's first stage (dense + BM25 fused);
+- ``fusion + sentence rerank``: what ``pipeline.retrieve`` runs: the first ``rerank_candidates`` fused
+  passages reordered by their best sentence (``rag.reranking``; the retriever the product uses).
 
 Questions are embedded once, in batches (checked against ``encode_query``), and the vector is shared by
 ``dense`` and ``fusion``; the latency columns are search time alone.
@@ -102,10 +104,19 @@ def retrievers(pipeline: Any) -> dict[str, Callable[[str, np.ndarray], Ranked]]:
         return as_ranked([i for i in ids[0].tolist() if i >= 0])
 
     def fusion(question: str, vector: np.ndarray) -> Ranked:
-        # What pipeline.retrieve(question, DEPTH) runs, given the question's vector.
         return [(p.chunk.source, p.chunk.start, p.chunk.end) for p in retriever.run(question, DEPTH, vector)]
 
-    return {"bm25": bm25, "dense": dense, "fusion": fusion}
+    out = {"bm25": bm25, "dense": dense, "fusion": fusion}
+    reranker = pipeline.reranker
+    if reranker is not None:
+        name = "fusion + sentence rerank" if type(reranker).__name__ == "SentenceReranker" else "fusion + rerank"
+
+        def product(question: str, vector: np.ndarray) -> Ranked:
+            # What pipeline.retrieve(question, DEPTH) runs, given the question's vector.
+            return [(p.chunk.source, p.chunk.start, p.chunk.end) for p in pipeline.retrieve(question, DEPTH, vector)]
+
+        out[name] = product
+    return out
 
 
 def evaluate(pipeline: Any, questions: Sequence[squad.Question]) -> dict[str, dict[str, float]]:
