@@ -57,6 +57,29 @@ def test_pdf_pages_carry_their_numbers_and_a_page_without_text_is_a_warning(tmp_
     assert doc.warnings == ("page 2 has no text (scanned image?)",)
 
 
+def test_a_pdf_that_parses_too_slowly_is_cut_short_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pypdf
+
+    import rag.formats.pdf
+
+    real = pypdf.PageObject.extract_text
+
+    def slow(self: pypdf.PageObject, *args: object, **kwargs: object) -> str:
+        time.sleep(0.2)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(pypdf.PageObject, "extract_text", slow)
+    monkeypatch.setattr(rag.formats.pdf, "READ_SECONDS", 0.3)
+    monkeypatch.setattr(rag.formats.pdf, "READ_SECONDS_PER_PAGE", 0.0)
+    pages = ["The fleet grew by twelve ships.", "Fuel costs fell.", "New routes open in spring."]
+    doc = load_file(write(tmp_path, "slow.pdf", make_pdf(pages)))
+    assert "The fleet grew by twelve ships." in doc.text and "New routes" not in doc.text
+    assert len(doc.pages) == 3  # page numbers of what was read stay right
+    assert doc.warnings[-1].endswith("-3 were not read: the file took over 0 s to parse (damaged or unusually complex)")
+
+
 def test_pdf_bookmarks_become_sections_at_their_heading(tmp_path: Path) -> None:
     pdf = make_pdf(["Intro\nWelcome aboard.", "Safety rules\nWear a life jacket."], outline=[("Safety rules", 1)])
     doc = load_file(write(tmp_path, "guide.pdf", pdf))
@@ -131,6 +154,58 @@ def test_docx_reads_content_controls_and_tracked_insertions_but_not_deletions(tm
     )
     doc = load_file(write(tmp_path, "revised.docx", make_docx([("p", "x")], document_xml=body)))
     assert doc.text == "Kept text and inserted\n\nInside a content control\n\nLinked words"
+
+
+def test_docx_reads_text_boxes_footnotes_endnotes_headers_and_footers(tmp_path: Path) -> None:
+    import docx
+
+    w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    document = docx.Document()
+    document.add_paragraph("Ferries leave every hour.")
+    document.sections[0].header.paragraphs[0].text = "Harbour Authority internal handbook"
+    document.sections[0].footer.paragraphs[0].text = "Page 3"  # a bare page number says nothing: left out
+    buffer = io.BytesIO()
+    document.save(buffer)
+    parts = {i.filename: zipfile.ZipFile(buffer).read(i) for i in zipfile.ZipFile(buffer).infolist()}
+    body = parts["word/document.xml"].decode()
+    box = (
+        '<w:p><w:r><w:t>Ticket prices rose in May.</w:t></w:r><w:r><w:footnoteReference w:id="7"/></w:r>'
+        '<w:r><w:endnoteReference w:id="2"/></w:r><w:r><w:pict><v:shape xmlns:v="urn:schemas-microsoft-com:vml">'
+        "<v:textbox><w:txbxContent><w:p><w:r><w:t>Call-out: children travel free.</w:t></w:r></w:p>"
+        "</w:txbxContent></v:textbox></v:shape></w:pict></w:r></w:p>"
+    )
+    parts["word/document.xml"] = body.replace("<w:sectPr", box + "<w:sectPr", 1).encode()
+
+    def notes(kind: str, *texts: tuple[str, str]) -> bytes:
+        separator = f'<w:{kind} w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:{kind}>'
+        items = "".join(f'<w:{kind} w:id="{i}"><w:p><w:r><w:t>{t}</w:t></w:r></w:p></w:{kind}>' for i, t in texts)
+        return f'<w:{kind}s xmlns:w="{w}">{separator}{items}</w:{kind}s>'.encode()
+
+    parts["word/footnotes.xml"] = notes("footnote", ("7", "Prices from the 2024 tariff."))
+    parts["word/endnotes.xml"] = notes("endnote", ("2", "Source: harbour annual report."))
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+    links = "".join(f'<Relationship Id="rIdX{k}" Type="{rel}{k}s" Target="{k}s.xml"/>' for k in ("footnote", "endnote"))
+    rels = parts["word/_rels/document.xml.rels"].decode()
+    parts["word/_rels/document.xml.rels"] = rels.replace("</Relationships>", links + "</Relationships>").encode()
+    kinds = "application/vnd.openxmlformats-officedocument.wordprocessingml."
+    overrides = "".join(
+        f'<Override PartName="/word/{k}s.xml" ContentType="{kinds}{k}s+xml"/>' for k in ("footnote", "endnote")
+    )
+    types = parts["[Content_Types].xml"].decode()
+    parts["[Content_Types].xml"] = types.replace("</Types>", overrides + "</Types>").encode()
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as archive:
+        for name, content in parts.items():
+            archive.writestr(name, content)
+
+    doc = load_file(write(tmp_path, "ferries.docx", packed.getvalue()))
+    assert doc.text == (
+        "Ferries leave every hour.\n\nTicket prices rose in May.\n\nCall-out: children travel free.\n\n"
+        "Footnotes\n\nFootnote 1: Prices from the 2024 tariff.\n\nEndnotes\n\nEndnote 1: Source: harbour annual "
+        "report.\n\nHeaders and footers\n\nHarbour Authority internal handbook"
+    )
+    assert [h for _, h in doc.sections] == ["Footnotes", "Endnotes", "Headers and footers"]
+    assert doc.section_at(doc.text.index("Prices from")) == "Footnotes"
 
 
 def test_docx_headings_are_found_by_style_name_in_a_localised_word(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""DOCX (python-docx): paragraphs and tables in order, headings by Word style or outline level."""
+"""DOCX (python-docx): paragraphs, tables and text boxes in order, headings by Word style or outline level, then
+footnotes, endnotes and the headers and footers (each under its own heading, so quotes say where they come from)."""
 
 from __future__ import annotations
 
@@ -105,7 +106,58 @@ def _docx_blocks(document: Any, out: _Blocks) -> str | None:
                 title = _one_line(text) or None
         else:
             out.add(text)
+        # Text boxes anchored in this paragraph (call-outs, sidebars) follow it; the VML copy Word keeps as a
+        # fallback for old readers is the same text and is skipped.
+        for box in element.iter(f"{_W}txbxContent"):
+            if not any(a.tag == _MC_FALLBACK for a in box.iterancestors()):
+                for paragraph in _docx_children(box, f"{_W}p"):
+                    out.add(_docx_paragraph_text(paragraph))
     return title
+
+
+def _docx_notes(document: Any, kind: str) -> list[str]:
+    """Footnotes or endnotes (``kind``), numbered in the order the body refers to them, as Word shows them."""
+    from docx.oxml.parser import parse_xml
+
+    part = next((p for p in document.part.package.iter_parts() if p.partname == f"/word/{kind}s.xml"), None)
+    if part is None:
+        return []
+    notes: dict[str, str] = {}
+    for note in parse_xml(part.blob).iterchildren(f"{_W}{kind}"):
+        if note.get(f"{_W}type") in (None, "normal"):
+            text = " ".join(_one_line(_docx_paragraph_text(p)) for p in _docx_children(note, f"{_W}p")).strip()
+            if text:
+                notes[note.get(f"{_W}id") or ""] = text
+    order = [r.get(f"{_W}id") for r in document.element.body.iter(f"{_W}{kind}Reference")]
+    ids = list(dict.fromkeys([i for i in order if i in notes] + list(notes)))
+    return [f"{kind.capitalize()} {n}: {notes[i]}" for n, i in enumerate(ids, start=1)]
+
+
+def _docx_headers_and_footers(document: Any) -> list[str]:
+    """The distinct paragraphs of every header and footer that say something (not a bare page number)."""
+    from docx.oxml.parser import parse_xml
+
+    lines: dict[str, None] = {}
+    for part in document.part.package.iter_parts():
+        if re.fullmatch(r"/word/(header|footer)\d*\.xml", str(part.partname)):
+            for paragraph in parse_xml(part.blob).iter(f"{_W}p"):
+                text = _one_line(_docx_paragraph_text(paragraph))
+                if len(re.findall(r"[^\W\d_]{2,}", text)) >= 2:
+                    lines[text] = None
+    return list(lines)
+
+
+def _docx_extras(document: Any, out: _Blocks) -> None:
+    """Notes, then headers and footers, each group under a heading of its own."""
+    for heading, blocks in (
+        ("Footnotes", _docx_notes(document, "footnote")),
+        ("Endnotes", _docx_notes(document, "endnote")),
+        ("Headers and footers", _docx_headers_and_footers(document)),
+    ):
+        if blocks:
+            out.add(heading, heading=True)
+            for block in blocks:
+                out.add(block)
 
 
 def load(path: Path, raw: bytes) -> Extracted:
@@ -134,6 +186,7 @@ def load(path: Path, raw: bytes) -> Extracted:
     try:
         document = docx.Document(io.BytesIO(raw))
         first_title = _docx_blocks(document, out)
+        _docx_extras(document, out)
         title = _useful_title(document.core_properties.title) or first_title
     except Exception as exc:
         logger.debug("python-docx failed on %s", path, exc_info=True)

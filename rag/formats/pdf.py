@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,10 @@ from rag.errors import DocumentError
 from rag.formats.common import _JUNK, Extracted, _one_line, _useful_title
 
 logger = logging.getLogger(__name__)
+
+READ_SECONDS = 30.0
+READ_SECONDS_PER_PAGE = 1.0
+"""Time budget for reading one PDF: this much plus this much per page (a typical page takes ~10-50 ms)."""
 
 
 def _pdf_outline(reader: Any, pages: list[str], starts: list[int]) -> list[tuple[int, str]]:
@@ -59,7 +64,17 @@ def load(path: Path, raw: bytes) -> Extracted:
     if page_count == 0:
         raise DocumentError(path, "PDF without pages")
     texts: list[str] = []
+    # pypdf has no timeout; a damaged or pathological file can take minutes. Pages are read against a budget,
+    # and what is left when it runs out is reported rather than indexed.
+    deadline = time.monotonic() + READ_SECONDS + READ_SECONDS_PER_PAGE * page_count
     for number in range(1, page_count + 1):
+        if time.monotonic() > deadline:
+            warnings.append(
+                f"pages {number}-{page_count} were not read: the file took over "
+                f"{READ_SECONDS + READ_SECONDS_PER_PAGE * page_count:.0f} s to parse (damaged or unusually complex)"
+            )
+            texts.extend([""] * (page_count - number + 1))
+            break
         try:
             page_text = reader.pages[number - 1].extract_text() or ""
         except Exception as exc:  # one damaged page costs that page, not the document
