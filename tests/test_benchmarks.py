@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from benchmarks import retrieval, squad
@@ -54,3 +55,24 @@ def test_percentile_interpolates() -> None:
     assert squad.percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
     assert squad.percentile([5.0], 95) == 5.0
     assert squad.percentile([], 50) == 0.0
+
+
+def test_the_refusal_threshold_refuses_at_most_the_allowed_share_of_answerable_questions() -> None:
+    from benchmarks.calibrate_refusal import threshold
+
+    scores = np.linspace(0.005, 0.995, 100)  # one answerable question per 0.01 step
+    assert threshold(scores, 0.10) == pytest.approx(0.10)  # below 0.10: 10 of 100 refused
+    assert threshold(scores, 0.01) == pytest.approx(0.01)
+    assert threshold(scores, 0.0) == 0.0  # any threshold above 0.005 would refuse one
+    assert threshold(np.full(10, 0.005), 0.10) == 0.0  # nothing can be refused safely
+
+
+def test_the_evidence_head_fit_separates_what_can_be_separated() -> None:
+    from benchmarks.calibrate_refusal import fit_logistic, scores
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 3))
+    y = (x[:, 0] - 0.5 * x[:, 1] > 0).astype(float)  # the third column is noise
+    weights, bias = fit_logistic(x, y)
+    assert weights[0] > 0 > weights[1] and abs(weights[2]) < 0.2 * weights[0]
+    assert np.mean((scores(x, weights, bias) > 0.5) == (y == 1)) > 0.95
