@@ -124,12 +124,10 @@ class EvidenceScorer:
                 out.append(Sentence(chunk.source, chunk.title, s, e, text, rank))
                 vectors.append(None if own is None else np.asarray(own[k], dtype=np.float32))
                 windows.append(terms[max(k - 1, 0)] + terms[k] + (terms[k + 1] if k + 1 < len(terms) else []))
-        missing = [s.text for s, v in zip(out, vectors, strict=True) if v is None]
-        if missing:
-            encoded = iter(self._encode(missing))
-            vectors = [next(encoded) if v is None else v for v in vectors]
-        dim = self.embedder.dimension if not vectors else len(vectors[0])  # type: ignore[arg-type]
-        matrix = np.stack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)  # type: ignore[arg-type]
+        if not out:
+            return [], np.zeros((0, self.embedder.dimension), dtype=np.float32), []
+        encoded = iter(self._encode([s.text for s, v in zip(out, vectors, strict=True) if v is None]))
+        matrix = np.stack([next(encoded) if v is None else v for v in vectors])
         return out, matrix, windows
 
     def features(
@@ -189,6 +187,8 @@ class EvidenceScorer:
         return np.asarray(self.idf(terms), dtype=np.float32)
 
     def _encode(self, texts: list[str]) -> list[np.ndarray]:
+        if not texts:
+            return []
         missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
         if missing:
             for text, vector in zip(missing, self.embedder.encode(missing), strict=True):

@@ -38,7 +38,7 @@ from rag.answering import Answer, ExtractiveAnswerer, Quote
 from rag.chunking import sentence_spans
 from rag.embedding import Embedder
 from rag.errors import GenerationError, ModelLoadError
-from rag.evidence import IdfLookup, Sentence
+from rag.evidence import IdfLookup, Sentence, names_in
 from rag.lexical import tokenize
 from rag.phrases import key_phrase
 from rag.retrieval import Passage
@@ -366,8 +366,7 @@ def _numbers(text: str) -> set[str]:
 
 def _names(sentence: str) -> set[str]:
     """Lower-cased names a sentence states: acronyms, and capitalised words other than its first."""
-    words = re.findall(r"\w+", sentence)
-    return {w.lower() for i, w in enumerate(words) if (w.isupper() and len(w) > 1) or (i > 0 and w[:1].isupper())}
+    return {w.lower() for w in names_in(sentence)}
 
 
 def _has_name(words: set[str], name: str) -> bool:
