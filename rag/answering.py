@@ -7,6 +7,7 @@ quote is a span of a stored document given by its offsets (never re-found by sea
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -14,7 +15,8 @@ from typing import Protocol
 import numpy as np
 
 from rag.embedding import Embedder
-from rag.evidence import EvidenceScorer, IdfLookup, Sentence
+from rag.evidence import EvidenceScorer, IdfLookup, Sentence, names_in
+from rag.lexical import tokenize_cased
 from rag.phrases import key_phrase, question_type
 from rag.retrieval import Passage
 
@@ -97,13 +99,26 @@ class ExtractiveAnswerer:
         """Every candidate sentence with its evidence score (0..1), most likely answer first."""
         return [(evidence, s) for _, evidence, s in self.scorer.score(question, query, passages, query_vector)]
 
-    def covers(self, scored: Sequence[tuple[float, Sentence]]) -> bool:
-        """Whether the best-ranked sentence's evidence is strong enough to answer (else: refuse)."""
-        return bool(scored) and scored[0][0] >= self.min_evidence
+    def covers(self, scored: Sequence[tuple[float, Sentence]], question: str = "") -> bool:
+        """Whether the best-ranked sentence's evidence is strong enough to answer (else: refuse).
+
+        A question that only names something ("Who is Kubilius?", "What is SAFE?") is also answered when the
+        sentence writes every name exactly: such short questions embed far from any sentence, so the evidence
+        head (fitted on SQuAD's longer questions) scores them low, yet the sentence is what the user asked for.
+        """
+        if not scored:
+            return False
+        if scored[0][0] >= self.min_evidence:
+            return True
+        names = names_in(question)
+        asked = set(tokenize_cased(question))
+        named = set(tokenize_cased(" ".join(names)))
+        words = set(re.findall(r"\w+", scored[0][1].text))
+        return bool(names) and asked <= named and names <= words
 
     def run(self, question: str, query: str, passages: Sequence[Passage], query_vector: np.ndarray) -> Answer:
         scored = self.score(question, query, passages, query_vector)
-        if not self.covers(scored):
+        if not self.covers(scored, query):
             return self.refusal(question, query, scored)
         qtype = question_type(question)
         best_score, best = scored[0]

@@ -27,16 +27,17 @@ import numpy as np
 
 from rag.chunking import sentence_spans
 from rag.embedding import Embedder
-from rag.lexical import tokenize
+from rag.lexical import index_term, tokenize_cased
 from rag.phrases import ENTITY_PATTERNS, question_type
 from rag.retrieval import Passage
 
 FEATURES = ("cosine", "overlap", "type_match", "names", "passage_rank", "idf_overlap", "window_overlap", "bigrams")
 """Per sentence: cosine of question and sentence (the sentence's vector as read in its chunk); share of the
-question's content words in the sentence; whether it holds the kind of thing asked for (an amount for "how
-much", a name for "who"); share of the question's names/acronyms it writes exactly; the position of its
-passage in the list; the IDF-weighted share of question words in the sentence, and in the sentence with its
-neighbours; the share of the question's word pairs it contains."""
+question's content words in the sentence (acronyms such as "SAFE" count only as written); whether it holds
+the kind of thing asked for (an amount for "how much", a name for "who"); share of the question's
+names/acronyms it writes exactly; the position of its passage in the list; the IDF-weighted share of question
+words in the sentence, and in the sentence with its neighbours; the share of the question's word pairs it
+contains."""
 
 WEIGHTS_FILE = Path(__file__).with_name("evidence_weights.json")
 
@@ -114,7 +115,7 @@ class EvidenceScorer:
             if not spans:
                 spans = tuple((chunk.start + a, chunk.start + b) for a, b in sentence_spans(chunk.text))
             own = passage.sentence_vectors if passage.sentence_vectors is not None and passage.sentences else None
-            terms = [tokenize(chunk.text[s - chunk.start : e - chunk.start]) for s, e in spans]
+            terms = [tokenize_cased(chunk.text[s - chunk.start : e - chunk.start]) for s, e in spans]
             for k, (s, e) in enumerate(spans):
                 text = chunk.text[s - chunk.start : e - chunk.start]
                 key = (chunk.source, s, e)
@@ -142,15 +143,15 @@ class EvidenceScorer:
         """One row of :data:`FEATURES` per sentence."""
         qtype = question_type(question)
         cosines = (vectors @ query_vector).tolist() if len(sentences) else []
-        q_list = tokenize(query)
+        q_list = tokenize_cased(query)
         q_terms = sorted(set(q_list))
         q_pairs = set(itertools.pairwise(q_list))
-        idf = dict(zip(q_terms, self._idf(q_terms).tolist(), strict=True))
+        idf = dict(zip(q_terms, self._idf([index_term(t) for t in q_terms]).tolist(), strict=True))
         idf_total = sum(idf.values()) or 1.0
         names = names_in(question)
         rows = []
         for sentence, cosine, window in zip(sentences, cosines, windows, strict=True):
-            s_list = tokenize(sentence.text)
+            s_list = tokenize_cased(sentence.text)
             s_terms = set(s_list)
             shared = [t for t in q_terms if t in s_terms]
             in_window = [t for t in q_terms if t in set(window)]

@@ -455,7 +455,7 @@ class GenerativeAnswerer:
         The text pieces joined are exactly the answered ``Answer.text``; a refusal streams no text.
         """
         scored = self.extractive.score(question, query, passages, query_vector)
-        if not self.extractive.covers(scored):
+        if not self.extractive.covers(scored, query):
             yield self.extractive.refusal(question, query, scored)
             return
         pool = _Pool.of([c for _, c in scored], self.embedder)

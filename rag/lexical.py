@@ -59,6 +59,27 @@ def tokenize(text: str) -> list[str]:
     return list(_stemmer().stemWords(words))
 
 
+def tokenize_cased(text: str) -> list[str]:
+    """Like :func:`tokenize`, but acronyms (two or more capitals: "SAFE", "US", "WHO") are kept as written, so
+    that they match only themselves: the SAFE fund is not the word "safe", and "US" is not the stop word "us"."""
+    out: list[str] = []
+    pending: list[str] = []
+    for word in _WORD.findall(text):
+        if len(word) > 1 and word.isupper() and word.isalpha():
+            out.extend(stem_words(pending))
+            pending = []
+            out.append(word)
+        elif word.lower() not in STOPWORDS:
+            pending.append(word.lower())
+    out.extend(stem_words(pending))
+    return out
+
+
+def index_term(term: str) -> str:
+    """The keyword index's term for a :func:`tokenize_cased` term (acronyms are indexed lower-cased, stemmed)."""
+    return stem_words([term.lower()])[0] if term.isupper() else term
+
+
 class KeywordIndex:
     """A BM25 index of chunk texts; ``scores(query)`` gives every chunk's BM25 score."""
 

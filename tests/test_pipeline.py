@@ -72,6 +72,24 @@ def test_defence_commissioner_is_named(seeds_pipeline: Pipeline) -> None:
     assert answer.quotes[0].source == "Kallas-on-Ukraine-peace-diplomacy.txt"
 
 
+@pytest.mark.parametrize(
+    ("question", "quoted"),
+    [
+        ("What is SAFE?", "dubbed SAFE"),
+        ("Who is Kubilius?", "Andrius Kubilius"),
+        ("Who is Kaja Kallas?", "Kaja Kallas"),
+    ],
+)
+def test_a_question_that_only_names_something_gets_the_sentence_that_names_it(
+    seeds_pipeline: Pipeline, question: str, quoted: str
+) -> None:
+    answer = seeds_pipeline.answer(question)
+    assert answer.answered and quoted in answer.quotes[0].text
+    # "SAFE" the fund, not the word "safe" ("...is only safe if we also invest in strong defenses").
+    assert all("only safe if" not in q.text for q in answer.quotes)
+    assert not seeds_pipeline.answer("Who is Taylor Swift?").answered
+
+
 @pytest.mark.parametrize("question", OFF_TOPIC)
 def test_off_topic_questions_are_refused_without_quotes(seeds_pipeline: Pipeline, question: str) -> None:
     answer = seeds_pipeline.answer(question)
