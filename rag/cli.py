@@ -24,6 +24,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--generator", help="generative backend: gguf:PATH, hf:FOLDER or openai:URL#MODEL (default: extractive)"
     )
+    parser.add_argument(
+        "--reranker", help="second retrieval stage: sentences (default), none, or a cross-encoder name or path"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -63,7 +66,8 @@ def _run(args: argparse.Namespace) -> int:
     from rag.pipeline import Pipeline
 
     overrides = {
-        k: getattr(args, k, None) for k in ("index_dir", "embedding_model", "generator", "docs_dir", "host", "port")
+        k: getattr(args, k, None)
+        for k in ("index_dir", "embedding_model", "generator", "reranker", "docs_dir", "host", "port")
     }
     if args.command == "index":
         overrides["docs_dir"] = args.path

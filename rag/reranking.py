@@ -13,6 +13,7 @@ import dataclasses
 import logging
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -58,13 +59,17 @@ class CrossEncoderReranker:
     @property
     def model(self) -> Any:
         if self._model is None:
+            folder = Path(self.name).expanduser()
+            if self.name.startswith(("/", ".", "~")) and not folder.is_dir():
+                raise ModelLoadError(f"cannot load reranker '{self.name}': no such folder")
             if self.offline:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             try:
                 from sentence_transformers import CrossEncoder
 
-                self._model = CrossEncoder(self.name, device=self.device, local_files_only=self.offline)
+                name = str(folder) if folder.is_dir() else self.name
+                self._model = CrossEncoder(name, device=self.device, local_files_only=self.offline)
             except Exception as exc:  # the library raises many types (OSError, ValueError, HF errors)
                 hint = " (offline: give a local folder, or set RAG_OFFLINE=0)" if self.offline else ""
                 raise ModelLoadError(f"cannot load reranker '{self.name}'{hint}: {exc}") from exc

@@ -64,6 +64,7 @@ def test_ask_json_gives_quotes_that_are_verbatim(tmp_path: Path, seeds_copy: Pat
     [
         (["ask", ""], "rag: error: The question is empty"),
         (["index", "/definitely/not/here"], "rag: error: documents folder not found: /definitely/not/here"),
+        (["--reranker", "/no/cross-encoder", "ask", "Who?"], "rag: error: cannot load reranker '/no/cross-encoder'"),
     ],
 )
 def test_errors_are_one_line_without_traceback(tmp_path: Path, args: list[str], message: str) -> None:
