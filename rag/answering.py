@@ -15,8 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from rag.embedding import Embedder
-from rag.evidence import EvidenceScorer, IdfLookup, Sentence, names_in
-from rag.lexical import tokenize_cased
+from rag.evidence import EvidenceScorer, IdfLookup, Sentence
 from rag.phrases import key_phrase, question_type
 from rag.retrieval import Passage
 
@@ -70,6 +69,12 @@ class Answerer(Protocol):
 
 # ---- the extractive answerer ------------------------------------------------------------------------------
 
+_NAME_QUESTION = re.compile(
+    r"\s*(?:[Ww]hat|[Ww]ho)(?:'s|\s+(?:is|are|was|were))\s+(?:the\s+)?(?P<name>[A-Z][\w.-]*(?:\s+[A-Z][\w.-]*)*)\s*\??\s*$"
+)
+"""A question that only names something: "Who is Kaja Kallas?", "What is SAFE?" (not "Who is the President of
+France?": that asks for someone, and a sentence naming the office is no answer)."""
+
 
 class ExtractiveAnswerer:
     """Answers with the retrieved sentences that best match the question, quoted verbatim.
@@ -110,11 +115,11 @@ class ExtractiveAnswerer:
             return False
         if scored[0][0] >= self.min_evidence:
             return True
-        names = names_in(question)
-        asked = set(tokenize_cased(question))
-        named = set(tokenize_cased(" ".join(names)))
-        words = set(re.findall(r"\w+", scored[0][1].text))
-        return bool(names) and asked <= named and names <= words
+        match = _NAME_QUESTION.match(question)
+        if match is None:
+            return False
+        words = r"\w(?:[\w.-]*\w)?"  # "U.S." and "Jean-Claude", without a sentence's final full stop
+        return set(re.findall(words, match["name"])) <= set(re.findall(words, scored[0][1].text))
 
     def run(self, question: str, query: str, passages: Sequence[Passage], query_vector: np.ndarray) -> Answer:
         scored = self.score(question, query, passages, query_vector)

@@ -85,9 +85,12 @@ class KeywordIndex:
 
     def __init__(self, bm25: Any) -> None:
         self._bm25 = bm25
+        """The bm25s index, or None for an index of no chunks (bm25s cannot index an empty corpus)."""
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> KeywordIndex:
+        if not texts:
+            return cls(None)
         bm25 = _bm25s().BM25()
         # Empty token lists would break bm25s; a placeholder token that no query produces keeps alignment.
         corpus = [tokenize(t) or ["\x00"] for t in texts]
@@ -95,11 +98,11 @@ class KeywordIndex:
         return cls(bm25)
 
     def __len__(self) -> int:
-        return int(self._bm25.scores["num_docs"])
+        return 0 if self._bm25 is None else int(self._bm25.scores["num_docs"])
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk for ``query`` (zeros when no query word is in the vocabulary)."""
-        ids = self._bm25.get_tokens_ids(tokenize(query))
+        ids = self._bm25.get_tokens_ids(tokenize(query)) if self._bm25 is not None else []
         if not ids:
             return np.zeros(len(self), dtype=np.float32)
         return np.asarray(self._bm25.get_scores_from_ids(ids), dtype=np.float32)
@@ -107,6 +110,8 @@ class KeywordIndex:
     def idf(self, terms: Sequence[str]) -> np.ndarray:
         """BM25 inverse document frequency of each term (already tokenized) over the indexed chunks; a term
         no chunk holds gets the highest value."""
+        if self._bm25 is None:
+            return np.ones(len(terms), dtype=np.float32)
         vocab = self._bm25.vocab_dict
         indptr = self._bm25.scores["indptr"]
         frequency = []
@@ -117,8 +122,14 @@ class KeywordIndex:
         return np.log((len(self) - df + 0.5) / (df + 0.5) + 1.0).astype(np.float32)
 
     def save(self, folder: Path) -> None:
+        if self._bm25 is None:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "EMPTY").write_text("an index of no chunks\n", encoding="utf-8")
+            return
         self._bm25.save(str(folder), show_progress=False)
 
     @classmethod
     def load(cls, folder: Path, mmap: bool = True) -> KeywordIndex:
+        if (folder / "EMPTY").is_file():
+            return cls(None)
         return cls(_bm25s().BM25.load(str(folder), mmap=mmap, show_progress=False, verbosity=0))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from conftest import HashEmbedder
 
 from rag.answering import ExtractiveAnswerer
 from rag.chunking import Chunk
+from rag.evidence import Sentence
 from rag.phrases import key_phrase, question_type
 from rag.retrieval import Passage
 
@@ -53,3 +55,23 @@ def test_weak_evidence_is_a_refusal_without_quotes() -> None:
     question = "Who won the football cup?"
     answer = answerer.run(question, question, passages(), np.asarray(embedder.encode_query(question)))
     assert not answer.answered and answer.quotes == [] and "do not say" in answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "covered"),
+    [
+        ("Who is Kubilius?", "The plans were confirmed by Commissioner Andrius Kubilius.", True),
+        ("What is SAFE?", "The defence fund, dubbed SAFE, lends €150 billion.", True),
+        ("What is SAFE?", "Every euro is only safe if we also invest in defence.", False),
+        ("Who is the President of France?", "The President of France visited Kyiv.", False),
+        ("Where is Vilnius?", "Vilnius hosted the summit last year.", False),
+        ("When was the Treaty of Rome?", "The Treaty of Rome is often cited by lawyers.", False),
+    ],
+)
+def test_weak_evidence_answers_only_a_question_that_names_what_the_sentence_names(
+    question: str, sentence: str, covered: bool
+) -> None:
+    answerer = ExtractiveAnswerer(HashEmbedder(), min_evidence=0.63)
+    weak = [(0.05, Sentence("doc.txt", "Doc", 0, len(sentence), sentence, 0))]
+    assert answerer.covers(weak, question) is covered
+    assert answerer.covers([(0.7, weak[0][1])], question)  # strong evidence answers whatever the question

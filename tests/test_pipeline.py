@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SEEDS
+from conftest import SEEDS, HashEmbedder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -134,6 +134,18 @@ def test_a_follow_up_is_resolved_against_the_conversation(seeds_pipeline: Pipeli
 def test_an_empty_question_gets_a_clear_error(seeds_pipeline: Pipeline, question: str) -> None:
     with pytest.raises(QuestionError, match="empty"):
         seeds_pipeline.answer(question)
+
+
+def test_an_empty_documents_folder_indexes_to_nothing_and_says_so(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    pipeline = Pipeline(docs_dir=tmp_path / "docs", index_dir=tmp_path / "index", embedder=HashEmbedder())
+    assert pipeline.index().chunks == 0
+    answer = pipeline.answer("What is in here?")
+    assert not answer.answered and "no documents" in answer.text
+    again = Pipeline(docs_dir=tmp_path / "docs", index_dir=tmp_path / "index", embedder=HashEmbedder()).index()
+    assert again.rebuilt is None and not again.changed  # the empty index is saved and reused
+    (tmp_path / "docs" / "note.txt").write_text("The harbour opens at seven in the morning.", encoding="utf-8")
+    assert pipeline.index().added == ["note.txt"]
 
 
 def test_a_missing_documents_folder_is_named(tmp_path: Path) -> None:
