@@ -41,9 +41,17 @@ class SentenceReranker:
         best: dict[int, float] = {}
         for rank_score, _, sentence in self.scorer.score(query, query, passages, query_vector):
             best.setdefault(sentence.rank, rank_score)  # scored best first: the first seen is the best
-        # A passage whose sentences all appeared in an earlier passage (overlap) keeps its fused order, last.
-        order = sorted(range(len(passages)), key=lambda i: (i not in best, -best.get(i, 0.0), i))
-        return [dataclasses.replace(passages[i], score=best.get(i, float("-inf"))) for i in order]
+        ranked = sorted(best, key=lambda i: (-best[i], i))
+        # A passage with no sentence to score (a list of short lines, a tiny file, or sentences all seen in an
+        # earlier overlapping passage) keeps its fused position, with its neighbour's score.
+        for i in range(len(passages)):
+            if i not in best:
+                ranked.insert(min(i, len(ranked)), i)
+        out: list[Passage] = []
+        for i in ranked:
+            score = best[i] if i in best else out[-1].score if out else max(best.values(), default=0.0)
+            out.append(dataclasses.replace(passages[i], score=score))
+        return out
 
 
 class CrossEncoderReranker:

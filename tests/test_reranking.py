@@ -71,3 +71,19 @@ def test_a_cross_encoder_by_local_path_orders_the_passages(
     assert [p.index for p in passages] == [fused[i].index for i in np.argsort(-expected, kind="stable")]
     assert np.allclose([p.score for p in passages], np.sort(expected)[::-1], atol=1e-5)
     assert pipeline.answer(LOAN).quotes  # the answerer works on the cross-encoder's order too
+
+
+def test_a_passage_without_sentences_to_score_keeps_its_fused_place(
+    seeds_copy: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    office = "- Wifi: HarbourGuest\n- Password: hunter2\n- Parking: P4\n"
+    (seeds_copy / "office.md").write_text(office, encoding="utf-8")
+    pipeline = Pipeline(docs_dir=seeds_copy, index_dir=tmp_path / "index", embedder=embedder)
+    question = "What is the wifi password?"
+    fused = pipeline.retriever.run(question, 20)
+    position = next(k for k, p in enumerate(fused) if p.chunk.source == "office.md")
+    assert position < 5  # BM25 finds it; its lines are too short to be scored as sentences
+    reranked = pipeline.retrieve(question, 5)
+    assert [p.chunk.source for p in reranked].index("office.md") <= position
+    scores = [p.score for p in reranked]
+    assert scores == sorted(scores, reverse=True) and all(np.isfinite(scores))
