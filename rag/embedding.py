@@ -230,8 +230,8 @@ class Embedder:
         A span's vector is the mean of the text's token states that lie inside it, L2-normalised: the
         sentence as read in its chunk ("late chunking"), so "It" in a sentence carries what it refers to.
         On SQuAD train this picks the answer sentence more often than embedding sentences alone (0.71 vs
-        0.70 sentence@1) and costs no extra model run. A span with no token inside the model's window (a
-        chunk longer than ``max_seq_length`` tokens) is embedded on its own.
+        0.70 sentence@1) and costs no extra model run. A span that does not fit whole inside the model's
+        window (a chunk longer than ``max_seq_length`` tokens) is embedded on its own.
 
         Returns the texts' vectors (as :meth:`encode`) and, per text, a (len(spans[i]), dimension) array.
         """
@@ -244,7 +244,11 @@ class Embedder:
             batch = self.batch_size or ONNX_BATCH_SIZE
             vectors, pooled = model.map_tokens(list(texts), batch, lambda j, h, o: pool_spans(h, o, spans[j]))
         else:
-            vectors, tokens = self.encode_tokens(texts)
+            try:
+                vectors, tokens = self.encode_tokens(texts)
+            except Exception as exc:  # a model without token outputs or a fast tokenizer's offsets
+                logger.info("sentence vectors of %s come from embedding sentences alone: %s", self.name, exc)
+                vectors, tokens = self.encode(texts), [(np.zeros((0, 1), dtype=np.float32), [])] * len(texts)
             pooled = [pool_spans(h, o, s) for (h, o), s in zip(tokens, spans, strict=True)]
         missing = [(i, j) for i, rows in enumerate(pooled) for j in range(len(rows)) if not rows[j].any()]
         if missing:
@@ -274,7 +278,9 @@ class Embedder:
 
 def pool_spans(hidden: np.ndarray, offsets: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int]]) -> np.ndarray:
     """L2-normalised mean of the token states (``hidden``, one row per token) whose character ``offsets`` lie
-    inside each span; a zero row for a span without such a token. Special tokens have empty offsets."""
+    inside each span; a zero row for a span the tokens do not reach to its end (the text was cut at the
+    model's token limit before it ended: half a sentence is not its meaning). Special tokens have empty
+    offsets."""
     out = np.zeros((len(spans), hidden.shape[1]), dtype=np.float32)
     if not len(spans):
         return out
@@ -282,9 +288,10 @@ def pool_spans(hidden: np.ndarray, offsets: Sequence[tuple[int, int]], spans: Se
     starts = np.fromiter((a for a, _ in offsets), dtype=np.int64, count=len(offsets))
     ends = np.fromiter((b for _, b in offsets), dtype=np.int64, count=len(offsets))
     real = ends > starts
+    reached = int(ends[real].max()) if real.any() else 0
     for k, (s, e) in enumerate(spans):
         inside = real & (starts >= s) & (ends <= e)
-        if inside.any():
+        if e <= reached and inside.any():
             out[k] = _normalize(hidden[inside].mean(axis=0))
     return out
 
@@ -558,7 +565,7 @@ class OnnxEncoder:
                 vectors[group] = pooled
                 for j, row in zip(group.tolist(), rows, strict=True):
                     results[j] = row
-        return vectors, [r for r in results if r is not None]
+        return vectors, results  # type: ignore[return-value]  # every slot was filled above
 
     def encode(self, texts: Sequence[str], batch_size: int, show_progress: bool = False) -> np.ndarray:
         """L2-normalised float32 vectors of ``texts``, in order."""

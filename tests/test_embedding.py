@@ -12,7 +12,7 @@ import pytest
 
 from rag.chunking import chunk_document, sentence_spans
 from rag.documents import iter_files, load_file
-from rag.embedding import Embedder, onnx_unsupported_reason, resolve_model
+from rag.embedding import Embedder, onnx_unsupported_reason, pool_spans, resolve_model
 from rag.errors import ModelLoadError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,10 +64,23 @@ def test_sentence_vectors_come_from_the_chunk_pass_the_same_on_both_backends(tor
         own = alone.encode([text[s:e] for s, e in text_spans])
         nearest_is_itself.extend(np.argmax(a @ own.T, axis=1) == np.arange(len(text_spans)))
     assert np.mean(nearest_is_itself) > 0.8  # 0.89 on the seeds; the rest lean towards their neighbours
-    # The long text is cut at 256 tokens: its last sentences have no token in the window and are embedded alone.
+    # The long text is cut at 256 tokens: the sentence the cut falls in, and every one after it, is embedded alone.
     last_text, last_spans = texts[-1], spans[-1]
-    s, e = last_spans[-1]
-    np.testing.assert_allclose(onnx_sentences[-1][-1], alone.encode([last_text[s:e]])[0], atol=1e-5)
+    _, [(_, offsets)] = alone.encode_tokens([last_text])
+    reached = max(b for _, b in offsets)
+    crossing = next(k for k, (s, e) in enumerate(last_spans) if s < reached < e)
+    for k in (crossing, len(last_spans) - 1):
+        s, e = last_spans[k]
+        np.testing.assert_allclose(onnx_sentences[-1][k], alone.encode([last_text[s:e]])[0], atol=1e-5)
+
+
+def test_span_pooling_averages_the_tokens_inside_and_leaves_cut_spans_to_be_embedded_alone() -> None:
+    hidden = np.eye(4, dtype=np.float32)  # one distinct state per token
+    offsets = [(0, 0), (0, 5), (6, 11), (12, 15)]  # [CLS] "Hello" "world" "and" (cut here: "and more.")
+    pooled = pool_spans(hidden, offsets, [(0, 11), (6, 11), (12, 21)])
+    np.testing.assert_allclose(pooled[0], np.array([0, 1, 1, 0]) / np.sqrt(2), atol=1e-6)
+    np.testing.assert_allclose(pooled[1], [0, 0, 1, 0], atol=1e-6)
+    assert not pooled[2].any()  # "and more." reaches past the last token: zero, so the caller embeds it alone
 
 
 @pytest.mark.slow
