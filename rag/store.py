@@ -26,6 +26,7 @@ import os
 import shutil
 import time
 import uuid
+import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -311,7 +312,8 @@ class Store:
             dense = faiss.read_index(str(folder / "dense.faiss"), flags)
             keyword = KeywordIndex.load(folder / "keyword", mmap=mmap)
             sentences = SentenceTable.load(folder, mmap=mmap)
-        except (OSError, ValueError, KeyError, RuntimeError, json.JSONDecodeError) as exc:
+            sentences.check(chunk_start, chunk_end, manifest.dimension)
+        except (OSError, ValueError, KeyError, RuntimeError, json.JSONDecodeError, zipfile.BadZipFile) as exc:
             raise IndexStoreError(f"index at {index_dir} is corrupt: {exc}") from None
         sizes = {len(chunk_doc), len(chunk_start), len(chunk_end), len(vectors), dense.ntotal, len(keyword)}
         sizes.add(sentences.chunks)
@@ -359,6 +361,25 @@ class SentenceTable:
         """Chunk ``i``'s sentence spans (document offsets) and their vectors."""
         a, b = int(self.ptr[i]), int(self.ptr[i + 1])
         return list(zip(self.start[a:b].tolist(), self.end[a:b].tolist(), strict=True)), self.vectors[a:b]
+
+    def check(self, chunk_start: np.ndarray, chunk_end: np.ndarray, dimension: int) -> None:
+        """Raise ValueError unless the table fits the chunks: rows in order, spans inside their chunk."""
+        rows = len(self.start)
+        if (
+            len(self.ptr) != len(chunk_start) + 1
+            or self.ptr[0] != 0
+            or self.ptr[-1] != rows
+            or np.any(np.diff(self.ptr) < 0)
+            or len(self.end) != rows
+            or self.vectors.ndim != 2
+            or len(self.vectors) != rows
+            or (rows and self.vectors.shape[1] != dimension)
+        ):
+            raise ValueError("the sentence table does not fit the chunks")
+        owner = np.repeat(np.arange(len(chunk_start)), np.diff(self.ptr))
+        inside = (chunk_start[owner] <= self.start) & (self.start < self.end) & (self.end <= chunk_end[owner])
+        if not inside.all():
+            raise ValueError("a sentence lies outside its chunk")
 
     def save(self, folder: Path) -> None:
         np.savez(folder / "sentences.npz", ptr=self.ptr, start=self.start, end=self.end)

@@ -111,6 +111,8 @@ def test_a_crash_while_writing_leaves_the_previous_index_usable(
         "missing_generation",
         "garbage_faiss",
         "garbage_sentences",
+        "sentences_out_of_order",
+        "damaged_zip_directory",
         "wrong_format_version",
         "empty_current",
     ],
@@ -133,6 +135,15 @@ def test_a_damaged_index_is_reported_then_rebuilt(tmp_path: Path, damage: str) -
     elif damage == "garbage_sentences":
         size = (gen / "sentences.npz").stat().st_size
         (gen / "sentences.npz").write_bytes(b"PK" + b"\x00" * (size - 2))
+    elif damage == "sentences_out_of_order":  # same size, valid arrays, wrong content
+        with np.load(gen / "sentences.npz") as arrays:
+            ptr, start, end = arrays["ptr"].copy(), arrays["start"], arrays["end"]
+        ptr[1] = ptr[-1] + 5
+        np.savez(gen / "sentences.npz", ptr=ptr, start=start, end=end)
+    elif damage == "damaged_zip_directory":  # the end of a .npz (its zip directory) overwritten in place
+        data = bytearray((gen / "chunks.npz").read_bytes())
+        data[-22:] = b"\x00" * 22
+        (gen / "chunks.npz").write_bytes(bytes(data))
     elif damage == "wrong_format_version":
         manifest = json.loads((gen / "manifest.json").read_text())
         manifest["format_version"] = 999
