@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -101,6 +102,7 @@ class EvidenceScorer:
         self.idf = idf
         self.cache_size = cache_size
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
 
     def sentences(self, passages: Sequence[Passage]) -> tuple[list[Sentence], np.ndarray, list[list[str]]]:
         """Candidate sentences of the passages (first occurrence of each; at least 3 words), their vectors,
@@ -190,13 +192,15 @@ class EvidenceScorer:
     def _encode(self, texts: list[str]) -> list[np.ndarray]:
         if not texts:
             return []
-        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        with self._lock:  # the web chat answers several questions at once
+            known = {t: self._vectors[t] for t in texts if t in self._vectors}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
         if missing:
-            for text, vector in zip(missing, self.embedder.encode(missing), strict=True):
-                self._vectors[text] = vector
-        for text in texts:
-            self._vectors.move_to_end(text)
-        out = [self._vectors[t] for t in texts]
-        while len(self._vectors) > self.cache_size:
-            self._vectors.popitem(last=False)
-        return out
+            known.update(zip(missing, self.embedder.encode(missing), strict=True))
+        with self._lock:
+            for text in dict.fromkeys(texts):
+                self._vectors[text] = known[text]
+                self._vectors.move_to_end(text)
+            while len(self._vectors) > self.cache_size:
+                self._vectors.popitem(last=False)
+        return [known[t] for t in texts]

@@ -20,6 +20,7 @@ from rag.documents import Document, iter_files, load_file
 from rag.embedding import Embedder
 from rag.errors import DocumentError, DocumentsFolderError, IndexStoreError, QuestionError
 from rag.evidence import EvidenceScorer
+from rag.formats.pdf import CUT_SHORT as PDF_CUT_SHORT
 from rag.reranking import CrossEncoderReranker, SentenceReranker, load_reranker
 from rag.retrieval import Passage, Retriever
 from rag.settings import Settings
@@ -166,8 +167,7 @@ class Pipeline:
         if self._reranker is False:
             s = self.settings
             self._reranker = load_reranker(s.reranker, EvidenceScorer(self.embedder, self._idf), s.device, s.offline)
-        assert self._reranker is not True
-        return self._reranker
+        return self._reranker  # type: ignore[return-value]  # never True: False means "not loaded yet"
 
     @property
     def retriever(self) -> Retriever:
@@ -214,7 +214,8 @@ class Pipeline:
                     report.skipped.append(DocumentError(path, f"cannot be read ({exc.strerror or exc})"))
                     continue
                 record = old_records.get(source)
-                if old and record and record.size == stat.st_size and record.mtime_ns == stat.st_mtime_ns:
+                same_file = record and record.size == stat.st_size and record.mtime_ns == stat.st_mtime_ns
+                if old and record and same_file and not _cut_short(record):
                     kept.append((record, old.document(source)))
                     seen.add(source)
                     continue
@@ -227,7 +228,7 @@ class Pipeline:
                 seen.add(source)
                 new_record = DocumentRecord.of(doc, stat.st_size, stat.st_mtime_ns)
                 report.warnings.extend(f"{source}: {w}" for w in doc.warnings)
-                if old and record and record.fingerprint == doc.fingerprint:
+                if old and record and record.fingerprint == doc.fingerprint and not _cut_short(record):
                     kept.append((new_record, old.document(source)))  # touched, not changed
                 else:
                     fresh.append((new_record, doc))
@@ -394,6 +395,11 @@ class Pipeline:
                 f"{self.settings.max_question_chars:,})."
             )
         return question.strip()
+
+
+def _cut_short(record: DocumentRecord) -> bool:
+    """A file whose reading stopped early (a PDF over its time budget) is read again on the next sync."""
+    return any(PDF_CUT_SHORT in w for w in record.warnings)
 
 
 def _same_records(old: Store, kept: list[tuple[DocumentRecord, Document]]) -> bool:

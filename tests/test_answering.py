@@ -75,3 +75,13 @@ def test_weak_evidence_answers_only_a_question_that_names_what_the_sentence_name
     weak = [(0.05, Sentence("doc.txt", "Doc", 0, len(sentence), sentence, 0))]
     assert answerer.covers(weak, question) is covered
     assert answerer.covers([(0.7, weak[0][1])], question)  # strong evidence answers whatever the question
+
+
+def test_the_refusal_threshold_is_the_one_calibrated_with_the_evidence_head() -> None:
+    import json
+
+    from rag.evidence import WEIGHTS_FILE
+    from rag.settings import Settings
+
+    calibrated = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))["evidence"]["min_evidence"]
+    assert Settings().min_evidence == ExtractiveAnswerer(HashEmbedder()).min_evidence == calibrated

@@ -78,6 +78,18 @@ def test_a_pdf_that_parses_too_slowly_is_cut_short_with_a_warning(
     assert "The fleet grew by twelve ships." in doc.text and "New routes" not in doc.text
     assert len(doc.pages) == 3  # page numbers of what was read stay right
     assert doc.warnings[-1].endswith("-3 were not read: the file took over 0 s to parse (damaged or unusually complex)")
+    # Indexed cut short, the file is read again on the next sync (not kept by its unchanged size and date).
+    from conftest import HashEmbedder
+
+    from rag import Pipeline
+
+    index_dir = tmp_path.parent / f"{tmp_path.name}-index"
+    pipeline = Pipeline(docs_dir=tmp_path, index_dir=index_dir, embedder=HashEmbedder())
+    assert "were not read" in pipeline.index().warnings[-1]
+    assert "New routes" not in pipeline.document_text("slow.pdf")
+    monkeypatch.setattr(pypdf.PageObject, "extract_text", real)  # the machine is no longer slow
+    assert pipeline.index().updated == ["slow.pdf"]
+    assert "New routes open in spring." in pipeline.document_text("slow.pdf")
 
 
 def test_pdf_bookmarks_become_sections_at_their_heading(tmp_path: Path) -> None:

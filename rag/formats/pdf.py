@@ -13,6 +13,8 @@ from rag.formats.common import _JUNK, Extracted, _one_line, _useful_title
 
 logger = logging.getLogger(__name__)
 
+CUT_SHORT = "were not read"
+"""In the warning of a PDF whose reading ran out of time: such a file is read again on the next sync."""
 READ_SECONDS = 30.0
 READ_SECONDS_PER_PAGE = 1.0
 """Time budget for reading one PDF: this much plus this much per page (a typical page takes ~10-50 ms)."""
@@ -64,13 +66,14 @@ def load(path: Path, raw: bytes) -> Extracted:
     if page_count == 0:
         raise DocumentError(path, "PDF without pages")
     texts: list[str] = []
-    # pypdf has no timeout; a damaged or pathological file can take minutes. Pages are read against a budget,
-    # and what is left when it runs out is reported rather than indexed.
+    # pypdf has no timeout; a damaged or pathological file can take minutes. Pages are read against a budget
+    # (checked between pages: one pathological page can still run long), and what is left when it runs out is
+    # reported rather than indexed; the next sync reads the file again.
     deadline = time.monotonic() + READ_SECONDS + READ_SECONDS_PER_PAGE * page_count
     for number in range(1, page_count + 1):
         if time.monotonic() > deadline:
             warnings.append(
-                f"pages {number}-{page_count} were not read: the file took over "
+                f"pages {number}-{page_count} {CUT_SHORT}: the file took over "
                 f"{READ_SECONDS + READ_SECONDS_PER_PAGE * page_count:.0f} s to parse (damaged or unusually complex)"
             )
             texts.extend([""] * (page_count - number + 1))
