@@ -21,7 +21,12 @@ _ABBREVIATIONS = frozenset(
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|\n")
 
 
-CHUNKER_VERSION = 3
+_WRAP_MIN = 40
+"""A line at least this long that does not end a sentence, followed by one starting in lower case, is a
+hard-wrapped line of one sentence (e-mails, plain-text books, PDF text), not a headline or a list item."""
+_ENDS_LINE = frozenset(".!?…:;\"'”’)]|")
+
+CHUNKER_VERSION = 4
 """Recorded in the index manifest: bump it when a change to this module changes the chunks it makes, so
 indexes chunked by the old code are rebuilt."""
 
@@ -48,7 +53,8 @@ class Chunk:
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """(start, end) of every sentence in ``text[start:end]``, whitespace trimmed, as offsets into ``text``.
 
-    Line breaks always end a sentence (headlines, list items, paragraphs); full stops after common
+    Line breaks end a sentence (headlines, list items, paragraphs) unless the line was hard-wrapped inside one
+    (a long line without closing punctuation, followed by one starting in lower case); full stops after common
     abbreviations, initials and inside numbers do not.
     """
     end = len(text) if end is None else end
@@ -56,7 +62,11 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     cursor = start
     for match in _BOUNDARY.finditer(text, start, end):
         stop = match.end()
-        if match.group() != "\n":
+        if match.group() == "\n":
+            line = text[text.rfind("\n", 0, match.start()) + 1 : match.start()].rstrip()
+            if len(line) >= _WRAP_MIN and line[-1] not in _ENDS_LINE and text[stop : stop + 1].islower():
+                continue  # a hard-wrapped line: the sentence goes on
+        else:
             line_start = text.rfind("\n", 0, match.start()) + 1
             line_end = text.find("\n", match.end())
             if " | " in text[line_start : line_end if line_end >= 0 else end]:

@@ -23,6 +23,27 @@ def test_sentences_respect_abbreviations_numbers_and_lines() -> None:
     ]
 
 
+def test_a_sentence_hard_wrapped_over_lines_stays_one_sentence() -> None:
+    text = (
+        "Harbour news\n"
+        "The harbour office opens at half past seven on weekdays and\n"
+        "at nine on Saturdays, except in the winter months.\n"
+        "short line without a stop\n"
+        "followed by lower case stays apart.\n"
+        "- ferries leave every hour from the north pier all year round\n"
+        "- tugs are booked at the office"
+    )
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "Harbour news",
+        "The harbour office opens at half past seven on weekdays and\n"
+        "at nine on Saturdays, except in the winter months.",
+        "short line without a stop",
+        "followed by lower case stays apart.",
+        "- ferries leave every hour from the north pier all year round",  # list items stay apart
+        "- tugs are booked at the office",
+    ]
+
+
 def test_chunks_overlap_by_one_sentence_and_stay_near_the_target_size() -> None:
     text = " ".join(f"Sentence number {i} is about topic {i}." for i in range(40))
     chunks = chunk_document(doc(text), chunk_chars=200, overlap_sentences=1)

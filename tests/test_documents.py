@@ -21,6 +21,7 @@ from fixtures.make_fixtures import SAMPLE_HTML, SAMPLE_MARKDOWN, make_docx, make
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rag.chunking import sentence_spans
 from rag.documents import LOADERS, Document, DocumentError, Extracted, iter_files, load_file, load_folder
 
 
@@ -90,6 +91,15 @@ def test_a_pdf_that_parses_too_slowly_is_cut_short_with_a_warning(
     monkeypatch.setattr(pypdf.PageObject, "extract_text", real)  # the machine is no longer slow
     assert pipeline.index().updated == ["slow.pdf"]
     assert "New routes open in spring." in pipeline.document_text("slow.pdf")
+
+
+def test_pdf_lines_wrapped_inside_a_sentence_are_rejoined_but_headings_and_lists_are_not(tmp_path: Path) -> None:
+    page = "Fleet report\nThe fleet grew by\ntwelve ships in 2023 and\nnow sails daily.\n- Ferries: 9\n- Tugs: 3"
+    doc = load_file(write(tmp_path, "fleet.pdf", make_pdf([page])))
+    joined = "The fleet grew by twelve ships in 2023 and now sails daily."
+    assert doc.text == f"Fleet report\n{joined}\n- Ferries: 9\n- Tugs: 3"
+    sentences = [doc.text[s:e] for s, e in sentence_spans(doc.text)]
+    assert joined in sentences
 
 
 def test_pdf_bookmarks_become_sections_at_their_heading(tmp_path: Path) -> None:

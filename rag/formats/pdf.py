@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,17 @@ def _pdf_outline(reader: Any, pages: list[str], starts: list[int]) -> list[tuple
         found = pages[number].lower().find(title.lower())
         sections.append((starts[number] + max(found, 0), title))
     return sorted(set(sections))
+
+
+_WRAPPED = re.compile(r"(?<=[^\s.!?:;])[ \t]*\n(?=[a-z(])")
+"""A line break inside a sentence: after a line that does not end a sentence, before one that starts in lower
+case. PDF text breaks where the printed line did; left in, every printed line would become a "sentence"."""
+
+
+def _join_wrapped_lines(text: str) -> str:
+    """Rejoin printed lines that continue a sentence (headings, list items and new sentences stay on their own).
+    A word hyphenated across lines keeps its hyphen ("well-known" cannot be told from "recon-struction")."""
+    return _WRAPPED.sub(" ", re.sub(r"(?<=[a-z])-\n(?=[a-z])", "-", text))
 
 
 def load(path: Path, raw: bytes) -> Extracted:
@@ -85,7 +97,7 @@ def load(path: Path, raw: bytes) -> Extracted:
             warnings.append(f"page {number} could not be read ({type(exc).__name__})")
             texts.append("")
             continue
-        page_text = _JUNK.sub(" ", page_text.replace("\r\n", "\n").replace("\r", "\n")).strip()
+        page_text = _join_wrapped_lines(_JUNK.sub(" ", page_text.replace("\r\n", "\n").replace("\r", "\n")).strip())
         if not page_text:
             warnings.append(f"page {number} has no text (scanned image?)")
         texts.append(page_text)
