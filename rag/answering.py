@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from rag.embedding import Embedder
-from rag.evidence import EvidenceScorer, IdfLookup, Sentence
+from rag.evidence import MIN_EVIDENCE, EvidenceScorer, IdfLookup, Sentence
 from rag.phrases import key_phrase, question_type
 from rag.retrieval import Passage
 
@@ -74,6 +74,8 @@ _NAME_QUESTION = re.compile(
 )
 """A question that only names something: "Who is Kaja Kallas?", "What is SAFE?" (not "Who is the President of
 France?": that asks for someone, and a sentence naming the office is no answer)."""
+_NAME_WORD = re.compile(r"\w(?:[\w.-]*\w)?")
+"""A word of a name: "U.S." and "Jean-Claude" whole, without a sentence's final full stop."""
 
 
 class ExtractiveAnswerer:
@@ -87,7 +89,7 @@ class ExtractiveAnswerer:
     def __init__(
         self,
         embedder: Embedder,
-        min_evidence: float = 0.63,
+        min_evidence: float = MIN_EVIDENCE,
         max_quotes: int = 3,
         page_at: Callable[[str, int], int | None] | None = None,
         idf: IdfLookup | None = None,
@@ -118,8 +120,7 @@ class ExtractiveAnswerer:
         match = _NAME_QUESTION.match(question)
         if match is None:
             return False
-        words = r"\w(?:[\w.-]*\w)?"  # "U.S." and "Jean-Claude", without a sentence's final full stop
-        return set(re.findall(words, match["name"])) <= set(re.findall(words, scored[0][1].text))
+        return set(_NAME_WORD.findall(match["name"])) <= set(_NAME_WORD.findall(scored[0][1].text))
 
     def run(self, question: str, query: str, passages: Sequence[Passage], query_vector: np.ndarray) -> Answer:
         scored = self.score(question, query, passages, query_vector)

@@ -22,6 +22,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,7 @@ WEIGHTS_FILE = Path(__file__).with_name("evidence_weights.json")
 
 
 def load_heads(path: Path = WEIGHTS_FILE) -> dict[str, np.ndarray]:
-    """``rank`` weights, ``evidence`` weights and ``evidence_bias`` from the weights file."""
+    """``rank`` weights, ``evidence`` weights, ``evidence_bias`` and the calibrated ``min_evidence``."""
     data = json.loads(path.read_text(encoding="utf-8"))
     if tuple(data["features"]) != FEATURES:
         raise ValueError(f"{path.name} was fitted for features {data['features']}, not {FEATURES}")
@@ -52,10 +53,13 @@ def load_heads(path: Path = WEIGHTS_FILE) -> dict[str, np.ndarray]:
         "rank": np.asarray(data["rank"]["weights"], dtype=np.float32),
         "evidence": np.asarray(data["evidence"]["weights"], dtype=np.float32),
         "evidence_bias": np.asarray(data["evidence"]["bias"], dtype=np.float32),
+        "min_evidence": np.asarray(data["evidence"]["min_evidence"], dtype=np.float64),
     }
 
 
 _HEADS = load_heads()
+MIN_EVIDENCE = float(_HEADS["min_evidence"])
+"""The refusal threshold calibrated with the evidence head (the default of ``Settings.min_evidence``)."""
 RANK_WEIGHTS = _HEADS["rank"]
 EVIDENCE_WEIGHTS = _HEADS["evidence"]
 EVIDENCE_BIAS = float(_HEADS["evidence_bias"])
@@ -64,6 +68,13 @@ EVIDENCE_BIAS = float(_HEADS["evidence_bias"])
 def evidence_scores(features: np.ndarray) -> np.ndarray:
     """The evidence head: 0..1 per row of features."""
     return (1.0 / (1.0 + np.exp(-(features @ EVIDENCE_WEIGHTS + EVIDENCE_BIAS)))).astype(np.float32)
+
+
+@lru_cache(maxsize=65_536)
+def sentence_terms(text: str) -> tuple[str, ...]:
+    """:func:`~rag.lexical.tokenize_cased` of a sentence, cached: the reranker and then the answerer score the
+    same retrieved sentences, and questions about one topic keep meeting them."""
+    return tuple(tokenize_cased(text))
 
 
 IdfLookup = Callable[[Sequence[str]], np.ndarray]
@@ -104,29 +115,29 @@ class EvidenceScorer:
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
-    def sentences(self, passages: Sequence[Passage]) -> tuple[list[Sentence], np.ndarray, list[list[str]]]:
+    def sentences(self, passages: Sequence[Passage]) -> tuple[list[Sentence], np.ndarray, list[set[str]]]:
         """Candidate sentences of the passages (first occurrence of each; at least 3 words), their vectors,
-        and each passage sentence's neighbours' terms (for the window feature)."""
+        and the terms of each sentence with its neighbours (for the window feature)."""
         seen: set[tuple[str, int, int]] = set()
         out: list[Sentence] = []
         vectors: list[np.ndarray | None] = []
-        windows: list[list[str]] = []
+        windows: list[set[str]] = []
         for rank, passage in enumerate(passages):
             chunk = passage.chunk
             spans = passage.sentences
             if not spans:
                 spans = tuple((chunk.start + a, chunk.start + b) for a, b in sentence_spans(chunk.text))
             own = passage.sentence_vectors if passage.sentence_vectors is not None and passage.sentences else None
-            terms = [tokenize_cased(chunk.text[s - chunk.start : e - chunk.start]) for s, e in spans]
+            texts = [chunk.text[s - chunk.start : e - chunk.start] for s, e in spans]
+            terms = [sentence_terms(t) for t in texts]
             for k, (s, e) in enumerate(spans):
-                text = chunk.text[s - chunk.start : e - chunk.start]
                 key = (chunk.source, s, e)
-                if key in seen or len(re.findall(r"\w+", text)) < 3:
+                if key in seen or len(re.findall(r"\w+", texts[k])) < 3:
                     continue
                 seen.add(key)
-                out.append(Sentence(chunk.source, chunk.title, s, e, text, rank))
+                out.append(Sentence(chunk.source, chunk.title, s, e, texts[k], rank))
                 vectors.append(None if own is None else np.asarray(own[k], dtype=np.float32))
-                windows.append(terms[max(k - 1, 0)] + terms[k] + (terms[k + 1] if k + 1 < len(terms) else []))
+                windows.append(set().union(*terms[max(k - 1, 0) : k + 2]))
         if not out:
             return [], np.zeros((0, self.embedder.dimension), dtype=np.float32), []
         encoded = iter(self._encode([s.text for s, v in zip(out, vectors, strict=True) if v is None]))
@@ -139,7 +150,7 @@ class EvidenceScorer:
         query: str,
         sentences: Sequence[Sentence],
         vectors: np.ndarray,
-        windows: Sequence[Sequence[str]],
+        windows: Sequence[set[str]],
         query_vector: np.ndarray,
     ) -> np.ndarray:
         """One row of :data:`FEATURES` per sentence."""
@@ -153,10 +164,10 @@ class EvidenceScorer:
         names = names_in(question)
         rows = []
         for sentence, cosine, window in zip(sentences, cosines, windows, strict=True):
-            s_list = tokenize_cased(sentence.text)
+            s_list = sentence_terms(sentence.text)
             s_terms = set(s_list)
             shared = [t for t in q_terms if t in s_terms]
-            in_window = [t for t in q_terms if t in set(window)]
+            in_window = [t for t in q_terms if t in window]
             rows.append(
                 (
                     max(cosine, 0.0),

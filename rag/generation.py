@@ -38,7 +38,7 @@ from rag.answering import Answer, ExtractiveAnswerer, Quote
 from rag.chunking import sentence_spans
 from rag.embedding import Embedder
 from rag.errors import GenerationError, ModelLoadError
-from rag.evidence import IdfLookup, Sentence, names_in
+from rag.evidence import MIN_EVIDENCE, IdfLookup, Sentence, names_in
 from rag.lexical import tokenize
 from rag.phrases import key_phrase
 from rag.retrieval import Passage
@@ -423,7 +423,7 @@ class GenerativeAnswerer:
         generator: Generator,
         embedder: Embedder,
         *,
-        min_evidence: float = 0.63,
+        min_evidence: float = MIN_EVIDENCE,
         min_support: float = 0.6,
         unsupported: Literal["drop", "mark"] = "drop",
         page_at: Callable[[str, int], int | None] | None = None,

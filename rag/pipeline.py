@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,6 @@ class Pipeline:
         self._store: Store | None = None
         self._answerer: Answerer | None = None
         self._generator: Any = None
-        self._reranker: SentenceReranker | CrossEncoderReranker | bool | None = False  # False: not loaded yet
 
     # ---- the parts, loaded once ---------------------------------------------------------------------
 
@@ -161,13 +161,11 @@ class Pipeline:
     def _idf(self, terms: Sequence[str]) -> np.ndarray:
         return self.store.keyword.idf(terms)
 
-    @property
+    @cached_property
     def reranker(self) -> SentenceReranker | CrossEncoderReranker | None:
-        """The second retrieval stage named by ``settings.reranker`` (None when it is ``none``)."""
-        if self._reranker is False:
-            s = self.settings
-            self._reranker = load_reranker(s.reranker, EvidenceScorer(self.embedder, self._idf), s.device, s.offline)
-        return self._reranker  # type: ignore[return-value]  # never True: False means "not loaded yet"
+        """The second retrieval stage named by ``settings.reranker`` (None when it is ``none``), made once."""
+        s = self.settings
+        return load_reranker(s.reranker, EvidenceScorer(self.embedder, self._idf), s.device, s.offline)
 
     @property
     def retriever(self) -> Retriever:

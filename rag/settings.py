@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rag.evidence import MIN_EVIDENCE
+
 DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 
@@ -65,7 +67,7 @@ class Settings:
     """How many fused candidates the reranker reorders (the best ``top_k`` of them go to the answerer)."""
 
     max_quotes: int = 3
-    min_evidence: float = 0.63
+    min_evidence: float = MIN_EVIDENCE
     """Refusal threshold on the evidence score of the best sentence (0..1), chosen on SQuAD train by
     ``benchmarks/calibrate_refusal.py``: 8% of answerable questions refused, 95% of unanswerable ones."""
     max_question_chars: int = 2_000
