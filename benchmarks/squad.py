@@ -250,6 +250,8 @@ def settings_summary(pipeline: Any) -> dict[str, Any]:
         "keyword_weight",
         "max_quotes",
         "min_evidence",
+        "reranker",
+        "span_reader",
     )
     summary = {k: getattr(s, k) for k in keep if hasattr(s, k)}
     backend = getattr(pipeline.embedder, "backend", None)

@@ -17,6 +17,7 @@ import numpy as np
 from rag.embedding import Embedder
 from rag.evidence import MIN_EVIDENCE, EvidenceScorer, IdfLookup, Sentence
 from rag.phrases import key_phrase, question_type
+from rag.reader import SpanReader
 from rag.retrieval import Passage
 
 NOT_COVERED = "The documents do not say. I found nothing in them that answers: {question}"
@@ -83,7 +84,8 @@ class ExtractiveAnswerer:
 
     Sentences are ordered by the ranking head of :class:`~rag.evidence.EvidenceScorer`; the answer is refused
     when the best one's evidence score (0..1, the evidence head) is below ``min_evidence``. Both heads were
-    fitted on SQuAD train (see :mod:`rag.evidence`).
+    fitted on SQuAD train (see :mod:`rag.evidence`). The key phrase of each quoted sentence is marked by
+    :func:`~rag.phrases.key_phrase`, helped by the span ``reader`` (:mod:`rag.reader`) when one is given.
     """
 
     def __init__(
@@ -93,8 +95,10 @@ class ExtractiveAnswerer:
         max_quotes: int = 3,
         page_at: Callable[[str, int], int | None] | None = None,
         idf: IdfLookup | None = None,
+        reader: SpanReader | None = None,
     ) -> None:
         self.embedder = embedder
+        self.reader = reader
         self.min_evidence = min_evidence
         self.max_quotes = max_quotes
         self.page_at = page_at or (lambda source, offset: None)
@@ -128,17 +132,20 @@ class ExtractiveAnswerer:
             return self.refusal(question, query, scored)
         qtype = question_type(question)
         best_score, best = scored[0]
-        first_span = key_phrase(best.text, question, qtype)
-        chosen = [(best_score, best, first_span)]
         # Further quotes only when nearly as strong and, for a typed question, holding an answer too.
-        for score, candidate in scored[1 : 3 * self.max_quotes]:
+        floor = max(self.min_evidence, best_score - 0.05)
+        considered = [(best_score, best)] + [(s, c) for s, c in scored[1 : 3 * self.max_quotes] if s >= floor]
+        # The reader costs a model pass per sentence (~10 ms here): it reads the answer's sentence, the one whose
+        # key phrase is the answer; further quotes are marked by the hand-made features alone.
+        reading = self.reader.read(question, [best.text])[0] if self.reader else None
+        chosen: list[tuple[float, Sentence, tuple[int, int] | None]] = []
+        for n, (score, candidate) in enumerate(considered):
             if len(chosen) >= self.max_quotes:
                 break
-            if score < max(self.min_evidence, best_score - 0.05):
-                continue
-            span = key_phrase(candidate.text, question, qtype)
-            if span or first_span is None:
+            span = key_phrase(candidate.text, question, qtype, reading if n == 0 else None)
+            if n == 0 or span or chosen[0][2] is None:
                 chosen.append((score, candidate, span))
+        first_span = chosen[0][2]
         quotes = [self._quote(c, s, span) for s, c, span in chosen]
         parts = []
         for n, (_, candidate, span) in enumerate(chosen, start=1):

@@ -22,6 +22,7 @@ from rag.embedding import Embedder
 from rag.errors import DocumentError, DocumentsFolderError, IndexStoreError, QuestionError
 from rag.evidence import EvidenceScorer
 from rag.formats.pdf import CUT_SHORT as PDF_CUT_SHORT
+from rag.reader import SpanReader
 from rag.reranking import CrossEncoderReranker, SentenceReranker, load_reranker
 from rag.retrieval import Passage, Retriever
 from rag.settings import Settings
@@ -146,8 +147,10 @@ class Pipeline:
                 idf=self._idf,
             )
         if self._answerer is None:
+            s = self.settings
+            reader = SpanReader(self.embedder) if s.span_reader else None
             self._answerer = ExtractiveAnswerer(
-                self.embedder, self.settings.min_evidence, self.settings.max_quotes, self._page_at, self._idf
+                self.embedder, s.min_evidence, s.max_quotes, self._page_at, self._idf, reader
             )
         return self._answerer
 
