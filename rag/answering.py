@@ -85,7 +85,8 @@ class ExtractiveAnswerer:
     Sentences are ordered by the ranking head of :class:`~rag.evidence.EvidenceScorer`; the answer is refused
     when the best one's evidence score (0..1, the evidence head) is below ``min_evidence``. Both heads were
     fitted on SQuAD train (see :mod:`rag.evidence`). The key phrase of each quoted sentence is marked by
-    :func:`~rag.phrases.key_phrase`, helped by the span ``reader`` (:mod:`rag.reader`) when one is given.
+    :func:`~rag.phrases.key_phrase`; in the first quote (the answer) it is helped by the span ``reader``
+    (:mod:`rag.reader`) when one is given.
     """
 
     def __init__(

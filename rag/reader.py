@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.embedding import Embedder, PairStates, resolve_model
+from rag.embedding import Embedder, PairStates
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ FLOOR = -30.0
 """Log-probabilities are clipped here: a token the model rules out is just "very unlikely"."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TokenScores:
     """Start and end log-probabilities of a sentence's tokens, with the tokens' character offsets in it."""
 
@@ -63,7 +63,9 @@ class SpanHead:
         self.out_w = arrays["out_weight"].astype(np.float32)  # (2, channels)
         self.out_b = arrays["out_bias"].astype(np.float32)
         self.model = str(arrays["model"])
+        """The embedding model it was trained on (for messages; the check is :data:`PROBE`)."""
         self.sharpness = float(arrays["sharpness"])
+        self.probe = arrays["probe"].astype(np.float32) if "probe" in arrays else np.zeros((0, 0), np.float32)
 
     @property
     def dimension(self) -> int:
@@ -114,12 +116,23 @@ def scores_from_states(head: SpanHead, states: PairStates) -> TokenScores | None
     return TokenScores(spans[:, 0], spans[:, 1], logp[:, 0], logp[:, 1])
 
 
+PROBE = ("Who opened the bridge?", "The bridge was opened in 1932 by Mayor Anna Berg.")
+"""A pair whose token states are stored with the head: the reader runs only on a model that reads it the same."""
+
+
+def probe_states(embedder: Embedder) -> np.ndarray:
+    """The token states of :data:`PROBE` read by ``embedder`` (stored with the head by the training script)."""
+    return embedder.encode_pairs([PROBE])[0][0]
+
+
 class SpanReader:
     """Reads (question, sentence) pairs with the embedding model and the trained head.
 
-    ``available`` is False (and :meth:`read` returns Nones) when the head was trained for another embedding
-    model than ``embedder``'s, or its weights file is missing: the key phrase then comes from the hand-made
-    features alone.
+    ``available`` is False (and :meth:`read` returns Nones) when the weights file is missing or the embedding
+    model is not the one the head was trained on: the key phrase then comes from the hand-made features alone.
+    "The same model" is checked by what it does, not its name: the model must read :data:`PROBE` into the
+    token states stored with the head (mean cosine >= 0.98), so a local copy of the default model, or either
+    of its backends (torch, onnx; onnx-int8 reads it at cosine ~0.99), keeps the reader on.
     """
 
     def __init__(self, embedder: Embedder, path: Path = WEIGHTS_FILE) -> None:
@@ -129,15 +142,15 @@ class SpanReader:
     @cached_property
     def head(self) -> SpanHead | None:
         if not self.path.is_file():
-            logger.info("no span reader weights at %s: key phrases from hand-made features only", self.path)
+            logger.warning("no span reader weights at %s: key phrases from hand-made features only", self.path)
             return None
         head = load_head(self.path)
-        try:
-            same = resolve_model(head.model) == resolve_model(self.embedder.name)
-        except Exception:  # an unresolvable name is simply not the same model
-            same = False
-        if not same:
-            logger.info("span reader was trained for %s, not %s: not used", head.model, self.embedder.name)
+        if self.embedder.dimension != head.dimension:
+            logger.info("span reader off: it was trained for %s, not %s", head.model, self.embedder.name)
+            return None
+        states = probe_states(self.embedder)
+        if states.shape != head.probe.shape or _mean_cosine(states, head.probe) < 0.98:
+            logger.info("span reader off: %s does not read like %s", self.embedder.name, head.model)
             return None
         return head
 
@@ -152,3 +165,9 @@ class SpanReader:
             return [None] * len(sentences)
         states = self.embedder.encode_pairs([(question, s) for s in sentences])
         return [scores_from_states(head, s) for s in states]
+
+
+def _mean_cosine(a: np.ndarray, b: np.ndarray) -> float:
+    a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+    b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+    return float((a * b).sum(axis=1).mean())

@@ -72,6 +72,14 @@ def embedder() -> Embedder:
     return model
 
 
+@pytest.fixture(scope="session")
+def torch_embedder() -> Embedder:
+    """The same model on the sentence-transformers (torch) backend, loaded once per test session."""
+    model = Embedder("sentence-transformers/all-MiniLM-L6-v2", backend="torch")
+    _ = model.model
+    return model
+
+
 @pytest.fixture
 def seeds_copy(tmp_path: Path) -> Path:
     target = tmp_path / "docs"

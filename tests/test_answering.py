@@ -9,7 +9,7 @@ from conftest import HashEmbedder
 from rag.answering import ExtractiveAnswerer
 from rag.chunking import Chunk
 from rag.evidence import Sentence
-from rag.phrases import key_phrase, question_type
+from rag.phrases import key_phrase, question_type, whole_name
 from rag.retrieval import Passage
 
 TEXT = "Intro line here. The bridge was opened in 1932 by Mayor Anna Berg. It cost 4 million dollars."
@@ -85,3 +85,24 @@ def test_the_refusal_threshold_is_the_one_calibrated_with_the_evidence_head() ->
 
     calibrated = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))["evidence"]["min_evidence"]
     assert Settings().min_evidence == ExtractiveAnswerer(HashEmbedder()).min_evidence == calibrated
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question", "picked", "expected"),
+    [
+        ("The bridge was opened by Mayor Anna Berg.", "Who opened the bridge?", "Berg", "Anna Berg"),
+        ("When Anna Berg opened the bridge, it rained.", "Who opened the bridge?", "Berg", "Anna Berg"),
+        ("On Monday Andrius Kubilius presented the plan.", "Who presented it?", "Kubilius", "Andrius Kubilius"),
+        ("It was said by Sheldon Ungar, a sociologist.", "Who said it?", "Sheldon", "Sheldon Ungar"),
+        ("EU Defense Commissioner Andrius Kubilius spoke.", "Who is the EU Defense Commissioner?", "Kubilius",
+         "Andrius Kubilius"),
+        ("EU Defense Commissioner Andrius Kubilius spoke.", "Who is Kubilius?", "Commissioner",
+         "Defense Commissioner"),
+    ],
+)  # fmt: skip
+def test_a_name_is_completed_without_titles_days_or_the_questions_own_name(
+    sentence: str, question: str, picked: str, expected: str
+) -> None:
+    start = sentence.index(picked)
+    a, b = whole_name(sentence, question, start, start + len(picked))
+    assert sentence[a:b] == expected

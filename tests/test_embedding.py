@@ -29,8 +29,8 @@ def seed_chunks() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def torch_vectors() -> np.ndarray:
-    return Embedder(MODEL, backend="torch").encode(seed_chunks())
+def torch_vectors(torch_embedder: Embedder) -> np.ndarray:
+    return torch_embedder.encode(seed_chunks())
 
 
 @pytest.mark.slow
