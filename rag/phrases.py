@@ -68,6 +68,7 @@ _BREAK = re.compile(r"[,;:()\[\]“”\"–—]|\s-\s")
 _COPULA = frozenset("is are was were be been being called named known as became become".split())
 _PREPOSITIONS = frozenset("of in on at by for from with to into during since until about than as".split())
 MAX_WORDS = 10
+_SCALE_AFTER = re.compile(r"\s?(?:billion|million|trillion|thousand|bn|per cent|percent|%)", re.I)
 
 FEATURES = (
     "bias",
@@ -251,7 +252,8 @@ def choose(
     qtype: str,
 ) -> tuple[int, int] | None:
     """The best-scoring candidate of ``sentence``; for a typed question (how much, when, who, where), the best
-    entity of that type when there is one; for *who*, completed to the whole name (:func:`whole_name`)."""
+    entity of that type when there is one; for *how much*, with its scale word ("€185 billion"); for *who*,
+    completed to the whole name (:func:`whole_name`)."""
     if not spans:
         return None
     ranking = features @ weights
@@ -260,6 +262,13 @@ def choose(
         if entity.any():
             ranking = np.where(entity, ranking, -np.inf)
     start, end = spans[int(np.argmax(ranking))]
+    if qtype == "quantity":
+        # Not "€185" of "€185 billion": an amount keeps its scale word (misread without it; F1 on held-out
+        # train is the same either way, 0.508).
+        for match in ENTITY_PATTERNS["quantity"].finditer(sentence):
+            if match.start() <= start and end < match.end():
+                scale = _SCALE_AFTER.match(sentence, end)
+                return (start, scale.end()) if scale and scale.end() <= match.end() else (start, end)
     return whole_name(sentence, question, start, end) if qtype == "person" else (start, end)
 
 

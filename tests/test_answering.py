@@ -106,3 +106,9 @@ def test_a_name_is_completed_without_titles_days_or_the_questions_own_name(
     start = sentence.index(picked)
     a, b = whole_name(sentence, question, start, start + len(picked))
     assert sentence[a:b] == expected
+
+
+def test_an_amount_keeps_its_scale_word() -> None:
+    sentence = "The loan is backed by approximately €185 billion of frozen Russian assets."
+    span = key_phrase(sentence, "How much money backs the loan?")
+    assert span is not None and sentence[span[0] : span[1]].endswith("€185 billion")
