@@ -51,10 +51,10 @@ def test_the_reader_points_at_the_answer(
     scores = SpanReader(embedder).read(question, [sentence])[0]
     assert scores is not None
     a, b = sentence.index(answer), sentence.index(answer) + len(answer)
-    # The answer's first and last tokens are among the two likeliest starts and ends.
+    # The answer's first and last tokens are among the three likeliest starts and ends (of 11-13 tokens).
     first, last = int(np.flatnonzero(scores.starts == a)[0]), int(np.flatnonzero(scores.ends == b)[0])
-    assert (scores.start_logp > scores.start_logp[first]).sum() <= 1
-    assert (scores.end_logp > scores.end_logp[last]).sum() <= 1
+    assert (scores.start_logp > scores.start_logp[first]).sum() <= 2
+    assert (scores.end_logp > scores.end_logp[last]).sum() <= 2
     span = key_phrase(sentence, question, scores=scores)
     assert span is not None and sentence[span[0] : span[1]] == key
 
