@@ -581,71 +581,66 @@ class OnnxEncoder:
         """Vectors of ``texts`` and ``per_text(j, token states, offsets)`` of each ``texts[j]``, computed on the
         worker threads (so pooling work is spread over the cores like the model runs)."""
         encodings = self.tokenizer.encode_batch(texts)
-        order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
-        groups = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         results: list[T | None] = [None] * len(texts)
 
-        def run(group: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[T]]:
+        def run(group: np.ndarray) -> tuple[np.ndarray, list[T]]:
             ids, mask = _pad([encodings[j].ids for j in group], self.pad_id)
             hidden = self._hidden(ids, mask)
             rows = [
                 per_text(j, hidden[r, : len(encodings[j].ids)], list(encodings[j].offsets))
                 for r, j in enumerate(group.tolist())
             ]
-            return group, _mean_pool(hidden, mask), rows
+            return _mean_pool(hidden, mask), rows
 
-        with ThreadPoolExecutor(max(min(self.threads, len(groups)), 1), thread_name_prefix="embed") as pool:
-            for group, pooled, rows in pool.map(run, groups):
-                vectors[group] = pooled
-                for j, row in zip(group.tolist(), rows, strict=True):
-                    results[j] = row
+        for group, (pooled, rows) in self._grouped([len(e.ids) for e in encodings], batch_size, run):
+            vectors[group] = pooled
+            for j, row in zip(group.tolist(), rows, strict=True):
+                results[j] = row
         return vectors, results  # type: ignore[return-value]  # every slot was filled above
 
     def encode_pairs(self, pairs: list[tuple[str, str]], batch_size: int) -> list[PairStates]:
         """Token states of each text pair read as one input (see ``Embedder.encode_pairs``)."""
         encodings = self.tokenizer.encode_batch(pairs)
-        order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
-        groups = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
         results: list[PairStates | None] = [None] * len(pairs)
 
-        def run(group: np.ndarray) -> None:
+        def run(group: np.ndarray) -> np.ndarray:
             ids, mask = _pad([encodings[j].ids for j in group], self.pad_id)
             types, _ = _pad([encodings[j].type_ids for j in group], 0)
-            hidden = self._hidden(ids, mask, types)
+            return self._hidden(ids, mask, types)
+
+        for group, hidden in self._grouped([len(e.ids) for e in encodings], batch_size, run):
             for r, j in enumerate(group.tolist()):
                 e = encodings[j]
                 sequence = np.asarray([-1 if x is None else x for x in e.sequence_ids], dtype=np.int8)
                 results[j] = (hidden[r, : len(e.ids)], sequence, list(e.offsets))
-
-        if len(groups) == 1 or self.threads == 1:
-            for group in groups:
-                run(group)
-        else:
-            with ThreadPoolExecutor(min(self.threads, len(groups)), thread_name_prefix="embed") as pool:
-                list(pool.map(run, groups))
         return results  # type: ignore[return-value]  # every slot was filled above
 
     def encode(self, texts: Sequence[str], batch_size: int, show_progress: bool = False) -> np.ndarray:
         """L2-normalised float32 vectors of ``texts``, in order."""
         ids = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
-        order = np.argsort([-len(x) for x in ids], kind="stable")
-        groups = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
 
         def run(group: np.ndarray) -> np.ndarray:
             return self._run(*_pad([ids[j] for j in group], self.pad_id))
 
-        if len(groups) == 1 or self.threads == 1:
-            results: Iterator[np.ndarray] = map(run, groups)
-            for group, vectors in zip(groups, _progress(results, len(groups), show_progress), strict=True):
-                out[group] = vectors
-            return out
-        with ThreadPoolExecutor(min(self.threads, len(groups)), thread_name_prefix="embed") as pool:
-            results = pool.map(run, groups)
-            for group, vectors in zip(groups, _progress(results, len(groups), show_progress), strict=True):
-                out[group] = vectors
+        batches = self._grouped([len(x) for x in ids], batch_size, run)
+        for group, vectors in _progress(batches, -(-len(texts) // batch_size), show_progress):
+            out[group] = vectors
         return out
+
+    def _grouped(
+        self, lengths: Sequence[int], batch_size: int, run: Callable[[np.ndarray], T]
+    ) -> Iterator[tuple[np.ndarray, T]]:
+        """``run`` on groups of ``batch_size`` text indices, longest texts first (less padding), on the worker
+        threads when there is more than one group; yields (group, result) in order."""
+        order = np.argsort([-n for n in lengths], kind="stable")
+        groups = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        if len(groups) <= 1 or self.threads == 1:
+            yield from ((group, run(group)) for group in groups)
+            return
+        with ThreadPoolExecutor(min(self.threads, len(groups)), thread_name_prefix="embed") as pool:
+            yield from zip(groups, pool.map(run, groups), strict=True)
 
 
 def _pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
@@ -658,7 +653,7 @@ def _pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.nda
     return ids, mask
 
 
-def _progress(items: Iterator[np.ndarray], total: int, show: bool) -> Iterator[np.ndarray]:
+def _progress(items: Iterator[T], total: int, show: bool) -> Iterator[T]:
     if not show:
         return items
     try:
