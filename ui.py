@@ -254,17 +254,16 @@ def _count(n: int, noun: str) -> str:
 
 def documents_markdown(pipeline: Pipeline) -> str:
     """The indexed documents as a Markdown list: title, file name, size in chunks (and pages)."""
-    store = pipeline.store
-    if not store.documents:
+    catalog = pipeline.store.catalog(MAX_LISTED)
+    if not catalog.documents:
         return f"No documents yet. Add files here, or put them in `{pipeline.settings.docs_dir}`."
-    lines = [f"**{_count(len(store.documents), 'document')}**, {_count(len(store), 'passage')}", ""]
-    for doc in store.documents[:MAX_LISTED]:
-        pages = f", {len(doc.pages)} pages" if doc.pages else ""
-        source = doc.source.replace("`", "'")
-        passages = _count(len(store.chunks_of(doc.source)), "passage")
-        lines.append(f"- *{_escape(doc.title)}*  \n  `{source}` · {passages}{pages}")
-    if len(store.documents) > MAX_LISTED:
-        lines.append(f"- … and {len(store.documents) - MAX_LISTED:,} more")
+    lines = [f"**{_count(catalog.documents, 'document')}**, {_count(catalog.chunks, 'passage')}", ""]
+    for source, title, chunks, pages in catalog.listed:
+        paged = f", {pages} pages" if pages else ""
+        name = source.replace("`", "'")
+        lines.append(f"- *{_escape(title)}*  \n  `{name}` · {_count(chunks, 'passage')}{paged}")
+    if catalog.documents > MAX_LISTED:
+        lines.append(f"- … and {catalog.documents - MAX_LISTED:,} more")
     return "\n".join(lines)
 
 

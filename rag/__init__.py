@@ -24,6 +24,7 @@ from rag.errors import (
     QuestionError,
     RagError,
 )
+from rag.filters import Filter, FilterSpec
 from rag.pipeline import IndexReport, Pipeline
 from rag.retrieval import Passage
 from rag.settings import Settings
@@ -34,6 +35,7 @@ __all__ = [
     "Document",
     "DocumentError",
     "DocumentsFolderError",
+    "Filter",
     "GenerationError",
     "IndexReport",
     "IndexStoreError",
@@ -58,6 +60,7 @@ def default_pipeline() -> Pipeline:
     return Pipeline()
 
 
-def answer(question: str, history: Sequence[Message] | None = None) -> Answer:
-    """Answer ``question`` from the default documents (``seeds/`` unless ``RAG_DOCS_DIR`` says otherwise)."""
-    return default_pipeline().answer(question, history)
+def answer(question: str, history: Sequence[Message] | None = None, filters: FilterSpec | None = None) -> Answer:
+    """Answer ``question`` from the default documents (``seeds/`` unless ``RAG_DOCS_DIR`` says otherwise);
+    ``filters`` restricts it to some of them, e.g. ``{"folder": "reports"}`` (see :mod:`rag.filters`)."""
+    return default_pipeline().answer(question, history, filters)

@@ -75,6 +75,16 @@ def tokenize_cased(text: str) -> list[str]:
     return out
 
 
+def top_ids(scores: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the ``n`` highest positive scores, best first."""
+    n = min(n, len(scores))
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    part = np.argpartition(-scores, n - 1)[:n]
+    part = part[scores[part] > 0]
+    return part[np.argsort(-scores[part], kind="stable")]
+
+
 def index_term(term: str) -> str:
     """The keyword index's term for a :func:`tokenize_cased` term (acronyms are indexed lower-cased, stemmed)."""
     return stem_words([term.lower()])[0] if term.isupper() else term

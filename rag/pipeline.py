@@ -21,12 +21,13 @@ from rag.documents import Document, iter_files, load_file
 from rag.embedding import Embedder
 from rag.errors import DocumentError, DocumentsFolderError, IndexStoreError, QuestionError
 from rag.evidence import EvidenceScorer
+from rag.filters import Filter, FilterSpec
 from rag.formats.pdf import CUT_SHORT as PDF_CUT_SHORT
 from rag.reader import SpanReader
 from rag.reranking import CrossEncoderReranker, SentenceReranker, load_reranker
 from rag.retrieval import Passage, Retriever
 from rag.settings import Settings
-from rag.store import DocumentRecord, SentenceTable, Store
+from rag.store import DocumentRecord, SearchIndex, SentenceTable, Store
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +84,8 @@ class Pipeline:
         base = Settings.from_env() if settings is None else settings
         self.settings = base.replace(**{k: v for k, v in overrides.items() if v is not None})
         self._embedder: Embedder | None = embedder
-        self._store: Store | None = None
+        self._store: Any = None
+        """A :class:`Store` (FAISS files) or a :class:`rag.pgstore.PgStore`."""
         self._answerer: Answerer | None = None
         self._generator: Any = None
 
@@ -103,9 +105,12 @@ class Pipeline:
         return self._embedder
 
     @property
-    def store(self) -> Store:
-        """The index, synced with the documents folder on first use (built if missing or stale)."""
+    def store(self) -> SearchIndex:
+        """The index, synced with the documents folder on first use (built if missing or stale), unless
+        ``sync_on_start`` is off for a shared PostgreSQL index that another process keeps in sync."""
         if self._store is None:
+            if self.settings.store == "pgvector" and not self.settings.sync_on_start:
+                return self._pg_store()
             self.index()
         assert self._store is not None
         return self._store
@@ -159,10 +164,10 @@ class Pipeline:
         self._answerer = value
 
     def _page_at(self, source: str, offset: int) -> int | None:
-        return self.store.document(source).page_at(offset)
+        return self.store.page_at(source, offset)
 
     def _idf(self, terms: Sequence[str]) -> np.ndarray:
-        return self.store.keyword.idf(terms)
+        return self.store.idf(terms)
 
     @cached_property
     def reranker(self) -> SentenceReranker | CrossEncoderReranker | None:
@@ -186,67 +191,126 @@ class Pipeline:
         """
         if docs_dir is not None:
             self.settings = self.settings.replace(docs_dir=Path(docs_dir).expanduser())
-        s = self.settings
-        folder = s.docs_dir
+        folder = self.settings.docs_dir
         if not folder.exists():
             raise DocumentsFolderError(f"documents folder not found: {folder}")
         if not folder.is_dir():
             raise DocumentsFolderError(f"not a folder: {folder}")
         started = time.perf_counter()
         report = IndexReport()
-        chunking = {
-            "chunk_chars": s.chunk_chars,
-            "chunk_overlap_sentences": s.chunk_overlap_sentences,
-            "chunker_version": CHUNKER_VERSION,
-        }
-        with _lock(s.index_dir):
-            old = None if rebuild else self._load_compatible(chunking, report)
-            if rebuild:
-                report.rebuilt = "asked to rebuild"
-            old_records = {r.source: r for r in old.manifest.documents} if old else {}
-            kept: list[tuple[DocumentRecord, Document]] = []
-            fresh: list[tuple[DocumentRecord, Document]] = []
-            seen: set[str] = set()
-            for path in iter_files(folder):
-                source = path.relative_to(folder).as_posix()
-                try:
-                    stat = path.stat()
-                except OSError as exc:  # vanished, or a dangling link
-                    report.skipped.append(DocumentError(path, f"cannot be read ({exc.strerror or exc})"))
-                    continue
-                record = old_records.get(source)
-                same_file = record and record.size == stat.st_size and record.mtime_ns == stat.st_mtime_ns
-                if old and record and same_file and not _cut_short(record):
-                    kept.append((record, old.document(source)))
-                    seen.add(source)
-                    continue
-                try:
-                    doc = load_file(path, source, s.max_file_bytes)
-                except DocumentError as error:
-                    logger.warning("skipped %s", error)
-                    report.skipped.append(error)
-                    continue
-                seen.add(source)
-                new_record = DocumentRecord.of(doc, stat.st_size, stat.st_mtime_ns)
-                report.warnings.extend(f"{source}: {w}" for w in doc.warnings)
-                if old and record and record.fingerprint == doc.fingerprint and not _cut_short(record):
-                    kept.append((new_record, old.document(source)))  # touched, not changed
-                else:
-                    fresh.append((new_record, doc))
-                    (report.updated if record else report.added).append(source)
-            report.removed = sorted(set(old_records) - seen)
-            report.unchanged = [r.source for r, _ in kept]
-            if old is not None and not fresh and not report.removed and _same_records(old, kept):
-                self._store = old
-            else:
-                self._store = self._build(old, kept, fresh, chunking, report, progress)
-                self._store.save(s.index_dir)
-        report.chunks = len(self._store)
+        if rebuild:
+            report.rebuilt = "asked to rebuild"
+        if self.settings.store == "pgvector":
+            self._sync_pg(rebuild, report, progress)
+        else:
+            self._sync_faiss(rebuild, report, progress)
+        report.chunks = len(self.store)
         report.seconds = time.perf_counter() - started
         logger.info("index: %s", report.summary())
         return report
 
     sync = index
+
+    def _chunking(self) -> dict[str, int]:
+        s = self.settings
+        return {
+            "chunk_chars": s.chunk_chars,
+            "chunk_overlap_sentences": s.chunk_overlap_sentences,
+            "chunker_version": CHUNKER_VERSION,
+        }
+
+    def _scan(
+        self, records: dict[str, DocumentRecord], report: IndexReport
+    ) -> tuple[list[DocumentRecord], list[tuple[DocumentRecord, Document]]]:
+        """Compare the folder with what the index ``records``: the unchanged files (their records, with a new
+        size or time when only that changed) and the added or changed ones, loaded. Fills ``report``."""
+        s = self.settings
+        kept: list[DocumentRecord] = []
+        fresh: list[tuple[DocumentRecord, Document]] = []
+        seen: set[str] = set()
+        for path in iter_files(s.docs_dir):
+            source = path.relative_to(s.docs_dir).as_posix()
+            try:
+                stat = path.stat()
+            except OSError as exc:  # vanished, or a dangling link
+                report.skipped.append(DocumentError(path, f"cannot be read ({exc.strerror or exc})"))
+                continue
+            record = records.get(source)
+            same_file = record and record.size == stat.st_size and record.mtime_ns == stat.st_mtime_ns
+            if record and same_file and not _cut_short(record):
+                kept.append(record)
+                seen.add(source)
+                continue
+            try:
+                doc = load_file(path, source, s.max_file_bytes)
+            except DocumentError as error:
+                logger.warning("skipped %s", error)
+                report.skipped.append(error)
+                continue
+            seen.add(source)
+            new_record = DocumentRecord.of(doc, stat.st_size, stat.st_mtime_ns)
+            report.warnings.extend(f"{source}: {w}" for w in doc.warnings)
+            if record and record.fingerprint == doc.fingerprint and not _cut_short(record):
+                kept.append(new_record)  # touched, not changed
+            else:
+                fresh.append((new_record, doc))
+                (report.updated if record else report.added).append(source)
+        report.removed = sorted(set(records) - seen)
+        report.unchanged = [r.source for r in kept]
+        return kept, fresh
+
+    def _sync_faiss(self, rebuild: bool, report: IndexReport, progress: Progress | None) -> None:
+        """Write a new index generation from the unchanged part of the old one and the fresh files."""
+        s = self.settings
+        chunking = self._chunking()
+        with _lock(s.index_dir):
+            old = None if rebuild else self._load_compatible(chunking, report)
+            old_records = {r.source: r for r in old.manifest.documents} if old else {}
+            kept, fresh = self._scan(old_records, report)
+            if old is not None and not fresh and not report.removed and kept == list(old.manifest.documents):
+                self._store = old
+                return
+            reused = [(r, old.document(r.source)) for r in kept] if old else []
+            store = self._build(old, reused, fresh, chunking, report, progress)
+            store.save(s.index_dir)
+            self._store = store
+
+    def _sync_pg(self, rebuild: bool, report: IndexReport, progress: Progress | None) -> None:
+        """Apply the folder's changes to the shared PostgreSQL index, in one transaction under the sync lock."""
+        from rag.pgstore import FORMAT_VERSION as PG_FORMAT_VERSION
+
+        store = self._pg_store()
+        chunking = self._chunking()
+        model = self.embedder.fingerprint
+        with store.writer() as writer:
+            meta = writer.meta()
+            reset = rebuild or meta is None
+            if meta is None:
+                report.rebuilt = report.rebuilt or "no index in the database yet"
+            elif meta["format_version"] != PG_FORMAT_VERSION:
+                reset, report.rebuilt = True, f"index in the database is out of date (format {meta['format_version']})"
+            elif meta["model"] != model:
+                reset, report.rebuilt = True, f"embedding model changed ({meta['model']} -> {model})"
+            elif meta["chunking"] != chunking:
+                reset, report.rebuilt = True, "chunking settings changed"
+            old = {} if reset else writer.records()
+            kept, fresh = self._scan(old, report)  # after a reset every file is fresh
+            touched = [r for r in kept if old[r.source] != r]
+            s = self.settings
+            chunked = [(r, d, chunk_document(d, s.chunk_chars, s.chunk_overlap_sentences)) for r, d in fresh]
+            embedded = iter(self._embed([c for _, _, cs in chunked for c in cs], progress))
+            report.embedded = sum(len(cs) for _, _, cs in chunked)
+            rows = [(r, d, cs, [next(embedded) for _ in cs]) for r, d, cs in chunked]
+            if reset or rows or report.removed or touched:
+                writer.apply(model, self.embedder.dimension, chunking, reset, report.removed, touched, rows)
+
+    def _pg_store(self) -> Any:
+        from rag.pgstore import PgStore
+
+        if self._store is None:
+            s = self.settings
+            self._store = PgStore(s.store_url, s.store_read_url)
+        return self._store
 
     def _load_compatible(self, chunking: dict[str, int], report: IndexReport) -> Store | None:
         """The existing index if it can be reused (same format, model and chunking), else None with a reason."""
@@ -326,28 +390,39 @@ class Pipeline:
     # ---- asking ---------------------------------------------------------------------------------------
 
     def retrieve(
-        self, question: str, top_k: int | None = None, query_vector: np.ndarray | None = None
+        self,
+        question: str,
+        top_k: int | None = None,
+        query_vector: np.ndarray | None = None,
+        filters: FilterSpec | None = None,
     ) -> list[Passage]:
         """The passages most relevant to ``question``, best first: fused dense + keyword candidates, reordered
-        by the reranker. ``query_vector`` skips embedding the question (when it is already embedded)."""
+        by the reranker. ``query_vector`` skips embedding the question (when it is already embedded);
+        ``filters`` keeps only some documents (:mod:`rag.filters`: ``{"folder": "reports"}``)."""
         question = self._check(question)
+        where = _where(filters)
         vector = self.embedder.encode_query(question) if query_vector is None else query_vector
-        return self._retrieve(question, vector, top_k)
+        return self._retrieve(question, vector, top_k, where)
 
-    def answer(self, question: str, history: Sequence[Message] | None = None) -> Answer:
+    def answer(
+        self, question: str, history: Sequence[Message] | None = None, filters: FilterSpec | None = None
+    ) -> Answer:
         """Answer ``question`` from the documents, with verbatim quotes; refuse if they do not hold the answer.
 
         ``history`` is the conversation so far as ``{"role": ..., "content": ...}`` messages; a follow-up
         question ("How much could Ukraine borrow under it?") is resolved against it before searching.
+        ``filters`` answers from some documents only, e.g. ``{"folder": "reports/2024"}`` (:mod:`rag.filters`).
         """
-        prepared = self._prepare(question, history)
+        prepared = self._prepare(question, history, filters)
         if isinstance(prepared, Answer):
             return prepared
         return self.answerer.run(*prepared)
 
-    def stream_answer(self, question: str, history: Sequence[Message] | None = None) -> Iterator[str | Answer]:
+    def stream_answer(
+        self, question: str, history: Sequence[Message] | None = None, filters: FilterSpec | None = None
+    ) -> Iterator[str | Answer]:
         """Like :meth:`answer`, streamed: text pieces as a generative backend writes them, then the Answer."""
-        prepared = self._prepare(question, history)
+        prepared = self._prepare(question, history, filters)
         if isinstance(prepared, Answer):
             yield prepared
             return
@@ -358,10 +433,11 @@ class Pipeline:
             yield from stream(*prepared)
 
     def _prepare(
-        self, question: str, history: Sequence[Message] | None
+        self, question: str, history: Sequence[Message] | None, filters: FilterSpec | None = None
     ) -> Answer | tuple[str, str, list[Passage], np.ndarray]:
         """Check the question, make it self-contained, retrieve: the answerer's inputs (or an early Answer)."""
         question = self._check(question)
+        where = _where(filters)
         store = self.store
         if len(store) == 0:
             return Answer(
@@ -372,15 +448,17 @@ class Pipeline:
             )
         query = standalone_question(question, history)
         query_vector = self.embedder.encode_query(query)
-        return question, query, self._retrieve(query, query_vector), query_vector
+        return question, query, self._retrieve(query, query_vector, None, where), query_vector
 
-    def _retrieve(self, query: str, query_vector: np.ndarray, top_k: int | None = None) -> list[Passage]:
+    def _retrieve(
+        self, query: str, query_vector: np.ndarray, top_k: int | None = None, where: Filter | None = None
+    ) -> list[Passage]:
         s = self.settings
         top_k = top_k or s.top_k
         reranker = self.reranker
         if reranker is None:
-            return self.retriever.run(query, top_k, query_vector)
-        candidates = self.retriever.run(query, max(top_k, s.rerank_candidates), query_vector)
+            return self.retriever.run(query, top_k, query_vector, where)
+        candidates = self.retriever.run(query, max(top_k, s.rerank_candidates), query_vector, where)
         return reranker.run(query, candidates, query_vector)[:top_k]
 
     def document_text(self, source: str) -> str:
@@ -398,13 +476,16 @@ class Pipeline:
         return question.strip()
 
 
+def _where(filters: FilterSpec | None) -> Filter | None:
+    try:
+        return Filter.of(filters)
+    except ValueError as exc:
+        raise QuestionError(str(exc)) from None
+
+
 def _cut_short(record: DocumentRecord) -> bool:
     """A file whose reading stopped early (a PDF over its time budget) is read again on the next sync."""
     return any(PDF_CUT_SHORT in w for w in record.warnings)
-
-
-def _same_records(old: Store, kept: list[tuple[DocumentRecord, Document]]) -> bool:
-    return [r for r, _ in kept] == list(old.manifest.documents)
 
 
 @contextlib.contextmanager

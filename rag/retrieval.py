@@ -1,4 +1,8 @@
-"""Question -> ranked :class:`Passage` list: dense (FAISS) and keyword (BM25) search fused by reciprocal rank."""
+"""Question -> ranked :class:`Passage` list: dense and keyword (BM25) search fused by reciprocal rank.
+
+The searches themselves belong to the index (:class:`rag.store.SearchIndex`: FAISS files or PostgreSQL), so
+the same retriever, with the same fusion, runs on every store backend.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,11 @@ import numpy as np
 
 from rag.chunking import Chunk
 from rag.embedding import Embedder
-from rag.store import Store
+from rag.filters import Filter
+from rag.lexical import top_ids
+from rag.store import SearchIndex
+
+__all__ = ["Passage", "Retriever", "reciprocal_rank_fusion", "top_ids"]
 
 
 @dataclass(frozen=True)
@@ -21,8 +29,9 @@ class Passage:
     dense_score: float
     """Cosine similarity of question and chunk, -1..1: an absolute measure of topical closeness."""
     keyword_score: float
+    """BM25 score of the chunk, when it was among the keyword candidates (else 0)."""
     index: int
-    """Row of the chunk in the store."""
+    """Id of the chunk in its index."""
     sentences: tuple[tuple[int, int], ...] = ()
     """Document offsets of the chunk's sentences, when the index stores them."""
     sentence_vectors: np.ndarray | None = field(default=None, compare=False, repr=False)
@@ -38,22 +47,12 @@ def reciprocal_rank_fusion(rankings: list[np.ndarray], weights: list[float], k: 
     return fused
 
 
-def top_ids(scores: np.ndarray, n: int) -> np.ndarray:
-    """Indices of the ``n`` highest positive scores, best first."""
-    n = min(n, len(scores))
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    part = np.argpartition(-scores, n - 1)[:n]
-    part = part[scores[part] > 0]
-    return part[np.argsort(-scores[part], kind="stable")]
-
-
 class Retriever:
-    """Hybrid retrieval over a :class:`Store`."""
+    """Hybrid retrieval over a :class:`~rag.store.SearchIndex`."""
 
     def __init__(
         self,
-        store: Store,
+        store: SearchIndex,
         embedder: Embedder,
         candidates: int = 50,
         rrf_k: int = 60,
@@ -66,31 +65,21 @@ class Retriever:
         self.rrf_k = rrf_k
         self.weights = [dense_weight, keyword_weight]
 
-    def run(self, query: str, top_k: int = 5, query_vector: np.ndarray | None = None) -> list[Passage]:
-        """The ``top_k`` best passages for ``query``."""
+    def run(
+        self, query: str, top_k: int = 5, query_vector: np.ndarray | None = None, where: Filter | None = None
+    ) -> list[Passage]:
+        """The ``top_k`` best passages for ``query``, only from documents that pass ``where`` when given."""
         if len(self.store) == 0:
             return []
         q = self.embedder.encode_query(query) if query_vector is None else query_vector
-        _, dense_ids = self.store.dense.search(q[None, :].astype(np.float32), min(self.candidates, len(self.store)))
-        dense_ranking = dense_ids[0][dense_ids[0] >= 0]
-        keyword_scores = self.store.keyword.scores(query)
-        keyword_ranking = top_ids(keyword_scores, self.candidates)
+        dense_ranking = self.store.dense_search(q, self.candidates, where)
+        keyword_ranking, keyword_scores = self.store.keyword_search(query, self.candidates, where)
         fused = reciprocal_rank_fusion([dense_ranking, keyword_ranking], self.weights, self.rrf_k)
         best = sorted(fused.items(), key=lambda item: -item[1])[:top_k]
-        ids = np.array([i for i, _ in best], dtype=np.int64)
-        cosines = np.asarray(self.store.vectors[ids], dtype=np.float32) @ q if len(ids) else np.zeros(0)
-        passages = []
-        for (i, score), cos in zip(best, cosines, strict=True):
-            spans, vectors = self.store.sentences.of_chunk(i)
-            passages.append(
-                Passage(
-                    self.store.chunk(i),
-                    score,
-                    float(cos),
-                    float(keyword_scores[i]),
-                    i,
-                    tuple(spans),
-                    vectors if spans else None,
-                )
-            )
-        return passages
+        keyword = dict(zip(keyword_ranking.tolist(), keyword_scores.tolist(), strict=True))
+        rows = self.store.fetch([i for i, _ in best])
+        cosines = np.stack([r.vector for r in rows]) @ q if rows else np.zeros(0)
+        return [
+            Passage(row.chunk, score, float(cos), keyword.get(i, 0.0), i, row.sentences, row.sentence_vectors)
+            for (i, score), cos, row in zip(best, cosines, rows, strict=True)
+        ]

