@@ -356,10 +356,11 @@ def serve(pipeline: Pipeline | None = None, auth: tuple[str, str] | None = None,
     Blocks until stopped, unless ``prevent_thread_lock=True`` is passed; returns the running app.
     """
     pipeline = pipeline or Pipeline()
-    report = pipeline.index()
-    print(f"index: {report.summary()}", flush=True)
-    for error in report.skipped:
-        print(f"skipped {error.path}: {error.reason}", flush=True)
+    if pipeline.settings.sync_on_start:
+        report = pipeline.index()
+        print(f"index: {report.summary()}", flush=True)
+        for error in report.skipped:
+            print(f"skipped {error.path}: {error.reason}", flush=True)
     demo = build_demo(pipeline)
     settings = pipeline.settings
     launch = {"css": CSS, "footer_links": ["api"], **launch}

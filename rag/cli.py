@@ -27,6 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--reranker", help="second retrieval stage: sentences (default), none, or a cross-encoder name or path"
     )
+    parser.add_argument(
+        "--store-url", help="keep the index in PostgreSQL + pgvector at this postgresql:// URL (default: index folder)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -34,11 +37,21 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("path", nargs="?", type=Path, help="documents folder (default: seeds/, or $RAG_DOCS_DIR)")
     index.add_argument("--rebuild", action="store_true", help="re-embed every document")
     index.add_argument("--json", action="store_true", help="print the report as JSON")
+    index.add_argument(
+        "--cluster", dest="embedding_cluster", help="embed on the Ray cluster at this address (host:port or auto)"
+    )
 
     ask = commands.add_parser("ask", help="answer a question, with its quotes")
     ask.add_argument("question")
     ask.add_argument("--docs", dest="docs_dir", type=Path, help="documents folder")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.add_argument(
+        "--filter",
+        dest="filters",
+        action="append",
+        metavar="FIELD=VALUE",
+        help="answer from some documents only: source=, folder=, title= or type= (repeat to combine)",
+    )
 
     serve = commands.add_parser("serve", help="start the web chat")
     serve.add_argument("--docs", dest="docs_dir", type=Path, help="documents folder")
@@ -65,12 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from rag.pipeline import Pipeline
 
-    overrides = {
-        k: getattr(args, k, None)
-        for k in ("index_dir", "embedding_model", "generator", "reranker", "docs_dir", "host", "port")
-    }
+    fields = ("index_dir", "embedding_model", "generator", "reranker", "docs_dir", "host", "port", "embedding_cluster")
+    overrides = {k: getattr(args, k, None) for k in fields}
     if args.command == "index":
         overrides["docs_dir"] = args.path
+    if args.store_url:
+        overrides.update(store="pgvector", store_url=args.store_url)
     pipeline = Pipeline(**overrides)
 
     if args.command == "index":
@@ -95,7 +108,7 @@ def _run(args: argparse.Namespace) -> int:
         return 0
 
     if args.command == "ask":
-        answer = pipeline.answer(args.question)
+        answer = pipeline.answer(args.question, filters=_filters(args.filters or []))
         if args.json:
             print(json.dumps(dataclasses.asdict(answer), indent=2, ensure_ascii=False))
             return 0
@@ -118,6 +131,17 @@ def _run(args: argparse.Namespace) -> int:
         auth = (user, password)
     serve(pipeline, auth=auth)
     return 0
+
+
+def _filters(items: Sequence[str]) -> dict[str, list[str]] | None:
+    """``["folder=a", "folder=b", "type=pdf"]`` -> ``{"folder": ["a", "b"], "type": ["pdf"]}``."""
+    out: dict[str, list[str]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise RagError(f"--filter needs FIELD=VALUE, e.g. folder=reports (got {item!r})")
+        out.setdefault(key.strip(), []).append(value)
+    return out or None
 
 
 def _progress(done: int, total: int, what: str) -> None:

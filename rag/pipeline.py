@@ -106,11 +106,13 @@ class Pipeline:
 
     @property
     def store(self) -> SearchIndex:
-        """The index, synced with the documents folder on first use (built if missing or stale), unless
-        ``sync_on_start`` is off for a shared PostgreSQL index that another process keeps in sync."""
-        if self._store is None:
-            if self.settings.store == "pgvector" and not self.settings.sync_on_start:
+        """The index, synced with the documents folder on first use (built if missing or stale), or with
+        ``sync_on_start`` off, read as it is (another process keeps it in sync)."""
+        if self._store is None and not self.settings.sync_on_start:
+            if self.settings.store == "pgvector":
                 return self._pg_store()
+            self._store = self._load_compatible(self._chunking(), IndexReport())  # None: build it after all
+        if self._store is None:
             self.index()
         assert self._store is not None
         return self._store
@@ -373,19 +375,31 @@ class Pipeline:
     def _embed(
         self, chunks: list[Chunk], progress: Progress | None
     ) -> list[tuple[np.ndarray, list[tuple[int, int]], np.ndarray]]:
-        """Each chunk's vector, its sentences' document offsets and their vectors (one model pass)."""
-        batch = 32
-        out = []
-        for i in range(0, len(chunks), batch):
-            part = chunks[i : i + batch]
-            spans = [sentence_spans(c.text) for c in part]
-            vectors, pooled = self.embedder.encode_spans([c.text for c in part], spans)
-            for chunk, vector, chunk_spans, sentence_vectors in zip(part, vectors, spans, pooled, strict=True):
-                at = [(chunk.start + a, chunk.start + b) for a, b in chunk_spans]
-                out.append((vector, at, sentence_vectors))
-            if progress:
-                progress(min(i + batch, len(chunks)), len(chunks), "embedding chunks")
-        return out
+        """Each chunk's vector, its sentences' document offsets and their vectors (one model pass), computed
+        here or, when ``embedding_cluster`` names one, on a Ray cluster."""
+        spans = [sentence_spans(c.text) for c in chunks]
+        if self.settings.embedding_cluster and chunks:
+            from rag.cluster import embed_spans
+
+            def tell(done: int, total: int) -> None:
+                if progress:
+                    progress(done, total, "embedding chunks on the cluster")
+
+            all_texts = [c.text for c in chunks]
+            embedded = embed_spans(self.settings.embedding_cluster, self.embedder, all_texts, spans, tell)
+        else:
+            embedded = []
+            batch = 32
+            for i in range(0, len(chunks), batch):
+                texts = [c.text for c in chunks[i : i + batch]]
+                vectors, pooled = self.embedder.encode_spans(texts, spans[i : i + batch])
+                embedded.extend(zip(vectors, pooled, strict=True))
+                if progress:
+                    progress(min(i + batch, len(chunks)), len(chunks), "embedding chunks")
+        return [
+            (vector, [(chunk.start + a, chunk.start + b) for a, b in chunk_spans], sentence_vectors)
+            for chunk, chunk_spans, (vector, sentence_vectors) in zip(chunks, spans, embedded, strict=True)
+        ]
 
     # ---- asking ---------------------------------------------------------------------------------------
 
