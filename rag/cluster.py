@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -43,6 +44,17 @@ class _Worker:
         return self.embedder.encode_spans(texts, spans)
 
 
+def _check_reachable(address: str) -> None:
+    """Fail at once on a ``host:port`` nobody listens on (``ray.init`` would retry for minutes)."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return  # "auto", or a form Ray resolves itself
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+    except OSError as exc:
+        raise ClusterError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from None
+
+
 def embed_spans(
     address: str,
     embedder: Embedder,
@@ -64,6 +76,7 @@ def embed_spans(
         return []
     started_here = not ray.is_initialized()
     if started_here:
+        _check_reachable(address)
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         try:
             ray.init(address=address, log_to_driver=False, configure_logging=False, include_dashboard=False)
