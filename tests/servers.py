@@ -167,7 +167,7 @@ def ray_head() -> Iterator[str]:
     env = os.environ | {"RAY_USAGE_STATS_ENABLED": "0"}
     command = [str(ray), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
                "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={root}",
-               f"--ray-client-server-port={free_port()}", f"--dashboard-agent-listen-port={free_port()}"]  # fmt: skip
+               f"--dashboard-agent-listen-port={free_port()}"]  # fmt: skip
     try:
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
         if done.returncode != 0:
