@@ -78,7 +78,7 @@ class PgStore:
     """
 
     def __init__(self, url: str, read_url: str = "", ef_search: int = EF_SEARCH, pool_size: int = 8) -> None:
-        psycopg = _psycopg()
+        _psycopg()
         from psycopg_pool import ConnectionPool
 
         self.url = url
@@ -90,7 +90,7 @@ class PgStore:
                 self.read_url, min_size=1, max_size=pool_size, kwargs={"autocommit": True}, open=True, timeout=10
             )
             self._pool.wait(timeout=10)
-        except (psycopg.Error, Exception) as exc:  # PoolTimeout, OperationalError: the server is not there
+        except Exception as exc:  # psycopg_pool.PoolTimeout, psycopg.OperationalError: the server is not there
             raise IndexStoreError(f"cannot connect to the index database {_redact(self.read_url)}: {exc}") from None
 
     def close(self) -> None:

@@ -220,7 +220,7 @@ def test_concurrent_syncs_neither_duplicate_nor_lose_chunks(pg_url: str, seeds_c
     ]
     embedded = [int(p.communicate(timeout=300)[0].strip().splitlines()[-1]) for p in runs]
     assert all(p.returncode == 0 for p in runs)
-    assert sorted(embedded)[:2] == [0, 0] and embedded.count(0) == 2  # one sync did the work; the others waited
+    assert sorted(embedded)[:2] == [0, 0] and max(embedded) > 0  # one sync did the work; the others waited
     with psycopg.connect(pg_url) as conn:
         chunks, distinct = conn.execute(
             "SELECT count(*), count(DISTINCT (doc_id, start, stop)) FROM rag_chunks"
