@@ -41,9 +41,11 @@ logger = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
-EF_SEARCH = 100
-"""Candidates the HNSW scan keeps; with ``hnsw.iterative_scan = relaxed_order`` it scans on until the filter
-leaves enough rows (measured here: recall 0.37 -> 0.97 for a 10% filter)."""
+EF_SEARCH = 400
+"""Candidates the HNSW scan keeps (at least 4 per result asked); with ``hnsw.iterative_scan = relaxed_order`` it
+scans on until a filter leaves enough rows. Measured at 1M clustered 384-d vectors (``benchmarks/pgvector.py``,
+m 16, ef_construction 64): recall@10 0.76 / 0.86 / 0.91 at ef_search 100 / 200 / 400, and with a 10% filter
+0.80 / 0.89 / 0.93; pgvector's default (40, no iterative scan) returns too few rows under a filter."""
 BM25_K1 = 1.5
 BM25_B = 0.75
 """bm25s' defaults (Lucene variant), so both backends give the same keyword scores."""
@@ -157,7 +159,7 @@ class PgStore:
             conn.execute(
                 "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'relaxed_order',"
                 " true)",
-                (str(max(self.ef_search, k)),),
+                (str(max(self.ef_search, 4 * k)),),
             )
             rows = conn.execute(query, params).fetchall()
         return np.array([r[0] for r in rows], dtype=np.int64)

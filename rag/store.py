@@ -230,7 +230,8 @@ class Store:
         self.keyword = keyword
         self.sentences = sentences or SentenceTable.empty(len(chunk_doc), vectors.shape[1] if vectors.ndim == 2 else 0)
         self._by_source = {d.source: i for i, d in enumerate(documents)}
-        self._allowed: dict[Filter, np.ndarray] = {}
+        self._allowed: dict[Filter, tuple[np.ndarray, Any]] = {}
+        """Per recent filter: the ids it allows and a FAISS selector of them (a hash set, costly to build)."""
 
     # ---- building -------------------------------------------------------------------------------------
 
@@ -299,7 +300,7 @@ class Store:
         # The selector filters inside the search, so k results come back however selective the filter is.
         ivf = isinstance(self.dense, faiss.IndexIVF)
         params: Any = faiss.SearchParametersIVF() if ivf else faiss.SearchParameters()
-        params.sel = faiss.IDSelectorBatch(allowed)
+        params.sel = self._allowed[where][1]
         if ivf:
             params.nprobe = self.dense.nprobe
         _, ids = self.dense.search(query, min(k, len(allowed)), params=params)
@@ -331,13 +332,16 @@ class Store:
 
     def allowed(self, where: Filter) -> np.ndarray:
         """Ids of the chunks of the documents that pass ``where`` (kept for the few filters last used)."""
+        import faiss
+
         if where not in self._allowed:
             ranges = [self.chunks_of(d.source) for d in self.documents if where.matches(d.source, d.title)]
-            ids = np.concatenate([np.arange(r.start, r.stop) for r in ranges]) if ranges else np.zeros(0)
+            parts = [np.arange(r.start, r.stop, dtype=np.int64) for r in ranges]
+            ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
             if len(self._allowed) >= 16:
                 self._allowed.pop(next(iter(self._allowed)))
-            self._allowed[where] = ids.astype(np.int64)
-        return self._allowed[where]
+            self._allowed[where] = (ids, faiss.IDSelectorBatch(ids))
+        return self._allowed[where][0]
 
     def chunks_of(self, source: str) -> range:
         """Chunk numbers of one document (chunks are stored grouped by document)."""
