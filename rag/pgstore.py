@@ -257,9 +257,10 @@ class PgStore:
         except psycopg.Error as exc:
             raise IndexStoreError(f"cannot connect to the index database {_redact(self.url)}: {exc}") from None
         with conn:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")  # first use of a new database
             conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
             try:
+                # First use of a new database; under the lock, as concurrent CREATE EXTENSIONs collide.
+                conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
                 self._vector_info = None
                 self._adapt(conn)
                 yield PgWriter(conn)
