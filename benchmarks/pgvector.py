@@ -8,7 +8,8 @@ FAISS: ``rag.store.build_faiss`` (exact up to ``FLAT_MAX``, IVF beyond), searche
 (filters by an id selector inside the search). pgvector: a fresh PostgreSQL 18 + pgvector cluster from
 ``tests.servers.postgres()``, loaded through ``PgStore.writer().apply(...)`` (COPY first, then the HNSW index,
 m=16, ef_construction=64, then ANALYZE, all in one transaction) and searched through ``PgStore.dense_search``
-(ef_search ``rag.pgstore.EF_SEARCH``, ``hnsw.iterative_scan = relaxed_order``). Before the load the benchmark raises ``shared_buffers``
+(ef_search ``rag.pgstore.EF_SEARCH``, ``hnsw.iterative_scan = relaxed_order``). Before the load the benchmark
+raises ``shared_buffers``
 (ALTER SYSTEM + a ``pg_ctl restart``: it cannot change on reload) and ``maintenance_work_mem`` (reload) so the
 HNSW graph is built in memory and the index is served from the buffer cache; other settings are the defaults.
 
