@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.scale import _rss_mb
 from benchmarks.squad import percentile, print_table, write_json
 from rag.chunking import Chunk
 from rag.documents import Document
@@ -159,12 +160,6 @@ def _cpu_model() -> str:
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return platform.machine()
-
-
-def _rss_mb() -> float:
-    import psutil
-
-    return float(psutil.Process().memory_info().rss / 2**20)
 
 
 # ---- the corpus as documents and chunks --------------------------------------------------------------------

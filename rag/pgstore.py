@@ -87,6 +87,7 @@ class PgStore:
         self.read_url = read_url or url
         self.ef_search = ef_search
         self._vector_info: Any = None
+        self._created = False
         try:
             self._pool = ConnectionPool(
                 self.read_url, min_size=1, max_size=pool_size, kwargs={"autocommit": True}, open=True, timeout=10
@@ -119,7 +120,10 @@ class PgStore:
     def meta(self) -> dict[str, Any] | None:
         """The index's meta row (format, model, dimension, chunking, counts), or None before the first sync."""
         with self._read() as conn:
-            return _meta(conn)
+            # Once the tables exist they stay (a rebuild recreates them in the same transaction): one query.
+            meta = _meta(conn, check=not self._created)
+        self._created = meta is not None
+        return meta
 
     def __len__(self) -> int:
         meta = self.meta()
@@ -210,18 +214,20 @@ class PgStore:
 
     def idf(self, terms: Sequence[str]) -> np.ndarray:
         with self._read() as conn:
-            meta = _meta(conn)
-            n = float(meta["chunks"]) if meta else 0.0
-            rows = conn.execute("SELECT term, df FROM rag_terms WHERE term = ANY(%s)", (list(terms),)).fetchall()
-        df_of = dict(rows)
+            rows = conn.execute(
+                "SELECT m.chunks, t.term, t.df FROM rag_meta m LEFT JOIN rag_terms t ON t.term = ANY(%s)",
+                (list(terms),),
+            ).fetchall()
+        n = float(rows[0][0]) if rows else 0.0
+        df_of = {term: df for _, term, df in rows if term is not None}
         df = np.array([df_of.get(t, 0) for t in terms], dtype=np.float64)
         return np.log((n - df + 0.5) / (df + 0.5) + 1.0).astype(np.float32)
 
     def catalog(self, limit: int = 50) -> Catalog:
+        meta = self.meta()
+        if meta is None:
+            return Catalog(0, 0, [])
         with self._read() as conn:
-            meta = _meta(conn)
-            if meta is None:
-                return Catalog(0, 0, [])
             count = conn.execute("SELECT count(*) FROM rag_documents").fetchone()[0]
             listed = conn.execute(
                 "SELECT d.source, d.title, (SELECT count(*) FROM rag_chunks c WHERE c.doc_id = d.id),"
@@ -268,8 +274,9 @@ class PgStore:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
 
 
-def _meta(conn: Any) -> dict[str, Any] | None:
-    if conn.execute("SELECT to_regclass('rag_meta')").fetchone()[0] is None:
+def _meta(conn: Any, check: bool = True) -> dict[str, Any] | None:
+    """The meta row; ``check`` first asks whether the table exists (it does not before the first sync)."""
+    if check and conn.execute("SELECT to_regclass('rag_meta')").fetchone()[0] is None:
         return None
     row = conn.execute("SELECT format_version, model, dimension, chunking, chunks, tokens FROM rag_meta").fetchone()
     if row is None:
