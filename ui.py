@@ -1,6 +1,7 @@
 """The web chat: a Gradio app, thin over :class:`rag.Pipeline`. Run ``python ui.py`` or ``rag serve``.
 
 Every answer shows, under it, the verbatim quotes it rests on, with the document's title, file and position.
+A "Search in" box above the chat narrows answers to some documents or folders (a :mod:`rag.filters` filter).
 A side panel lists the indexed documents and takes new files, which are saved into the documents folder
 (under a safe name) and indexed at once. Retrieval and answering live in :mod:`rag`; this module only
 translates between the browser and the pipeline.
@@ -24,6 +25,7 @@ from typing import Any
 from rag import Answer, DocumentError, Pipeline, Quote, RagError
 from rag.conversation import Message
 from rag.documents import LOADERS, fingerprint, load_file
+from rag.filters import FilterSpec
 
 logger = logging.getLogger(__name__)
 
@@ -78,11 +80,17 @@ def _quote_markdown(n: int | None, quote: Quote) -> str:
     return f"> {label}“{text}”  \n> — *{_escape(quote.title)}* · `{source}` · {quote.location}"
 
 
-def render(answer: Answer) -> str:
-    """An answer as Markdown: the text, then each quote with where it stands."""
+def render(answer: Answer, scope: str | None = None) -> str:
+    """An answer as Markdown: the text, then each quote with where it stands. ``scope`` names the documents
+    the search was limited to, if it was."""
     parts = [answer.text]
+    searched = []
     if answer.query and answer.query != answer.question:
-        parts.append(f"<small>Searched for: *{_escape(answer.query)}*</small>")
+        searched.append(f"Searched for: *{_escape(answer.query)}*")
+    if scope:
+        searched.append(f"Searched in: {_escape(scope)}")
+    if searched:
+        parts.append(f"<small>{' · '.join(searched)}</small>")
     if answer.quotes:
         parts.append("**Sources**")
         parts.extend(_quote_markdown(n, q) for n, q in enumerate(answer.quotes, start=1))
@@ -115,11 +123,18 @@ def _turns(history: Sequence[Any] | None) -> list[Message]:
     ]
 
 
-def respond(pipeline: Pipeline, message: str, history: Sequence[Any] | None) -> Iterator[str]:
+def respond(
+    pipeline: Pipeline,
+    message: str,
+    history: Sequence[Any] | None,
+    filters: FilterSpec | None = None,
+    scope: str | None = None,
+) -> Iterator[str]:
     """The chat function: one question (with the conversation so far) -> the answer, streamed as it grows.
 
     :meth:`Pipeline.stream_answer` yields text pieces as a generative backend writes them (the extractive
     answerer has none), then the final :class:`Answer`, whose rendering with its quotes replaces the text.
+    ``filters`` limits the search to some documents; ``scope`` says which, under the answer.
     """
     question = message if isinstance(message, str) else _text_of(message)
     if not question.strip():
@@ -129,9 +144,9 @@ def respond(pipeline: Pipeline, message: str, history: Sequence[Any] | None) -> 
     yield SEARCHING
     try:
         text = ""
-        for piece in pipeline.stream_answer(question, history=turns):
+        for piece in pipeline.stream_answer(question, history=turns, filters=filters):
             if isinstance(piece, Answer):
-                yield render(piece)
+                yield render(piece, scope)
                 return
             text += piece
             yield text
@@ -139,9 +154,48 @@ def respond(pipeline: Pipeline, message: str, history: Sequence[Any] | None) -> 
         yield f"**Cannot answer:** {error}"
 
 
-def answer_json(pipeline: Pipeline, question: str, history: Sequence[Any] | None = None) -> dict[str, Any]:
+def answer_json(
+    pipeline: Pipeline, question: str, history: Sequence[Any] | None = None, filters: FilterSpec | None = None
+) -> dict[str, Any]:
     """The answer as plain data (the :class:`Answer` fields), for programs calling the ``/answer`` API."""
-    return dataclasses.asdict(pipeline.answer(question, history=_turns(history)))
+    return dataclasses.asdict(pipeline.answer(question, history=_turns(history), filters=filters or None))
+
+
+# ---- searching some documents only ------------------------------------------------------------------------
+
+_FOLDER, _SOURCE = "folder:", "source:"
+
+
+def scope_choices(pipeline: Pipeline) -> list[tuple[str, str]]:
+    """What the "Search in" box offers, as (label, value): every folder, then every listed document.
+
+    Values are ``folder:<path>`` and ``source:<path>`` (see :func:`scope_filter`); documents are the first
+    :data:`MAX_LISTED` by path, as in the side panel (typing in the box searches the list).
+    """
+    listed = pipeline.store.catalog(MAX_LISTED).listed
+    folders = sorted({source.rsplit("/", n)[0] for source, *_ in listed for n in range(1, source.count("/") + 1)})
+    return [(f"{folder}/ (folder)", _FOLDER + folder) for folder in folders] + [
+        (f"{title} · {source}" if title != source else source, _SOURCE + source) for source, title, *_ in listed
+    ]
+
+
+def scope_filter(pipeline: Pipeline, selected: Sequence[str] | None) -> tuple[FilterSpec | None, str | None]:
+    """The filter for the "Search in" choices (nothing chosen: every document) and how to say it to the user.
+
+    Choices widen the search: two documents mean either of them. Fields of a filter must all hold, so a
+    mixed choice of folders and documents is turned into the documents of those folders, named one by one.
+    """
+    folders = [v.removeprefix(_FOLDER) for v in selected or () if v.startswith(_FOLDER)]
+    sources = [v.removeprefix(_SOURCE) for v in selected or () if v.startswith(_SOURCE)]
+    if not folders and not sources:
+        return None, None
+    said = [f"{f}/" for f in folders] + sources
+    scope = ", ".join(said[:3]) + (f" and {len(said) - 3} more" if len(said) > 3 else "")
+    if folders and sources:
+        known = [source for source, *_ in pipeline.store.catalog(10**9).listed]
+        sources += [s for s in known if any(s.startswith(f + "/") for f in folders) and s not in sources]
+        return {"source": sources}, scope
+    return ({"folder": folders} if folders else {"source": sources}), scope
 
 
 # ---- adding documents from the browser --------------------------------------------------------------------
@@ -277,25 +331,32 @@ def build_demo(pipeline: Pipeline) -> Any:
 
     uploading = threading.Lock()  # one upload at a time per app, whatever the queue settings
 
-    def chat(message: str, history: list[dict[str, Any]]) -> Iterator[str]:
-        yield from respond(pipeline, message, history)
+    def chat(message: str, history: list[dict[str, Any]], search_in: list[str] | None) -> Iterator[str]:
+        filters, scope = scope_filter(pipeline, search_in)
+        yield from respond(pipeline, message, history, filters, scope)
+
+    def choices() -> Any:
+        return gr.Dropdown(choices=scope_choices(pipeline))
 
     tracker = gr.Progress()  # Gradio shows a progress bar for a handler whose default argument is one
 
     def show(done: int, total: int, what: str, progress: Any) -> None:
         progress((done, total) if total > 1 else None, desc=what.capitalize())  # one step: no "0/1" counter
 
-    def upload(files: list[str] | None, progress: Any = tracker) -> tuple[str, str, None]:
+    def upload(files: list[str] | None, progress: Any = tracker) -> tuple[str, str, None, Any]:
         if not files:
-            return "No file was given.", documents_markdown(pipeline), None
+            return "No file was given.", documents_markdown(pipeline), None, choices()
         with uploading:
             status = add_files(pipeline, files, lambda done, total, what: show(done, total, what, progress))
-        return status, documents_markdown(pipeline), None
+        return status, documents_markdown(pipeline), None, choices()
 
-    def api_answer(question: str, history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        """Answer ``question`` from the documents; returns the Answer's fields (text, quotes with offsets)."""
+    def api_answer(
+        question: str, history: list[dict[str, Any]] | None = None, filters: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Answer ``question`` from the documents; returns the Answer's fields (text, quotes with offsets).
+        ``filters`` limits the search, e.g. ``{"folder": "reports"}`` or ``{"source": ["a.pdf", "b.md"]}``."""
         try:
-            return answer_json(pipeline, question, history)
+            return answer_json(pipeline, question, history, filters)
         except RagError as error:
             raise gr.Error(str(error)) from None
 
@@ -306,8 +367,18 @@ def build_demo(pipeline: Pipeline) -> Any:
     with gr.Blocks(title="Ask your documents", analytics_enabled=False) as demo:
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
+                gr.Markdown(f"# Ask your documents\n{description}", elem_id="intro")
+                search_in = gr.Dropdown(
+                    choices=scope_choices(pipeline),
+                    value=[],
+                    multiselect=True,
+                    label="Search in",
+                    info="Empty: every document. Or pick documents and folders to answer from them only.",
+                    elem_id="search-in",
+                )
                 gr.ChatInterface(
                     chat,
+                    additional_inputs=[search_in],
                     chatbot=gr.Chatbot(
                         label="Answers with sources", height=600, elem_id="chat", latex_delimiters=[], buttons=["copy"]
                     ),
@@ -317,9 +388,7 @@ def build_demo(pipeline: Pipeline) -> Any:
                         submit_btn=True,
                         max_lines=6,
                     ),
-                    title="Ask your documents",
-                    description=description,
-                    examples=EXAMPLES,
+                    examples=[[question, None] for question in EXAMPLES],
                     run_examples_on_click=True,
                     api_name="ask",
                     flagging_mode="never",
@@ -340,12 +409,14 @@ def build_demo(pipeline: Pipeline) -> Any:
         files.upload(
             upload,
             inputs=files,
-            outputs=[status, docs, files],
+            outputs=[status, docs, files, search_in],
             api_name="upload",
             show_progress_on=status,
             concurrency_limit=1,
         )
-        demo.load(lambda: documents_markdown(pipeline), outputs=docs, api_visibility="private")
+        demo.load(
+            lambda: (documents_markdown(pipeline), choices()), outputs=[docs, search_in], api_visibility="private"
+        )
         gr.api(api_answer, api_name="answer")
     return demo
 

@@ -15,7 +15,8 @@ import pytest
 
 import ui
 from benchmarks.load import running_app
-from rag import Answer, QuestionError, Quote
+from rag import Answer, Pipeline, QuestionError, Quote
+from rag.embedding import Embedder
 
 LOAN_QUESTION = "How much could Ukraine borrow under the reparations loan?"
 LOAN_QUOTE = "The mechanism would allow Ukraine to borrow up to €140 billion at little or no interest"
@@ -125,6 +126,34 @@ def test_follow_up_question_uses_the_conversation(page: Any) -> None:
     assert "Searched for:" in reply and "reparations loan" in reply
 
 
+def search_in(page: Any, typed: str) -> None:
+    """Pick the one "Search in" choice that matches ``typed``."""
+    box = page.locator("#search-in input")
+    box.click()
+    box.fill(typed)
+    options = page.locator("#search-in [role=option]")
+    options.first.wait_for(timeout=30_000)
+    assert options.count() == 1, [options.nth(i).inner_text() for i in range(options.count())]
+    options.first.click()
+    page.locator("#question textarea").click()  # close the list
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_search_in_limits_answers_to_the_chosen_documents(page: Any) -> None:
+    search_in(page, "Kallas-on-Ukraine")  # the loan is in the other seed document only
+    reply = ask(page, LOAN_QUESTION).inner_text()
+    assert "do not say" in reply and "140 billion" not in reply
+    assert "Searched in: Kallas-on-Ukraine-peace-diplomacy.txt" in reply
+    assert "EU-defence-ministers-in-Brussels.txt" not in reply  # not even as a "closest passage"
+
+    search_in(page, "EU-defence-ministers")  # both documents now: the answer is back
+    reply = ask(page, LOAN_QUESTION).inner_text()
+    assert "140 billion" in reply and LOAN_QUOTE in reply
+    assert "Searched in: Kallas-on-Ukraine-peace-diplomacy.txt, EU-defence-ministers-in-Brussels.txt" in reply
+    page.screenshot(path="/tmp/ui_search_in.png", full_page=True)
+
+
 @pytest.mark.slow
 @pytest.mark.browser
 def test_too_long_question_is_explained_in_the_chat(page: Any) -> None:
@@ -152,10 +181,12 @@ def test_uploaded_file_can_be_asked_about_at_once(page: Any, app_root: Path, tmp
     assert not (app_root / "docs" / "empty.txt").exists()
     assert "lighthouse notes.txt" in page.locator("#documents").inner_text()  # listed with the others
     assert (app_root / "docs" / "lighthouse notes.txt").read_bytes() == upload.read_bytes()
+    search_in(page, "lighthouse")  # the new document can be chosen in "Search in" at once
 
     reply = ask(page, "Who painted the Kestrel Island lighthouse?").inner_text()
     assert "Ilse Varga" in reply
     assert "lighthouse notes.txt" in reply  # quoted from the new file
+    assert "Searched in: lighthouse notes.txt" in reply
     page.screenshot(path="/tmp/ui_upload.png", full_page=True)
 
 
@@ -260,19 +291,19 @@ class FakePipeline:
     def __init__(self) -> None:
         self.histories: list[Any] = []
 
-    def answer(self, question: str, history: Sequence[Any] | None = None) -> Answer:
+    def answer(self, question: str, history: Sequence[Any] | None = None, filters: Any = None) -> Answer:
         self.histories.append(history)
         if len(question) > 50:
             raise QuestionError("The question is too long (51 characters; the limit is 50).")
         quote = Quote("Ukraine could borrow up to €140 billion.", "loan.txt", 10, 50, 0.9, "Loan")
         return Answer(question, "Up to **€140 billion**. [1]", True, quotes=[quote])
 
-    def stream_answer(self, question: str, history: Sequence[Any] | None = None) -> Any:
+    def stream_answer(self, question: str, history: Sequence[Any] | None = None, filters: Any = None) -> Any:
         yield self.answer(question, history)  # as Pipeline.stream_answer does for the extractive answerer
 
 
 class StreamingPipeline(FakePipeline):
-    def stream_answer(self, question: str, history: Sequence[Any] | None = None) -> Any:
+    def stream_answer(self, question: str, history: Sequence[Any] | None = None, filters: Any = None) -> Any:
         yield "Up to "
         yield "€140 billion."
         yield self.answer(question, history)
@@ -298,3 +329,44 @@ def test_respond_explains_bad_input_in_the_chat() -> None:
     assert "type a question" in list(ui.respond(FakePipeline(), "   ", []))[-1]  # type: ignore[arg-type]
     last = list(ui.respond(FakePipeline(), "x" * 51, []))[-1]  # type: ignore[arg-type]
     assert last.startswith("**Cannot answer:**") and "too long" in last
+
+
+# ---- "Search in": choices and filters on a real index with folders -----------------------------------------
+
+
+def test_search_in_offers_folders_and_documents_and_answers_only_from_them(tmp_path: Path, embedder: Embedder) -> None:
+    docs = tmp_path / "docs"
+    (docs / "reports" / "2024").mkdir(parents=True)
+    (docs / "reports" / "2024" / "q1.txt").write_text(
+        "First quarter report\nThe bakery sold 48,000 croissants in the first quarter of 2024.\n", encoding="utf-8"
+    )
+    (docs / "reports" / "plan.md").write_text(
+        "# Plan\n\nThe bakery plans to open a second shop in Ghent next spring.\n", encoding="utf-8"
+    )
+    (docs / "notes.txt").write_text(
+        "Staff notes\nThe head baker of the bakery is Marta Quist, who joined in 2019.\n", encoding="utf-8"
+    )
+    pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=embedder)
+    pipeline.index()
+
+    values = [value for _, value in ui.scope_choices(pipeline)]
+    assert values[:2] == ["folder:reports", "folder:reports/2024"]  # folders first, each level of the tree
+    assert sorted(values[2:]) == ["source:notes.txt", "source:reports/2024/q1.txt", "source:reports/plan.md"]
+
+    assert ui.scope_filter(pipeline, []) == (None, None)  # nothing chosen: every document
+    assert ui.scope_filter(pipeline, ["folder:reports"]) == ({"folder": ["reports"]}, "reports/")
+    mixed, said = ui.scope_filter(pipeline, ["folder:reports/2024", "source:notes.txt"])
+    assert mixed == {"source": ["notes.txt", "reports/2024/q1.txt"]}  # either of them, not both at once
+    assert said == "reports/2024/, notes.txt"
+
+    question = "Who is the head baker?"
+    everywhere = list(ui.respond(pipeline, question, []))[-1]
+    assert "Marta Quist" in everywhere and "Searched in" not in everywhere
+    in_reports = list(ui.respond(pipeline, question, [], *ui.scope_filter(pipeline, ["folder:reports"])))[-1]
+    assert "Marta Quist" not in in_reports and "notes.txt" not in in_reports
+    assert "do not say" in in_reports and "Searched in: reports/" in in_reports
+    both = ui.scope_filter(pipeline, ["folder:reports", "source:notes.txt"])
+    assert "Marta Quist" in list(ui.respond(pipeline, question, [], *both))[-1]
+
+    data = ui.answer_json(pipeline, "When did the head baker join?", filters={"source": "notes.txt"})
+    assert data["answered"] and {q["source"] for q in data["quotes"]} == {"notes.txt"}
