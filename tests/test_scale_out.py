@@ -56,7 +56,7 @@ def test_three_replicas_share_one_index(pg_url: str, tmp_path: Path, monkeypatch
 
         upload = tmp_path / "depot-report.txt"
         upload.write_text(f"Depot report\n\n{DEPOT}\n", encoding="utf-8")
-        status, _, _ = Client(urls[0], verbose=False).predict([handle_file(str(upload))], api_name="/upload")
+        status = Client(urls[0], verbose=False).predict([handle_file(str(upload))], api_name="/upload")[0]
         assert "Added" in status and "1 added" in status
 
         for url in urls:  # synced through the first replica, answered by every one at once
