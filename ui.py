@@ -34,6 +34,9 @@ EXAMPLES = [
     "Who is the EU Defense Commissioner?",
     "Who won the 2022 World Cup?",
 ]
+"""Offered in an empty chat over the seed documents (they are about the seeds; another folder gets none)."""
+
+SEEDS = Path(__file__).resolve().parent / "seeds"
 
 UPLOAD_TYPES: tuple[str, ...] = tuple(sorted(LOADERS))
 """File suffixes the chat accepts: exactly the formats :mod:`rag.documents` can read."""
@@ -204,9 +207,9 @@ def scope_filter(pipeline: Pipeline, selected: Sequence[str] | None) -> tuple[Fi
 def safe_filename(name: str) -> str:
     """A file name that is safe to create inside the documents folder, derived from an uploaded name.
 
-    Folder parts (``../``, ``C:\\``) are dropped, characters other than letters, digits, ``_``, ``-`` and
-    spaces become ``-``, and leading dots go, so the result is one plain, visible file name with a
-    lower-case suffix. Raises :class:`UploadError` if the suffix is not a supported document type.
+    Folder parts (``../``, ``C:\\``) are dropped, characters other than letters, digits, ``_``, ``-``,
+    parentheses, commas and spaces become ``-``, and leading dots go, so the result is one plain, visible file
+    name with a lower-case suffix. Raises :class:`UploadError` if the suffix is not a supported document type.
     """
     base = unicodedata.normalize("NFKC", re.split(r"[\\/]", name)[-1])
     base = "".join(ch for ch in base if ch.isprintable())
@@ -216,7 +219,7 @@ def safe_filename(name: str) -> str:
     suffix = "." + suffix.strip().lower()
     if suffix not in UPLOAD_TYPES:
         raise UploadError(f"{name!r}: unsupported file type '{suffix}' (supported: {', '.join(UPLOAD_TYPES)})")
-    stem = re.sub(r"[^\w\- ]+", "-", stem)
+    stem = re.sub(r"[^\w\-(), ]+", "-", stem)
     stem = re.sub(r"\s+", " ", re.sub(r"-{2,}", "-", stem)).strip(" -_")[:100].strip(" -_")
     return f"{stem or 'document'}{suffix}"
 
@@ -360,6 +363,7 @@ def build_demo(pipeline: Pipeline) -> Any:
         except RagError as error:
             raise gr.Error(str(error)) from None
 
+    serves_seeds = pipeline.settings.docs_dir.resolve() == SEEDS
     description = (
         "Answers come only from the documents listed on the right, with each supporting sentence "
         "quoted word for word. When the documents do not say, the bot says so."
@@ -388,7 +392,7 @@ def build_demo(pipeline: Pipeline) -> Any:
                         submit_btn=True,
                         max_lines=6,
                     ),
-                    examples=[[question, None] for question in EXAMPLES],
+                    examples=[[question, None] for question in EXAMPLES] if serves_seeds else None,
                     run_examples_on_click=True,
                     api_name="ask",
                     flagging_mode="never",
@@ -437,6 +441,7 @@ def serve(pipeline: Pipeline | None = None, auth: tuple[str, str] | None = None,
     launch = {"css": CSS, "footer_links": ["api"], **launch}
     if auth:
         launch.setdefault("auth_message", "Ask your documents: log in to continue.")
+    block = not launch.pop("prevent_thread_lock", False)
     demo.queue(default_concurrency_limit=4).launch(
         server_name=settings.host,
         server_port=settings.port,
@@ -444,8 +449,13 @@ def serve(pipeline: Pipeline | None = None, auth: tuple[str, str] | None = None,
         share=False,
         show_error=True,
         max_file_size=settings.max_file_bytes,
+        prevent_thread_lock=True,
+        quiet=True,  # Gradio's own banner suggests share=True, which this app never does
         **launch,
     )
+    print(f"Serving the chat on {demo.local_url} (press Ctrl+C to stop)", flush=True)
+    if block:
+        demo.block_thread()
     return demo
 
 

@@ -227,7 +227,8 @@ def test_login_is_required_when_auth_is_set(browser: Any, app_root: Path) -> Non
         (".hidden.txt", "hidden.txt"),
         ("...txt", "document.txt"),
         ("a/../../b.html", "b.html"),
-        ("résumé 2024 (final).docx.md", "résumé 2024 -final-docx.md"),
+        ("résumé 2024 (final).docx.md", "résumé 2024 (final)-docx.md"),
+        ("parking rules (v2), draft.md", "parking rules (v2), draft.md"),
         ("evil\x00name\n.txt", "evilname.txt"),
         ("x" * 300 + ".txt", "x" * 100 + ".txt"),
     ],
@@ -370,3 +371,18 @@ def test_search_in_offers_folders_and_documents_and_answers_only_from_them(tmp_p
 
     data = ui.answer_json(pipeline, "When did the head baker join?", filters={"source": "notes.txt"})
     assert data["answered"] and {q["source"] for q in data["quotes"]} == {"notes.txt"}
+
+
+def _chat_examples(pipeline: Pipeline) -> Any:
+    demo = ui.build_demo(pipeline)
+    chat = [c for c in demo.config["components"] if c.get("props", {}).get("elem_id") == "chat"]
+    return chat[0]["props"].get("examples")
+
+
+def test_example_questions_are_offered_only_over_the_seeds(tmp_path: Path, embedder: Embedder) -> None:
+    seeds = Pipeline(docs_dir=ui.SEEDS, index_dir=tmp_path / "seeds-index", embedder=embedder)
+    assert [e["text"] for e in _chat_examples(seeds)] == ui.EXAMPLES
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "notes.txt").write_text("The garage closes at 22:00 on weekdays.\n", encoding="utf-8")
+    own = Pipeline(docs_dir=tmp_path / "docs", index_dir=tmp_path / "own-index", embedder=embedder)
+    assert not _chat_examples(own)  # questions about Ukraine would mislead over someone else's documents
