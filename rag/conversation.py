@@ -8,11 +8,22 @@ from collections.abc import Mapping, Sequence
 Message = Mapping[str, str]
 """An OpenAI/Gradio-style chat message: ``{"role": "user" | "assistant", "content": str}``."""
 
-_FOLLOW_UP = re.compile(
-    r"\b(it|its|it's|they|them|their|theirs|this|that|these|those|he|him|his|she|her|hers|there|then|"
-    r"the same|the former|the latter|above|mentioned)\b|^\s*(and|also|what about|how about|why|so)\b",
+_REFERRING = re.compile(
+    r"\b(it|its|it's|they|them|their|theirs|he|him|his|she|her|hers|the same|the former|the latter|above|"
+    r"mentioned)\b|^\s*(and|also|what about|how about|why|so)\b",
     re.IGNORECASE,
 )
+"""Words that point back to something said before ("How much could Ukraine borrow under *it*?")."""
+_DEMONSTRATIVE = re.compile(
+    r"(?:^|\b(?:is|was|are|were|about|of|in|on|for|under|with|from|by|to|do|does|did|after|before)\s+)"
+    r"(this|that|these|those)\b|\b(this|that|these|those)\s*[?.!]*\s*$",
+    re.IGNORECASE,
+)
+"""*That* pointing back ("Why is that?", "How big is that fund?", "Under this plan…"), not the *that* of a
+relative clause ("the allowance that employees get")."""
+_THERE = re.compile(r"(\w+\s+)?\bthere\b(\s*'s|\s+\w+)?", re.IGNORECASE)
+_TO_BE = frozenset("is are was were be been 's will".split())
+_SENTENCE_END = re.compile(r"(?<=[?.!])\s+")
 _CONTENT = re.compile(r"[A-Za-z0-9€$£%]{3,}")
 _GENERIC = frozenset(
     "what which who whom whose when where why how does did do is are was were can could would should will "
@@ -31,10 +42,24 @@ def user_turns(history: Sequence[Message] | None) -> list[str]:
     return turns
 
 
+def _points_to_a_place(text: str) -> bool:
+    """*There* as a place said before ("What happened there?"), not the *there* of "Is there a meal allowance?"
+    or "there is"."""
+    for match in _THERE.finditer(text):
+        before, after = (match.group(1) or "").strip().lower(), (match.group(2) or "").strip().lower()
+        if before not in _TO_BE and after not in _TO_BE:
+            return True
+    return False
+
+
 def is_follow_up(question: str) -> bool:
-    """True when the question leans on an earlier turn: a pronoun, an opening 'and…', or almost no content."""
+    """True when the question leans on an earlier turn: a word pointing back, an opening 'and…', or almost no
+    content of its own. Only its first sentence counts: in "How many moons does Mars have? Name them.",
+    *them* points back into the question itself."""
+    first = _SENTENCE_END.split(question.strip(), maxsplit=1)[0]
     content = [w for w in _CONTENT.findall(question.lower()) if w not in _GENERIC]
-    return bool(_FOLLOW_UP.search(question)) or len(content) <= 1
+    pointing = _REFERRING.search(first) or _DEMONSTRATIVE.search(first) or _points_to_a_place(first)
+    return bool(pointing) or len(content) <= 1
 
 
 def standalone_question(question: str, history: Sequence[Message] | None = None) -> str:

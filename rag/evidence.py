@@ -29,7 +29,7 @@ import numpy as np
 
 from rag.chunking import sentence_spans
 from rag.embedding import Embedder
-from rag.lexical import index_term, tokenize_cased
+from rag.lexical import index_term, tokenize, tokenize_cased
 from rag.phrases import ENTITY_PATTERNS, question_type
 from rag.retrieval import Passage
 
@@ -94,6 +94,14 @@ class Sentence:
     """Position of its passage in the list that was scored (0 = first)."""
 
 
+_BLANK_LINE = re.compile(r"[ \t]*\r?\n[ \t]*\r?\n")
+
+
+def _words(text: str) -> str:
+    """The words of ``text``, lower case, one space apart: "## Travel expenses" and "Travel expenses." match."""
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
 def names_in(question: str) -> set[str]:
     """Words the question writes as names or acronyms ("SAFE", "Kallas"), to be matched case-sensitively."""
     words = re.findall(r"\w+", question)
@@ -116,8 +124,9 @@ class EvidenceScorer:
         self._lock = threading.Lock()
 
     def sentences(self, passages: Sequence[Passage]) -> tuple[list[Sentence], np.ndarray, list[set[str]]]:
-        """Candidate sentences of the passages (first occurrence of each; at least 3 words), their vectors,
-        and the terms of each sentence with its neighbours (for the window feature)."""
+        """Candidate sentences of the passages (first occurrence of each; at least 3 words; not a title, heading
+        or headline), their vectors, and the terms of each sentence with its neighbours (for the window
+        feature)."""
         seen: set[tuple[str, int, int]] = set()
         out: list[Sentence] = []
         vectors: list[np.ndarray | None] = []
@@ -130,10 +139,14 @@ class EvidenceScorer:
             own = passage.sentence_vectors if passage.sentence_vectors is not None and passage.sentences else None
             texts = [chunk.text[s - chunk.start : e - chunk.start] for s, e in spans]
             terms = [sentence_terms(t) for t in texts]
+            headings = {_words(chunk.title), _words(chunk.section or "")}
             for k, (s, e) in enumerate(spans):
                 key = (chunk.source, s, e)
-                if key in seen or len(re.findall(r"\w+", texts[k])) < 3:
+                words = _words(texts[k])
+                if key in seen or len(words.split()) < 3 or words in headings:  # a heading names, never answers
                     continue
+                if s == 0 and len(words.split()) <= 10 and _BLANK_LINE.match(chunk.text, e - chunk.start):
+                    continue  # a document's first line, set apart by a blank line: its headline
                 seen.add(key)
                 out.append(Sentence(chunk.source, chunk.title, s, e, texts[k], rank))
                 vectors.append(None if own is None else np.asarray(own[k], dtype=np.float32))
@@ -190,9 +203,18 @@ class EvidenceScorer:
         if not sentences:
             return []
         features = self.features(question, query, sentences, vectors, windows, query_vector)
-        rank = (features @ RANK_WEIGHTS).tolist()
-        evidence = evidence_scores(features).tolist()
-        scored = list(zip(rank, evidence, sentences, strict=True))
+        rank, evidence = features @ RANK_WEIGHTS, evidence_scores(features)
+        if query != question and tokenize(question):
+            # A follow-up ("What is its budget?" after a question about Project Falcon) was searched with the
+            # earlier turn, but its own words choose the sentence: scored against the whole resolved query,
+            # the earlier question's words ("project lead") would pick the earlier answer again. Whether to
+            # answer also counts the earlier turn, which may hold the only words the passage shares.
+            own = self.features(question, question, sentences, vectors, windows, self.embedder.encode_query(question))
+            own_rank, own_evidence = own @ RANK_WEIGHTS, evidence_scores(own)
+            best = int(np.argmax(own_rank))
+            own_evidence[best] = max(own_evidence[best], evidence[best])
+            rank, evidence = own_rank, own_evidence
+        scored = list(zip(rank.tolist(), evidence.tolist(), sentences, strict=True))
         return sorted(scored, key=lambda item: -item[0])
 
     def _idf(self, terms: Sequence[str]) -> np.ndarray:

@@ -1,6 +1,15 @@
 from __future__ import annotations
 
-from rag.conversation import is_follow_up, standalone_question
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rag import Answer, Pipeline
+from rag.conversation import Message, is_follow_up, standalone_question
+from rag.embedding import Embedder
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
 LOAN = [
     {"role": "user", "content": "What is the reparations loan?"},
@@ -28,3 +37,110 @@ def test_a_chain_of_follow_ups_reaches_back_to_its_topic() -> None:
 def test_malformed_history_is_ignored() -> None:
     history = [{"role": "user"}, "nonsense", {"role": "system", "content": "x"}, {"content": 3}]
     assert standalone_question("And it?", history) == "And it?"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Is there a meal allowance?",  # existential "there"
+        "What is the meal allowance that employees get?",  # relative "that"
+        "How many moons does Mars have? Name them.",  # "them" points into the question itself
+        "Was there a vote on the loan?",
+    ],
+)
+def test_a_new_topic_is_not_taken_for_a_follow_up(question: str) -> None:
+    assert not is_follow_up(question)
+    assert standalone_question(question, LOAN) == question
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What is its budget?", "Why is that?", "How big is that fund?", "What happened there?", "What about the SAFE?"],
+)
+def test_words_pointing_back_make_a_follow_up(question: str) -> None:
+    assert is_follow_up(question)
+
+
+# ---- conversations on real documents, with the real model ----------------------------------------------------
+
+NOTES = {
+    "falcon.txt": "Project Falcon kickoff notes.\n\nThe project lead is Margaret Okonkwo. The budget approved by the "
+    "board is 2.4 million dollars.\nThe first milestone is due on 15 June 2027.\n",
+    "handbook.md": "# Employee Handbook\n\n## Vacation policy\n\nFull-time employees receive 27 days of paid vacation "
+    "per year. Unused vacation days can be carried over until March 31 of the following year.\n\n## Remote work\n\n"
+    "Employees may work remotely up to three days per week.\n\n## Expenses\n\nTravel expenses must be submitted "
+    "within 30 days. The daily meal allowance is 45 euros.\n",
+    "mars.md": "# Mars facts\n\nMars has two moons, Phobos and Deimos. A day on Mars lasts 24 hours and 37 minutes.\n",
+}
+
+
+@pytest.fixture(scope="module")
+def notes_pipeline(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Pipeline:
+    root = tmp_path_factory.mktemp("conversation")
+    (root / "docs").mkdir()
+    for name, text in NOTES.items():
+        (root / "docs" / name).write_text(text, encoding="utf-8")
+    for seed in SEEDS.glob("*.txt"):
+        shutil.copy(seed, root / "docs" / seed.name)
+    pipeline = Pipeline(docs_dir=root / "docs", index_dir=root / "index", embedder=embedder)
+    pipeline.index()
+    return pipeline
+
+
+def converse(pipeline: Pipeline, *questions: str) -> list[Answer]:
+    history: list[Message] = []
+    answers = []
+    for question in questions:
+        answers.append(pipeline.answer(question, history=history))
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answers[-1].text}]
+    return answers
+
+
+def first_quote(answer: Answer) -> str:
+    assert answer.answered, answer.text
+    return answer.quotes[0].text
+
+
+@pytest.mark.slow
+def test_a_change_of_topic_is_answered_on_its_own(notes_pipeline: Pipeline) -> None:
+    lead, meal, moons = converse(
+        notes_pipeline,
+        "Who is the project lead of Project Falcon?",
+        "Is there a meal allowance?",
+        "How many moons does Mars have? Name them.",
+    )
+    assert "Margaret Okonkwo" in first_quote(lead)
+    assert meal.query == meal.question and "45 euros" in first_quote(meal)
+    assert moons.query == moons.question and "Phobos and Deimos" in first_quote(moons)
+
+
+@pytest.mark.slow
+def test_a_follow_up_is_answered_about_its_own_question_not_the_earlier_one(notes_pipeline: Pipeline) -> None:
+    _, budget = converse(notes_pipeline, "Who is the project lead of Project Falcon?", "What is its budget?")
+    assert "Project Falcon" in budget.query  # searched with the earlier turn...
+    assert "2.4 million dollars" in first_quote(budget)  # ...but answered about the budget, not the lead
+
+    _, borrow = converse(
+        notes_pipeline, "What is the reparations loan backed by?", "How much could Ukraine borrow under it?"
+    )
+    assert "€140 billion" in (borrow.key_phrase or "")  # not the €185 billion that backs it
+
+    _, carry, remote = converse(
+        notes_pipeline,
+        "How many vacation days do employees get?",
+        "Can they carry them over?",
+        "What about remote work?",
+    )
+    assert "carried over" in first_quote(carry)
+    assert "work remotely" in first_quote(remote)
+
+
+@pytest.mark.slow
+def test_a_title_or_heading_is_never_quoted(notes_pipeline: Pipeline) -> None:
+    for question in (
+        "Who is the project lead of Project Falcon?",
+        "What does the employee handbook say about expenses?",
+    ):
+        answer = notes_pipeline.answer(question)
+        for quote in [*answer.quotes, *answer.related]:
+            assert quote.text.strip(" .#") not in {"Project Falcon kickoff notes", "Employee Handbook", "Expenses"}
