@@ -30,6 +30,12 @@ class ModelLoadError(RagError):
     """A model (embedder, reranker or generator) could not be loaded from the name or path given."""
 
 
+class SettingsError(RagError, ValueError):
+    """A setting has a value that cannot work (from an argument or a ``RAG_*`` environment variable).
+
+    Also a ValueError, as settings errors were before they had their own class."""
+
+
 class QuestionError(RagError, ValueError):
     """The question cannot be answered as asked: empty, or too long."""
 

@@ -3,7 +3,7 @@
 Everything the FAISS folder holds lives in five tables, so any number of ``rag serve`` processes (and a
 streaming read replica) answer from the same index the moment a sync commits::
 
-    rag_meta        one row: format version, model, dimension, chunking, chunk and token counts
+    rag_meta        one row: format version, model, dimension, chunking, chunk and token counts, documents folder
     rag_documents   one row per file: source, title, type, fingerprint, size, mtime, pages, sections, text
     rag_chunks      text, offsets, section, the embedding (HNSW index), sentence offsets and vectors
     rag_postings    BM25 postings (term, chunk, tf, chunk length): the same scores as bm25s, in SQL
@@ -236,20 +236,21 @@ class PgStore:
             ).fetchall()
         return Catalog(int(count), int(meta["chunks"]), [(s, t, int(n), int(p)) for s, t, n, p in listed])
 
+    def sources(self, where: Filter | None = None) -> list[str]:
+        if self.meta() is None:
+            return []
+        condition, params = _filter_sql(where)
+        with self._read() as conn:
+            rows = conn.execute(f"SELECT source FROM rag_documents WHERE {condition} ORDER BY source", params)
+            return [r[0] for r in rows.fetchall()]
+
     def _documents_passing(self, where: Filter | None) -> list[int] | None:
         """Ids of the documents that pass ``where`` (None: no filter, every document)."""
         if where is None:
             return None
-        clauses, params = [], []
-        for column, values in (("source", where.source), ("title", where.title), ("type", where.type)):
-            if values:
-                clauses.append(f"{column} = ANY(%s)")
-                params.append(list(values))
-        if where.folder:
-            clauses.append("EXISTS (SELECT 1 FROM unnest(%s::text[]) f WHERE f = '' OR starts_with(source, f || '/'))")
-            params.append(list(where.folder))
+        condition, params = _filter_sql(where)
         with self._read() as conn:
-            rows = conn.execute(f"SELECT id FROM rag_documents WHERE {' AND '.join(clauses)}", params).fetchall()
+            rows = conn.execute(f"SELECT id FROM rag_documents WHERE {condition}", params).fetchall()
         return [r[0] for r in rows]
 
     # ---- writing ----------------------------------------------------------------------------------------
@@ -274,15 +275,32 @@ class PgStore:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
 
 
+def _filter_sql(where: Filter | None) -> tuple[str, list[Any]]:
+    """A WHERE condition on ``rag_documents`` for ``where`` (``true`` for no filter), and its parameters."""
+    if where is None:
+        return "true", []
+    clauses, params = [], []
+    for column, values in (("source", where.source), ("title", where.title), ("type", where.type)):
+        if values:
+            clauses.append(f"{column} = ANY(%s)")
+            params.append(list(values))
+    if where.folder:
+        clauses.append("EXISTS (SELECT 1 FROM unnest(%s::text[]) f WHERE f = '' OR starts_with(source, f || '/'))")
+        params.append(list(where.folder))
+    return " AND ".join(clauses) or "true", params
+
+
 def _meta(conn: Any, check: bool = True) -> dict[str, Any] | None:
     """The meta row; ``check`` first asks whether the table exists (it does not before the first sync)."""
     if check and conn.execute("SELECT to_regclass('rag_meta')").fetchone()[0] is None:
         return None
-    row = conn.execute("SELECT format_version, model, dimension, chunking, chunks, tokens FROM rag_meta").fetchone()
+    # As JSON, so that a column added later (docs_dir) may be missing from an older database.
+    row = conn.execute("SELECT to_jsonb(m) FROM rag_meta m").fetchone()
     if row is None:
         return None
-    keys = ("format_version", "model", "dimension", "chunking", "chunks", "tokens")
-    return dict(zip(keys, row, strict=True))
+    meta: dict[str, Any] = row[0]
+    meta.setdefault("docs_dir", None)
+    return meta
 
 
 def _paging(pages: Any, sections: Any, warnings: Any) -> tuple[tuple[int, ...], tuple[tuple[int, str], ...], tuple]:
@@ -320,14 +338,18 @@ class PgWriter:
         removed: Sequence[str],
         touched: Sequence[DocumentRecord],
         fresh: Sequence[tuple[DocumentRecord, Document, list[Chunk], list[Embedded]]],
+        docs_dir: str = "",
     ) -> None:
         """In one transaction: drop ``removed`` documents (and the old version of each fresh one), update the
-        size and time of ``touched`` ones, add ``fresh`` ones with their chunks. ``reset`` starts from empty
-        tables (first sync, or another model or chunking)."""
-        reset = reset or self.meta() is None
+        size and time of ``touched`` ones, add ``fresh`` ones with their chunks, record ``docs_dir`` as the
+        folder the index holds. ``reset`` starts from empty tables (first sync, or another model or chunking)."""
+        meta = self.meta()
+        reset = reset or meta is None
         with self.conn.transaction():
             if reset:
                 self._create(model, dimension, chunking)
+            elif meta is not None and meta["docs_dir"] is None:  # a database from before docs_dir was kept
+                self.conn.execute("ALTER TABLE rag_meta ADD COLUMN IF NOT EXISTS docs_dir text NOT NULL DEFAULT ''")
             bulk = reset or self._count() == 0
             if bulk and fresh:  # COPY first, index after: much faster than inserting into a live HNSW index
                 self.conn.execute("DROP INDEX IF EXISTS rag_chunks_embedding")
@@ -344,7 +366,7 @@ class PgWriter:
                 )
                 self.conn.execute("ANALYZE rag_chunks")
                 self.conn.execute("ANALYZE rag_postings")
-            self.conn.execute("UPDATE rag_meta SET updated = now()")
+            self.conn.execute("UPDATE rag_meta SET updated = now(), docs_dir = %s", (docs_dir,))
 
     def _count(self) -> int:
         return int(self.conn.execute("SELECT chunks FROM rag_meta").fetchone()[0])
@@ -356,7 +378,8 @@ class PgWriter:
         c.execute(
             "CREATE TABLE rag_meta (one boolean PRIMARY KEY DEFAULT true CHECK (one), format_version int NOT NULL,"
             " model text NOT NULL, dimension int NOT NULL, chunking jsonb NOT NULL, chunks bigint NOT NULL DEFAULT 0,"
-            " tokens bigint NOT NULL DEFAULT 0, updated timestamptz NOT NULL DEFAULT now())"
+            " tokens bigint NOT NULL DEFAULT 0, updated timestamptz NOT NULL DEFAULT now(),"
+            " docs_dir text NOT NULL DEFAULT '')"
         )
         c.execute(
             "CREATE TABLE rag_documents (id bigserial PRIMARY KEY, source text NOT NULL UNIQUE, title text NOT NULL,"

@@ -21,7 +21,7 @@ from rag.documents import Document, iter_files, load_file
 from rag.embedding import Embedder
 from rag.errors import DocumentError, DocumentsFolderError, IndexStoreError, QuestionError
 from rag.evidence import EvidenceScorer
-from rag.filters import Filter, FilterSpec
+from rag.filters import FIELDS, Filter, FilterSpec
 from rag.formats.pdf import CUT_SHORT as PDF_CUT_SHORT
 from rag.reader import SpanReader
 from rag.reranking import CrossEncoderReranker, SentenceReranker, load_reranker
@@ -193,11 +193,17 @@ class Pipeline:
         """
         if docs_dir is not None:
             self.settings = self.settings.replace(docs_dir=Path(docs_dir).expanduser())
+        held = self._held_folder()
+        if held is not None and not self.settings.docs_dir_chosen and held.is_dir():
+            self.settings = self.settings.replace(docs_dir=held)
         folder = self.settings.docs_dir
         if not folder.exists():
             raise DocumentsFolderError(f"documents folder not found: {folder}")
         if not folder.is_dir():
             raise DocumentsFolderError(f"not a folder: {folder}")
+        if held is not None and held != folder.resolve():
+            gone = "" if held.is_dir() else ", which no longer exists"
+            logger.warning("index: now indexing %s (was %s%s)", folder.resolve(), held, gone)
         started = time.perf_counter()
         report = IndexReport()
         if rebuild:
@@ -212,6 +218,21 @@ class Pipeline:
         return report
 
     sync = index
+
+    def _held_folder(self) -> Path | None:
+        """The documents folder the existing index was synced from, if it recorded one.
+
+        With no folder chosen (no argument, no ``RAG_DOCS_DIR``) that folder is synced again, so forgetting
+        ``--docs`` never swaps a user's documents for the seeds."""
+        if self.settings.store == "pgvector":
+            meta = self._pg_store().meta()
+            held = meta.get("docs_dir") if meta else None
+        else:
+            try:
+                held = Store.read_manifest(self.settings.index_dir).docs_dir
+            except IndexStoreError:  # no index yet, or one to rebuild: nothing to keep
+                return None
+        return Path(held) if held else None
 
     def _chunking(self) -> dict[str, int]:
         s = self.settings
@@ -246,7 +267,7 @@ class Pipeline:
             try:
                 doc = load_file(path, source, s.max_file_bytes)
             except DocumentError as error:
-                logger.warning("skipped %s", error)
+                logger.debug("skipped %s", error)  # the report lists it: `rag index` and the chat show it once
                 report.skipped.append(error)
                 continue
             seen.add(source)
@@ -265,16 +286,24 @@ class Pipeline:
         """Write a new index generation from the unchanged part of the old one and the fresh files."""
         s = self.settings
         chunking = self._chunking()
+        folder = str(s.docs_dir.resolve())
         with _lock(s.index_dir):
             old = None if rebuild else self._load_compatible(chunking, report)
             old_records = {r.source: r for r in old.manifest.documents} if old else {}
             kept, fresh = self._scan(old_records, report)
             if old is not None and not fresh and not report.removed and kept == list(old.manifest.documents):
-                self._store = old
-                return
-            reused = [(r, old.document(r.source)) for r in kept] if old else []
-            store = self._build(old, reused, fresh, chunking, report, progress)
-            store.save(s.index_dir)
+                store = old
+                if old.manifest.docs_dir == folder:
+                    self._store = old
+                    return
+            else:
+                reused = [(r, old.document(r.source)) for r in kept] if old else []
+                store = self._build(old, reused, fresh, chunking, report, progress)
+            store.manifest.docs_dir = folder
+            try:
+                store.save(s.index_dir)
+            except OSError as exc:
+                raise IndexStoreError(f"cannot write the index at {s.index_dir}: {exc.strerror or exc}") from None
             self._store = store
 
     def _sync_pg(self, rebuild: bool, report: IndexReport, progress: Progress | None) -> None:
@@ -303,8 +332,10 @@ class Pipeline:
             embedded = iter(self._embed([c for _, _, cs in chunked for c in cs], progress))
             report.embedded = sum(len(cs) for _, _, cs in chunked)
             rows = [(r, d, cs, [next(embedded) for _ in cs]) for r, d, cs in chunked]
-            if reset or rows or report.removed or touched:
-                writer.apply(model, self.embedder.dimension, chunking, reset, report.removed, touched, rows)
+            folder = str(s.docs_dir.resolve())
+            moved = meta is None or meta["docs_dir"] != folder
+            if reset or rows or report.removed or touched or moved:
+                writer.apply(model, self.embedder.dimension, chunking, reset, report.removed, touched, rows, folder)
 
     def _pg_store(self) -> Any:
         from rag.pgstore import PgStore
@@ -460,6 +491,8 @@ class Pipeline:
                 False,
                 query=question,
             )
+        if where is not None and not store.sources(where):
+            return Answer(question, _no_match(where, store.sources()), False, query=question)
         query = standalone_question(question, history)
         query_vector = self.embedder.encode_query(query)
         return question, query, self._retrieve(query, query_vector, None, where), query_vector
@@ -497,6 +530,18 @@ def _where(filters: FilterSpec | None) -> Filter | None:
         raise QuestionError(str(exc)) from None
 
 
+def _no_match(where: Filter, sources: list[str]) -> str:
+    """Why nothing is answered when no document passes ``where`` (not "the documents do not say"); a ``source``
+    given as a bare file name gets the full relative paths of the documents with that name."""
+    named = ", ".join(f"{key}={value}" for key in FIELDS for value in getattr(where, key))
+    text = f"No document matches the filter {named}, so there is nothing to answer from."
+    known = set(sources)
+    meant = [s for value in where.source if value not in known for s in sources if s.rsplit("/", 1)[-1] == value]
+    if meant:
+        text += " Did you mean " + " or ".join(f"source={s}" for s in meant) + "?"
+    return text
+
+
 def _cut_short(record: DocumentRecord) -> bool:
     """A file whose reading stopped early (a PDF over its time budget) is read again on the next sync."""
     return any(PDF_CUT_SHORT in w for w in record.warnings)
@@ -505,8 +550,14 @@ def _cut_short(record: DocumentRecord) -> bool:
 @contextlib.contextmanager
 def _lock(index_dir: Path) -> Iterator[None]:
     """One writer at a time per index folder (other processes wait)."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "w") as handle:
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexStoreError(f"the index folder {index_dir} is a file, not a folder")
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(index_dir / ".lock", "w")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise IndexStoreError(f"cannot create the index folder {index_dir}: {exc.strerror or exc}") from None
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

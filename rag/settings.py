@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PosixPath
 from typing import Any
 
+from rag.errors import SettingsError
 from rag.evidence import MIN_EVIDENCE
 
 DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -19,6 +20,24 @@ def _project_root() -> Path:
     return checkout if (checkout / "seeds").is_dir() else Path.cwd()
 
 
+class DefaultFolder(PosixPath):
+    """The documents folder when nobody chose one: a path that remembers it was not chosen.
+
+    It is a type rather than a flag so that it survives ``Settings.replace`` and ``dataclasses.replace``
+    untouched, while any folder a user passes (an argument, ``RAG_DOCS_DIR``) is a plain path. The pipeline
+    then prefers the folder the existing index holds (see :attr:`Settings.docs_dir_chosen`).
+    """
+
+
+def _default_docs_dir() -> Path:
+    return DefaultFolder(_project_root() / "seeds")
+
+
+def default_index_dir() -> Path:
+    """Where the index lives unless told otherwise: ``index/`` in the checkout (else in the current folder)."""
+    return _project_root() / "index"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything that can be configured, with defaults that work offline and with no configuration.
@@ -27,9 +46,10 @@ class Settings:
     ``RAG_DOCS_DIR=~/notes`` or ``RAG_EMBEDDING_MODEL=/models/bge-small``; see :meth:`from_env`.
     """
 
-    docs_dir: Path = field(default_factory=lambda: _project_root() / "seeds")
-    """The folder of documents to answer from (searched recursively)."""
-    index_dir: Path = field(default_factory=lambda: _project_root() / "index")
+    docs_dir: Path = field(default_factory=_default_docs_dir)
+    """The folder of documents to answer from (searched recursively). When none is given, the folder the
+    existing index holds (if it still exists), else ``seeds/``."""
+    index_dir: Path = field(default_factory=default_index_dir)
     """Where the index is persisted. Rebuilt when the documents or the embedding model change."""
 
     store: str = "faiss"
@@ -105,16 +125,20 @@ class Settings:
     port: int = 7860
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "docs_dir", Path(self.docs_dir).expanduser())
+        if not (isinstance(self.docs_dir, DefaultFolder) and self.docs_dir == _default_docs_dir()):
+            # A path derived from the default (``docs_dir / "sub"``) is one somebody chose.
+            object.__setattr__(self, "docs_dir", Path(self.docs_dir).expanduser())
         object.__setattr__(self, "index_dir", Path(self.index_dir).expanduser())
         positive = ["generator_max_tokens", "chunk_chars", "top_k", "candidates", "max_quotes", "rrf_k"]
         positive.append("rerank_candidates")
         for name in positive:
             value = getattr(self, name)
             if value <= 0:
-                raise ValueError(f"{name} must be greater than 0. Currently, {name} is {value}")
+                raise SettingsError(f"{name} must be greater than 0. Currently, {name} is {value}")
         if self.chunk_overlap_sentences < 0:
-            raise ValueError(f"chunk_overlap_sentences must be >= 0. Currently, it is {self.chunk_overlap_sentences}")
+            raise SettingsError(
+                f"chunk_overlap_sentences must be >= 0. Currently, it is {self.chunk_overlap_sentences}"
+            )
         choices = {
             "embedding_backend": ("auto", "torch", "onnx", "onnx-int8"),
             "generator_engine": ("auto", "llama_cpp", "transformers"),
@@ -123,22 +147,24 @@ class Settings:
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
-                raise ValueError(
+                raise SettingsError(
                     f"{name} must be one of {', '.join(allowed)}. Currently, it is {getattr(self, name)!r}"
                 )
         if self.store == "pgvector" and not self.store_url.startswith(("postgresql://", "postgres://")):
-            raise ValueError(
+            raise SettingsError(
                 "store=pgvector needs store_url, a postgresql://user:password@host:port/database URL"
                 f" (set RAG_STORE_URL). Currently, it is {self.store_url!r}"
             )
         if self.embedding_batch_size < 0:
-            raise ValueError(f"embedding_batch_size must be >= 0. Currently, it is {self.embedding_batch_size}")
+            raise SettingsError(f"embedding_batch_size must be >= 0. Currently, it is {self.embedding_batch_size}")
         if not 0.0 <= self.generator_min_support <= 1.0:
-            raise ValueError(
+            raise SettingsError(
                 f"generator_min_support must be between 0 and 1. Currently, it is {self.generator_min_support}"
             )
+        if not 0 <= self.port <= 65535:
+            raise SettingsError(f"port must be between 0 and 65535. Currently, it is {self.port}")
         if not 0.0 <= self.min_evidence <= 1.0:
-            raise ValueError(f"min_evidence must be between 0 and 1. Currently, it is {self.min_evidence}")
+            raise SettingsError(f"min_evidence must be between 0 and 1. Currently, it is {self.min_evidence}")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -155,6 +181,11 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
+    @property
+    def docs_dir_chosen(self) -> bool:
+        """Whether ``docs_dir`` was given (as an argument or ``RAG_DOCS_DIR``) rather than left to the default."""
+        return not isinstance(self.docs_dir, DefaultFolder)
+
 
 def _parse(name: str, raw: str, kind: Any) -> Any:
     kind = str(kind)
@@ -170,5 +201,5 @@ def _parse(name: str, raw: str, kind: Any) -> Any:
         if kind == "float":
             return float(raw)
     except ValueError:
-        raise ValueError(f"RAG_{name.upper()}={raw!r} is not a valid {kind}") from None
+        raise SettingsError(f"RAG_{name.upper()}={raw!r} is not a valid {kind}") from None
     return raw

@@ -100,6 +100,10 @@ class SearchIndex(Protocol):
 
     def catalog(self, limit: int = 50) -> Catalog: ...
 
+    def sources(self, where: Filter | None = None) -> list[str]:
+        """The sources (paths relative to the documents folder) of the documents that pass ``where``, sorted."""
+        ...
+
 
 class FormatVersionError(ValueError):
     """The index was written by a version of this program with another on-disk format."""
@@ -146,6 +150,9 @@ class Manifest:
     format_version: int = FORMAT_VERSION
     created: float = field(default_factory=time.time)
     files: dict[str, int] = field(default_factory=dict)
+    docs_dir: str = ""
+    """The documents folder the index holds (absolute), so a run that names none syncs that one again; empty in
+    indexes written before it was recorded."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1, ensure_ascii=False)
@@ -329,6 +336,9 @@ class Store:
     def catalog(self, limit: int = 50) -> Catalog:
         listed = [(d.source, d.title, len(self.chunks_of(d.source)), len(d.pages)) for d in self.documents[:limit]]
         return Catalog(len(self.documents), len(self), listed)
+
+    def sources(self, where: Filter | None = None) -> list[str]:
+        return sorted(d.source for d in self.documents if where is None or where.matches(d.source, d.title))
 
     def allowed(self, where: Filter) -> np.ndarray:
         """Ids of the chunks of the documents that pass ``where`` (kept for the few filters last used)."""

@@ -149,6 +149,24 @@ def test_filters_keep_only_the_documents_asked_for(backend: MakePipeline, seeds_
     assert pipeline.answer(LOAN, filters={"title": "EU defence ministers in Brussels"}).answered
     with pytest.raises(QuestionError, match="unknown filter field 'colour'"):
         pipeline.answer(LOAN, filters={"colour": "red"})
+    # What a filter lets through, and a filter that lets nothing through: named, not "the documents do not say".
+    store = pipeline.store
+    assert store.sources() == sorted(["archive/kallas-copy.md", kallas, "EU-defence-ministers-in-Brussels.txt"])
+    assert store.sources(Filter(folder=("archive",))) == ["archive/kallas-copy.md"]
+    assert store.sources(Filter(source=("kallas-copy.md",))) == []
+    bare = pipeline.answer(LOAN, filters={"source": "kallas-copy.md"})
+    assert not bare.answered and bare.text.endswith("Did you mean source=archive/kallas-copy.md?")
+
+
+def test_a_pipeline_given_no_folder_syncs_the_one_the_index_holds(
+    backend: MakePipeline, seeds_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RAG_DOCS_DIR", raising=False)
+    backend(seeds_copy).index()
+    forgetful = backend(None)  # no docs_dir: not the checkout's seeds/, the folder the index holds
+    report = forgetful.index()
+    assert not report.changed and report.embedded == 0
+    assert forgetful.settings.docs_dir == seeds_copy
 
 
 # ---- what only the shared database does ---------------------------------------------------------------------
@@ -295,3 +313,17 @@ def test_another_model_rebuilds_the_database_index(pg_url: str, seeds_copy: Path
     assert report.embedded == report.chunks > 0
     with psycopg.connect(pg_url) as conn:
         assert conn.execute("SELECT model, dimension FROM rag_meta").fetchone() == ("hash-b", 24)
+
+
+def test_a_database_from_before_the_folder_was_recorded_is_read_then_records_it(
+    pg_url: str, seeds_copy: Path, embedder
+) -> None:
+    Pipeline(docs_dir=seeds_copy, store="pgvector", store_url=pg_url, embedder=embedder).index()
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE rag_meta DROP COLUMN docs_dir")
+    reader = Pipeline(store="pgvector", store_url=pg_url, embedder=embedder, sync_on_start=False)
+    assert reader.answer(LOAN).answered
+    report = Pipeline(docs_dir=seeds_copy, store="pgvector", store_url=pg_url, embedder=embedder).index()
+    assert not report.rebuilt and report.embedded == 0
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT docs_dir FROM rag_meta").fetchone() == (str(seeds_copy.resolve()),)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import subprocess
@@ -230,3 +231,71 @@ def test_instructions_inside_a_document_do_not_change_the_answers(
     answer = injected.answer("What did the meeting notes say?")
     assert all(q.source == "notes.txt" for q in answer.quotes)
     assert_quotes_verbatim(injected, answer)
+
+
+def test_a_pipeline_without_a_folder_answers_from_the_one_the_index_holds(
+    tmp_path: Path, seeds_copy: Path, embedder, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("RAG_DOCS_DIR", raising=False)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "astronomy.md").write_text(
+        "# Astronomy notes\nThe Andromeda galaxy is about 2.5 million light years from Earth.\n", encoding="utf-8"
+    )
+    index = tmp_path / "index"
+    Pipeline(docs_dir=mine, index_dir=index, embedder=embedder).index()
+
+    forgetful = Pipeline(index_dir=index, embedder=embedder)  # no docs_dir, no RAG_DOCS_DIR
+    answer = forgetful.answer("How far is the Andromeda galaxy?")
+    assert answer.answered and answer.quotes[0].source == "astronomy.md"
+    assert forgetful.settings.docs_dir == mine
+    assert not forgetful.index().changed
+    assert [d.source for d in forgetful.store.documents] == ["astronomy.md"]  # the seeds never came in
+
+    with caplog.at_level(logging.WARNING, logger="rag"):
+        report = Pipeline(docs_dir=seeds_copy, index_dir=index, embedder=embedder).index()
+    assert report.removed == ["astronomy.md"]
+    assert [r.getMessage() for r in caplog.records] == [f"index: now indexing {seeds_copy.resolve()} (was {mine})"]
+
+
+def test_a_filter_matching_no_document_is_named_instead_of_refused(tmp_path: Path, seeds_copy: Path, embedder) -> None:
+    for folder in ("sub/deeper", "other"):
+        (seeds_copy / folder).mkdir(parents=True)
+        (seeds_copy / folder / "astronomy.md").write_text(
+            "# Astronomy\nThe Andromeda galaxy is about 2.5 million light years away.\n", encoding="utf-8"
+        )
+    pipeline = Pipeline(docs_dir=seeds_copy, index_dir=tmp_path / "index", embedder=embedder)
+    question = "How much could Ukraine borrow under the reparations loan?"
+
+    nothing = pipeline.answer(question, filters={"folder": "nope"})
+    assert not nothing.answered and nothing.quotes == [] and nothing.related == []
+    assert nothing.text == "No document matches the filter folder=nope, so there is nothing to answer from."
+
+    bare = pipeline.answer(question, filters={"source": "astronomy.md"})
+    assert not bare.answered and "No document matches the filter source=astronomy.md" in bare.text
+    assert bare.text.endswith("Did you mean source=other/astronomy.md or source=sub/deeper/astronomy.md?")
+    streamed = list(pipeline.stream_answer(question, filters={"source": "astronomy.md"}))
+    assert streamed == [bare]
+
+    # A filter that matches documents which do not hold the answer still refuses as before.
+    matched = pipeline.answer(question, filters={"folder": "other"})
+    assert not matched.answered and matched.text.startswith("The documents do not say.")
+    assert pipeline.answer(question, filters={"source": "EU-defence-ministers-in-Brussels.txt"}).answered
+
+
+def test_index_prints_nothing_and_reports_the_skipped_files(tmp_path: Path, seeds_copy: Path) -> None:
+    (seeds_copy / "empty.txt").write_bytes(b"")
+    (seeds_copy / "binary.txt").write_bytes(b"\x00\x01binary")
+    code = (
+        "import sys\nfrom rag import Pipeline\n"
+        "report = Pipeline(docs_dir=sys.argv[1], index_dir=sys.argv[2]).index()\n"
+        "sys.stderr.write(repr(sorted(e.path.name for e in report.skipped)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(seeds_copy), str(tmp_path / "index")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0
+    assert (out.stdout, out.stderr) == ("", "['binary.txt', 'empty.txt']")

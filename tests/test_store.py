@@ -10,6 +10,7 @@ import pytest
 from conftest import HashEmbedder
 
 from rag import IndexStoreError, Pipeline
+from rag.filters import Filter
 from rag.store import Store, current_generation
 
 
@@ -93,7 +94,7 @@ def test_a_crash_while_writing_leaves_the_previous_index_usable(
         raise OSError("disk full")
 
     monkeypatch.setattr(np, "save", crash)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(IndexStoreError, match=f"cannot write the index at {tmp_path / 'index'}: disk full"):
         pipeline(tmp_path).index()
     monkeypatch.undo()
     after = Store.load(tmp_path / "index")
@@ -201,3 +202,38 @@ def test_a_large_index_switches_to_ivf_and_keeps_its_recall_through_a_memory_map
     exact = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
     recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact, strict=True)])
     assert recall >= 0.95
+
+
+def test_an_index_written_before_the_folder_was_recorded_loads_and_is_reused(tmp_path: Path) -> None:
+    make_docs(tmp_path / "docs")
+    pipeline(tmp_path).index()
+    gen = current_generation(tmp_path / "index")
+    manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest.pop("docs_dir") == str((tmp_path / "docs").resolve())
+    (gen / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert Store.load(tmp_path / "index").manifest.docs_dir == ""
+
+    embedder = HashEmbedder()
+    report = pipeline(tmp_path, embedder).index()
+    assert not report.rebuilt and embedder.calls == 0
+    assert Store.load(tmp_path / "index").manifest.docs_dir == str((tmp_path / "docs").resolve())  # recorded now
+
+
+def test_an_index_folder_that_is_a_file_or_cannot_be_made_is_named(tmp_path: Path) -> None:
+    make_docs(tmp_path / "docs")
+    (tmp_path / "index").write_text("my notes, not an index", encoding="utf-8")
+    with pytest.raises(IndexStoreError, match=f"the index folder {tmp_path / 'index'} is a file, not a folder"):
+        pipeline(tmp_path).index()
+    assert (tmp_path / "index").read_text(encoding="utf-8") == "my notes, not an index"
+    unmakeable = Pipeline(docs_dir=tmp_path / "docs", index_dir="/proc/rag-test/index", embedder=HashEmbedder())
+    with pytest.raises(IndexStoreError, match="cannot create the index folder /proc/rag-test/index"):
+        unmakeable.index()
+
+
+def test_sources_lists_the_documents_a_filter_lets_through(tmp_path: Path) -> None:
+    make_docs(tmp_path / "docs" / "rivers", 2)
+    make_docs(tmp_path / "docs", 1)
+    store = pipeline(tmp_path).store
+    assert store.sources() == ["doc0.txt", "rivers/doc0.txt", "rivers/doc1.txt"]
+    assert store.sources(Filter(folder=("rivers",))) == ["rivers/doc0.txt", "rivers/doc1.txt"]
+    assert store.sources(Filter(source=("doc1.txt",))) == []
