@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import json
 import logging
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,33 +19,71 @@ from pathlib import Path
 from rag.errors import RagError
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rag", description="Ask your documents; answers quote their sources.")
-    parser.add_argument("--index-dir", type=Path, help="index folder (default: ./index, or $RAG_INDEX_DIR)")
-    parser.add_argument("--model", dest="embedding_model", help="sentence-transformers model name or path")
-    parser.add_argument(
-        "--generator", help="generative backend: gguf:PATH, hf:FOLDER or openai:URL#MODEL (default: extractive)"
-    )
-    parser.add_argument(
-        "--reranker", help="second retrieval stage: sentences (default), none, or a cross-encoder name or path"
-    )
-    parser.add_argument(
-        "--store-url", help="keep the index in PostgreSQL + pgvector at this postgresql:// URL (default: index folder)"
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
-    commands = parser.add_subparsers(dest="command", required=True)
+def _common(after_command: bool) -> argparse.ArgumentParser:
+    """The options every command takes, before the command (``rag --docs D ask Q``) or after it (``rag ask Q
+    --docs D``). After it they default to "not given", so they never undo the same option given before."""
+    from rag.settings import default_index_dir
 
-    index = commands.add_parser("index", help="index a folder of documents (only changed files are re-embedded)")
-    index.add_argument("path", nargs="?", type=Path, help="documents folder (default: seeds/, or $RAG_DOCS_DIR)")
+    unset = argparse.SUPPRESS if after_command else None
+    common = argparse.ArgumentParser(add_help=False, argument_default=unset)
+    common.add_argument(
+        "--docs",
+        dest="docs_dir",
+        type=Path,
+        metavar="FOLDER",
+        help="documents folder (default: $RAG_DOCS_DIR, else the folder the index holds, else seeds/)",
+    )
+    common.add_argument(
+        "--index-dir",
+        type=Path,
+        metavar="FOLDER",
+        help=f"index folder (default: $RAG_INDEX_DIR, else {default_index_dir()})",
+    )
+    common.add_argument(
+        "--store-url",
+        metavar="URL",
+        help="keep the index in PostgreSQL + pgvector at this postgresql:// URL (default: the index folder)",
+    )
+    common.add_argument(
+        "--model", dest="embedding_model", metavar="MODEL", help="sentence-transformers model name or path"
+    )
+    common.add_argument(
+        "--generator",
+        metavar="BACKEND",
+        help="generative backend: gguf:PATH, hf:FOLDER or openai:URL#MODEL (default: extractive)",
+    )
+    common.add_argument(
+        "--reranker",
+        metavar="RERANKER",
+        help="second retrieval stage: sentences (default), none, or a cross-encoder name or path",
+    )
+    verbose_default = argparse.SUPPRESS if after_command else False
+    common.add_argument("-v", "--verbose", action="store_true", default=verbose_default, help="log what happens")
+    return common
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rag",
+        description="Ask your documents; answers quote their sources.",
+        epilog="The options above may also follow the command: rag ask QUESTION --docs FOLDER.",
+        parents=[_common(after_command=False)],
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    common = [_common(after_command=True)]
+
+    index = commands.add_parser(
+        "index", parents=common, help="index a folder of documents (only changed files are re-embedded)"
+    )
+    index.add_argument("path", nargs="?", type=Path, help="documents folder (the same as --docs)")
     index.add_argument("--rebuild", action="store_true", help="re-embed every document")
     index.add_argument("--json", action="store_true", help="print the report as JSON")
     index.add_argument(
         "--cluster", dest="embedding_cluster", help="embed on the Ray cluster at this address (host:port or auto)"
     )
 
-    ask = commands.add_parser("ask", help="answer a question, with its quotes")
+    ask = commands.add_parser("ask", parents=common, help="answer a question, with its quotes")
     ask.add_argument("question")
-    ask.add_argument("--docs", dest="docs_dir", type=Path, help="documents folder")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.add_argument(
         "--filter",
@@ -53,8 +93,7 @@ def _parser() -> argparse.ArgumentParser:
         help="answer from some documents only: source=, folder=, title= or type= (repeat to combine)",
     )
 
-    serve = commands.add_parser("serve", help="start the web chat")
-    serve.add_argument("--docs", dest="docs_dir", type=Path, help="documents folder")
+    serve = commands.add_parser("serve", parents=common, help="start the web chat")
     serve.add_argument("--host", help="address to bind (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, help="port (default 7860)")
     serve.add_argument("--auth", help="require a login, as USER:PASSWORD (use it when serving to a network)")
@@ -80,7 +119,9 @@ def _run(args: argparse.Namespace) -> int:
 
     fields = ("index_dir", "embedding_model", "generator", "reranker", "docs_dir", "host", "port", "embedding_cluster")
     overrides = {k: getattr(args, k, None) for k in fields}
-    if args.command == "index":
+    if args.command == "index" and args.path is not None:
+        if args.docs_dir is not None and args.docs_dir != args.path:
+            raise RagError(f"two documents folders given: {args.path} and --docs {args.docs_dir}")
         overrides["docs_dir"] = args.path
     if args.store_url:
         overrides.update(store="pgvector", store_url=args.store_url)
@@ -121,16 +162,36 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"  - {quote.source}, {quote.location}: “{quote.text}”")
         return 0
 
-    from ui import serve  # the web app lives beside the package, at the top of the checkout
-
     auth = None
     if args.auth:
         user, _, password = args.auth.partition(":")
         if not user or not password:
             raise RagError("--auth must be USER:PASSWORD")
         auth = (user, password)
+    _check_port(pipeline.settings.host, pipeline.settings.port)  # before indexing, which may take a while
+
+    from ui import serve  # the web app lives beside the package, at the top of the checkout
+
     serve(pipeline, auth=auth)
     return 0
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail in one line if the web chat could not listen on ``host:port`` (in use, not allowed, no such address)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise RagError(f"cannot serve on {host}: {exc.strerror}; choose another with --host") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        # As the web server will: SO_REUSEADDR ignores connections of an earlier run still closing (TIME_WAIT).
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise RagError(f"port {port} on {host} is already in use; choose another with --port") from None
+            raise RagError(f"cannot listen on port {port} on {host}: {exc.strerror or exc}") from None
 
 
 def _filters(items: Sequence[str]) -> dict[str, list[str]] | None:

@@ -4,20 +4,42 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from benchmarks.load import running_app
+
 pytestmark = pytest.mark.slow
 
 
-def rag(*args: str, index_dir: Path, timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, RAG_INDEX_DIR=str(index_dir))
+def rag(
+    *args: str, index_dir: Path, timeout: int = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    environ.update(RAG_INDEX_DIR=str(index_dir), **(env or {}))
     return subprocess.run(
-        [sys.executable, "-m", "rag", *args], capture_output=True, text=True, env=env, timeout=timeout
+        [sys.executable, "-m", "rag", *args], capture_output=True, text=True, env=environ, timeout=timeout
     )
+
+
+ANDROMEDA = "How far is the Andromeda galaxy?"
+
+
+def write_astronomy(folder: Path) -> Path:
+    """A documents folder of one nested note and one unusable file."""
+    (folder / "sub" / "deeper").mkdir(parents=True)
+    (folder / "sub" / "deeper" / "astronomy.md").write_text(
+        "# Astronomy notes\nThe Andromeda galaxy is about 2.5 million light years from Earth. "
+        "It is the nearest large spiral galaxy.\n",
+        encoding="utf-8",
+    )
+    (folder / "broken.txt").write_bytes(b"\x00\x01\x02binary")
+    return folder
 
 
 def test_index_then_ask_prints_the_answer_with_located_quotes(tmp_path: Path, seeds_copy: Path) -> None:
@@ -60,18 +82,119 @@ def test_ask_json_gives_quotes_that_are_verbatim(tmp_path: Path, seeds_copy: Pat
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "env", "message"),
     [
-        (["ask", ""], "rag: error: The question is empty"),
-        (["index", "/definitely/not/here"], "rag: error: documents folder not found: /definitely/not/here"),
-        (["--reranker", "/no/cross-encoder", "ask", "Who?"], "rag: error: cannot load reranker '/no/cross-encoder'"),
+        (["ask", ""], {}, "rag: error: The question is empty"),
+        (["index", "/definitely/not/here"], {}, "rag: error: documents folder not found: /definitely/not/here"),
+        (
+            ["--reranker", "/no/cross-encoder", "ask", "Who?"],
+            {},
+            "rag: error: cannot load reranker '/no/cross-encoder'",
+        ),
+        (["ask", "Who?", "--index-dir", "{tmp}/a-file"], {}, "rag: error: the index folder {tmp}/a-file is a file"),
+        (
+            ["index", "--index-dir", "/proc/rag-test/index"],
+            {},
+            "rag: error: cannot create the index folder /proc/rag-test/index: No such file or directory",
+        ),
+        (["ask", "Who?"], {"RAG_TOP_K": "abc"}, "rag: error: RAG_TOP_K='abc' is not a valid int"),
+        (["ask", "Who?"], {"RAG_TOP_K": "0"}, "rag: error: top_k must be greater than 0"),
+        (["serve", "--port", "70000"], {}, "rag: error: port must be between 0 and 65535. Currently, it is 70000"),
+        (["serve", "--host", "no-such-host.invalid"], {}, "rag: error: cannot serve on no-such-host.invalid"),
     ],
 )
-def test_errors_are_one_line_without_traceback(tmp_path: Path, args: list[str], message: str) -> None:
-    out = rag(*args, index_dir=tmp_path / "index", timeout=120)
+def test_errors_are_one_line_without_traceback(
+    tmp_path: Path, args: list[str], env: dict[str, str], message: str
+) -> None:
+    (tmp_path / "a-file").write_text("not an index", encoding="utf-8")
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    out = rag(*args, index_dir=tmp_path / "index", timeout=120, env=env)
     assert out.returncode == 1
-    assert out.stderr.strip().startswith(message)
+    assert out.stderr.strip().startswith(message.replace("{tmp}", str(tmp_path))), out.stderr
     assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        out = rag("serve", "--port", str(port), index_dir=tmp_path / "index", timeout=60)
+    assert out.returncode == 1
+    assert out.stderr == f"rag: error: port {port} on 127.0.0.1 is already in use; choose another with --port\n"
+    assert not (tmp_path / "index").exists()  # refused before indexing anything
+
+
+def test_ask_without_docs_answers_from_the_folder_the_index_holds(tmp_path: Path, seeds_copy: Path) -> None:
+    mine = write_astronomy(tmp_path / "mine")
+    index = tmp_path / "index"
+    out = rag("index", str(mine), index_dir=index)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("broken.txt") == 1 and "broken.txt" not in out.stderr  # listed once, in the report
+
+    out = rag("ask", ANDROMEDA, index_dir=index)  # no --docs: the index's own folder, not the seeds
+    assert out.returncode == 0, out.stderr
+    assert "**2.5 million**" in out.stdout and "(sub/deeper/astronomy.md, chars" in out.stdout
+    assert out.stderr == ""  # no skipped-file warnings on every question
+    again = json.loads(rag("index", "--json", index_dir=index).stdout)
+    assert (again["unchanged"], again["added"], again["removed"], again["embedded"]) == (
+        ["sub/deeper/astronomy.md"],
+        [],
+        [],
+        0,
+    )
+
+    # Choosing another folder replaces the index's documents, and says so in one line.
+    out = rag(
+        "ask", "How much could Ukraine borrow under the reparations loan?", "--docs", str(seeds_copy), index_dir=index
+    )
+    assert out.returncode == 0, out.stderr
+    assert "€140 billion" in out.stdout
+    assert out.stderr.strip().splitlines() == [
+        f"WARNING index: now indexing {seeds_copy.resolve()} (was {mine.resolve()})"
+    ]
+    out = rag("ask", ANDROMEDA, index_dir=index)
+    assert out.stdout.startswith("The documents do not say.") and out.stderr == ""
+
+    # Once the folder the index holds is gone, the seeds take its place (and the line says why).
+    shutil.rmtree(seeds_copy)
+    out = rag("ask", "Who is the EU Defense Commissioner?", index_dir=index)
+    assert out.returncode == 0, out.stderr
+    assert "Kubilius" in out.stdout
+    assert f"(was {seeds_copy.resolve()}, which no longer exists)" in out.stderr
+
+
+def test_common_options_may_follow_the_command(tmp_path: Path) -> None:
+    mine = write_astronomy(tmp_path / "mine")
+    elsewhere = tmp_path / "not-this-index"
+    out = rag("ask", ANDROMEDA, "--docs", str(mine), "--index-dir", str(tmp_path / "index"), index_dir=elsewhere)
+    assert out.returncode == 0, out.stderr
+    assert "**2.5 million**" in out.stdout
+    assert (tmp_path / "index" / "CURRENT").is_file() and not elsewhere.exists()
+    # Before the command they work as ever; given in both places, the later one counts.
+    out = rag(
+        "--index-dir", str(elsewhere), "index", str(mine), "--index-dir", str(tmp_path / "index"), index_dir=elsewhere
+    )
+    assert out.returncode == 0, out.stderr
+    assert not elsewhere.exists() and "0 added" in out.stdout
+
+
+def test_a_filter_that_matches_no_document_says_so(tmp_path: Path) -> None:
+    mine = write_astronomy(tmp_path / "mine")
+    out = rag("ask", ANDROMEDA, "--docs", str(mine), "--filter", "folder=nope", index_dir=tmp_path / "index")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "No document matches the filter folder=nope, so there is nothing to answer from."
+    out = rag("ask", ANDROMEDA, "--filter", "source=astronomy.md", "--json", index_dir=tmp_path / "index")
+    answer = json.loads(out.stdout)
+    assert answer["answered"] is False and answer["quotes"] == []
+    assert "source=astronomy.md" in answer["text"] and "Did you mean source=sub/deeper/astronomy.md?" in answer["text"]
+
+
+def test_serve_lists_each_skipped_file_once(tmp_path: Path) -> None:
+    write_astronomy(tmp_path / "docs")
+    with running_app(tmp_path, "--docs", str(tmp_path / "docs")):
+        log = next(tmp_path.glob("server-*.log")).read_text(encoding="utf-8")
+    assert log.count("broken.txt") == 1, log
 
 
 def test_off_topic_question_is_refused(tmp_path: Path, seeds_copy: Path) -> None:
