@@ -191,6 +191,26 @@ def test_the_answer_shortcut_uses_the_environment(tmp_path: Path, seeds_copy: Pa
     assert (tmp_path / "index" / "CURRENT").is_file()
 
 
+def test_the_answer_shortcut_without_a_folder_answers_from_the_indexed_one(tmp_path: Path, embedder) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "astronomy.md").write_text(
+        "# Astronomy notes\nThe Andromeda galaxy is about 2.5 million light years from Earth.\n", encoding="utf-8"
+    )
+    Pipeline(docs_dir=mine, index_dir=tmp_path / "index", embedder=embedder).index()
+    code = (
+        "from rag import answer, default_pipeline\n"
+        "a = answer('How far is the Andromeda galaxy?')\n"
+        "print(a.answered, a.quotes[0].source, [d.source for d in default_pipeline().store.documents])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env["RAG_INDEX_DIR"] = str(tmp_path / "index")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True astronomy.md ['astronomy.md']"
+    assert out.stderr == ""
+
+
 def test_importing_rag_does_not_pay_for_gradio_or_torch() -> None:
     code = "import sys, rag; print(sorted(m for m in ('gradio', 'torch', 'sentence_transformers') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
