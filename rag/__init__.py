@@ -23,6 +23,7 @@ from rag.errors import (
     ModelLoadError,
     QuestionError,
     RagError,
+    SettingsError,
 )
 from rag.filters import Filter, FilterSpec
 from rag.pipeline import IndexReport, Pipeline
@@ -46,6 +47,7 @@ __all__ = [
     "Quote",
     "RagError",
     "Settings",
+    "SettingsError",
     "answer",
     "default_pipeline",
 ]
@@ -61,6 +63,7 @@ def default_pipeline() -> Pipeline:
 
 
 def answer(question: str, history: Sequence[Message] | None = None, filters: FilterSpec | None = None) -> Answer:
-    """Answer ``question`` from the default documents (``seeds/`` unless ``RAG_DOCS_DIR`` says otherwise);
+    """Answer ``question`` from the default documents (the folder the index holds, else ``seeds/``; ``RAG_DOCS_DIR``
+    chooses one);
     ``filters`` restricts it to some of them, e.g. ``{"folder": "reports"}`` (see :mod:`rag.filters`)."""
     return default_pipeline().answer(question, history, filters)

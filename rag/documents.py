@@ -161,7 +161,7 @@ def load_file(path: Path, source: str | None = None, max_bytes: int = 50_000_000
             reason += " (scanned PDF without a text layer?)"
         raise DocumentError(path, reason)
     if extracted.warnings:
-        logger.warning("%s: %s", path, "; ".join(extracted.warnings))
+        logger.info("%s: %s", path, "; ".join(extracted.warnings))  # the index report lists them
     title = _useful_title(extracted.title) or _title_from(path, text)
     return Document(
         source=source or path.name,
