@@ -59,9 +59,28 @@ def tokenize(text: str) -> list[str]:
     return list(_stemmer().stemWords(words))
 
 
+_IRREGULAR = {
+    past: base
+    for base, forms in {
+        "begin": "began begun", "break": "broke broken", "bring": "brought", "build": "built", "buy": "bought",
+        "catch": "caught", "choose": "chose chosen", "come": "came", "draw": "drew drawn", "drive": "drove driven",
+        "eat": "ate eaten", "fall": "fell fallen", "fight": "fought", "fly": "flew flown", "freeze": "froze frozen",
+        "get": "got gotten", "give": "gave given", "go": "went gone", "grow": "grew grown", "hold": "held",
+        "know": "knew known", "lead": "led", "lose": "lost", "make": "made", "meet": "met", "pay": "paid",
+        "run": "ran", "say": "said", "see": "saw seen", "sell": "sold", "send": "sent", "speak": "spoke spoken",
+        "spend": "spent", "stand": "stood", "steal": "stole stolen", "take": "took taken", "teach": "taught",
+        "tell": "told", "think": "thought", "throw": "threw thrown", "win": "won", "write": "wrote written",
+    }.items()
+    for past in forms.split()
+}  # fmt: skip
+"""Past forms of common irregular verbs, to match a question's "did they choose" with "they chose"."""
+
+
 def tokenize_cased(text: str) -> list[str]:
     """Like :func:`tokenize`, but acronyms (two or more capitals: "SAFE", "US", "WHO") are kept as written, so
-    that they match only themselves: the SAFE fund is not the word "safe", and "US" is not the stop word "us"."""
+    that they match only themselves: the SAFE fund is not the word "safe", and "US" is not the stop word "us".
+    The past forms of common irregular verbs count as the verb ("chose" as "choose"): this is what the answerer
+    compares question and sentence with (the keyword index keeps :func:`tokenize`)."""
     out: list[str] = []
     pending: list[str] = []
     for word in _WORD.findall(text):
@@ -70,7 +89,7 @@ def tokenize_cased(text: str) -> list[str]:
             pending = []
             out.append(word)
         elif word.lower() not in STOPWORDS:
-            pending.append(word.lower())
+            pending.append(_IRREGULAR.get(word.lower(), word.lower()))
     out.extend(stem_words(pending))
     return out
 

@@ -112,3 +112,21 @@ def test_an_amount_keeps_its_scale_word() -> None:
     sentence = "The loan is backed by approximately €185 billion of frozen Russian assets."
     span = key_phrase(sentence, "How much money backs the loan?")
     assert span is not None and sentence[span[0] : span[1]].endswith("€185 billion")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question", "expected"),
+    [
+        ("A day on Mars lasts 24 hours and 37 minutes.", "How long is a day on Mars?", "24 hours and 37 minutes"),
+        ("The tallest volcano is Olympus Mons, about 22 kilometres high.", "How high is it?", "22 kilometres"),
+        ("The garage closes at 22:00 on weekdays.", "When does the garage close?", "22:00"),
+        (
+            "Ukraine could borrow up to €140 billion at little interest.",
+            "How much could Ukraine borrow?",
+            "€140 billion",
+        ),
+    ],
+)
+def test_an_amount_or_a_time_is_marked_whole(sentence: str, question: str, expected: str) -> None:
+    span = key_phrase(sentence, question)
+    assert span is not None and sentence[span[0] : span[1]].endswith(expected), question
