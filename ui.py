@@ -98,7 +98,7 @@ def render(answer: Answer, scope: str | None = None) -> str:
         parts.append("**Sources**")
         parts.extend(_quote_markdown(n, q) for n, q in enumerate(answer.quotes, start=1))
     if answer.related:
-        parts.append("**Closest passages** (they do not answer the question)")
+        parts.append("**Closest passages** (too weak to count as an answer)")
         parts.extend(_quote_markdown(None, q) for q in answer.related)
     return "\n\n".join(parts)
 
@@ -301,7 +301,8 @@ def add_files(
         for skipped in report.skipped:
             if skipped.path.name in names:
                 lines.append(f"**Not indexed:** {skipped.path.name}: {skipped.reason}")
-        lines.append(f"Index updated: {report.summary()}. Ask about the new document now.")
+        changed = f"{len(report.added)} added, {len(report.updated)} updated"
+        lines.append(f"Index updated: {changed}; {_count(report.chunks, 'passage')} in all. Ask about it now.")
     return "\n\n".join(lines) if lines else "No file was given."
 
 

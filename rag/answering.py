@@ -151,7 +151,7 @@ class ExtractiveAnswerer:
         parts = []
         for n, (_, candidate, span) in enumerate(chosen, start=1):
             text = candidate.text
-            if span:
+            if span and n == 1:  # one answer in bold; further quotes support it (their phrases are highlighted)
                 text = f"{text[: span[0]]}**{text[span[0] : span[1]]}**{text[span[1] :]}"
             parts.append(f"{text} [{n}]")
         phrase = best.text[first_span[0] : first_span[1]] if first_span else None

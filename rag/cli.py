@@ -1,4 +1,4 @@
-"""``rag index | ask | serve``: a thin shell over :class:`rag.Pipeline`.
+"""``rag index | ask | chat | serve``: a thin shell over :class:`rag.Pipeline`.
 
 Library errors become one line on stderr and a non-zero exit; ``--json`` prints machine-readable output.
 """
@@ -15,8 +15,14 @@ import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rag.errors import RagError
+from rag.errors import QuestionError, RagError
+
+if TYPE_CHECKING:  # the pipeline is imported when a command runs, not for --help
+    from rag.answering import Answer
+    from rag.conversation import Message
+    from rag.pipeline import Pipeline
 
 
 def _common(after_command: bool) -> argparse.ArgumentParser:
@@ -93,6 +99,11 @@ def _parser() -> argparse.ArgumentParser:
         help="answer from some documents only: source=, folder=, title= or type= (repeat to combine)",
     )
 
+    chat = commands.add_parser("chat", parents=common, help="a conversation in the terminal (follow-ups understood)")
+    chat.add_argument(
+        "--filter", dest="filters", action="append", metavar="FIELD=VALUE", help="as for ask: some documents only"
+    )
+
     serve = commands.add_parser("serve", parents=common, help="start the web chat")
     serve.add_argument("--host", help="address to bind (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, help="port (default 7860)")
@@ -153,14 +164,11 @@ def _run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(dataclasses.asdict(answer), indent=2, ensure_ascii=False))
             return 0
-        print(answer.text)
-        for n, quote in enumerate(answer.quotes, start=1):
-            print(f"\n[{n}] {quote.title} ({quote.source}, {quote.location})\n    “{quote.text}”")
-        if answer.related:
-            print("\nRelated passages (they do not answer the question):")
-            for quote in answer.related:
-                print(f"  - {quote.source}, {quote.location}: “{quote.text}”")
+        _print_answer(answer)
         return 0
+
+    if args.command == "chat":
+        return _chat(pipeline, _filters(args.filters or []))
 
     auth = None
     if args.auth:
@@ -174,6 +182,42 @@ def _run(args: argparse.Namespace) -> int:
 
     serve(pipeline, auth=auth)
     return 0
+
+
+def _print_answer(answer: Answer) -> None:
+    print(answer.text)
+    for n, quote in enumerate(answer.quotes, start=1):
+        print(f"\n[{n}] {quote.title} ({quote.source}, {quote.location})\n    “{quote.text}”")
+    if answer.related:
+        print("\nClosest passages (too weak to count as an answer):")
+        for quote in answer.related:
+            print(f"  - {quote.source}, {quote.location}: “{quote.text}”")
+
+
+def _chat(pipeline: Pipeline, filters: dict[str, list[str]] | None) -> int:
+    """Questions from the terminal, one per line, answered with the conversation so far (an empty line or
+    end of input stops); a bad question is explained and the conversation goes on."""
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print("Ask about the documents; follow-up questions are understood. Ctrl+D or an empty line ends.")
+    history: list[Message] = []
+    while True:
+        try:
+            question = input("> " if interactive else "").strip()
+        except EOFError:
+            return 0
+        if not question or question in {"exit", "quit"}:
+            return 0
+        try:
+            answer = pipeline.answer(question, history=history, filters=filters)
+        except QuestionError as error:
+            print(f"rag: {error}", file=sys.stderr)
+            continue
+        if not interactive:
+            print(f"> {question}")
+        _print_answer(answer)
+        print()
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
 
 
 def _check_port(host: str, port: int) -> None:

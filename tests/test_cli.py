@@ -1,4 +1,4 @@
-"""`rag index | ask` as a user runs them: a real process, real files, one-line errors."""
+"""`rag index | ask | chat | serve` as a user runs them: a real process, real files, one-line errors."""
 
 from __future__ import annotations
 
@@ -18,12 +18,17 @@ pytestmark = pytest.mark.slow
 
 
 def rag(
-    *args: str, index_dir: Path, timeout: int = 300, env: dict[str, str] | None = None
+    *args: str, index_dir: Path, timeout: int = 300, env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     environ.update(RAG_INDEX_DIR=str(index_dir), **(env or {}))
     return subprocess.run(
-        [sys.executable, "-m", "rag", *args], capture_output=True, text=True, env=environ, timeout=timeout
+        [sys.executable, "-m", "rag", *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=timeout,
+        input=stdin if stdin is not None else "",
     )
 
 
@@ -202,3 +207,19 @@ def test_off_topic_question_is_refused(tmp_path: Path, seeds_copy: Path) -> None
     assert out.returncode == 0
     assert out.stdout.startswith("The documents do not say.")
     assert "[1]" not in out.stdout
+
+
+def test_chat_keeps_the_conversation_for_follow_ups(tmp_path: Path, seeds_copy: Path) -> None:
+    asked = [
+        "What is the reparations loan backed by?",
+        "How much could Ukraine borrow under it?",
+        "Who won the 2022 World Cup?",
+    ]
+    out = rag("chat", "--docs", str(seeds_copy), index_dir=tmp_path / "index", stdin="\n".join(asked) + "\n")
+    assert out.returncode == 0, out.stderr
+    turns = out.stdout.split("> ")[1:]
+    assert [t.splitlines()[0] for t in turns] == asked
+    assert "**approximately €185 billion**" in turns[0]
+    assert "**€140 billion**" in turns[1]  # "it" is the loan of the turn before
+    assert "The documents do not say" in turns[2]
+    assert out.stderr == ""

@@ -177,6 +177,7 @@ def test_uploaded_file_can_be_asked_about_at_once(page: Any, app_root: Path, tmp
     status = page.locator("#upload-status")
     status.filter(has_text="Index updated").wait_for(timeout=ANSWER_TIMEOUT_MS)
     assert "Added: lighthouse notes.txt" in status.inner_text()
+    assert "Index updated: 1 added, 0 updated" in status.inner_text()  # about this upload, not the whole folder
     assert "Not added: empty.txt: empty file" in status.inner_text()  # the bad file is named, with the reason
     assert not (app_root / "docs" / "empty.txt").exists()
     assert "lighthouse notes.txt" in page.locator("#documents").inner_text()  # listed with the others
