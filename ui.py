@@ -2,9 +2,9 @@
 
 Every answer shows, under it, the verbatim quotes it rests on, with the document's title, file and position.
 A "Search in" box above the chat narrows answers to some documents or folders (a :mod:`rag.filters` filter).
-A side panel lists the indexed documents and takes new files, which are saved into the documents folder
-(under a safe name) and indexed at once. Retrieval and answering live in :mod:`rag`; this module only
-translates between the browser and the pipeline.
+A side panel lists the indexed documents, takes new files, which are saved into the documents folder (under a
+safe name) and indexed at once, and removes documents (their files are moved aside, never deleted).
+Retrieval and answering live in :mod:`rag`; this module only translates between the browser and the pipeline.
 """
 
 from __future__ import annotations
@@ -306,6 +306,40 @@ def add_files(
     return "\n\n".join(lines) if lines else "No file was given."
 
 
+REMOVED = ".removed"
+"""Where removed documents go, inside the documents folder: hidden, so never indexed, and nothing is lost (move a
+file back to restore it)."""
+
+
+def remove_document(pipeline: Pipeline, source: str | None) -> str:
+    """Take the document ``source`` (its path relative to the documents folder) out of the index by moving its
+    file to :data:`REMOVED`, then sync; a Markdown report for the user. Only an indexed document can be named,
+    so no other path of the machine can be touched."""
+    if not source:
+        return "Choose a document to remove."
+    if source not in pipeline.store.sources():
+        return f"**Not removed:** {source} is not an indexed document."
+    folder = pipeline.settings.docs_dir.resolve()
+    path = folder / source
+    if not path.is_file() or not path.resolve().is_relative_to(folder):
+        return f"**Not removed:** {source} is not a file in the documents folder any more."
+    target = folder / REMOVED / source
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stem, suffix, n = target.stem, target.suffix, 2
+    while target.exists():  # an earlier removal of the same name is kept too
+        target, n = target.with_name(f"{stem}-{n}{suffix}"), n + 1
+    os.replace(path, target)
+    try:
+        report = pipeline.index()
+    except RagError as error:
+        return f"**Moved** {source} to `{REMOVED}/`, but **indexing failed:** {error}"
+    kept = target.relative_to(folder).as_posix().replace("`", "'")
+    return (
+        f"**Removed:** {source}; {_count(report.chunks, 'passage')} left in the index. The file is kept as "
+        f"`{kept}` in the documents folder: move it back to restore it."
+    )
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
@@ -342,17 +376,25 @@ def build_demo(pipeline: Pipeline) -> Any:
     def choices() -> Any:
         return gr.Dropdown(choices=scope_choices(pipeline))
 
+    def removable() -> Any:
+        return gr.Dropdown(choices=pipeline.store.sources()[:MAX_LISTED], value=None)
+
+    def remove(source: str | None) -> tuple[str, str, Any, Any]:
+        with uploading:
+            status = remove_document(pipeline, source)
+        return status, documents_markdown(pipeline), choices(), removable()
+
     tracker = gr.Progress()  # Gradio shows a progress bar for a handler whose default argument is one
 
     def show(done: int, total: int, what: str, progress: Any) -> None:
         progress((done, total) if total > 1 else None, desc=what.capitalize())  # one step: no "0/1" counter
 
-    def upload(files: list[str] | None, progress: Any = tracker) -> tuple[str, str, None, Any]:
+    def upload(files: list[str] | None, progress: Any = tracker) -> tuple[str, str, None, Any, Any]:
         if not files:
-            return "No file was given.", documents_markdown(pipeline), None, choices()
+            return "No file was given.", documents_markdown(pipeline), None, choices(), removable()
         with uploading:
             status = add_files(pipeline, files, lambda done, total, what: show(done, total, what, progress))
-        return status, documents_markdown(pipeline), None, choices()
+        return status, documents_markdown(pipeline), None, choices(), removable()
 
     def api_answer(
         question: str, history: list[dict[str, Any]] | None = None, filters: dict[str, Any] | None = None
@@ -411,16 +453,30 @@ def build_demo(pipeline: Pipeline) -> Any:
                         "MB are saved into the documents folder and indexed at once.",
                         elem_id="upload-status",
                     )
+                with gr.Accordion("Remove a document", open=False):
+                    doomed = gr.Dropdown(
+                        choices=pipeline.store.sources()[:MAX_LISTED], label="Document", elem_id="remove-choice"
+                    )
+                    remove_button = gr.Button("Remove from the index", variant="stop", elem_id="remove")
+                    removed = gr.Markdown(
+                        f"The file is moved to `{REMOVED}/` in the documents folder, not deleted.",
+                        elem_id="remove-status",
+                    )
         files.upload(
             upload,
             inputs=files,
-            outputs=[status, docs, files, search_in],
+            outputs=[status, docs, files, search_in, doomed],
             api_name="upload",
             show_progress_on=status,
             concurrency_limit=1,
         )
+        remove_button.click(
+            remove, inputs=doomed, outputs=[removed, docs, search_in, doomed], api_name="remove", concurrency_limit=1
+        )
         demo.load(
-            lambda: (documents_markdown(pipeline), choices()), outputs=[docs, search_in], api_visibility="private"
+            lambda: (documents_markdown(pipeline), choices(), removable()),
+            outputs=[docs, search_in, doomed],
+            api_visibility="private",
         )
         gr.api(api_answer, api_name="answer")
     return demo

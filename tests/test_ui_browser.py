@@ -126,16 +126,21 @@ def test_follow_up_question_uses_the_conversation(page: Any) -> None:
     assert "Searched for:" in reply and "reparations loan" in reply
 
 
+def pick(page: Any, box: str, typed: str) -> None:
+    """In the dropdown ``box`` (an elem_id), type ``typed`` and choose the one choice that holds it."""
+    field = page.locator(f"#{box} input")
+    field.click()
+    field.fill(typed)
+    option = page.locator(f"#{box} [role=option]", has_text=typed)
+    option.first.wait_for(timeout=30_000)
+    assert option.count() == 1, [option.nth(i).inner_text() for i in range(option.count())]
+    option.first.click()
+    page.locator("#question textarea").click()  # close the list
+
+
 def search_in(page: Any, typed: str) -> None:
     """Pick the one "Search in" choice that matches ``typed``."""
-    box = page.locator("#search-in input")
-    box.click()
-    box.fill(typed)
-    options = page.locator("#search-in [role=option]")
-    options.first.wait_for(timeout=30_000)
-    assert options.count() == 1, [options.nth(i).inner_text() for i in range(options.count())]
-    options.first.click()
-    page.locator("#question textarea").click()  # close the list
+    pick(page, "search-in", typed)
 
 
 @pytest.mark.slow
@@ -189,6 +194,27 @@ def test_uploaded_file_can_be_asked_about_at_once(page: Any, app_root: Path, tmp
     assert "lighthouse notes.txt" in reply  # quoted from the new file
     assert "Searched in: lighthouse notes.txt" in reply
     page.screenshot(path="/tmp/ui_upload.png", full_page=True)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_document_removed_in_the_chat_leaves_the_index_but_not_the_disk(page: Any, app_root: Path) -> None:
+    docs = app_root / "docs"
+    if not (docs / "lighthouse notes.txt").exists():  # uploaded by the test before; on its own, put it there
+        (docs / "lighthouse notes.txt").write_text("The Kestrel Island lighthouse was painted by Ilse Varga.\n")
+        page.locator("#upload input[type=file]").set_input_files(str(docs / "lighthouse notes.txt"))
+        page.locator("#upload-status").filter(has_text="Index updated").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    page.get_by_text("Remove a document").click()
+    pick(page, "remove-choice", "lighthouse")
+    page.locator("#remove").click()
+    status = page.locator("#remove-status")
+    status.filter(has_text="Removed:").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert "kept as .removed/lighthouse notes.txt" in status.inner_text()
+    assert "lighthouse notes.txt" not in page.locator("#documents").inner_text()
+    assert not (docs / "lighthouse notes.txt").exists()
+    assert (docs / ".removed" / "lighthouse notes.txt").exists()  # nothing is lost
+    reply = ask(page, "Who painted the Kestrel Island lighthouse?").inner_text()
+    assert "Ilse Varga" not in reply and "lighthouse notes.txt" not in reply
 
 
 @pytest.mark.slow
@@ -387,3 +413,29 @@ def test_example_questions_are_offered_only_over_the_seeds(tmp_path: Path, embed
     (tmp_path / "docs" / "notes.txt").write_text("The garage closes at 22:00 on weekdays.\n", encoding="utf-8")
     own = Pipeline(docs_dir=tmp_path / "docs", index_dir=tmp_path / "own-index", embedder=embedder)
     assert not _chat_examples(own)  # questions about Ukraine would mislead over someone else's documents
+
+
+def test_remove_document_moves_the_file_aside_and_refuses_other_paths(tmp_path: Path, embedder: Embedder) -> None:
+    docs = tmp_path / "docs"
+    (docs / "team").mkdir(parents=True)
+    (docs / "team" / "roles.txt").write_text("Staff\nThe head baker of the bakery is Marta Quist.\n", encoding="utf-8")
+    (docs / "other.txt").write_text("Notes\nThe bakery opens at seven in the morning.\n", encoding="utf-8")
+    (tmp_path / "secret.txt").write_text("not a document of the folder\n", encoding="utf-8")
+    pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=embedder)
+    pipeline.index()
+    assert "Marta Quist" in (pipeline.answer("Who is the head baker?").key_phrase or "")
+
+    for bad in ("../secret.txt", "missing.txt", "", None):
+        assert "remove" in ui.remove_document(pipeline, bad).lower()  # explained, nothing moved
+    assert (tmp_path / "secret.txt").exists() and (docs / "other.txt").exists()
+
+    status = ui.remove_document(pipeline, "team/roles.txt")
+    assert status.startswith("**Removed:** team/roles.txt")
+    assert pipeline.store.sources() == ["other.txt"]
+    assert not pipeline.answer("Who is the head baker?").answered
+    assert (docs / ".removed" / "team" / "roles.txt").read_text(encoding="utf-8").startswith("Staff")
+
+    (docs / "team" / "roles.txt").write_text("Staff\nThe head baker is now Ola Berg.\n", encoding="utf-8")
+    pipeline.index()
+    ui.remove_document(pipeline, "team/roles.txt")  # removed again: the first removed copy is kept as well
+    assert sorted(p.name for p in (docs / ".removed" / "team").iterdir()) == ["roles-2.txt", "roles.txt"]
