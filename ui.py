@@ -1,6 +1,7 @@
 """The web chat: a Gradio app, thin over :class:`rag.Pipeline`. Run ``python ui.py`` or ``rag serve``.
 
-Every answer shows, under it, the verbatim quotes it rests on, with the document's title, file and position.
+Every answer shows, under it, the verbatim quotes it rests on, with the document's title, file and position,
+and each quote's paragraph one click away ("in context").
 A "Search in" box above the chat narrows answers to some documents or folders (a :mod:`rag.filters` filter).
 A side panel lists the indexed documents, takes new files, which are saved into the documents folder (under a
 safe name) and indexed at once, and removes documents (their files are moved aside, never deleted).
@@ -50,6 +51,9 @@ SEARCHING = "_Searching the documents…_"
 CSS = """
 #chat blockquote { border-left: 4px solid #2563eb; background: #f5f8ff; padding: 6px 12px; margin: 8px 0; }
 #chat mark { background: #fde68a; padding: 0 2px; border-radius: 3px; }
+#chat details { margin: -4px 0 8px 16px; font-size: 0.92em; color: #4b5563; }
+#chat details b { color: #111827; font-weight: 600; }
+#chat summary { cursor: pointer; color: #2563eb; }
 #docs-panel ul { padding-left: 1.1em; }
 #docs-panel li { margin-bottom: 4px; }
 #upload-status { min-height: 96px; }
@@ -70,8 +74,41 @@ def _escape(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
 
-def _quote_markdown(n: int | None, quote: Quote) -> str:
-    """One quote as a Markdown block quote: the words (key phrase marked), then title, file and position."""
+CONTEXT_CHARS = 400
+"""At most this many characters of the document are shown on each side of a quote, "in context"."""
+
+Surroundings = Callable[[Quote], tuple[str, str]]
+"""The document text just before and just after a quote."""
+
+
+def surroundings(pipeline: Pipeline, limit: int = CONTEXT_CHARS) -> Surroundings:
+    """The text around a quote in its stored document: back to the start of its paragraph and on to the end of
+    it, at most ``limit`` characters each way (cut at a word)."""
+
+    def around(quote: Quote) -> tuple[str, str]:
+        text = pipeline.document_text(quote.source)
+        lo = max(text.rfind("\n\n", 0, quote.start) + 2, quote.start - limit, 0)
+        end = text.find("\n\n", quote.end)
+        hi = min(end if end >= 0 else len(text), quote.end + limit)
+        before, after = text[lo : quote.start], text[quote.end : hi]
+        if lo > 0 and text[lo - 1] not in "\n" and " " in before:
+            before = "…" + before.split(" ", 1)[1]
+        if hi < len(text) and text[hi] not in "\n" and " " in after:
+            after = after.rsplit(" ", 1)[0] + "…"
+        return before.strip(), after.strip()
+
+    return around
+
+
+def _context_html(quote: Quote, before: str, after: str) -> str:
+    """The quote in its paragraph, folded: a click on "in context" shows it (the quote itself in bold)."""
+    body = f"{html.escape(before)} <b>{html.escape(quote.text)}</b> {html.escape(after)}".strip()
+    return f"<details><summary>in context</summary>{body}</details>"
+
+
+def _quote_markdown(n: int | None, quote: Quote, context: Surroundings | None = None) -> str:
+    """One quote as a Markdown block quote: the words (key phrase marked), then title, file and position, and
+    (with ``context``) the paragraph around it, folded."""
     raw = quote.text
     if quote.highlight and quote.start <= quote.highlight[0] < quote.highlight[1] <= quote.end:
         a, b = quote.highlight[0] - quote.start, quote.highlight[1] - quote.start
@@ -80,12 +117,19 @@ def _quote_markdown(n: int | None, quote: Quote) -> str:
         text = _escape(raw)
     label = f"**[{n}]** " if n is not None else ""
     source = quote.source.replace("`", "'")
-    return f"> {label}“{text}”  \n> — *{_escape(quote.title)}* · `{source}` · {quote.location}"
+    block = f"> {label}“{text}”  \n> — *{_escape(quote.title)}* · `{source}` · {quote.location}"
+    if context is None:
+        return block
+    try:
+        before, after = context(quote)
+    except (RagError, LookupError):  # the document left the index meanwhile: the quote stands on its own
+        return block
+    return f"{block}\n\n{_context_html(quote, before, after)}" if before or after else block
 
 
-def render(answer: Answer, scope: str | None = None) -> str:
+def render(answer: Answer, scope: str | None = None, context: Surroundings | None = None) -> str:
     """An answer as Markdown: the text, then each quote with where it stands. ``scope`` names the documents
-    the search was limited to, if it was."""
+    the search was limited to, if it was; ``context`` (:func:`surroundings`) adds each quote's paragraph."""
     parts = [answer.text]
     searched = []
     if answer.query and answer.query != answer.question:
@@ -96,10 +140,10 @@ def render(answer: Answer, scope: str | None = None) -> str:
         parts.append(f"<small>{' · '.join(searched)}</small>")
     if answer.quotes:
         parts.append("**Sources**")
-        parts.extend(_quote_markdown(n, q) for n, q in enumerate(answer.quotes, start=1))
+        parts.extend(_quote_markdown(n, q, context) for n, q in enumerate(answer.quotes, start=1))
     if answer.related:
         parts.append("**Closest passages** (too weak to count as an answer)")
-        parts.extend(_quote_markdown(None, q) for q in answer.related)
+        parts.extend(_quote_markdown(None, q, context) for q in answer.related)
     return "\n\n".join(parts)
 
 
@@ -149,7 +193,7 @@ def respond(
         text = ""
         for piece in pipeline.stream_answer(question, history=turns, filters=filters):
             if isinstance(piece, Answer):
-                yield render(piece, scope)
+                yield render(piece, scope, surroundings(pipeline))
                 return
             text += piece
             yield text

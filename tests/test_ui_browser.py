@@ -105,6 +105,13 @@ def test_answer_quotes_its_source_and_off_topic_is_refused(page: Any) -> None:
     assert "chars " in text  # and where in it
     marked = reply.locator("blockquote mark")
     assert marked.count() >= 1 and "140 billion" in marked.first.inner_text()  # the key phrase is highlighted
+    folded = reply.locator("details").first  # the quote in its paragraph, one click away
+    assert not folded.locator("b").is_visible()
+    folded.locator("summary").click()
+    assert LOAN_QUOTE in folded.locator("b").inner_text()
+    shown = folded.inner_text()
+    assert "A central topic in Brussels was the proposed reparations loan" in shown  # the sentence before it
+    assert shown.index("A central topic") < shown.index(LOAN_QUOTE)
     quotes_before = page.locator("#chat blockquote").count()
     assert quotes_before >= 1
     page.screenshot(path="/tmp/ui_answer.png", full_page=True)
@@ -328,6 +335,9 @@ class FakePipeline:
 
     def stream_answer(self, question: str, history: Sequence[Any] | None = None, filters: Any = None) -> Any:
         yield self.answer(question, history)  # as Pipeline.stream_answer does for the extractive answerer
+
+    def document_text(self, source: str) -> str:
+        return "Loan terms\n\nUnder the plan, Ukraine could borrow up to €140 billion. Repayment comes later."
 
 
 class StreamingPipeline(FakePipeline):
