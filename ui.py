@@ -87,7 +87,8 @@ def surroundings(pipeline: Pipeline, limit: int = CONTEXT_CHARS) -> Surroundings
 
     def around(quote: Quote) -> tuple[str, str]:
         text = pipeline.document_text(quote.source)
-        lo = max(text.rfind("\n\n", 0, quote.start) + 2, quote.start - limit, 0)
+        paragraph = text.rfind("\n\n", 0, quote.start)
+        lo = max(paragraph + 2 if paragraph >= 0 else 0, quote.start - limit)
         end = text.find("\n\n", quote.end)
         hi = min(end if end >= 0 else len(text), quote.end + limit)
         before, after = text[lo : quote.start], text[quote.end : hi]
@@ -377,6 +378,8 @@ def remove_document(pipeline: Pipeline, source: str | None) -> str:
         report = pipeline.index()
     except RagError as error:
         return f"**Moved** {source} to `{REMOVED}/`, but **indexing failed:** {error}"
+    if source not in report.removed:
+        return f"**Moved** {source} to `{REMOVED}/`, but the index still holds it (is another folder indexed?)."
     kept = target.relative_to(folder).as_posix().replace("`", "'")
     return (
         f"**Removed:** {source}; {_count(report.chunks, 'passage')} left in the index. The file is kept as "
@@ -417,16 +420,22 @@ def build_demo(pipeline: Pipeline) -> Any:
         filters, scope = scope_filter(pipeline, search_in)
         yield from respond(pipeline, message, history, filters, scope)
 
-    def choices() -> Any:
-        return gr.Dropdown(choices=scope_choices(pipeline))
+    def choices(chosen: list[str] | None = None) -> Any:
+        """The "Search in" box with the current choices; ``chosen`` (after a removal) keeps only what still
+        exists (Gradio refuses a value that is not a choice, and every question after it would fail)."""
+        offered = scope_choices(pipeline)
+        if chosen is None:
+            return gr.Dropdown(choices=offered)
+        values = {value for _, value in offered}
+        return gr.Dropdown(choices=offered, value=[v for v in chosen if v in values])
 
     def removable() -> Any:
         return gr.Dropdown(choices=pipeline.store.sources()[:MAX_LISTED], value=None)
 
-    def remove(source: str | None) -> tuple[str, str, Any, Any]:
+    def remove(source: str | None, chosen: list[str] | None) -> tuple[str, str, Any, Any]:
         with uploading:
             status = remove_document(pipeline, source)
-        return status, documents_markdown(pipeline), choices(), removable()
+        return status, documents_markdown(pipeline), choices(chosen), removable()
 
     tracker = gr.Progress()  # Gradio shows a progress bar for a handler whose default argument is one
 
@@ -450,6 +459,7 @@ def build_demo(pipeline: Pipeline) -> Any:
         except RagError as error:
             raise gr.Error(str(error)) from None
 
+    _ = pipeline.store  # opening the index settles which folder it holds
     serves_seeds = pipeline.settings.docs_dir.resolve() == SEEDS
     description = (
         "Answers come only from the documents listed on the right, with each supporting sentence "
@@ -499,7 +509,10 @@ def build_demo(pipeline: Pipeline) -> Any:
                     )
                 with gr.Accordion("Remove a document", open=False):
                     doomed = gr.Dropdown(
-                        choices=pipeline.store.sources()[:MAX_LISTED], label="Document", elem_id="remove-choice"
+                        choices=pipeline.store.sources()[:MAX_LISTED],
+                        value=None,
+                        label="Document",
+                        elem_id="remove-choice",
                     )
                     remove_button = gr.Button("Remove from the index", variant="stop", elem_id="remove")
                     removed = gr.Markdown(
@@ -515,7 +528,11 @@ def build_demo(pipeline: Pipeline) -> Any:
             concurrency_limit=1,
         )
         remove_button.click(
-            remove, inputs=doomed, outputs=[removed, docs, search_in, doomed], api_name="remove", concurrency_limit=1
+            remove,
+            inputs=[doomed, search_in],
+            outputs=[removed, docs, search_in, doomed],
+            api_name="remove",
+            concurrency_limit=1,
         )
         demo.load(
             lambda: (documents_markdown(pipeline), choices(), removable()),

@@ -131,7 +131,7 @@ def _run(args: argparse.Namespace) -> int:
     fields = ("index_dir", "embedding_model", "generator", "reranker", "docs_dir", "host", "port", "embedding_cluster")
     overrides = {k: getattr(args, k, None) for k in fields}
     if args.command == "index" and args.path is not None:
-        if args.docs_dir is not None and args.docs_dir != args.path:
+        if args.docs_dir is not None and args.docs_dir.expanduser().resolve() != args.path.expanduser().resolve():
             raise RagError(f"two documents folders given: {args.path} and --docs {args.docs_dir}")
         overrides["docs_dir"] = args.path
     if args.store_url:

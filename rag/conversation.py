@@ -15,12 +15,13 @@ _REFERRING = re.compile(
 )
 """Words that point back to something said before ("How much could Ukraine borrow under *it*?")."""
 _DEMONSTRATIVE = re.compile(
-    r"(?:^|\b(?:is|was|are|were|about|of|in|on|for|under|with|from|by|to|do|does|did|after|before)\s+)"
-    r"(this|that|these|those)\b|\b(this|that|these|those)\s*[?.!]*\s*$",
+    r"\b(this|these|those)\b"
+    r"|(?:^|\b(?:is|was|are|were|about|of|in|on|for|under|with|from|by|to|do|does|did|after|before)\s+)that\b"
+    r"|\bthat\s*[?.!]*\s*$",
     re.IGNORECASE,
 )
-"""*That* pointing back ("Why is that?", "How big is that fund?", "Under this plan…"), not the *that* of a
-relative clause ("the allowance that employees get")."""
+"""*This*, *these*, *those* anywhere ("Who wrote this report?"), and *that* where it points back ("Why is that?",
+"How big is that fund?"), not the *that* of a relative clause ("the allowance that employees get")."""
 _THERE = re.compile(r"(\w+\s+)?\bthere\b(\s*'s|\s+\w+)?", re.IGNORECASE)
 _TO_BE = frozenset("is are was were be been 's will".split())
 _SENTENCE_END = re.compile(r"(?<=[?.!])\s+")

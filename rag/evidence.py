@@ -97,6 +97,19 @@ class Sentence:
 _BLANK_LINE = re.compile(r"[ \t]*\r?\n[ \t]*\r?\n")
 
 
+_STATING = frozenset(
+    "is are was were be been has have had will would can could may might must shall should do does did "
+    "says said not".split()
+)
+"""Words that make a line state something ("The head baker is Marta Quist.") rather than name a topic."""
+
+
+def _headline(words: str) -> bool:
+    """A short line that names a topic ("Project Falcon kickoff notes"): at most 10 words, none of them stating."""
+    parts = words.split()
+    return len(parts) <= 10 and not _STATING.intersection(parts)
+
+
 def _words(text: str) -> str:
     """The words of ``text``, lower case, one space apart: "## Travel expenses" and "Travel expenses." match."""
     return " ".join(re.findall(r"\w+", text.lower()))
@@ -139,14 +152,15 @@ class EvidenceScorer:
             own = passage.sentence_vectors if passage.sentence_vectors is not None and passage.sentences else None
             texts = [chunk.text[s - chunk.start : e - chunk.start] for s, e in spans]
             terms = [sentence_terms(t) for t in texts]
-            headings = {_words(chunk.title), _words(chunk.section or "")}
+            section = _words(chunk.section or "")
             for k, (s, e) in enumerate(spans):
                 key = (chunk.source, s, e)
                 words = _words(texts[k])
-                if key in seen or len(words.split()) < 3 or words in headings:  # a heading names, never answers
+                if key in seen or len(words.split()) < 3 or words == section:  # a heading names, never answers
                     continue
-                if s == 0 and len(words.split()) <= 10 and _BLANK_LINE.match(chunk.text, e - chunk.start):
-                    continue  # a document's first line, set apart by a blank line: its headline
+                first_line = s == 0 and bool(_BLANK_LINE.match(chunk.text, e - chunk.start))
+                if (first_line or words == _words(chunk.title)) and _headline(words):
+                    continue  # the title, or a first line set apart by a blank line, that states nothing
                 seen.add(key)
                 out.append(Sentence(chunk.source, chunk.title, s, e, texts[k], rank))
                 vectors.append(None if own is None else np.asarray(own[k], dtype=np.float32))

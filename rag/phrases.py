@@ -47,8 +47,10 @@ _UNITS = (
     r"(?:euros?|dollars?|pounds?|people|troops|soldiers|members|countries|flights|years|months|weeks|days|hours|"
     r"minutes|seconds|percent|kilometres|kilometers|km|metres|meters|miles|feet|tonnes|tons|kilograms|kg)\b"
 )
-_UNIT = r"(?:\s" + _UNITS + r"(?:,?\s(?:and\s)?\d[\d,.]*\s" + _UNITS + r")*)?"
-"""A unit after a number, and the further parts of a compound amount: "24 hours and 37 minutes"."""
+_TIME_UNITS = r"(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?)\b"
+_UNIT = r"(?:\s" + _UNITS + r"(?:,?\s(?:and\s)?\d[\d,.]*\s" + _TIME_UNITS + r")*)?"
+"""A unit after a number, and the further parts of a compound duration: "24 hours and 37 minutes" (not a list:
+"5 people and 20 soldiers" are two amounts)."""
 ENTITY_PATTERNS = {
     "quantity": re.compile(
         r"(?:(?:up to|about|around|approximately|over|more than|some|nearly|almost)\s)?"

@@ -109,6 +109,7 @@ class Pipeline:
         """The index, synced with the documents folder on first use (built if missing or stale), or with
         ``sync_on_start`` off, read as it is (another process keeps it in sync)."""
         if self._store is None and not self.settings.sync_on_start:
+            self._adopt_held_folder()  # uploads and removals through this process go where the index's files are
             if self.settings.store == "pgvector":
                 return self._pg_store()
             self._store = self._load_compatible(self._chunking(), IndexReport())  # None: build it after all
@@ -196,6 +197,11 @@ class Pipeline:
         held = self._held_folder()
         if held is not None and not self.settings.docs_dir_chosen and held.is_dir():
             self.settings = self.settings.replace(docs_dir=held)
+        elif held is not None and not self.settings.docs_dir_chosen:  # not the seeds instead: it may be unmounted
+            raise DocumentsFolderError(
+                f"the index holds the documents of {held}, which is not there now; pass --docs {held} when it is "
+                "back (or name another folder, whose documents will replace them)"
+            )
         folder = self.settings.docs_dir
         if not folder.exists():
             raise DocumentsFolderError(f"documents folder not found: {folder}")
@@ -218,6 +224,12 @@ class Pipeline:
         return report
 
     sync = index
+
+    def _adopt_held_folder(self) -> None:
+        """With no folder chosen, take the one the index holds (if it is there) as ``settings.docs_dir``."""
+        held = self._held_folder()
+        if held is not None and not self.settings.docs_dir_chosen and held.is_dir():
+            self.settings = self.settings.replace(docs_dir=held)
 
     def _held_folder(self) -> Path | None:
         """The documents folder the existing index was synced from, if it recorded one.

@@ -70,6 +70,7 @@ NOTES = {
     "per year. Unused vacation days can be carried over until March 31 of the following year.\n\n## Remote work\n\n"
     "Employees may work remotely up to three days per week.\n\n## Expenses\n\nTravel expenses must be submitted "
     "within 30 days. The daily meal allowance is 45 euros.\n",
+    "baker.txt": "The head baker is Marta Quist.\n\nThe bakery opens at seven in the morning and closes at six.\n",
     "mars.md": "# Mars facts\n\nMars has two moons, Phobos and Deimos. A day on Mars lasts 24 hours and 37 minutes.\n",
 }
 
@@ -144,3 +145,8 @@ def test_a_title_or_heading_is_never_quoted(notes_pipeline: Pipeline) -> None:
         answer = notes_pipeline.answer(question)
         for quote in [*answer.quotes, *answer.related]:
             assert quote.text.strip(" .#") not in {"Project Falcon kickoff notes", "Employee Handbook", "Expenses"}
+
+
+@pytest.mark.slow
+def test_a_first_line_that_states_something_is_still_quoted(notes_pipeline: Pipeline) -> None:
+    assert "Marta Quist" in (notes_pipeline.answer("Who is the head baker?").key_phrase or "")

@@ -278,6 +278,19 @@ def test_a_pipeline_without_a_folder_answers_from_the_one_the_index_holds(
     assert [r.getMessage() for r in caplog.records] == [f"index: now indexing {seeds_copy.resolve()} (was {mine})"]
 
 
+def test_a_replica_that_does_not_sync_works_in_the_folder_the_index_holds(
+    tmp_path: Path, embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RAG_DOCS_DIR", raising=False)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "plan.txt").write_text("Plan\nThe bakery opens a second shop in Ghent next spring.\n", encoding="utf-8")
+    Pipeline(docs_dir=mine, index_dir=tmp_path / "index", embedder=embedder).index()
+    replica = Pipeline(index_dir=tmp_path / "index", embedder=embedder, sync_on_start=False)
+    assert replica.store.sources() == ["plan.txt"]
+    assert replica.settings.docs_dir == mine  # uploads and removals through it land next to plan.txt, not in seeds/
+
+
 def test_a_filter_matching_no_document_is_named_instead_of_refused(tmp_path: Path, seeds_copy: Path, embedder) -> None:
     for folder in ("sub/deeper", "other"):
         (seeds_copy / folder).mkdir(parents=True)

@@ -211,6 +211,7 @@ def test_a_document_removed_in_the_chat_leaves_the_index_but_not_the_disk(page: 
         (docs / "lighthouse notes.txt").write_text("The Kestrel Island lighthouse was painted by Ilse Varga.\n")
         page.locator("#upload input[type=file]").set_input_files(str(docs / "lighthouse notes.txt"))
         page.locator("#upload-status").filter(has_text="Index updated").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    search_in(page, "lighthouse")  # chosen in "Search in" too: removing it must not leave a dead choice there
     page.get_by_text("Remove a document").click()
     pick(page, "remove-choice", "lighthouse")
     page.locator("#remove").click()
@@ -220,8 +221,9 @@ def test_a_document_removed_in_the_chat_leaves_the_index_but_not_the_disk(page: 
     assert "lighthouse notes.txt" not in page.locator("#documents").inner_text()
     assert not (docs / "lighthouse notes.txt").exists()
     assert (docs / ".removed" / "lighthouse notes.txt").exists()  # nothing is lost
+    assert "lighthouse" not in page.locator("#search-in").inner_text()
     reply = ask(page, "Who painted the Kestrel Island lighthouse?").inner_text()
-    assert "Ilse Varga" not in reply and "lighthouse notes.txt" not in reply
+    assert "do not say" in reply and "Ilse Varga" not in reply and "lighthouse notes.txt" not in reply
 
 
 @pytest.mark.slow
@@ -449,3 +451,25 @@ def test_remove_document_moves_the_file_aside_and_refuses_other_paths(tmp_path: 
     pipeline.index()
     ui.remove_document(pipeline, "team/roles.txt")  # removed again: the first removed copy is kept as well
     assert sorted(p.name for p in (docs / ".removed" / "team").iterdir()) == ["roles-2.txt", "roles.txt"]
+
+
+class TextPipeline:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def document_text(self, source: str) -> str:
+        return self.text
+
+
+@pytest.mark.parametrize(
+    ("text", "before", "after"),
+    [
+        ("Alpha beta gamma. The fund is big. More here.", "Alpha beta gamma.", "More here."),  # from the very start
+        ("Old part.\n\nNew part. The fund is big.\n\nNext.", "New part.", ""),  # its own paragraph only
+        ("word " * 200 + "The fund is big. " + "tail " * 200, "…" + "word " * 78 + "word", "tail " * 78 + "tail…"),
+    ],
+)
+def test_a_quote_in_context_is_its_paragraph_cut_at_words(text: str, before: str, after: str) -> None:
+    start = text.index("The fund is big.")
+    quote = Quote("The fund is big.", "a.txt", start, start + 16, 0.9, "A")
+    assert ui.surroundings(TextPipeline(text), limit=400)(quote) == (before, after)  # type: ignore[arg-type]
