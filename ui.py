@@ -403,6 +403,14 @@ def documents_markdown(pipeline: Pipeline) -> str:
         lines.append(f"- *{_escape(title)}*  \n  `{name}` · {_count(chunks, 'passage')}{paged}")
     if catalog.documents > MAX_LISTED:
         lines.append(f"- … and {catalog.documents - MAX_LISTED:,} more")
+    skipped = pipeline.last_report.skipped if pipeline.last_report else []
+    if skipped:
+        lines += ["", f"**{_count(len(skipped), 'file')} could not be used:**"]
+        folder = pipeline.settings.docs_dir.resolve()
+        for error in skipped[:MAX_LISTED]:
+            path = error.path.resolve()
+            name = (path.relative_to(folder).as_posix() if path.is_relative_to(folder) else path.name).replace("`", "'")
+            lines.append(f"- `{name}`: {_escape(error.reason)}")
     return "\n".join(lines)
 
 

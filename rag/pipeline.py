@@ -88,6 +88,9 @@ class Pipeline:
         """A :class:`Store` (FAISS files) or a :class:`rag.pgstore.PgStore`."""
         self._answerer: Answerer | None = None
         self._generator: Any = None
+        self.last_report: IndexReport | None = None
+        """What the latest :meth:`index` of this pipeline did (None before the first): the web chat shows its
+        skipped files."""
 
     # ---- the parts, loaded once ---------------------------------------------------------------------
 
@@ -221,6 +224,7 @@ class Pipeline:
         report.chunks = len(self.store)
         report.seconds = time.perf_counter() - started
         logger.info("index: %s", report.summary())
+        self.last_report = report
         return report
 
     sync = index

@@ -473,3 +473,15 @@ def test_a_quote_in_context_is_its_paragraph_cut_at_words(text: str, before: str
     start = text.index("The fund is big.")
     quote = Quote("The fund is big.", "a.txt", start, start + 16, 0.9, "A")
     assert ui.surroundings(TextPipeline(text), limit=400)(quote) == (before, after)  # type: ignore[arg-type]
+
+
+def test_the_documents_panel_names_the_files_that_could_not_be_used(tmp_path: Path, embedder: Embedder) -> None:
+    docs = tmp_path / "docs"
+    (docs / "old").mkdir(parents=True)
+    (docs / "notes.txt").write_text("Notes\nThe garage closes at 22:00 on weekdays.\n", encoding="utf-8")
+    (docs / "old" / "blob.txt").write_bytes(b"\x00\x01\x02 binary")
+    pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=embedder)
+    pipeline.index()
+    panel = ui.documents_markdown(pipeline)
+    assert "`notes.txt`" in panel
+    assert "**1 file could not be used:**" in panel and "- `old/blob.txt`: " in panel and "binary" in panel
