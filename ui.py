@@ -86,15 +86,18 @@ def surroundings(pipeline: Pipeline, limit: int = CONTEXT_CHARS) -> Surroundings
     it, at most ``limit`` characters each way (cut at a word)."""
 
     def around(quote: Quote) -> tuple[str, str]:
-        text = pipeline.document_text(quote.source)
-        paragraph = text.rfind("\n\n", 0, quote.start)
-        lo = max(paragraph + 2 if paragraph >= 0 else 0, quote.start - limit)
-        end = text.find("\n\n", quote.end)
-        hi = min(end if end >= 0 else len(text), quote.end + limit)
-        before, after = text[lo : quote.start], text[quote.end : hi]
-        if lo > 0 and text[lo - 1] not in "\n" and " " in before:
+        lo, hi = max(quote.start - limit, 0), quote.end + limit
+        window = pipeline.excerpt(quote.source, lo, hi)  # the quote and up to ``limit`` characters each side
+        before, after = window[: quote.start - lo], window[quote.end - lo :]
+        paragraph = before.rfind("\n\n")
+        cut_before = paragraph < 0 and lo > 0  # the window starts inside a paragraph
+        before = before[paragraph + 2 :] if paragraph >= 0 else before
+        paragraph = after.find("\n\n")
+        cut_after = paragraph < 0 and len(window) == hi - lo
+        after = after[:paragraph] if paragraph >= 0 else after
+        if cut_before and " " in before and not before.startswith(("\n", " ")):
             before = "…" + before.split(" ", 1)[1]
-        if hi < len(text) and text[hi] not in "\n" and " " in after:
+        if cut_after and " " in after:
             after = after.rsplit(" ", 1)[0] + "…"
         return before.strip(), after.strip()
 

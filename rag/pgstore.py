@@ -140,6 +140,17 @@ class PgStore:
             raise KeyError(source)
         return Document(row[0], row[1], row[2], row[3], *_paging(row[4], row[5], row[6]))
 
+    def excerpt(self, source: str, start: int, end: int) -> str:
+        start, end = max(start, 0), max(end, 0)
+        with self._read() as conn:  # substr counts characters (code points), as Python's offsets do
+            row = conn.execute(
+                "SELECT substr(text, %s, %s) FROM rag_documents WHERE source = %s",
+                (start + 1, max(end - start, 0), source),
+            ).fetchone()
+        if row is None:
+            raise KeyError(source)
+        return str(row[0])
+
     def page_at(self, source: str, offset: int) -> int | None:
         with self._read() as conn:
             row = conn.execute("SELECT pages FROM rag_documents WHERE source = %s", (source,)).fetchone()

@@ -528,6 +528,10 @@ class Pipeline:
         """The stored text of a document, the one quote offsets point into."""
         return self.store.document(source).text
 
+    def excerpt(self, source: str, start: int, end: int) -> str:
+        """``document_text(source)[start:end]``; PostgreSQL sends only those characters."""
+        return self.store.excerpt(source, start, end)
+
     def _check(self, question: str) -> str:
         if not isinstance(question, str) or not question.strip():
             raise QuestionError("The question is empty: type a question about the documents.")

@@ -80,6 +80,10 @@ class SearchIndex(Protocol):
 
     def document(self, source: str) -> Document: ...
 
+    def excerpt(self, source: str, start: int, end: int) -> str:
+        """``document(source).text[start:end]``, without reading the whole document where the backend can."""
+        ...
+
     def page_at(self, source: str, offset: int) -> int | None: ...
 
     def dense_search(self, vector: np.ndarray, k: int, where: Filter | None = None) -> np.ndarray:
@@ -284,6 +288,9 @@ class Store:
 
     def document(self, source: str) -> Document:
         return self.documents[self._by_source[source]]
+
+    def excerpt(self, source: str, start: int, end: int) -> str:
+        return self.document(source).text[max(start, 0) : max(end, 0)]
 
     def chunk(self, i: int) -> Chunk:
         doc = self.documents[int(self.chunk_doc[i])]

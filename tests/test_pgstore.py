@@ -90,9 +90,18 @@ def test_every_quote_is_the_stored_text_at_its_offsets(backend: MakePipeline, se
     for question in [*QUESTIONS, "What was discussed in Brussels?", "What does Euroclear hold?"]:
         answer = pipeline.answer(question)
         for quote in [*answer.quotes, *answer.related]:
-            assert pipeline.document_text(quote.source)[quote.start : quote.end] == quote.text
+            text = pipeline.document_text(quote.source)
+            assert text[quote.start : quote.end] == quote.text
+            assert pipeline.excerpt(quote.source, quote.start, quote.end) == quote.text  # "in context" reads these
+            assert (
+                pipeline.excerpt(quote.source, quote.start - 400, quote.end + 400)
+                == text[max(quote.start - 400, 0) : quote.end + 400]
+            )
             checked += 1
     assert checked >= 8
+    text = pipeline.document_text("EU-defence-ministers-in-Brussels.txt")
+    euro = text.index("€")  # offsets count characters, not bytes, on both backends
+    assert pipeline.excerpt("EU-defence-ministers-in-Brussels.txt", euro, euro + 5) == text[euro : euro + 5]
 
 
 def test_sync_re_embeds_only_what_changed(backend: MakePipeline, seeds_copy: Path) -> None:

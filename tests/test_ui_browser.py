@@ -338,8 +338,10 @@ class FakePipeline:
     def stream_answer(self, question: str, history: Sequence[Any] | None = None, filters: Any = None) -> Any:
         yield self.answer(question, history)  # as Pipeline.stream_answer does for the extractive answerer
 
-    def document_text(self, source: str) -> str:
-        return "Loan terms\n\nUnder the plan, Ukraine could borrow up to €140 billion. Repayment comes later."
+    def excerpt(self, source: str, start: int, end: int) -> str:
+        return "Loan terms\n\nUnder the plan, Ukraine could borrow up to €140 billion. Repayment comes later."[
+            max(start, 0) : end
+        ]
 
 
 class StreamingPipeline(FakePipeline):
@@ -457,8 +459,8 @@ class TextPipeline:
     def __init__(self, text: str) -> None:
         self.text = text
 
-    def document_text(self, source: str) -> str:
-        return self.text
+    def excerpt(self, source: str, start: int, end: int) -> str:
+        return self.text[max(start, 0) : end]
 
 
 @pytest.mark.parametrize(
