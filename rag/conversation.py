@@ -23,6 +23,7 @@ _DEMONSTRATIVE = re.compile(
 """*This*, *these*, *those* anywhere ("Who wrote this report?"), and *that* where it points back ("Why is that?",
 "How big is that fund?"), not the *that* of a relative clause ("the allowance that employees get")."""
 _THERE = re.compile(r"(\w+\s+)?\bthere\b(\s*'s|\s+\w+)?", re.IGNORECASE)
+"""*There* with the words around it: next to a form of *to be* it is existential (see :func:`_points_to_a_place`)."""
 _TO_BE = frozenset("is are was were be been 's will".split())
 _SENTENCE_END = re.compile(r"(?<=[?.!])\s+")
 _CONTENT = re.compile(r"[A-Za-z0-9€$£%]{3,}")

@@ -95,8 +95,7 @@ class Sentence:
 
 
 _BLANK_LINE = re.compile(r"[ \t]*\r?\n[ \t]*\r?\n")
-
-
+"""A blank line after a sentence: what sets a document's headline apart from its text."""
 _STATING = frozenset(
     "is are was were be been has have had will would can could may might must shall should do does did "
     "says said not".split()
