@@ -44,7 +44,7 @@ _MONTHS = (
 )
 _SCALE = r"(?:\s?(?:billion|million|trillion|thousand|hundred|bn|percent|per cent)\b|\s?%)?"
 _UNITS = (
-    r"(?:euros?|dollars?|pounds?|people|troops|soldiers|members|countries|flights|years|months|weeks|days|hours|"
+    r"(?:euros?|dollars?|pounds?|EUR|USD|GBP|CHF|JPY|people|troops|soldiers|members|countries|flights|years|months|weeks|days|hours|"
     r"minutes|seconds|percent|kilometres|kilometers|km|metres|meters|miles|feet|tonnes|tons|kilograms|kg)\b"
 )
 _TIME_UNITS = r"(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?)\b"
@@ -79,6 +79,7 @@ _PREPOSITIONS = frozenset("of in on at by for from with to into during since unt
 MAX_WORDS = 10
 _SCALE_AFTER = re.compile(r"\s?(?:billion|million|trillion|thousand|bn|per cent|percent|%)", re.I)
 _UNIT_AFTER = re.compile(_UNIT.removesuffix("?"), re.I)
+_CURRENCY = re.compile(r"\s(?:euros?|dollars?|pounds?|EUR|USD|GBP|CHF|JPY)\b", re.I)
 
 FEATURES = (
     "bias",
@@ -282,8 +283,12 @@ def choose(
                 if scale and scale.end() <= match.end():
                     end = scale.end()
                 unit = _UNIT_AFTER.match(sentence, end)
-                if unit and unit.end() <= match.end() and "and" in unit.group().split():
-                    end = unit.end()
+                if (
+                    unit
+                    and unit.end() <= match.end()
+                    and ("and" in unit.group().split() or _CURRENCY.match(unit.group()))
+                ):
+                    end = unit.end()  # "24 hours and 37 minutes", "1.20 EUR", "45 euros"
                 return start, end
     return whole_name(sentence, question, start, end) if qtype == "person" else (start, end)
 

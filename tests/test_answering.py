@@ -120,6 +120,7 @@ def test_an_amount_keeps_its_scale_word() -> None:
         ("A day on Mars lasts 24 hours and 37 minutes.", "How long is a day on Mars?", "24 hours and 37 minutes"),
         ("The tallest volcano is Olympus Mons, about 22 kilometres high.", "How high is it?", "22 kilometres"),
         ("The garage closes at 22:00 on weekdays.", "When does the garage close?", "22:00"),
+        ("| Espresso | 1.20 EUR |", "How much does an espresso cost?", "1.20 EUR"),
         (
             "Ukraine could borrow up to €140 billion at little interest.",
             "How much could Ukraine borrow?",
