@@ -425,7 +425,7 @@ def build_demo(pipeline: Pipeline) -> Any:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
 
-    uploading = threading.Lock()  # one upload at a time per app, whatever the queue settings
+    uploading = threading.Lock()  # one upload or removal at a time per app, whatever the queue settings
 
     def chat(message: str, history: list[dict[str, Any]], search_in: list[str] | None) -> Iterator[str]:
         filters, scope = scope_filter(pipeline, search_in)
