@@ -25,7 +25,7 @@ from typing import Any
 
 from rag import Answer, DocumentError, Pipeline, Quote, RagError
 from rag.conversation import Message
-from rag.documents import LOADERS, fingerprint, load_file
+from rag.documents import LOADERS, fingerprint, iter_files, load_file
 from rag.filters import FilterSpec
 
 logger = logging.getLogger(__name__)
@@ -131,10 +131,16 @@ def _quote_markdown(n: int | None, quote: Quote, context: Surroundings | None = 
     return f"{block}\n\n{_context_html(quote, before, after)}" if before or after else block
 
 
+def _answer_markdown(text: str) -> str:
+    """An answer's text shown safely: everything escaped (a question echoed in a refusal, or a document's own
+    markup, never becomes HTML or a link), then the answerer's ``**bold**`` key phrase restored."""
+    return re.sub(r"\\\*\\\*(.+?)\\\*\\\*", r"**\1**", _escape(text))
+
+
 def render(answer: Answer, scope: str | None = None, context: Surroundings | None = None) -> str:
     """An answer as Markdown: the text, then each quote with where it stands. ``scope`` names the documents
     the search was limited to, if it was; ``context`` (:func:`surroundings`) adds each quote's paragraph."""
-    parts = [answer.text]
+    parts = [_answer_markdown(answer.text)]
     searched = []
     if answer.query and answer.query != answer.question:
         searched.append(f"Searched for: *{_escape(answer.query)}*")
@@ -200,7 +206,7 @@ def respond(
                 yield render(piece, scope, surroundings(pipeline))
                 return
             text += piece
-            yield text
+            yield _answer_markdown(text)
     except RagError as error:
         yield f"**Cannot answer:** {error}"
 
@@ -284,8 +290,8 @@ def save_upload(upload: Path, name: str, folder: Path, max_bytes: int) -> Saved:
     """Copy an uploaded file into ``folder`` under :func:`safe_filename` of ``name``, never overwriting.
 
     The file is read first (so a broken, empty or binary file is refused with the reason before it lands in
-    the folder). A name already taken gets ``-2``, ``-3``... unless that file has the same bytes, in which
-    case nothing is copied. The copy is written to a hidden temporary file and linked into place, so a
+    the folder). A file with the same bytes anywhere in the folder means nothing is copied; a name already
+    taken gets ``-2``, ``-3``... The copy is written to a hidden temporary file and linked into place, so a
     half-written file is never indexed. Raises :class:`UploadError` with a message for the user.
     """
     filename = safe_filename(name)
@@ -296,6 +302,9 @@ def save_upload(upload: Path, name: str, folder: Path, max_bytes: int) -> Saved:
     raw = upload.read_bytes()
     digest = fingerprint(raw)
     folder = folder.resolve()
+    twin = _same_file(folder, raw, digest)
+    if twin is not None:
+        return Saved(None, f"{name} is already in the documents as {twin} (same content)")
     stem, suffix = filename[: -len(Path(filename).suffix)], Path(filename).suffix
     tmp = folder / f".upload-{hashlib.sha256(os.urandom(16)).hexdigest()[:12]}{suffix}"
     tmp.write_bytes(raw)
@@ -317,6 +326,18 @@ def save_upload(upload: Path, name: str, folder: Path, max_bytes: int) -> Saved:
         raise UploadError(f"{filename}: too many files with this name already")
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _same_file(folder: Path, raw: bytes, digest: str) -> str | None:
+    """The path (relative to ``folder``) of a document with exactly these bytes, anywhere in the folder; only
+    files of the same size are read."""
+    for path in iter_files(folder):
+        try:
+            if path.stat().st_size == len(raw) and fingerprint(path.read_bytes()) == digest:
+                return path.relative_to(folder).as_posix()
+        except OSError:
+            continue
+    return None
 
 
 def add_files(

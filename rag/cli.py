@@ -195,8 +195,8 @@ def _print_answer(answer: Answer) -> None:
 
 
 def _chat(pipeline: Pipeline, filters: dict[str, list[str]] | None) -> int:
-    """Questions from the terminal, one per line, answered with the conversation so far (an empty line or
-    end of input stops); a bad question is explained and the conversation goes on."""
+    """Questions from the terminal, one per line, answered with the conversation so far (end of input, "exit",
+    or an empty line typed at the prompt stops); a bad question is explained and the conversation goes on."""
     interactive = sys.stdin.isatty()
     if interactive:
         print("Ask about the documents; follow-up questions are understood. Ctrl+D or an empty line ends.")
@@ -206,8 +206,10 @@ def _chat(pipeline: Pipeline, filters: dict[str, list[str]] | None) -> int:
             question = input("> " if interactive else "").strip()
         except EOFError:
             return 0
-        if not question or question in {"exit", "quit"}:
+        if question in {"exit", "quit"} or (not question and interactive):
             return 0
+        if not question:  # a blank line of piped input separates questions, it does not end them
+            continue
         try:
             answer = pipeline.answer(question, history=history, filters=filters)
         except QuestionError as error:

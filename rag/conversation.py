@@ -64,15 +64,20 @@ def is_follow_up(question: str) -> bool:
     return bool(pointing) or len(content) <= 1
 
 
+MAX_CHAIN = 2
+"""Earlier user turns a follow-up may lean on at most."""
+
+
 def standalone_question(question: str, history: Sequence[Message] | None = None) -> str:
     """``question`` made self-contained: a follow-up is prefixed with the user turns it leans on."""
     turns = user_turns(history)
     if not turns or not is_follow_up(question):
         return question
     context = [turns[-1]]
-    # A chain of follow-ups ("and the other one?") needs the question that started it.
+    # A chain of follow-ups ("and the other one?") needs the question that started it, up to MAX_CHAIN turns
+    # back: further back, the conversation has most likely moved on, and old questions would drown this one.
     for earlier in reversed(turns[:-1]):
-        if not is_follow_up(context[0]):
+        if len(context) >= MAX_CHAIN or not is_follow_up(context[0]):
             break
         context.insert(0, earlier)
     return " ".join([*context, question])

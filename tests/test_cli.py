@@ -220,7 +220,7 @@ def test_chat_keeps_the_conversation_for_follow_ups(tmp_path: Path, seeds_copy: 
         "How much could Ukraine borrow under it?",
         "Who won the 2022 World Cup?",
     ]
-    out = rag("chat", "--docs", str(seeds_copy), index_dir=tmp_path / "index", stdin="\n".join(asked) + "\n")
+    out = rag("chat", "--docs", str(seeds_copy), index_dir=tmp_path / "index", stdin="\n\n".join(asked) + "\n")
     assert out.returncode == 0, out.stderr
     turns = out.stdout.split("> ")[1:]
     assert [t.splitlines()[0] for t in turns] == asked

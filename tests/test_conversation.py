@@ -34,6 +34,14 @@ def test_a_chain_of_follow_ups_reaches_back_to_its_topic() -> None:
     assert standalone_question("And how big is it?", history).startswith("What is the reparations loan?")
 
 
+def test_a_long_chain_reaches_back_two_turns_at_most() -> None:
+    turns = ["Who leads the Apollo project?", "What is its budget?", "And how much has been spent?"]
+    history = [m for t in turns for m in ({"role": "user", "content": t}, {"role": "assistant", "content": "."})]
+    assert (
+        standalone_question("Where is it?", history) == "What is its budget? And how much has been spent? Where is it?"
+    )
+
+
 def test_malformed_history_is_ignored() -> None:
     history = [{"role": "user"}, "nonsense", {"role": "system", "content": "x"}, {"content": 3}]
     assert standalone_question("And it?", history) == "And it?"  # type: ignore[arg-type]

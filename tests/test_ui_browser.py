@@ -300,6 +300,13 @@ def test_save_upload_never_escapes_or_overwrites(tmp_path: Path) -> None:
     assert sorted(p.name for p in docs.iterdir()) == ["notes-2.txt", "notes.txt"]  # no temporary left behind
     assert not list(tmp_path.glob("*.txt"))  # nothing written next to the documents folder
 
+    (docs / "projects").mkdir()
+    (docs / "projects" / "status.txt").write_text("Apollo is on track.\n", encoding="utf-8")
+    copy = incoming / "status copy.txt"
+    copy.write_text("Apollo is on track.\n", encoding="utf-8")
+    twin = ui.save_upload(copy, copy.name, docs, 1_000_000)  # the same bytes under another name, elsewhere
+    assert twin.path is None and "already in the documents as projects/status.txt" in twin.message
+
 
 def test_save_upload_refuses_bad_files_before_they_land(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
@@ -487,3 +494,13 @@ def test_the_documents_panel_names_the_files_that_could_not_be_used(tmp_path: Pa
     panel = ui.documents_markdown(pipeline)
     assert "`notes.txt`" in panel
     assert "**1 file could not be used:**" in panel and "- `old/blob.txt`: " in panel and "binary" in panel
+
+
+def test_a_question_echoed_in_a_refusal_is_shown_as_text_not_markup() -> None:
+    question = '<img src=x onerror="alert(1)"> **bold** [link](http://evil.example)'
+    refusal = Answer(question, f"The documents do not say. I found nothing in them that answers: {question}", False)
+    shown = ui.render(refusal)
+    assert "<img" not in shown and "&lt;img" in shown
+    assert "[link](" not in shown  # no link: the words as typed (only bold markers can pass, as bold)
+    answer = Answer("q", "Ukraine could borrow up to **€140 billion** at <b>no</b> interest. [1]", True)
+    assert "**€140 billion**" in ui.render(answer) and "<b>" not in ui.render(answer)  # the key phrase stays bold
