@@ -92,6 +92,9 @@ class Sentence:
     text: str
     rank: int
     """Position of its passage in the list that was scored (0 = first)."""
+    header: str = ""
+    """For a table row, the heading it stands under and its table's header row: "Hotel | 140 GBP" is matched as
+    "Allowances", "Item | Daily limit" too."""
 
 
 _BLANK_LINE = re.compile(r"[ \t]*\r?\n[ \t]*\r?\n")
@@ -107,6 +110,37 @@ def _headline(words: str) -> bool:
     """A short line that names a topic ("Project Falcon kickoff notes"): at most 10 words, none of them stating."""
     parts = words.split()
     return len(parts) <= 10 and not _STATING.intersection(parts)
+
+
+_TABLE_RULE = re.compile(r"^\|?[\s:|-]*-{3}[\s:|-]*$")
+"""A Markdown table's rule line under its header: ``|---|:---:|``."""
+
+
+def _table_headers(text: str, spans: Sequence[tuple[int, int]]) -> list[str | None]:
+    """For each span of ``text`` that is a table row (a whole line with a ``|``: Markdown, and the HTML and DOCX
+    loaders' rows), the first row of its table: its header, when the table has more rows (else None)."""
+    out: list[str | None] = [None] * len(spans)
+    k = 0
+    while k < len(spans):
+        first = k
+        while k < len(spans) and _is_row(text, spans[k]) and (k == first or _next_line(text, spans[k - 1], spans[k])):
+            k += 1
+        rows = [j for j in range(first, k) if not _TABLE_RULE.match(text[spans[j][0] : spans[j][1]])]
+        if len(rows) >= 2:
+            header = text[spans[rows[0]][0] : spans[rows[0]][1]]
+            for j in rows:
+                out[j] = header
+        k = max(k, first + 1)
+    return out
+
+
+def _is_row(text: str, span: tuple[int, int]) -> bool:
+    a, b = span
+    return "|" in text[a:b] and (a == 0 or text[a - 1] == "\n") and (b == len(text) or text[b] == "\n")
+
+
+def _next_line(text: str, previous: tuple[int, int], span: tuple[int, int]) -> bool:
+    return text[previous[1] : span[0]] == "\n"
 
 
 def _words(text: str) -> str:
@@ -152,6 +186,7 @@ class EvidenceScorer:
             texts = [chunk.text[s - chunk.start : e - chunk.start] for s, e in spans]
             terms = [sentence_terms(t) for t in texts]
             section = _words(chunk.section or "")
+            headers = _table_headers(chunk.text, [(s - chunk.start, e - chunk.start) for s, e in spans])
             for k, (s, e) in enumerate(spans):
                 key = (chunk.source, s, e)
                 words = _words(texts[k])
@@ -160,8 +195,11 @@ class EvidenceScorer:
                 first_line = s == 0 and bool(_BLANK_LINE.match(chunk.text, e - chunk.start))
                 if (first_line or words == _words(chunk.title)) and _headline(words):
                     continue  # the title, or a first line set apart by a blank line, that states nothing
+                if headers[k] == texts[k]:
+                    continue  # a table's header row names its columns; the rows under it hold the values
                 seen.add(key)
-                out.append(Sentence(chunk.source, chunk.title, s, e, texts[k], rank))
+                header = f"{chunk.section or ''}\n{headers[k]}".strip() if headers[k] else ""  # its heading, too
+                out.append(Sentence(chunk.source, chunk.title, s, e, texts[k], rank, header))
                 vectors.append(None if own is None else np.asarray(own[k], dtype=np.float32))
                 windows.append(set().union(*terms[max(k - 1, 0) : k + 2]))
         if not out:
@@ -190,8 +228,9 @@ class EvidenceScorer:
         names = names_in(question)
         rows = []
         for sentence, cosine, window in zip(sentences, cosines, windows, strict=True):
-            s_list = sentence_terms(sentence.text)
+            s_list = sentence_terms(sentence.header) + sentence_terms(sentence.text)  # a row reads with its header
             s_terms = set(s_list)
+            window = window | set(s_list) if sentence.header else window
             shared = [t for t in q_terms if t in s_terms]
             in_window = [t for t in q_terms if t in window]
             rows.append(

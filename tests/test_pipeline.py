@@ -332,3 +332,30 @@ def test_index_prints_nothing_and_reports_the_skipped_files(tmp_path: Path, seed
     )
     assert out.returncode == 0
     assert (out.stdout, out.stderr) == ("", "['binary.txt', 'empty.txt']")
+
+
+@pytest.mark.slow
+def test_a_table_row_is_answered_with_its_header_and_heading(tmp_path: Path, embedder) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "policy.md").write_text(
+        "# Travel policy\n\n## Allowances\n\n| Item | Daily limit |\n|---|---|\n| Hotel | 140 GBP |\n"
+        "| Meals | 45 GBP |\n| Taxi | 30 GBP |\n\nClaims must be submitted within 30 days.\n",
+        encoding="utf-8",
+    )
+    (docs / "training.html").write_text(
+        "<html><body><main><h2>Training</h2><table><tr><th>Level</th><th>Training budget</th></tr>"
+        "<tr><td>Junior</td><td>1,000 EUR</td></tr><tr><td>Senior</td><td>2,500 EUR</td></tr></table>"
+        "</main></body></html>",
+        encoding="utf-8",
+    )
+    pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=embedder)
+    for question, row, value in [
+        ("What is the daily limit for hotels?", "| Hotel | 140 GBP |", "140 GBP"),
+        ("How much is the hotel allowance?", "| Hotel | 140 GBP |", "140 GBP"),  # "allowance": the heading's word
+        ("What is the training budget for a Senior?", "Senior | 2,500 EUR", "2,500 EUR"),
+    ]:
+        answer = pipeline.answer(question)
+        assert answer.answered and answer.quotes[0].text == row, (question, answer.text)  # not the header row
+        assert answer.key_phrase == value
+    assert not pipeline.answer("What is the daily limit for parking?").answered
