@@ -26,7 +26,7 @@ from typing import Any
 from rag import Answer, DocumentError, Pipeline, Quote, RagError
 from rag.conversation import Message
 from rag.documents import LOADERS, fingerprint, iter_files, load_file
-from rag.filters import FilterSpec
+from rag.filters import Filter, FilterSpec
 
 logger = logging.getLogger(__name__)
 
@@ -249,9 +249,8 @@ def scope_filter(pipeline: Pipeline, selected: Sequence[str] | None) -> tuple[Fi
     said = [f"{f}/" for f in folders] + sources
     scope = ", ".join(said[:3]) + (f" and {len(said) - 3} more" if len(said) > 3 else "")
     if folders and sources:
-        known = [source for source, *_ in pipeline.store.catalog(10**9).listed]
-        sources += [s for s in known if any(s.startswith(f + "/") for f in folders) and s not in sources]
-        return {"source": sources}, scope
+        under = pipeline.store.sources(Filter(folder=tuple(folders)))
+        return {"source": sources + [s for s in under if s not in sources]}, scope
     return ({"folder": folders} if folders else {"source": sources}), scope
 
 
@@ -313,9 +312,7 @@ def save_upload(upload: Path, name: str, folder: Path, max_bytes: int) -> Saved:
             target = folder / (filename if n == 1 else f"{stem}-{n}{suffix}")
             if target.resolve().parent != folder:  # cannot happen after safe_filename; checked all the same
                 raise UploadError(f"{name!r}: refused, the name points outside the documents folder")
-            if target.exists():
-                if target.is_file() and fingerprint(target.read_bytes()) == digest:
-                    return Saved(None, f"{target.name} is already in the documents (same content)")
+            if target.exists():  # another file (one with these bytes was found above)
                 continue
             try:
                 os.link(tmp, target)  # fails if the name was taken meanwhile: never overwrites

@@ -198,13 +198,13 @@ class Pipeline:
         if docs_dir is not None:
             self.settings = self.settings.replace(docs_dir=Path(docs_dir).expanduser())
         held = self._held_folder()
-        if held is not None and not self.settings.docs_dir_chosen and held.is_dir():
+        if held is not None and not self.settings.docs_dir_chosen:
+            if not held.is_dir():  # not the seeds in its place: the drive may just be unmounted
+                raise DocumentsFolderError(
+                    f"the index holds the documents of {held}, which is not there now; pass --docs {held} when it "
+                    "is back (or name another folder, whose documents will replace them)"
+                )
             self.settings = self.settings.replace(docs_dir=held)
-        elif held is not None and not self.settings.docs_dir_chosen:  # not the seeds instead: it may be unmounted
-            raise DocumentsFolderError(
-                f"the index holds the documents of {held}, which is not there now; pass --docs {held} when it is "
-                "back (or name another folder, whose documents will replace them)"
-            )
         folder = self.settings.docs_dir
         if not folder.exists():
             raise DocumentsFolderError(f"documents folder not found: {folder}")
