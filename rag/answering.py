@@ -20,6 +20,13 @@ from rag.phrases import key_phrase, question_type
 from rag.reader import SpanReader
 from rag.retrieval import Passage
 
+READER_CHOICE = 4
+"""How many of the best-ranked sentences the span reader reads when choosing the answer's sentence (SQuAD train,
+sentence@1: 1 0.716, 2 0.770, 3 0.784, 4 0.788, 5 0.792; each costs a model pass of ~10 ms)."""
+READER_WEIGHT = 0.745
+"""Weight of the reader's margin (best answer span over "no answer", logits, clipped) against the ranking head's
+score (0.3 times that score's spread), chosen on SQuAD train by ``benchmarks/tune_reader_choice.py``."""
+MARGIN_CLIP = 15.0
 NOT_COVERED = "The documents do not say. I found nothing in them that answers: {question}"
 
 
@@ -128,22 +135,33 @@ class ExtractiveAnswerer:
         return set(_NAME_WORD.findall(match["name"])) <= set(_NAME_WORD.findall(scored[0][1].text))
 
     def run(self, question: str, query: str, passages: Sequence[Passage], query_vector: np.ndarray) -> Answer:
-        scored = self.score(question, query, passages, query_vector)
+        ranked = self.scorer.score(question, query, passages, query_vector)
+        scored = [(evidence, s) for _, evidence, s in ranked]
         if not self.covers(scored, query):
             return self.refusal(question, query, scored)
         qtype = question_type(question)
+        # The reader (a model pass per sentence, a few ms each) reads the best-ranked sentences; the answer is
+        # the one ranked best once the reader's confidence that it holds an answer is counted in.
+        candidates = [s.text for _, _, s in ranked[: READER_CHOICE if self.reader else 0]]
+        readings = self.reader.read(question, candidates) if self.reader else []
+        read = {id(s): x for (_, _, s), x in zip(ranked, readings, strict=False)}
+        if readings:
+            margins = np.asarray([x.margin if x else -MARGIN_CLIP for x in readings])
+            rank = np.asarray([r for r, _, _ in ranked[: len(readings)]])
+            choice = rank + READER_WEIGHT * np.clip(margins, -MARGIN_CLIP, MARGIN_CLIP)
+            # Only a sentence with enough evidence of its own may replace the best-ranked one as the answer.
+            choice[1:][np.asarray([e for _, e, _ in ranked[1 : len(readings)]]) < self.min_evidence] = -np.inf
+            pick = int(np.argmax(choice))
+            scored.insert(0, scored.pop(pick))
         best_score, best = scored[0]
         # Further quotes only when nearly as strong and, for a typed question, holding an answer too.
         floor = max(self.min_evidence, best_score - 0.05)
         considered = [(best_score, best)] + [(s, c) for s, c in scored[1 : 3 * self.max_quotes] if s >= floor]
-        # The reader costs a model pass per sentence (~10 ms here): it reads the answer's sentence, the one whose
-        # key phrase is the answer; further quotes are marked by the hand-made features alone.
-        reading = self.reader.read(question, [best.text])[0] if self.reader else None
         chosen: list[tuple[float, Sentence, tuple[int, int] | None]] = []
         for n, (score, candidate) in enumerate(considered):
             if len(chosen) >= self.max_quotes:
                 break
-            span = key_phrase(candidate.text, question, qtype, reading if n == 0 else None)
+            span = key_phrase(candidate.text, question, qtype, read.get(id(candidate)))
             if n == 0 or span or chosen[0][2] is None:
                 chosen.append((score, candidate, span))
         first_span = chosen[0][2]

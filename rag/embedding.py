@@ -59,9 +59,6 @@ T = TypeVar("T")
 TokenStates = tuple[np.ndarray, list[tuple[int, int]]]
 """A text's token states (tokens x dimension, as the model outputs them) and each token's character offsets
 into the text; special tokens have empty offsets."""
-PairStates = tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]
-"""A (first, second) text pair read together: the token states, each token's segment (0 first, 1 second;
-special tokens -1) and its character offsets into its own text."""
 
 
 def resolve_model(name_or_path: str) -> str:
@@ -260,33 +257,6 @@ class Embedder:
             for (i, j), vector in zip(missing, alone, strict=True):
                 pooled[i][j] = vector
         return vectors, pooled
-
-    def encode_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[PairStates]:
-        """Read each (question, sentence) pair as one input, ``[CLS] question [SEP] sentence [SEP]``, and return
-        its token states: every token has seen both texts (what :mod:`rag.reader` reads answers from)."""
-        if not pairs:
-            return []
-        model = self.model
-        if isinstance(model, OnnxEncoder):
-            return model.encode_pairs(list(pairs), self.batch_size or ONNX_BATCH_SIZE)
-        import torch
-
-        tokenizer = model.tokenizer
-        out: list[PairStates] = []
-        for i in range(0, len(pairs), self.batch_size or 32):
-            batch = pairs[i : i + (self.batch_size or 32)]
-            inputs = tokenizer(
-                [a for a, _ in batch], [b for _, b in batch], truncation="longest_first",
-                max_length=model.max_seq_length, padding=True, return_tensors="pt", return_offsets_mapping=True,
-            )  # fmt: skip
-            offsets = inputs.pop("offset_mapping").tolist()
-            with torch.no_grad():
-                hidden = model[0].auto_model(**inputs.to(model.device)).last_hidden_state.float().cpu().numpy()
-            for r in range(len(batch)):
-                n = int(inputs["attention_mask"][r].sum())
-                sequence = [-1 if x is None else x for x in inputs.sequence_ids(r)[:n]]
-                out.append((hidden[r, :n], np.asarray(sequence, dtype=np.int8), [tuple(o) for o in offsets[r][:n]]))
-        return out
 
     def encode_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, list[TokenStates]]:
         """Embed ``texts`` (as :meth:`encode`) and keep each one's token states with their character offsets."""
@@ -560,12 +530,8 @@ class OnnxEncoder:
         encodings = self.tokenizer.encode_batch(list(texts))
         return _pad([e.ids for e in encodings], self.pad_id)
 
-    def _hidden(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray | None = None) -> np.ndarray:
-        feed = {
-            "input_ids": ids,
-            "attention_mask": mask,
-            "token_type_ids": np.zeros_like(ids) if types is None else types,
-        }
+    def _hidden(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         return np.asarray(self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0])
 
     def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -598,23 +564,6 @@ class OnnxEncoder:
             for j, row in zip(group.tolist(), rows, strict=True):
                 results[j] = row
         return vectors, results  # type: ignore[return-value]  # every slot was filled above
-
-    def encode_pairs(self, pairs: list[tuple[str, str]], batch_size: int) -> list[PairStates]:
-        """Token states of each text pair read as one input (see ``Embedder.encode_pairs``)."""
-        encodings = self.tokenizer.encode_batch(pairs)
-        results: list[PairStates | None] = [None] * len(pairs)
-
-        def run(group: np.ndarray) -> np.ndarray:
-            ids, mask = _pad([encodings[j].ids for j in group], self.pad_id)
-            types, _ = _pad([encodings[j].type_ids for j in group], 0)
-            return self._hidden(ids, mask, types)
-
-        for group, hidden in self._grouped([len(e.ids) for e in encodings], batch_size, run):
-            for r, j in enumerate(group.tolist()):
-                e = encodings[j]
-                sequence = np.asarray([-1 if x is None else x for x in e.sequence_ids], dtype=np.int8)
-                results[j] = (hidden[r, : len(e.ids)], sequence, list(e.offsets))
-        return results  # type: ignore[return-value]  # every slot was filled above
 
     def encode(self, texts: Sequence[str], batch_size: int, show_progress: bool = False) -> np.ndarray:
         """L2-normalised float32 vectors of ``texts``, in order."""

@@ -103,7 +103,7 @@ class Settings:
     max_quotes: int = 3
     span_reader: bool = True
     """Mark the answer's key phrase (in the first quote) with the help of the span reader (``rag/reader.py``:
-    one extra model pass per answer; trained for the default embedding model, off by itself with another)."""
+    a question-answering model of its own, run in numpy, one pass per answer, with any embedding model)."""
     min_evidence: float = MIN_EVIDENCE
     """Refusal threshold on the evidence score of the best sentence (0..1), chosen on SQuAD train by
     ``benchmarks/calibrate_refusal.py``: 8% of answerable questions refused, 95% of unanswerable ones."""
