@@ -22,7 +22,7 @@ from rag.retrieval import Passage
 
 READER_CHOICE = 4
 """How many of the best-ranked sentences the span reader reads when choosing the answer's sentence (SQuAD train,
-sentence@1: 1 0.716, 2 0.770, 3 0.784, 4 0.788, 5 0.792; each costs a model pass of ~10 ms)."""
+sentence@1: 1 0.716, 2 0.766, 3 0.779, 4 0.781, 5 0.785; each costs a model pass of ~10 ms)."""
 READER_WEIGHT = 0.745
 """Weight of the reader's margin (best answer span over "no answer", logits, clipped) against the ranking head's
 score (0.3 times that score's spread), chosen on SQuAD train by ``benchmarks/tune_reader_choice.py``."""
