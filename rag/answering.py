@@ -140,7 +140,7 @@ class ExtractiveAnswerer:
         if not self.covers(scored, query):
             return self.refusal(question, query, scored)
         qtype = question_type(question)
-        # The reader (a model pass per sentence, a few ms each) reads the best-ranked sentences; the answer is
+        # The reader (a model pass per sentence, ~10 ms each) reads the best-ranked sentences; the answer is
         # the one ranked best once the reader's confidence that it holds an answer is counted in.
         candidates = [s.text for _, _, s in ranked[: READER_CHOICE if self.reader else 0]]
         readings = self.reader.read(question, candidates) if self.reader else []

@@ -10,7 +10,8 @@ extras=${EXTRAS:-}
 stamp=.venv/.installed
 hash="$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)"
 [ -x .venv/bin/python ] || "$python" -m venv .venv
-read -r had_hash had_extras < "$stamp" 2>/dev/null || { had_hash=""; had_extras="extras="; }
+had_hash="" had_extras="extras="
+[ -f "$stamp" ] && { read -r had_hash had_extras < "$stamp" || true; }
 had=",${had_extras#extras=},"
 missing=""
 for extra in ${extras//,/ }; do
