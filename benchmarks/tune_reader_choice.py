@@ -19,11 +19,13 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from benchmarks import squad
+from rag.answering import reader_choice
 from rag.evidence import MIN_EVIDENCE
 from rag.reader import SpanReader
 
@@ -79,8 +81,6 @@ def main() -> None:
     parser.add_argument("--workdir", default=str(squad.DEFAULT_WORKDIR))
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    from pathlib import Path
-
     workdir = Path(args.workdir)
     articles = squad.pick_articles(squad.load_articles("train"), 48, args.seed)
     tag = f"train-48a-s{args.seed}"
@@ -95,10 +95,8 @@ def main() -> None:
             w_scaled = w * spread
             hits = 0
             for r in rows:
-                score = r["rank"][:k] + w_scaled * np.clip(r["margin"][:k], -15, 15)
-                # Only a sentence whose evidence passes the refusal threshold may replace the best-ranked one.
-                score[1:][r["evidence"][1:k] < MIN_EVIDENCE] = -np.inf
-                hits += bool(r["gold"][int(np.argmax(score))])
+                pick = reader_choice(r["rank"][:k], r["evidence"][:k], r["margin"][:k], MIN_EVIDENCE, w_scaled)
+                hits += bool(r["gold"][pick])
             rate = hits / len(rows)
             table.append([k, w, f"{w_scaled:.4f}", f"{rate:.4f}"])
             if rate > best[0] + 1e-9:

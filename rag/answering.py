@@ -27,6 +27,19 @@ READER_WEIGHT = 0.745
 """Weight of the reader's margin (best answer span over "no answer", logits, clipped) against the ranking head's
 score (0.3 times that score's spread), chosen on SQuAD train by ``benchmarks/tune_reader_choice.py``."""
 MARGIN_CLIP = 15.0
+
+
+def reader_choice(
+    rank: np.ndarray, evidence: np.ndarray, margins: np.ndarray, min_evidence: float, weight: float = READER_WEIGHT
+) -> int:
+    """Which of the read sentences (best-ranked first) is the answer's: the highest ranking-head score plus
+    ``weight`` times the reader's margin (clipped). Only a sentence whose own evidence reaches ``min_evidence``
+    may replace the best-ranked one: it is shown as the answer's support."""
+    choice = rank + weight * np.clip(margins, -MARGIN_CLIP, MARGIN_CLIP)
+    choice[1:][evidence[1:] < min_evidence] = -np.inf
+    return int(np.argmax(choice))
+
+
 NOT_COVERED = "The documents do not say. I found nothing in them that answers: {question}"
 
 
@@ -146,12 +159,12 @@ class ExtractiveAnswerer:
         readings = self.reader.read(question, candidates) if self.reader else []
         read = {id(s): x for (_, _, s), x in zip(ranked, readings, strict=False)}
         if readings:
-            margins = np.asarray([x.margin if x else -MARGIN_CLIP for x in readings])
-            rank = np.asarray([r for r, _, _ in ranked[: len(readings)]])
-            choice = rank + READER_WEIGHT * np.clip(margins, -MARGIN_CLIP, MARGIN_CLIP)
-            # Only a sentence with enough evidence of its own may replace the best-ranked one as the answer.
-            choice[1:][np.asarray([e for _, e, _ in ranked[1 : len(readings)]]) < self.min_evidence] = -np.inf
-            pick = int(np.argmax(choice))
+            pick = reader_choice(
+                np.asarray([r for r, _, _ in ranked[: len(readings)]]),
+                np.asarray([e for _, e, _ in ranked[: len(readings)]]),
+                np.asarray([x.margin if x else -MARGIN_CLIP for x in readings]),
+                self.min_evidence,
+            )
             scored.insert(0, scored.pop(pick))
         best_score, best = scored[0]
         # Further quotes only when nearly as strong and, for a typed question, holding an answer too.

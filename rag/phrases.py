@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.lexical import STOPWORDS, stem_words
-from rag.reader import MAX_ANSWER_TOKENS, TokenScores
+from rag.reader import TokenScores
 
 WEIGHTS_FILE = Path(__file__).with_name("phrase_weights.json")
 
@@ -248,15 +248,11 @@ def key_phrase(
 
 
 def reader_phrase(sentence: str, scores: TokenScores) -> tuple[int, int] | None:
-    """The span reader's best span of ``sentence`` (highest start + end log-probability, at most
-    ``MAX_ANSWER_TOKENS`` tokens), widened to whole words and trimmed of spaces and separating punctuation."""
+    """The span reader's best span of ``sentence`` (:attr:`TokenScores.best`), widened to whole words and
+    trimmed of spaces and separating punctuation."""
     if not len(scores.starts):
         return None
-    pair = scores.start_logp[:, None] + scores.end_logp[None, :]
-    ones = np.ones_like(pair, dtype=bool)
-    pair = np.where(np.triu(ones) & ~np.triu(ones, MAX_ANSWER_TOKENS), pair, -np.inf)
-    a, b = np.unravel_index(int(np.argmax(pair)), pair.shape)
-    start, end = int(scores.starts[a]), int(scores.ends[b])
+    start, end = scores.best
     while start > 0 and sentence[start - 1].isalnum() and sentence[start].isalnum():
         start -= 1
     while end < len(sentence) and sentence[end].isalnum() and sentence[end - 1].isalnum():

@@ -197,14 +197,7 @@ class Pipeline:
         """
         if docs_dir is not None:
             self.settings = self.settings.replace(docs_dir=Path(docs_dir).expanduser())
-        held = self._held_folder()
-        if held is not None and not self.settings.docs_dir_chosen:
-            if not held.is_dir():  # not the seeds in its place: the drive may just be unmounted
-                raise DocumentsFolderError(
-                    f"the index holds the documents of {held}, which is not there now; pass --docs {held} when it "
-                    "is back (or name another folder, whose documents will replace them)"
-                )
-            self.settings = self.settings.replace(docs_dir=held)
+        held = self._adopt_held_folder(missing_ok=False)
         folder = self.settings.docs_dir
         if not folder.exists():
             raise DocumentsFolderError(f"documents folder not found: {folder}")
@@ -229,11 +222,21 @@ class Pipeline:
 
     sync = index
 
-    def _adopt_held_folder(self) -> None:
-        """With no folder chosen, take the one the index holds (if it is there) as ``settings.docs_dir``."""
+    def _adopt_held_folder(self, missing_ok: bool = True) -> Path | None:
+        """With no folder chosen, take the one the index holds as ``settings.docs_dir``; if it is not there, keep
+        the setting (``missing_ok``) or say so: syncing the seeds in its place would drop the user's documents
+        (the drive may just be unmounted). Returns the held folder (None if the index records none)."""
         held = self._held_folder()
-        if held is not None and not self.settings.docs_dir_chosen and held.is_dir():
+        if held is None or self.settings.docs_dir_chosen:
+            return held
+        if held.is_dir():
             self.settings = self.settings.replace(docs_dir=held)
+        elif not missing_ok:
+            raise DocumentsFolderError(
+                f"the index holds the documents of {held}, which is not there now; pass --docs {held} when it "
+                "is back (or name another folder, whose documents will replace them)"
+            )
+        return held
 
     def _held_folder(self) -> Path | None:
         """The documents folder the existing index was synced from, if it recorded one.

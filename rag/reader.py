@@ -64,6 +64,9 @@ class TokenScores:
     start_logp: np.ndarray
     end_logp: np.ndarray
     margin: float = 0.0
+    best: tuple[int, int] = (0, 0)
+    """Character offsets in the sentence of the best span: the highest start + end score, at most
+    ``MAX_ANSWER_TOKENS`` tokens (token boundaries: :func:`rag.phrases.reader_phrase` widens it to words)."""
 
     @property
     def answers(self) -> bool:
@@ -258,10 +261,12 @@ def _scores(encoding: Any, logits: np.ndarray) -> TokenScores | None:
     logp -= np.log(np.exp(logp).sum(axis=0))
     spans = np.asarray(encoding.offsets, dtype=np.int64)[sentence]
     pair = z[:, 0][:, None] + z[:, 1][None, :]
-    allowed = np.triu(np.ones_like(pair, dtype=bool)) & ~np.triu(np.ones_like(pair, dtype=bool), MAX_ANSWER_TOKENS)
-    best = float(pair[allowed].max())
-    margin = best - float(logits[0, 0] + logits[0, 1])
-    return TokenScores(spans[:, 0], spans[:, 1], logp[:, 0], logp[:, 1], margin)
+    ones = np.ones_like(pair, dtype=bool)
+    pair = np.where(np.triu(ones) & ~np.triu(ones, MAX_ANSWER_TOKENS), pair, -np.inf)
+    first, last = np.unravel_index(int(np.argmax(pair)), pair.shape)
+    margin = float(pair[first, last]) - float(logits[0, 0] + logits[0, 1])
+    best = (int(spans[first, 0]), int(spans[last, 1]))
+    return TokenScores(spans[:, 0], spans[:, 1], logp[:, 0], logp[:, 1], margin, best)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
