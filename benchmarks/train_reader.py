@@ -16,9 +16,10 @@ report, the rest give the examples:
    ``rag/phrases.py`` alone, and the reader), and how often the reader tells an answering sentence from the
    most similar one that does not answer.
 
-    .venv/bin/python -m benchmarks.train_reader [--train 30000] [--write]
+    .venv/bin/python -m benchmarks.train_reader [--train 60000] [--write]
 
-Needs torch (training only). About 30 minutes for 30,000 questions (60,000 pairs, one epoch) on two cores.
+Needs torch (training only). About 64 minutes for 60,000 questions (120,000 pairs, one epoch) on two quiet
+cores (30,000 questions: F1 0.728 against 0.755 held out).
 Fixed seeds; the adapters are stored as float16. ``--trained FILE`` reports (and writes) weights kept from
 an earlier run (each run keeps its weights in /tmp/reader_trained.npz).
 """
@@ -248,7 +249,7 @@ def read_all(span_reader: reader.SpanReader, rows: list[Example]) -> list[reader
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--train", type=int, default=30000, help="questions that train the reader")
+    parser.add_argument("--train", type=int, default=60000, help="questions that train the reader")
     parser.add_argument("--test", type=int, default=3000, help="held-out questions reported")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--rank", type=int, default=reader.LORA_RANK)

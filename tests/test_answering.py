@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import HashEmbedder
 
-from rag.answering import ExtractiveAnswerer
+from rag.answering import ExtractiveAnswerer, decide
 from rag.chunking import Chunk
 from rag.evidence import Sentence
 from rag.phrases import key_phrase, question_type, whole_name
@@ -75,6 +75,21 @@ def test_weak_evidence_answers_only_a_question_that_names_what_the_sentence_name
     weak = [(0.05, Sentence("doc.txt", "Doc", 0, len(sentence), sentence, 0))]
     assert answerer.covers(weak, question) is covered
     assert answerer.covers([(0.7, weak[0][1])], question)  # strong evidence answers whatever the question
+
+
+def test_the_reader_chooses_among_qualifying_sentences_and_rescues_only_when_sure() -> None:
+    rank, evidence = np.asarray([2.0, 1.5, 1.0]), np.asarray([0.7, 0.3, 0.68])
+    unsure = np.asarray([-5.0, 9.0, -5.0])
+    # the second sentence reads as an answer, but its evidence is too weak to be shown as one: not without a rescue
+    assert decide(rank, evidence, unsure, 0.63, rescue_share=1.0, rescue_margin=np.inf, weight=1.0) == 0
+    assert decide(rank, evidence, np.asarray([-5.0, -5.0, 9.0]), 0.63, 1.0, np.inf, 1.0) == 2
+    weak = np.asarray([0.3, 0.26, 0.1])
+    assert decide(rank, weak, np.asarray([4.0, 9.0, 9.0]), 0.63, 1.0, np.inf, 1.0) is None
+    # a rescue needs both: evidence over its share of min_evidence and a sure reader
+    assert decide(rank, weak, np.asarray([4.0, 9.0, 9.0]), 0.63, 0.4, 5.0, 1.0) == 1
+    assert decide(rank, weak, np.asarray([4.0, 4.0, 9.0]), 0.63, 0.4, 5.0, 1.0) is None
+    # the share follows a stricter min_evidence chosen by the user
+    assert decide(rank, weak, np.asarray([9.0, 9.0, 9.0]), 0.9, 0.4, 5.0, 1.0) is None
 
 
 def test_the_refusal_threshold_is_the_one_calibrated_with_the_evidence_head() -> None:
