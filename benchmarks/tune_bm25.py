@@ -34,13 +34,11 @@ def main() -> None:
     store = pipeline.store
     questions = squad.sample_questions(articles, args.sample, args.seed + 11)
     vectors = [pipeline.embedder.encode_query(q.question) for q in questions]
-    corpus = [lexical.tokenize(store.chunk(i).text) or ["\x00"] for i in range(len(store))]
+    texts = [store.chunk(i).text for i in range(len(store))]
     shipped = store.keyword
     rows, results = [], []
     for k1, b in GRID:
-        bm25 = lexical._bm25s().BM25(k1=k1, b=b)
-        bm25.index(corpus, show_progress=False)
-        store.keyword = lexical.KeywordIndex(bm25)
+        store.keyword = lexical.KeywordIndex.build(texts, k1, b)
         product, alone = [], []
         for q, v in zip(questions, vectors, strict=True):
             ranked = pipeline.retrieve(q.question, retrieval.DEPTH, v)

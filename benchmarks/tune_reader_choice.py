@@ -146,18 +146,20 @@ def main() -> None:
     no_rescue = (1.0, np.inf)
 
     table = []
+    right: dict[tuple[int, float], float] = {}
     best = (0.0, 1, 0.0)
     for k in range(1, TOP + 1):
         for w in WEIGHTS:
             picks = [outcome(r, k, w * spread, no_rescue) for r in asked]
             rate = float(np.mean([p is not None and r["gold"][p] for r, p in zip(asked, picks, strict=True)]))
             table.append([k, w, f"{w * spread:.4f}", f"{rate:.4f}"])
+            right[k, w * spread] = rate
             if rate > best[0] + 1e-9:
                 best = (rate, k, w * spread)
     squad.print_table(["k", "weight / rank spread", "weight", "answered with a gold sentence"], table)
     _, k, weight = best
     if args.k:
-        k, weight = args.k, max(((float(r), float(w)) for k_, _, w, r in table if k_ == args.k))[1]
+        k, weight = args.k, max((rate, w) for (k_, w), rate in right.items() if k_ == args.k)[1]
     oracle = float(np.mean([any(r["gold"]) for r in asked]))
     print(f"best choice: k={best[1]} weight={best[2]:.4f} ({best[0]:.4f}; top-{TOP} oracle {oracle:.4f})")
     print(f"rescue sweep with k={k} weight={weight:.4f}")
@@ -200,7 +202,7 @@ def main() -> None:
          "questions": len(asked), "unanswerable": len(unanswerable), "reader": str(args.reader or "shipped"),
          "rank_spread": spread, "best": {"k": best[1], "weight": best[2], "sentence@1": best[0]}, "oracle": oracle,
          "rescue_k": k, "rescue_weight": weight,
-         "sweep": [{"k": k_, "weight": float(w), "sentence@1": float(r)} for k_, _, w, r in table],
+         "sweep": [{"k": k_, "weight": w, "sentence@1": r} for (k_, w), r in right.items()],
          "min_refused": args.min_refused,
          "rescue": {"share": chosen[0][0], "margin": chosen[0][1], "answered with a gold sentence": chosen[1][0],
                     "wrongly refused": chosen[1][1], "refused": chosen[1][2]},

@@ -172,15 +172,17 @@ class ExtractiveAnswerer:
     def run(self, question: str, query: str, passages: Sequence[Passage], query_vector: np.ndarray) -> Answer:
         ranked = self.scorer.score(question, query, passages, query_vector)
         scored = [(evidence, s) for _, evidence, s in ranked]
+        if not ranked:
+            return self.refusal(question, query, scored)
         # The reader (a model pass per sentence, ~10 ms each) reads the best-ranked sentences when one of them
         # might answer; the answer is the one ranked best once the reader's confidence is counted in.
         top = ranked[: READER_CHOICE if self.reader else 1]
         rank, evidence = np.asarray([r for r, _, _ in top]), np.asarray([e for _, e, _ in top])
         readings: list[TokenScores | None] = []
-        if self.reader and len(top) and evidence.max() >= min(1.0, RESCUE_SHARE) * self.min_evidence:
+        if self.reader and evidence.max() >= RESCUE_SHARE * self.min_evidence:
             readings = self.reader.read(question, [s.text for _, _, s in top])
         margins = np.asarray([x.margin if x else -MARGIN_CLIP for x in readings] or [-np.inf] * len(top))
-        pick = decide(rank, evidence, margins, self.min_evidence) if len(top) else None
+        pick = decide(rank, evidence, margins, self.min_evidence)
         if pick is None and self.covers(scored, query):
             pick = 0  # a question that only names something, named exactly by the best-ranked sentence
         if pick is None:

@@ -117,10 +117,12 @@ class KeywordIndex:
         """The bm25s index, or None for an index of no chunks (bm25s cannot index an empty corpus)."""
 
     @classmethod
-    def build(cls, texts: Sequence[str]) -> KeywordIndex:
+    def build(cls, texts: Sequence[str], k1: float = 1.5, b: float = 0.75) -> KeywordIndex:
+        """A BM25 index of ``texts`` (bm25s' Lucene scoring; ``k1`` and ``b`` are its defaults, which
+        ``benchmarks/tune_bm25.py`` found as good as any for the product's retriever)."""
         if not texts:
             return cls(None)
-        bm25 = _bm25s().BM25()
+        bm25 = _bm25s().BM25(k1=k1, b=b)
         # Empty token lists would break bm25s; a placeholder token that no query produces keeps alignment.
         corpus = [tokenize(t) or ["\x00"] for t in texts]
         bm25.index(corpus, show_progress=False)
