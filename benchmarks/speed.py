@@ -317,7 +317,7 @@ def _web_cold(env: dict[str, str], runs: int) -> dict[str, Any]:
 def _ask_web(port: int, deadline: float) -> None:
     """Poll until the server's ``/answer`` API returns the seeds answer (Gradio's two-step call API)."""
     base = f"http://127.0.0.1:{port}/gradio_api/call/answer"
-    body = json.dumps({"data": [SEED_QUESTION, []]}).encode()
+    body = json.dumps({"data": [SEED_QUESTION, [], None]}).encode()  # question, history, filters
     while True:
         try:
             request = urllib.request.Request(base, body, {"Content-Type": "application/json"})
