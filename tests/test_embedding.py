@@ -94,6 +94,19 @@ def test_int8_stays_close_but_has_its_own_fingerprint(torch_vectors: np.ndarray)
     assert int8.fingerprint != Embedder(MODEL, backend="torch").fingerprint
 
 
+@pytest.mark.slow
+def test_an_int8_vector_does_not_depend_on_the_texts_embedded_with_it() -> None:
+    """Dynamic int8 quantisation scales a batch's activations together: batched, a chunk's vector would change
+    with its neighbours (cosine 0.992 beside a long text), and one sync would not give the next one's vectors."""
+    int8 = Embedder(MODEL, backend="onnx-int8", batch_size=8)
+    chunk = seed_chunks()[0]
+    alone = int8.encode([chunk])
+    beside = int8.encode([chunk, "Ministers met in Brussels on Tuesday. " * 20, "Yes."])
+    np.testing.assert_array_equal(alone[0], beside[0])
+    vectors, _ = int8.encode_spans([chunk, "Ministers met in Brussels on Tuesday. " * 20], [[(0, 20)], [(0, 9)]])
+    np.testing.assert_array_equal(vectors[0], alone[0])  # the indexing path too
+
+
 def test_fingerprint_is_shared_by_backends_that_give_the_same_vectors() -> None:
     names = {Embedder(MODEL, backend=b).fingerprint for b in ("auto", "torch", "onnx")}
     assert names == {MODEL}
