@@ -8,7 +8,8 @@ Two ways to run the same model, chosen by ``backend``:
   BERT optimiser), run by onnxruntime with the ``tokenizers`` library; no torch at query time. Vectors match
   the torch ones to a cosine above 0.999999. ``onnx-int8`` adds dynamic per-channel int8 quantisation of
   the weights: about 3x the torch throughput, vectors at mean cosine ~0.994 to fp32, so an index built with
-  it must not be queried with fp32 vectors (see :attr:`Embedder.fingerprint`).
+  it must not be queried with fp32 vectors (see :attr:`Embedder.fingerprint`). Its texts run one at a time,
+  so a text's vector does not depend on the texts batched with it (see :meth:`OnnxEncoder._batch_size`).
 
 ``auto`` (the default) takes ``onnx`` when the model is a local sentence-transformers folder that the exporter
 supports (BERT-family transformer, mean pooling) and onnxruntime is installed, else ``torch``. The exported
