@@ -291,13 +291,9 @@ def main() -> None:
     rows = [p for pos, hard in fitted for p in (pos, *hard)]
     print(f"training the reader on {len(rows)} (question, sentence) pairs from {len(fitted)} questions")
     if args.trained:
-        with np.load(args.trained, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
+        arrays = reader.load_weights(args.trained)
     else:
-        init = None
-        if args.init:
-            with np.load(args.init, allow_pickle=False) as data:
-                init = {name: data[name] for name in data.files}
+        init = reader.load_weights(args.init) if args.init else None
         arrays = train(rows, args.rank, args.epochs, args.seed, args.lr, init)
         np.savez_compressed(Path("/tmp/reader_trained.npz"), **arrays)  # kept until reported
     weights = base_model() / "model.safetensors"

@@ -43,7 +43,7 @@ import numpy as np
 from benchmarks import answers, squad
 from rag.answering import MARGIN_CLIP, decide
 from rag.evidence import MIN_EVIDENCE
-from rag.reader import WEIGHTS_FILE, SpanReader
+from rag.reader import WEIGHTS_FILE, SpanReader, load_weights
 
 TOP = 5
 WEIGHTS = (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.2, 0.3, 0.5, 1.0)
@@ -136,8 +136,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     rows = collect_all(args, Path(args.workdir))
     weights = args.reader or WEIGHTS_FILE
-    with np.load(weights, allow_pickle=False) as data:
-        reader = SpanReader(weights={name: data[name] for name in data.files})
+    reader = SpanReader(weights=load_weights(weights))
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:12]
     read(rows, reader, Path(args.workdir) / f"tune-reader-choice-s{args.seed}-{args.sample}-{digest}.npz")
     asked = [r for r in rows if not r["held_out"]]

@@ -160,6 +160,12 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return y
 
 
+def load_weights(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a reader weights file (``reader_weights.npz``, or a training run's file)."""
+    with np.load(path, allow_pickle=False) as data:
+        return {name: data[name] for name in data.files}
+
+
 def merged(base: Mapping[str, np.ndarray], adapters: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The base weights with each adapter folded in: ``W + LORA_SCALE * B @ A``."""
     out = dict(base)
@@ -199,8 +205,7 @@ class SpanReader:
             if not self.path.is_file():
                 logger.warning("no span reader weights at %s: key phrases from hand-made features only", self.path)
                 return None
-            with np.load(self.path, allow_pickle=False) as data:
-                weights = {name: data[name] for name in data.files}
+            weights = load_weights(self.path)
         folder = Path(resolve_model(BASE_MODEL))
         if not (folder / "model.safetensors").is_file() or not (folder / "tokenizer.json").is_file():
             logger.info("span reader off: the weights of %s are not installed", BASE_MODEL)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rag.phrases import key_phrase
-from rag.reader import WEIGHTS_FILE, SpanReader
+from rag.reader import WEIGHTS_FILE, SpanReader, load_weights
 
 PAIRS = [
     ("How much could Ukraine borrow?", "The mechanism would allow Ukraine to borrow up to €140 billion."),
@@ -23,11 +23,6 @@ def reader() -> SpanReader:
     return reader
 
 
-def shipped() -> dict[str, np.ndarray]:
-    with np.load(WEIGHTS_FILE, allow_pickle=False) as data:
-        return {name: data[name] for name in data.files}
-
-
 def test_numpy_reader_matches_the_training_forward(reader: SpanReader) -> None:
     """Answering runs the merged model in numpy, without padding; benchmarks/train_reader.py trains it in torch
     as base model + adapters, on padded batches: the same logits for every token of pairs of different lengths
@@ -37,7 +32,7 @@ def test_numpy_reader_matches_the_training_forward(reader: SpanReader) -> None:
 
     from benchmarks import train_reader
 
-    weights = shipped()
+    weights = load_weights(WEIGHTS_FILE)
     model, head, _ = train_reader.build(int(weights["rank"]), seed=0, init=weights)
     with torch.no_grad():
         model.eval()
@@ -89,7 +84,7 @@ def test_the_reader_is_off_without_its_weights_or_with_other_base_weights(tmp_pa
     missing = SpanReader(tmp_path / "none.npz")
     assert not missing.available
     assert missing.read("Who?", ["Anna Berg did."]) == [None]
-    weights = shipped()
+    weights = load_weights(WEIGHTS_FILE)
     weights["probe"] = weights["probe"] + 1.0  # what another base model would read the probe pair as
     other = SpanReader(weights=weights)
     assert not other.available
