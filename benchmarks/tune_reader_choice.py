@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import answers, squad
+from benchmarks import answers, squad, train_reader
 from rag.answering import MARGIN_CLIP, decide
 from rag.evidence import MIN_EVIDENCE
 from rag.reader import WEIGHTS_FILE, SpanReader, load_weights
@@ -86,11 +86,15 @@ def collect(pipeline: Any, questions: list[squad.Question], held_out: bool) -> l
 
 
 def collect_all(args: argparse.Namespace, workdir: Path) -> list[dict[str, Any]]:
-    cache = workdir / f"tune-reader-choice-s{args.seed}-{args.sample}.json"
+    tag = f"train-reader-held-out-s{args.seed}" if args.reader_held_out else f"train-48a-s{args.seed}"
+    cache = workdir / f"tune-reader-choice-{tag}-{args.sample}.json"
     if cache.is_file():
         return list(json.loads(cache.read_text(encoding="utf-8")))
-    articles = squad.pick_articles(squad.load_articles("train"), 48, args.seed)
-    tag = f"train-48a-s{args.seed}"
+    train = squad.load_articles("train")
+    if args.reader_held_out:
+        articles = [train[i] for i in sorted(train_reader.held_out(len(train), 0))]
+    else:
+        articles = squad.pick_articles(train, 48, args.seed)
     pipeline, _ = squad.open_pipeline(articles, workdir / f"{tag}-docs", workdir / f"{tag}-index")
     rows = collect(pipeline, squad.sample_questions(articles, args.sample, args.seed), held_out=False)
     for article in squad.pick_articles(list(articles), HELD_OUT, args.seed + 5):
@@ -129,6 +133,9 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=3000, help="answerable questions")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--reader", type=Path, help="trained reader weights (default: the shipped ones)")
+    parser.add_argument(
+        "--reader-held-out", action="store_true", help="the 40 articles train_reader.py holds out (not 48 of seed)"
+    )
     parser.add_argument("--k", type=int, help="sentences read in the rescue sweep (default: the best choice)")
     parser.add_argument("--min-refused", type=float, default=0.93, help="unanswerable questions refused, at least")
     parser.add_argument("--workdir", default=str(squad.DEFAULT_WORKDIR))
@@ -138,7 +145,8 @@ def main() -> None:
     weights = args.reader or WEIGHTS_FILE
     reader = SpanReader(weights=load_weights(weights))
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:12]
-    read(rows, reader, Path(args.workdir) / f"tune-reader-choice-s{args.seed}-{args.sample}-{digest}.npz")
+    tag = f"reader-held-out-s{args.seed}" if args.reader_held_out else f"s{args.seed}"
+    read(rows, reader, Path(args.workdir) / f"tune-reader-choice-{tag}-{args.sample}-{digest}.npz")
     asked = [r for r in rows if not r["held_out"]]
     unanswerable = [r for r in rows if r["held_out"]]
     spread = float(np.std(np.concatenate([r["rank"] for r in asked])))
@@ -197,7 +205,7 @@ def main() -> None:
     print(f"final: k={k} weight={final[0]:.4f} rescue share {chosen[0][0]} margin {chosen[0][1]}: {final[1]}")
     squad.write_json(
         "tune_reader_choice.json",
-        {"benchmark": "tune_reader_choice", "split": f"SQuAD v1.1 train, train-48a-s{args.seed}",
+        {"benchmark": "tune_reader_choice", "split": f"SQuAD v1.1 train, {tag}",
          "questions": len(asked), "unanswerable": len(unanswerable), "reader": str(args.reader or "shipped"),
          "rank_spread": spread, "best": {"k": best[1], "weight": best[2], "sentence@1": best[0]}, "oracle": oracle,
          "rescue_k": k, "rescue_weight": weight,
