@@ -38,7 +38,7 @@ class HashEmbedder(Embedder):
     """A tiny deterministic stand-in for unit tests of storage and plumbing (never for answer quality)."""
 
     def __init__(self, dim: int = 16, name: str = "hash-embedder") -> None:
-        super().__init__(name)
+        super().__init__(name, backend="torch")  # a fixed backend: its fingerprint loads nothing
         self.dim = dim
         self.calls = 0
 

@@ -108,9 +108,24 @@ def test_an_int8_vector_does_not_depend_on_the_texts_embedded_with_it() -> None:
 
 
 def test_fingerprint_is_shared_by_backends_that_give_the_same_vectors() -> None:
-    names = {Embedder(MODEL, backend=b).fingerprint for b in ("auto", "torch", "onnx")}
+    names = {Embedder(MODEL, backend=b).fingerprint for b in ("torch", "onnx")}
     assert names == {MODEL}
     assert Embedder(MODEL, backend="onnx-int8").fingerprint == f"{MODEL} [onnx-int8]"
+
+
+@pytest.mark.slow
+def test_auto_records_the_backend_that_embedded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``auto`` is int8 where the export works; where it fails, auto embeds with torch and says so in its
+    fingerprint, so an index never records int8 for torch vectors."""
+    default = Embedder(MODEL)
+    assert default.fingerprint == f"{MODEL} [onnx-int8]" and default.backend == "onnx-int8"
+
+    def export_fails(*args: object) -> Path:
+        raise RuntimeError("exporter crashed")
+
+    monkeypatch.setattr("rag.embedding.onnx_model_file", export_fails)
+    fallback = Embedder(MODEL, cache_dir=tmp_path)
+    assert fallback.fingerprint == MODEL and fallback.backend == "torch"
 
 
 def test_unknown_backend_is_named_in_the_error() -> None:
@@ -142,4 +157,4 @@ def test_a_query_on_the_default_backend_imports_neither_torch_nor_sentence_trans
         "print(e.backend, v.shape[0], 'torch' in sys.modules, 'sentence_transformers' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
-    assert out.stdout.split() == ["onnx", "384", "False", "False"], out.stderr[-2000:]
+    assert out.stdout.split() == ["onnx-int8", "384", "False", "False"], out.stderr[-2000:]
