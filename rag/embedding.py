@@ -14,9 +14,9 @@ Two ways to run the same model, chosen by ``backend``:
 ``auto`` (the default) takes ``onnx-int8`` when the model is a local sentence-transformers folder that the
 exporter supports (BERT-family transformer, mean pooling) and onnxruntime is installed, else ``torch``: on
 SQuAD dev it gives the fp32 answers and retrieval within 0.002 (``benchmarks/answers.py``,
-``benchmarks/retrieval.py``) and indexes 3.4x as fast as torch (``benchmarks/speed.py``). The exported
-files are cached (``cache_dir``, default ``$RAG_CACHE_DIR`` or ``~/.cache/rag-docs``), keyed by the model
-files, so the export (a few seconds, needs torch) happens once per model.
+``benchmarks/retrieval.py``) and indexes 2.6-3.4x as fast as torch on the VMs here (``benchmarks/speed.py``).
+The exported files are cached (``cache_dir``, default ``$RAG_CACHE_DIR`` or ``~/.cache/rag-docs``), keyed by
+the model files, so the export (a few seconds, needs torch) happens once per model.
 """
 
 from __future__ import annotations
