@@ -31,6 +31,11 @@ cores (30,000 questions: F1 0.728 against 0.755 held out). The shipped weights c
 weight W; a question's pairs then share a batch. Tried 2026-12-02 from the shipped weights on 9,000 questions
 with 3 negatives (``--listwise 1 --lr 3e-4``, 28 minutes): the answering sentence has the best margin of 4
 for 0.898 of held-out questions (shipped 0.892), F1 0.759 (0.763): not shipped.
+``--product-negatives`` takes each question's negatives from what the product's answerer ranks first for
+it (its top 5 sentences that hold no gold answer: the choice the reader makes at answer time) instead of the
+most word-sharing sentences; the rankings come from an index of enough training articles (none held out),
+built under ``--workdir`` and cached there. Written 2026-12-03 and smoke-run on 150 questions; not yet
+trained at scale.
 Fixed seeds; the adapters are stored as float16. ``--trained FILE`` reports (and writes) weights kept from
 an earlier run (each run keeps its weights in /tmp/reader_trained.npz).
 """
@@ -79,6 +84,56 @@ def held_out(count: int, seed: int) -> set[int]:
     return set(order[:HELD_OUT_ARTICLES])
 
 
+def answering(q: Any, spans: list[tuple[int, int]], texts: list[str]) -> Example | None:
+    """The example of the article's sentence that holds ``q``'s first gold answer (None: no one sentence does)."""
+    a, b = q.spans[0]
+    k = next((k for k, (s, e) in enumerate(spans) if s <= a and b <= e), None)
+    if k is None:
+        return None
+    s = spans[k][0]
+    return (q.question, texts[k], (a - s, b - s), list(q.answers))
+
+
+def product_questions(seed: int, count: int, workdir: Path) -> list[list[Example]]:
+    """About ``count`` training questions, each with the sentences the product's answerer ranks first for it
+    (what the reader chooses among at answer time): the answering sentence first, then those of the top 5
+    (``tune_reader_choice.TOP``) that hold no gold answer. Asked of an index of enough training articles (none
+    held out); the product's rankings are kept in ``workdir``."""
+    import json
+
+    from benchmarks import squad, tune_reader_choice
+
+    articles = load_articles("train")
+    held = held_out(len(articles), seed)
+    pool = [a for n, a in enumerate(articles) if n not in held]
+    random.Random(seed + 1).shuffle(pool)
+    chosen: list[Any] = []
+    while sum(len(a.questions) for a in chosen) < count:
+        chosen.append(pool[len(chosen)])
+    questions = squad.sample_questions(chosen, count, seed)
+    cache = workdir / f"train-reader-product-s{seed}-{count}.json"
+    if cache.is_file():
+        rows = json.loads(cache.read_text(encoding="utf-8"))
+    else:
+        tag = f"train-reader-product-s{seed}-{len(chosen)}a"
+        pipeline, _ = squad.open_pipeline(chosen, workdir / f"{tag}-docs", workdir / f"{tag}-index")
+        rows = tune_reader_choice.collect(pipeline, questions, held_out=False)
+        cache.write_text(json.dumps(rows), encoding="utf-8")
+    ranked = {r["question"]: r for r in rows}
+    by_source = {a.source: a for a in chosen}
+    out = []
+    for q in questions:
+        article = by_source[q.source]
+        spans = sentence_spans(article.text)
+        positive = answering(q, spans, [article.text[s:e] for s, e in spans])
+        if positive is None or q.question not in ranked:
+            continue
+        r = ranked[q.question]
+        others = [t for t, gold in zip(r["texts"], r["gold"], strict=True) if not gold and t != positive[1]]
+        out.append([positive, *[(q.question, t, None, list(q.answers)) for t in others]])
+    return out
+
+
 def examples(seed: int, negatives: int = 1) -> tuple[list[Question], list[Question]]:
     """(training, held-out) pairs of (answering example, its ``negatives`` hardest negatives), each shuffled with
     ``seed`` (the order does not depend on ``negatives``)."""
@@ -93,12 +148,9 @@ def examples(seed: int, negatives: int = 1) -> tuple[list[Question], list[Questi
         texts = [article.text[s:e] for s, e in spans]
         words = [_words(t) for t in texts]
         for q in article.questions:
-            a, b = q.spans[0]
-            k = next((k for k, (s, e) in enumerate(spans) if s <= a and b <= e), None)
-            if k is None:
+            positive = answering(q, spans, texts)
+            if positive is None:
                 continue
-            s = spans[k][0]
-            positive = (q.question, texts[k], (a - s, b - s), list(q.answers))
             asked = _words(q.question)
             holds = {j for j, t in enumerate(texts) if any(g and g in t for g in q.answers)}
             ranked = sorted((j for j in range(len(texts)) if j not in holds), key=lambda j: -len(asked & words[j]))
@@ -336,6 +388,11 @@ def main() -> None:
     parser.add_argument("--skip", type=int, default=0, help="training questions left out first (used by --init)")
     parser.add_argument("--negatives", type=int, default=1, help="hard negatives per training question")
     parser.add_argument("--listwise", type=float, default=0.0, help="weight of the listwise loss over margins")
+    parser.add_argument(
+        "--product-negatives", action="store_true",
+        help="negatives: the product's top-ranked sentences for each question, not the most word-sharing ones",
+    )  # fmt: skip
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/squad-bench"), help="(--product-negatives)")
     parser.add_argument("--init", type=Path, help="start from these trained weights (a run's /tmp file)")
     parser.add_argument("--test", type=int, default=3000, help="held-out questions reported")
     parser.add_argument("--epochs", type=int, default=1)
@@ -347,10 +404,12 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     train_pairs, test_pairs = examples(args.seed, max(args.negatives, CHOICE - 1))
-    fitted = train_pairs[args.skip : args.skip + args.train]
-    groups = [[pos, *hard[: args.negatives]] for pos, hard in fitted]
+    if args.product_negatives:
+        groups = [g[: 1 + args.negatives] for g in product_questions(args.seed, args.train, args.workdir)]
+    else:
+        groups = [[pos, *hard[: args.negatives]] for pos, hard in train_pairs[args.skip : args.skip + args.train]]
     rows = [p for g in groups for p in g]
-    print(f"training the reader on {len(rows)} (question, sentence) pairs from {len(fitted)} questions")
+    print(f"training the reader on {len(rows)} (question, sentence) pairs from {len(groups)} questions")
     if args.trained:
         arrays = reader.load_weights(args.trained)
     else:
@@ -372,7 +431,7 @@ def main() -> None:
         "span reader": key_phrases(test_rows, test_scores),
     }
     answers = [s.answers for s in test_scores if s is not None]
-    listed = [[pos, *hard] for pos, hard in test_pairs[: args.test] if len(hard) == CHOICE - 1]
+    listed = [[pos, *hard[: CHOICE - 1]] for pos, hard in test_pairs[: args.test] if len(hard) >= CHOICE - 1]
     margin = [x.margin if x else -np.inf for x in read_all(trained, [r for g in listed for r in g])]
     picked = [int(np.argmax(margin[g * CHOICE : (g + 1) * CHOICE])) == 0 for g in range(len(listed))]
     results[f"answering sentence has the best margin of {CHOICE}"] = {
@@ -397,8 +456,9 @@ def main() -> None:
     print(f"{seconds:.0f} s")
     write_json(
         "train_reader.json",
-        {"benchmark": "train_reader", "split": "SQuAD v1.1 train", "seed": args.seed, "questions": len(fitted),
-         "skipped": args.skip, "negatives": args.negatives, "listwise": args.listwise, "init": str(args.init or ""),
+        {"benchmark": "train_reader", "split": "SQuAD v1.1 train", "seed": args.seed, "questions": len(groups),
+         "skipped": args.skip, "negatives": args.negatives,
+         "product_negatives": args.product_negatives, "listwise": args.listwise, "init": str(args.init or ""),
          "pairs": len(rows), "epochs": args.epochs, "rank": args.rank, "lr": args.lr,
          "held_out_articles": HELD_OUT_ARTICLES, "results": results,
          "seconds": round(seconds, 1)},
