@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import random
 import re
 import time
@@ -99,8 +100,6 @@ def product_questions(seed: int, count: int, workdir: Path) -> list[list[Example
     (what the reader chooses among at answer time): the answering sentence first, then those of the top 5
     (``tune_reader_choice.TOP``) that hold no gold answer. Asked of an index of enough training articles (none
     held out); the product's rankings are kept in ``workdir``."""
-    import json
-
     from benchmarks import squad, tune_reader_choice
 
     articles = load_articles("train")
@@ -120,12 +119,13 @@ def product_questions(seed: int, count: int, workdir: Path) -> list[list[Example
         rows = tune_reader_choice.collect(pipeline, questions, held_out=False)
         cache.write_text(json.dumps(rows), encoding="utf-8")
     ranked = {r["question"]: r for r in rows}
-    by_source = {a.source: a for a in chosen}
+    sentences = {}
+    for a in chosen:
+        spans = sentence_spans(a.text)
+        sentences[a.source] = (spans, [a.text[s:e] for s, e in spans])
     out = []
     for q in questions:
-        article = by_source[q.source]
-        spans = sentence_spans(article.text)
-        positive = answering(q, spans, [article.text[s:e] for s, e in spans])
+        positive = answering(q, *sentences[q.source])
         if positive is None or q.question not in ranked:
             continue
         r = ranked[q.question]
