@@ -252,11 +252,15 @@ def settings_summary(pipeline: Any) -> dict[str, Any]:
         "min_evidence",
         "reranker",
         "span_reader",
+        "reader_backend",
     )
     summary = {k: getattr(s, k) for k in keep if hasattr(s, k)}
     backend = getattr(pipeline.embedder, "backend", None)
     if isinstance(backend, str):
         summary["embedding_backend"] = backend
+    reader = getattr(pipeline.answerer, "reader", None)
+    if reader is not None and hasattr(reader, "engine"):
+        summary["reader_engine"] = reader.engine
     return summary
 
 

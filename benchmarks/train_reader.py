@@ -401,6 +401,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--write", action="store_true", help="write rag/reader_weights.npz and weights_reader")
     parser.add_argument("--trained", type=Path, help="skip training: report (and --write) these trained weights")
+    parser.add_argument("--reader-backend", default="auto", choices=reader.BACKENDS, help="how the report reads")
     args = parser.parse_args()
     started = time.perf_counter()
     train_pairs, test_pairs = examples(args.seed, max(args.negatives, CHOICE - 1))
@@ -420,8 +421,8 @@ def main() -> None:
     arrays["base"] = np.asarray("sentence-transformers/all-MiniLM-L6-v2")
     arrays["base_sha256"] = np.asarray(hashlib.sha256(weights.read_bytes()).hexdigest())
     arrays["rank"] = np.asarray(args.rank)
-    trained = reader.SpanReader(weights=arrays)
-    arrays["probe"] = trained.probe()
+    arrays["probe"] = reader.SpanReader(weights=arrays, backend="numpy").probe()  # float32: what the checks expect
+    trained = reader.SpanReader(weights=arrays, backend=args.reader_backend)
     test_rows = [pos for pos, _ in test_pairs[: args.test]]
     negatives = [hard[0] for _, hard in test_pairs[: args.test] if hard]
     print(f"reading {len(test_rows) + len(negatives)} held-out pairs")
@@ -460,6 +461,7 @@ def main() -> None:
          "skipped": args.skip, "negatives": args.negatives,
          "product_negatives": args.product_negatives, "listwise": args.listwise, "init": str(args.init or ""),
          "pairs": len(rows), "epochs": args.epochs, "rank": args.rank, "lr": args.lr,
+         "reader_backend": args.reader_backend,
          "held_out_articles": HELD_OUT_ARTICLES, "results": results,
          "seconds": round(seconds, 1)},
     )  # fmt: skip

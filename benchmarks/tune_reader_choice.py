@@ -43,7 +43,7 @@ import numpy as np
 from benchmarks import answers, squad, train_reader
 from rag.answering import MARGIN_CLIP, decide
 from rag.evidence import MIN_EVIDENCE
-from rag.reader import WEIGHTS_FILE, SpanReader, load_weights
+from rag.reader import BACKENDS, WEIGHTS_FILE, SpanReader, load_weights
 
 TOP = 5
 WEIGHTS = (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.2, 0.3, 0.5, 1.0)
@@ -136,6 +136,7 @@ def main() -> None:
     parser.add_argument(
         "--reader-held-out", action="store_true", help="the 40 articles train_reader.py holds out (not 48 of seed)"
     )
+    parser.add_argument("--reader-backend", default="auto", choices=BACKENDS, help="how the reader runs")
     parser.add_argument("--k", type=int, help="sentences read in the rescue sweep (default: the best choice)")
     parser.add_argument("--min-refused", type=float, default=0.93, help="unanswerable questions refused, at least")
     parser.add_argument("--workdir", default=str(squad.DEFAULT_WORKDIR))
@@ -143,8 +144,8 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     rows = collect_all(args, Path(args.workdir))
     weights = args.reader or WEIGHTS_FILE
-    reader = SpanReader(weights=load_weights(weights))
-    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:12]
+    reader = SpanReader(weights=load_weights(weights), backend=args.reader_backend)
+    digest = hashlib.sha256(weights.read_bytes() + reader.engine.encode()).hexdigest()[:12]
     tag = f"reader-held-out-s{args.seed}" if args.reader_held_out else f"s{args.seed}"
     read(rows, reader, Path(args.workdir) / f"tune-reader-choice-{tag}-{args.sample}-{digest}.npz")
     asked = [r for r in rows if not r["held_out"]]

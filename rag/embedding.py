@@ -374,18 +374,18 @@ def onnx_model_file(model_dir: Path, cache_dir: Path, quantized: bool) -> Path:
     int8 = folder / "model-int8.onnx"
     if not fp32.is_file():
         folder.mkdir(parents=True, exist_ok=True)
-        with _replacing(fp32) as tmp:
+        with replacing(fp32) as tmp:
             export_onnx(model_dir, tmp)
     if not quantized:
         return fp32
     if not int8.is_file():
-        with _replacing(int8) as tmp:
+        with replacing(int8) as tmp:
             quantize_onnx(fp32, tmp)
     return int8
 
 
 @contextlib.contextmanager
-def _replacing(target: Path) -> Iterator[Path]:
+def replacing(target: Path) -> Iterator[Path]:
     """A temporary path beside ``target`` that replaces it atomically if the block succeeds."""
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
@@ -485,8 +485,12 @@ def _verify_export(model_dir: Path, onnx_path: Path, reference: np.ndarray) -> N
         raise ModelLoadError(f"ONNX export of {model_dir} differs from the original (cosine {cosine:.6f})")
 
 
-def quantize_onnx(source: Path, target: Path) -> None:
-    """Dynamic int8 quantisation of the weights, per output channel (per-tensor lost too much: cosine 0.95)."""
+def quantize_onnx(
+    source: Path, target: Path, op_types: list[str] | None = None, extra_options: dict[str, Any] | None = None
+) -> None:
+    """Dynamic int8 quantisation of the weights, per output channel (per-tensor lost too much: cosine 0.95);
+    ``op_types`` and ``extra_options`` as in onnxruntime's ``quantize_dynamic`` (the defaults: every kind it
+    quantises)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     root = logging.getLogger()
@@ -498,7 +502,11 @@ def quantize_onnx(source: Path, target: Path) -> None:
             str(target),
             weight_type=QuantType.QInt8,
             per_channel=True,
-            extra_options={"DefaultTensorType": 1},  # FLOAT, for outputs of fused ops shape inference cannot type
+            op_types_to_quantize=op_types,
+            extra_options={
+                "DefaultTensorType": 1,
+                **(extra_options or {}),
+            },  # FLOAT, for outputs of fused ops shape inference cannot type
         )
     finally:
         root.setLevel(level)

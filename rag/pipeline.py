@@ -159,7 +159,7 @@ class Pipeline:
             )
         if self._answerer is None:
             s = self.settings
-            reader = SpanReader() if s.span_reader else None
+            reader = SpanReader(backend=s.reader_backend) if s.span_reader else None
             self._answerer = ExtractiveAnswerer(
                 self.embedder, s.min_evidence, s.max_quotes, self._page_at, self._idf, reader
             )

