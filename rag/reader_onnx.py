@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 GRAPH_VERSION = 1
 """Bump when the graph written here changes, so that cached files are rebuilt."""
+_QKV = ("attention.self.query", "attention.self.key", "attention.self.value")
 
 
 def graph_file(
@@ -121,9 +122,6 @@ def build_graph(tensors: Mapping[str, np.ndarray], heads: int, eps: float) -> An
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="rag-docs")
     model.ir_version = 8
     return model
-
-
-_QKV = ("attention.self.query", "attention.self.key", "attention.self.value")
 
 
 class OnnxEncoder:

@@ -105,6 +105,11 @@ def test_ask_json_gives_quotes_that_are_verbatim(tmp_path: Path, seeds_copy: Pat
         ),
         (["ask", "Who?"], {"RAG_TOP_K": "abc"}, "rag: error: RAG_TOP_K='abc' is not a valid int"),
         (["ask", "Who?"], {"RAG_TOP_K": "0"}, "rag: error: top_k must be greater than 0"),
+        (
+            ["ask", "Who?"],
+            {"RAG_READER_BACKEND": "gpu"},
+            "rag: error: reader_backend must be one of auto, onnx-int8, numpy. Currently, it is 'gpu'",
+        ),
         (["serve", "--port", "70000"], {}, "rag: error: port must be between 0 and 65535. Currently, it is 70000"),
         (["serve", "--host", "no-such-host.invalid"], {}, "rag: error: cannot serve on no-such-host.invalid"),
     ],
