@@ -583,6 +583,7 @@ def serve(pipeline: Pipeline | None = None, auth: tuple[str, str] | None = None,
         print(f"index: {report.summary()}", flush=True)
         for error in report.skipped:
             print(f"skipped {error.path}: {error.reason}", flush=True)
+    pipeline.warm()
     demo = build_demo(pipeline)
     settings = pipeline.settings
     launch = {"css": CSS, "footer_links": ["api"], **launch}

@@ -453,6 +453,16 @@ class Pipeline:
 
     # ---- asking ---------------------------------------------------------------------------------------
 
+    def warm(self) -> None:
+        """Load what answering needs now, not at the first question: the embedding model and the span
+        reader (whose int8 graph is built on a machine's first run, ~5 s). The web chat calls it at start."""
+        self.embedder.encode_query("warm")
+        if self.settings.generator:  # a generative backend loads (or connects) when first asked, as before
+            return
+        reader = getattr(self.answerer, "reader", None)
+        if reader is not None and hasattr(reader, "available"):
+            _ = reader.available
+
     def retrieve(
         self,
         question: str,

@@ -359,3 +359,12 @@ def test_a_table_row_is_answered_with_its_header_and_heading(tmp_path: Path, emb
         assert answer.answered and answer.quotes[0].text == row, (question, answer.text)  # not the header row
         assert answer.key_phrase == value
     assert not pipeline.answer("What is the daily limit for parking?").answered
+
+
+def test_warm_loads_the_models_before_the_first_question(tmp_path: Path, seeds_copy: Path, embedder) -> None:
+    """The web chat calls ``warm()`` at start, so its first answer does not wait for the span reader."""
+    pipeline = Pipeline(docs_dir=seeds_copy, index_dir=tmp_path / "index", embedder=embedder)
+    reader = pipeline.answerer.reader  # type: ignore[attr-defined]
+    assert reader is not None and "_model" not in vars(reader)  # loaded on first use
+    pipeline.warm()
+    assert "_model" in vars(reader) and reader.available
