@@ -258,9 +258,11 @@ def settings_summary(pipeline: Any) -> dict[str, Any]:
     backend = getattr(pipeline.embedder, "backend", None)
     if isinstance(backend, str):
         summary["embedding_backend"] = backend
-    reader = getattr(pipeline.answerer, "reader", None)
-    if reader is not None and hasattr(reader, "engine"):
-        summary["reader_engine"] = reader.engine
+    from rag.answering import ExtractiveAnswerer
+
+    answerer = pipeline.answerer
+    if isinstance(answerer, ExtractiveAnswerer) and answerer.reader is not None:
+        summary["reader_engine"] = answerer.reader.engine
     return summary
 
 

@@ -506,10 +506,8 @@ def quantize_onnx(
             weight_type=QuantType.QInt8,
             per_channel=True,
             op_types_to_quantize=op_types,
-            extra_options={
-                "DefaultTensorType": 1,
-                **(extra_options or {}),
-            },  # FLOAT, for outputs of fused ops shape inference cannot type
+            # DefaultTensorType 1 (FLOAT): for outputs of fused ops that shape inference cannot type.
+            extra_options={"DefaultTensorType": 1, **(extra_options or {})},
         )
     finally:
         root.setLevel(level)
@@ -549,6 +547,22 @@ def split_skip_layer_norms(path: Path) -> None:
     onnx.save(model, str(path))
 
 
+def onnx_session(path: Path) -> Any:
+    """An onnxruntime CPU session on ``path`` with one intra-op thread and no spinning (telemetry off): the
+    product runs its models this way so that concurrent calls use the cores side by side."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    import onnxruntime as ort
+
+    with contextlib.suppress(AttributeError):
+        ort.disable_telemetry_events()
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
 def _mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     weights = mask[:, :, None].astype(np.float32)
     pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
@@ -564,22 +578,13 @@ class OnnxEncoder:
     """
 
     def __init__(self, model_dir: Path, onnx_path: Path, threads: int | None = None, quantized: bool = False) -> None:
-        os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        with contextlib.suppress(AttributeError):
-            ort.disable_telemetry_events()
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         # tokenizer.json of many models pads and truncates at 128: set what sentence-transformers does.
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_seq_length(model_dir))
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        self.session = onnx_session(onnx_path)
         self.inputs = {i.name for i in self.session.get_inputs()}
         padding = [self.tokenizer.token_to_id(t) for t in ("[PAD]", "<pad>")]
         self.pad_id = next((p for p in padding if p is not None), 0)

@@ -459,9 +459,9 @@ class Pipeline:
         self.embedder.encode_query("warm")
         if self.settings.generator:  # a generative backend loads (or connects) when first asked, as before
             return
-        reader = getattr(self.answerer, "reader", None)
-        if reader is not None and hasattr(reader, "available"):
-            _ = reader.available
+        answerer = self.answerer
+        if isinstance(answerer, ExtractiveAnswerer) and answerer.reader is not None:
+            _ = answerer.reader.available
 
     def retrieve(
         self,

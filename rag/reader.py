@@ -10,9 +10,9 @@ SQuAD v1.1 *train* by ``benchmarks/train_reader.py``. Only the adapters and the 
 (``reader_weights.npz``, ~0.34M numbers); they are merged into the package's weights when the reader loads,
 and the model runs without torch: as an int8 onnxruntime graph (``backend="onnx-int8"``, built once and
 cached: :mod:`rag.reader_onnx`, ~9 ms per sentence on one core) or in numpy (``"numpy"``: :class:`Encoder`,
-float32, ~20 ms per sentence on two cores). ``auto`` (the default) takes onnx-int8 when onnxruntime is installed and the
-graph builds, else numpy. The reader does not depend on the embedding model chosen in settings: it is a
-model of its own, used on any index.
+float32, ~20 ms per sentence on two cores). ``auto`` (the default) takes onnx-int8 when onnxruntime is
+installed and the graph builds, else numpy. The reader does not depend on the embedding model chosen in
+settings: it is a model of its own, used on any index.
 
 The answerer (:mod:`rag.answering`) counts each read sentence's :attr:`TokenScores.margin` when it chooses
 the answer's sentence, and :func:`rag.phrases.key_phrase` takes the reader's best span as the key phrase.
@@ -258,7 +258,7 @@ class SpanReader:
                 from rag import reader_onnx
 
                 identity = _identity(adapters, folder / "model.safetensors")
-                fast = (reader_onnx.load(tensors, heads, 1e-12, self.cache_dir, identity), tokenizer, *head)
+                fast = (reader_onnx.load(tensors, heads, 1e-12, identity, self.cache_dir), tokenizer, *head)
                 got = self._logits(fast, [PROBE])[0]
                 if want is not None and float(np.abs(got - want).max()) > PROBE_INT8_TOLERANCE:
                     raise ModelLoadError(f"the int8 graph reads the probe pair {np.abs(got - want).max():.2f} off")

@@ -15,17 +15,15 @@ differ from the float32 model's by ~0.2 on average, ~0.3 at most on the probe pa
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rag.embedding import default_cache_dir, quantize_onnx, replacing
+from rag.embedding import default_cache_dir, onnx_session, quantize_onnx, replacing
 
 logger = logging.getLogger(__name__)
 
@@ -35,14 +33,11 @@ _QKV = ("attention.self.query", "attention.self.key", "attention.self.value")
 
 
 def graph_file(
-    tensors: Mapping[str, np.ndarray], heads: int, eps: float, cache_dir: Path | None = None, identity: str = ""
+    tensors: Mapping[str, np.ndarray], heads: int, eps: float, identity: str, cache_dir: Path | None = None
 ) -> Path:
-    """The cached int8 graph of the encoder ``tensors``, built first if it is not there yet. The cache key
-    is ``identity`` when given (a cheaper name for the same tensors), else a hash of the tensors."""
+    """The cached int8 graph of the encoder ``tensors``, built first if it is not there yet; ``identity``
+    names the tensors in the cache key (cheaper than hashing them: see ``rag.reader``)."""
     key = hashlib.sha256(f"v{GRAPH_VERSION}|{heads}|{eps}|{identity}".encode())
-    for name in sorted(tensors) if not identity else []:
-        key.update(name.encode())
-        key.update(np.ascontiguousarray(tensors[name], dtype=np.float32).tobytes())
     folder = (cache_dir or default_cache_dir()) / f"reader-{key.hexdigest()[:16]}"
     target = folder / "reader-int8.onnx"
     if not target.is_file():
@@ -124,27 +119,17 @@ def build_graph(tensors: Mapping[str, np.ndarray], heads: int, eps: float) -> An
     return model
 
 
-class OnnxEncoder:
+class Int8Encoder:
     """:class:`rag.reader.Encoder`'s interface over the int8 graph of :func:`graph_file`.
 
     Each row runs alone: onnxruntime quantises a product's input with one scale for the whole input, so a
     sentence read alone gets its own scale, and its scores never depend on the sentences read with it (read
     in groups, held-out F1 given the gold sentence lost 0.002; alone it is the float32 model's). One
-    intra-op thread, as for the embedding model: concurrent answers use the cores side by side.
+    intra-op thread (:func:`rag.embedding.onnx_session`): concurrent answers use the cores side by side.
     """
 
-    def __init__(self, path: Path, threads: int = 1) -> None:
-        os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
-        import onnxruntime as ort
-
-        with contextlib.suppress(AttributeError):
-            ort.disable_telemetry_events()
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    def __init__(self, path: Path) -> None:
+        self.session = onnx_session(path)
 
     def __call__(self, ids: np.ndarray, types: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Hidden states (batch, tokens, dimension) of padded ``ids`` (``mask`` 1 for real tokens, first; the
@@ -161,14 +146,14 @@ class OnnxEncoder:
 
 
 def load(
-    tensors: Mapping[str, np.ndarray], heads: int, eps: float, cache_dir: Path | None = None, identity: str = ""
-) -> OnnxEncoder:
+    tensors: Mapping[str, np.ndarray], heads: int, eps: float, identity: str, cache_dir: Path | None = None
+) -> Int8Encoder:
     """The int8 encoder of ``tensors`` (building and caching its graph on first use, see :func:`graph_file`;
     a cached file that onnxruntime cannot load, damaged outside this program, is built again)."""
-    path = graph_file(tensors, heads, eps, cache_dir, identity)
+    path = graph_file(tensors, heads, eps, identity, cache_dir)
     try:
-        return OnnxEncoder(path)
+        return Int8Encoder(path)
     except Exception as exc:
         logger.warning("rebuilding the span reader's int8 graph %s: it could not load (%s)", path, exc)
         path.unlink(missing_ok=True)
-        return OnnxEncoder(graph_file(tensors, heads, eps, cache_dir, identity))
+        return Int8Encoder(graph_file(tensors, heads, eps, identity, cache_dir))
