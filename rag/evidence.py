@@ -5,12 +5,15 @@ quotes the best sentences). Every candidate sentence gets one row of :data:`FEAT
 
 - the **ranking** head (listwise, fitted on SQuAD train by ``benchmarks/train_evidence.py``) says which
   sentence most likely holds the answer;
+- the **rerank** head (a small MLP over the same row, fitted on SQuAD train by ``benchmarks/train_evidence.py
+  --head rerank``) orders *passages* by their best sentence for the reranker: fitted for "a sentence of the
+  right passage comes first", on three times the questions, it lifts hit@5 where a linear head cannot;
 - the **evidence** head (logistic, fitted on SQuAD train by ``benchmarks/calibrate_refusal.py`` on answerable
   questions against questions whose article was removed from the index) gives each sentence a 0..1 score
   that the documents answer the question; the answer is refused when no sentence reaches ``min_evidence``.
   Ranking weights separate answerable from unanswerable questions worse than a head fitted for it, hence two.
 
-Both heads' weights live in ``evidence_weights.json``, next to this module.
+All heads' weights live in ``evidence_weights.json``, next to this module.
 """
 
 from __future__ import annotations
@@ -45,12 +48,16 @@ WEIGHTS_FILE = Path(__file__).with_name("evidence_weights.json")
 
 
 def load_heads(path: Path = WEIGHTS_FILE) -> dict[str, np.ndarray]:
-    """``rank`` weights, ``evidence`` weights, ``evidence_bias`` and the calibrated ``min_evidence``."""
+    """``rank`` weights, the ``rerank_*`` layers, ``evidence`` weights, ``evidence_bias`` and the calibrated
+    ``min_evidence``."""
     data = json.loads(path.read_text(encoding="utf-8"))
     if tuple(data["features"]) != FEATURES:
         raise ValueError(f"{path.name} was fitted for features {data['features']}, not {FEATURES}")
     return {
         "rank": np.asarray(data["rank"]["weights"], dtype=np.float32),
+        "rerank_hidden": np.asarray(data["rerank"]["hidden"], dtype=np.float32),
+        "rerank_hidden_bias": np.asarray(data["rerank"]["hidden_bias"], dtype=np.float32),
+        "rerank_out": np.asarray(data["rerank"]["out"], dtype=np.float32),
         "evidence": np.asarray(data["evidence"]["weights"], dtype=np.float32),
         "evidence_bias": np.asarray(data["evidence"]["bias"], dtype=np.float32),
         "min_evidence": np.asarray(data["evidence"]["min_evidence"], dtype=np.float64),
@@ -63,11 +70,19 @@ MIN_EVIDENCE = float(_HEADS["min_evidence"])
 RANK_WEIGHTS = _HEADS["rank"]
 EVIDENCE_WEIGHTS = _HEADS["evidence"]
 EVIDENCE_BIAS = float(_HEADS["evidence_bias"])
+RERANK_LAYERS = (_HEADS["rerank_hidden"], _HEADS["rerank_hidden_bias"], _HEADS["rerank_out"])
+"""The rerank head: ``tanh(features @ hidden + hidden_bias) @ out`` (features x hidden, hidden, hidden)."""
 
 
 def evidence_scores(features: np.ndarray) -> np.ndarray:
     """The evidence head: 0..1 per row of features."""
     return (1.0 / (1.0 + np.exp(-(features @ EVIDENCE_WEIGHTS + EVIDENCE_BIAS)))).astype(np.float32)
+
+
+def rerank_scores(features: np.ndarray, layers: Sequence[np.ndarray] = RERANK_LAYERS) -> np.ndarray:
+    """The rerank head: one score per row of features (higher: more likely in the passage that answers)."""
+    hidden, bias, out = layers
+    return (np.tanh(features @ hidden + bias) @ out).astype(np.float32)
 
 
 @lru_cache(maxsize=65_536)
@@ -268,6 +283,14 @@ class EvidenceScorer:
             rank, evidence = own_rank, own_evidence
         scored = list(zip(rank.tolist(), evidence.tolist(), sentences, strict=True))
         return sorted(scored, key=lambda item: -item[0])
+
+    def rerank(self, query: str, passages: Sequence[Passage], query_vector: np.ndarray) -> list[tuple[float, Sentence]]:
+        """Every candidate sentence as ``(rerank score, sentence)``, best first: what the reranker orders by."""
+        sentences, vectors, windows = self.sentences(passages)
+        if not sentences:
+            return []
+        scores = rerank_scores(self.features(query, query, sentences, vectors, windows, query_vector))
+        return sorted(zip(scores.tolist(), sentences, strict=True), key=lambda item: -item[0])
 
     def _idf(self, terms: Sequence[str]) -> np.ndarray:
         if self.idf is None or not terms:

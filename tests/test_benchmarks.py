@@ -76,3 +76,23 @@ def test_the_evidence_head_fit_separates_what_can_be_separated() -> None:
     weights, bias = fit_logistic(x, y)
     assert weights[0] > 0 > weights[1] and abs(weights[2]) < 0.2 * weights[0]
     assert np.mean((scores(x, weights, bias) > 0.5) == (y == 1)) > 0.95
+
+
+def test_the_rerank_head_fit_learns_what_a_linear_head_cannot() -> None:
+    # The answering sentence of each question is the one whose first two features are both high: a product of
+    # features, which no weighting of them ranks first reliably (the reranker's head is an MLP for this).
+    from benchmarks.train_evidence import fit_rerank, reranked_hits
+    from rag.evidence import FEATURES, rerank_scores
+
+    rng = np.random.default_rng(0)
+    groups = []
+    for _ in range(400):
+        x = rng.normal(size=(10, len(FEATURES))).astype(np.float32)
+        gold = int(np.argmax(np.minimum(x[:, 0], x[:, 1])))
+        label = (np.arange(10) == gold).astype(np.float32)
+        groups.append((x, label, np.arange(10), label))  # one sentence per passage
+    layers = fit_rerank(groups[:300], epochs=150)
+    fitted = np.mean([reranked_hits(g, rerank_scores(g[0], layers)) for g in groups[300:]], axis=0)
+    linear = np.mean([reranked_hits(g, g[0][:, 0] + g[0][:, 1]) for g in groups[300:]], axis=0)
+    assert fitted[0] > 0.75 and fitted[0] > linear[0] + 0.1  # hit@1
+    assert fitted[0] == fitted[2]  # one sentence per passage: sentence@1 is hit@1

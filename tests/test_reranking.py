@@ -87,3 +87,26 @@ def test_a_passage_without_sentences_to_score_keeps_its_fused_place(
     assert [p.chunk.source for p in reranked].index("office.md") <= position
     scores = [p.score for p in reranked]
     assert scores == sorted(scores, reverse=True) and all(np.isfinite(scores))
+
+
+def test_passages_go_by_their_best_sentence_and_unscored_ones_keep_their_place() -> None:
+    from rag.reranking import best_sentence_order
+
+    # (score, passage position) per sentence; passage 2 has no sentence to score.
+    scored = [(0.2, 0), (0.9, 1), (0.1, 1), (0.5, 3), (0.7, 0)]
+    assert best_sentence_order(scored, 4) == [(1, 0.9), (0, 0.7), (2, 0.7), (3, 0.5)]
+    assert best_sentence_order([], 2) == [(0, 0.0), (1, 0.0)]
+
+
+def test_the_sentence_reranker_follows_the_rerank_head(seeds_pipeline: Pipeline) -> None:
+    from rag.evidence import rerank_scores
+
+    pipeline = seeds_pipeline
+    reranker = pipeline.reranker
+    assert isinstance(reranker, SentenceReranker)
+    vector = pipeline.embedder.encode_query(LOAN)
+    fused = pipeline.retriever.run(LOAN, pipeline.settings.rerank_candidates, vector)
+    sentences, vectors, windows = reranker.scorer.sentences(fused)
+    head = rerank_scores(reranker.scorer.features(LOAN, LOAN, sentences, vectors, windows, vector))
+    first = sentences[int(np.argmax(head))]
+    assert pipeline.retrieve(LOAN, 1)[0].index == fused[first.rank].index
