@@ -6,9 +6,9 @@ sentence, how much more likely its best answer span is than "no answer here" (it
 records, once, the rank score, evidence score, text and whether it holds a gold answer of the top 5 sentences
 of every question: answerable questions asked of an index of 48 train articles, and unanswerable ones (the
 questions of 16 of those articles asked of the index without their article, as ``calibrate_refusal.py``
-does). The reader then reads them (``--reader FILE`` tries other trained weights, e.g. a run of
-``train_reader.py`` kept in /tmp/reader_trained.npz), and two sweeps run offline through
-:func:`rag.answering.decide`, the function the answerer uses:
+does). The reader then reads them, with their context when its weights were trained for it (``--reader FILE``
+tries other trained weights, e.g. a run of ``train_reader.py`` kept in /tmp/reader_trained.npz), and two sweeps
+run offline through :func:`rag.answering.decide`, the function the answerer uses:
 
 1. the choice: the answer is the sentence with the highest ``rank + weight * margin`` among the first ``k``
    (one other than the best-ranked only if it qualifies on its own): sentence@1 of answerable questions for
@@ -70,6 +70,7 @@ def collect(pipeline: Any, questions: list[squad.Question], held_out: bool) -> l
                 "rank": [r for r, _, _ in scored],
                 "evidence": [e for _, e, _ in scored],
                 "texts": [s.text for _, _, s in scored],
+                "contexts": [(s.title, s.previous) for _, _, s in scored],
                 "gold": [
                     not held_out
                     and (
@@ -114,7 +115,7 @@ def read(rows: list[dict[str, Any]], reader: SpanReader, cache: Path) -> None:
             return
     started = time.perf_counter()
     for n, r in enumerate(rows, start=1):
-        readings = reader.read(r["question"], r["texts"])
+        readings = reader.read(r["question"], r["texts"], [tuple(c) for c in r["contexts"]])
         r["margin"] = np.asarray([x.margin if x else -2 * MARGIN_CLIP for x in readings])
         if n % 1000 == 0:
             print(f"  read {n}/{len(rows)} ({time.perf_counter() - started:.0f} s)", flush=True)

@@ -23,7 +23,7 @@ from rag.retrieval import Passage
 READER_CHOICE = 5
 """How many of the best-ranked sentences the span reader reads when choosing the answer's sentence (SQuAD train,
 answered with a gold sentence, before the rescue below: 1 0.691, 2 0.747, 3 0.760, 4 0.766, 5 0.772; a batch of
-5 sentences of ~50 tokens takes the reader ~35 ms)."""
+5 sentences, each read with its context, takes the int8 reader ~32 ms on the AMD EPYC VM, 24 ms without context)."""
 READER_WEIGHT = 0.745
 """Weight of the reader's margin (best answer span over "no answer", logits, clipped) against the ranking head's
 score (0.3 times that score's spread), chosen on SQuAD train by ``benchmarks/tune_reader_choice.py`` with the
@@ -174,13 +174,15 @@ class ExtractiveAnswerer:
         scored = [(evidence, s) for _, evidence, s in ranked]
         if not ranked:
             return self.refusal(question, query, scored)
-        # The reader (one batched model pass, ~7 ms per sentence) reads the best-ranked sentences when one of them
+        # The reader (~6 ms per sentence with its context) reads the best-ranked sentences when one of them
         # might answer; the answer is the one ranked best once the reader's confidence is counted in.
         top = ranked[: READER_CHOICE if self.reader else 1]
         rank, evidence = np.asarray([r for r, _, _ in top]), np.asarray([e for _, e, _ in top])
         readings: list[TokenScores | None] = []
         if self.reader and evidence.max() >= RESCUE_SHARE * self.min_evidence:
-            readings = self.reader.read(question, [s.text for _, _, s in top])
+            readings = self.reader.read(
+                question, [s.text for _, _, s in top], [(s.title, s.previous) for _, _, s in top]
+            )
         margins = np.asarray([x.margin if x else -MARGIN_CLIP for x in readings] or [-np.inf] * len(top))
         pick = decide(rank, evidence, margins, self.min_evidence)
         if pick is None and self.covers(scored, query):

@@ -110,6 +110,9 @@ class Sentence:
     header: str = ""
     """For a table row, the heading it stands under and its table's header row: "Hotel | 140 GBP" is matched as
     "Allowances", "Item | Daily limit" too."""
+    previous: str = ""
+    """Its context for the span reader: the sentence before it in its chunk and paragraph ("" for the first), or
+    for a table row its ``header``."""
 
 
 _BLANK_LINE = re.compile(r"[ \t]*\r?\n[ \t]*\r?\n")
@@ -214,7 +217,13 @@ class EvidenceScorer:
                     continue  # a table's header row names its columns; the rows under it hold the values
                 seen.add(key)
                 header = f"{chunk.section or ''}\n{headers[k]}".strip() if headers[k] else ""  # its heading, too
-                out.append(Sentence(chunk.source, chunk.title, s, e, texts[k], rank, header))
+                # Its context for the reader: a table row's header and heading, else the sentence before it.
+                previous = header or (
+                    texts[k - 1]
+                    if k and not _BLANK_LINE.search(chunk.text, spans[k - 1][1] - chunk.start, s - chunk.start)
+                    else ""
+                )
+                out.append(Sentence(chunk.source, chunk.title, s, e, texts[k], rank, header, previous))
                 vectors.append(None if own is None else np.asarray(own[k], dtype=np.float32))
                 windows.append(set().union(*terms[max(k - 1, 0) : k + 2]))
         if not out:

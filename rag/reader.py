@@ -9,10 +9,16 @@ The encoder is the default embedding model (all-MiniLM-L6-v2, whose weights ship
 SQuAD v1.1 *train* by ``benchmarks/train_reader.py``. Only the adapters and the output layer ship
 (``reader_weights.npz``, ~0.34M numbers); they are merged into the package's weights when the reader loads,
 and the model runs without torch: as an int8 onnxruntime graph (``backend="onnx-int8"``, built once and
-cached: :mod:`rag.reader_onnx`, ~9 ms per sentence on one core) or in numpy (``"numpy"``: :class:`Encoder`,
-float32, ~20 ms per sentence on two cores). ``auto`` (the default) takes onnx-int8 when onnxruntime is
+cached: :mod:`rag.reader_onnx`, ~6 ms per sentence and its context on one core) or in numpy (``"numpy"``:
+:class:`Encoder`, float32, ~20 ms per sentence on two cores). ``auto`` (the default) takes onnx-int8 when onnxruntime is
 installed and the graph builds, else numpy. The reader does not depend on the embedding model chosen in
 settings: it is a model of its own, used on any index.
+
+The shipped weights read each sentence with its context in the question's segment (``[CLS] question [SEP]
+title | previous sentence [SEP] sentence [SEP]``, :func:`with_context`; a table row reads its header instead):
+"It was completed in 1889" answers "When was the Eiffel Tower completed?" only after the sentence naming the
+tower. Scores cover the sentence's own tokens only. Weights trained without context (no ``context`` flag in
+the file) read the sentence alone.
 
 The answerer (:mod:`rag.answering`) counts each read sentence's :attr:`TokenScores.margin` when it chooses
 the answer's sentence, and :func:`rag.phrases.key_phrase` takes the reader's best span as the key phrase.
@@ -61,6 +67,16 @@ PROBE = ("Who opened the bridge?", "The bridge was opened in 1932 by Mayor Anna 
 PROBE_INT8_TOLERANCE = 1.0
 """How far the int8 graph's probe logits may stray from the float32 model's (measured: 0.34)."""
 BACKENDS = ("auto", "onnx-int8", "numpy")
+CONTEXT_WORDS = 30
+"""Words of the previous sentence a reader trained with context reads (its end: nearest the sentence)."""
+
+
+def with_context(question: str, title: str = "", previous: str = "") -> str:
+    """The first segment a reader trained with context reads: the question, then after a ``[SEP]`` the sentence's
+    document title and the end of the sentence before it (what "it" and "she" in the sentence name)."""
+    words = previous.split()[-CONTEXT_WORDS:]
+    context = " | ".join(x for x in (title.strip(), " ".join(words)) if x)
+    return f"{question} [SEP] {context}" if context else question
 
 
 @dataclass(frozen=True, eq=False)
@@ -210,6 +226,9 @@ class SpanReader:
         self._weights = weights
         self.backend = backend
         self.cache_dir = cache_dir
+        self.reads_context = False
+        """Whether the weights were trained to read each sentence with its context (:func:`with_context`);
+        known once the model has loaded."""
 
     @cached_property
     def _model(self) -> tuple[Callable[..., np.ndarray], Any, np.ndarray, np.ndarray] | None:
@@ -242,6 +261,7 @@ class SpanReader:
         tokenizer.no_padding()
         tokenizer.enable_truncation(MAX_LENGTH, strategy="only_second")
         head = (weights["qa.weight"].astype(np.float32), weights["qa.bias"].astype(np.float32))
+        self.reads_context = bool(int(weights.get("context", 0)))
         model: tuple[Callable[..., np.ndarray], Any, np.ndarray, np.ndarray] = (
             Encoder(tensors, heads),
             tokenizer,
@@ -288,8 +308,14 @@ class SpanReader:
             raise RuntimeError("the span reader is not available")
         return self._logits(model, [PROBE])[0]
 
-    def read(self, question: str, sentences: Sequence[str]) -> list[TokenScores | None]:
-        """Token scores of each sentence for ``question`` (one batched model pass)."""
+    def read(
+        self, question: str, sentences: Sequence[str], contexts: Sequence[tuple[str, str]] | None = None
+    ) -> list[TokenScores | None]:
+        """Token scores of each sentence for ``question`` (one batched model pass). ``contexts`` gives each
+        sentence's (document title, previous sentence), read when the weights were trained with context."""
+        if contexts is not None and self._model is not None and self.reads_context:
+            firsts = [with_context(question, title, previous) for title, previous in contexts]
+            return self.read_pairs(list(zip(firsts, sentences, strict=True)))
         return self.read_pairs([(question, s) for s in sentences])
 
     def read_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[TokenScores | None]:

@@ -8,7 +8,7 @@ from conftest import HashEmbedder
 
 from rag.answering import ExtractiveAnswerer, decide
 from rag.chunking import Chunk
-from rag.evidence import Sentence
+from rag.evidence import EvidenceScorer, Sentence
 from rag.phrases import key_phrase, question_type, whole_name
 from rag.retrieval import Passage
 
@@ -47,6 +47,23 @@ def test_quotes_are_offsets_into_the_document_and_sentence_vectors_are_reused() 
     again = answerer.run(question, question, passages(), embedder.encode_query(question))
     assert embedder.calls == calls + 1  # only the question itself: the sentences came from the cache
     assert again == answer
+
+
+def test_each_sentence_knows_the_one_before_it_in_its_paragraph() -> None:
+    """What the span reader reads as a sentence's context (with weights trained for it)."""
+    text = "Kaja Kallas spoke first. She said the loan was ready.\n\nThe next paragraph starts right here."
+    chunk = Chunk("a.txt", "A", text, 0, len(text), 0)
+    sentences, _, _ = EvidenceScorer(HashEmbedder()).sentences([Passage(chunk, 1.0, 0.5, 1.0, 0)])
+    previous = {s.text: s.previous for s in sentences}
+    assert previous == {
+        "Kaja Kallas spoke first.": "",
+        "She said the loan was ready.": "Kaja Kallas spoke first.",
+        "The next paragraph starts right here.": "",
+    }
+    table = "| Level | Training budget |\n| Junior | 1,000 EUR |\n| Senior | 2,500 EUR |"
+    chunk = Chunk("b.md", "B", table, 0, len(table), 0, section="Training")
+    sentences, _, _ = EvidenceScorer(HashEmbedder()).sentences([Passage(chunk, 1.0, 0.5, 1.0, 0)])
+    assert {s.text: s.previous for s in sentences}["| Senior | 2,500 EUR |"] == "Training\n| Level | Training budget |"
 
 
 def test_weak_evidence_is_a_refusal_without_quotes() -> None:

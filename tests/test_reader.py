@@ -44,7 +44,7 @@ def test_numpy_reader_matches_the_training_forward(numpy_reader: SpanReader) -> 
     with torch.no_grad():
         model.eval()
         tokenizer = AutoTokenizer.from_pretrained(train_reader.base_model())
-        items = train_reader.encode(tokenizer, [(q, s, None, []) for q, s in PAIRS])
+        items = train_reader.encode(tokenizer, [train_reader.Example(q, s, None, []) for q, s in PAIRS])
         ids, types, mask, allowed = train_reader.tensors(items)
         want = train_reader.logits(model, head, ids, types, mask, allowed).numpy()
     got = numpy_reader._logits(numpy_reader._model, PAIRS)  # type: ignore[arg-type]
@@ -148,3 +148,30 @@ def test_without_onnxruntime_auto_falls_back_to_numpy(monkeypatch: pytest.Monkey
 def test_an_unknown_reader_backend_is_refused() -> None:
     with pytest.raises(ValueError, match="onnx-int8"):
         SpanReader(backend="gpu")
+
+
+def test_weights_trained_with_context_read_each_sentence_with_its_title_and_previous_sentence() -> None:
+    from rag.reader import CONTEXT_WORDS, with_context
+
+    question, sentence = "When was it opened?", "It was opened in 1932 by Mayor Anna Berg."
+    contexts = [("Harbour Bridge", "The harbour bridge is the oldest crossing of the river.")]
+    first = with_context(question, *contexts[0])
+    assert first == f"{question} [SEP] Harbour Bridge | The harbour bridge is the oldest crossing of the river."
+    assert with_context(question) == question
+    long = " ".join(f"w{k}" for k in range(100))
+    assert with_context(question, "", long).split(" [SEP] ")[1] == " ".join(long.split()[-CONTEXT_WORDS:])
+
+    weights = load_weights(WEIGHTS_FILE)
+    plain = SpanReader(weights={**weights, "context": np.asarray(0)}, backend="numpy")
+    alone = plain.read(question, [sentence])[0]
+    ignored = plain.read(question, [sentence], contexts)[0]
+    assert not plain.reads_context and alone is not None and ignored is not None
+    assert ignored.margin == alone.margin  # weights trained without context never see it
+
+    reading = SpanReader(weights={**weights, "context": np.asarray(1)}, backend="numpy")
+    scores = reading.read(question, [sentence], contexts)[0]
+    assert reading.reads_context and scores is not None
+    paired = reading.read_pairs([(first, sentence)])[0]
+    assert paired is not None and scores.margin == paired.margin and scores.margin != alone.margin
+    assert len(scores.starts) == len(alone.starts)  # scores cover the sentence's tokens only, never the context
+    assert sentence[scores.best[0] : scores.best[1]] in sentence
