@@ -79,7 +79,7 @@ _PREPOSITIONS = frozenset("of in on at by for from with to into during since unt
 MAX_WORDS = 10
 _SCALE_AFTER = re.compile(r"\s?(?:billion|million|trillion|thousand|bn|per cent|percent|%)", re.I)
 _UNIT_AFTER = re.compile(_UNIT.removesuffix("?"), re.I)
-_CURRENCY = re.compile(r"\s(?:euros?|dollars?|pounds?|EUR|USD|GBP|CHF|JPY)\b", re.I)
+_CURRENCY = re.compile(r"\s(?:euros?|dollars?|pounds?|EUR|USD|GBP|CHF|JPY)(?![\w-])", re.I)
 
 FEATURES = (
     "bias",
@@ -242,7 +242,8 @@ def key_phrase(
         # held-out train (F1 0.728 -> 0.728): the reader was trained on whole answers.
         span = reader_phrase(sentence, scores)
         if span is not None:
-            return span
+            currency = _CURRENCY.match(sentence, span[1]) if sentence[span[1] - 1].isdigit() else None
+            return (span[0], currency.end()) if currency else span  # "2,500 EUR", not "2,500"
     spans, features = candidates(sentence, question, qtype)
     return choose(sentence, question, spans, features, load_weights(), qtype)
 

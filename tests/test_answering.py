@@ -10,6 +10,7 @@ from rag.answering import ExtractiveAnswerer, decide
 from rag.chunking import Chunk
 from rag.evidence import EvidenceScorer, Sentence
 from rag.phrases import key_phrase, question_type, whole_name
+from rag.reader import TokenScores
 from rag.retrieval import Passage
 
 TEXT = "Intro line here. The bridge was opened in 1932 by Mayor Anna Berg. It cost 4 million dollars."
@@ -138,6 +139,21 @@ def test_a_name_is_completed_without_titles_days_or_the_questions_own_name(
     start = sentence.index(picked)
     a, b = whole_name(sentence, question, start, start + len(picked))
     assert sentence[a:b] == expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "marked", "expected"),
+    [("| Senior | 2,500 EUR |", "2,500", "2,500 EUR"), ("An espresso is 1.20 euros here.", "1.20", "1.20 euros"),
+     ("It cost 140 dollars.", "140 dollars", "140 dollars"), ("He was 45 Euro-sceptics' hero.", "45", "45")],
+)  # fmt: skip
+def test_a_price_the_reader_marks_keeps_its_currency(sentence: str, marked: str, expected: str) -> None:
+    a = sentence.index(marked)
+    offsets = np.arange(len(sentence))
+    scores = TokenScores(
+        offsets, offsets + 1, np.zeros(len(sentence)), np.zeros(len(sentence)), 3.0, (a, a + len(marked))
+    )
+    span = key_phrase(sentence, "What does it cost?", scores=scores)
+    assert span is not None and sentence[span[0] : span[1]] == expected
 
 
 def test_an_amount_keeps_its_scale_word() -> None:
