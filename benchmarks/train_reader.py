@@ -116,19 +116,22 @@ def held_out(count: int, seed: int) -> set[int]:
     return set(order[:HELD_OUT_ARTICLES])
 
 
-def answering(q: Any, spans: list[tuple[int, int]], texts: list[str], first: str = "") -> Example | None:
-    """The example of the article's sentence that holds ``q``'s first gold answer (None: no one sentence does)."""
-    k = answering_index(q, spans)
+def answering(
+    q: Any, spans: list[tuple[int, int]], texts: list[str], contexts: list[tuple[str, str]] | None = None
+) -> Example | None:
+    """The example of the article's sentence that holds ``q``'s first gold answer (None: no one sentence does);
+    ``contexts``: each sentence's (title, previous sentence), to read it with."""
+    a, b = q.spans[0]
+    k = next((k for k, (s, e) in enumerate(spans) if s <= a and b <= e), None)
     if k is None:
         return None
     s = spans[k][0]
-    a, b = q.spans[0]
-    return Example(q.question, texts[k], (a - s, b - s), list(q.answers), first)
+    return Example(q.question, texts[k], (a - s, b - s), list(q.answers), first_segment(q.question, contexts, k))
 
 
-def answering_index(q: Any, spans: list[tuple[int, int]]) -> int | None:
-    a, b = q.spans[0]
-    return next((k for k, (s, e) in enumerate(spans) if s <= a and b <= e), None)
+def first_segment(question: str, contexts: list[tuple[str, str]] | None, k: int) -> str:
+    """:attr:`Example.first` of sentence ``k``: the question with its context, or "" without ``contexts``."""
+    return reader.with_context(question, *contexts[k]) if contexts else ""
 
 
 def product_questions(seed: int, count: int, workdir: Path) -> list[list[Example]]:
@@ -184,23 +187,20 @@ def examples(seed: int, negatives: int = 1, context: bool = False) -> tuple[list
         spans = sentence_spans(article.text)
         texts = [article.text[s:e] for s, e in spans]
         words = [_words(t) for t in texts]
-
-        def first(question: str, j: int) -> str:
-            if not context:
-                return ""
-            return reader.with_context(question, article.title, previous_sentence(article.text, spans, j))  # noqa: B023
-
+        contexts = (
+            [(article.title, previous_sentence(article.text, spans, j)) for j in range(len(spans))] if context else None
+        )
         for q in article.questions:
-            k = answering_index(q, spans)
-            if k is None:
+            positive = answering(q, spans, texts, contexts)
+            if positive is None:
                 continue
-            positive = answering(q, spans, texts, first(q.question, k))
-            assert positive is not None
             asked = _words(q.question)
             holds = {j for j, t in enumerate(texts) if any(g and g in t for g in q.answers)}
             ranked = sorted((j for j in range(len(texts)) if j not in holds), key=lambda j: -len(asked & words[j]))
+            golds = list(q.answers)
             hard = [
-                Example(q.question, texts[j], None, list(q.answers), first(q.question, j)) for j in ranked[:negatives]
+                Example(q.question, texts[j], None, golds, first_segment(q.question, contexts, j))
+                for j in ranked[:negatives]
             ]
             (test if n in held else train).append((positive, hard))
     rng.shuffle(train)
@@ -468,13 +468,13 @@ def main() -> None:
     else:
         init = reader.load_weights(args.init) if args.init else None
         arrays = train(groups, args.rank, args.epochs, args.seed, args.lr, init, args.listwise)
-        arrays["context"] = np.asarray(int(args.context))  # how the reader must read with these weights
+    arrays["context"] = np.asarray(int(args.context))  # how the reader must read with these weights
+    if not args.trained:
         np.savez_compressed(Path("/tmp/reader_trained.npz"), **arrays)  # kept until reported
     weights = base_model() / "model.safetensors"
     arrays["base"] = np.asarray("sentence-transformers/all-MiniLM-L6-v2")
     arrays["base_sha256"] = np.asarray(hashlib.sha256(weights.read_bytes()).hexdigest())
     arrays["rank"] = np.asarray(args.rank)
-    arrays["context"] = np.asarray(int(args.context))
     arrays["probe"] = reader.SpanReader(weights=arrays, backend="numpy").probe()  # float32: what the checks expect
     trained = reader.SpanReader(weights=arrays, backend=args.reader_backend)
     test_rows = [pos for pos, _ in test_pairs[: args.test]]

@@ -294,12 +294,12 @@ class EvidenceScorer:
         return sorted(scored, key=lambda item: -item[0])
 
     def rerank(self, query: str, passages: Sequence[Passage], query_vector: np.ndarray) -> list[tuple[float, Sentence]]:
-        """Every candidate sentence as ``(rerank score, sentence)``, best first: what the reranker orders by."""
+        """Every candidate sentence as ``(rerank score, sentence)``, in passage order: what the reranker orders by."""
         sentences, vectors, windows = self.sentences(passages)
         if not sentences:
             return []
         scores = rerank_scores(self.features(query, query, sentences, vectors, windows, query_vector))
-        return sorted(zip(scores.tolist(), sentences, strict=True), key=lambda item: -item[0])
+        return list(zip(scores.tolist(), sentences, strict=True))
 
     def _idf(self, terms: Sequence[str]) -> np.ndarray:
         if self.idf is None or not terms:

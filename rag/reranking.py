@@ -51,8 +51,8 @@ def best_sentence_order(scored: Sequence[tuple[float, int]], count: int) -> list
     with its neighbour's score.
     """
     best: dict[int, float] = {}
-    for score, i in sorted(scored, key=lambda item: -item[0]):
-        best.setdefault(i, score)
+    for score, i in scored:
+        best[i] = max(score, best.get(i, score))
     ranked = sorted(best, key=lambda i: (-best[i], i))
     for i in range(count):
         if i not in best:
