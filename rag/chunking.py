@@ -15,8 +15,10 @@ from rag.documents import Document
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof sr jr st vs etc e.g i.e u.s u.k u.n e.u no nos fig figs vol eq approx dept est inc "
     "ltd co corp jan feb mar apr jun jul aug sep sept oct nov dec gen col lt sgt rep sen gov pres rev ca "
-    "cf al".split()
+    "cf al op fr mt adm bros rs ft pp".split()
 )
+_INITIALS = re.compile(r"(?:[a-z]\.)+[a-z]")
+"""Initials written together, "J.S." or "George H.W." (the last full stop is the candidate boundary)."""
 # A candidate boundary: terminal punctuation, optional closing quotes/brackets, then whitespace.
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|\n")
 
@@ -26,7 +28,7 @@ _WRAP_MIN = 40
 hard-wrapped line of one sentence (e-mails, plain-text books, PDF text), not a headline or a list item."""
 _ENDS_LINE = frozenset(".!?…:;\"'”’)]|")
 
-CHUNKER_VERSION = 4
+CHUNKER_VERSION = 5
 """Recorded in the index manifest: bump it when a change to this module changes the chunks it makes, so
 indexes chunked by the old code are rebuilt."""
 
@@ -73,7 +75,7 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
                 continue  # a table row is one unit: never cut it at a full stop inside a cell
             word = re.search(r"(\S+)$", text[cursor : match.start()])
             token = word.group(1).lower().strip("\"'“‘(") if word else ""
-            if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
+            if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()) or _INITIALS.fullmatch(token):
                 continue
             following = text[stop : stop + 3].lstrip()
             if following and following[0].islower():

@@ -23,6 +23,15 @@ def test_sentences_respect_abbreviations_numbers_and_lines() -> None:
     ]
 
 
+def test_initials_and_titles_do_not_end_a_sentence() -> None:
+    text = "George H.W. Bush met Fr. Walsh at Mt. Hood. J.S. Bach wrote the Op. 58 sonata. It sold."
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "George H.W. Bush met Fr. Walsh at Mt. Hood.",
+        "J.S. Bach wrote the Op. 58 sonata.",
+        "It sold.",
+    ]
+
+
 def test_a_sentence_hard_wrapped_over_lines_stays_one_sentence() -> None:
     text = (
         "Harbour news\n"
