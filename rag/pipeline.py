@@ -247,10 +247,7 @@ class Pipeline:
             meta = self._pg_store().meta()
             held = meta.get("docs_dir") if meta else None
         else:
-            try:
-                held = Store.read_manifest(self.settings.index_dir).docs_dir
-            except IndexStoreError:  # no index yet, or one to rebuild: nothing to keep
-                return None
+            held = Store.held_folder(self.settings.index_dir)  # also when the index is damaged and will rebuild
         return Path(held) if held else None
 
     def _chunking(self) -> dict[str, int]:

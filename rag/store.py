@@ -3,6 +3,8 @@
 Layout of ``index/``::
 
     CURRENT              name of the live generation (replaced atomically, last)
+    FOLDER               the documents folder the live generation was synced from (replaced atomically after
+                         CURRENT): a damaged index is rebuilt from that folder, never from the default one
     gen-<id>/            one complete index
         manifest.json    format version, model, dimension, chunking, files and their sizes, documents
         documents.jsonl  the text of every document (quotes are offsets into these)
@@ -403,6 +405,8 @@ class Store:
         pointer.write_text(final.name + "\n", encoding="utf-8")
         _fsync(pointer)
         os.replace(pointer, index_dir / "CURRENT")
+        if self.manifest.docs_dir:
+            _write_atomically(index_dir / "FOLDER", self.manifest.docs_dir + "\n")
         _fsync_dir(index_dir)
         _remove_stale(index_dir, keep=final.name)
         logger.info("saved index generation %s (%d chunks)", final.name, len(self))
@@ -423,6 +427,18 @@ class Store:
             if not path.is_file() or path.stat().st_size != size:
                 raise IndexStoreError(f"index at {index_dir} is corrupt: {name} is missing or truncated")
         return manifest
+
+    @classmethod
+    def held_folder(cls, index_dir: Path) -> str | None:
+        """The documents folder the index was synced from, even when the index is damaged: from the live
+        manifest if it parses (its data files may be broken), else from ``FOLDER``; None if neither says."""
+        with contextlib.suppress(IndexStoreError, OSError, ValueError, TypeError, AttributeError):
+            held = json.loads((current_generation(index_dir) / "manifest.json").read_text(encoding="utf-8"))
+            if isinstance(held.get("docs_dir"), str) and held["docs_dir"]:
+                return str(held["docs_dir"])
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            return (index_dir / "FOLDER").read_text(encoding="utf-8").strip() or None
+        return None
 
     @classmethod
     def load(cls, index_dir: Path, mmap: bool = True) -> Store:
@@ -543,13 +559,20 @@ def current_generation(index_dir: Path) -> Path:
 def _remove_stale(index_dir: Path, keep: str) -> None:
     """Delete older generations and leftovers of interrupted writes (never the live one)."""
     for path in index_dir.iterdir():
-        if path.name == keep or path.name in {"CURRENT", ".gitignore"}:
+        if path.name == keep or path.name in {"CURRENT", "FOLDER", ".gitignore"}:
             continue
-        if path.name.startswith(("gen-", ".tmp-", ".CURRENT-")):
+        if path.name.startswith(("gen-", ".tmp-", ".CURRENT-", ".FOLDER-")):
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}-{uuid.uuid4().hex[:6]}")
+    tmp.write_text(text, encoding="utf-8")
+    _fsync(tmp)
+    os.replace(tmp, path)
 
 
 def _fsync(path: Path) -> None:

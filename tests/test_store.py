@@ -118,7 +118,10 @@ def test_a_crash_while_writing_leaves_the_previous_index_usable(
         "empty_current",
     ],
 )
-def test_a_damaged_index_is_reported_then_rebuilt(tmp_path: Path, damage: str) -> None:
+def test_a_damaged_index_is_reported_then_rebuilt_from_its_own_folder(
+    tmp_path: Path, damage: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RAG_DOCS_DIR", raising=False)
     make_docs(tmp_path / "docs")
     pipeline(tmp_path).index()
     index_dir = tmp_path / "index"
@@ -153,8 +156,12 @@ def test_a_damaged_index_is_reported_then_rebuilt(tmp_path: Path, damage: str) -
         (index_dir / "CURRENT").write_text("")
     with pytest.raises(IndexStoreError, match=str(index_dir)):
         Store.load(index_dir)
-    report = pipeline(tmp_path).index()
+    # No folder named: the rebuild reads the folder the damaged index held, never the default (the seeds).
+    rebuilt = Pipeline(index_dir=index_dir, embedder=HashEmbedder())
+    report = rebuilt.index()
     assert report.rebuilt and report.embedded > 0
+    assert rebuilt.settings.docs_dir == tmp_path / "docs"
+    assert sorted(report.added) == ["doc0.txt", "doc1.txt", "doc2.txt"]
     assert len(Store.load(index_dir)) == report.chunks
 
 
