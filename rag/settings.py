@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import logging
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PosixPath
@@ -12,6 +15,14 @@ from rag.errors import SettingsError
 from rag.evidence import MIN_EVIDENCE
 
 DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+MIN_CHUNK_CHARS = 100
+"""The smallest ``chunk_chars`` accepted: below it chunks are fragments of sentences, too short to answer from."""
+NOT_SETTINGS = frozenset({"RAG_CACHE_DIR"})
+"""``RAG_*`` variables that are read elsewhere rather than being fields, so :meth:`Settings.from_env` does not warn
+about them: ``RAG_CACHE_DIR`` is where ``rag/embedding.py`` (and through it ``rag/reader.py`` and
+``rag/reader_onnx.py``) caches exported ONNX models. Add any new one here."""
+
+logger = logging.getLogger(__name__)
 
 
 def _project_root() -> Path:
@@ -80,7 +91,7 @@ class Settings:
     """Never contact a model hub: models are loaded from local files only."""
 
     chunk_chars: int = 600
-    """Target chunk length in characters; chunks end on sentence boundaries."""
+    """Target chunk length in characters (at least ``MIN_CHUNK_CHARS``); chunks end on sentence boundaries."""
     chunk_overlap_sentences: int = 1
     """How many sentences each chunk repeats from the end of the previous one."""
     max_file_bytes: int = 50_000_000
@@ -133,12 +144,19 @@ class Settings:
             # A path derived from the default (``docs_dir / "sub"``) is one somebody chose.
             object.__setattr__(self, "docs_dir", Path(self.docs_dir).expanduser())
         object.__setattr__(self, "index_dir", Path(self.index_dir).expanduser())
-        positive = ["generator_max_tokens", "chunk_chars", "top_k", "candidates", "max_quotes", "rrf_k"]
-        positive.append("rerank_candidates")
+        positive = ["generator_max_tokens", "top_k", "candidates", "max_quotes", "rrf_k"]
+        positive += ["rerank_candidates", "max_file_bytes", "max_question_chars"]
         for name in positive:
             value = getattr(self, name)
             if value <= 0:
                 raise SettingsError(f"{name} must be greater than 0. Currently, {name} is {value}")
+        if self.chunk_chars < MIN_CHUNK_CHARS:
+            raise SettingsError(f"chunk_chars must be at least {MIN_CHUNK_CHARS}. Currently, it is {self.chunk_chars}")
+        for name in ("dense_weight", "keyword_weight", "generator_temperature"):
+            if not 0.0 <= getattr(self, name) < math.inf:  # also rejects nan
+                raise SettingsError(f"{name} must be a finite number >= 0. Currently, it is {getattr(self, name)}")
+        if self.dense_weight == self.keyword_weight == 0.0:
+            raise SettingsError("dense_weight and keyword_weight cannot both be 0. Currently, both are 0")
         if self.chunk_overlap_sentences < 0:
             raise SettingsError(
                 f"chunk_overlap_sentences must be >= 0. Currently, it is {self.chunk_overlap_sentences}"
@@ -173,8 +191,17 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
-        """Settings from ``RAG_*`` environment variables, then ``overrides`` (None values are ignored)."""
+        """Settings from ``RAG_*`` environment variables, then ``overrides`` (None values are ignored).
+
+        A ``RAG_*`` variable that is no setting (nor in :data:`NOT_SETTINGS`) is logged as a warning that names
+        the closest setting, as it is most likely a misspelling."""
         environ = dict(os.environ if environ is None else environ)
+        known = sorted(f"RAG_{f.name.upper()}" for f in dataclasses.fields(cls))
+        for name in sorted(environ):
+            if name.startswith("RAG_") and name not in known and name not in NOT_SETTINGS:
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f" (did you mean {close[0]}?)" if close else " (it is ignored)"
+                logger.warning("%s is not a setting%s", name, hint)
         values: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
             raw = environ.get(f"RAG_{f.name.upper()}")
