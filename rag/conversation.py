@@ -54,14 +54,20 @@ def _points_to_a_place(text: str) -> bool:
     return False
 
 
+def _names(question: str) -> list[str]:
+    """Words after the first that are capitalised or hold a digit ("SAFE", "Kubilius", "Q3"), except "I"."""
+    words = [w.strip("?.!,;:\"'()") for w in question.split()[1:]]
+    return [w for w in words if w and w != "I" and (w[0].isupper() or any(c.isdigit() for c in w))]
+
+
 def is_follow_up(question: str) -> bool:
     """True when the question leans on an earlier turn: a word pointing back, an opening 'and…', or almost no
-    content of its own. Only its first sentence counts: in "How many moons does Mars have? Name them.",
-    *them* points back into the question itself."""
+    content of its own and no name ("Why not?", "How much?", but not "What is SAFE?"). Only its first sentence
+    counts: in "How many moons does Mars have? Name them.", *them* points back into the question itself."""
     first = _SENTENCE_END.split(question.strip(), maxsplit=1)[0]
     content = [w for w in _CONTENT.findall(question.lower()) if w not in _GENERIC]
     pointing = _REFERRING.search(first) or _DEMONSTRATIVE.search(first) or _points_to_a_place(first)
-    return bool(pointing) or len(content) <= 1
+    return bool(pointing) or (len(content) <= 1 and not _names(first))
 
 
 MAX_CHAIN = 2

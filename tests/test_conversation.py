@@ -54,6 +54,9 @@ def test_malformed_history_is_ignored() -> None:
         "What is the meal allowance that employees get?",  # relative "that"
         "How many moons does Mars have? Name them.",  # "them" points into the question itself
         "Was there a vote on the loan?",
+        "What is SAFE?",  # one word of content, but a name: a new topic
+        "How much revenue in Q3?",
+        "Who is Kubilius?",
     ],
 )
 def test_a_new_topic_is_not_taken_for_a_follow_up(question: str) -> None:
@@ -63,7 +66,16 @@ def test_a_new_topic_is_not_taken_for_a_follow_up(question: str) -> None:
 
 @pytest.mark.parametrize(
     "question",
-    ["What is its budget?", "Why is that?", "How big is that fund?", "What happened there?", "What about the SAFE?"],
+    [
+        "What is its budget?",
+        "Why is that?",
+        "How big is that fund?",
+        "What happened there?",
+        "What about the SAFE?",
+        "Why not?",
+        "How much?",
+        "Can I?",
+    ],
 )
 def test_words_pointing_back_make_a_follow_up(question: str) -> None:
     assert is_follow_up(question)
