@@ -13,9 +13,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import html
+import ipaddress
 import logging
 import os
 import re
+import socket
+import sys
 import threading
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
@@ -572,6 +575,35 @@ def build_demo(pipeline: Pipeline) -> Any:
     return demo
 
 
+def is_loopback(host: str) -> bool:
+    """True if ``host`` (an address or a name) reaches this machine only: 127.0.0.0/8, ::1, ``localhost``.
+    A name that resolves to any other address, or not at all, is taken as reachable from the network."""
+    try:
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)}
+    except (OSError, UnicodeError):
+        return False
+    return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses)
+
+
+def open_warning(host: str, auth: tuple[str, str] | None) -> str | None:
+    """The one-line warning for a chat served beyond this machine without a login, else None."""
+    if auth or is_loopback(host):
+        return None
+    return (
+        f"WARNING: no password is set and the chat listens on {host}: the chat, uploads and removals are open to "
+        "anyone who can reach this address; require a login with --auth USER:PASSWORD"
+    )
+
+
+def chat_url(host: str, port: int, local_url: str) -> str:
+    """Where the chat is served, as the user should read it: Gradio's ``local_url`` (``localhost``) on this
+    machine only, else the address it listens on (Gradio would say ``localhost`` for ``0.0.0.0`` too)."""
+    if is_loopback(host):
+        return local_url
+    scheme = local_url.partition("://")[0] or "http"
+    return f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}/"
+
+
 def serve(pipeline: Pipeline | None = None, auth: tuple[str, str] | None = None, **launch: Any) -> Any:
     """Index (if needed) and serve the chat on ``settings.host:settings.port`` (127.0.0.1 by default).
 
@@ -601,11 +633,17 @@ def serve(pipeline: Pipeline | None = None, auth: tuple[str, str] | None = None,
         quiet=True,  # Gradio's own banner suggests share=True, which this app never does
         **launch,
     )
-    print(f"Serving the chat on {demo.local_url} (press Ctrl+C to stop)", flush=True)
+    url = chat_url(settings.host, demo.server_port, demo.local_url)
+    print(f"Serving the chat on {url} (press Ctrl+C to stop)", flush=True)
+    warning = open_warning(settings.host, auth)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     if block:
         demo.block_thread()
     return demo
 
 
-if __name__ == "__main__":
-    serve()
+if __name__ == "__main__":  # ``python ui.py [options]`` is ``rag serve [options]``
+    from rag.cli import serve_main
+
+    sys.exit(serve_main())

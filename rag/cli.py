@@ -104,15 +104,32 @@ def _parser() -> argparse.ArgumentParser:
         "--filter", dest="filters", action="append", metavar="FIELD=VALUE", help="as for ask: some documents only"
     )
 
-    serve = commands.add_parser("serve", parents=common, help="start the web chat")
-    serve.add_argument("--host", help="address to bind (default 127.0.0.1: this machine only)")
-    serve.add_argument("--port", type=int, help="port (default 7860)")
-    serve.add_argument("--auth", help="require a login, as USER:PASSWORD (use it when serving to a network)")
+    _serve_options(commands.add_parser("serve", parents=common, help="start the web chat"))
     return parser
 
 
+def _serve_options(serve: argparse.ArgumentParser) -> None:
+    """The options of ``rag serve`` (and of ``python ui.py``) besides the common ones."""
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, help="port (default 7860)")
+    serve.add_argument("--auth", help="require a login, as USER:PASSWORD (use it when serving to a network)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    return _main(_parser().parse_args(argv))
+
+
+def serve_main(argv: Sequence[str] | None = None, prog: str = "python ui.py") -> int:
+    """``rag serve`` under another name: ``python ui.py [options]`` takes exactly the options of ``rag serve``
+    (``argv`` defaults to the process's arguments)."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Serve the web chat (the same as rag serve).", parents=[_common(after_command=False)]
+    )
+    _serve_options(parser)
+    return _main(parser.parse_args(argv, namespace=argparse.Namespace(command="serve")))
+
+
+def _main(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     if not args.verbose:
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no weight-loading bars in a shell

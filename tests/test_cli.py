@@ -8,11 +8,13 @@ import re
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from benchmarks.load import running_app
+from ui import chat_url, open_warning
 
 pytestmark = pytest.mark.slow
 
@@ -134,6 +136,71 @@ def test_serve_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
     assert out.returncode == 1
     assert out.stderr == f"rag: error: port {port} on 127.0.0.1 is already in use; choose another with --port\n"
     assert not (tmp_path / "index").exists()  # refused before indexing anything
+
+
+def ui_py(*args: str, index_dir: Path, timeout: int = 60) -> subprocess.CompletedProcess[str]:
+    """``python ui.py ARGS`` from the checkout, as the README says to run it."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    environ.update(RAG_INDEX_DIR=str(index_dir))
+    return subprocess.run(
+        [sys.executable, "ui.py", *args], cwd=ROOT, capture_output=True, text=True, env=environ, timeout=timeout
+    )
+
+
+def test_ui_py_takes_the_options_of_rag_serve_and_starts_nothing_for_help(tmp_path: Path) -> None:
+    started = time.monotonic()
+    out = ui_py("--help", index_dir=tmp_path / "index")
+    assert out.returncode == 0, out.stderr
+    assert time.monotonic() - started < 30  # no model loaded, no server started
+    assert out.stdout.startswith("usage: python ui.py") and out.stderr == ""
+    serve_help = rag("serve", "--help", index_dir=tmp_path / "index").stdout
+    options = set(re.findall(r"--[a-z-]+", serve_help))
+    assert options == {o for o in re.findall(r"--[a-z-]+", out.stdout)}
+    assert {"--host", "--port", "--auth", "--docs", "--index-dir"} <= options
+    # The options are used: a bad port is refused as by `rag serve`, an unknown option or a command is refused.
+    out = ui_py("--port", "70000", index_dir=tmp_path / "index")
+    assert (out.returncode, out.stderr) == (1, "rag: error: port must be between 0 and 65535. Currently, it is 70000\n")
+    for wrong in (["--bogus"], ["serve"]):
+        out = ui_py(*wrong, index_dir=tmp_path / "index")
+        assert out.returncode == 2 and "usage: python ui.py" in out.stderr and "unrecognized arguments" in out.stderr
+    assert not (tmp_path / "index").exists()
+    imported = subprocess.run(
+        [sys.executable, "-c", "import ui"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )  # importing the app module serves nothing
+    assert (imported.returncode, imported.stdout, imported.stderr) == (0, "", "")
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "10.0.0.5"])
+def test_serving_a_network_without_a_password_warns_in_one_line(host: str) -> None:
+    warning = open_warning(host, None)
+    assert warning is not None and "\n" not in warning
+    assert f"listens on {host}" in warning
+    assert "the chat, uploads and removals are open to anyone who can reach this address" in warning
+    assert warning.endswith("--auth USER:PASSWORD")
+    assert open_warning(host, ("ann", "s3cret")) is None
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.1.1", "::1", "localhost"])
+def test_serving_this_machine_only_needs_no_warning(host: str) -> None:
+    assert open_warning(host, None) is None
+    assert chat_url(host, 7874, "http://localhost:7874/") == "http://localhost:7874/"
+
+
+def test_the_chat_url_names_the_address_it_listens_on() -> None:
+    assert chat_url("0.0.0.0", 7874, "http://localhost:7874/") == "http://0.0.0.0:7874/"
+    assert chat_url("::", 7874, "http://localhost:7874/") == "http://[::]:7874/"
+    assert chat_url("192.168.1.20", 8080, "https://localhost:8080/") == "https://192.168.1.20:8080/"
+
+
+def test_serve_on_all_addresses_without_auth_warns_and_shows_the_real_host(tmp_path: Path) -> None:
+    write_astronomy(tmp_path / "docs")
+    with running_app(tmp_path, "--host", "0.0.0.0", "--docs", str(tmp_path / "docs")) as url:
+        port = url.rstrip("/").rsplit(":", 1)[1]
+    log = next(tmp_path.glob("server-*.log")).read_text(encoding="utf-8")  # complete once the server stopped
+    assert f"Serving the chat on http://0.0.0.0:{port}/ (press Ctrl+C to stop)" in log, log
+    assert "localhost" not in log
+    warnings = [line for line in log.splitlines() if "open to anyone" in line]
+    assert warnings == [open_warning("0.0.0.0", None)], log
 
 
 def test_ask_without_docs_answers_from_the_folder_the_index_holds(tmp_path: Path, seeds_copy: Path) -> None:

@@ -58,6 +58,34 @@ def test_pdf_pages_carry_their_numbers_and_a_page_without_text_is_a_warning(tmp_
     assert doc.warnings == ("page 2 has no text (scanned image?)",)
 
 
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "about:blank",  # what Chromium writes when it prints
+        "Untitled",
+        "Untitled-1",
+        "https://example.com/tides?year=2025",
+        "/home/ann/Downloads/export 3",
+        "C:\\Users\\ann\\Documents\\tides",
+        "   ",
+        "tides-2025.docx",
+    ],
+)
+def test_pdf_metadata_title_that_is_junk_gives_way_to_the_first_line(tmp_path: Path, junk: str) -> None:
+    pdf = make_pdf(["Tide tables for 2025\nHigh water is at 06:12 on the first of May."], title=junk)
+    assert load_file(write(tmp_path, "tides.pdf", pdf)).title == "Tide tables for 2025"
+
+
+def test_pdf_metadata_title_about_blank_gives_way_to_the_file_name_without_a_title_line(tmp_path: Path) -> None:
+    pdf = make_pdf(["High water is at 06:12 on the first of May."], title="about:blank")
+    assert load_file(write(tmp_path, "tide_tables-2025.pdf", pdf)).title == "Tide tables 2025"
+
+
+def test_pdf_metadata_title_written_by_word_loses_the_program_name_and_the_file_suffix(tmp_path: Path) -> None:
+    pdf = make_pdf(["High water is at 06:12."], title="Microsoft Word - Harbour report 2025.docx")
+    assert load_file(write(tmp_path, "export.pdf", pdf)).title == "Harbour report 2025"
+
+
 def test_a_pdf_that_parses_too_slowly_is_cut_short_with_a_warning(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -86,13 +86,26 @@ def _reject_binary(path: Path, text: str) -> None:
         raise DocumentError(path, "binary data, not text (too many control characters)")
 
 
+_OFFICE_PREFIX = re.compile(r"microsoft (?:office )?(?:word|powerpoint|excel) -(?: |$)", re.IGNORECASE)
+_FILE_SUFFIX = re.compile(r"\.(?:docx?|pdf|odt|rtf|txt|md|html?|pptx?|xlsx?|indd|tex)$", re.IGNORECASE)
+_NOT_A_TITLE = re.compile(
+    r"about:\S*"  # about:blank, printed by Chromium
+    r"|untitled[\s\d_-]*(?:document[\s\d_-]*)?"  # Untitled, Untitled-1, Untitled document
+    r"|(?:[a-z][a-z\d+.-]*://|www\.|(?:data|blob|javascript|mailto|file):)\S*"  # an URL
+    r"|(?:[a-z]:[\\/]|~?/|\.\.?/).*|.*\\.*",  # a file path: /tmp/x, C:\My files\x, ~/x, or any backslash
+    re.IGNORECASE,
+)
+
+
 def _useful_title(title: Any) -> str | None:
-    """A metadata title worth showing: not empty, not a file name, not 'Microsoft Word - draft3.docx'."""
+    """A metadata title worth showing: not empty, not a placeholder ("about:blank", "Untitled"), not an URL,
+    a file path or a file name. "Microsoft Word - report.docx" gives "report". None for the others, so the
+    caller falls back to the document's first line or file name."""
     if not isinstance(title, str):
         return None
     title = _one_line(_JUNK.sub(" ", title))
-    if not title or len(title) > 200 or re.search(r"\.(docx?|pdf|odt|rtf|txt|indd|tex)$", title, re.IGNORECASE):
-        return None
-    if re.match(r"(microsoft (word|powerpoint) - |untitled)", title, re.IGNORECASE):
+    if _OFFICE_PREFIX.match(title):
+        title = _FILE_SUFFIX.sub("", _OFFICE_PREFIX.sub("", title, count=1)).strip()
+    if not title or len(title) > 200 or _FILE_SUFFIX.search(title) or _NOT_A_TITLE.fullmatch(title):
         return None
     return title
