@@ -3,15 +3,17 @@
     .venv/bin/python -m benchmarks.pgvector              # 100,000 chunks (quick)
     .venv/bin/python -m benchmarks.pgvector --full       # 1,000,000 chunks
     .venv/bin/python -m benchmarks.pgvector --n 300000   # any size
+    .venv/bin/python -m benchmarks.pgvector --full --no-faiss --ef-construction 64 --ef-search 400 100 200
+        # a trial of other HNSW settings: pgvector only, the first ef_search reported, every one swept
 
 FAISS: ``rag.store.build_faiss`` (exact up to ``FLAT_MAX``, IVF beyond), searched through ``Store.dense_search``
 (filters by an id selector inside the search). pgvector: a fresh PostgreSQL 18 + pgvector cluster from
-``tests.servers.postgres()``, loaded through ``PgStore.writer().apply(...)`` (COPY first, then the HNSW index,
-m=16, ef_construction=64, then ANALYZE, all in one transaction) and searched through ``PgStore.dense_search``
-(ef_search ``rag.pgstore.EF_SEARCH``, ``hnsw.iterative_scan = relaxed_order``). Before the load the benchmark
-raises ``shared_buffers``
-(ALTER SYSTEM + a ``pg_ctl restart``: it cannot change on reload) and ``maintenance_work_mem`` (reload) so the
-HNSW graph is built in memory and the index is served from the buffer cache; other settings are the defaults.
+``tests.servers.postgres()``, loaded through ``PgStore.writer().apply(...)`` (COPY first, then the HNSW index
+with ``rag.pgstore.HNSW_M`` / ``HNSW_EF_CONSTRUCTION``, then ANALYZE, all in one transaction) and searched
+through ``PgStore.dense_search`` (ef_search ``rag.pgstore.EF_SEARCH``, ``hnsw.iterative_scan = relaxed_order``).
+Before the load the benchmark raises ``shared_buffers`` (ALTER SYSTEM + a ``pg_ctl restart``: it cannot change
+on reload) and ``maintenance_work_mem`` (reload) so the HNSW graph is built in memory and the index is served
+from the buffer cache; other settings are the defaults.
 
 Vectors (384-d, unit length): a Gaussian mixture shaped like sentence embeddings rather than uniform noise.
 :data:`CENTRES` random unit centres with log-normal cluster weights; each point is its centre, plus a Gaussian
@@ -46,10 +48,11 @@ import numpy as np
 
 from benchmarks.scale import _rss_mb
 from benchmarks.squad import percentile, print_table, write_json
+from rag import pgstore
 from rag.chunking import Chunk
 from rag.documents import Document
 from rag.filters import Filter
-from rag.pgstore import EF_SEARCH, HNSW_EF_CONSTRUCTION, HNSW_M, PgStore
+from rag.pgstore import PgStore
 from rag.store import FLAT_MAX, DocumentRecord, Manifest, SentenceTable, Store, build_faiss, ivf_shape
 
 logger = logging.getLogger(__name__)
@@ -246,8 +249,15 @@ def _durations(log: Path, offset: int, pid: int) -> list[tuple[float, str]]:
 
 
 def run_pgvector(
-    vectors: np.ndarray, documents: list[Document], chunks: list[Chunk], blocks: list[range], queries: np.ndarray
+    vectors: np.ndarray,
+    documents: list[Document],
+    chunks: list[Chunk],
+    blocks: list[range],
+    queries: np.ndarray,
+    ef_searches: list[int],
 ) -> dict[str, Any]:
+    """Load through the product's writer, then search at each ``ef_search`` (the first is reported as the
+    result; every one is kept in ``ef_search_sweep`` as timed ``(found, filtered found)`` pairs)."""
     import psycopg
 
     from tests.servers import _run, pg_bin, postgres
@@ -261,7 +271,7 @@ def run_pgvector(
         # shared_buffers takes a restart (pg_ctl keeps the start options in postmaster.opts).
         _run(pg_bin() / "pg_ctl", "-D", server.data_dir, "-l", log, "-m", "fast", "-w", "-t", "60", "restart", log=log)
         url = server.create_database("bench")
-        store = PgStore(url)
+        store = PgStore(url, ef_search=ef_searches[0])
         started = time.perf_counter()
         no_sentences = np.zeros((0, DIM), np.float16)
         fresh = [
@@ -313,10 +323,18 @@ def run_pgvector(
         filtered_ms, filtered = timed(lambda q: store.dense_search(q, K, WHERE), queries)
         pss = _server_pss_mb(server.data_dir)
         store.close()
+        sweep = {}
+        for ef in ef_searches[1:]:
+            other = PgStore(url, ef_search=ef)
+            ms, found = timed(lambda q, s=other: s.dense_search(q, K), queries)
+            filtered_ms_, filtered_ = timed(lambda q, s=other: s.dense_search(q, K, WHERE), queries)
+            sweep[ef] = ((ms, [ids - 1 for ids in found]), (filtered_ms_, [ids - 1 for ids in filtered_]))
+            other.close()
     mb = [round(s / 2**20, 1) for s in sizes]
     return {
-        "index": f"HNSW m={HNSW_M} ef_construction={HNSW_EF_CONSTRUCTION}",
-        "params": {"ef_search": EF_SEARCH, "iterative_scan": "relaxed_order"},
+        "index": f"HNSW m={pgstore.HNSW_M} ef_construction={pgstore.HNSW_EF_CONSTRUCTION}",
+        "params": {"ef_search": ef_searches[0], "iterative_scan": "relaxed_order"},
+        "sweep": sweep,
         "server": {"postgresql": versions[0], "pgvector": versions[1], **settings},
         "prepare_rows_s": round(prepare_s, 2),
         "apply_s": round(apply_s, 2),
@@ -345,8 +363,16 @@ def run_pgvector(
 def _summary(result: dict[str, Any], truth: np.ndarray, filtered_truth: np.ndarray) -> dict[str, Any]:
     plain, filtered = result.pop("plain_ms"), result.pop("filtered_ms")
     found, found_filtered = result.pop("_plain"), result.pop("_filtered")
+    sweep = [
+        {"ef_search": ef, "p50_ms": round(percentile(p[0], 50), 2), "p95_ms": round(percentile(p[0], 95), 2),
+         "recall_at_10": round(recall(p[1], truth), 4),
+         "filtered_p50_ms": round(percentile(f[0], 50), 2), "filtered_p95_ms": round(percentile(f[0], 95), 2),
+         "filtered_recall_at_10": round(recall(f[1], filtered_truth), 4)}
+        for ef, (p, f) in result.pop("sweep", {}).items()
+    ]  # fmt: skip
     return {
         **result,
+        **({"ef_search_sweep": sweep} if sweep else {}),
         "p50_ms": round(percentile(plain, 50), 2),
         "p95_ms": round(percentile(plain, 95), 2),
         "recall_at_10": round(recall(found, truth), 4),
@@ -361,7 +387,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, help="chunks (default 100,000; 1,000,000 with --full)")
     parser.add_argument("--full", action="store_true", help="1,000,000 chunks")
+    parser.add_argument("--m", type=int, default=pgstore.HNSW_M, help="HNSW m (a trial of another build)")
+    parser.add_argument("--ef-construction", type=int, default=pgstore.HNSW_EF_CONSTRUCTION, help="HNSW build")
+    parser.add_argument(
+        "--ef-search", type=int, nargs="+", default=[pgstore.EF_SEARCH], help="the first is reported; all are swept"
+    )
+    parser.add_argument("--no-faiss", action="store_true", help="pgvector only (a trial of its settings)")
     args = parser.parse_args()
+    trial = (args.m, args.ef_construction) != (pgstore.HNSW_M, pgstore.HNSW_EF_CONSTRUCTION)
+    pgstore.HNSW_M, pgstore.HNSW_EF_CONSTRUCTION = args.m, args.ef_construction  # what PgWriter builds
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     n = args.n or (1_000_000 if args.full else 100_000)
     wall = time.perf_counter()
@@ -378,32 +412,66 @@ def main() -> None:
     data |= describe(vectors, labels, queries[WARMUP:], q_labels[WARMUP:])
     logger.info("%d vectors ready: %s", n, data)
 
-    logger.info("FAISS: build_faiss (%s)", "Flat" if n <= FLAT_MAX else f"IVF {ivf_shape(n)[:2]}")
-    faiss_result = _summary(run_faiss(vectors, documents, chunks, queries), truth, filtered_truth)
-    gc.collect()  # the FAISS index is gone before PostgreSQL starts
-    logger.info("FAISS: %s", faiss_result)
+    faiss_result: dict[str, Any] = {}
+    if not args.no_faiss:
+        logger.info("FAISS: build_faiss (%s)", "Flat" if n <= FLAT_MAX else f"IVF {ivf_shape(n)[:2]}")
+        faiss_result = _summary(run_faiss(vectors, documents, chunks, queries), truth, filtered_truth)
+        gc.collect()  # the FAISS index is gone before PostgreSQL starts
+        logger.info("FAISS: %s", faiss_result)
     logger.info("pgvector: COPY + HNSW through PgWriter.apply")
-    pg_result = _summary(run_pgvector(vectors, documents, chunks, blocks, queries), truth, filtered_truth)
+    pg_result = _summary(
+        run_pgvector(vectors, documents, chunks, blocks, queries, args.ef_search), truth, filtered_truth
+    )
     logger.info("pgvector: %s", {k: v for k, v in pg_result.items() if k != "server"})
 
     f, p = faiss_result, pg_result
-    faiss_name = f["index"] + (f" nlist={f['params']['nlist']} nprobe={f['params']['nprobe']}" if f["params"] else "")
     print(f"\nN = {n:,} chunks, {DIM}-d; {QUERIES} single queries, top-{K}; filter {WHERE.folder} keeps 10%")
+    rows = []
+    if f:
+        name = f["index"] + (f" nlist={f['params']['nlist']} nprobe={f['params']['nprobe']}" if f["params"] else "")
+        rows.append(
+            [
+                "FAISS (build_faiss)",
+                name,
+                "-",
+                f["build_s"],
+                f["index_mb"],
+                f["p50_ms"],
+                f["p95_ms"],
+                f["recall_at_10"],
+                f["filtered_p50_ms"],
+                f["filtered_p95_ms"],
+                f["filtered_recall_at_10"],
+            ]
+        )
+    for r in [{**p, "ef_search": args.ef_search[0]}, *p.get("ef_search_sweep", [])]:
+        rows.append(
+            [
+                "pgvector (PgStore)",
+                f"{p['index']} ef_search={r['ef_search']}",
+                p["copy_s"],
+                p["hnsw_build_s"],
+                p["hnsw_index_mb"],
+                r["p50_ms"],
+                r["p95_ms"],
+                r["recall_at_10"],
+                r["filtered_p50_ms"],
+                r["filtered_p95_ms"],
+                r["filtered_recall_at_10"],
+            ]
+        )
     print_table(
         ["backend", "index", "load s", "index build s", "index MB", "p50 ms", "p95 ms", "recall@10",
          "filtered p50 ms", "filtered p95 ms", "filtered recall@10"],
-        [["FAISS (build_faiss)", faiss_name, "-", f["build_s"], f["index_mb"], f["p50_ms"], f["p95_ms"],
-          f["recall_at_10"], f["filtered_p50_ms"], f["filtered_p95_ms"], f["filtered_recall_at_10"]],
-         ["pgvector (PgStore)", f"{p['index']} ef_search={EF_SEARCH}", p["copy_s"], p["hnsw_build_s"],
-          p["hnsw_index_mb"], p["p50_ms"], p["p95_ms"], p["recall_at_10"], p["filtered_p50_ms"],
-          p["filtered_p95_ms"], p["filtered_recall_at_10"]]],
+        rows,
     )  # fmt: skip
     print("\nMemory and storage (MB)")
     print_table(
         ["backend", "what", "MB"],
-        [["FAISS", "index (serialized bytes)", f["index_mb"]],
-         ["FAISS", "process RSS growth during build", f["build_rss_delta_mb"]],
-         ["FAISS", "process RSS after searches (vectors, exact truth, both stores' inputs)", f["process_rss_mb"]],
+        [*([["FAISS", "index (serialized bytes)", f["index_mb"]],
+            ["FAISS", "process RSS growth during build", f["build_rss_delta_mb"]],
+            ["FAISS", "process RSS after searches (vectors, exact truth, both stores' inputs)", f["process_rss_mb"]]]
+           if f else []),
          ["pgvector", "pg_total_relation_size(rag_chunks)", p["rag_chunks_total_mb"]],
          ["pgvector", "  of which heap", p["rag_chunks_heap_mb"]],
          ["pgvector", "  of which HNSW index", p["hnsw_index_mb"]],
@@ -433,7 +501,7 @@ def main() -> None:
             "the same way"
         ),
         "data": data,
-        "faiss": faiss_result,
+        "faiss": faiss_result or None,
         "pgvector": pg_result,
         "machine": {
             "cpus": os.cpu_count(),
@@ -445,7 +513,10 @@ def main() -> None:
         },
         "wall_s": round(time.perf_counter() - wall, 1),
     }
-    name = "pgvector.json" if n == 100_000 else "pgvector-full.json" if n == 1_000_000 else f"pgvector-{n}.json"
+    name = "pgvector" if n == 100_000 else "pgvector-full" if n == 1_000_000 else f"pgvector-{n}"
+    if trial:
+        name += f"-m{args.m}-efc{args.ef_construction}"  # a trial: the product's figures stay as they are
+    name += ".json"
     print(f"\nwall time {payload['wall_s']} s; wrote {write_json(name, payload)}")
 
 

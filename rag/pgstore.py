@@ -40,12 +40,16 @@ logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 HNSW_M = 16
-HNSW_EF_CONSTRUCTION = 64
+HNSW_EF_CONSTRUCTION = 128
+"""Twice pgvector's default: at 1M clustered 384-d vectors (``benchmarks/pgvector.py``) the graph built with 64
+levelled off near recall@10 0.92 whatever the search kept; built with 128 (twice the build time) it reaches 0.99
+at ef_search 200, and searches are faster. An index keeps the value it was built with."""
 EF_SEARCH = 400
 """Candidates the HNSW scan keeps (at least 4 per result asked); with ``hnsw.iterative_scan = relaxed_order`` it
-scans on until a filter leaves enough rows. Measured at 1M clustered 384-d vectors (``benchmarks/pgvector.py``,
-m 16, ef_construction 64): recall@10 0.76 / 0.86 / 0.91 at ef_search 100 / 200 / 400, and with a 10% filter
-0.80 / 0.89 / 0.93; pgvector's default (40, no iterative scan) returns too few rows under a filter."""
+scans on until a filter leaves enough rows. Measured on clustered 384-d vectors (m 16, ef_construction 128),
+recall@10 at ef_search 100 / 200 / 400: at 1M 0.93-0.95 / 0.992 / 0.997 (p50 2.2 / 2.9 / 4.1 ms), the same with
+a 10% filter; at 100k 0.999 / 1.000 / 1.000, but with a 10% filter 0.926 / 0.934 / 1.000, hence 400.
+pgvector's default (40, no iterative scan) returns too few rows under a filter."""
 BM25_K1 = 1.5
 BM25_B = 0.75
 """bm25s' defaults (Lucene variant), so both backends give the same keyword scores."""
