@@ -155,7 +155,11 @@ def render(answer: Answer, scope: str | None = None, context: Surroundings | Non
         parts.append("**Sources**")
         parts.extend(_quote_markdown(n, q, context) for n, q in enumerate(answer.quotes, start=1))
     if answer.related:
-        parts.append("**Closest passages** (too weak to count as an answer)")
+        parts.append(
+            "**Also relevant** (these say something else: not cited as support)"
+            if answer.answered
+            else "**Closest passages** (too weak to count as an answer)"
+        )
         parts.extend(_quote_markdown(None, q, context) for q in answer.related)
     return "\n\n".join(parts)
 

@@ -6,7 +6,9 @@ loader, chunker, retrieval and answerer, with its default settings unless overri
 
 - evidence@1 / evidence@3: one of the first 1 / 3 quotes holds a gold answer's span, or contains a gold
   answer as whole tokens after the official SQuAD normalisation; ``evidence@1 span`` is the span test alone
-  (the answer at the place SQuAD took it from), ``evidence@1 raw`` a raw substring test alone;
+  (the answer at the place SQuAD took it from), ``evidence@1 raw`` a raw substring test alone; ``evidence@3
+  shown`` counts the related passages shown after the quotes too (a further sentence that does not write the
+  answer's key phrase is offered as related, not as support);
 - key-phrase EM / F1 (official SQuAD normalisation and token F1, best over the gold answers): the prediction
   is ``answer.key_phrase``, falling back to the first quote's text when there is none, "" when refused;
 - key-phrase rate: share of answered questions that have a key phrase;
@@ -90,6 +92,7 @@ def score_answer(pipeline: Any, question: squad.Question, answer: Any, seconds: 
             first and first.source == question.source and squad.spans_contain(first.start, first.end, question.spans)
         ),
         "evidence@3": any(holds_answer(q, question) for q in quotes[:3]),
+        "evidence@3 shown": any(holds_answer(q, question) for q in shown[:3]),
         "em": squad.best_over_golds(squad.exact_match, prediction, golds),
         "f1": squad.best_over_golds(squad.f1_score, prediction, golds),
         "valid_quotes": valid,
@@ -129,6 +132,7 @@ def summarize(records: Sequence[dict[str, Any]]) -> dict[str, float]:
         "evidence@1 raw": sum(r["evidence@1 raw"] for r in records) / n,
         "evidence@1 span": sum(r["evidence@1 span"] for r in records) / n,
         "evidence@3": sum(r["evidence@3"] for r in records) / n,
+        "evidence@3 shown": sum(r["evidence@3 shown"] for r in records) / n,
         "key-phrase rate": len(with_phrase) / (len(answered) or 1),
         "EM": sum(r["em"] for r in records) / n,
         "F1": sum(r["f1"] for r in records) / n,
@@ -279,6 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "evidence@1 raw",
         "evidence@1 span",
         "evidence@3",
+        "evidence@3 shown",
         "key-phrase rate",
         "EM",
         "F1",
@@ -303,6 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "definitions": {
             "evidence@k": "one of the first k quotes holds a gold answer span, or contains a gold answer as whole "
             "tokens after SQuAD normalisation",
+            "evidence@3 shown": "the same over the first 3 of the quotes followed by the related passages shown",
             "evidence@1 raw": "the first quote contains a gold answer as a raw substring",
             "evidence@1 span": "the first quote's offsets hold a gold answer span in the question's article",
             "EM/F1": "official SQuAD v1.1 normalisation and token F1, best over gold answers; prediction = "

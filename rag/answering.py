@@ -98,7 +98,8 @@ class Answer:
     """False when the documents do not hold the answer; ``quotes`` is then empty."""
     quotes: list[Quote] = field(default_factory=list)
     related: list[Quote] = field(default_factory=list)
-    """When refusing: the closest passages, offered for reading, never as support."""
+    """Passages offered for reading, never as support: when refusing, the closest ones; when answering, strong
+    sentences that do not write the answer's key phrase (they state something else)."""
     key_phrase: str | None = None
     query: str = ""
     """The self-contained question that was searched (differs from ``question`` for follow-ups)."""
@@ -193,26 +194,38 @@ class ExtractiveAnswerer:
         qtype = question_type(question)
         scored.insert(0, scored.pop(pick))
         best_score, best = scored[0]
-        # Further quotes only when nearly as strong and, for a typed question, holding an answer too.
+        # Further quotes only when nearly as strong and, when the answer has a key phrase, when they write it
+        # too: a sentence that states something else ("Portugal | 60 EUR" under "Norway | 95 EUR") is no
+        # support for this answer; it is offered as related instead.
         floor = max(self.min_evidence, best_score - 0.05)
         considered = [(best_score, best)] + [(s, c) for s, c in scored[1 : 3 * self.max_quotes] if s >= floor]
-        chosen: list[tuple[float, Sentence, tuple[int, int] | None]] = []
-        for n, (score, candidate) in enumerate(considered):
+        first_span = key_phrase(best.text, question, qtype, read.get(id(best)))
+        phrase = best.text[first_span[0] : first_span[1]] if first_span else None
+        chosen: list[tuple[float, Sentence, tuple[int, int] | None]] = [(best_score, best, first_span)]
+        others: list[tuple[float, Sentence]] = []
+        for score, candidate in considered[1:]:
             if len(chosen) >= self.max_quotes:
                 break
-            span = key_phrase(candidate.text, question, qtype, read.get(id(candidate)))
-            if n == 0 or span or chosen[0][2] is None:
-                chosen.append((score, candidate, span))
-        first_span = chosen[0][2]
+            if phrase is None:
+                chosen.append((score, candidate, key_phrase(candidate.text, question, qtype, None)))
+                continue
+            at = candidate.text.lower().find(phrase.lower())
+            if at >= 0:
+                chosen.append((score, candidate, (at, at + len(phrase))))
+            elif len(others) < 2:
+                others.append((score, candidate))
         quotes = [self._quote(c, s, span) for s, c, span in chosen]
-        parts = []
+        parts: list[str] = []
         for n, (_, candidate, span) in enumerate(chosen, start=1):
+            if parts and candidate.text == chosen[n - 2][1].text:  # the same sentence in another document
+                parts[-1] += f"[{n}]"
+                continue
             text = candidate.text
-            if span and n == 1:  # one answer in bold; further quotes support it (their phrases are highlighted)
+            if span and n == 1:  # one answer in bold; further quotes write it too (highlighted there)
                 text = f"{text[: span[0]]}**{text[span[0] : span[1]]}**{text[span[1] :]}"
             parts.append(f"{text} [{n}]")
-        phrase = best.text[first_span[0] : first_span[1]] if first_span else None
-        return Answer(question, " ".join(parts), True, quotes, [], phrase, query)
+        related = [self._quote(c, s, None) for s, c in others]
+        return Answer(question, " ".join(parts), True, quotes, related, phrase, query)
 
     def refusal(self, question: str, query: str, scored: Sequence[tuple[float, Sentence]]) -> Answer:
         """The 'documents do not say' answer; the two closest sentences are offered as related, not as support."""

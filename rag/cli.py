@@ -206,7 +206,10 @@ def _print_answer(answer: Answer) -> None:
     for n, quote in enumerate(answer.quotes, start=1):
         print(f"\n[{n}] {quote.title} ({quote.source}, {quote.location})\n    “{quote.text}”")
     if answer.related:
-        print("\nClosest passages (too weak to count as an answer):")
+        if answer.answered:
+            print("\nAlso relevant (these say something else: not cited as support):")
+        else:
+            print("\nClosest passages (too weak to count as an answer):")
         for quote in answer.related:
             print(f"  - {quote.source}, {quote.location}: “{quote.text}”")
 

@@ -368,3 +368,33 @@ def test_warm_loads_the_models_before_the_first_question(tmp_path: Path, seeds_c
     assert reader is not None and "_model" not in vars(reader)  # loaded on first use
     pipeline.warm()
     assert "_model" in vars(reader) and reader.available
+
+
+def test_further_quotes_write_the_answer_the_others_are_only_related(tmp_path: Path, embedder) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "travel.md").write_text(
+        "# Travel policy\n\nDaily allowances abroad:\n\n| Country | Daily allowance |\n|---|---|\n"
+        "| Norway | 95 EUR |\n| Portugal | 60 EUR |\n| Germany | 70 EUR |\n\n"
+        "Hotel costs are reimbursed up to 180 EUR per night in capital cities and 120 EUR elsewhere.\n",
+        encoding="utf-8",
+    )
+    for name in ("osprey.txt", "osprey-copy.txt"):
+        (docs / name).write_text(
+            "Osprey project notes.\n\nThe Osprey budget was approved on 3 March 2026. The team has four people.\n",
+            encoding="utf-8",
+        )
+    pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=embedder)
+
+    norway = pipeline.answer("What is the daily allowance in Norway?")
+    assert norway.answered and "Norway" in norway.quotes[0].text and norway.key_phrase
+    assert "Portugal" not in norway.text and "Germany" not in norway.text
+    for quote in norway.quotes[1:]:  # support writes the answer; other rows are at most related
+        assert norway.key_phrase.lower() in quote.text.lower()
+    assert_quotes_verbatim(pipeline, norway)
+
+    osprey = pipeline.answer("When was the Osprey budget approved?")
+    assert osprey.answered and "3 March 2026" in (osprey.key_phrase or "")
+    assert osprey.text.count("The Osprey budget was approved on") == 1  # the same sentence in two files: once
+    assert {q.source for q in osprey.quotes} == {"osprey.txt", "osprey-copy.txt"}
+    assert re.search(r"\[1\]\[2\]$", osprey.text)
