@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import HashEmbedder
 
-from rag.answering import ExtractiveAnswerer, decide
+from rag.answering import ExtractiveAnswerer, decide, unmentioned_names
 from rag.chunking import Chunk
 from rag.evidence import EvidenceScorer, Sentence
 from rag.phrases import key_phrase, question_type, whole_name
@@ -179,3 +179,14 @@ def test_an_amount_keeps_its_scale_word() -> None:
 def test_an_amount_or_a_time_is_marked_whole(sentence: str, question: str, expected: str) -> None:
     span = key_phrase(sentence, question)
     assert span is not None and sentence[span[0] : span[1]].endswith(expected), question
+
+
+def test_names_the_passages_never_write_are_found_despite_case_typos_and_endings() -> None:
+    text = "| Norway | 95 EUR | Beyoncé sang in Melbourne. American and Soviet troops met in 2014 near the U.S. base."
+    passages = [Passage(Chunk("t.md", "Travel", text, 0, len(text), 0), 1.0, 1.0, 1.0, 0)]
+    assert unmentioned_names("What is the daily allowance in Sweden?", passages) == ["Sweden"]
+    assert unmentioned_names("What is the daily allowance in norway or Norway?", passages) == []
+    assert unmentioned_names("Where did Beyonce sing in Melborne?", passages) == []  # accents, a typo
+    assert unmentioned_names("How many Americans met the Soviets?", passages) == []  # endings
+    assert unmentioned_names("What happened in 2013 at the U.S. base?", passages) == ["2013"]
+    assert unmentioned_names("Who met the CIA in the 2nd week?", passages) == []  # short acronyms, ordinals

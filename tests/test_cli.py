@@ -196,7 +196,11 @@ def test_serve_on_all_addresses_without_auth_warns_and_shows_the_real_host(tmp_p
     write_astronomy(tmp_path / "docs")
     with running_app(tmp_path, "--host", "0.0.0.0", "--docs", str(tmp_path / "docs")) as url:
         port = url.rstrip("/").rsplit(":", 1)[1]
-    log = next(tmp_path.glob("server-*.log")).read_text(encoding="utf-8")  # complete once the server stopped
+        server_log = next(tmp_path.glob("server-*.log"))
+        deadline = time.monotonic() + 30  # HTTP may answer a moment before the app prints where it serves
+        while "open to anyone" not in server_log.read_text(encoding="utf-8") and time.monotonic() < deadline:
+            time.sleep(0.1)
+    log = server_log.read_text(encoding="utf-8")  # complete once the server stopped
     assert f"Serving the chat on http://0.0.0.0:{port}/ (press Ctrl+C to stop)" in log, log
     assert "localhost" not in log
     warnings = [line for line in log.splitlines() if "open to anyone" in line]

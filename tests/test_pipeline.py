@@ -393,6 +393,12 @@ def test_further_quotes_write_the_answer_the_others_are_only_related(tmp_path: P
         assert norway.key_phrase.lower() in quote.text.lower()
     assert_quotes_verbatim(pipeline, norway)
 
+    # Asked about a country the documents never name: the nearest row is no answer, and the answer says so.
+    sweden = pipeline.answer("What is the daily allowance in Sweden?")
+    assert sweden.text.startswith("Note: the passages found never mention Sweden") or not sweden.answered
+    assert "Sweden" in sweden.text
+    assert not norway.text.startswith("Note:")
+
     osprey = pipeline.answer("When was the Osprey budget approved?")
     assert osprey.answered and "3 March 2026" in (osprey.key_phrase or "")
     assert osprey.text.count("The Osprey budget was approved on") == 1  # the same sentence in two files: once
