@@ -154,6 +154,8 @@ class Embedder:
 
     def _load(self) -> Any:
         path = resolve_model(self.name)
+        if self.name.startswith(("/", ".", "~")) and not Path(path).is_dir():
+            raise ModelLoadError(f"cannot load embedding model '{self.name}': no such folder")
         if self.offline:
             # The hub client reads these when it is first used; setdefault respects a user's own choice.
             os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -233,8 +233,8 @@ class Pipeline:
             self.settings = self.settings.replace(docs_dir=held)
         elif not missing_ok:
             raise DocumentsFolderError(
-                f"the index holds the documents of {held}, which is not there now; pass --docs {held} when it "
-                "is back (or name another folder, whose documents will replace them)"
+                f"the index holds the documents of {held}, which is not there now; name it again (--docs, "
+                "RAG_DOCS_DIR or docs_dir) when it is back, or name another folder, whose documents will replace them"
             )
         return held
 
@@ -543,8 +543,12 @@ class Pipeline:
         return self.store.excerpt(source, start, end)
 
     def _check(self, question: str) -> str:
-        if not isinstance(question, str) or not question.strip():
+        if not isinstance(question, str):
+            raise QuestionError(f"The question must be text (a str), not {type(question).__name__}.")
+        if not question.strip():
             raise QuestionError("The question is empty: type a question about the documents.")
+        if not any(c.isalnum() for c in question):
+            raise QuestionError("The question has no words: type a question about the documents.")
         if len(question) > self.settings.max_question_chars:
             raise QuestionError(
                 f"The question is too long ({len(question):,} characters; the limit is "

@@ -137,6 +137,13 @@ def test_an_empty_question_gets_a_clear_error(seeds_pipeline: Pipeline, question
         seeds_pipeline.answer(question)
 
 
+def test_a_question_without_words_or_not_text_gets_a_clear_error(seeds_pipeline: Pipeline) -> None:
+    with pytest.raises(QuestionError, match="The question has no words"):
+        seeds_pipeline.answer("?!")
+    with pytest.raises(QuestionError, match=r"The question must be text \(a str\), not int"):
+        seeds_pipeline.answer(5)  # type: ignore[arg-type]
+
+
 def test_an_empty_documents_folder_indexes_to_nothing_and_says_so(tmp_path: Path) -> None:
     (tmp_path / "docs").mkdir()
     pipeline = Pipeline(docs_dir=tmp_path / "docs", index_dir=tmp_path / "index", embedder=HashEmbedder())
@@ -171,7 +178,7 @@ def test_bad_files_are_skipped_by_name_and_the_rest_answers(tmp_path: Path, seed
 
 def test_an_embedding_model_that_cannot_load_says_which(tmp_path: Path, seeds_copy: Path) -> None:
     pipeline = Pipeline(docs_dir=seeds_copy, index_dir=tmp_path / "index", embedding_model=str(tmp_path / "no-model"))
-    with pytest.raises(ModelLoadError, match="no-model"):
+    with pytest.raises(ModelLoadError, match=f"cannot load embedding model '{tmp_path / 'no-model'}': no such folder"):
         pipeline.index()
     pipeline = Pipeline(docs_dir=seeds_copy, index_dir=tmp_path / "index", embedding_model="someone/not-on-this-disk")
     with pytest.raises(ModelLoadError, match="not-on-this-disk"):
