@@ -375,8 +375,31 @@ def add_files(
             if skipped.path.name in names:
                 lines.append(f"**Not indexed:** {skipped.path.name}: {skipped.reason}")
         changed = f"{len(report.added)} added, {len(report.updated)} updated"
+        if report.removed:  # files deleted from the folder since the last sync leave the index with this one
+            changed += f", {len(report.removed)} removed (gone from the folder: {_names(report.removed)})"
         lines.append(f"Index updated: {changed}; {_count(report.chunks, 'passage')} in all. Ask about it now.")
     return "\n\n".join(lines) if lines else "No file was given."
+
+
+def sync_folder(pipeline: Pipeline, progress: Callable[[int, int, str], None] | None = None) -> str:
+    """Sync the index with the documents folder as it is on disk now (files added, edited or deleted there
+    while the chat runs); a Markdown report for the user."""
+    try:
+        report = pipeline.index(progress=progress)
+    except RagError as error:
+        return f"**Sync failed:** {error}"
+    parts = [
+        f"{len(names)} {what}" + (f" ({_names(names)})" if names else "")
+        for what, names in (("added", report.added), ("updated", report.updated), ("removed", report.removed))
+    ]
+    lines = [f"**Synced** with `{pipeline.settings.docs_dir}`: {', '.join(parts)}; {_count(report.chunks, 'passage')}."]
+    lines += [f"**Not indexed:** {_escape(e.path.name)}: {_escape(e.reason)}" for e in report.skipped[:MAX_LISTED]]
+    return "\n\n".join(lines)
+
+
+def _names(sources: Sequence[str], limit: int = 5) -> str:
+    shown = ", ".join(_escape(s) for s in sources[:limit])
+    return shown + (f" and {len(sources) - limit} more" if len(sources) > limit else "")
 
 
 REMOVED = ".removed"
@@ -485,6 +508,11 @@ def build_demo(pipeline: Pipeline) -> Any:
             status = add_files(pipeline, files, lambda done, total, what: show(done, total, what, progress))
         return status, documents_markdown(pipeline), None, choices(), removable()
 
+    def sync(chosen: list[str] | None, progress: Any = tracker) -> tuple[str, str, Any, Any]:
+        with uploading:
+            status = sync_folder(pipeline, lambda done, total, what: show(done, total, what, progress))
+        return status, documents_markdown(pipeline), choices(chosen), removable()
+
     def api_answer(
         question: str, history: list[dict[str, Any]] | None = None, filters: dict[str, Any] | None = None
     ) -> dict[str, Any]:
@@ -534,6 +562,11 @@ def build_demo(pipeline: Pipeline) -> Any:
             with gr.Column(scale=1, min_width=280, elem_id="docs-panel"):
                 gr.Markdown("### Documents")
                 docs = gr.Markdown(documents_markdown(pipeline), elem_id="documents")
+                sync_button = gr.Button("Sync with the folder", size="sm", elem_id="sync")
+                synced = gr.Markdown(
+                    "Files added, edited or deleted in the documents folder are picked up here.",
+                    elem_id="sync-status",
+                )
                 with gr.Accordion("Add documents", open=True):
                     files = gr.File(
                         label="Upload files", file_count="multiple", file_types=list(UPLOAD_TYPES), elem_id="upload"
@@ -561,6 +594,14 @@ def build_demo(pipeline: Pipeline) -> Any:
             outputs=[status, docs, files, search_in, doomed],
             api_name="upload",
             show_progress_on=status,
+            concurrency_limit=1,
+        )
+        sync_button.click(
+            sync,
+            inputs=[search_in],
+            outputs=[synced, docs, search_in, doomed],
+            api_name="sync",
+            show_progress_on=synced,
             concurrency_limit=1,
         )
         remove_button.click(
