@@ -83,6 +83,9 @@ class Quote:
     """1-based page for paged formats (PDF), else None."""
     highlight: tuple[int, int] | None = None
     """Document offsets of the key phrase inside the quote, if one was found."""
+    columns: str = ""
+    """For a table row, its table's header row ("| Country | Daily allowance |"): shown with the quote so that
+    "| Norway | 95 EUR |" can be read, but not part of it."""
 
     @property
     def location(self) -> str:
@@ -306,4 +309,5 @@ class ExtractiveAnswerer:
             title=candidate.title,
             page=self.page_at(candidate.source, candidate.start),
             highlight=highlight,
+            columns=candidate.header.rpartition("\n")[2] if candidate.header else "",
         )

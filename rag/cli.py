@@ -205,6 +205,8 @@ def _print_answer(answer: Answer) -> None:
     print(answer.text)
     for n, quote in enumerate(answer.quotes, start=1):
         print(f"\n[{n}] {quote.title} ({quote.source}, {quote.location})\n    “{quote.text}”")
+        if quote.columns:
+            print(f"    (columns: {quote.columns})")
     if answer.related:
         if answer.answered:
             print("\nAlso relevant (these say something else: not cited as support):")

@@ -395,6 +395,7 @@ def test_further_quotes_write_the_answer_the_others_are_only_related(tmp_path: P
 
     norway = pipeline.answer("What is the daily allowance in Norway?")
     assert norway.answered and "Norway" in norway.quotes[0].text and norway.key_phrase
+    assert norway.quotes[0].columns == "| Country | Daily allowance |"  # shown with the row, not quoted
     assert "Portugal" not in norway.text and "Germany" not in norway.text
     for quote in norway.quotes[1:]:  # support writes the answer; other rows are at most related
         assert norway.key_phrase.lower() in quote.text.lower()

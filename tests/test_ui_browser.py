@@ -522,3 +522,14 @@ def test_a_question_echoed_in_a_refusal_is_shown_as_text_not_markup() -> None:
     assert "[link](" not in shown  # no link: the words as typed (only bold markers can pass, as bold)
     answer = Answer("q", "Ukraine could borrow up to **€140 billion** at <b>no</b> interest. [1]", True)
     assert "**€140 billion**" in ui.render(answer) and "<b>" not in ui.render(answer)  # the key phrase stays bold
+
+
+def test_a_table_row_is_shown_with_its_columns_and_other_rows_only_as_related() -> None:
+    row = Quote("| Norway | 95 EUR |", "travel.md", 83, 102, 0.9, "Travel", columns="| Country | Daily allowance |")
+    other = Quote("| Portugal | 60 EUR |", "travel.md", 103, 124, 0.8, "Travel")
+    shown = ui.render(Answer("q", "| Norway | **95 EUR** | [1]", True, [row], [other]))
+    sources = shown[shown.index("**Sources**") :]
+    assert sources.index("columns:") < sources.index("Norway") and "Country" in sources and "Daily allowance" in sources
+    assert "**Also relevant**" in shown and shown.index("**Also relevant**") < shown.index("Portugal")
+    assert "too weak" not in shown  # that label is for refusals
+    assert "too weak" in ui.render(Answer("q", "The documents do not say.", False, [], [other]))
