@@ -178,6 +178,7 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.command == "ask":
         answer = pipeline.answer(args.question, filters=_filters(args.filters or []))
+        _say_what_the_sync_changed(pipeline)
         if args.json:
             print(json.dumps(dataclasses.asdict(answer), indent=2, ensure_ascii=False))
             return 0
@@ -199,6 +200,16 @@ def _run(args: argparse.Namespace) -> int:
 
     serve(pipeline, auth=auth)
     return 0
+
+
+def _say_what_the_sync_changed(pipeline: Pipeline) -> None:
+    """One line on stderr when answering first synced the index with changed files or rebuilt it (so that a
+    read command never rewrites the index unseen; stdout stays the answer)."""
+    report = pipeline.last_report
+    if report is None or not report.changed:
+        return
+    why = f"rebuilt ({report.rebuilt}); " if report.rebuilt else ""
+    print(f"index {pipeline.settings.index_dir} synced first: {why}{report.summary()}", file=sys.stderr)
 
 
 def _print_answer(answer: Answer) -> None:
@@ -237,6 +248,8 @@ def _chat(pipeline: Pipeline, filters: dict[str, list[str]] | None) -> int:
         except QuestionError as error:
             print(f"rag: {error}", file=sys.stderr)
             continue
+        if not history:
+            _say_what_the_sync_changed(pipeline)  # the first question opened (and synced) the index
         if not interactive:
             print(f"> {question}")
         _print_answer(answer)
