@@ -208,8 +208,12 @@ def _say_what_the_sync_changed(pipeline: Pipeline) -> None:
     report = pipeline.last_report
     if report is None or not report.changed:
         return
+    index = pipeline.settings.index_dir
+    if report.rebuilt and report.rebuilt.startswith("no index"):
+        print(f"index {index} built first: {report.summary()}", file=sys.stderr)
+        return
     why = f"rebuilt ({report.rebuilt}); " if report.rebuilt else ""
-    print(f"index {pipeline.settings.index_dir} synced first: {why}{report.summary()}", file=sys.stderr)
+    print(f"index {index} synced first: {why}{report.summary()}", file=sys.stderr)
 
 
 def _print_answer(answer: Answer) -> None:
