@@ -266,9 +266,9 @@ class ExtractiveAnswerer:
             if phrase is None:
                 chosen.append((score, candidate, key_phrase(candidate.text, question, qtype, None)))
                 continue
-            at = candidate.text.lower().find(phrase.lower())
-            if at >= 0:
-                chosen.append((score, candidate, (at, at + len(phrase))))
+            found = re.search(re.escape(phrase), candidate.text, re.IGNORECASE)  # offsets into the text as written
+            if found:
+                chosen.append((score, candidate, found.span()))
             elif len(others) < 2:
                 others.append((score, candidate))
         quotes = [self._quote(c, s, span) for s, c, span in chosen]

@@ -412,3 +412,6 @@ def test_further_quotes_write_the_answer_the_others_are_only_related(tmp_path: P
     assert osprey.text.count("The Osprey budget was approved on") == 1  # the same sentence in two files: once
     assert {q.source for q in osprey.quotes} == {"osprey.txt", "osprey-copy.txt"}
     assert re.search(r"\[1\]\[2\]$", osprey.text)
+    for answer in (norway, osprey):  # each quote's highlight is the answer's key phrase, as written there
+        marked = [pipeline.document_text(q.source)[slice(*q.highlight)] for q in answer.quotes if q.highlight]
+        assert marked and {m.casefold() for m in marked} == {(answer.key_phrase or "").casefold()}
