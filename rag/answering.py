@@ -1,8 +1,9 @@
 """Question + retrieved passages -> :class:`Answer`: pick the sentences that answer, quote them verbatim, mark
 the key phrase, and refuse when the evidence is too weak.
 
-No generative model is involved: every word of an answer's text comes from a quoted sentence, and every
-quote is a span of a stored document given by its offsets (never re-found by searching).
+No generative model is involved: every word of an answer's text comes from a quoted sentence (but for a note
+that the passages never name something the question names), and every quote is a span of a stored document
+given by its offsets (never re-found by searching).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
+from rag.chunking import ABBREVIATIONS, sentence_spans
 from rag.embedding import Embedder
 from rag.evidence import MIN_EVIDENCE, EvidenceScorer, IdfLookup, Sentence
 from rag.phrases import key_phrase, question_type
@@ -127,11 +129,26 @@ _NAME_WORD = re.compile(r"\w(?:[\w.-]*\w)?")
 """A word of a name: "U.S." and "Jean-Claude" whole, without a sentence's final full stop."""
 
 
-_QUESTION_NAME = re.compile(r"(?<![\w.'’-])[A-Z][\w'’-]*(?:\.[A-Z])*\.?|\b\w*\d\w*\b")
-_SENTENCE_END = re.compile(r"(?<=[?!])\s+|(?<=[a-z]{2}\.)\s+")
+_QUESTION_NAME = re.compile(r"(?<![\w.'’-])[A-Z][\w'’-]*(?:\.[A-Z])*\.?|\d[\d,.:]*\d\w*|\b\d\w*")
+"""A capitalised word ("Sweden", "O'Brien", "U.S.") or a number as written ("1,500", "23:40", "Q3" is caught by
+the first branch)."""
+_AFTER_A_BREAK = re.compile(r"[:;–—-]\s*$|^\s*$")
+"""What may stand before a sentence-initial capital: "Quick question: Can …", "Travel - Could I …"."""
 _ORDINAL_OR_SHORT_ACRONYM = re.compile(r"\d+(?:st|nd|rd|th|s)|[A-Z]{2,3}")
 """Not taken as names: "2nd", "1990s" (written in many ways), "US", "TV", "CIA" (often spelled out)."""
-_NOT_NAMES = frozenset("I A The What Which Who Whom Whose When Where Why How Is Are Was Were Do Does Did".split())
+_NOT_NAMES = frozenset(
+    "I A An The What Which Who Whom Whose When Where Why How Is Are Was Were Do Does Did Can Could Should Would "
+    "Will Shall May Might Must Has Have Had Tell Please List Name Give Show Explain Describe Mr Mrs Ms Dr Prof St "
+    "Sir".split()
+)
+"""Capitalised words that are no names: question words, modals and imperatives, titles before a name."""
+
+
+def phrase_in(phrase: str, text: str) -> tuple[int, int] | None:
+    """Where ``text`` writes ``phrase`` whole, case aside: not "3:40" inside "23:40", not "Anna Berg" inside
+    "Joanna Bergman". Offsets into ``text`` as written (lower-casing can change a string's length)."""
+    found = re.search(rf"(?<!\w)(?<!\d[.,:]){re.escape(phrase)}(?!\w)(?![.,:]\d)", text, re.IGNORECASE)
+    return found.span() if found else None
 
 
 def _listed(words: Sequence[str]) -> str:
@@ -149,29 +166,36 @@ def unmentioned_names(question: str, passages: Sequence[Passage]) -> list[str]:
     weighs such rare words heavily, so a name none of the passages holds is most likely one the documents never
     mention. On SQuAD train, refusing on it cost more right answers (evidence@1 0.797 -> 0.787) than it
     refused unanswerable questions (0.911 -> 0.919), so the answerer only says so (see ``run``)."""
-    first = _SENTENCE_END.split(question.strip(), maxsplit=1)[0]
-    found = [m for m in _QUESTION_NAME.finditer(first) if m.start()]
-    words = [re.sub(r"['’]s$", "", m.group()).rstrip(".'’") for m in found]
+    words = []
+    for start, end in sentence_spans(question):  # each sentence's first word is capitalised anyway
+        sentence = question[start:end]
+        for m in _QUESTION_NAME.finditer(sentence):
+            if not _AFTER_A_BREAK.search(sentence[: m.start()]):
+                words.append(re.sub(r"['’]s$", "", m.group()).rstrip(".,:'’"))
     names = [
         w
         for w in dict.fromkeys(words)
-        if len(w) > 1 and w not in _NOT_NAMES and not _ORDINAL_OR_SHORT_ACRONYM.fullmatch(w)
+        if len(w) > 1
+        and w not in _NOT_NAMES
+        and w.lower() not in ABBREVIATIONS
+        and not _ORDINAL_OR_SHORT_ACRONYM.fullmatch(w)
     ]
     if not names:
         return []
-    text = " ".join(f"{p.chunk.title} {p.chunk.section or ''} {p.chunk.text}" for p in passages)
-    written = set(re.findall(r"\w+", _fold(text)))
-    return [n for n in names if not _written(_fold(n), written)]
+    text = _fold(" ".join(f"{p.chunk.title} {p.chunk.section or ''} {p.chunk.text}" for p in passages))
+    written = set(re.findall(r"\w+", text))
+    return [n for n in names if not _written(_fold(n), written, text)]
 
 
-def _written(name: str, words: set[str]) -> bool:
-    """Whether ``words`` hold ``name`` (folded), its stem ("Americans": "america") or a near spelling of it
-    (a typo: "Melborne" for "Melbourne")."""
+def _written(name: str, words: set[str], text: str) -> bool:
+    """Whether the folded passages (``text``, its ``words``) hold ``name`` (folded): a number exactly as written
+    ("1,500" is not in "1,000"), a word as itself, its stem ("Americans": "america") or a near spelling (a typo:
+    "Melborne" for "Melbourne")."""
+    if any(c.isdigit() for c in name):
+        return re.search(rf"(?<![\w.,:]){re.escape(name)}(?![\w]|[.,:]\d)", text) is not None
     parts = re.findall(r"\w+", name)
-    if not parts:
-        return True
-    if len(parts) > 1:
-        return all(_written(p, words) for p in parts)
+    if len(parts) != 1:
+        return all(_written(p, words, text) for p in parts)
     stem = name[: max(4, len(name) - 3)]
     if any(w.startswith(stem) for w in words):
         return True
@@ -266,9 +290,9 @@ class ExtractiveAnswerer:
             if phrase is None:
                 chosen.append((score, candidate, key_phrase(candidate.text, question, qtype, None)))
                 continue
-            found = re.search(re.escape(phrase), candidate.text, re.IGNORECASE)  # offsets into the text as written
+            found = phrase_in(phrase, candidate.text)
             if found:
-                chosen.append((score, candidate, found.span()))
+                chosen.append((score, candidate, found))
             elif len(others) < 2:
                 others.append((score, candidate))
         quotes = [self._quote(c, s, span) for s, c, span in chosen]

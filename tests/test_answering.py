@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import HashEmbedder
 
-from rag.answering import ExtractiveAnswerer, decide, unmentioned_names
+from rag.answering import ExtractiveAnswerer, decide, phrase_in, unmentioned_names
 from rag.chunking import Chunk
 from rag.evidence import EvidenceScorer, Sentence
 from rag.phrases import key_phrase, question_type, whole_name
@@ -182,7 +182,10 @@ def test_an_amount_or_a_time_is_marked_whole(sentence: str, question: str, expec
 
 
 def test_names_the_passages_never_write_are_found_despite_case_typos_and_endings() -> None:
-    text = "| Norway | 95 EUR | Beyoncé sang in Melbourne. American and Soviet troops met in 2014 near the U.S. base."
+    text = (
+        "| Norway | 95 EUR | Beyoncé sang in Melbourne. American and Soviet troops met in 2014 near the U.S. base. "
+        "Claims over 1,000 EUR need approval by John Smith. The ferry leaves at 23:40."
+    )
     passages = [Passage(Chunk("t.md", "Travel", text, 0, len(text), 0), 1.0, 1.0, 1.0, 0)]
     assert unmentioned_names("What is the daily allowance in Sweden?", passages) == ["Sweden"]
     assert unmentioned_names("What is the daily allowance in norway or Norway?", passages) == []
@@ -190,3 +193,34 @@ def test_names_the_passages_never_write_are_found_despite_case_typos_and_endings
     assert unmentioned_names("How many Americans met the Soviets?", passages) == []  # endings
     assert unmentioned_names("What happened in 2013 at the U.S. base?", passages) == ["2013"]
     assert unmentioned_names("Who met the CIA in the 2nd week?", passages) == []  # short acronyms, ordinals
+    # Numbers as written: "1,500" is not "1,000", "3:40" is not "23:40".
+    assert unmentioned_names("Who approves claims over 1,500 EUR?", passages) == ["1,500"]
+    assert unmentioned_names("Who approves claims over 1,000 EUR?", passages) == []
+    assert unmentioned_names("Does the ferry leave at 3:40?", passages) == ["3:40"]
+    # Capitals that are no names: sentence starts, after a colon or a dash, modals, titles, abbreviations.
+    for question in (
+        "Quick question: Can employees claim hotel costs?",
+        "Travel - Could I claim a taxi?",
+        "What did Mr. Smith say? Tell me more.",
+        "What did the Dept. of Norway say?",
+    ):
+        assert unmentioned_names(question, passages) == [], question
+    assert unmentioned_names("Hi! What is the allowance in Sweden?", passages) == ["Sweden"]  # any sentence
+
+
+def test_a_refusal_names_what_the_passages_never_mention() -> None:
+    answerer = ExtractiveAnswerer(HashEmbedder())
+    refusal = answerer.refusal("What is the allowance in Sweden?", "What is the allowance in Sweden?", [], ["Sweden"])
+    assert not refusal.answered and refusal.text.endswith("(the passages found never mention Sweden)")
+    two = answerer.refusal("q", "q", [], ["Sweden", "Finland", "2013"])
+    assert two.text.endswith("(the passages found never mention Sweden, Finland or 2013)")
+
+
+def test_a_further_quote_writes_the_answer_only_if_it_writes_the_phrase_whole() -> None:
+    assert phrase_in("Anna Berg", "Anna Berg opened the bridge.") == (0, 9)
+    assert phrase_in("Anna Berg", "Joanna Bergman opened the bridge.") is None
+    assert phrase_in("3:40", "The ferry leaves at 23:40.") is None
+    assert phrase_in("95 EUR", "| Norway | 195 EUR |") is None
+    assert phrase_in("1,000", "over 1,000.50 EUR") is None
+    text = "İzmir | 95 EUR |"  # "İ".lower() is two characters: offsets are into the text as written
+    assert phrase_in("95 eur", text) == (8, 14) and text[8:14] == "95 EUR"
