@@ -11,14 +11,17 @@ from dataclasses import dataclass
 
 from rag.documents import Document
 
-# Words after which a full stop does not end a sentence.
-_ABBREVIATIONS = frozenset(
+ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof sr jr st vs etc e.g i.e u.s u.k u.n e.u no nos fig figs vol eq approx dept est inc "
     "ltd co corp jan feb mar apr jun jul aug sep sept oct nov dec gen col lt sgt rep sen gov pres rev ca "
-    "cf al op fr mt adm bros rs ft pp".split()
+    "cf al fr mt adm bros".split()
 )
-_INITIALS = re.compile(r"(?:[a-z]\.)+[a-z]")
-"""Initials written together, "J.S." or "George H.W." (the last full stop is the candidate boundary)."""
+"""Words (lower case) after which a full stop does not end a sentence."""
+_BEFORE_A_NUMBER = frozenset("op pp rs ft".split())
+"""Abbreviations that end no sentence only when a number follows: "Op. 58", "pp. 12", but "300 ft. It was"."""
+_INITIALS = re.compile(r"(?:[A-Z]\.)+[A-Z]")
+"""Initials written together, "J.S." or "George H.W." (the last full stop is the candidate boundary); capitals
+only, so "9 a.m. The canteen" still ends a sentence."""
 # A candidate boundary: terminal punctuation, optional closing quotes/brackets, then whitespace.
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|\n")
 
@@ -28,7 +31,7 @@ _WRAP_MIN = 40
 hard-wrapped line of one sentence (e-mails, plain-text books, PDF text), not a headline or a list item."""
 _ENDS_LINE = frozenset(".!?…:;\"'”’)]|")
 
-CHUNKER_VERSION = 5
+CHUNKER_VERSION = 6
 """Recorded in the index manifest: bump it when a change to this module changes the chunks it makes, so
 indexes chunked by the old code are rebuilt."""
 
@@ -74,10 +77,13 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
             if " | " in text[line_start : line_end if line_end >= 0 else end]:
                 continue  # a table row is one unit: never cut it at a full stop inside a cell
             word = re.search(r"(\S+)$", text[cursor : match.start()])
-            token = word.group(1).lower().strip("\"'“‘(") if word else ""
-            if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()) or _INITIALS.fullmatch(token):
-                continue
+            raw = word.group(1).strip("\"'“‘(") if word else ""
+            token = raw.lower()
             following = text[stop : stop + 3].lstrip()
+            if token in ABBREVIATIONS or (len(token) == 1 and token.isalpha()) or _INITIALS.fullmatch(raw):
+                continue
+            if token in _BEFORE_A_NUMBER and following[:1].isdigit():
+                continue
             if following and following[0].islower():
                 continue
         _append_trimmed(text, cursor, stop, spans)

@@ -30,6 +30,14 @@ def test_initials_and_titles_do_not_end_a_sentence() -> None:
         "J.S. Bach wrote the Op. 58 sonata.",
         "It sold.",
     ]
+    # Lower-case "initials" and measures before a new sentence still end one.
+    text = "The ferry leaves at 11 p.m. Tickets cost 5 EUR. The tower is 300 ft. It was built in 1900."
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "The ferry leaves at 11 p.m.",
+        "Tickets cost 5 EUR.",
+        "The tower is 300 ft.",
+        "It was built in 1900.",
+    ]
 
 
 def test_a_sentence_hard_wrapped_over_lines_stays_one_sentence() -> None:
