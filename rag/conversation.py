@@ -60,14 +60,22 @@ def _names(question: str) -> list[str]:
     return [w for w in words if w and w != "I" and (w[0].isupper() or any(c.isdigit() for c in w))]
 
 
+_NAMES_SOMETHING = re.compile(r"\s*(what|who)(?:'s|\s+(?:is|are|was|were))\s+(?:the\s+|an?\s+)?\S+\s*\??\s*$", re.I)
+"""A question that only asks what or who a thing is ("What is SAFE?", "Who is Kubilius?"): a topic of its own."""
+
+
 def is_follow_up(question: str) -> bool:
     """True when the question leans on an earlier turn: a word pointing back, an opening 'and…', or almost no
-    content of its own and no name ("Why not?", "How much?", but not "What is SAFE?"). Only its first sentence
-    counts: in "How many moons does Mars have? Name them.", *them* points back into the question itself."""
+    content of its own ("Why not?", "In Sweden?", "How much in EUR?"; but "What is SAFE?" and "How much
+    revenue in Q3?" stand alone). Only its first sentence counts: in "How many moons does Mars have? Name
+    them.", *them* points back into the question itself."""
     first = _SENTENCE_END.split(question.strip(), maxsplit=1)[0]
-    content = [w for w in _CONTENT.findall(question.lower()) if w not in _GENERIC]
+    content = {w for w in _CONTENT.findall(question.lower()) if w not in _GENERIC}
+    content |= {n.lower() for n in _names(first)}  # "Q3" is content too, though short
     pointing = _REFERRING.search(first) or _DEMONSTRATIVE.search(first) or _points_to_a_place(first)
-    return bool(pointing) or (len(content) <= 1 and not _names(first))
+    if pointing:
+        return True
+    return len(content) <= 1 and not (_names(first) and _NAMES_SOMETHING.match(first))
 
 
 MAX_CHAIN = 2

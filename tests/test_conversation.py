@@ -75,6 +75,9 @@ def test_a_new_topic_is_not_taken_for_a_follow_up(question: str) -> None:
         "Why not?",
         "How much?",
         "Can I?",
+        "In Sweden?",  # one word of content, a name, but no question of its own
+        "How much in EUR?",
+        "In 2023?",
     ],
 )
 def test_words_pointing_back_make_a_follow_up(question: str) -> None:
