@@ -256,7 +256,7 @@ def scope_filter(pipeline: Pipeline, selected: Sequence[str] | None) -> tuple[Fi
     if not folders and not sources:
         return None, None
     said = [f"{f}/" for f in folders] + sources
-    scope = ", ".join(said[:3]) + (f" and {len(said) - 3} more" if len(said) > 3 else "")
+    scope = _names(said, 3)
     if folders and sources:
         under = pipeline.store.sources(Filter(folder=tuple(folders)))
         return {"source": sources + [s for s in under if s not in sources]}, scope
@@ -378,7 +378,7 @@ def add_files(
                 lines.append(f"**Not indexed:** {skipped.path.name}: {skipped.reason}")
         changed = f"{len(report.added)} added, {len(report.updated)} updated"
         if report.removed:  # files deleted from the folder since the last sync leave the index with this one
-            changed += f", {len(report.removed)} removed (gone from the folder: {_names(report.removed)})"
+            changed += f", {len(report.removed)} removed (gone from the folder: {_escape(_names(report.removed))})"
         lines.append(f"Index updated: {changed}; {_count(report.chunks, 'passage')} in all. Ask about it now.")
     return "\n\n".join(lines) if lines else "No file was given."
 
@@ -391,17 +391,18 @@ def sync_folder(pipeline: Pipeline, progress: Callable[[int, int, str], None] | 
     except RagError as error:
         return f"**Sync failed:** {error}"
     parts = [
-        f"{len(names)} {what}" + (f" ({_names(names)})" if names else "")
+        f"{len(names)} {what}" + (f" ({_escape(_names(names))})" if names else "")
         for what, names in (("added", report.added), ("updated", report.updated), ("removed", report.removed))
     ]
-    lines = [f"**Synced** with `{pipeline.settings.docs_dir}`: {', '.join(parts)}; {_count(report.chunks, 'passage')}."]
+    folder = _escape(str(pipeline.settings.docs_dir))
+    lines = [f"**Synced** with {folder}: {', '.join(parts)}; {_count(report.chunks, 'passage')}."]
     lines += [f"**Not indexed:** {_escape(e.path.name)}: {_escape(e.reason)}" for e in report.skipped[:MAX_LISTED]]
     return "\n\n".join(lines)
 
 
-def _names(sources: Sequence[str], limit: int = 5) -> str:
-    shown = ", ".join(_escape(s) for s in sources[:limit])
-    return shown + (f" and {len(sources) - limit} more" if len(sources) > limit else "")
+def _names(names: Sequence[str], limit: int = 5) -> str:
+    """The first ``limit`` names, then "and N more"."""
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 REMOVED = ".removed"
@@ -629,7 +630,13 @@ def is_loopback(host: str) -> bool:
         addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)}
     except (OSError, UnicodeError):
         return False
-    return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses)
+    return bool(addresses) and all(_loopback_address(a.split("%")[0]) for a in addresses)
+
+
+def _loopback_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1 is 127.0.0.1
+    return ip.is_loopback or bool(mapped and mapped.is_loopback)
 
 
 def open_warning(host: str, auth: tuple[str, str] | None) -> str | None:

@@ -437,7 +437,7 @@ class Store:
             if isinstance(held.get("docs_dir"), str) and held["docs_dir"]:
                 return str(held["docs_dir"])
         with contextlib.suppress(OSError, UnicodeDecodeError):
-            return (index_dir / "FOLDER").read_text(encoding="utf-8").strip() or None
+            return (index_dir / "FOLDER").read_text(encoding="utf-8").removesuffix("\n") or None  # as written
         return None
 
     @classmethod
