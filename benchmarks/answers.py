@@ -92,7 +92,7 @@ def score_answer(pipeline: Any, question: squad.Question, answer: Any, seconds: 
             first and first.source == question.source and squad.spans_contain(first.start, first.end, question.spans)
         ),
         "evidence@3": any(holds_answer(q, question) for q in quotes[:3]),
-        "evidence@3 shown": any(holds_answer(q, question) for q in shown[:3]),
+        "evidence@3 shown": answer.answered and any(holds_answer(q, question) for q in shown[:3]),
         "em": squad.best_over_golds(squad.exact_match, prediction, golds),
         "f1": squad.best_over_golds(squad.f1_score, prediction, golds),
         "valid_quotes": valid,
@@ -308,7 +308,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "definitions": {
             "evidence@k": "one of the first k quotes holds a gold answer span, or contains a gold answer as whole "
             "tokens after SQuAD normalisation",
-            "evidence@3 shown": "the same over the first 3 of the quotes followed by the related passages shown",
+            "evidence@3 shown": "the same over the first 3 of the quotes followed by the related passages shown "
+            "with an answer (a refusal's closest passages do not count)",
             "evidence@1 raw": "the first quote contains a gold answer as a raw substring",
             "evidence@1 span": "the first quote's offsets hold a gold answer span in the question's article",
             "EM/F1": "official SQuAD v1.1 normalisation and token F1, best over gold answers; prediction = "
