@@ -84,6 +84,11 @@ def test_pdf_metadata_title_about_blank_gives_way_to_the_file_name_without_a_tit
 def test_pdf_metadata_title_written_by_word_loses_the_program_name_and_the_file_suffix(tmp_path: Path) -> None:
     pdf = make_pdf(["High water is at 06:12."], title="Microsoft Word - Harbour report 2025.docx")
     assert load_file(write(tmp_path, "export.pdf", pdf)).title == "Harbour report 2025"
+    pdf = make_pdf(["High water is at 06:12."], title="Microsoft Word - Harbour report.docx.pdf")
+    assert load_file(write(tmp_path, "export2.pdf", pdf)).title == "Harbour report"
+    for junk in ("Microsoft Word - Document1", "Microsoft Excel - Book1.xlsx", "PowerPoint Presentation", "-", ".."):
+        pdf = make_pdf(["Tide tables", "High water is at 06:12."], title=junk)
+        assert load_file(write(tmp_path, "junk.pdf", pdf)).title == "Tide tables", junk  # the first line instead
 
 
 def test_a_pdf_that_parses_too_slowly_is_cut_short_with_a_warning(

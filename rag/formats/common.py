@@ -91,6 +91,8 @@ _FILE_SUFFIX = re.compile(r"\.(?:docx?|pdf|odt|rtf|txt|md|html?|pptx?|xlsx?|indd
 _NOT_A_TITLE = re.compile(
     r"about:\S*"  # about:blank, printed by Chromium
     r"|untitled[\s\d_-]*(?:document[\s\d_-]*)?"  # Untitled, Untitled-1, Untitled document
+    r"|(?:document|doc|book|presentation|powerpoint presentation|slide)[\s_-]*\d*"  # an office program's default
+    r"|[\W_]*"  # only punctuation: "-", ".."
     r"|(?:[a-z][a-z\d+.-]*://|www\.|(?:data|blob|javascript|mailto|file):)\S*"  # an URL
     r"|(?:[a-z]:[\\/]|~?/|\.\.?/).*|.*\\.*",  # a file path: /tmp/x, C:\My files\x, ~/x, or any backslash
     re.IGNORECASE,
@@ -105,7 +107,9 @@ def _useful_title(title: Any) -> str | None:
         return None
     title = _one_line(_JUNK.sub(" ", title))
     if _OFFICE_PREFIX.match(title):
-        title = _FILE_SUFFIX.sub("", _OFFICE_PREFIX.sub("", title, count=1)).strip()
+        title = _OFFICE_PREFIX.sub("", title, count=1)
+        while _FILE_SUFFIX.search(title):  # "draft3.docx.pdf"
+            title = _FILE_SUFFIX.sub("", title).strip()
     if not title or len(title) > 200 or _FILE_SUFFIX.search(title) or _NOT_A_TITLE.fullmatch(title):
         return None
     return title
