@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -156,7 +157,7 @@ def _run(args: argparse.Namespace) -> int:
     pipeline = Pipeline(**overrides)
 
     if args.command == "index":
-        report = pipeline.index(rebuild=args.rebuild, progress=None if args.json else _progress)
+        report = pipeline.index(rebuild=args.rebuild, progress=None if args.json else _ProgressBar())
         if args.json:
             data = {f.name: getattr(report, f.name) for f in dataclasses.fields(report)}
             data["skipped"] = [{"path": str(e.path), "reason": e.reason} for e in report.skipped]
@@ -290,13 +291,30 @@ def _filters(items: Sequence[str]) -> dict[str, list[str]] | None:
     return out or None
 
 
-def _progress(done: int, total: int, what: str) -> None:
-    width = 30
-    filled = int(width * done / total) if total else width
-    end = "\n" if done >= total else ""
-    print(
-        f"\r{what}: [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
-        end=end,
-        file=sys.stderr,
-        flush=True,
-    )
+class _ProgressBar:
+    """The indexing progress on stderr: a bar with the rate and the time left on a terminal; in a log (stderr
+    not a terminal) one line per stage when it is done, not a line per update."""
+
+    def __init__(self) -> None:
+        self.started: dict[str, float] = {}
+
+    def __call__(self, done: int, total: int, what: str) -> None:
+        started = self.started.setdefault(what, time.monotonic())
+        if not sys.stderr.isatty():
+            if total and done >= total:
+                took = time.monotonic() - started
+                print(f"{what}: {done}/{total}" + (f" in {took:.1f} s" if took >= 0.1 else ""), file=sys.stderr)
+            return
+        width = 30
+        filled = int(width * done / total) if total else width
+        elapsed = time.monotonic() - started
+        rate = done / elapsed if elapsed > 0 and done else 0.0
+        left = f", {(total - done) / rate:.0f} s left" if rate and done < total else ""
+        speed = f" ({rate:.0f}/s{left})" if rate else ""
+        end = "\n" if done >= total else ""
+        print(
+            f"\r{what}: [{'#' * filled}{'.' * (width - filled)}] {done}/{total}{speed}\x1b[K",
+            end=end,
+            file=sys.stderr,
+            flush=True,
+        )

@@ -308,3 +308,10 @@ def test_chat_keeps_the_conversation_for_follow_ups(tmp_path: Path, seeds_copy: 
     assert "The documents do not say" in turns[2]
     assert out.stderr.startswith(f"index {tmp_path / 'index'} built first: 2 added")  # one line, about the index
     assert out.stderr.count("\n") == 1
+
+
+def test_index_progress_in_a_log_is_one_line_per_stage_not_a_bar(tmp_path: Path, seeds_copy: Path) -> None:
+    out = rag("index", str(seeds_copy), index_dir=tmp_path / "index")  # stderr is a pipe here, as in a log
+    assert out.returncode == 0, out.stderr
+    assert "\r" not in out.stderr and "[###" not in out.stderr
+    assert re.search(r"^embedding chunks: (\d+)/\1", out.stderr, re.MULTILINE), out.stderr
