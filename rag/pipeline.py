@@ -530,9 +530,9 @@ class Pipeline:
         top_k = top_k or s.top_k
         reranker = self.reranker
         if reranker is None:
-            return self.retriever.run(query, top_k, query_vector, where)
+            return _distinct(self.retriever.run(query, 2 * top_k, query_vector, where))[:top_k]
         candidates = self.retriever.run(query, max(top_k, s.rerank_candidates), query_vector, where)
-        return reranker.run(query, candidates, query_vector)[:top_k]
+        return _distinct(reranker.run(query, candidates, query_vector))[:top_k]
 
     def document_text(self, source: str) -> str:
         """The stored text of a document, the one quote offsets point into."""
@@ -555,6 +555,18 @@ class Pipeline:
                 f"{self.settings.max_question_chars:,})."
             )
         return question.strip()
+
+
+def _distinct(passages: list[Passage]) -> list[Passage]:
+    """The passages without repeats of a text already listed (the same file copied under two names would
+    otherwise fill the result with copies); the best-ranked copy stays."""
+    seen: set[str] = set()
+    out = []
+    for passage in passages:
+        if passage.chunk.text not in seen:
+            seen.add(passage.chunk.text)
+            out.append(passage)
+    return out
 
 
 def _where(filters: FilterSpec | None) -> Filter | None:

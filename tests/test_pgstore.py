@@ -150,7 +150,11 @@ def test_filters_keep_only_the_documents_asked_for(backend: MakePipeline, seeds_
     for name, (spec, allowed) in cases.items():
         passages = pipeline.retrieve(LOAN, top_k=5, filters=spec)
         assert len(passages) == 5, name  # filtered inside the search: still k results
-        assert {p.chunk.source for p in passages} == allowed, name
+        assert len({p.chunk.text for p in passages}) == 5, name  # a copy's text is not listed twice
+        if name == "two values":  # the copy's passages repeat the original's: the original's are listed
+            assert {p.chunk.source for p in passages} <= allowed, name
+        else:
+            assert {p.chunk.source for p in passages} == allowed, name
     assert pipeline.retrieve(LOAN, filters={"folder": "nowhere"}) == []
     # The loan is only in the Brussels article: with it filtered out the question is not answered from it.
     answer = pipeline.answer(LOAN, filters={"source": kallas})

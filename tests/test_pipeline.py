@@ -386,11 +386,13 @@ def test_further_quotes_write_the_answer_the_others_are_only_related(tmp_path: P
         "Hotel costs are reimbursed up to 180 EUR per night in capital cities and 120 EUR elsewhere.\n",
         encoding="utf-8",
     )
-    for name in ("osprey.txt", "osprey-copy.txt"):
+    for name, team in (("osprey.txt", "four"), ("osprey-copy.txt", "five")):  # one sentence in common
         (docs / name).write_text(
-            "Osprey project notes.\n\nThe Osprey budget was approved on 3 March 2026. The team has four people.\n",
+            f"Osprey project notes.\n\nThe Osprey budget was approved on 3 March 2026. The team has {team} people.\n",
             encoding="utf-8",
         )
+    for name in ("canteen.md", "canteen copy.md"):  # the same file twice: its text is retrieved once
+        (docs / name).write_text("# Canteen\n\nThe canteen serves lunch from 11:30 to 14:00.\n", encoding="utf-8")
     pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=embedder)
 
     norway = pipeline.answer("What is the daily allowance in Norway?")
@@ -412,6 +414,8 @@ def test_further_quotes_write_the_answer_the_others_are_only_related(tmp_path: P
     assert osprey.text.count("The Osprey budget was approved on") == 1  # the same sentence in two files: once
     assert {q.source for q in osprey.quotes} == {"osprey.txt", "osprey-copy.txt"}
     assert re.search(r"\[1\]\[2\]$", osprey.text)
+    lunch = pipeline.retrieve("When does the canteen serve lunch?")
+    assert len([p for p in lunch if "canteen serves lunch" in p.chunk.text]) == 1
     for answer in (norway, osprey):  # each quote's highlight is the answer's key phrase, as written there
         marked = [pipeline.document_text(q.source)[slice(*q.highlight)] for q in answer.quotes if q.highlight]
         assert marked and {m.casefold() for m in marked} == {(answer.key_phrase or "").casefold()}
