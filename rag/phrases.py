@@ -80,6 +80,8 @@ MAX_WORDS = 10
 _SCALE_AFTER = re.compile(r"\s?(?:billion|million|trillion|thousand|bn|per cent|percent|%)", re.I)
 _UNIT_AFTER = re.compile(_UNIT.removesuffix("?"), re.I)
 _CURRENCY = re.compile(r"\s(?:euros?|dollars?|pounds?|EUR|USD|GBP|CHF|JPY)(?![\w-])", re.I)
+_AMOUNT_BEFORE = re.compile(r"\d(?:[\d,.]*\d)?\s$")
+"""A number just before a currency word ("400 " of "400 EUR")."""
 
 FEATURES = (
     "bias",
@@ -243,7 +245,14 @@ def key_phrase(
         span = reader_phrase(sentence, scores)
         if span is not None:
             currency = _CURRENCY.match(sentence, span[1]) if sentence[span[1] - 1].isdigit() else None
-            return (span[0], currency.end()) if currency else span  # "2,500 EUR", not "2,500"
+            if currency:
+                return (span[0], currency.end())  # "2,500 EUR", not "2,500"
+            amount = (
+                _AMOUNT_BEFORE.search(sentence, 0, span[0])
+                if _CURRENCY.fullmatch(" " + sentence[slice(*span)])
+                else None
+            )
+            return (amount.start(), span[1]) if amount else span  # "400 EUR", not "EUR"
     spans, features = candidates(sentence, question, qtype)
     return choose(sentence, question, spans, features, load_weights(), qtype)
 

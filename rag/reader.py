@@ -357,7 +357,10 @@ def _scores(encoding: Any, logits: np.ndarray) -> TokenScores | None:
     spans = np.asarray(encoding.offsets, dtype=np.int64)[sentence]
     pair = z[:, 0][:, None] + z[:, 1][None, :]
     ones = np.ones_like(pair, dtype=bool)
-    pair = np.where(np.triu(ones) & ~np.triu(ones, MAX_ANSWER_TOKENS), pair, -np.inf)
+    # A span never crosses a table cell's " | " ("137 EUR | 400 EUR" is two answers, not one).
+    pipes = np.cumsum([t == "|" for t, inside in zip(encoding.tokens, sentence, strict=True) if inside])
+    within_a_cell = pipes[None, :] - np.concatenate([[0], pipes[:-1]])[:, None] == 0
+    pair = np.where(np.triu(ones) & ~np.triu(ones, MAX_ANSWER_TOKENS) & within_a_cell, pair, -np.inf)
     first, last = np.unravel_index(int(np.argmax(pair)), pair.shape)
     margin = float(pair[first, last]) - float(logits[0, 0] + logits[0, 1])
     best = (int(spans[first, 0]), int(spans[last, 1]))

@@ -144,7 +144,8 @@ def test_a_name_is_completed_without_titles_days_or_the_questions_own_name(
 @pytest.mark.parametrize(
     ("sentence", "marked", "expected"),
     [("| Senior | 2,500 EUR |", "2,500", "2,500 EUR"), ("An espresso is 1.20 euros here.", "1.20", "1.20 euros"),
-     ("It cost 140 dollars.", "140 dollars", "140 dollars"), ("He was 45 Euro-sceptics' hero.", "45", "45")],
+     ("It cost 140 dollars.", "140 dollars", "140 dollars"), ("He was 45 Euro-sceptics' hero.", "45", "45"),
+     ("| Lamp | 137 USD | 400 EUR |", "EUR", "400 EUR"), ("Pay in EUR only.", "EUR", "EUR")],
 )  # fmt: skip
 def test_a_price_the_reader_marks_keeps_its_currency(sentence: str, marked: str, expected: str) -> None:
     a = sentence.index(marked)

@@ -77,6 +77,17 @@ def test_the_reader_points_at_the_answer(reader: SpanReader, question: str, sent
     assert span is not None and sentence[span[0] : span[1]] == key
 
 
+@pytest.mark.parametrize(
+    "question", ["What is the daily price of the Quasar lamp?", "How much is the deposit for the Quasar lamp?"]
+)
+def test_the_reader_never_marks_across_table_cells(reader: SpanReader, question: str) -> None:
+    row = "| Quasar lamp | 137 EUR | 400 EUR |"
+    scores = reader.read(question, [row], [("Rental", "Rental prices\n| Item | Daily price | Deposit |")])[0]
+    assert scores is not None and "|" not in row[scores.best[0] : scores.best[1]]
+    span = key_phrase(row, question, scores=scores)
+    assert span is not None and row[span[0] : span[1]] in {"137 EUR", "400 EUR"}
+
+
 def test_the_reader_tells_a_sentence_that_answers_from_one_that_does_not(reader: SpanReader) -> None:
     question = "When was the bridge opened?"
     yes, no = reader.read(
