@@ -12,8 +12,10 @@ so a selective filter still returns its ``top_k`` best passages instead of what 
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 FIELDS = ("source", "folder", "title", "type")
 """``source``: the path relative to the documents folder; ``folder``: a folder it lies under; ``title``: the
@@ -32,8 +34,10 @@ class Filter:
     type: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, spec: FilterSpec | Filter | None) -> Filter | None:
-        """Parse ``spec``; None or an empty mapping means no filter. Raises ValueError naming a bad key."""
+    def of(cls, spec: FilterSpec | Filter | None, root: Path | None = None) -> Filter | None:
+        """Parse ``spec``; None or an empty mapping means no filter. Raises ValueError naming a bad key.
+        Paths (``source``, ``folder``) are taken as typed in a shell too: "./reports/", a path under ``root``
+        (the documents folder) given whole, Unicode in either normal form (macOS types "é" as two points)."""
         if spec is None or isinstance(spec, Filter):
             return spec
         values: dict[str, tuple[str, ...]] = {}
@@ -43,8 +47,8 @@ class Filter:
             items = (raw,) if isinstance(raw, str) else tuple(raw)
             if not items or not all(isinstance(v, str) and v.strip() for v in items):
                 raise ValueError(f"filter field {key!r} needs one or more non-empty strings, not {raw!r}")
-            if key == "folder":
-                items = tuple(v.strip().strip("/") for v in items)
+            if key in ("source", "folder"):
+                items = tuple(_path(v, root) for v in items)
             elif key == "type":
                 items = tuple(v.strip().lstrip(".").lower() for v in items)
             values[key] = items
@@ -59,6 +63,21 @@ class Filter:
         if self.title and title not in self.title:
             return False
         return not self.type or suffix(source) in self.type
+
+
+def _path(value: str, root: Path | None) -> str:
+    """A source or folder as the index names it: relative to ``root``, with "/", NFC, no "./" or end slash."""
+    value = unicodedata.normalize("NFC", value.strip())
+    if root is not None and value.startswith(("/", "~")):
+        folder = root.expanduser().resolve()
+        path = Path(value).expanduser().resolve()
+        if path == folder:
+            return ""
+        if path.is_relative_to(folder):
+            value = path.relative_to(folder).as_posix()
+    while value.startswith("./"):
+        value = value[2:]
+    return value.strip("/")
 
 
 def suffix(source: str) -> str:

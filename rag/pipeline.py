@@ -471,7 +471,7 @@ class Pipeline:
         by the reranker. ``query_vector`` skips embedding the question (when it is already embedded);
         ``filters`` keeps only some documents (:mod:`rag.filters`: ``{"folder": "reports"}``)."""
         question = self._check(question)
-        where = _where(filters)
+        where = _where(filters, self.settings.docs_dir)
         vector = self.embedder.encode_query(question) if query_vector is None else query_vector
         return self._retrieve(question, vector, top_k, where)
 
@@ -508,7 +508,7 @@ class Pipeline:
     ) -> Answer | tuple[str, str, list[Passage], np.ndarray]:
         """Check the question, make it self-contained, retrieve: the answerer's inputs (or an early Answer)."""
         question = self._check(question)
-        where = _where(filters)
+        where = _where(filters, self.settings.docs_dir)
         store = self.store
         if len(store) == 0:
             return Answer(
@@ -569,9 +569,9 @@ def _distinct(passages: list[Passage]) -> list[Passage]:
     return out
 
 
-def _where(filters: FilterSpec | None) -> Filter | None:
+def _where(filters: FilterSpec | None, root: Path | None = None) -> Filter | None:
     try:
-        return Filter.of(filters)
+        return Filter.of(filters, root)
     except ValueError as exc:
         raise QuestionError(str(exc)) from None
 

@@ -244,3 +244,18 @@ def test_sources_lists_the_documents_a_filter_lets_through(tmp_path: Path) -> No
     assert store.sources() == ["doc0.txt", "rivers/doc0.txt", "rivers/doc1.txt"]
     assert store.sources(Filter(folder=("rivers",))) == ["rivers/doc0.txt", "rivers/doc1.txt"]
     assert store.sources(Filter(source=("doc1.txt",))) == []
+
+
+def test_filter_paths_are_taken_as_typed_in_a_shell(tmp_path: Path) -> None:
+    root = tmp_path / "docs"
+    typed = {
+        "./reports/": "reports",
+        f"{root}/reports": "reports",
+        f"{root}/reports/q3.md": "reports/q3.md",
+        str(root): "",
+        "e\u0301quipe": "\u00e9quipe",  # "é" as macOS types it (e + combining accent) is the stored "é"
+        "/elsewhere/x.md": "elsewhere/x.md",  # outside the documents folder: left as a relative name
+    }
+    for value, expected in typed.items():
+        where = Filter.of({"folder": value, "source": value}, root)
+        assert where is not None and where.folder == (expected,) and where.source == (expected,), value
