@@ -124,7 +124,7 @@ def _quote_markdown(n: int | None, quote: Quote, context: Surroundings | None = 
         text = _escape(raw)
     label = f"**[{n}]** " if n is not None else ""
     source = quote.source.replace("`", "'")
-    block = f"> {label}“{text}”  \n> — *{_escape(quote.title)}* · `{source}` · {quote.location}"
+    block = f"> {label}“{text}”  \n> — *{_escape(quote.title)}* · `{source}` · {_escape(quote.location)}"
     if quote.columns:  # a table row is read with its columns' names (shown apart: they are not quoted)
         block = f"> <small>columns: {_escape(quote.columns)}</small>  \n{block}"
     if context is None:

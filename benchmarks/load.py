@@ -124,8 +124,8 @@ def running_app(root: Path, *extra_args: str, startup_s: float = 120.0) -> Itera
 
 # ---- reading replies back -----------------------------------------------------------------------------------
 
-_QUOTE = re.compile(r"^> (?:\*\*\[\d+\]\*\* )?“(?P<text>.*)”  \n> — \*.*\* · `(?P<source>[^`]+)` · (?:p\. \d+, )?"
-                    r"chars (?P<start>\d+)-(?P<end>\d+)$", re.MULTILINE)  # fmt: skip
+_QUOTE = re.compile(r"^> (?:\*\*\[\d+\]\*\* )?“(?P<text>.*)”  \n> — \*.*\* · `(?P<source>[^`]+)` · (?:§ .*, )?"
+                    r"(?:p\. \d+, )?chars (?P<start>\d+)-(?P<end>\d+)$", re.MULTILINE)  # fmt: skip
 _UNESCAPE = re.compile(r"\\([\\`*_\[\]|~#])")
 
 

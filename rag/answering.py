@@ -85,14 +85,19 @@ class Quote:
     """1-based page for paged formats (PDF), else None."""
     highlight: tuple[int, int] | None = None
     """Document offsets of the key phrase inside the quote, if one was found."""
+    section: str = ""
+    """The heading the quote stands under in its document (Markdown, HTML, DOCX headings; PDF outline), if any."""
     columns: str = ""
     """For a table row, its table's header row ("| Country | Daily allowance |"): shown with the quote so that
     "| Norway | 95 EUR |" can be read, but not part of it."""
 
     @property
     def location(self) -> str:
+        """Where the quote stands: "§ Rental prices, p. 3, chars 120-164" (section and page when known; the
+        section is left out when it only repeats the title)."""
+        section = f"§ {self.section}, " if self.section and self.section != self.title else ""
         where = f"p. {self.page}, " if self.page else ""
-        return f"{where}chars {self.start}-{self.end}"
+        return f"{section}{where}chars {self.start}-{self.end}"
 
 
 @dataclass(frozen=True)
@@ -333,5 +338,6 @@ class ExtractiveAnswerer:
             title=candidate.title,
             page=self.page_at(candidate.source, candidate.start),
             highlight=highlight,
+            section=candidate.section,
             columns=candidate.header.rpartition("\n")[2] if candidate.header else "",
         )

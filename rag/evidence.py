@@ -113,6 +113,8 @@ class Sentence:
     previous: str = ""
     """Its context for the span reader: the sentence before it in its chunk and paragraph ("" for the first), or
     for a table row its ``header``."""
+    section: str = ""
+    """The heading its passage stands under (Markdown, HTML, DOCX headings; PDF outline), if any."""
 
 
 _BLANK_LINE = re.compile(r"[ \t]*\r?\n[ \t]*\r?\n")
@@ -223,7 +225,9 @@ class EvidenceScorer:
                     if k and not _BLANK_LINE.search(chunk.text, spans[k - 1][1] - chunk.start, s - chunk.start)
                     else ""
                 )
-                out.append(Sentence(chunk.source, chunk.title, s, e, texts[k], rank, header, previous))
+                out.append(
+                    Sentence(chunk.source, chunk.title, s, e, texts[k], rank, header, previous, chunk.section or "")
+                )
                 vectors.append(None if own is None else np.asarray(own[k], dtype=np.float32))
                 windows.append(set().union(*terms[max(k - 1, 0) : k + 2]))
         if not out:

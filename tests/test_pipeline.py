@@ -381,7 +381,7 @@ def test_further_quotes_write_the_answer_the_others_are_only_related(tmp_path: P
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "travel.md").write_text(
-        "# Travel policy\n\nDaily allowances abroad:\n\n| Country | Daily allowance |\n|---|---|\n"
+        "# Travel policy\n\n## Abroad\n\nDaily allowances abroad:\n\n| Country | Daily allowance |\n|---|---|\n"
         "| Norway | 95 EUR |\n| Portugal | 60 EUR |\n| Germany | 70 EUR |\n\n"
         "Hotel costs are reimbursed up to 180 EUR per night in capital cities and 120 EUR elsewhere.\n",
         encoding="utf-8",
@@ -398,6 +398,7 @@ def test_further_quotes_write_the_answer_the_others_are_only_related(tmp_path: P
     norway = pipeline.answer("What is the daily allowance in Norway?")
     assert norway.answered and "Norway" in norway.quotes[0].text and norway.key_phrase
     assert norway.quotes[0].columns == "| Country | Daily allowance |"  # shown with the row, not quoted
+    assert norway.quotes[0].section.endswith("Abroad") and norway.quotes[0].location.startswith("§ ")
     assert "Portugal" not in norway.text and "Germany" not in norway.text
     for quote in norway.quotes[1:]:  # support writes the answer; other rows are at most related
         assert norway.key_phrase.lower() in quote.text.lower()
