@@ -266,13 +266,16 @@ class OpenAIGenerator:
                 if "text/event-stream" not in response.headers.get("Content-Type", ""):
                     yield from _message_content(json.loads(response.read()))
                     return
-                yield from _sse_pieces(response)
+                yield from _sse_pieces(response, self.base_url)
             except (OSError, ValueError) as exc:  # dropped connection, malformed JSON
                 raise GenerationError(f"generator server {self.base_url} sent a broken reply: {exc}") from exc
 
 
-def _sse_pieces(lines: Any) -> Iterator[str]:
-    """The text deltas of an OpenAI chat-completions event stream, until ``data: [DONE]``."""
+def _sse_pieces(lines: Any, url: str = "") -> Iterator[str]:
+    """The text deltas of an OpenAI chat-completions event stream, until ``data: [DONE]``. A stream that stops
+    before it (and before any choice says why it finished) is an error: the connection was cut, and the last
+    words may be half an answer ("up to €140" for "up to €140 billion")."""
+    finished = False
     for raw in lines:
         line = raw.decode("utf-8").strip()
         if not line.startswith("data:"):
@@ -282,11 +285,16 @@ def _sse_pieces(lines: Any) -> Iterator[str]:
             return
         event = json.loads(data)
         if "error" in event:
-            raise GenerationError(f"generator server error: {event['error']}")
+            error = event["error"]
+            message = error.get("message", error) if isinstance(error, dict) else error
+            raise GenerationError(f"generator server {url} reported an error: {message}")
         for choice in event.get("choices") or []:
             piece = (choice.get("delta") or {}).get("content")
             if piece:
                 yield piece
+            finished = finished or bool(choice.get("finish_reason"))
+    if not finished:
+        raise GenerationError(f"generator server {url} stopped before its reply was complete (connection cut?)")
 
 
 def _message_content(body: dict[str, Any]) -> Iterator[str]:

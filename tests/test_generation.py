@@ -28,7 +28,7 @@ import pytest
 from rag import Answer, Pipeline
 from rag.answering import NOT_COVERED
 from rag.embedding import Embedder
-from rag.errors import ModelLoadError
+from rag.errors import GenerationError, ModelLoadError
 from rag.generation import (
     SYSTEM_PROMPT,
     GenerativeAnswerer,
@@ -36,6 +36,7 @@ from rag.generation import (
     LlamaCppGenerator,
     OpenAIGenerator,
     TransformersGenerator,
+    _sse_pieces,
     load_generator,
 )
 from rag.lexical import tokenize
@@ -337,6 +338,24 @@ def test_generated_answer_over_http_is_cited(server: str, pipeline: Pipeline) ->
     assert all(isinstance(p, str) for p in pieces[:-1])
     assert "".join(p for p in pieces[:-1] if isinstance(p, str)) == answer.text
     assert_cited(configured, answer)
+
+
+def _events(*pieces: str, finish: str | None = None, done: bool = False) -> list[bytes]:
+    events = [{"choices": [{"delta": {"content": p}, "finish_reason": None}]} for p in pieces]
+    if finish:
+        events.append({"choices": [{"delta": {}, "finish_reason": finish}]})
+    lines = [f"data: {json.dumps(e)}\n".encode() for e in events]
+    return [*lines, b"data: [DONE]\n"] if done else lines
+
+
+def test_a_stream_cut_before_its_end_is_an_error_not_half_an_answer() -> None:
+    assert list(_sse_pieces(_events("up to ", "€140 billion", done=True))) == ["up to ", "€140 billion"]
+    assert list(_sse_pieces(_events("up to ", "€140 billion", finish="stop"))) == ["up to ", "€140 billion"]
+    with pytest.raises(GenerationError, match="stopped before its reply was complete"):
+        list(_sse_pieces(_events("up to ", "€140"), "http://127.0.0.1:9/v1"))
+    overloaded = [b'data: {"error": {"message": "overloaded", "code": 503}}\n']
+    with pytest.raises(GenerationError, match=r"^generator server http://h/v1 reported an error: overloaded$"):
+        list(_sse_pieces(overloaded, "http://h/v1"))
 
 
 def test_openai_backend_with_a_wrong_key_fails_at_load(server: str) -> None:
