@@ -92,6 +92,12 @@ class PgStore:
         self.ef_search = ef_search
         self._vector_info: Any = None
         self._created = False
+        try:  # one plain connection first: a wrong URL fails at once, in one line, with the server's reason
+            _psycopg().connect(self.read_url, connect_timeout=10).close()
+        except Exception as exc:  # psycopg.OperationalError: no server, no such database or role, bad password
+            raise IndexStoreError(
+                f"cannot connect to the index database {_redact(self.read_url)}: {_first(exc)}"
+            ) from None
         try:
             self._pool = ConnectionPool(
                 self.read_url, min_size=1, max_size=pool_size, kwargs={"autocommit": True}, open=True, timeout=10
@@ -105,9 +111,14 @@ class PgStore:
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[Any]:
-        with self._pool.connection() as conn:
-            self._adapt(conn)
-            yield conn
+        from psycopg_pool import PoolTimeout
+
+        try:
+            with self._pool.connection() as conn:
+                self._adapt(conn)
+                yield conn
+        except (_psycopg().OperationalError, PoolTimeout) as exc:  # the server went away (or is restarting)
+            raise IndexStoreError(f"lost the index database {_redact(self.read_url)}: {_first(exc)}") from None
 
     def _adapt(self, conn: Any) -> None:
         """Teach ``conn`` the vector type (looked up once; absent until the first sync creates it)."""
@@ -303,6 +314,11 @@ def _filter_sql(where: Filter | None) -> tuple[str, list[Any]]:
         clauses.append("EXISTS (SELECT 1 FROM unnest(%s::text[]) f WHERE f = '' OR starts_with(source, f || '/'))")
         params.append(list(where.folder))
     return " AND ".join(clauses) or "true", params
+
+
+def _first(exc: BaseException) -> str:
+    """The first line of a driver's message (psycopg adds DETAIL and HINT lines)."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _meta(conn: Any, check: bool = True) -> dict[str, Any] | None:

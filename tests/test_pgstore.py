@@ -28,7 +28,7 @@ from rag.filters import Filter
 from rag.pgstore import PgStore
 from rag.store import DocumentRecord
 from tests.conftest import SEEDS, HashEmbedder
-from tests.servers import PgServer, wait_replicated
+from tests.servers import PgServer, postgres, wait_replicated
 
 pytestmark = pytest.mark.slow
 
@@ -315,6 +315,25 @@ def test_an_unreachable_database_is_named_without_its_password(seeds_copy: Path)
     assert "hunter2" not in str(e.value)
     with pytest.raises(ValueError, match="store=pgvector needs store_url"):
         Settings(store="pgvector")
+
+
+def test_a_wrong_database_fails_at_once_in_one_line_with_the_servers_reason(pg_url: str, seeds_copy: Path) -> None:
+    wrong = pg_url.rsplit("/", 1)[0] + "/nosuchdb"
+    started = time.monotonic()
+    with pytest.raises(IndexStoreError, match='database "nosuchdb" does not exist') as e:
+        Pipeline(docs_dir=seeds_copy, store="pgvector", store_url=wrong, embedder=HashEmbedder()).index()
+    assert "\n" not in str(e.value) and time.monotonic() - started < 5  # no pool retrying for 10 s
+
+
+def test_a_database_lost_while_serving_is_an_index_error_not_a_driver_one(seeds_copy: Path) -> None:
+    with postgres() as server:
+        pipeline = Pipeline(
+            docs_dir=seeds_copy, store="pgvector", store_url=server.create_database("lost"), embedder=HashEmbedder()
+        )
+        pipeline.index()
+        assert pipeline.retrieve(LOAN)
+    with pytest.raises(IndexStoreError, match="lost the index database"):  # the server is stopped now
+        pipeline.retrieve(LOAN)
 
 
 def test_another_model_rebuilds_the_database_index(pg_url: str, seeds_copy: Path) -> None:
