@@ -174,7 +174,7 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{'skipped':>8}  {error.path}: {error.reason}")
         for warning in report.warnings:
             print(f"{'warning':>8}  {warning}")
-        print(f"index {pipeline.settings.index_dir}: {report.summary()}")
+        print(f"index {_index_place(pipeline)}: {report.summary()}")
         return 0
 
     if args.command == "ask":
@@ -203,13 +203,23 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _index_place(pipeline: Pipeline) -> str:
+    """Where the index lives, as the user set it: the index folder, or the database (password hidden)."""
+    settings = pipeline.settings
+    if settings.store == "pgvector":
+        from rag.pgstore import redact
+
+        return redact(settings.store_url)
+    return str(settings.index_dir)
+
+
 def _say_what_the_sync_changed(pipeline: Pipeline) -> None:
     """One line on stderr when answering first synced the index with changed files or rebuilt it (so that a
     read command never rewrites the index unseen; stdout stays the answer)."""
     report = pipeline.last_report
     if report is None or not report.changed:
         return
-    index = pipeline.settings.index_dir
+    index = _index_place(pipeline)
     if report.rebuilt and report.rebuilt.startswith("no index"):
         print(f"index {index} built first: {report.summary()}", file=sys.stderr)
         return

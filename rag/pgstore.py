@@ -72,7 +72,7 @@ def _psycopg() -> Any:
     return psycopg
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
     """``url`` without its password, for messages."""
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
@@ -96,7 +96,7 @@ class PgStore:
             _psycopg().connect(self.read_url, connect_timeout=10).close()
         except Exception as exc:  # psycopg.OperationalError: no server, no such database or role, bad password
             raise IndexStoreError(
-                f"cannot connect to the index database {_redact(self.read_url)}: {_first(exc)}"
+                f"cannot connect to the index database {redact(self.read_url)}: {_first(exc)}"
             ) from None
         try:
             self._pool = ConnectionPool(
@@ -104,7 +104,7 @@ class PgStore:
             )
             self._pool.wait(timeout=10)
         except Exception as exc:  # psycopg_pool.PoolTimeout, psycopg.OperationalError: the server is not there
-            raise IndexStoreError(f"cannot connect to the index database {_redact(self.read_url)}: {exc}") from None
+            raise IndexStoreError(f"cannot connect to the index database {redact(self.read_url)}: {exc}") from None
 
     def close(self) -> None:
         self._pool.close()
@@ -118,7 +118,7 @@ class PgStore:
                 self._adapt(conn)
                 yield conn
         except (_psycopg().OperationalError, PoolTimeout) as exc:  # the server went away (or is restarting)
-            raise IndexStoreError(f"lost the index database {_redact(self.read_url)}: {_first(exc)}") from None
+            raise IndexStoreError(f"lost the index database {redact(self.read_url)}: {_first(exc)}") from None
 
     def _adapt(self, conn: Any) -> None:
         """Teach ``conn`` the vector type (looked up once; absent until the first sync creates it)."""
@@ -288,7 +288,7 @@ class PgStore:
         try:
             conn = psycopg.connect(self.url, autocommit=True)
         except psycopg.Error as exc:
-            raise IndexStoreError(f"cannot connect to the index database {_redact(self.url)}: {exc}") from None
+            raise IndexStoreError(f"cannot connect to the index database {redact(self.url)}: {exc}") from None
         with conn:
             conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
             try:

@@ -359,3 +359,10 @@ def test_a_database_from_before_the_folder_was_recorded_is_read_then_records_it(
     assert not report.rebuilt and report.embedded == 0
     with psycopg.connect(pg_url) as conn:
         assert conn.execute("SELECT docs_dir FROM rag_meta").fetchone() == (str(seeds_copy.resolve()),)
+
+
+def test_rag_index_on_pgvector_names_the_database_not_a_folder(pg_url: str, seeds_copy: Path) -> None:
+    env = os.environ | {"RAG_STORE": "pgvector", "RAG_STORE_URL": pg_url, "RAG_DOCS_DIR": str(seeds_copy)}
+    out = subprocess.run([sys.executable, "-m", "rag", "index"], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert f"index {pg_url}: " in out.stdout and "index/" not in out.stdout.splitlines()[-1]
