@@ -290,7 +290,9 @@ class PgStore:
         except psycopg.Error as exc:
             raise IndexStoreError(f"cannot connect to the index database {redact(self.url)}: {exc}") from None
         with conn:
-            conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
+            if not conn.execute("SELECT pg_try_advisory_lock(%s)", (_LOCK_KEY,)).fetchone()[0]:
+                logger.warning("index: another sync of %s is running; waiting for it to finish", redact(self.url))
+                conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
             try:
                 # First use of a new database; under the lock, as concurrent CREATE EXTENSIONs collide.
                 conn.execute("CREATE EXTENSION IF NOT EXISTS vector")

@@ -7,6 +7,7 @@ that race, a read replica, a sync killed mid-write.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -366,3 +367,23 @@ def test_rag_index_on_pgvector_names_the_database_not_a_folder(pg_url: str, seed
     out = subprocess.run([sys.executable, "-m", "rag", "index"], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert f"index {pg_url}: " in out.stdout and "index/" not in out.stdout.splitlines()[-1]
+
+
+def test_a_sync_waiting_for_another_says_so(pg_url: str, seeds_copy: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import threading
+
+    from rag.pgstore import _LOCK_KEY
+
+    pipeline = Pipeline(docs_dir=seeds_copy, store="pgvector", store_url=pg_url, embedder=HashEmbedder())
+    with psycopg.connect(pg_url, autocommit=True) as other:  # another sync holds the lock
+        other.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
+        with caplog.at_level(logging.WARNING, logger="rag"):
+            syncing = threading.Thread(target=pipeline.index)
+            syncing.start()
+            deadline = time.monotonic() + 30
+            while "waiting for it to finish" not in caplog.text and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert syncing.is_alive()  # it waits, and says so
+        other.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
+    syncing.join(timeout=120)
+    assert "another sync of" in caplog.text and pipeline.last_report is not None
