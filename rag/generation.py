@@ -334,6 +334,9 @@ def load_generator(
     if kind == "gguf":
         if not path.is_file():
             raise ModelLoadError(f"generator model file not found: {path}")
+        with open(path, "rb") as f:
+            if f.read(4) != b"GGUF":  # every GGUF file starts with these four bytes
+                raise ModelLoadError(f"generator model file {path} is not a GGUF file")
         use_llama = engine == "llama_cpp" or (engine == "auto" and importlib.util.find_spec("llama_cpp") is not None)
         if use_llama:
             return LlamaCppGenerator(str(path), max_tokens, temperature)

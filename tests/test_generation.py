@@ -389,6 +389,13 @@ def test_a_model_that_cannot_load_is_named(spec: str, named: str) -> None:
         load_generator(spec)
 
 
+def test_a_file_that_is_not_gguf_is_named_so(tmp_path: Path) -> None:
+    text = tmp_path / "README.md"
+    text.write_text("# Not a model\n", encoding="utf-8")
+    with pytest.raises(ModelLoadError, match=f"generator model file {re.escape(str(text))} is not a GGUF file$"):
+        load_generator(f"gguf:{text}")
+
+
 def test_a_corrupt_gguf_file_is_a_model_load_error(tmp_path: Path) -> None:
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(b"GGUF" + os.urandom(256))
