@@ -70,12 +70,13 @@ def is_follow_up(question: str) -> bool:
     revenue in Q3?" stand alone). Only its first sentence counts: in "How many moons does Mars have? Name
     them.", *them* points back into the question itself."""
     first = _SENTENCE_END.split(question.strip(), maxsplit=1)[0]
-    content = {w for w in _CONTENT.findall(question.lower()) if w not in _GENERIC}
-    content |= {n.lower() for n in _names(first)}  # "Q3" is content too, though short
     pointing = _REFERRING.search(first) or _DEMONSTRATIVE.search(first) or _points_to_a_place(first)
     if pointing:
         return True
-    return len(content) <= 1 and not (_names(first) and _NAMES_SOMETHING.match(first))
+    names = _names(first)
+    content = {w for w in _CONTENT.findall(question.lower()) if w not in _GENERIC}
+    content |= {n.lower() for n in names}  # "Q3" is content too, though short
+    return len(content) <= 1 and not (names and _NAMES_SOMETHING.match(first))
 
 
 MAX_CHAIN = 2

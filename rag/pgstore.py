@@ -85,8 +85,10 @@ class PgStore:
 
     def __init__(self, url: str, read_url: str = "", ef_search: int = EF_SEARCH, pool_size: int = 8) -> None:
         _psycopg()
-        from psycopg_pool import ConnectionPool
+        from psycopg_pool import ConnectionPool, PoolTimeout
 
+        self._lost = (_psycopg().OperationalError, PoolTimeout)
+        """What a read raises when the server went away (or is restarting)."""
         self.url = url
         self.read_url = read_url or url
         self.ef_search = ef_search
@@ -111,13 +113,11 @@ class PgStore:
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[Any]:
-        from psycopg_pool import PoolTimeout
-
         try:
             with self._pool.connection() as conn:
                 self._adapt(conn)
                 yield conn
-        except (_psycopg().OperationalError, PoolTimeout) as exc:  # the server went away (or is restarting)
+        except self._lost as exc:
             raise IndexStoreError(f"lost the index database {redact(self.read_url)}: {_first(exc)}") from None
 
     def _adapt(self, conn: Any) -> None:

@@ -247,12 +247,10 @@ def key_phrase(
             currency = _CURRENCY.match(sentence, span[1]) if sentence[span[1] - 1].isdigit() else None
             if currency:
                 return (span[0], currency.end())  # "2,500 EUR", not "2,500"
-            amount = (
-                _AMOUNT_BEFORE.search(sentence, 0, span[0])
-                if _CURRENCY.fullmatch(" " + sentence[slice(*span)])
-                else None
-            )
-            return (amount.start(), span[1]) if amount else span  # "400 EUR", not "EUR"
+            if span[0] and _CURRENCY.fullmatch(sentence, span[0] - 1, span[1]):  # only the currency word
+                amount = _AMOUNT_BEFORE.search(sentence, 0, span[0])
+                return (amount.start(), span[1]) if amount else span  # "400 EUR", not "EUR"
+            return span
     spans, features = candidates(sentence, question, qtype)
     return choose(sentence, question, spans, features, load_weights(), qtype)
 

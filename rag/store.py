@@ -401,10 +401,7 @@ class Store:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        pointer = index_dir / f".CURRENT-{uuid.uuid4().hex[:6]}"
-        pointer.write_text(final.name + "\n", encoding="utf-8")
-        _fsync(pointer)
-        os.replace(pointer, index_dir / "CURRENT")
+        _write_atomically(index_dir / "CURRENT", final.name + "\n")
         if self.manifest.docs_dir:
             _write_atomically(index_dir / "FOLDER", self.manifest.docs_dir + "\n")
         _fsync_dir(index_dir)
@@ -569,6 +566,7 @@ def _remove_stale(index_dir: Path, keep: str) -> None:
 
 
 def _write_atomically(path: Path, text: str) -> None:
+    """``path`` holds ``text`` or what it held before, never a part: written beside it, fsynced, renamed."""
     tmp = path.with_name(f".{path.name}-{uuid.uuid4().hex[:6]}")
     tmp.write_text(text, encoding="utf-8")
     _fsync(tmp)
