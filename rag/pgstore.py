@@ -220,19 +220,7 @@ class PgStore:
         if not len(ids):
             return []
         with self._read() as conn:
-            rows = conn.execute(
-                "SELECT c.id, d.source, d.title, c.text, c.start, c.stop, c.ordinal, c.section, c.embedding,"
-                " c.sent_start, c.sent_end, c.sent_vectors FROM rag_chunks c JOIN rag_documents d ON d.id = c.doc_id"
-                " WHERE c.id = ANY(%s)",
-                (list(map(int, ids)),),
-            ).fetchall()
-        found = {}
-        for cid, source, title, text, start, stop, ordinal, section, vector, s_start, s_end, s_vectors in rows:
-            vector = np.asarray(vector.to_numpy() if hasattr(vector, "to_numpy") else vector, dtype=np.float32)
-            spans = tuple(zip(s_start or (), s_end or (), strict=True))
-            sentence_vectors = np.frombuffer(s_vectors, dtype=np.float16).reshape(len(spans), -1) if spans else None
-            chunk = Chunk(source, title, text, start, stop, ordinal, section)
-            found[cid] = StoredChunk(cid, chunk, vector, spans, sentence_vectors)
+            found = {c.id: c for c in _stored_chunks(conn, "c.id = ANY(%s)", list(map(int, ids)))}
         missing = [i for i in ids if int(i) not in found]
         if missing:  # a sync removed them between the search and this read
             raise IndexStoreError(f"chunks {missing[:5]} left the index while being read; ask again")
@@ -303,6 +291,24 @@ class PgStore:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
 
 
+def _stored_chunks(conn: Any, where: str, param: Any) -> list[StoredChunk]:
+    """The chunks ``where`` selects (SQL over ``c``, the chunk, and ``d``, its document), as stored."""
+    rows = conn.execute(
+        "SELECT c.id, d.source, d.title, c.text, c.start, c.stop, c.ordinal, c.section, c.embedding,"
+        " c.sent_start, c.sent_end, c.sent_vectors FROM rag_chunks c JOIN rag_documents d ON d.id = c.doc_id"
+        f" WHERE {where}",
+        (param,),
+    ).fetchall()
+    out = []
+    for cid, source, title, text, start, stop, ordinal, section, vector, s_start, s_end, s_vectors in rows:
+        vector = np.asarray(vector.to_numpy() if hasattr(vector, "to_numpy") else vector, dtype=np.float32)
+        spans = tuple(zip(s_start or (), s_end or (), strict=True))
+        sentence_vectors = np.frombuffer(s_vectors, dtype=np.float16).reshape(len(spans), -1) if spans else None
+        chunk = Chunk(source, title, text, start, stop, ordinal, section)
+        out.append(StoredChunk(cid, chunk, vector, spans, sentence_vectors))
+    return out
+
+
 def _filter_sql(where: Filter | None) -> tuple[str, list[Any]]:
     """A WHERE condition on ``rag_documents`` for ``where`` (``true`` for no filter), and its parameters."""
     if where is None:
@@ -361,6 +367,10 @@ class PgWriter:
             "SELECT source, title, fingerprint, size, mtime_ns, pages, sections, warnings FROM rag_documents"
         ).fetchall()
         return {r[0]: DocumentRecord(r[0], r[1], r[2], r[3], r[4], *_paging(r[5], r[6], r[7])) for r in rows}
+
+    def chunks_of(self, sources: Sequence[str]) -> list[StoredChunk]:
+        """The stored chunks of these documents (to copy the vectors of text a changed file still holds)."""
+        return _stored_chunks(self.conn, "d.source = ANY(%s)", list(sources)) if sources else []
 
     def apply(
         self,

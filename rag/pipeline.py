@@ -27,7 +27,7 @@ from rag.reader import SpanReader
 from rag.reranking import CrossEncoderReranker, SentenceReranker, load_reranker
 from rag.retrieval import Passage, Retriever
 from rag.settings import Settings
-from rag.store import DocumentRecord, SearchIndex, SentenceTable, Store
+from rag.store import DocumentRecord, SearchIndex, SentenceTable, Store, StoredChunk
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,9 @@ class IndexReport:
     chunks: int = 0
     embedded: int = 0
     """Chunks embedded in this run (0 when the index was reused as it was)."""
+    reused: int = 0
+    """Chunks of added or changed files whose text the index already held (the unchanged part of an edited
+    file, a renamed file): their vectors were copied, not computed again."""
     seconds: float = 0.0
     rebuilt: str | None = None
     """Why the whole index was rebuilt (no index, corrupt, other model or chunking), if it was."""
@@ -65,7 +68,8 @@ class IndexReport:
             f"{len(self.unchanged)} unchanged",
             f"{len(self.skipped)} skipped",
         ]
-        return f"{', '.join(parts)}; {self.chunks} chunks ({self.embedded} embedded) in {self.seconds:.1f} s"
+        work = f"{self.embedded} embedded" + (f", {self.reused} reused" if self.reused else "")
+        return f"{', '.join(parts)}; {self.chunks} chunks ({work}) in {self.seconds:.1f} s"
 
 
 class Pipeline:
@@ -345,8 +349,8 @@ class Pipeline:
             touched = [r for r in kept if old[r.source] != r]
             s = self.settings
             chunked = [(r, d, chunk_document(d, s.chunk_chars, s.chunk_overlap_sentences)) for r, d in fresh]
-            embedded = iter(self._embed([c for _, _, cs in chunked for c in cs], progress))
-            report.embedded = sum(len(cs) for _, _, cs in chunked)
+            known = writer.chunks_of([*report.updated, *report.removed]) if chunked and not reset else []
+            embedded = iter(self._embed([c for _, _, cs in chunked for c in cs], progress, known, report))
             rows = [(r, d, cs, [next(embedded) for _ in cs]) for r, d, cs in chunked]
             folder = str(s.docs_dir.resolve())
             moved = meta is None or meta["docs_dir"] != folder
@@ -403,8 +407,10 @@ class Pipeline:
                 chunks.extend(doc_chunks)
                 new_chunks.extend(doc_chunks)
                 rows.extend([None] * len(doc_chunks))
-        embedded = iter(self._embed(new_chunks, progress))
-        report.embedded = len(new_chunks)
+        kept_sources = {r.source for r, _ in kept}
+        gone = [d.source for d in old.documents if d.source not in kept_sources] if old and new_chunks else []
+        known = old.fetch([i for source in gone for i in old.chunks_of(source)]) if old else []
+        embedded = iter(self._embed(new_chunks, progress, known, report))
         filled = [row if row is not None else next(embedded) for row in rows]
         dim = old.manifest.dimension if old and not new_chunks else self.embedder.dimension
         vectors = np.stack([v for v, _, _ in filled]) if filled else np.zeros((0, dim), dtype=np.float32)
@@ -420,11 +426,23 @@ class Pipeline:
         )
 
     def _embed(
-        self, chunks: list[Chunk], progress: Progress | None
+        self,
+        wanted: list[Chunk],
+        progress: Progress | None,
+        known: Sequence[StoredChunk] = (),
+        report: IndexReport | None = None,
     ) -> list[tuple[np.ndarray, list[tuple[int, int]], np.ndarray]]:
         """Each chunk's vector, its sentences' document offsets and their vectors (one model pass), computed
-        here or, when ``embedding_cluster`` names one, on a Ray cluster."""
-        spans = [sentence_spans(c.text) for c in chunks]
+        here or, when ``embedding_cluster`` names one, on a Ray cluster; or copied from a ``known`` chunk (one
+        the index held, of a file changed or removed in this sync) with the same text and sentences. A chunk's
+        vectors depend on its text alone, so appending to a big file embeds its last chunks, not all of it."""
+        by_text = {c.chunk.text: c for c in known}
+        spans = [sentence_spans(c.text) for c in wanted]
+        copies = [_moved(by_text.get(c.text), c, s) for c, s in zip(wanted, spans, strict=True)]
+        chunks = [c for c, copy in zip(wanted, copies, strict=True) if copy is None]
+        spans = [s for s, copy in zip(spans, copies, strict=True) if copy is None]
+        if report is not None:
+            report.embedded, report.reused = len(chunks), len(wanted) - len(chunks)
         if self.settings.embedding_cluster and chunks:
             from rag.cluster import embed_spans
 
@@ -443,10 +461,11 @@ class Pipeline:
                 embedded.extend(zip(vectors, pooled, strict=True))
                 if progress:
                     progress(min(i + batch, len(chunks)), len(chunks), "embedding chunks")
-        return [
+        computed = iter(
             (vector, [(chunk.start + a, chunk.start + b) for a, b in chunk_spans], sentence_vectors)
             for chunk, chunk_spans, (vector, sentence_vectors) in zip(chunks, spans, embedded, strict=True)
-        ]
+        )
+        return [copy if copy is not None else next(computed) for copy in copies]
 
     # ---- asking ---------------------------------------------------------------------------------------
 
@@ -555,6 +574,20 @@ class Pipeline:
                 f"{self.settings.max_question_chars:,})."
             )
         return question.strip()
+
+
+def _moved(
+    stored: StoredChunk | None, chunk: Chunk, spans: list[tuple[int, int]]
+) -> tuple[np.ndarray, list[tuple[int, int]], np.ndarray] | None:
+    """``stored``'s vectors for ``chunk`` (same text, maybe elsewhere in its document), its sentence offsets moved
+    to where ``chunk`` stands; None when there is nothing to copy (no stored chunk, or one kept without its
+    sentence vectors)."""
+    if stored is None or len(stored.sentences) != len(spans):
+        return None
+    if spans and stored.sentence_vectors is None:
+        return None
+    vectors = stored.sentence_vectors if stored.sentence_vectors is not None else np.zeros((0, len(stored.vector)))
+    return stored.vector, [(chunk.start + a, chunk.start + b) for a, b in spans], np.asarray(vectors)
 
 
 def _distinct(passages: list[Passage]) -> list[Passage]:

@@ -136,6 +136,39 @@ def test_sync_re_embeds_only_what_changed(backend: MakePipeline, seeds_copy: Pat
     assert backend(seeds_copy).index().embedded == 0  # a new pipeline finds the index as the last sync left it
 
 
+def test_an_appended_or_renamed_file_copies_the_vectors_it_already_had(
+    backend: MakePipeline, seeds_copy: Path, embedder: Embedder
+) -> None:
+    pipeline = backend(seeds_copy)
+    first = pipeline.index()
+    brussels = seeds_copy / "EU-defence-ministers-in-Brussels.txt"
+    with brussels.open("a", encoding="utf-8") as f:
+        f.write("\n\nThe ministers will meet again in Vilnius in March to review the SAFE loans.\n")
+    appended = pipeline.index()
+    fresh = Pipeline(docs_dir=seeds_copy, index_dir=seeds_copy.parent / "fresh", embedder=embedder)
+    assert appended.updated == [brussels.name] and appended.chunks == len(fresh.store)
+    assert 0 < appended.embedded <= 2 and appended.embedded + appended.reused == len(
+        fresh.store.chunks_of(brussels.name)
+    )
+
+    kallas = seeds_copy / "Kallas-on-Ukraine-peace-diplomacy.txt"
+    kallas.rename(seeds_copy / "kallas.txt")
+    renamed = pipeline.index()
+    assert (renamed.added, renamed.removed) == (["kallas.txt"], [kallas.name])
+    assert renamed.embedded == 0 and renamed.reused > 0 and renamed.chunks == appended.chunks
+
+    # The copied vectors answer as a fresh build's computed ones do, quotes verbatim at their offsets.
+    fresh = Pipeline(docs_dir=seeds_copy, index_dir=seeds_copy.parent / "fresh", embedder=embedder)
+    assert fresh.index(rebuild=True).embedded == renamed.chunks
+    for question in [*QUESTIONS, "Where will the ministers meet again?"]:
+        got = quotes(pipeline, question)
+        assert got == quotes(fresh, question), question
+        for source, start, end, text in got:
+            assert pipeline.document_text(source)[start:end] == text
+    assert "Vilnius" in pipeline.answer("Where will the ministers meet again?").quotes[0].text
+    assert any(q.source == "kallas.txt" for q in pipeline.answer("What did Kallas say about peace talks?").quotes)
+
+
 def test_filters_keep_only_the_documents_asked_for(backend: MakePipeline, seeds_copy: Path) -> None:
     (seeds_copy / "archive").mkdir()
     shutil.copy(seeds_copy / "Kallas-on-Ukraine-peace-diplomacy.txt", seeds_copy / "archive" / "kallas-copy.md")

@@ -82,6 +82,47 @@ def test_only_changed_and_added_files_are_embedded(tmp_path: Path) -> None:
     assert pipeline(tmp_path, again).index().embedded == 0 and again.calls == 0
 
 
+def test_an_edited_or_renamed_file_embeds_only_the_text_it_did_not_have(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    paragraphs = [
+        f"Station {i} lies on the line to the coast. It opened in {1900 + i} with {i + 2} platforms. "
+        f"Its clock was made in workshop {i * 7}, and the café sells {i + 3} kinds of bread."
+        for i in range(40)
+    ]
+    (docs / "big.txt").write_text("Stations\n\n" + "\n\n".join(paragraphs), encoding="utf-8")
+    first = pipeline(tmp_path).index()
+    assert first.reused == 0 and first.embedded == first.chunks > 10
+
+    paragraphs[36] = "Station 36 was closed in 1975 and is now a museum of railway clocks."
+    paragraphs.append("Station 40 is the newest: it opened in 2024 with a single platform.")
+    (docs / "big.txt").write_text("Stations\n\n" + "\n\n".join(paragraphs), encoding="utf-8")
+    embedder = HashEmbedder()
+    edited = pipeline(tmp_path, embedder).index()
+    assert edited.updated == ["big.txt"] and edited.reused > 0
+    # Chunks are packed from the top, so those before the edit are the same text: only the rest is embedded.
+    assert embedder.calls == edited.embedded < edited.chunks // 3 and edited.embedded + edited.reused == edited.chunks
+    assert f"{edited.embedded} embedded, {edited.reused} reused" in edited.summary()
+
+    (docs / "big.txt").rename(docs / "stations.txt")
+    renamed_with = HashEmbedder()
+    renamed = pipeline(tmp_path, renamed_with).index()
+    assert renamed.added == ["stations.txt"] and renamed.removed == ["big.txt"]
+    assert renamed.embedded == renamed_with.calls == 0 and renamed.reused == renamed.chunks
+
+    # What was copied is what a full build computes: the same chunks, sentence offsets and vectors.
+    store = Store.load(tmp_path / "index")
+    fresh = Pipeline(docs_dir=docs, index_dir=tmp_path / "fresh", embedder=HashEmbedder()).store
+    assert len(store) == len(fresh)
+    np.testing.assert_array_equal(np.asarray(store.vectors), np.asarray(fresh.vectors))
+    for i in range(len(store)):
+        assert store.chunk(i) == fresh.chunk(i)
+        spans, vectors = store.sentences.of_chunk(i)
+        fresh_spans, fresh_vectors = fresh.sentences.of_chunk(i)
+        assert spans == fresh_spans
+        np.testing.assert_array_equal(np.asarray(vectors), np.asarray(fresh_vectors))
+
+
 def test_a_crash_while_writing_leaves_the_previous_index_usable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
