@@ -92,6 +92,21 @@ class TokenScores:
     best: tuple[int, int] = (0, 0)
     """Character offsets in the sentence of the best span: the highest start + end score, at most
     ``MAX_ANSWER_TOKENS`` tokens (token boundaries: :func:`rag.phrases.reader_phrase` widens it to words)."""
+    cells: np.ndarray | None = None
+    """Per token, how many table-cell separators (" | ") stand before or at it: a span stays in one cell."""
+
+    def best_outside(self, start: int, end: int) -> tuple[int, int] | None:
+        """The best span, as :attr:`best`, among those that are not a part of characters ``start:end`` of the
+        sentence (the whole of it still counts), or None when no span is left."""
+        pair = self.start_logp[:, None] + self.end_logp[None, :]
+        allowed = _spans_allowed(self.cells if self.cells is not None else np.zeros(len(self.starts), dtype=int))
+        inside = (self.starts[:, None] >= start) & (self.ends[None, :] <= end)
+        whole = (self.starts[:, None] <= start) & (self.ends[None, :] >= end)
+        pair = np.where(allowed & (~inside | whole), pair, -np.inf)
+        if not np.isfinite(pair).any():
+            return None
+        first, last = np.unravel_index(int(np.argmax(pair)), pair.shape)
+        return int(self.starts[first]), int(self.ends[last])
 
     @property
     def answers(self) -> bool:
@@ -356,15 +371,21 @@ def _scores(encoding: Any, logits: np.ndarray) -> TokenScores | None:
     logp -= np.log(np.exp(logp).sum(axis=0))
     spans = np.asarray(encoding.offsets, dtype=np.int64)[sentence]
     pair = z[:, 0][:, None] + z[:, 1][None, :]
-    ones = np.ones_like(pair, dtype=bool)
     # A span never crosses a table cell's " | " ("137 EUR | 400 EUR" is two answers, not one).
     pipes = np.cumsum([t == "|" for t, inside in zip(encoding.tokens, sentence, strict=True) if inside])
-    within_a_cell = pipes[None, :] - np.concatenate([[0], pipes[:-1]])[:, None] == 0
-    pair = np.where(np.triu(ones) & ~np.triu(ones, MAX_ANSWER_TOKENS) & within_a_cell, pair, -np.inf)
+    pair = np.where(_spans_allowed(pipes), pair, -np.inf)
     first, last = np.unravel_index(int(np.argmax(pair)), pair.shape)
     margin = float(pair[first, last]) - float(logits[0, 0] + logits[0, 1])
     best = (int(spans[first, 0]), int(spans[last, 1]))
-    return TokenScores(spans[:, 0], spans[:, 1], logp[:, 0], logp[:, 1], margin, best)
+    return TokenScores(spans[:, 0], spans[:, 1], logp[:, 0], logp[:, 1], margin, best, pipes)
+
+
+def _spans_allowed(cells: np.ndarray) -> np.ndarray:
+    """Which (first token, last token) spans an answer may be: in order, at most ``MAX_ANSWER_TOKENS`` long,
+    within one table cell (``cells``: the count of " | " separators up to each token)."""
+    ones = np.ones((len(cells), len(cells)), dtype=bool)
+    within_a_cell = cells[None, :] - np.concatenate([[0], cells[:-1]])[:, None] == 0
+    return np.triu(ones) & ~np.triu(ones, MAX_ANSWER_TOKENS) & within_a_cell
 
 
 def _identity(adapters: Mapping[str, np.ndarray], base: Path) -> str:

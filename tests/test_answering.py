@@ -157,6 +157,29 @@ def test_a_price_the_reader_marks_keeps_its_currency(sentence: str, marked: str,
     assert span is not None and sentence[span[0] : span[1]] == expected
 
 
+@pytest.mark.parametrize(
+    ("sentence", "question", "expected"),
+    [
+        # The reader marks "GmbH"; the name the question asks about is no answer, the next best span is.
+        ("| Nordlicht Logistik GmbH | Henrike Vos | North |", "Where is Nordlicht Logistik based?", "North"),
+        ("Nordlicht Logistik GmbH moved to Hamburg.", "where is nordlicht logistik?", "Hamburg"),
+        # Only a legal form, only of the name asked about: a question that writes no word of the name keeps it.
+        ("| Nordlicht Logistik GmbH | Henrike Vos | North |", "Which partner is in the North?", "GmbH"),
+    ],
+)
+def test_a_part_of_the_name_asked_about_is_not_the_key_phrase(sentence: str, question: str, expected: str) -> None:
+    """Reader scores that put "GmbH" first and the city or region second (token = character, for the test)."""
+    n = len(sentence)
+    start, end = np.full(n, -9.0), np.full(n, -9.0)
+    gmbh, other = sentence.index("GmbH"), sentence.index("North" if "North" in sentence else "Hamburg")
+    start[gmbh], end[gmbh + 3], start[other], end[other + 4 if "North" in sentence else other + 6] = 0, 0, 0.5, -1
+    cells = np.cumsum([c == "|" for c in sentence])
+    offsets = np.arange(n)
+    scores = TokenScores(offsets, offsets + 1, start, end, 3.0, (gmbh, gmbh + 4), cells)
+    span = key_phrase(sentence, question, scores=scores)
+    assert span is not None and sentence[span[0] : span[1]] == expected, question
+
+
 def test_an_amount_keeps_its_scale_word() -> None:
     sentence = "The loan is backed by approximately €185 billion of frozen Russian assets."
     span = key_phrase(sentence, "How much money backs the loan?")

@@ -140,7 +140,7 @@ def test_an_appended_or_renamed_file_copies_the_vectors_it_already_had(
     backend: MakePipeline, seeds_copy: Path, embedder: Embedder
 ) -> None:
     pipeline = backend(seeds_copy)
-    first = pipeline.index()
+    pipeline.index()
     brussels = seeds_copy / "EU-defence-ministers-in-Brussels.txt"
     with brussels.open("a", encoding="utf-8") as f:
         f.write("\n\nThe ministers will meet again in Vilnius in March to review the SAFE loans.\n")
