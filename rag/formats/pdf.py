@@ -44,10 +44,20 @@ _WRAPPED = re.compile(r"(?<=[^\s.!?:;])[ \t]*\n(?=[a-z(])")
 case. PDF text breaks where the printed line did; left in, every printed line would become a "sentence"."""
 
 
+_WRAPPED_BEFORE_A_CAPITAL = re.compile(
+    r"(?<=[ \t])((?:a|an|the|of|in|on|at|to|for|with|by|from|into|than|per|via|and|or|but|is|are|was|were),?"
+    r"|[^\W\d_]+,)[ \t]*\n(?=[A-Z0-9€$£])"
+)
+"""A line break inside a sentence before a capital or a number ("the hub in\nOctober", "signed by\nAnna Berg"): the
+line ends in a word no sentence or heading ends with (an article, a preposition, a conjunction, a verb "to
+be") or in a comma after a word."""
+
+
 def _join_wrapped_lines(text: str) -> str:
     """Rejoin printed lines that continue a sentence (headings, list items and new sentences stay on their own).
     A word hyphenated across lines keeps its hyphen ("well-known" cannot be told from "recon-struction")."""
-    return _WRAPPED.sub(" ", re.sub(r"(?<=[a-z])-\n(?=[a-z])", "-", text))
+    text = re.sub(r"(?<=[a-z])-\n(?=[a-z])", "-", text)
+    return _WRAPPED.sub(" ", _WRAPPED_BEFORE_A_CAPITAL.sub(r"\1 ", text))
 
 
 def load(path: Path, raw: bytes) -> Extracted:
