@@ -174,6 +174,8 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{'skipped':>8}  {error.path}: {error.reason}")
         for warning in report.warnings:
             print(f"{'warning':>8}  {warning}")
+        for name, other in report.duplicates:
+            print(f"{'same as':>8}  {name}: the same content as {other} (both indexed, quoted once)")
         print(f"index {_index_place(pipeline)}: {report.summary()}")
         return 0
 

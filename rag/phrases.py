@@ -308,19 +308,6 @@ def name_asked_about(sentence: str, question: str, span: tuple[int, int]) -> tup
         if start < span[0] and span[1] <= end:
             return (start, end) if any(w.group().casefold() in asked for w in run) else None
     return None
-    runs: list[list[re.Match[str]]] = []
-    for word in _CAPITALISED.finditer(sentence):
-        if not word.group()[0].isupper():
-            continue
-        if runs and sentence[runs[-1][-1].end() : word.start()] == " ":
-            runs[-1].append(word)
-        else:
-            runs.append([word])
-    for run in runs:
-        start, end = run[0].start(), run[-1].end()
-        if start <= span[0] and span[1] <= end and span != (start, end):
-            return (start, end) if any(w.group().casefold() in asked for w in run) else None
-    return None
 
 
 def choose(

@@ -46,6 +46,9 @@ class IndexReport:
     skipped: list[DocumentError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     """Files indexed but possibly incomplete, e.g. a PDF page without text (a scanned image?)."""
+    duplicates: list[tuple[str, str]] = field(default_factory=list)
+    """Added or changed files with the same content as another file of the folder: ``(file, the other)``.
+    Both stay indexed (each is a document of its own); answers list their common text once."""
     chunks: int = 0
     embedded: int = 0
     """Chunks embedded in this run (0 when the index was reused as it was)."""
@@ -300,6 +303,10 @@ class Pipeline:
                 (report.updated if record else report.added).append(source)
         report.removed = sorted(set(records) - seen)
         report.unchanged = [r.source for r in kept]
+        first: dict[str, str] = {}
+        for r in [*sorted(kept, key=lambda r: r.source), *sorted((r for r, _ in fresh), key=lambda r: r.source)]:
+            first.setdefault(r.fingerprint, r.source)  # the file the index already held is the original
+        report.duplicates = [(r.source, first[r.fingerprint]) for r, _ in fresh if first[r.fingerprint] != r.source]
         return kept, fresh
 
     def _sync_faiss(self, rebuild: bool, report: IndexReport, progress: Progress | None) -> None:
@@ -349,7 +356,8 @@ class Pipeline:
             touched = [r for r in kept if old[r.source] != r]
             s = self.settings
             chunked = [(r, d, chunk_document(d, s.chunk_chars, s.chunk_overlap_sentences)) for r, d in fresh]
-            known = writer.chunks_of([*report.updated, *report.removed]) if chunked and not reset else []
+            donors = [*report.updated, *report.removed, *(other for _, other in report.duplicates)]
+            known = writer.chunks_of(donors) if chunked and not reset else []
             embedded = iter(self._embed([c for _, _, cs in chunked for c in cs], progress, known, report))
             rows = [(r, d, cs, [next(embedded) for _ in cs]) for r, d, cs in chunked]
             folder = str(s.docs_dir.resolve())
@@ -408,8 +416,9 @@ class Pipeline:
                 new_chunks.extend(doc_chunks)
                 rows.extend([None] * len(doc_chunks))
         kept_sources = {r.source for r, _ in kept}
-        gone = [d.source for d in old.documents if d.source not in kept_sources] if old and new_chunks else []
-        known = old.fetch([i for source in gone for i in old.chunks_of(source)]) if old else []
+        donors = [d.source for d in old.documents if d.source not in kept_sources] if old and new_chunks else []
+        donors += [other for _, other in report.duplicates if other in kept_sources]
+        known = old.fetch([i for source in donors for i in old.chunks_of(source)]) if old else []
         embedded = iter(self._embed(new_chunks, progress, known, report))
         filled = [row if row is not None else next(embedded) for row in rows]
         dim = old.manifest.dimension if old and not new_chunks else self.embedder.dimension

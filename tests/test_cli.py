@@ -59,6 +59,12 @@ def test_index_then_ask_prints_the_answer_with_located_quotes(tmp_path: Path, se
     again = rag("index", str(seeds_copy), "--json", index_dir=tmp_path / "index")
     report = json.loads(again.stdout)
     assert report["embedded"] == 0 and len(report["unchanged"]) == 2
+    copy = seeds_copy / "kallas (copy).txt"
+    copy.write_bytes((seeds_copy / "Kallas-on-Ukraine-peace-diplomacy.txt").read_bytes())
+    out = rag("index", str(seeds_copy), index_dir=tmp_path / "index")
+    assert "same as  kallas (copy).txt: the same content as Kallas-on-Ukraine-peace-diplomacy.txt" in out.stdout
+    assert "(0 embedded, 14 reused)" in out.stdout, out.stdout
+    copy.unlink()
 
     out = rag(
         "ask",

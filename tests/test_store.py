@@ -123,6 +123,18 @@ def test_an_edited_or_renamed_file_embeds_only_the_text_it_did_not_have(tmp_path
         np.testing.assert_array_equal(np.asarray(vectors), np.asarray(fresh_vectors))
 
 
+def test_a_copy_of_a_file_is_reported_and_embeds_nothing(tmp_path: Path) -> None:
+    make_docs(tmp_path / "docs", 2)
+    pipeline(tmp_path).index()
+    (tmp_path / "docs" / "copy of doc1.txt").write_bytes((tmp_path / "docs" / "doc1.txt").read_bytes())
+    embedder = HashEmbedder()
+    report = pipeline(tmp_path, embedder).index()
+    assert report.added == ["copy of doc1.txt"] and report.duplicates == [("copy of doc1.txt", "doc1.txt")]
+    assert report.embedded == embedder.calls == 0 and report.reused > 0
+    (tmp_path / "docs" / "doc1.txt").write_text("Now about owls.", encoding="utf-8")
+    assert pipeline(tmp_path).index().duplicates == []  # an unchanged copy is not reported again
+
+
 def test_a_crash_while_writing_leaves_the_previous_index_usable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -231,16 +231,20 @@ def test_a_document_removed_in_the_chat_leaves_the_index_but_not_the_disk(page: 
 def test_files_changed_on_disk_while_the_chat_runs_are_picked_up_by_sync(page: Any, app_root: Path) -> None:
     note = app_root / "docs" / "harbour.txt"
     note.write_text("Harbour log\nThe night ferry to Vollen leaves at 23:40 from pier 6.\n", encoding="utf-8")
+    copy = app_root / "docs" / "harbour copy.txt"
+    copy.write_bytes(note.read_bytes())
     status = page.locator("#sync-status")
     page.locator("#sync").click()
     status.filter(has_text="Synced").wait_for(timeout=ANSWER_TIMEOUT_MS)
-    assert "1 added (harbour.txt)" in status.inner_text() and "0 removed" in status.inner_text()
+    assert "2 added (harbour copy.txt, harbour.txt)" in status.inner_text() and "0 removed" in status.inner_text()
+    assert "Same content: harbour.txt as harbour copy.txt" in status.inner_text()
     assert "harbour.txt" in page.locator("#documents").inner_text()
     assert "23:40" in ask(page, "When does the night ferry to Vollen leave?").inner_text()
 
     note.unlink()
+    copy.unlink()
     page.locator("#sync").click()
-    status.filter(has_text="1 removed (harbour.txt)").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    status.filter(has_text="2 removed (harbour copy.txt, harbour.txt)").wait_for(timeout=ANSWER_TIMEOUT_MS)
     assert "harbour.txt" not in page.locator("#documents").inner_text()
 
 
