@@ -6,25 +6,24 @@ sentence, how much more likely its best answer span is than "no answer here" (it
 records, once, the rank score, evidence score, text and whether it holds a gold answer of the top 5 sentences
 of every question: answerable questions asked of an index of 48 train articles, and unanswerable ones (the
 questions of 16 of those articles asked of the index without their article, as ``calibrate_refusal.py``
-does). The reader then reads them, with their context when its weights were trained for it (``--reader FILE``
-tries other trained weights, e.g. a run of ``train_reader.py`` kept in /tmp/reader_trained.npz), and two sweeps
-run offline through :func:`rag.answering.decide`, the function the answerer uses:
+does), for each ``--seeds`` value (another sample of questions and of articles held out). The reader then
+reads them, with their context when its weights were trained for it (``--reader FILE`` tries other trained
+weights, e.g. a run of ``train_reader.py`` kept in /tmp/reader_trained.npz), and, offline:
 
-1. the choice: the answer is the sentence with the highest ``rank + weight * margin`` among the first ``k``
-   (one other than the best-ranked only if it qualifies on its own): sentence@1 of answerable questions for
-   each (k, weight);
-2. the reader's say in refusing: a read sentence whose evidence is below ``min_evidence`` still qualifies when
-   its evidence reaches ``rescue_share * min_evidence`` and its margin ``rescue_margin``. For each pair: the share of
-   answerable questions answered with a gold sentence, wrongly refused, and of unanswerable ones refused. The
-   best pair answers most answerable questions right while refusing at least ``--min-refused`` of the
-   unanswerable ones (0.93 on train: a margin over the 0.90 asked on dev) and wrongly refusing no more than
-   ``min_evidence`` alone does;
-3. the weight again with that rescue on (ties within one question go to the smaller weight).
+1. the choice: the answer is the sentence with the highest ``rank + weight * margin`` among the first ``k``:
+   sentence@1 of answerable questions for each (k, weight), every question answered;
+2. the confidence head (:func:`rag.answering.answer_confidence`): a logistic model over
+   :func:`rag.answering.confidence_features` of the chosen sentence, fitted for "the question is answerable"
+   (answerable against unanswerable questions), its threshold refusing ``--min-refused`` of the unanswerable
+   ones (0.93 on train: a margin over the 0.90 asked on dev). Fitted on each seed's questions and scored on the
+   other's first (what it does on questions it has not seen), then on all of them: the printed constants are
+   the product's. Beside it, the rule it replaced (an evidence threshold, and a reader's "rescue" of a weaker
+   sentence), scored the same way.
 
-    .venv/bin/python -m benchmarks.tune_reader_choice [--sample 3000] [--seed 0] [--reader FILE]
+    .venv/bin/python -m benchmarks.tune_reader_choice [--sample 3000] [--seeds 0 1] [--reader FILE]
 
-The chosen values are product defaults (``READER_CHOICE``, ``READER_WEIGHT``, ``RESCUE_SHARE``,
-``RESCUE_MARGIN`` in ``rag/answering.py``).
+The chosen values are product defaults (``READER_CHOICE``, ``READER_WEIGHT``, ``CONFIDENCE_*`` in
+``rag/answering.py``).
 """
 
 from __future__ import annotations
@@ -41,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import answers, squad, train_reader
-from rag.answering import MARGIN_CLIP, decide
+from rag.answering import CONFIDENCE_FEATURES, MARGIN_CLIP, READ_SHARE, confidence_features
 from rag.evidence import MIN_EVIDENCE
 from rag.reader import BACKENDS, WEIGHTS_FILE, SpanReader, load_weights
 
@@ -86,8 +85,8 @@ def collect(pipeline: Any, questions: list[squad.Question], held_out: bool) -> l
     return rows
 
 
-def collect_all(args: argparse.Namespace, workdir: Path) -> list[dict[str, Any]]:
-    tag = f"train-reader-held-out-s{args.seed}" if args.reader_held_out else f"train-48a-s{args.seed}"
+def collect_all(args: argparse.Namespace, workdir: Path, seed: int) -> list[dict[str, Any]]:
+    tag = f"train-reader-held-out-s{seed}" if args.reader_held_out else f"train-48a-s{seed}"
     cache = workdir / f"tune-reader-choice-{tag}-{args.sample}.json"
     if cache.is_file():
         return list(json.loads(cache.read_text(encoding="utf-8")))
@@ -95,10 +94,10 @@ def collect_all(args: argparse.Namespace, workdir: Path) -> list[dict[str, Any]]
     if args.reader_held_out:
         articles = [train[i] for i in sorted(train_reader.held_out(len(train), 0))]
     else:
-        articles = squad.pick_articles(train, 48, args.seed)
+        articles = squad.pick_articles(train, 48, seed)
     pipeline, _ = squad.open_pipeline(articles, workdir / f"{tag}-docs", workdir / f"{tag}-index")
-    rows = collect(pipeline, squad.sample_questions(articles, args.sample, args.seed), held_out=False)
-    for article in squad.pick_articles(list(articles), HELD_OUT, args.seed + 5):
+    rows = collect(pipeline, squad.sample_questions(articles, args.sample, seed), held_out=False)
+    for article in squad.pick_articles(list(articles), HELD_OUT, seed + 5):
         other = answers.held_out_pipeline(pipeline, article, articles, workdir / "tune-reader")
         rows += collect(other, squad.sample_questions([article], PER_ARTICLE, 0), held_out=True)
         shutil.rmtree(workdir / "tune-reader", ignore_errors=True)
@@ -123,103 +122,127 @@ def read(rows: list[dict[str, Any]], reader: SpanReader, cache: Path) -> None:
     np.savez(cache, margins=np.asarray(padded))
 
 
-def outcome(r: dict[str, Any], k: int, weight: float, rescue: tuple[float, float]) -> int | None:
-    return decide(
-        np.asarray(r["rank"][:k]), np.asarray(r["evidence"][:k]), r["margin"][:k], MIN_EVIDENCE, *rescue, weight
-    )
+def choice(r: dict[str, Any], k: int, weight: float) -> int:
+    """The sentence :func:`rag.answering.decide` chooses among the first ``k`` read."""
+    return int(np.argmax(np.asarray(r["rank"][:k]) + weight * np.clip(r["margin"][:k], -MARGIN_CLIP, MARGIN_CLIP)))
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> tuple[np.ndarray, float]:
+    """L2-regularised logistic regression by Newton's method on standardised inputs; weights and bias for the
+    raw inputs."""
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    z = np.c_[(x - mean) / scale, np.ones(len(x))]
+    w = np.zeros(z.shape[1])
+    penalty = l2 * np.r_[np.ones(z.shape[1] - 1), 0.0]
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-z @ w))
+        hessian = (z * (p * (1 - p))[:, None]).T @ z + np.diag(penalty)
+        w -= np.linalg.solve(hessian, z.T @ (p - y) + penalty * w)
+    weights = w[:-1] / scale
+    return weights, float(w[-1] - weights @ mean)
+
+
+def old_rule(r: dict[str, Any], k: int, weight: float, min_evidence: float) -> int | None:
+    """The rule the confidence head replaced: a sentence qualifies with evidence over ``min_evidence``, or over
+    half of it with a margin of at least 1; the answer is the best qualifying choice."""
+    evidence, margins = np.asarray(r["evidence"][:k]), np.clip(r["margin"][:k], -MARGIN_CLIP, MARGIN_CLIP)
+    qualifies = (evidence >= min_evidence) | ((evidence >= 0.5 * min_evidence) & (margins >= 1.0))
+    if not qualifies.any():
+        return None
+    return int(np.argmax(np.where(qualifies, np.asarray(r["rank"][:k]) + weight * margins, -np.inf)))
+
+
+def rates(rows: list[dict[str, Any]], picks: list[int | None]) -> tuple[float, float, float]:
+    """Answerable questions answered with a gold sentence and wrongly refused; unanswerable ones refused."""
+    asked = [(r, p) for r, p in zip(rows, picks, strict=True) if not r["held_out"]]
+    held = [p for r, p in zip(rows, picks, strict=True) if r["held_out"]]
+    right = float(np.mean([p is not None and r["gold"][p] for r, p in asked]))
+    return right, float(np.mean([p is None for _, p in asked])), float(np.mean([p is None for p in held]))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sample", type=int, default=3000, help="answerable questions")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sample", type=int, default=3000, help="answerable questions per seed")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="question samples (two or more)")
     parser.add_argument("--reader", type=Path, help="trained reader weights (default: the shipped ones)")
     parser.add_argument(
         "--reader-held-out", action="store_true", help="the 40 articles train_reader.py holds out (not 48 of seed)"
     )
     parser.add_argument("--reader-backend", default="auto", choices=BACKENDS, help="how the reader runs")
-    parser.add_argument("--k", type=int, help="sentences read in the rescue sweep (default: the best choice)")
     parser.add_argument("--min-refused", type=float, default=0.93, help="unanswerable questions refused, at least")
     parser.add_argument("--workdir", default=str(squad.DEFAULT_WORKDIR))
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    rows = collect_all(args, Path(args.workdir))
     weights = args.reader or WEIGHTS_FILE
     reader = SpanReader(weights=load_weights(weights), backend=args.reader_backend)
-    digest = hashlib.sha256(weights.read_bytes() + reader.engine.encode()).hexdigest()[:12]
-    tag = f"reader-held-out-s{args.seed}" if args.reader_held_out else f"s{args.seed}"
-    read(rows, reader, Path(args.workdir) / f"tune-reader-choice-{tag}-{args.sample}-{digest}.npz")
+    rows: list[dict[str, Any]] = []
+    for seed in args.seeds:
+        part = collect_all(args, Path(args.workdir), seed)
+        digest = hashlib.sha256(weights.read_bytes() + reader.engine.encode()).hexdigest()[:12]
+        tag = f"reader-held-out-s{seed}" if args.reader_held_out else f"s{seed}"
+        read(part, reader, Path(args.workdir) / f"tune-reader-choice-{tag}-{args.sample}-{digest}.npz")
+        rows += [{**r, "seed": seed} for r in part]
     asked = [r for r in rows if not r["held_out"]]
-    unanswerable = [r for r in rows if r["held_out"]]
     spread = float(np.std(np.concatenate([r["rank"] for r in asked])))
-    no_rescue = (1.0, np.inf)
 
     table = []
     right: dict[tuple[int, float], float] = {}
-    best = (0.0, 1, 0.0)
     for k in range(1, TOP + 1):
         for w in WEIGHTS:
-            picks = [outcome(r, k, w * spread, no_rescue) for r in asked]
-            rate = float(np.mean([p is not None and r["gold"][p] for r, p in zip(asked, picks, strict=True)]))
+            rate = float(np.mean([r["gold"][choice(r, k, w * spread)] for r in asked]))
             table.append([k, w, f"{w * spread:.4f}", f"{rate:.4f}"])
             right[k, w * spread] = rate
-            if rate > best[0] + 1e-9:
-                best = (rate, k, w * spread)
     squad.print_table(["k", "weight / rank spread", "weight", "answered with a gold sentence"], table)
-    _, k, weight = best
-    if args.k:
-        k, weight = args.k, max((rate, w) for (k_, w), rate in right.items() if k_ == args.k)[1]
+    best_rate, (k, weight) = max((rate, key) for key, rate in right.items())
     oracle = float(np.mean([any(r["gold"]) for r in asked]))
-    print(f"best choice: k={best[1]} weight={best[2]:.4f} ({best[0]:.4f}; top-{TOP} oracle {oracle:.4f})")
-    print(f"rescue sweep with k={k} weight={weight:.4f}")
+    print(f"best choice: k={k} weight={weight:.4f} ({best_rate:.4f}; top-{TOP} oracle {oracle:.4f})")
 
-    def rates(rescue: tuple[float, float], w: float = weight) -> tuple[float, float, float]:
-        picks = [outcome(r, k, w, rescue) for r in asked]
-        right = float(np.mean([p is not None and r["gold"][p] for r, p in zip(asked, picks, strict=True)]))
-        wrong = float(np.mean([p is None for p in picks]))
-        refused = float(np.mean([outcome(r, k, w, rescue) is None for r in unanswerable]))
-        return right, wrong, refused
+    def features(r: dict[str, Any]) -> np.ndarray:
+        return confidence_features(np.asarray(r["evidence"][:k]), r["margin"][:k], choice(r, k, weight))
 
-    base = rates(no_rescue)
-    sweep = [(no_rescue, base)]
-    for share in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
-        for margin in (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0):
-            rescue = (share, margin)
-            sweep.append((rescue, rates(rescue)))
-    allowed = [s for s in sweep if s[1][2] >= args.min_refused and s[1][1] <= base[1] + 1e-9] or [sweep[0]]
-    chosen = max(allowed, key=lambda s: (s[1][0], s[1][2]))
-    shown = sorted(sweep, key=lambda s: -s[1][0])[:15]
-    squad.print_table(
-        ["rescue share", "rescue margin", "answered with a gold sentence", "wrongly refused", "refused (held out)"],
-        [[f"{f:.2f}", m, f"{a:.4f}", f"{w:.4f}", f"{u:.4f}"] for (f, m), (a, w, u) in [sweep[0], *shown]],
-    )
-    print(f"{len(asked)} answerable, {len(unanswerable)} unanswerable questions; min_evidence {MIN_EVIDENCE}")
-    print(f"best rescue (refusing >= {args.min_refused}): share {chosen[0][0]} margin {chosen[0][1]}: {chosen[1]}")
-    # The weight once more, with the rescue on (the first sweep had none): ties within one question go to the
-    # smaller weight (the ranking head sees the sentence in its passage, the reader only the sentence).
-    again = [(w * spread, rates(chosen[0], w * spread)) for w in WEIGHTS]
-    top_right = max(r[0] for _, r in again)
-    final = min((w, r) for w, r in again if r[0] >= top_right - 1.5 / len(asked))
-    squad.print_table(
-        ["weight", "answered with a gold sentence", "wrongly refused", "refused (held out)"],
-        [[f"{w:.4f}", f"{a:.4f}", f"{b:.4f}", f"{u:.4f}"] for w, (a, b, u) in again],
-    )
-    print(f"final: k={k} weight={final[0]:.4f} rescue share {chosen[0][0]} margin {chosen[0][1]}: {final[1]}")
+    def fitted(train: list[dict[str, Any]]) -> tuple[np.ndarray, float, float]:
+        x = np.stack([features(r) for r in train])
+        y = np.asarray([0.0 if r["held_out"] else 1.0 for r in train])
+        w, b = fit_logistic(x, y)
+        held = x[y == 0] @ w + b
+        return w, b, float(np.quantile(held, args.min_refused))
+
+    def head_picks(test: list[dict[str, Any]], head: tuple[np.ndarray, float, float]) -> list[int | None]:
+        w, b, threshold = head
+        floor = np.log(READ_SHARE * MIN_EVIDENCE / (1 - READ_SHARE * MIN_EVIDENCE))
+        return [
+            choice(r, k, weight) if f @ w + b >= threshold and f[0] >= floor else None
+            for r, f in ((r, features(r)) for r in test)
+        ]
+
+    def row(rule: str, seed: object, picks: list[int | None], test: list[dict[str, Any]]) -> list[object]:
+        return [rule, seed, *(f"{v:.4f}" for v in rates(test, picks))]
+
+    report = []
+    for seed in args.seeds:
+        test = [r for r in rows if r["seed"] == seed]
+        head = fitted([r for r in rows if r["seed"] != seed])
+        report.append(row(f"head fitted without seed {seed}", seed, head_picks(test, head), test))
+        old = [old_rule(r, k, weight, MIN_EVIDENCE) for r in test]
+        report.append(row("evidence threshold + rescue", seed, old, test))
+    final = fitted(rows)
+    report.append(row("head fitted on all", "all", head_picks(rows, final), rows))
+    columns = ["rule", "seed", "answered with a gold sentence", "wrongly refused", "refused (held out)"]
+    squad.print_table(columns, report)
+    w, b, threshold = final
+    print(f"CONFIDENCE_WEIGHTS = np.asarray([{', '.join(f'{v:.4f}' for v in w)}])")
+    print(f"CONFIDENCE_BIAS = {b:.4f}\nCONFIDENCE_THRESHOLD = {threshold:.4f}")
     squad.write_json(
         "tune_reader_choice.json",
-        {"benchmark": "tune_reader_choice", "split": f"SQuAD v1.1 train, {tag}",
-         "questions": len(asked), "unanswerable": len(unanswerable), "reader": str(args.reader or "shipped"),
-         "rank_spread": spread, "best": {"k": best[1], "weight": best[2], "sentence@1": best[0]}, "oracle": oracle,
-         "rescue_k": k, "rescue_weight": weight,
-         "sweep": [{"k": k_, "weight": w, "sentence@1": r} for (k_, w), r in right.items()],
+        {"benchmark": "tune_reader_choice", "split": "SQuAD v1.1 train", "reader_held_out": args.reader_held_out,
+         "seeds": args.seeds, "questions": len(asked), "unanswerable": len(rows) - len(asked),
+         "reader": str(args.reader or "shipped"), "rank_spread": spread, "oracle": oracle,
+         "choice": {"k": k, "weight": weight, "sentence@1": best_rate},
+         "sweep": [{"k": k_, "weight": w_, "sentence@1": r} for (k_, w_), r in right.items()],
          "min_refused": args.min_refused,
-         "rescue": {"share": chosen[0][0], "margin": chosen[0][1], "answered with a gold sentence": chosen[1][0],
-                    "wrongly refused": chosen[1][1], "refused": chosen[1][2]},
-         "rescue_sweep": [{"share": f, "margin": m, "right": a, "wrongly refused": w, "refused": u}
-                          for (f, m), (a, w, u) in sweep if np.isfinite(m)],
-         "final": {"k": k, "weight": final[0], "share": chosen[0][0], "margin": chosen[0][1],
-                   "answered with a gold sentence": final[1][0], "wrongly refused": final[1][1],
-                   "refused": final[1][2]}},
+         "confidence_head": {"features": list(CONFIDENCE_FEATURES), "weights": w.tolist(), "bias": b,
+                             "threshold": threshold},
+         "rules": [dict(zip(["rule", "seed", "right", "wrongly refused", "refused"], r, strict=True)) for r in report]},
     )  # fmt: skip
 
 

@@ -120,8 +120,10 @@ class Settings:
     """How the span reader runs: ``auto`` (int8 onnxruntime when it is installed, else numpy), ``onnx-int8``
     (its graph is built once, ~5 s, and cached) or ``numpy`` (float32)."""
     min_evidence: float = MIN_EVIDENCE
-    """Refusal threshold on the evidence score of the best sentence (0..1), chosen on SQuAD train by
-    ``benchmarks/calibrate_refusal.py``: 8% of answerable questions refused, 95% of unanswerable ones."""
+    """Refusal threshold (0..1): the answer is refused when the confidence head's confidence that the documents
+    answer (:func:`rag.answering.answer_confidence`; with ``span_reader`` off, the best sentence's evidence
+    score) is below it. Calibrated on SQuAD train (``benchmarks/calibrate_refusal.py``,
+    ``benchmarks/tune_reader_choice.py``); higher refuses more, 0 answers everything."""
     max_question_chars: int = 2_000
 
     generator: str = ""

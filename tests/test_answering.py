@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import HashEmbedder
 
-from rag.answering import ExtractiveAnswerer, decide, phrase_in, unmentioned_names
+from rag.answering import ExtractiveAnswerer, answer_confidence, decide, phrase_in, unmentioned_names
 from rag.chunking import Chunk
 from rag.evidence import EvidenceScorer, Sentence
 from rag.phrases import key_phrase, question_type, whole_name
@@ -95,19 +95,39 @@ def test_weak_evidence_answers_only_a_question_that_names_what_the_sentence_name
     assert answerer.covers([(0.7, weak[0][1])], question)  # strong evidence answers whatever the question
 
 
-def test_the_reader_chooses_among_qualifying_sentences_and_rescues_only_when_sure() -> None:
+def test_the_reader_chooses_the_answer_and_the_confidence_head_decides_whether_to_give_it() -> None:
     rank, evidence = np.asarray([2.0, 1.5, 1.0]), np.asarray([0.7, 0.3, 0.68])
-    unsure = np.asarray([-5.0, 9.0, -5.0])
-    # the second sentence reads as an answer, but its evidence is too weak to be shown as one: not without a rescue
-    assert decide(rank, evidence, unsure, 0.63, rescue_share=1.0, rescue_margin=np.inf, weight=1.0) == 0
-    assert decide(rank, evidence, np.asarray([-5.0, -5.0, 9.0]), 0.63, 1.0, np.inf, 1.0) == 2
-    weak = np.asarray([0.3, 0.26, 0.1])
-    assert decide(rank, weak, np.asarray([4.0, 9.0, 9.0]), 0.63, 1.0, np.inf, 1.0) is None
-    # a rescue needs both: evidence over its share of min_evidence and a sure reader
-    assert decide(rank, weak, np.asarray([4.0, 9.0, 9.0]), 0.63, 0.4, 5.0, 1.0) == 1
-    assert decide(rank, weak, np.asarray([4.0, 4.0, 9.0]), 0.63, 0.4, 5.0, 1.0) is None
-    # the share follows a stricter min_evidence chosen by the user
-    assert decide(rank, weak, np.asarray([9.0, 9.0, 9.0]), 0.9, 0.4, 5.0, 1.0) is None
+    # The sentence the reader is surest of wins over a slightly better-ranked one.
+    assert decide(rank, evidence, np.asarray([-5.0, -5.0, 9.0]), 0.63, weight=1.0) == 2
+    assert decide(rank, evidence, np.asarray([2.0, 1.0, 1.0]), 0.63, weight=1.0) == 0
+    # Strong evidence and a sure reader answer; weak evidence and an unsure reader do not.
+    weak = np.asarray([0.05, 0.04, 0.02])
+    assert decide(rank, weak, np.asarray([-8.0, -9.0, -9.0]), 0.63) is None
+    assert answer_confidence(weak, np.asarray([-8.0, -9.0, -9.0]), 0) < 0.1
+    assert answer_confidence(np.asarray([0.99, 0.9, 0.8]), np.asarray([9.0, 2.0, 0.0]), 0) > 0.9
+    # A reader sure enough answers from weaker evidence than the evidence threshold alone would take...
+    middling = np.asarray([0.5, 0.4, 0.3])
+    assert decide(rank, middling, np.asarray([3.0, 0.0, 0.0]), 0.63) == 0
+    assert decide(rank, middling, np.asarray([-6.0, -6.0, -6.0]), 0.63) is None
+    # ...and a stricter min_evidence, chosen by the user, asks more of both.
+    assert decide(rank, middling, np.asarray([3.0, 0.0, 0.0]), 0.95) is None
+    # Without a reading (no reader): the best-ranked sentence whose evidence reaches min_evidence.
+    unread = np.full(3, -np.inf)
+    assert decide(rank, evidence, unread, 0.63) == 0 and decide(rank, np.asarray([0.2, 0.7, 0.9]), unread, 0.63) == 1
+    assert decide(rank, weak, unread, 0.63) is None
+
+
+def test_the_confidence_head_meets_the_calibrated_threshold_where_it_was_fitted() -> None:
+    """Its 0..1 confidence is on min_evidence's scale: the fitted threshold maps to the calibrated value."""
+    from rag.answering import CONFIDENCE_BIAS, CONFIDENCE_THRESHOLD, CONFIDENCE_WEIGHTS
+    from rag.evidence import MIN_EVIDENCE
+
+    # One sentence, margin 0, its evidence logit x chosen to score exactly the threshold.
+    x = (CONFIDENCE_THRESHOLD - CONFIDENCE_BIAS) / (CONFIDENCE_WEIGHTS[0] + CONFIDENCE_WEIGHTS[1])
+    at = np.asarray([1.0 / (1.0 + np.exp(-x))])
+    assert abs(answer_confidence(at, np.asarray([0.0]), 0) - MIN_EVIDENCE) < 1e-6
+    assert decide(np.zeros(1), at * 1.01, np.asarray([0.0]), MIN_EVIDENCE) == 0
+    assert decide(np.zeros(1), at * 0.99, np.asarray([0.0]), MIN_EVIDENCE) is None
 
 
 def test_the_refusal_threshold_is_the_one_calibrated_with_the_evidence_head() -> None:
