@@ -58,6 +58,30 @@ def test_pdf_pages_carry_their_numbers_and_a_page_without_text_is_a_warning(tmp_
     assert doc.warnings == ("page 2 has no text (scanned image?)",)
 
 
+def test_pdf_running_headers_footers_and_page_numbers_are_left_out(tmp_path: Path) -> None:
+    bodies = [
+        "Fleet report\nThe fleet grew by twelve ships.",
+        "Ferries\nNine ferries serve the islands.",
+        "Tugs\nThree tugs work the harbour.",
+        "Outlook\nNew routes open in spring.",
+    ]
+    pages = [f"ACME Shipping - Confidential\n{body}\nPage {n} of 4" for n, body in enumerate(bodies, start=1)]
+    doc = load_file(write(tmp_path, "fleet.pdf", make_pdf(pages)))
+    assert "Confidential" not in doc.text and "of 4" not in doc.text
+    assert doc.text == "\n\n".join(bodies)
+    assert doc.page_at(doc.text.index("Three tugs")) == 3 and doc.warnings == ()
+    # A short document keeps a line that repeats on its two pages; a lone page number still goes.
+    short = load_file(
+        write(tmp_path, "short.pdf", make_pdf(["Tide table\nHigh water 06:12.\n1", "Tide table\nLow 12:30.\n- 2 -"]))
+    )
+    assert short.text == "Tide table\nHigh water 06:12.\n\nTide table\nLow 12:30."
+    # A page with only its running lines has no text of its own: said, as for a scanned page.
+    scanned = load_file(
+        write(tmp_path, "scan.pdf", make_pdf([*pages[:3], "ACME Shipping - Confidential\nPage 4 of 4"]))
+    )
+    assert scanned.warnings == ("page 4 has no text (scanned image?)",)
+
+
 @pytest.mark.parametrize(
     "junk",
     [

@@ -60,6 +60,41 @@ def _join_wrapped_lines(text: str) -> str:
     return _WRAPPED.sub(" ", _WRAPPED_BEFORE_A_CAPITAL.sub(r"\1 ", text))
 
 
+_PAGE_NUMBER = re.compile(
+    r"(?:page|p\.|seite|página|pagina)?\s*[-–—]?\s*\d{1,4}\s*(?:(?:of|/|von|de|di)\s*\d{1,4})?\s*[-–—]?", re.I
+)
+"""A line that is only a page number: "7", "- 7 -", "Page 3 of 12", "3 / 12"."""
+RUNNING_EDGE_LINES = 2
+"""How many lines at the top and at the bottom of a page may be a running header or footer."""
+
+
+def _without_running_lines(pages: list[str]) -> list[str]:
+    """The pages without their running headers and footers: a line among the first or last
+    :data:`RUNNING_EDGE_LINES` of a page that is only a page number, or that repeats (numbers aside) at the
+    edge of at least half of the pages, three or more ("ACME Corp. Confidential", "Annual report 2024 | 7").
+    Left in, they break sentences that run over a page and turn up in quotes."""
+
+    def key(line: str) -> str:
+        return re.sub(r"\d+", "#", " ".join(line.split())).casefold()
+
+    def edges(lines: list[str]) -> list[int]:
+        filled = [i for i, line in enumerate(lines) if line.strip()]
+        return sorted(set(filled[:RUNNING_EDGE_LINES] + filled[-RUNNING_EDGE_LINES:]))
+
+    split = [page.split("\n") for page in pages]
+    seen: dict[str, int] = {}
+    for lines in split:
+        for k in {key(lines[i]) for i in edges(lines)}:
+            seen[k] = seen.get(k, 0) + 1
+    with_text = sum(1 for page in pages if page.strip())
+    running = {k for k, n in seen.items() if with_text >= 3 and n >= max(3, (with_text + 1) // 2)}
+    out = []
+    for lines in split:
+        drop = {i for i in edges(lines) if key(lines[i]) in running or _PAGE_NUMBER.fullmatch(lines[i].strip())}
+        out.append("\n".join(line for i, line in enumerate(lines) if i not in drop))
+    return out
+
+
 def load(path: Path, raw: bytes) -> Extracted:
     try:
         from pypdf import PdfReader
@@ -88,6 +123,7 @@ def load(path: Path, raw: bytes) -> Extracted:
     if page_count == 0:
         raise DocumentError(path, "PDF without pages")
     texts: list[str] = []
+    unread: set[int] = set()  # pages that could not be read (their own warning says so)
     # pypdf has no timeout; a damaged or pathological file can take minutes. Pages are read against a budget
     # (checked between pages: one pathological page can still run long), and what is left when it runs out is
     # reported rather than indexed; the next sync reads the file again.
@@ -99,6 +135,7 @@ def load(path: Path, raw: bytes) -> Extracted:
                 f"{READ_SECONDS + READ_SECONDS_PER_PAGE * page_count:.0f} s to parse (damaged or unusually complex)"
             )
             texts.extend([""] * (page_count - number + 1))
+            unread.update(range(number, page_count + 1))
             break
         try:
             page_text = reader.pages[number - 1].extract_text() or ""
@@ -106,11 +143,13 @@ def load(path: Path, raw: bytes) -> Extracted:
             logger.debug("pypdf failed on page %d of %s", number, path, exc_info=True)
             warnings.append(f"page {number} could not be read ({type(exc).__name__})")
             texts.append("")
+            unread.add(number)
             continue
-        page_text = _join_wrapped_lines(_JUNK.sub(" ", page_text.replace("\r\n", "\n").replace("\r", "\n")).strip())
-        if not page_text:
+        texts.append(_JUNK.sub(" ", page_text.replace("\r\n", "\n").replace("\r", "\n")))
+    texts = [_join_wrapped_lines(page.strip()) for page in _without_running_lines(texts)]
+    for number, page_text in enumerate(texts, start=1):
+        if not page_text and number not in unread:
             warnings.append(f"page {number} has no text (scanned image?)")
-        texts.append(page_text)
     starts: list[int] = []
     offset = 0
     for page_text in texts:
