@@ -269,6 +269,8 @@ def _chat(pipeline: Pipeline, filters: dict[str, list[str]] | None) -> int:
             _say_what_the_sync_changed(pipeline)  # the first question opened (and synced) the index
         if not interactive:
             print(f"> {question}")
+        if answer.query and answer.query != answer.question:
+            print(f"(searched for: {answer.query})")
         _print_answer(answer)
         print()
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]

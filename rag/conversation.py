@@ -1,4 +1,10 @@
-"""Resolve a follow-up question against the earlier turns of a conversation, before retrieval."""
+"""Resolve a follow-up question against the earlier turns of a conversation, before retrieval.
+
+Two ways, the surer first: :func:`resolve_follow_up` writes the conversation's topic in place of a pronoun
+("How big is it?" after "What is the SAFE fund?" -> "How big is the SAFE fund?") or of an ellipsis ("And
+Kallas?" after "What did the commissioner say?" -> "What did Kallas say?"); when it cannot tell what a follow-up
+points to, :func:`standalone_question` prefixes it with the user turns it leans on.
+"""
 
 from __future__ import annotations
 
@@ -96,3 +102,86 @@ def standalone_question(question: str, history: Sequence[Message] | None = None)
             break
         context.insert(0, earlier)
     return " ".join([*context, question])
+
+
+_TOPIC = re.compile(
+    r"^\s*(?P<ask>what|who)(?:'s|\s+(?P<verb>is|are|was|were))\s+(?P<topic>[^?]{1,60}?)\s*\??\s*$", re.IGNORECASE
+)
+"""A question that asks what or who something is: its topic is what the next question's pronoun points to."""
+_SWAP = re.compile(r"^\s*(?:and|what about|how about)\s+(?P<topic>[^?]{1,60}?)\s*\??\s*$", re.IGNORECASE)
+"""An ellipsis: the previous question, asked about something else ("And Kallas?")."""
+_NOT_A_TOPIC_END = frozenset(
+    "of in on at by for from with to into about as than like backed called made used known based located given "
+    "doing done said one".split()
+)
+_PRONOUNS = {
+    "thing": {"it": "", "its": "'s"},
+    "person": {"he": "", "him": "", "his": "'s", "she": ""},
+    "plural": {"they": "", "them": "", "their": "'s"},
+}
+"""The pronouns that may stand for a topic of each kind, and the ending of their possessive."""
+_PRONOUN = re.compile(r"\b(it|its|he|him|his|she|her|hers|they|them|their|theirs)\b", re.IGNORECASE)
+
+
+def _topic(question: str) -> tuple[str, str] | None:
+    """The topic of "What is X?" / "Who are X?" and its kind (``thing``, ``person``, ``plural``), or None
+    when X does not read as a thing named (too long, or ending in a preposition or a participle)."""
+    match = _TOPIC.match(question)
+    if match is None:
+        return None
+    topic = match["topic"].strip()
+    words = topic.split()
+    if len(words) > 6 or words[-1].lower() in _NOT_A_TOPIC_END or _PRONOUN.search(topic):
+        return None
+    if (match["verb"] or "is").lower() in ("are", "were"):
+        return topic, "plural"
+    return topic, "person" if match["ask"].lower() == "who" else "thing"
+
+
+def _put(topic: str, question: str, kind: str) -> str | None:
+    """``question`` with every pronoun replaced by ``topic``, when all its pronouns fit the topic's kind."""
+    found = [m.group().lower() for m in _PRONOUN.finditer(question)]
+    if not found or any(word not in _PRONOUNS[kind] for word in found):
+        return None
+
+    def replace(match: re.Match[str]) -> str:
+        ending = _PRONOUNS[kind][match.group().lower()]
+        if ending and topic.endswith("s") and not topic[-1:].isupper():
+            ending = "'"
+        text = topic + ending
+        starts = match.start() == len(question) - len(question.lstrip())
+        return text[0].upper() + text[1:] if starts else text
+
+    return _PRONOUN.sub(replace, question)
+
+
+def resolve_follow_up(question: str, history: Sequence[Message] | None = None) -> str | None:
+    """``question`` with what it points back to written in, or None when that is not clear.
+
+    The topic is what an earlier "What is X?" / "Who is X?" asked about, carried through the follow-ups after
+    it: a pronoun of the topic's kind (*it*, *its* for a thing; *he*, *his* for a person; *they* for several)
+    is replaced by it, and "And Y?" / "What about Y?" asks the previous question about Y instead. A pronoun of
+    another kind ("What is its budget?" after "Who is the project lead of Project Falcon?") is left to
+    :func:`standalone_question`.
+    """
+    turns = user_turns(history)
+    if not turns or not is_follow_up(question):
+        return None
+    topic: tuple[str, str] | None = None
+    previous = ""
+    resolved: str | None = None
+    for turn in [*turns[-(MAX_CHAIN + 2) :], question]:
+        resolved = None
+        if previous and is_follow_up(turn):
+            swap = _SWAP.match(turn)
+            if swap and topic and topic[0] in previous and not _PRONOUN.search(swap["topic"]):
+                resolved = previous.replace(topic[0], swap["topic"].strip(), 1)
+                topic = (swap["topic"].strip(), topic[1])
+            elif topic:
+                resolved = _put(topic[0], turn, topic[1])
+            if resolved is None:
+                topic = None  # what it points to is not known: neither is what later turns point to
+        else:
+            topic = _topic(turn)
+        previous = resolved or turn
+    return resolved

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import logging
 import time
@@ -16,7 +17,7 @@ import numpy as np
 
 from rag.answering import Answer, Answerer, ExtractiveAnswerer
 from rag.chunking import CHUNKER_VERSION, Chunk, chunk_document, sentence_spans
-from rag.conversation import Message, standalone_question
+from rag.conversation import Message, resolve_follow_up, standalone_question
 from rag.documents import Document, iter_files, load_file
 from rag.embedding import Embedder
 from rag.errors import DocumentError, DocumentsFolderError, IndexStoreError, QuestionError
@@ -515,7 +516,8 @@ class Pipeline:
         prepared = self._prepare(question, history, filters)
         if isinstance(prepared, Answer):
             return prepared
-        return self.answerer.run(*prepared)
+        asked, inputs = prepared
+        return _as_asked(self.answerer.run(*inputs), asked)
 
     def stream_answer(
         self, question: str, history: Sequence[Message] | None = None, filters: FilterSpec | None = None
@@ -525,16 +527,21 @@ class Pipeline:
         if isinstance(prepared, Answer):
             yield prepared
             return
+        asked, inputs = prepared
         stream = getattr(self.answerer, "stream", None)
         if stream is None:
-            yield self.answerer.run(*prepared)
-        else:
-            yield from stream(*prepared)
+            yield _as_asked(self.answerer.run(*inputs), asked)
+            return
+        for piece in stream(*inputs):
+            yield _as_asked(piece, asked) if isinstance(piece, Answer) else piece
 
     def _prepare(
         self, question: str, history: Sequence[Message] | None, filters: FilterSpec | None = None
-    ) -> Answer | tuple[str, str, list[Passage], np.ndarray]:
-        """Check the question, make it self-contained, retrieve: the answerer's inputs (or an early Answer)."""
+    ) -> Answer | tuple[str, tuple[str, str, list[Passage], np.ndarray]]:
+        """Check the question, make it self-contained, retrieve: the question as asked and the answerer's inputs
+        (the question as understood, the query searched, the passages, the query's vector), or an early
+        Answer. A follow-up whose pronoun or ellipsis the conversation resolves is understood and searched as
+        resolved ("How big is the SAFE fund?"); another one is searched with the turns it leans on."""
         question = self._check(question)
         where = _where(filters, self.settings.docs_dir)
         store = self.store
@@ -547,9 +554,11 @@ class Pipeline:
             )
         if where is not None and not store.sources(where):
             return Answer(question, _no_match(where, store.sources()), False, query=question)
-        query = standalone_question(question, history)
+        resolved = resolve_follow_up(question, history)
+        query = resolved or standalone_question(question, history)
         query_vector = self.embedder.encode_query(query)
-        return question, query, self._retrieve(query, query_vector, None, where), query_vector
+        passages = self._retrieve(query, query_vector, None, where)
+        return question, (resolved or question, query, passages, query_vector)
 
     def _retrieve(
         self, query: str, query_vector: np.ndarray, top_k: int | None = None, where: Filter | None = None
@@ -583,6 +592,11 @@ class Pipeline:
                 f"{self.settings.max_question_chars:,})."
             )
         return question.strip()
+
+
+def _as_asked(answer: Answer, question: str) -> Answer:
+    """``answer`` to the question in the user's words (the answerer may have been given it resolved)."""
+    return answer if answer.question == question else dataclasses.replace(answer, question=question)
 
 
 def _moved(

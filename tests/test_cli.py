@@ -304,6 +304,8 @@ def test_chat_keeps_the_conversation_for_follow_ups(tmp_path: Path, seeds_copy: 
         "What is the reparations loan backed by?",
         "How much could Ukraine borrow under it?",
         "Who won the 2022 World Cup?",
+        "What is the SAFE fund?",
+        "How big is it?",
     ]
     out = rag("chat", "--docs", str(seeds_copy), index_dir=tmp_path / "index", stdin="\n\n".join(asked) + "\n")
     assert out.returncode == 0, out.stderr
@@ -312,6 +314,7 @@ def test_chat_keeps_the_conversation_for_follow_ups(tmp_path: Path, seeds_copy: 
     assert "Russian sovereign assets**" in turns[0]  # what backs it, marked
     assert "**€140 billion**" in turns[1]  # "it" is the loan of the turn before
     assert "The documents do not say" in turns[2]
+    assert "(searched for: How big is the SAFE fund?)" in turns[4] and "€150 billion" in turns[4]
     assert out.stderr.startswith(f"index {tmp_path / 'index'} built first: 2 added")  # one line, about the index
     assert out.stderr.count("\n") == 1
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from rag import Answer, Pipeline
-from rag.conversation import Message, is_follow_up, standalone_question
+from rag.conversation import Message, is_follow_up, resolve_follow_up, standalone_question
 from rag.embedding import Embedder
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -40,6 +40,46 @@ def test_a_long_chain_reaches_back_two_turns_at_most() -> None:
     assert (
         standalone_question("Where is it?", history) == "What is its budget? And how much has been spent? Where is it?"
     )
+
+
+def said(*questions: str) -> list[Message]:
+    return [m for q in questions for m in ({"role": "user", "content": q}, {"role": "assistant", "content": "."})]
+
+
+@pytest.mark.parametrize(
+    ("earlier", "question", "resolved"),
+    [
+        (["What is the SAFE fund?"], "How big is it?", "How big is the SAFE fund?"),
+        (["What is SAFE?"], "Is it a loan or a grant?", "Is SAFE a loan or a grant?"),
+        (["What are SAFE loans?"], "Who can get them?", "Who can get SAFE loans?"),
+        (["Who is the EU Defense Commissioner?"], "What did he say?", "What did the EU Defense Commissioner say?"),
+        (["Who is the EU Defense Commissioner?", "What did he say?"], "And Kallas?", "What did Kallas say?"),
+        (["What is SAFE?"], "What about the reparations loan?", "What is the reparations loan?"),
+        # the topic carries through a chain of follow-ups
+        (
+            ["What is the reparations loan?", "How much could Ukraine borrow under it?"],
+            "What backs it?",
+            "What backs the reparations loan?",
+        ),
+        (["What is the Eiffel Tower?"], "Who designed its lift?", "Who designed the Eiffel Tower's lift?"),
+    ],
+)
+def test_a_pronoun_or_an_ellipsis_is_replaced_by_the_topic(earlier: list[str], question: str, resolved: str) -> None:
+    assert resolve_follow_up(question, said(*earlier)) == resolved
+
+
+@pytest.mark.parametrize(
+    ("earlier", "question"),
+    [
+        (["Who is the project lead of Project Falcon?"], "What is its budget?"),  # "its" is not the lead
+        (["How many vacation days do employees get?"], "Can they carry them over?"),  # no topic asked about
+        (["What is the reparations loan backed by?"], "How much could Ukraine borrow under it?"),  # not a name
+        (["What is the SAFE fund?"], "Who is Kubilius?"),  # not a follow-up
+        (["What is the SAFE fund?", "Is there a meal allowance?"], "How big is it?"),  # the topic changed
+    ],
+)
+def test_what_a_follow_up_points_to_is_not_guessed(earlier: list[str], question: str) -> None:
+    assert resolve_follow_up(question, said(*earlier)) is None
 
 
 def test_malformed_history_is_ignored() -> None:
@@ -157,6 +197,18 @@ def test_a_follow_up_is_answered_about_its_own_question_not_the_earlier_one(note
     )
     assert "carried over" in first_quote(carry)
     assert "work remotely" in first_quote(remote)
+
+
+@pytest.mark.slow
+def test_a_resolved_follow_up_is_searched_and_answered_as_resolved(notes_pipeline: Pipeline) -> None:
+    fund, size = converse(notes_pipeline, "What is the SAFE fund?", "How big is it?")
+    assert size.question == "How big is it?" and size.query == "How big is the SAFE fund?"
+    assert "€150 billion" in first_quote(size) and first_quote(size) == first_quote(fund)
+    _, said_, kallas = converse(
+        notes_pipeline, "Who is the EU Defense Commissioner?", "What did he say?", "And Kallas?"
+    )
+    assert "Kubilius" in first_quote(said_)
+    assert kallas.query == "What did Kallas say?" and "Kallas" in first_quote(kallas)
 
 
 @pytest.mark.slow
