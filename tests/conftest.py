@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import socket
 import uuid
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 from rag import Pipeline
 from rag.embedding import Embedder
@@ -18,6 +20,12 @@ from tests.servers import PgServer, RayHead, postgres, ray_head
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+
+# The property and fuzz tests draw the same examples on every run, so a green run is repeatable (a landing
+# gate must not fail at random); `HYPOTHESIS_PROFILE=explore pytest ...` draws new ones to look for bugs.
+settings.register_profile("repeatable", derandomize=True, print_blob=True)
+settings.register_profile("explore", print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 @pytest.fixture(autouse=True)
