@@ -19,11 +19,12 @@ after. Filtered vector searches use pgvector's iterative index scan so a selecti
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -291,13 +292,13 @@ class PgStore:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
 
 
-def _stored_chunks(conn: Any, where: str, param: Any) -> list[StoredChunk]:
+def _stored_chunks(conn: Any, where: str, *params: Any) -> list[StoredChunk]:
     """The chunks ``where`` selects (SQL over ``c``, the chunk, and ``d``, its document), as stored."""
     rows = conn.execute(
         "SELECT c.id, d.source, d.title, c.text, c.start, c.stop, c.ordinal, c.section, c.embedding,"
         " c.sent_start, c.sent_end, c.sent_vectors FROM rag_chunks c JOIN rag_documents d ON d.id = c.doc_id"
         f" WHERE {where}",
-        (param,),
+        params,
     ).fetchall()
     out = []
     for cid, source, title, text, start, stop, ordinal, section, vector, s_start, s_end, s_vectors in rows:
@@ -368,9 +369,14 @@ class PgWriter:
         ).fetchall()
         return {r[0]: DocumentRecord(r[0], r[1], r[2], r[3], r[4], *_paging(r[5], r[6], r[7])) for r in rows}
 
-    def chunks_of(self, sources: Sequence[str]) -> list[StoredChunk]:
-        """The stored chunks of these documents (to copy the vectors of text a changed file still holds)."""
-        return _stored_chunks(self.conn, "d.source = ANY(%s)", list(sources)) if sources else []
+    def chunks_of(self, sources: Sequence[str], texts: Collection[str]) -> list[StoredChunk]:
+        """The stored chunks of these documents whose text is one of ``texts`` (to copy the vectors of text a
+        changed file still holds); matched on the texts' MD5 in the database, so only those are sent."""
+        if not sources or not texts:
+            return []
+        digests = [hashlib.md5(t.encode("utf-8"), usedforsecurity=False).hexdigest() for t in texts]
+        where = "d.source = ANY(%s) AND md5(c.text) = ANY(%s)"
+        return [c for c in _stored_chunks(self.conn, where, list(sources), digests) if c.chunk.text in texts]
 
     def apply(
         self,

@@ -281,8 +281,8 @@ def reader_phrase(sentence: str, scores: TokenScores, span: tuple[int, int] | No
 _TRIM = frozenset(" \t\n,;:")
 _CAPITALISED = re.compile(r"[^\W\d_][\w'’.&-]*")
 _LEGAL_FORMS = frozenset(
-    "gmbh ag kg ohg ug se sa s.a. sas sarl s.a.r.l. spa s.p.a. srl bv b.v. nv n.v. ab as asa oy oyj plc ltd ltd. "
-    "limited llc llp inc inc. corp corp. co co. lp".split()
+    "GmbH gGmbH AG KG KGaA OHG UG SE SA S.A. SAS SARL Sàrl SpA S.p.A. Srl S.r.l. BV B.V. NV N.V. AB ASA Oy Oyj "
+    "plc PLC Ltd Ltd. LTD Limited LLC L.L.C. LLP Inc Inc. Corp Corp. Co Co. LP L.P. &".split()
 )
 """Words that only give a company's legal form: "GmbH" of "Nordlicht Logistik GmbH" names no answer."""
 
@@ -292,21 +292,22 @@ def name_asked_about(sentence: str, question: str, span: tuple[int, int]) -> tup
     a word of that name: "GmbH" of "Nordlicht Logistik GmbH" does not answer "Where is Nordlicht Logistik
     based?". None otherwise. (Not every part of a name the question writes: "Hillary Clinton" of "Secretary of
     State Hillary Clinton" does answer "Who was Secretary of State before Kerry?")"""
-    if not all(w.casefold() in _LEGAL_FORMS for w in sentence[span[0] : span[1]].split()):
+    if not all(w.rstrip(",") in _LEGAL_FORMS for w in sentence[span[0] : span[1]].split()):
         return None
     asked = {w.casefold() for w in re.findall(r"\w+", question)} - STOPWORDS
     runs: list[list[re.Match[str]]] = []
     for word in _CAPITALISED.finditer(sentence):
         if not word.group()[0].isupper():
             continue
-        if runs and sentence[runs[-1][-1].end() : word.start()] == " ":
+        if runs and sentence[runs[-1][-1].end() : word.start()] in (" ", " & "):  # "Nordlicht GmbH & Co. KG"
             runs[-1].append(word)
         else:
             runs.append([word])
     for run in runs:
         start, end = run[0].start(), run[-1].end()
         if start < span[0] and span[1] <= end:
-            return (start, end) if any(w.group().casefold() in asked for w in run) else None
+            written = {re.sub(r"['’]s$", "", w.group()).casefold() for w in run}
+            return (start, end) if written & asked else None
     return None
 
 

@@ -305,8 +305,9 @@ class Pipeline:
         report.removed = sorted(set(records) - seen)
         report.unchanged = [r.source for r in kept]
         first: dict[str, str] = {}
-        for r in [*sorted(kept, key=lambda r: r.source), *sorted((r for r, _ in fresh), key=lambda r: r.source)]:
-            first.setdefault(r.fingerprint, r.source)  # the file the index already held is the original
+        newest_last = sorted((r for r, _ in fresh), key=lambda r: (r.mtime_ns, r.source))
+        for r in [*sorted(kept, key=lambda r: r.source), *newest_last]:
+            first.setdefault(r.fingerprint, r.source)  # the original: a file the index held, else the oldest
         report.duplicates = [(r.source, first[r.fingerprint]) for r, _ in fresh if first[r.fingerprint] != r.source]
         return kept, fresh
 
@@ -358,7 +359,8 @@ class Pipeline:
             s = self.settings
             chunked = [(r, d, chunk_document(d, s.chunk_chars, s.chunk_overlap_sentences)) for r, d in fresh]
             donors = [*report.updated, *report.removed, *(other for _, other in report.duplicates)]
-            known = writer.chunks_of(donors) if chunked and not reset else []
+            texts = {c.text for _, _, cs in chunked for c in cs}
+            known = writer.chunks_of(donors, texts) if texts and not reset else []
             embedded = iter(self._embed([c for _, _, cs in chunked for c in cs], progress, known, report))
             rows = [(r, d, cs, [next(embedded) for _ in cs]) for r, d, cs in chunked]
             folder = str(s.docs_dir.resolve())
@@ -419,7 +421,9 @@ class Pipeline:
         kept_sources = {r.source for r, _ in kept}
         donors = [d.source for d in old.documents if d.source not in kept_sources] if old and new_chunks else []
         donors += [other for _, other in report.duplicates if other in kept_sources]
-        known = old.fetch([i for source in donors for i in old.chunks_of(source)]) if old else []
+        texts = {c.text for c in new_chunks}
+        matching = [i for source in donors for i in old.chunks_of(source) if old.chunk(i).text in texts] if old else []
+        known = old.fetch(matching) if old else []
         embedded = iter(self._embed(new_chunks, progress, known, report))
         filled = [row if row is not None else next(embedded) for row in rows]
         dim = old.manifest.dimension if old and not new_chunks else self.embedder.dimension
@@ -443,39 +447,44 @@ class Pipeline:
         report: IndexReport | None = None,
     ) -> list[tuple[np.ndarray, list[tuple[int, int]], np.ndarray]]:
         """Each chunk's vector, its sentences' document offsets and their vectors (one model pass), computed
-        here or, when ``embedding_cluster`` names one, on a Ray cluster; or copied from a ``known`` chunk (one
-        the index held, of a file changed or removed in this sync) with the same text and sentences. A chunk's
-        vectors depend on its text alone, so appending to a big file embeds its last chunks, not all of it."""
+        here or, when ``embedding_cluster`` names one, on a Ray cluster. A chunk's vectors depend on its text
+        alone, so each text is embedded once: a chunk whose text a ``known`` chunk has (one the index held) gets
+        that chunk's vectors, and chunks of the same text in this sync (copies of a file) share theirs; only the
+        sentence offsets move to where each chunk stands. Appending to a big file embeds its last chunks."""
         by_text = {c.chunk.text: c for c in known}
         spans = [sentence_spans(c.text) for c in wanted]
         copies = [_moved(by_text.get(c.text), c, s) for c, s in zip(wanted, spans, strict=True)]
-        chunks = [c for c, copy in zip(wanted, copies, strict=True) if copy is None]
-        spans = [s for s, copy in zip(spans, copies, strict=True) if copy is None]
+        todo: dict[str, list[tuple[int, int]]] = {}  # each text still to embed, once, with its sentence spans
+        for chunk, chunk_spans, copy in zip(wanted, spans, copies, strict=True):
+            if copy is None:
+                todo.setdefault(chunk.text, chunk_spans)
+        texts, text_spans = list(todo), list(todo.values())
         if report is not None:
-            report.embedded, report.reused = len(chunks), len(wanted) - len(chunks)
-        if self.settings.embedding_cluster and chunks:
+            report.embedded, report.reused = len(texts), len(wanted) - len(texts)
+        if self.settings.embedding_cluster and texts:
             from rag.cluster import embed_spans
 
             def tell(done: int, total: int) -> None:
                 if progress:
                     progress(done, total, "embedding chunks on the cluster")
 
-            all_texts = [c.text for c in chunks]
-            embedded = embed_spans(self.settings.embedding_cluster, self.embedder, all_texts, spans, tell)
+            embedded = embed_spans(self.settings.embedding_cluster, self.embedder, texts, text_spans, tell)
         else:
             embedded = []
             batch = 32
-            for i in range(0, len(chunks), batch):
-                texts = [c.text for c in chunks[i : i + batch]]
-                vectors, pooled = self.embedder.encode_spans(texts, spans[i : i + batch])
+            for i in range(0, len(texts), batch):
+                vectors, pooled = self.embedder.encode_spans(texts[i : i + batch], text_spans[i : i + batch])
                 embedded.extend(zip(vectors, pooled, strict=True))
                 if progress:
-                    progress(min(i + batch, len(chunks)), len(chunks), "embedding chunks")
-        computed = iter(
-            (vector, [(chunk.start + a, chunk.start + b) for a, b in chunk_spans], sentence_vectors)
-            for chunk, chunk_spans, (vector, sentence_vectors) in zip(chunks, spans, embedded, strict=True)
-        )
-        return [copy if copy is not None else next(computed) for copy in copies]
+                    progress(min(i + batch, len(texts)), len(texts), "embedding chunks")
+        computed = dict(zip(texts, embedded, strict=True))
+        out = []
+        for chunk, chunk_spans, copy in zip(wanted, spans, copies, strict=True):
+            if copy is None:
+                vector, sentence_vectors = computed[chunk.text]
+                copy = (vector, [(chunk.start + a, chunk.start + b) for a, b in chunk_spans], sentence_vectors)
+            out.append(copy)
+        return out
 
     # ---- asking ---------------------------------------------------------------------------------------
 

@@ -96,13 +96,12 @@ class TokenScores:
     """Per token, how many table-cell separators (" | ") stand before or at it: a span stays in one cell."""
 
     def best_outside(self, start: int, end: int) -> tuple[int, int] | None:
-        """The best span, as :attr:`best`, among those that are not a part of characters ``start:end`` of the
-        sentence (the whole of it still counts), or None when no span is left."""
+        """The best span, as :attr:`best`, among those that share no character with ``start:end`` of the
+        sentence, or None when no span is left."""
         pair = self.start_logp[:, None] + self.end_logp[None, :]
         allowed = _spans_allowed(self.cells if self.cells is not None else np.zeros(len(self.starts), dtype=int))
-        inside = (self.starts[:, None] >= start) & (self.ends[None, :] <= end)
-        whole = (self.starts[:, None] <= start) & (self.ends[None, :] >= end)
-        pair = np.where(allowed & (~inside | whole), pair, -np.inf)
+        overlaps = (self.starts[:, None] < end) & (self.ends[None, :] > start)
+        pair = np.where(allowed & ~overlaps, pair, -np.inf)
         if not np.isfinite(pair).any():
             return None
         first, last = np.unravel_index(int(np.argmax(pair)), pair.shape)

@@ -121,8 +121,8 @@ class Settings:
     (its graph is built once, ~5 s, and cached) or ``numpy`` (float32)."""
     min_evidence: float = MIN_EVIDENCE
     """Refusal threshold (0..1): the answer is refused when the confidence head's confidence that the documents
-    answer (:func:`rag.answering.answer_confidence`; with ``span_reader`` off, the best sentence's evidence
-    score) is below it. Calibrated on SQuAD train (``benchmarks/calibrate_refusal.py``,
+    answer (:func:`rag.answering.answer_confidence`; with ``span_reader`` off or a ``generator``, the best
+    sentence's evidence score) is below it. Calibrated on SQuAD train (``benchmarks/calibrate_refusal.py``,
     ``benchmarks/tune_reader_choice.py``); higher refuses more, 0 answers everything."""
     max_question_chars: int = 2_000
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from conftest import HashEmbedder
 
-from rag.answering import ExtractiveAnswerer, answer_confidence, decide, phrase_in, unmentioned_names
+from rag import answering
+from rag.answering import Answer, ExtractiveAnswerer, answer_confidence, decide, phrase_in, unmentioned_names
 from rag.chunking import Chunk
 from rag.evidence import EvidenceScorer, Sentence
 from rag.phrases import key_phrase, question_type, whole_name
@@ -117,6 +118,43 @@ def test_the_reader_chooses_the_answer_and_the_confidence_head_decides_whether_t
     assert decide(rank, weak, unread, 0.63) is None
 
 
+class StubReader:
+    """Reads every sentence with one margin (None: cannot read it, as an unavailable reader)."""
+
+    def __init__(self, margin: float | None) -> None:
+        self.margin = margin
+
+    def read(self, question: str, sentences: list[str], contexts: object = None) -> list[TokenScores | None]:
+        if self.margin is None:
+            return [None] * len(sentences)
+        out: list[TokenScores | None] = []
+        for sentence in sentences:
+            offsets = np.arange(len(sentence))
+            zeros = np.zeros(len(sentence))
+            out.append(TokenScores(offsets, offsets + 1, zeros, zeros, self.margin, (0, min(4, len(sentence)))))
+        return out
+
+
+def test_a_refusal_of_the_confidence_head_stands_and_an_unreadable_reading_falls_back_to_the_evidence(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    embedder = HashEmbedder()
+    question = "When was the bridge opened?"
+    vector = embedder.encode_query(question)
+
+    def answer(reader: StubReader, confidence: float) -> Answer:
+        monkeypatch.setattr(answering, "answer_confidence", lambda *_: confidence)
+        answerer = ExtractiveAnswerer(embedder, min_evidence=0.5, reader=reader)  # type: ignore[arg-type]
+        scored = answerer.score(question, question, passages(), vector)
+        assert scored[0][0] >= 0.5  # the evidence alone would answer
+        return answerer.run(question, question, passages(), vector)
+
+    assert not answer(StubReader(-12.0), confidence=0.2).answered  # the head refuses: nothing overrides it
+    assert answer(StubReader(9.0), confidence=0.9).answered
+    # No reading (a reader that cannot load): the evidence threshold decides, as without a reader.
+    assert answer(StubReader(None), confidence=0.0).answered
+
+
 def test_the_confidence_head_meets_the_calibrated_threshold_where_it_was_fitted() -> None:
     """Its 0..1 confidence is on min_evidence's scale: the fitted threshold maps to the calibrated value."""
     from rag.answering import CONFIDENCE_BIAS, CONFIDENCE_THRESHOLD, CONFIDENCE_WEIGHTS
@@ -183,19 +221,23 @@ def test_a_price_the_reader_marks_keeps_its_currency(sentence: str, marked: str,
         # The reader marks "GmbH"; the name the question asks about is no answer, the next best span is.
         ("| Nordlicht Logistik GmbH | Henrike Vos | North |", "Where is Nordlicht Logistik based?", "North"),
         ("Nordlicht Logistik GmbH moved to Hamburg.", "where is nordlicht logistik?", "Hamburg"),
+        ("Nordlicht GmbH & Co. KG moved to Hamburg.", "Where did Nordlicht move?", "Hamburg"),
         # Only a legal form, only of the name asked about: a question that writes no word of the name keeps it.
         ("| Nordlicht Logistik GmbH | Henrike Vos | North |", "Which partner is in the North?", "GmbH"),
     ],
 )
 def test_a_part_of_the_name_asked_about_is_not_the_key_phrase(sentence: str, question: str, expected: str) -> None:
-    """Reader scores that put "GmbH" first and the city or region second (token = character, for the test)."""
+    """Reader scores that put "GmbH" first and the city or region second (token = character, for the test): the
+    start of "GmbH" scores above that of the answer, so a span from "GmbH" to the answer's end would win if
+    allowed."""
     n = len(sentence)
     start, end = np.full(n, -9.0), np.full(n, -9.0)
     gmbh, other = sentence.index("GmbH"), sentence.index("North" if "North" in sentence else "Hamburg")
-    start[gmbh], end[gmbh + 3], start[other], end[other + 4 if "North" in sentence else other + 6] = 0, 0, 0.5, -1
+    form = sentence.index("moved") - 1 if "& Co. KG" in sentence else gmbh + 4  # the whole legal form
+    start[gmbh], end[form - 1], start[other], end[other + 4 if "North" in sentence else other + 6] = 0, 0, -0.2, -1
     cells = np.cumsum([c == "|" for c in sentence])
     offsets = np.arange(n)
-    scores = TokenScores(offsets, offsets + 1, start, end, 3.0, (gmbh, gmbh + 4), cells)
+    scores = TokenScores(offsets, offsets + 1, start, end, 3.0, (gmbh, form), cells)
     span = key_phrase(sentence, question, scores=scores)
     assert span is not None and sentence[span[0] : span[1]] == expected, question
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -133,6 +135,18 @@ def test_a_copy_of_a_file_is_reported_and_embeds_nothing(tmp_path: Path) -> None
     assert report.embedded == embedder.calls == 0 and report.reused > 0
     (tmp_path / "docs" / "doc1.txt").write_text("Now about owls.", encoding="utf-8")
     assert pipeline(tmp_path).index().duplicates == []  # an unchanged copy is not reported again
+    # Two copies added in one sync: the text is embedded once; the newer file is named the copy.
+    (tmp_path / "docs" / "b.txt").write_text("Badgers dig setts. They sleep by day.", encoding="utf-8")
+    (tmp_path / "docs" / "a.txt").write_text("Badgers dig setts. They sleep by day.", encoding="utf-8")
+    os.utime(tmp_path / "docs" / "a.txt", ns=(time.time_ns(), time.time_ns() + 10**9))  # a second newer
+    both = HashEmbedder()
+    report = pipeline(tmp_path, both).index()
+    assert report.added == ["a.txt", "b.txt"] and report.duplicates == [("a.txt", "b.txt")]
+    assert report.embedded == both.calls == 1 and report.reused == 1
+    store = Store.load(tmp_path / "index")
+    np.testing.assert_array_equal(
+        store.vectors[store.chunks_of("a.txt")[0]], store.vectors[store.chunks_of("b.txt")[0]]
+    )
 
 
 def test_a_crash_while_writing_leaves_the_previous_index_usable(

@@ -5,6 +5,8 @@ Also the upload path's file-name sanitising (unit tests, no server) and the logi
 
 from __future__ import annotations
 
+import os
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -233,11 +235,12 @@ def test_files_changed_on_disk_while_the_chat_runs_are_picked_up_by_sync(page: A
     note.write_text("Harbour log\nThe night ferry to Vollen leaves at 23:40 from pier 6.\n", encoding="utf-8")
     copy = app_root / "docs" / "harbour copy.txt"
     copy.write_bytes(note.read_bytes())
+    os.utime(copy, ns=(time.time_ns(), time.time_ns() + 10**9))  # the later file (a coarse clock could tie them)
     status = page.locator("#sync-status")
     page.locator("#sync").click()
     status.filter(has_text="Synced").wait_for(timeout=ANSWER_TIMEOUT_MS)
     assert "2 added (harbour copy.txt, harbour.txt)" in status.inner_text() and "0 removed" in status.inner_text()
-    assert "Same content: harbour.txt as harbour copy.txt" in status.inner_text()
+    assert "Same content: harbour copy.txt as harbour.txt" in status.inner_text()  # the newer file is the copy
     assert "harbour.txt" in page.locator("#documents").inner_text()
     assert "23:40" in ask(page, "When does the night ferry to Vollen leave?").inner_text()
 

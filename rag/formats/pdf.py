@@ -46,11 +46,11 @@ case. PDF text breaks where the printed line did; left in, every printed line wo
 
 _WRAPPED_BEFORE_A_CAPITAL = re.compile(
     r"(?<=[ \t])((?:a|an|the|of|in|on|at|to|for|with|by|from|into|than|per|via|and|or|but|is|are|was|were),?"
-    r"|[^\W\d_]+,)[ \t]*\n(?=[A-Z0-9€$£])"
+    r"|[^\W\d_]+,)[ \t]*\n(?![0-9]+[.)]\s|[A-Za-z][.)]\s|[•▪◦·*-]\s)(?=[A-Z0-9€$£])"
 )
 """A line break inside a sentence before a capital or a number ("the hub in\nOctober", "signed by\nAnna Berg"): the
 line ends in a word no sentence or heading ends with (an article, a preposition, a conjunction, a verb "to
-be") or in a comma after a word."""
+be") or in a comma after a word, and the next does not start a list item ("2. Eggs", "b) ...", "• ...")."""
 
 
 def _join_wrapped_lines(text: str) -> str:
