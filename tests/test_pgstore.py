@@ -274,7 +274,8 @@ SYNC = (
 
 def test_concurrent_syncs_neither_duplicate_nor_lose_chunks(pg_url: str, seeds_copy: Path, tmp_path: Path) -> None:
     for i in range(12):
-        (seeds_copy / f"log-{i}.txt").write_text(f"Log {i}. " + f"Station {i} counted {i * 3} wagons. " * 40)
+        counts = " ".join(f"Station {i} counted {i * 3 + j} wagons." for j in range(40))  # no two chunks alike
+        (seeds_copy / f"log-{i}.txt").write_text(f"Log {i}. {counts}")
     runs = [
         subprocess.Popen(
             [sys.executable, "-c", SYNC, str(seeds_copy), pg_url, str(tmp_path / f"i{n}")],
@@ -302,7 +303,9 @@ def test_a_sync_killed_mid_write_leaves_the_last_index(pg_url: str, seeds_copy: 
     reader = Pipeline(docs_dir=seeds_copy, store="pgvector", store_url=pg_url, sync_on_start=False)
     before = quotes(reader, LOAN)
     for i in range(60):
-        (seeds_copy / f"extra-{i}.txt").write_text(f"Extra {i}. " + f"Depot {i} holds {i} tonnes of grain. " * 300)
+        # Every sentence its own text: identical chunks are embedded once, which would end the sync too soon.
+        depots = " ".join(f"Depot {i}.{j} holds {j} tonnes of grain." for j in range(300))
+        (seeds_copy / f"extra-{i}.txt").write_text(f"Extra {i}. {depots}")
     for delay in (1.0, 2.5, 4.0, 6.0):
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(delay)
