@@ -81,6 +81,15 @@ _SCALE_AFTER = re.compile(r"\s?(?:billion|million|trillion|thousand|bn|per cent|
 _UNIT_AFTER = re.compile(_UNIT.removesuffix("?"), re.I)
 _CURRENCY = re.compile(r"\s(?:euros?|dollars?|pounds?|EUR|USD|GBP|CHF|JPY)(?![\w-])", re.I)
 _AMOUNT_BEFORE = re.compile(r"\d(?:[\d,.]*\d)?\s$")
+_MONEY = (
+    r"(?:[€$£¥]\s?\d[\d,.]*(?:\s?(?:billion|million|trillion|thousand|bn))?"
+    r"|\d[\d,.]*(?:\s?(?:billion|million|trillion|thousand|bn))?\s(?:euros?|dollars?|pounds?|EUR|USD|GBP|CHF|JPY))"
+)
+_CONVERTED = re.compile(r"\(\s*(?:about |around |approximately |some |~)?" + _MONEY + r"\s*\)")
+"""An amount in brackets: "($174 billion)", a conversion of the amount written before it."""
+_MONEY_BEFORE = re.compile(
+    r"(?:(?:up to|about|around|approximately|over|more than|some|nearly|almost)\s)?" + _MONEY + r"\s*$"
+)
 """A number just before a currency word ("400 " of "400 EUR")."""
 
 FEATURES = (
@@ -250,6 +259,9 @@ def key_phrase(
             if span is None:
                 return None
         if span is not None:
+            converted = _converted_from(sentence, span)
+            if converted is not None:
+                return converted  # "€150 billion", not the "$174 billion" in brackets after it
             currency = _CURRENCY.match(sentence, span[1]) if sentence[span[1] - 1].isdigit() else None
             if currency:
                 return (span[0], currency.end())  # "2,500 EUR", not "2,500"
@@ -259,6 +271,17 @@ def key_phrase(
             return span
     spans, features = candidates(sentence, question, qtype)
     return choose(sentence, question, spans, features, load_weights(), qtype)
+
+
+def _converted_from(sentence: str, span: tuple[int, int]) -> tuple[int, int] | None:
+    """When ``span`` is an amount in brackets right after another amount ("€150 billion ($174 billion)"), the
+    amount the text states: the one in brackets is its conversion."""
+    opening = sentence.rfind("(", 0, span[0] + 1)
+    closing = sentence.find(")", span[1] - 1)
+    if opening < 0 or closing < 0 or not _CONVERTED.fullmatch(sentence, opening, closing + 1):
+        return None
+    before = _MONEY_BEFORE.search(sentence[:opening].rstrip())
+    return (before.start(), before.end()) if before else None
 
 
 def reader_phrase(sentence: str, scores: TokenScores, span: tuple[int, int] | None = None) -> tuple[int, int] | None:

@@ -242,6 +242,25 @@ def test_a_part_of_the_name_asked_about_is_not_the_key_phrase(sentence: str, que
     assert span is not None and sentence[span[0] : span[1]] == expected, question
 
 
+@pytest.mark.parametrize(
+    ("sentence", "marked", "expected"),
+    [
+        ("The flagship €150 billion ($174 billion) defence fund is dubbed SAFE.", "$174 billion", "€150 billion"),
+        ("A room costs up to 45 EUR (about 52 USD) a night.", "52 USD", "up to 45 EUR"),
+        ("The squad (12 players) flew home.", "12", "12"),  # brackets that convert nothing
+    ],
+)
+def test_an_amount_in_brackets_after_another_gives_way_to_the_one_written(
+    sentence: str, marked: str, expected: str
+) -> None:
+    a = sentence.index(marked)
+    offsets = np.arange(len(sentence))
+    zeros = np.zeros(len(sentence))
+    scores = TokenScores(offsets, offsets + 1, zeros, zeros, 3.0, (a, a + len(marked)))
+    span = key_phrase(sentence, "How big is it?", scores=scores)
+    assert span is not None and sentence[span[0] : span[1]] == expected
+
+
 def test_an_amount_keeps_its_scale_word() -> None:
     sentence = "The loan is backed by approximately €185 billion of frozen Russian assets."
     span = key_phrase(sentence, "How much money backs the loan?")
