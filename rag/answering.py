@@ -21,7 +21,7 @@ from rag.chunking import ABBREVIATIONS, sentence_spans
 from rag.embedding import Embedder
 from rag.evidence import MIN_EVIDENCE, EvidenceScorer, IdfLookup, Sentence
 from rag.phrases import key_phrase, question_type
-from rag.reader import SpanReader, TokenScores
+from rag.reader import SpanReader, TokenScores, linear_row
 from rag.retrieval import Passage
 
 READER_CHOICE = 5
@@ -294,9 +294,7 @@ class ExtractiveAnswerer:
         rank, evidence = np.asarray([r for r, _, _ in top]), np.asarray([e for _, e, _ in top])
         readings: list[TokenScores | None] = []
         if self.reader and evidence.max() >= READ_SHARE * self.min_evidence:
-            readings = self.reader.read(
-                question, [s.text for _, _, s in top], [(s.title, s.previous) for _, _, s in top]
-            )
+            readings = self._read(question, [s for _, _, s in top])
         # A sentence the reader could not read (no reader, or no tokens left) has no margin: -inf, not "surely
         # no answer"; with none read, decide() falls back to the evidence threshold.
         margins = np.asarray([x.margin if x else -np.inf for x in readings] or [-np.inf] * len(top))
@@ -343,6 +341,20 @@ class ExtractiveAnswerer:
         if unknown:  # most likely an answer about something else ("Norway | 95 EUR" asked about Sweden): say so
             parts.insert(0, f"Note: the passages found never mention {_listed(unknown)}; the closest answer:")
         return Answer(question, " ".join(parts), True, quotes, related, phrase, query)
+
+    def _read(self, question: str, sentences: Sequence[Sentence]) -> list[TokenScores | None]:
+        """The reader's reading of each sentence, after its title and the sentence before it; a table row is
+        read as a sentence of its values after their columns' names (:func:`~rag.reader.linear_row`), after its
+        title and heading, and the reading moved back onto the row."""
+        assert self.reader is not None
+        texts, contexts, rows = [], [], []
+        for s in sentences:
+            linear = linear_row(s.text, s.header.rpartition("\n")[2]) if s.header else None
+            texts.append(linear[0] if linear else s.text)
+            contexts.append((s.title, s.section) if linear else (s.title, s.previous))
+            rows.append(linear[1] if linear else None)
+        readings = self.reader.read(question, texts, contexts)
+        return [x.on_row(where) if x is not None and where else x for x, where in zip(readings, rows, strict=True)]
 
     def refusal(
         self, question: str, query: str, scored: Sequence[tuple[float, Sentence]], unknown: Sequence[str] = ()

@@ -162,11 +162,20 @@ def resolve_follow_up(question: str, history: Sequence[Message] | None = None) -
     it: a pronoun of the topic's kind (*it*, *its* for a thing; *he*, *his* for a person; *they* for several)
     is replaced by it, and "And Y?" / "What about Y?" asks the previous question about Y instead. A pronoun of
     another kind ("What is its budget?" after "Who is the project lead of Project Falcon?") is left to
-    :func:`standalone_question`.
+    :func:`standalone_question`. A follow-up may name its topic first: "And the Heron depot? Who manages it?"
+    is "Who manages the Heron depot?".
     """
     turns = user_turns(history)
     if not turns or not is_follow_up(question):
         return None
+    # "And the Heron depot? Who manages it?": the question names its own topic first.
+    first, _, rest = question.strip().partition("? ")
+    named = _SWAP.match(first + "?") if rest else None
+    if named and not _PRONOUN.search(named["topic"]):
+        found = {m.group().lower() for m in _PRONOUN.finditer(rest)}
+        kinds = [kind for kind, pronouns in _PRONOUNS.items() if found and found <= pronouns.keys()]
+        if kinds:
+            return _put(named["topic"].strip(), rest, kinds[0])
     topic: tuple[str, str] | None = None
     previous = ""
     resolved: str | None = None

@@ -95,6 +95,28 @@ class TokenScores:
     cells: np.ndarray | None = None
     """Per token, how many table-cell separators (" | ") stand before or at it: a span stays in one cell."""
 
+    def on_row(self, where: Sequence[tuple[int, int, int]]) -> TokenScores | None:
+        """This reading of a table row written as a sentence (:func:`linear_row`), moved onto the row itself:
+        the tokens of the values keep their scores, at the values' offsets in the row (``where``); the column
+        names and commas can neither start nor end the answer, and an answer stays in one value. None when no
+        token is a value's."""
+        starts, ends = self.starts.copy(), self.ends.copy()
+        value = np.zeros(len(starts), dtype=bool)
+        for start, end, at in where:
+            inside = (self.starts >= start) & (self.ends <= end)
+            starts[inside] += at - start
+            ends[inside] += at - start
+            value |= inside
+        if not value.any():
+            return None
+        start_logp = np.where(value, self.start_logp, -np.inf)
+        end_logp = np.where(value, self.end_logp, -np.inf)
+        cells = np.cumsum(~value)  # every token that is not a value's separates two answers
+        pair = np.where(_spans_allowed(cells), start_logp[:, None] + end_logp[None, :], -np.inf)
+        first, last = np.unravel_index(int(np.argmax(pair)), pair.shape)
+        best = (int(starts[first]), int(ends[last]))
+        return TokenScores(starts, ends, start_logp, end_logp, self.margin, best, cells)
+
     def best_outside(self, start: int, end: int) -> tuple[int, int] | None:
         """The best span, as :attr:`best`, among those that share no character with ``start:end`` of the
         sentence, or None when no span is left."""
@@ -377,6 +399,44 @@ def _scores(encoding: Any, logits: np.ndarray) -> TokenScores | None:
     margin = float(pair[first, last]) - float(logits[0, 0] + logits[0, 1])
     best = (int(spans[first, 0]), int(spans[last, 1]))
     return TokenScores(spans[:, 0], spans[:, 1], logp[:, 0], logp[:, 1], margin, best, pipes)
+
+
+def cells_of(row: str) -> list[tuple[int, int]]:
+    """Offsets of the non-empty cells of a table row ("| Heron | Jonas Weber |", or "Heron | Jonas Weber" as
+    the HTML and DOCX loaders write rows)."""
+    out = []
+    start = 0
+    for bar in [*(i for i, c in enumerate(row) if c == "|"), len(row)]:
+        a, b = start, bar
+        while a < b and row[a].isspace():
+            a += 1
+        while b > a and row[b - 1].isspace():
+            b -= 1
+        if b > a:
+            out.append((a, b))
+        start = bar + 1
+    return out
+
+
+def linear_row(row: str, header: str) -> tuple[str, list[tuple[int, int, int]]] | None:
+    """A table row written as a sentence for the reader, each value after its column's name ("Depot Heron,
+    Manager Jonas Weber, City Bremen, Staff 42."), with where each value stands: (start and end in that
+    sentence, start in the row). The reader, trained on prose, reads a row that way far better than as cells
+    after a header row ("Who manages the Heron depot?": margin 7.2 instead of -5.4). None unless the header
+    row names every cell."""
+    names = [header[a:b] for a, b in cells_of(header)]
+    values = cells_of(row)
+    if not values or len(names) != len(values):
+        return None
+    parts: list[str] = []
+    where: list[tuple[int, int, int]] = []
+    at = 0
+    for name, (a, b) in zip(names, values, strict=True):
+        start = at + len(name) + 1
+        parts.append(f"{name} {row[a:b]}")
+        where.append((start, start + b - a, a))
+        at = start + (b - a) + 2  # ", "
+    return ", ".join(parts) + ".", where
 
 
 def _spans_allowed(cells: np.ndarray) -> np.ndarray:

@@ -62,6 +62,7 @@ def said(*questions: str) -> list[Message]:
             "What backs the reparations loan?",
         ),
         (["What is the Eiffel Tower?"], "Who designed its lift?", "Who designed the Eiffel Tower's lift?"),
+        (["Who manages the Kestrel depot?"], "And the Heron depot? Who manages it?", "Who manages the Heron depot?"),
     ],
 )
 def test_a_pronoun_or_an_ellipsis_is_replaced_by_the_topic(earlier: list[str], question: str, resolved: str) -> None:

@@ -373,6 +373,28 @@ def test_a_table_row_is_answered_with_its_header_and_heading(tmp_path: Path, emb
     assert not pipeline.answer("What is the daily limit for parking?").answered
 
 
+def test_any_row_of_a_table_answers_with_the_cell_asked_for(tmp_path: Path, embedder) -> None:
+    """The first row too: read as cells after the header row, the reader preferred the table's intro line."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "depots.md").write_text(
+        "# Depots\n\nOur depots and who runs them.\n\n| Depot | Manager | City | Staff |\n|---|---|---|---|\n"
+        "| Heron | Jonas Weber | Bremen | 42 |\n| Kestrel | Mira Lund | Kiel | 31 |\n"
+        "| Osprey | Tomas Novak | Rostock | 27 |\n",
+        encoding="utf-8",
+    )
+    pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=embedder)
+    for question, row, value in [
+        ("Who manages the Heron depot?", "| Heron | Jonas Weber | Bremen | 42 |", "Jonas Weber"),
+        ("Who manages the Kestrel depot?", "| Kestrel | Mira Lund | Kiel | 31 |", "Mira Lund"),
+        ("How many staff does the Heron depot have?", "| Heron | Jonas Weber | Bremen | 42 |", "42"),
+        ("Where is the Heron depot?", "| Heron | Jonas Weber | Bremen | 42 |", "Bremen"),
+    ]:
+        answer = pipeline.answer(question)
+        assert answer.answered and answer.quotes[0].text == row, (question, answer.text)
+        assert answer.key_phrase == value, (question, answer.text)
+
+
 def test_warm_loads_the_models_before_the_first_question(tmp_path: Path, seeds_copy: Path, embedder) -> None:
     """The web chat calls ``warm()`` at start, so its first answer does not wait for the span reader."""
     pipeline = Pipeline(docs_dir=seeds_copy, index_dir=tmp_path / "index", embedder=embedder)

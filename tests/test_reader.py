@@ -10,7 +10,7 @@ import pytest
 
 from rag import reader_onnx
 from rag.phrases import key_phrase
-from rag.reader import WEIGHTS_FILE, SpanReader, load_weights
+from rag.reader import WEIGHTS_FILE, SpanReader, TokenScores, linear_row, load_weights
 
 PAIRS = [
     ("How much could Ukraine borrow?", "The mechanism would allow Ukraine to borrow up to €140 billion."),
@@ -86,6 +86,38 @@ def test_the_reader_never_marks_across_table_cells(reader: SpanReader, question:
     assert scores is not None and "|" not in row[scores.best[0] : scores.best[1]]
     span = key_phrase(row, question, scores=scores)
     assert span is not None and row[span[0] : span[1]] in {"137 EUR", "400 EUR"}
+
+
+def test_a_table_row_is_written_as_a_sentence_and_its_reading_lands_on_the_row() -> None:
+    row, header = "| Heron | Jonas Weber | Bremen | 42 |", "| Depot | Manager | City | Staff |"
+    linear = linear_row(row, header)
+    assert linear is not None
+    sentence, where = linear
+    assert sentence == "Depot Heron, Manager Jonas Weber, City Bremen, Staff 42."
+    assert [sentence[a:b] for a, b, _ in where] == [row[at : at + b - a] for a, b, at in where]
+    assert linear_row("Heron | Jonas Weber", "Depot | Manager") is not None  # rows as the HTML loader writes them
+    assert linear_row(row, "| Depot | Manager |") is None  # a header that does not name every cell
+    # A reading of the sentence (token = character here) whose best span is "City Bremen": on the row, the
+    # column name cannot be part of the answer.
+    n = len(sentence)
+    start, end = np.full(n, -5.0), np.full(n, -5.0)
+    city = sentence.index("City Bremen")
+    start[city], start[city + 5], end[city + 10] = 2.0, 1.0, 2.0
+    offsets = np.arange(n)
+    on_row = TokenScores(offsets, offsets + 1, start, end, 4.0, (city, city + 11)).on_row(where)
+    assert on_row is not None and row[on_row.best[0] : on_row.best[1]] == "Bremen" and on_row.margin == 4.0
+
+
+def test_the_reader_reads_a_table_row_as_a_sentence_of_its_values(reader: SpanReader) -> None:
+    row, header = "| Heron | Jonas Weber | Bremen | 42 |", "| Depot | Manager | City | Staff |"
+    sentence, where = linear_row(row, header) or ("", [])
+    question = "Who manages the Heron depot?"
+    as_cells = reader.read(question, [row], [("Depots", f"Depots\n{header}")])[0]
+    as_sentence = reader.read(question, [sentence], [("Depots", "Depots")])[0]
+    assert as_cells is not None and as_sentence is not None
+    assert as_sentence.margin > as_cells.margin + 5  # sure where it was not
+    on_row = as_sentence.on_row(where)
+    assert on_row is not None and row[on_row.best[0] : on_row.best[1]] == "Jonas Weber"
 
 
 def test_the_reader_tells_a_sentence_that_answers_from_one_that_does_not(reader: SpanReader) -> None:
