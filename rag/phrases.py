@@ -258,6 +258,14 @@ def key_phrase(
             span = reader_phrase(sentence, scores, other) if other else None
             if span is None:
                 return None
+        # In a table row, a bare number is no answer to "Where ...?" or "Who ...?" ("27" of "| Osprey | Tomas Novak |
+        # Rostock | 27 |"): the reader's best cell with words is. (In prose it can be: "Where was Namibia ranked?")
+        numeric = span is not None and not any(c.isalpha() for c in sentence[slice(*span)])
+        if numeric and span is not None and qtype in ("person", "place") and " | " in sentence:
+            other = scores.best_outside(*span)
+            named = reader_phrase(sentence, scores, other) if other else None
+            if named is not None and any(c.isalpha() for c in sentence[slice(*named)]):
+                span = named
         if span is not None:
             converted = _converted_from(sentence, span)
             if converted is not None:

@@ -389,6 +389,7 @@ def test_any_row_of_a_table_answers_with_the_cell_asked_for(tmp_path: Path, embe
         ("Who manages the Kestrel depot?", "| Kestrel | Mira Lund | Kiel | 31 |", "Mira Lund"),
         ("How many staff does the Heron depot have?", "| Heron | Jonas Weber | Bremen | 42 |", "42"),
         ("Where is the Heron depot?", "| Heron | Jonas Weber | Bremen | 42 |", "Bremen"),
+        ("Where is the Osprey depot?", "| Osprey | Tomas Novak | Rostock | 27 |", "Rostock"),  # not its "27"
     ]:
         answer = pipeline.answer(question)
         assert answer.answered and answer.quotes[0].text == row, (question, answer.text)
