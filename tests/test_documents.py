@@ -75,6 +75,11 @@ def test_pdf_running_headers_footers_and_page_numbers_are_left_out(tmp_path: Pat
         write(tmp_path, "short.pdf", make_pdf(["Tide table\nHigh water 06:12.\n1", "Tide table\nLow 12:30.\n- 2 -"]))
     )
     assert short.text == "Tide table\nHigh water 06:12.\n\nTide table\nLow 12:30."
+    # Lines that repeat but for their numbers are data ("Weight: 12 kg" on a data sheet's every page), and a lone
+    # number that is not the page's own (a year) stays.
+    sheets = [f"Product sheet: X{n}\nThe X{n} is light.\nWeight: {10 + n} kg\n{2020 + n}" for n in range(1, 5)]
+    sheet = load_file(write(tmp_path, "sheets.pdf", make_pdf(sheets)))
+    assert "Weight: 13 kg" in sheet.text and "2023" in sheet.text and "Product sheet: X3" in sheet.text
     # A page with only its running lines has no text of its own: said, as for a scanned page.
     scanned = load_file(
         write(tmp_path, "scan.pdf", make_pdf([*pages[:3], "ACME Shipping - Confidential\nPage 4 of 4"]))
@@ -153,12 +158,12 @@ def test_a_pdf_that_parses_too_slowly_is_cut_short_with_a_warning(
 def test_pdf_lines_wrapped_inside_a_sentence_are_rejoined_but_headings_and_lists_are_not(tmp_path: Path) -> None:
     page = (
         "Fleet report\nThe fleet grew by\ntwelve ships in 2023 and\nnow sails daily. The new hub opens in\n"
-        "October, run by\nAnna Berg, Lars Holm,\nand 40 crew.\n- Ferries: 9\n- Tugs: 3\nContacts\nAnna Berg\n"
+        "October, run by\nA. Berg, Lars Holm,\nand 40 crew.\n- Ferries: 9\n- Tugs: 3\nContacts\nAnna Berg\n"
         "Stores:\n1. Flour, sugar,\n2. Eggs"
     )
     doc = load_file(write(tmp_path, "fleet.pdf", make_pdf([page])))
     joined = "The fleet grew by twelve ships in 2023 and now sails daily."
-    capital = "The new hub opens in October, run by Anna Berg, Lars Holm, and 40 crew."
+    capital = "The new hub opens in October, run by A. Berg, Lars Holm, and 40 crew."
     lists = "- Ferries: 9\n- Tugs: 3\nContacts\nAnna Berg\nStores:\n1. Flour, sugar,\n2. Eggs"
     assert doc.text == f"Fleet report\n{joined} {capital}\n{lists}"
     sentences = [doc.text[s:e] for s, e in sentence_spans(doc.text)]

@@ -46,7 +46,7 @@ case. PDF text breaks where the printed line did; left in, every printed line wo
 
 _WRAPPED_BEFORE_A_CAPITAL = re.compile(
     r"(?<=[ \t])((?:a|an|the|of|in|on|at|to|for|with|by|from|into|than|per|via|and|or|but|is|are|was|were),?"
-    r"|[^\W\d_]+,)[ \t]*\n(?![0-9]+[.)]\s|[A-Za-z][.)]\s|[•▪◦·*-]\s)(?=[A-Z0-9€$£])"
+    r"|[^\W\d_]+,)[ \t]*\n(?![0-9]{1,2}[.)]\s|[a-z][.)]\s|[A-Za-z]\)\s|[•▪◦·*-]\s)(?=[A-Z0-9€$£])"
 )
 """A line break inside a sentence before a capital or a number ("the hub in\nOctober", "signed by\nAnna Berg"): the
 line ends in a word no sentence or heading ends with (an article, a preposition, a conjunction, a verb "to
@@ -61,7 +61,8 @@ def _join_wrapped_lines(text: str) -> str:
 
 
 _PAGE_NUMBER = re.compile(
-    r"(?:page|p\.|seite|página|pagina)?\s*[-–—]?\s*\d{1,4}\s*(?:(?:of|/|von|de|di)\s*\d{1,4})?\s*[-–—]?", re.I
+    r"(?:(?:page|p\.|seite|página|pagina)\s*)?[-–—]?\s*(?P<n>\d{1,4})\s*(?:(?:of|/|von|de|di)\s*\d{1,4})?\s*[-–—]?",
+    re.I,
 )
 """A line that is only a page number: "7", "- 7 -", "Page 3 of 12", "3 / 12"."""
 RUNNING_EDGE_LINES = 2
@@ -70,27 +71,32 @@ RUNNING_EDGE_LINES = 2
 
 def _without_running_lines(pages: list[str]) -> list[str]:
     """The pages without their running headers and footers: a line among the first or last
-    :data:`RUNNING_EDGE_LINES` of a page that is only a page number, or that repeats (numbers aside) at the
-    edge of at least half of the pages, three or more ("ACME Corp. Confidential", "Annual report 2024 | 7").
-    Left in, they break sentences that run over a page and turn up in quotes."""
+    :data:`RUNNING_EDGE_LINES` of a page that is only its page number, or that repeats at the edge of at least
+    half of the pages, three or more, the same but for the page number ("ACME Corp. Confidential", "Annual
+    report 2024 | 7" on page 7). Other numbers must repeat too: "Weight: 12 kg" on a data sheet's every page is
+    data. Left in, running lines break sentences that run over a page and turn up in quotes."""
 
-    def key(line: str) -> str:
-        return re.sub(r"\d+", "#", " ".join(line.split())).casefold()
+    def key(line: str, page: int) -> str:
+        return re.sub(rf"(?<![\w.,]){page}(?![\w.,])", "#", " ".join(line.split())).casefold()
 
     def edges(lines: list[str]) -> list[int]:
         filled = [i for i, line in enumerate(lines) if line.strip()]
         return sorted(set(filled[:RUNNING_EDGE_LINES] + filled[-RUNNING_EDGE_LINES:]))
 
+    def page_number(line: str, page: int) -> bool:
+        match = _PAGE_NUMBER.fullmatch(line.strip())
+        return match is not None and int(match["n"]) == page
+
     split = [page.split("\n") for page in pages]
     seen: dict[str, int] = {}
-    for lines in split:
-        for k in {key(lines[i]) for i in edges(lines)}:
+    for number, lines in enumerate(split, start=1):
+        for k in {key(lines[i], number) for i in edges(lines)}:
             seen[k] = seen.get(k, 0) + 1
     with_text = sum(1 for page in pages if page.strip())
     running = {k for k, n in seen.items() if with_text >= 3 and n >= max(3, (with_text + 1) // 2)}
     out = []
-    for lines in split:
-        drop = {i for i in edges(lines) if key(lines[i]) in running or _PAGE_NUMBER.fullmatch(lines[i].strip())}
+    for number, lines in enumerate(split, start=1):
+        drop = {i for i in edges(lines) if key(lines[i], number) in running or page_number(lines[i], number)}
         out.append("\n".join(line for i, line in enumerate(lines) if i not in drop))
     return out
 
