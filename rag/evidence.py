@@ -136,9 +136,12 @@ _TABLE_RULE = re.compile(r"^\|?[\s:|-]*-{3}[\s:|-]*$")
 """A Markdown table's rule line under its header: ``|---|:---:|``."""
 
 
-def _table_headers(text: str, spans: Sequence[tuple[int, int]]) -> list[str | None]:
-    """For each span of ``text`` that is a table row (a whole line with a ``|``: Markdown, and the HTML and DOCX
-    loaders' rows), the first row of its table: its header, when the table has more rows (else None)."""
+def _table_headers(text: str, spans: Sequence[tuple[int, int]], whole: bool = True) -> list[str | None]:
+    """For each span of ``text`` (a chunk) that is a table row (a whole line with a ``|``: Markdown, and the HTML
+    and DOCX loaders' rows), the first row of its table: its header, when the table has more rows and that row
+    is the table's first (else None). It is when a Markdown rule line (``|---|``) follows it, or when the table
+    starts inside the chunk (a chunk that starts with a row, unless ``whole``, the chunk opening its document,
+    continues a table: its first row is data)."""
     out: list[str | None] = [None] * len(spans)
     k = 0
     while k < len(spans):
@@ -146,7 +149,9 @@ def _table_headers(text: str, spans: Sequence[tuple[int, int]]) -> list[str | No
         while k < len(spans) and _is_row(text, spans[k]) and (k == first or _next_line(text, spans[k - 1], spans[k])):
             k += 1
         rows = [j for j in range(first, k) if not _TABLE_RULE.match(text[spans[j][0] : spans[j][1]])]
-        if len(rows) >= 2:
+        ruled = bool(rows) and rows[0] + 1 < k and bool(_TABLE_RULE.match(text[slice(*spans[rows[0] + 1])]))
+        starts_here = bool(rows) and (whole or text[: spans[rows[0]][0]].strip() != "")
+        if len(rows) >= 2 and (ruled or starts_here):
             header = text[spans[rows[0]][0] : spans[rows[0]][1]]
             for j in rows:
                 out[j] = header
@@ -206,7 +211,8 @@ class EvidenceScorer:
             texts = [chunk.text[s - chunk.start : e - chunk.start] for s, e in spans]
             terms = [sentence_terms(t) for t in texts]
             section = _words(chunk.section or "")
-            headers = _table_headers(chunk.text, [(s - chunk.start, e - chunk.start) for s, e in spans])
+            relative = [(s - chunk.start, e - chunk.start) for s, e in spans]
+            headers = _table_headers(chunk.text, relative, whole=chunk.start == 0)
             for k, (s, e) in enumerate(spans):
                 key = (chunk.source, s, e)
                 words = _words(texts[k])

@@ -113,6 +113,8 @@ class TokenScores:
         end_logp = np.where(value, self.end_logp, -np.inf)
         cells = np.cumsum(~value)  # every token that is not a value's separates two answers
         pair = np.where(_spans_allowed(cells), start_logp[:, None] + end_logp[None, :], -np.inf)
+        if not np.isfinite(pair).any():
+            return None
         first, last = np.unravel_index(int(np.argmax(pair)), pair.shape)
         best = (int(starts[first]), int(ends[last]))
         return TokenScores(starts, ends, start_logp, end_logp, self.margin, best, cells)
@@ -402,19 +404,22 @@ def _scores(encoding: Any, logits: np.ndarray) -> TokenScores | None:
 
 
 def cells_of(row: str) -> list[tuple[int, int]]:
-    """Offsets of the non-empty cells of a table row ("| Heron | Jonas Weber |", or "Heron | Jonas Weber" as
-    the HTML and DOCX loaders write rows)."""
+    """Offsets of the cells of a table row, empty ones too ("| Heron | | Bremen |", or "Heron |  | Bremen" as the
+    HTML and DOCX loaders write rows); a Markdown row's border bars start and end no cell."""
+    bars = [i for i, c in enumerate(row) if c == "|"]
+    bordered = row.strip().startswith("|") and row.strip().endswith("|") and len(bars) >= 2
+    edges = [-1, *bars, len(row)]
+    pieces = list(itertools.pairwise(edges))
+    if bordered:
+        pieces = pieces[1:-1]
     out = []
-    start = 0
-    for bar in [*(i for i, c in enumerate(row) if c == "|"), len(row)]:
-        a, b = start, bar
+    for left, right in pieces:
+        a, b = left + 1, right
         while a < b and row[a].isspace():
             a += 1
         while b > a and row[b - 1].isspace():
             b -= 1
-        if b > a:
-            out.append((a, b))
-        start = bar + 1
+        out.append((a, b))
     return out
 
 
@@ -422,18 +427,21 @@ def linear_row(row: str, header: str) -> tuple[str, list[tuple[int, int, int]]] 
     """A table row written as a sentence for the reader, each value after its column's name ("Depot Heron,
     Manager Jonas Weber, City Bremen, Staff 42."), with where each value stands: (start and end in that
     sentence, start in the row). The reader, trained on prose, reads a row that way far better than as cells
-    after a header row ("Who manages the Heron depot?": margin 7.2 instead of -5.4). None unless the header
-    row names every cell."""
+    after a header row ("Who manages the Heron depot?": margin 7.2 instead of -5.4). Columns pair by position;
+    an empty value is left out, a value under an empty name stands alone. None when the row and the header
+    have different numbers of cells (merged or extra cells) or no value."""
     names = [header[a:b] for a, b in cells_of(header)]
     values = cells_of(row)
-    if not values or len(names) != len(values):
+    if len(names) != len(values) or all(a == b for a, b in values):
         return None
     parts: list[str] = []
     where: list[tuple[int, int, int]] = []
     at = 0
     for name, (a, b) in zip(names, values, strict=True):
-        start = at + len(name) + 1
-        parts.append(f"{name} {row[a:b]}")
+        if a == b:
+            continue
+        start = at + (len(name) + 1 if name else 0)
+        parts.append(f"{name} {row[a:b]}" if name else row[a:b])
         where.append((start, start + b - a, a))
         at = start + (b - a) + 2  # ", "
     return ", ".join(parts) + ".", where

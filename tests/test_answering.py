@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from conftest import HashEmbedder
@@ -213,6 +215,21 @@ def test_a_price_the_reader_marks_keeps_its_currency(sentence: str, marked: str,
     )
     span = key_phrase(sentence, "What does it cost?", scores=scores)
     assert span is not None and sentence[span[0] : span[1]] == expected
+
+
+def test_a_table_continued_from_the_chunk_before_has_no_header_but_its_first_row() -> None:
+    from rag.evidence import _table_headers
+
+    rows = "| P-1031 | Brake pad type 31 | 33 kg |\n| P-1041 | Brake pad type 41 | 36 kg |"
+    spans = [(0, rows.index("\n")), (rows.index("\n") + 1, len(rows))]
+    assert _table_headers(rows, spans, whole=False) == [None, None]  # a continuation: its first row is data
+    assert _table_headers(rows, spans, whole=True)[1] == rows[: spans[0][1]]  # the document's own first row
+    text = "Parts\n\n" + rows
+    shifted = [(a + 7, b + 7) for a, b in spans]
+    assert _table_headers(text, shifted, whole=False)[1] == rows[: spans[0][1]]  # the table starts in the chunk
+    ruled = "| Code | Product | Weight |\n|---|---|---|\n" + rows
+    lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", ruled)]
+    assert _table_headers(ruled, lines, whole=False)[-1] == "| Code | Product | Weight |"
 
 
 @pytest.mark.parametrize(

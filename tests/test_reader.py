@@ -97,6 +97,14 @@ def test_a_table_row_is_written_as_a_sentence_and_its_reading_lands_on_the_row()
     assert [sentence[a:b] for a, b, _ in where] == [row[at : at + b - a] for a, b, at in where]
     assert linear_row("Heron | Jonas Weber", "Depot | Manager") is not None  # rows as the HTML loader writes them
     assert linear_row(row, "| Depot | Manager |") is None  # a header that does not name every cell
+    # Empty cells keep their column: an empty value is left out, a value under an empty name stands alone.
+    assert linear_row("Saturday | 9:00 | 13:00 | ", " | Opens | Closes | Lunch break") == (
+        "Saturday, Opens 9:00, Closes 13:00.",
+        [(0, 8, 0), (16, 20, 11), (29, 34, 18)],
+    )
+    assert (linear_row("South Hall | Eva Stern |", "Warehouse |  | Region") or ("",))[
+        0
+    ] == "Warehouse South Hall, Eva Stern."
     # A reading of the sentence (token = character here) whose best span is "City Bremen": on the row, the
     # column name cannot be part of the answer.
     n = len(sentence)
