@@ -102,9 +102,8 @@ def test_a_table_row_is_written_as_a_sentence_and_its_reading_lands_on_the_row()
         "Saturday, Opens 9:00, Closes 13:00.",
         [(0, 8, 0), (16, 20, 11), (29, 34, 18)],
     )
-    assert (linear_row("South Hall | Eva Stern |", "Warehouse |  | Region") or ("",))[
-        0
-    ] == "Warehouse South Hall, Eva Stern."
+    hall = linear_row("South Hall | Eva Stern |", "Warehouse |  | Region")
+    assert hall is not None and hall[0] == "Warehouse South Hall, Eva Stern."
     # A reading of the sentence (token = character here) whose best span is "City Bremen": on the row, the
     # column name cannot be part of the answer.
     n = len(sentence)
