@@ -110,10 +110,14 @@ _TOPIC = re.compile(
 """A question that asks what or who something is: its topic is what the next question's pronoun points to."""
 _SWAP = re.compile(r"^\s*(?:and|what about|how about)\s+(?P<topic>[^?]{1,60}?)\s*\??\s*$", re.IGNORECASE)
 """An ellipsis: the previous question, asked about something else ("And Kallas?")."""
+_NAME = re.compile(r"(?:the\s+)?[A-Z][\w.-]*(?:\s+[\w.-]+){0,3}")
+"""What an ellipsis may swap: a name, possibly with "the" and a few words ("Kallas", "the Heron depot"); not
+"in Germany", "why", "Germany's" (those change a part of the question, not its topic)."""
 _NOT_A_TOPIC_END = frozenset(
     "of in on at by for from with to into about as than like backed called made used known based located given "
     "doing done said one".split()
 )
+_LINKS = frozenset("of in on at by for from with to into about as than and or".split())
 _PRONOUNS = {
     "thing": {"it": "", "its": "'s"},
     "person": {"he": "", "him": "", "his": "'s", "she": ""},
@@ -121,30 +125,62 @@ _PRONOUNS = {
 }
 """The pronouns that may stand for a topic of each kind, and the ending of their possessive."""
 _PRONOUN = re.compile(r"\b(it|its|he|him|his|she|her|hers|they|them|their|theirs)\b", re.IGNORECASE)
+_GENDER = {"he": "m", "him": "m", "his": "m", "she": "f", "her": "f", "hers": "f"}
+_EXPLETIVE = re.compile(
+    r"\bit\s+(?:is|was|'s|seems|seemed|appears|appeared)\s+(?:\w+\s+)?(?:that|to|whether|if|for)\b"
+    r"|\b(?:is|was|isn't|wasn't)\s+it\s+(?:true|possible|likely|necessary|ok|okay|worth|safe|allowed|legal|"
+    r"better|hard|easy|too|right|wrong)\b"
+    r"|\b(?:does|did|will|would|can|could)\s+it\s+(?:take|cost\s+to|matter|rain|snow)\b|\bit\s+takes?\b"
+    r"|\bwhat\s+time\s+is\s+it\b|\bit\s+(?:rains?|snows?|seems|appears)\b",
+    re.IGNORECASE,
+)
+"""An *it* that stands for nothing said before: "Is it true that …", "How long does it take to …"."""
+
+
+def _pronouns(text: str) -> list[str]:
+    """The pronouns of ``text``, lower case ("IT" is the acronym, not *it*)."""
+    return [m.group().lower() for m in _PRONOUN.finditer(text) if not (m.group().isupper() and len(m.group()) > 1)]
 
 
 def _topic(question: str) -> tuple[str, str] | None:
     """The topic of "What is X?" / "Who are X?" and its kind (``thing``, ``person``, ``plural``), or None
-    when X does not read as a thing named (too long, or ending in a preposition or a participle)."""
+    when X does not read as a thing named (empty, too long, or ending in a preposition or a participle)."""
     match = _TOPIC.match(question)
     if match is None:
         return None
     topic = match["topic"].strip()
     words = topic.split()
-    if len(words) > 6 or words[-1].lower() in _NOT_A_TOPIC_END or _PRONOUN.search(topic):
+    if not words or len(words) > 6 or words[-1].lower() in _NOT_A_TOPIC_END or _PRONOUN.search(topic):
         return None
     if (match["verb"] or "is").lower() in ("are", "were"):
         return topic, "plural"
     return topic, "person" if match["ask"].lower() == "who" else "thing"
 
 
+def _names_its_own(question: str) -> bool:
+    """Whether the question names something before its first pronoun, that the pronoun may point to ("What did
+    Witkoff do before he went?", "What is the SAFE fund and how big is it?")."""
+    first = _PRONOUN.search(question)
+    before = question[: first.start()] if first else question
+    words = before.split()
+    names = [w for w in words[1:] if w[:1].isupper() and w != "I"]
+    return bool(names) or bool(re.search(r"\b(?:the|a|an)\s+\w+", before, re.IGNORECASE))
+
+
 def _put(topic: str, question: str, kind: str) -> str | None:
-    """``question`` with every pronoun replaced by ``topic``, when all its pronouns fit the topic's kind."""
-    found = [m.group().lower() for m in _PRONOUN.finditer(question)]
+    """``question`` with every pronoun replaced by ``topic``, when all its pronouns fit the topic's kind and
+    point back (not "Is it true that …"), and the question names nothing of its own they may point to."""
+    found = _pronouns(question)
     if not found or any(word not in _PRONOUNS[kind] for word in found):
+        return None
+    if len({_GENDER[w] for w in found if w in _GENDER}) > 1:
+        return None  # "What did she tell him?": two people
+    if _EXPLETIVE.search(question) or _names_its_own(question):
         return None
 
     def replace(match: re.Match[str]) -> str:
+        if match.group().isupper() and len(match.group()) > 1:
+            return match.group()
         ending = _PRONOUNS[kind][match.group().lower()]
         if ending and topic.endswith("s") and not topic[-1:].isupper():
             ending = "'"
@@ -155,15 +191,29 @@ def _put(topic: str, question: str, kind: str) -> str | None:
     return _PRONOUN.sub(replace, question)
 
 
+def _swappable(phrase: str) -> bool:
+    """Whether an ellipsis's phrase, or a topic it would replace, reads as a name (see :data:`_NAME`)."""
+    phrase = phrase.strip()
+    words = phrase.split()
+    return (
+        bool(_NAME.fullmatch(phrase))
+        and not any(w.lower() in _LINKS for w in words)
+        and not re.search(r"['’]s?$", phrase)
+    )
+
+
 def resolve_follow_up(question: str, history: Sequence[Message] | None = None) -> str | None:
     """``question`` with what it points back to written in, or None when that is not clear.
 
     The topic is what an earlier "What is X?" / "Who is X?" asked about, carried through the follow-ups after
     it: a pronoun of the topic's kind (*it*, *its* for a thing; *he*, *his* for a person; *they* for several)
-    is replaced by it, and "And Y?" / "What about Y?" asks the previous question about Y instead. A pronoun of
-    another kind ("What is its budget?" after "Who is the project lead of Project Falcon?") is left to
-    :func:`standalone_question`. A follow-up may name its topic first: "And the Heron depot? Who manages it?"
-    is "Who manages the Heron depot?".
+    is replaced by it, and "And Y?" / "What about Y?" asks the previous question about the name Y instead of
+    the topic's name. Left to :func:`standalone_question`: a pronoun of another kind ("What is its budget?"
+    after "Who is the project lead of Project Falcon?"), one that may point to something the question itself
+    names ("What did Witkoff do before he went?"), an *it* that points to nothing ("Is it true that …"), two
+    people ("What did she tell him?"), and an ellipsis that changes a part of the question ("And in Germany?").
+    A follow-up may name its topic first: "And the Heron depot? Who manages it?" is "Who manages the Heron
+    depot?".
     """
     turns = user_turns(history)
     if not turns or not is_follow_up(question):
@@ -171,25 +221,39 @@ def resolve_follow_up(question: str, history: Sequence[Message] | None = None) -
     # "And the Heron depot? Who manages it?": the question names its own topic first.
     first, _, rest = question.strip().partition("? ")
     named = _SWAP.match(first + "?") if rest else None
-    if named and not _PRONOUN.search(named["topic"]):
-        found = {m.group().lower() for m in _PRONOUN.finditer(rest)}
+    if named and _swappable(named["topic"]):
+        found = set(_pronouns(rest))
         kinds = [kind for kind, pronouns in _PRONOUNS.items() if found and found <= pronouns.keys()]
         if kinds:
             return _put(named["topic"].strip(), rest, kinds[0])
+        return None
     topic: tuple[str, str] | None = None
+    bound: dict[str, str] = {}  # "f" -> "Kaja Kallas": whom a "she" or a "he" stood for
     previous = ""
     resolved: str | None = None
     for turn in [*turns[-(MAX_CHAIN + 2) :], question]:
         resolved = None
         if previous and is_follow_up(turn):
             swap = _SWAP.match(turn)
-            if swap and topic and topic[0] in previous and not _PRONOUN.search(swap["topic"]):
-                resolved = previous.replace(topic[0], swap["topic"].strip(), 1)
-                topic = (swap["topic"].strip(), topic[1])
+            if swap:
+                new = swap["topic"].strip()
+                if topic and topic[0] in previous and _swappable(new) and _swappable(topic[0]):
+                    resolved = previous.replace(topic[0], new, 1)
+                    if topic[1] == "person":  # two people now: "she" may be either, until one is said to be
+                        bound.update({g: "" for g in ("f", "m") if g not in bound})
+                    topic = (new, topic[1])
+                else:
+                    topic = None  # it changes a part of the question: what later turns point to is not known
             elif topic:
-                resolved = _put(topic[0], turn, topic[1])
-            if resolved is None:
-                topic = None  # what it points to is not known: neither is what later turns point to
+                said = {_GENDER[w] for w in _pronouns(turn) if w in _GENDER}
+                if any(bound.get(g, topic[0]) != topic[0] for g in said):
+                    topic = None  # "she" was someone else: after "And Witkoff?", she is still Kallas
+                else:
+                    resolved = _put(topic[0], turn, topic[1])
+                    if resolved:
+                        bound.update(dict.fromkeys(said, topic[0]))
+                    elif any(w not in _PRONOUNS[topic[1]] for w in _pronouns(turn)):
+                        topic = None  # a pronoun of another kind: what it points to is not known
         else:
             topic = _topic(turn)
         previous = resolved or turn

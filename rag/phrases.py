@@ -267,7 +267,7 @@ def key_phrase(
             if named is not None and any(c.isalpha() for c in sentence[slice(*named)]):
                 span = named
         if span is not None:
-            converted = _converted_from(sentence, span)
+            converted = _converted_from(sentence, span, question)
             if converted is not None:
                 return converted  # "€150 billion", not the "$174 billion" in brackets after it
             currency = _CURRENCY.match(sentence, span[1]) if sentence[span[1] - 1].isdigit() else None
@@ -281,12 +281,22 @@ def key_phrase(
     return choose(sentence, question, spans, features, load_weights(), qtype)
 
 
-def _converted_from(sentence: str, span: tuple[int, int]) -> tuple[int, int] | None:
+_CURRENCIES = (r"dollar|usd|\$", r"pound|sterling|gbp|£", r"euro|eur\b|€", r"yen|jpy|¥", r"franc|chf")
+"""Ways to write each currency, to tell whether a question asks for the one in brackets."""
+
+
+def _converted_from(sentence: str, span: tuple[int, int], question: str = "") -> tuple[int, int] | None:
     """When ``span`` is an amount in brackets right after another amount ("€150 billion ($174 billion)"), the
-    amount the text states: the one in brackets is its conversion."""
+    amount the text states: the one in brackets is its conversion. Not when the question asks for the bracket's
+    currency ("… in dollars?") or for an earlier year (annual reports put last year's figure in brackets)."""
     opening = sentence.rfind("(", 0, span[0] + 1)
     closing = sentence.find(")", span[1] - 1)
     if opening < 0 or closing < 0 or not _CONVERTED.fullmatch(sentence, opening, closing + 1):
+        return None
+    bracket, asked = sentence[opening:closing].lower(), question.lower()
+    if re.search(r"\b(?:previous|prior|last|preceding)\s+year\b", asked) or any(
+        re.search(ways, bracket) and re.search(ways, asked) for ways in _CURRENCIES
+    ):
         return None
     before = _MONEY_BEFORE.search(sentence[:opening].rstrip())
     return (before.start(), before.end()) if before else None

@@ -25,7 +25,10 @@ SEEDS = ROOT / "seeds"
 # gate must not fail at random); `HYPOTHESIS_PROFILE=explore pytest ...` draws new ones to look for bugs.
 settings.register_profile("repeatable", derandomize=True, print_blob=True)
 settings.register_profile("explore", print_blob=True)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
+_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "repeatable")
+if _PROFILE not in ("repeatable", "explore"):
+    raise pytest.UsageError(f"HYPOTHESIS_PROFILE must be 'repeatable' or 'explore', not {_PROFILE!r}")
+settings.load_profile(_PROFILE)
 
 
 @pytest.fixture(autouse=True)

@@ -276,6 +276,10 @@ def test_an_amount_in_brackets_after_another_gives_way_to_the_one_written(
     scores = TokenScores(offsets, offsets + 1, zeros, zeros, 3.0, (a, a + len(marked)))
     span = key_phrase(sentence, "How big is it?", scores=scores)
     assert span is not None and sentence[span[0] : span[1]] == expected
+    if "(" in expected or expected == "12":
+        return
+    asked = key_phrase(sentence, "How much is it in dollars?" if "$" in marked else "How much in USD?", scores=scores)
+    assert asked is not None and sentence[asked[0] : asked[1]] == marked  # the bracket's currency was asked for
 
 
 def test_an_amount_keeps_its_scale_word() -> None:

@@ -54,7 +54,6 @@ def said(*questions: str) -> list[Message]:
         (["What are SAFE loans?"], "Who can get them?", "Who can get SAFE loans?"),
         (["Who is the EU Defense Commissioner?"], "What did he say?", "What did the EU Defense Commissioner say?"),
         (["Who is the EU Defense Commissioner?", "What did he say?"], "And Kallas?", "What did Kallas say?"),
-        (["What is SAFE?"], "What about the reparations loan?", "What is the reparations loan?"),
         # the topic carries through a chain of follow-ups
         (
             ["What is the reparations loan?", "How much could Ukraine borrow under it?"],
@@ -77,6 +76,26 @@ def test_a_pronoun_or_an_ellipsis_is_replaced_by_the_topic(earlier: list[str], q
         (["What is the reparations loan backed by?"], "How much could Ukraine borrow under it?"),  # not a name
         (["What is the SAFE fund?"], "Who is Kubilius?"),  # not a follow-up
         (["What is the SAFE fund?", "Is there a meal allowance?"], "How big is it?"),  # the topic changed
+        # the question names what its pronoun may point to
+        (["Who is Kaja Kallas?"], "What did Witkoff do before he went to Moscow?"),
+        (["What is the reparations loan?"], "What is the SAFE fund and how big is it?"),
+        # an "it" that points to nothing said before
+        (["What is the SAFE fund?"], "Is it true that Kallas said Putin cannot be trusted?"),
+        (["What is the SAFE fund?"], "How long does it take for Witkoff to reach Moscow?"),
+        (["What is the SAFE fund?"], "What time is it in Brussels?"),
+        # an ellipsis that changes a part of the question, not its topic
+        (["What is the defence budget of Germany?"], "And France?"),
+        (["What is the minimum wage?"], "And in Germany?"),
+        (["What is the SAFE fund?"], "And why?"),
+        (["What is the SAFE fund?"], "And who is Kallas?"),
+        (["What is the US position?"], "And the EU's?"),
+        (["What is SAFE?"], "What about the reparations loan?"),  # not a name: the prefixing searches both
+        # two people, or a person said to be someone else
+        (["Who is Kaja Kallas?"], "What did she tell him?"),
+        (["Who is Kaja Kallas?", "What did she say?", "And Witkoff?"], "What did she say next?"),
+        (["Who is Kaja Kallas?", "And Witkoff?"], "What did she say about the talks?"),
+        (["What is the SAFE fund?"], "What is IT support?"),  # IT, the acronym
+        (["What is  ?"], "How big is it?"),  # a topic of nothing
     ],
 )
 def test_what_a_follow_up_points_to_is_not_guessed(earlier: list[str], question: str) -> None:
