@@ -250,13 +250,14 @@ class ExtractiveAnswerer:
         page_at: Callable[[str, int], int | None] | None = None,
         idf: IdfLookup | None = None,
         reader: SpanReader | None = None,
+        excerpt: Callable[[str, int, int], str] | None = None,
     ) -> None:
         self.embedder = embedder
         self.reader = reader
         self.min_evidence = min_evidence
         self.max_quotes = max_quotes
         self.page_at = page_at or (lambda source, offset: None)
-        self.scorer = EvidenceScorer(embedder, idf)
+        self.scorer = EvidenceScorer(embedder, idf, excerpt=excerpt)
 
     def score(
         self, question: str, query: str, passages: Sequence[Passage], query_vector: np.ndarray

@@ -136,12 +136,14 @@ _TABLE_RULE = re.compile(r"^\|?[\s:|-]*-{3}[\s:|-]*$")
 """A Markdown table's rule line under its header: ``|---|:---:|``."""
 
 
-def _table_headers(text: str, spans: Sequence[tuple[int, int]], whole: bool = True) -> list[str | None]:
+def _table_headers(
+    text: str, spans: Sequence[tuple[int, int]], whole: bool = True, carried: str | None = None
+) -> list[str | None]:
     """For each span of ``text`` (a chunk) that is a table row (a whole line with a ``|``: Markdown, and the HTML
     and DOCX loaders' rows), the first row of its table: its header, when the table has more rows and that row
     is the table's first (else None). It is when a Markdown rule line (``|---|``) follows it, or when the table
-    starts inside the chunk (a chunk that starts with a row, unless ``whole``, the chunk opening its document,
-    continues a table: its first row is data)."""
+    starts inside the chunk. A table at the chunk's start continues one from before unless ``whole`` (nothing
+    before the chunk belongs to it); its header, when known, is ``carried`` (:func:`header_before`)."""
     out: list[str | None] = [None] * len(spans)
     k = 0
     while k < len(spans):
@@ -150,13 +152,33 @@ def _table_headers(text: str, spans: Sequence[tuple[int, int]], whole: bool = Tr
             k += 1
         rows = [j for j in range(first, k) if not _TABLE_RULE.match(text[spans[j][0] : spans[j][1]])]
         ruled = bool(rows) and rows[0] + 1 < k and bool(_TABLE_RULE.match(text[slice(*spans[rows[0] + 1])]))
-        starts_here = bool(rows) and (whole or text[: spans[rows[0]][0]].strip() != "")
-        if len(rows) >= 2 and (ruled or starts_here):
+        at_start = bool(rows) and text[: spans[rows[0]][0]].strip() == ""
+        if rows and at_start and not whole and not ruled:
+            for j in rows if carried else ():
+                out[j] = carried  # the chunk continues a table: its header is the one before the chunk
+        elif len(rows) >= 2:
             header = text[spans[rows[0]][0] : spans[rows[0]][1]]
             for j in rows:
                 out[j] = header
         k = max(k, first + 1)
     return out
+
+
+def header_before(before: str) -> tuple[bool, str | None]:
+    """For a chunk that starts with a table row, from the document's text just ``before`` it: whether the table
+    starts with the chunk, and else its header row (None when it starts further back than ``before`` reaches)."""
+    lines = before.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    block: list[str] = []
+    while lines and "|" in lines[-1]:
+        block.insert(0, lines.pop())
+    if not block:
+        return True, None
+    if not lines:
+        return False, None  # the table goes on further back than what was read
+    rows = [line for line in block if not _TABLE_RULE.match(line)]
+    return False, rows[0] if rows else None
 
 
 def _is_row(text: str, span: tuple[int, int]) -> bool:
@@ -187,9 +209,18 @@ class EvidenceScorer:
     cached by text.
     """
 
-    def __init__(self, embedder: Embedder, idf: IdfLookup | None = None, cache_size: int = 20_000) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        idf: IdfLookup | None = None,
+        cache_size: int = 20_000,
+        excerpt: Callable[[str, int, int], str] | None = None,
+    ) -> None:
         self.embedder = embedder
         self.idf = idf
+        self.excerpt = excerpt
+        """``excerpt(source, start, end)``: a document's text there, to find the header of a table that a chunk
+        continues (without it such a chunk's rows have none)."""
         self.cache_size = cache_size
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
@@ -212,7 +243,10 @@ class EvidenceScorer:
             terms = [sentence_terms(t) for t in texts]
             section = _words(chunk.section or "")
             relative = [(s - chunk.start, e - chunk.start) for s, e in spans]
-            headers = _table_headers(chunk.text, relative, whole=chunk.start == 0)
+            whole, carried = chunk.start == 0, None
+            if not whole and self.excerpt is not None and relative and _is_row(chunk.text, relative[0]):
+                whole, carried = header_before(self.excerpt(chunk.source, max(chunk.start - 8_000, 0), chunk.start))
+            headers = _table_headers(chunk.text, relative, whole, carried)
             for k, (s, e) in enumerate(spans):
                 key = (chunk.source, s, e)
                 words = _words(texts[k])

@@ -440,6 +440,7 @@ class GenerativeAnswerer:
         page_at: Callable[[str, int], int | None] | None = None,
         system_prompt: str = SYSTEM_PROMPT,
         idf: IdfLookup | None = None,
+        excerpt: Callable[[str, int, int], str] | None = None,
     ) -> None:
         if unsupported not in ("drop", "mark"):
             raise ValueError(f"unsupported must be 'drop' or 'mark'. Currently, it is {unsupported!r}")
@@ -448,7 +449,7 @@ class GenerativeAnswerer:
         self.min_support = min_support
         self.unsupported = unsupported
         self.system_prompt = system_prompt
-        self.extractive = ExtractiveAnswerer(embedder, min_evidence, page_at=page_at, idf=idf)
+        self.extractive = ExtractiveAnswerer(embedder, min_evidence, page_at=page_at, idf=idf, excerpt=excerpt)
 
     def run(self, question: str, query: str, passages: Sequence[Passage], query_vector: np.ndarray) -> Answer:
         answer = None

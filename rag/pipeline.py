@@ -164,12 +164,13 @@ class Pipeline:
                 unsupported=s.generator_unsupported,  # type: ignore[arg-type]
                 page_at=self._page_at,
                 idf=self._idf,
+                excerpt=self.excerpt,
             )
         if self._answerer is None:
             s = self.settings
             reader = SpanReader(backend=s.reader_backend) if s.span_reader else None
             self._answerer = ExtractiveAnswerer(
-                self.embedder, s.min_evidence, s.max_quotes, self._page_at, self._idf, reader
+                self.embedder, s.min_evidence, s.max_quotes, self._page_at, self._idf, reader, self.excerpt
             )
         return self._answerer
 
@@ -187,7 +188,8 @@ class Pipeline:
     def reranker(self) -> SentenceReranker | CrossEncoderReranker | None:
         """The second retrieval stage named by ``settings.reranker`` (None when it is ``none``), made once."""
         s = self.settings
-        return load_reranker(s.reranker, EvidenceScorer(self.embedder, self._idf), s.device, s.offline)
+        scorer = EvidenceScorer(self.embedder, self._idf, excerpt=self.excerpt)
+        return load_reranker(s.reranker, scorer, s.device, s.offline)
 
     @property
     def retriever(self) -> Retriever:

@@ -218,7 +218,7 @@ def test_a_price_the_reader_marks_keeps_its_currency(sentence: str, marked: str,
 
 
 def test_a_table_continued_from_the_chunk_before_has_no_header_but_its_first_row() -> None:
-    from rag.evidence import _table_headers
+    from rag.evidence import _table_headers, header_before
 
     rows = "| P-1031 | Brake pad type 31 | 33 kg |\n| P-1041 | Brake pad type 41 | 36 kg |"
     spans = [(0, rows.index("\n")), (rows.index("\n") + 1, len(rows))]
@@ -227,6 +227,17 @@ def test_a_table_continued_from_the_chunk_before_has_no_header_but_its_first_row
     text = "Parts\n\n" + rows
     shifted = [(a + 7, b + 7) for a, b in spans]
     assert _table_headers(text, shifted, whole=False)[1] == rows[: spans[0][1]]  # the table starts in the chunk
+    # What the document holds before the chunk tells: the table starts with the chunk, or its header.
+    assert header_before("Parts\n\n") == (True, None)
+    assert header_before("Parts\n\n| Code | Product | Weight |\n|---|---|---|\n| P-1021 | Brake pad type 21 |\n") == (
+        False,
+        "| Code | Product | Weight |",
+    )
+    assert header_before("| P-1021 | Brake pad type 21 |\n") == (False, None)  # it starts before what was read
+    assert (
+        _table_headers(rows, spans, whole=False, carried="| Code | Product | Weight |")
+        == ["| Code | Product | Weight |"] * 2
+    )
     ruled = "| Code | Product | Weight |\n|---|---|---|\n" + rows
     lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", ruled)]
     assert _table_headers(ruled, lines, whole=False)[-1] == "| Code | Product | Weight |"

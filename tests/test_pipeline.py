@@ -396,6 +396,35 @@ def test_any_row_of_a_table_answers_with_the_cell_asked_for(tmp_path: Path, embe
         assert answer.key_phrase == value, (question, answer.text)
 
 
+def test_a_table_longer_than_a_chunk_keeps_its_header_in_every_chunk(tmp_path: Path, embedder) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    rows = "".join(f"| P-{1000 + i} | Brake pad type {i} | {20 + i % 17} kg | {300 + 7 * i} EUR |\n" for i in range(60))
+    (docs / "parts.md").write_text(
+        f"# Parts\n\nOur parts list.\n\n| Code | Product | Weight | Price |\n|---|---|---|---|\n{rows}",
+        encoding="utf-8",
+    )
+    cells = "".join(
+        f"<tr><td>Depot {i}</td><td>Manager {chr(65 + i % 26)}. Berg</td><td>{10 + i} staff</td></tr>"
+        for i in range(50)
+    )
+    (docs / "depots.html").write_text(
+        f"<html><body><main><h2>Depots</h2><table><tr><th>Depot</th><th>Manager</th><th>Staff</th></tr>{cells}"
+        "</table></main></body></html>",
+        encoding="utf-8",
+    )
+    pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=embedder)
+    assert len(pipeline.store.chunks_of("parts.md")) > 3  # the table runs over several chunks
+    for question, value in [
+        ("What is the price of the Brake pad type 41?", f"{300 + 7 * 41} EUR"),
+        ("How heavy is the Brake pad type 52?", f"{20 + 52 % 17} kg"),
+        ("How many staff does Depot 44 have?", "54"),
+    ]:
+        answer = pipeline.answer(question)
+        assert answer.answered and answer.key_phrase == value, (question, answer.text)
+        assert answer.quotes[0].columns in ("| Code | Product | Weight | Price |", "Depot | Manager | Staff")
+
+
 def test_warm_loads_the_models_before_the_first_question(tmp_path: Path, seeds_copy: Path, embedder) -> None:
     """The web chat calls ``warm()`` at start, so its first answer does not wait for the span reader."""
     pipeline = Pipeline(docs_dir=seeds_copy, index_dir=tmp_path / "index", embedder=embedder)
