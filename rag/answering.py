@@ -36,9 +36,8 @@ answered with a gold sentence; 0.3 times the spread 0.844, 0.12 times 0.842)."""
 MARGIN_CLIP = 15.0
 READ_SHARE = 0.3
 """The reader reads only when the best evidence among the sentences it would read reaches ``READ_SHARE *
-min_evidence``: below
-that nothing is answered, however sure the reader (a safety net for text the reader misreads; on SQuAD train
-it refuses 0.2% of answerable questions more)."""
+min_evidence``: below that nothing is answered, however sure the reader (a safety net for text the reader
+misreads; on SQuAD train it refuses 0.2% of answerable questions more)."""
 CONFIDENCE_FEATURES = ("best evidence (logit)", "chosen evidence (logit)", "chosen margin", "best margin")
 CONFIDENCE_WEIGHTS = np.asarray([0.5478, 0.2900, 0.2188, 0.0764])
 CONFIDENCE_BIAS = 0.9266

@@ -254,17 +254,14 @@ def key_phrase(
         span = reader_phrase(sentence, scores)
         name = name_asked_about(sentence, question, span) if span else None
         if name is not None:  # "GmbH" of "Nordlicht Logistik GmbH" is no answer to "Where is Nordlicht Logistik?"
-            other = scores.best_outside(*name)
-            span = reader_phrase(sentence, scores, other) if other else None
+            span = _read_outside(sentence, scores, name)
             if span is None:
                 return None
         # In a table row, a bare number is no answer to "Where ...?" or "Who ...?" ("27" of "| Osprey | Tomas Novak |
         # Rostock | 27 |"): the reader's best cell with words is. (In prose it can be: "Where was Namibia ranked?")
-        numeric = span is not None and not any(c.isalpha() for c in sentence[slice(*span)])
-        if numeric and span is not None and qtype in ("person", "place") and " | " in sentence:
-            other = scores.best_outside(*span)
-            named = reader_phrase(sentence, scores, other) if other else None
-            if named is not None and any(c.isalpha() for c in sentence[slice(*named)]):
+        if span is not None and qtype in ("person", "place") and " | " in sentence and not _has_words(sentence, span):
+            named = _read_outside(sentence, scores, span)
+            if named is not None and _has_words(sentence, named):
                 span = named
         if span is not None:
             converted = _converted_from(sentence, span, question)
@@ -279,6 +276,16 @@ def key_phrase(
             return span
     spans, features = candidates(sentence, question, qtype)
     return choose(sentence, question, spans, features, load_weights(), qtype)
+
+
+def _read_outside(sentence: str, scores: TokenScores, away: tuple[int, int]) -> tuple[int, int] | None:
+    """The reader's best span of ``sentence`` that shares no character with ``away``, as :func:`reader_phrase`."""
+    other = scores.best_outside(*away)
+    return reader_phrase(sentence, scores, other) if other else None
+
+
+def _has_words(sentence: str, span: tuple[int, int]) -> bool:
+    return any(c.isalpha() for c in sentence[span[0] : span[1]])
 
 
 _CURRENCIES = (r"dollar|usd|\$", r"pound|sterling|gbp|£", r"euro|eur\b|€", r"yen|jpy|¥", r"franc|chf")

@@ -112,24 +112,15 @@ class TokenScores:
         start_logp = np.where(value, self.start_logp, -np.inf)
         end_logp = np.where(value, self.end_logp, -np.inf)
         cells = np.cumsum(~value)  # every token that is not a value's separates two answers
-        pair = np.where(_spans_allowed(cells), start_logp[:, None] + end_logp[None, :], -np.inf)
-        if not np.isfinite(pair).any():
-            return None
-        first, last = np.unravel_index(int(np.argmax(pair)), pair.shape)
-        best = (int(starts[first]), int(ends[last]))
-        return TokenScores(starts, ends, start_logp, end_logp, self.margin, best, cells)
+        best = _best_span(starts, ends, start_logp, end_logp, _spans_allowed(cells))
+        return None if best is None else TokenScores(starts, ends, start_logp, end_logp, self.margin, best, cells)
 
     def best_outside(self, start: int, end: int) -> tuple[int, int] | None:
         """The best span, as :attr:`best`, among those that share no character with ``start:end`` of the
         sentence, or None when no span is left."""
-        pair = self.start_logp[:, None] + self.end_logp[None, :]
         allowed = _spans_allowed(self.cells if self.cells is not None else np.zeros(len(self.starts), dtype=int))
         overlaps = (self.starts[:, None] < end) & (self.ends[None, :] > start)
-        pair = np.where(allowed & ~overlaps, pair, -np.inf)
-        if not np.isfinite(pair).any():
-            return None
-        first, last = np.unravel_index(int(np.argmax(pair)), pair.shape)
-        return int(self.starts[first]), int(self.ends[last])
+        return _best_span(self.starts, self.ends, self.start_logp, self.end_logp, allowed & ~overlaps)
 
     @property
     def answers(self) -> bool:
@@ -445,6 +436,18 @@ def linear_row(row: str, header: str) -> tuple[str, list[tuple[int, int, int]]] 
         where.append((start, start + b - a, a))
         at = start + (b - a) + 2  # ", "
     return ", ".join(parts) + ".", where
+
+
+def _best_span(
+    starts: np.ndarray, ends: np.ndarray, start_logp: np.ndarray, end_logp: np.ndarray, allowed: np.ndarray
+) -> tuple[int, int] | None:
+    """Character offsets of the allowed (first token, last token) span with the highest start + end score, or
+    None when none is allowed."""
+    pair = np.where(allowed, start_logp[:, None] + end_logp[None, :], -np.inf)
+    if not np.isfinite(pair).any():
+        return None
+    first, last = np.unravel_index(int(np.argmax(pair)), pair.shape)
+    return int(starts[first]), int(ends[last])
 
 
 def _spans_allowed(cells: np.ndarray) -> np.ndarray:

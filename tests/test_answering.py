@@ -23,6 +23,20 @@ def passages() -> list[Passage]:
     return [Passage(Chunk("a.txt", "A", TEXT, 100, 100 + len(TEXT), 0), 1.0, 0.5, 1.0, 0)]
 
 
+def char_scores(
+    sentence: str,
+    best: tuple[int, int],
+    start: np.ndarray | None = None,
+    end: np.ndarray | None = None,
+    margin: float = 3.0,
+    cells: np.ndarray | None = None,
+) -> TokenScores:
+    """A reader's reading with one token per character (flat scores unless given), its best span ``best``."""
+    offsets, flat = np.arange(len(sentence)), np.zeros(len(sentence))
+    start, end = flat if start is None else start, flat if end is None else end
+    return TokenScores(offsets, offsets + 1, start, end, margin, best, cells)
+
+
 def test_question_types_follow_the_wording() -> None:
     assert question_type("How much did it cost?") == "quantity"
     assert question_type("When was the bridge opened?") == "date"
@@ -129,12 +143,7 @@ class StubReader:
     def read(self, question: str, sentences: list[str], contexts: object = None) -> list[TokenScores | None]:
         if self.margin is None:
             return [None] * len(sentences)
-        out: list[TokenScores | None] = []
-        for sentence in sentences:
-            offsets = np.arange(len(sentence))
-            zeros = np.zeros(len(sentence))
-            out.append(TokenScores(offsets, offsets + 1, zeros, zeros, self.margin, (0, min(4, len(sentence)))))
-        return out
+        return [char_scores(s, (0, min(4, len(s))), margin=self.margin) for s in sentences]
 
 
 def test_a_refusal_of_the_confidence_head_stands_and_an_unreadable_reading_falls_back_to_the_evidence(
@@ -209,10 +218,7 @@ def test_a_name_is_completed_without_titles_days_or_the_questions_own_name(
 )  # fmt: skip
 def test_a_price_the_reader_marks_keeps_its_currency(sentence: str, marked: str, expected: str) -> None:
     a = sentence.index(marked)
-    offsets = np.arange(len(sentence))
-    scores = TokenScores(
-        offsets, offsets + 1, np.zeros(len(sentence)), np.zeros(len(sentence)), 3.0, (a, a + len(marked))
-    )
+    scores = char_scores(sentence, (a, a + len(marked)))
     span = key_phrase(sentence, "What does it cost?", scores=scores)
     assert span is not None and sentence[span[0] : span[1]] == expected
 
@@ -263,9 +269,7 @@ def test_a_part_of_the_name_asked_about_is_not_the_key_phrase(sentence: str, que
     gmbh, other = sentence.index("GmbH"), sentence.index("North" if "North" in sentence else "Hamburg")
     form = sentence.index("moved") - 1 if "& Co. KG" in sentence else gmbh + 4  # the whole legal form
     start[gmbh], end[form - 1], start[other], end[other + 4 if "North" in sentence else other + 6] = 0, 0, -0.2, -1
-    cells = np.cumsum([c == "|" for c in sentence])
-    offsets = np.arange(n)
-    scores = TokenScores(offsets, offsets + 1, start, end, 3.0, (gmbh, form), cells)
+    scores = char_scores(sentence, (gmbh, form), start, end, cells=np.cumsum([c == "|" for c in sentence]))
     span = key_phrase(sentence, question, scores=scores)
     assert span is not None and sentence[span[0] : span[1]] == expected, question
 
@@ -282,9 +286,7 @@ def test_an_amount_in_brackets_after_another_gives_way_to_the_one_written(
     sentence: str, marked: str, expected: str
 ) -> None:
     a = sentence.index(marked)
-    offsets = np.arange(len(sentence))
-    zeros = np.zeros(len(sentence))
-    scores = TokenScores(offsets, offsets + 1, zeros, zeros, 3.0, (a, a + len(marked)))
+    scores = char_scores(sentence, (a, a + len(marked)))
     span = key_phrase(sentence, "How big is it?", scores=scores)
     assert span is not None and sentence[span[0] : span[1]] == expected
     if "(" in expected or expected == "12":
