@@ -386,12 +386,34 @@ def _scores(encoding: Any, logits: np.ndarray) -> TokenScores | None:
     spans = np.asarray(encoding.offsets, dtype=np.int64)[sentence]
     pair = z[:, 0][:, None] + z[:, 1][None, :]
     # A span never crosses a table cell's " | " ("137 EUR | 400 EUR" is two answers, not one).
-    pipes = np.cumsum([t == "|" for t, inside in zip(encoding.tokens, sentence, strict=True) if inside])
+    tokens = [t for t, inside in zip(encoding.tokens, sentence, strict=True) if inside]
+    pipes = np.cumsum([t == "|" for t in tokens])
     pair = np.where(_spans_allowed(pipes), pair, -np.inf)
     first, last = np.unravel_index(int(np.argmax(pair)), pair.shape)
     margin = float(pair[first, last]) - float(logits[0, 0] + logits[0, 1])
+    # Nor does the answer run on over a dash set apart by spaces into the next clause ("funding measures – the
+    # tone among most ministers was ..."): it ends at its best end before the dash ("1962–1965" is one answer).
+    dashes = _spaced_dashes(tokens, spans)
+    inside = np.flatnonzero(dashes[first : last + 1])
+    if len(inside):
+        last = first + int(np.argmax(z[first : first + inside[0], 1])) if inside[0] else first
     best = (int(spans[first, 0]), int(spans[last, 1]))
-    return TokenScores(spans[:, 0], spans[:, 1], logp[:, 0], logp[:, 1], margin, best, pipes)
+    cells = pipes + np.cumsum(dashes)
+    return TokenScores(spans[:, 0], spans[:, 1], logp[:, 0], logp[:, 1], margin, best, cells)
+
+
+DASHES = frozenset("–—")
+"""En and em dash: with a space on each side, the end of a clause a key phrase does not cross."""
+
+
+def _spaced_dashes(tokens: Sequence[str], spans: np.ndarray) -> np.ndarray:
+    """Per token: whether it is an en or em dash with a space before and after it ("reservations – citing"),
+    not one that joins ("1962–1965")."""
+    out = np.zeros(len(tokens), dtype=bool)
+    for i, token in enumerate(tokens):
+        if token in DASHES and 0 < i < len(tokens) - 1:
+            out[i] = spans[i - 1, 1] < spans[i, 0] and spans[i, 1] < spans[i + 1, 0]
+    return out
 
 
 def cells_of(row: str) -> list[tuple[int, int]]:
@@ -452,7 +474,8 @@ def _best_span(
 
 def _spans_allowed(cells: np.ndarray) -> np.ndarray:
     """Which (first token, last token) spans an answer may be: in order, at most ``MAX_ANSWER_TOKENS`` long,
-    within one table cell (``cells``: the count of " | " separators up to each token)."""
+    within one table cell or clause (``cells``: the count of " | " and spaced-dash separators up to each
+    token)."""
     ones = np.ones((len(cells), len(cells)), dtype=bool)
     within_a_cell = cells[None, :] - np.concatenate([[0], cells[:-1]])[:, None] == 0
     return np.triu(ones) & ~np.triu(ones, MAX_ANSWER_TOKENS) & within_a_cell

@@ -88,6 +88,29 @@ def test_the_reader_never_marks_across_table_cells(reader: SpanReader, question:
     assert span is not None and row[span[0] : span[1]] in {"137 EUR", "400 EUR"}
 
 
+@pytest.mark.parametrize(
+    ("question", "sentence", "key"),
+    [
+        ("What did Hungary do?", "Despite lingering differences – notably Hungary’s frequent reluctance to endorse "
+         "new sanctions or funding measures – the tone among most ministers was one of urgency and resolve.",
+         "endorse new sanctions or funding measures"),
+        ("Why does Belgium object to the loan?", "While Belgium has expressed serious reservations — citing "
+         "potential legal risks and financial exposure for the eurozone — Kallas urged the bloc to share those "
+         "risks collectively so the loan can move forward.", "potential legal risks and financial exposure"),
+    ],
+)  # fmt: skip
+def test_the_key_phrase_ends_before_a_spaced_dash(reader: SpanReader, question: str, sentence: str, key: str) -> None:
+    # Without the rule both ran on past the dash into the next clause ("... measures – the tone among ...").
+    context = ("EU defence ministers in Brussels", "Ministers met in Brussels on Monday.")
+    scores = reader.read(question, [sentence], [context])[0]
+    assert scores is not None and key in sentence[scores.best[0] : scores.best[1]]
+    assert "–" not in sentence[scores.best[0] : scores.best[1]] and "—" not in sentence[scores.best[0] : scores.best[1]]
+    # A dash that joins ("1962–1965") is part of the answer.
+    years = "The bridge was built in 1962–1965 by the city."
+    joined = reader.read("When was the bridge built?", [years])[0]
+    assert joined is not None and years[joined.best[0] : joined.best[1]] == "1962–1965"
+
+
 def test_a_table_row_is_written_as_a_sentence_and_its_reading_lands_on_the_row() -> None:
     row, header = "| Heron | Jonas Weber | Bremen | 42 |", "| Depot | Manager | City | Staff |"
     linear = linear_row(row, header)
