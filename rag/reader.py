@@ -93,7 +93,8 @@ class TokenScores:
     """Character offsets in the sentence of the best span: the highest start + end score, at most
     ``MAX_ANSWER_TOKENS`` tokens (token boundaries: :func:`rag.phrases.reader_phrase` widens it to words)."""
     cells: np.ndarray | None = None
-    """Per token, how many table-cell separators (" | ") stand before or at it: a span stays in one cell."""
+    """Per token, how many table-cell separators (" | ") and spaced dashes (" – ") stand before or at it: a span
+    stays in one cell, and other spans than the best one stay in one clause."""
 
     def on_row(self, where: Sequence[tuple[int, int, int]]) -> TokenScores | None:
         """This reading of a table row written as a sentence (:func:`linear_row`), moved onto the row itself:
