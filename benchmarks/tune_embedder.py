@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,9 +55,17 @@ def chunked(articles: Sequence[squad.Article]) -> list[tuple[str, int, int, str]
     return out
 
 
-def answering(chunks: Sequence[tuple[str, int, int, str]], q: squad.Question) -> list[int]:
-    """Indices of the chunks that overlap one of ``q``'s gold spans."""
-    return [i for i, (s, a, b, _) in enumerate(chunks) if s == q.source and squad.spans_overlap(a, b, q.spans)]
+def by_source(chunks: Sequence[tuple[str, int, int, str]]) -> dict[str, list[int]]:
+    """Indices of each document's chunks."""
+    out: dict[str, list[int]] = {}
+    for i, (source, *_rest) in enumerate(chunks):
+        out.setdefault(source, []).append(i)
+    return out
+
+
+def answering(chunks: Sequence[tuple[str, int, int, str]], of: dict[str, list[int]], q: squad.Question) -> list[int]:
+    """Indices of the chunks that overlap one of ``q``'s gold spans (``of``: :func:`by_source` of ``chunks``)."""
+    return [i for i in of[q.source] if squad.spans_overlap(chunks[i][1], chunks[i][2], q.spans)]
 
 
 def embed(model: Any, tokenizer: Any, texts: Sequence[str], max_length: int) -> Any:
@@ -113,22 +122,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     held = {a.source for s in args.held_out_sets for a in squad.pick_articles(everything, 48, s)}
     evaluated = squad.pick_articles(everything, 48, args.held_out_sets[0])
     eval_chunks = chunked(evaluated)
+    eval_of = by_source(eval_chunks)
     asked = [
         (q.question, gold)
         for q in squad.sample_questions(evaluated, args.eval, 7)
-        if (gold := answering(eval_chunks, q))
+        if (gold := answering(eval_chunks, eval_of, q))
     ]
     training = [a for s in args.train_sets for a in squad.pick_articles(everything, 48, s) if a.source not in held]
     training = list({a.source: a for a in training}.values())
     train_chunks = chunked(training)
-    by_source: dict[str, list[int]] = {}
-    for i, (source, *_rest) in enumerate(train_chunks):
-        by_source.setdefault(source, []).append(i)
+    train_of = by_source(train_chunks)
     rng = random.Random(0)
     items = []
     for q in squad.sample_questions(training, None):
-        gold = answering(train_chunks, q)
-        others = [i for i in by_source[q.source] if i not in gold]
+        gold = answering(train_chunks, train_of, q)
+        others = [i for i in train_of[q.source] if i not in gold]
         if gold and others:
             items.append((q.question, gold[0], others))
     rng.shuffle(items)
@@ -138,6 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     model, _, _ = build(args.rank, 0)
     model.eval()
     before = hits(model, tokenizer, eval_chunks, asked)
+    print(f"before: {before}; training on {len(items)} questions", file=sys.stderr, flush=True)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=args.lr)
     model.train()
@@ -153,6 +162,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        if b // BATCH % 20 == 0:
+            done = f"{b + len(batch)}/{len(items)} questions"
+            print(f"{done}, loss {loss.item():.3f}, {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     seconds = time.perf_counter() - started
     model.eval()
     after = hits(model, tokenizer, eval_chunks, asked)
