@@ -395,9 +395,11 @@ def _scores(encoding: Any, logits: np.ndarray) -> TokenScores | None:
     # Nor does the answer run on over a dash set apart by spaces into the next clause ("funding measures – the
     # tone among most ministers was ..."): it ends at its best end before the dash ("1962–1965" is one answer).
     dashes = _spaced_dashes(tokens, spans)
+    if dashes[first] and first < last:
+        first += 1  # nor start on one
     inside = np.flatnonzero(dashes[first : last + 1])
-    if len(inside):
-        last = first + int(np.argmax(z[first : first + inside[0], 1])) if inside[0] else first
+    if len(inside) and inside[0]:
+        last = first + int(np.argmax(z[first : first + inside[0], 1]))
     best = (int(spans[first, 0]), int(spans[last, 1]))
     cells = pipes + np.cumsum(dashes)
     return TokenScores(spans[:, 0], spans[:, 1], logp[:, 0], logp[:, 1], margin, best, cells)

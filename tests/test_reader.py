@@ -100,7 +100,8 @@ def test_the_reader_never_marks_across_table_cells(reader: SpanReader, question:
     ],
 )  # fmt: skip
 def test_the_key_phrase_ends_before_a_spaced_dash(reader: SpanReader, question: str, sentence: str, key: str) -> None:
-    # Without the rule both ran on past the dash into the next clause ("... measures – the tone among ...").
+    # Without the rule the first ran on past the dash into the next clause ("... measures – the tone among ..."),
+    # as the second did in the product.
     context = ("EU defence ministers in Brussels", "Ministers met in Brussels on Monday.")
     scores = reader.read(question, [sentence], [context])[0]
     assert scores is not None and key in sentence[scores.best[0] : scores.best[1]]
