@@ -42,9 +42,13 @@ _MONTHS = (
     "January|February|March|April|May|June|July|August|September|October|November|December|"
     "Jan\\.|Feb\\.|Mar\\.|Apr\\.|Jun\\.|Jul\\.|Aug\\.|Sep\\.|Sept\\.|Oct\\.|Nov\\.|Dec\\."
 )
-_SCALE = r"(?:\s?(?:billion|million|trillion|thousand|hundred|bn|percent|per cent)\b|\s?%)?"
+_CURRENCY_WORDS = r"euros?|dollars?|pounds?|EUR|USD|GBP|CHF|JPY"
+_SCALE_WORDS = r"billion|million|trillion|thousand|bn"
+_APPROXIMATELY = r"(?:(?:up to|about|around|approximately|over|more than|some|nearly|almost)\s)?"
+""""up to " of "up to €140 billion": part of the amount."""
+_SCALE = r"(?:\s?(?:" + _SCALE_WORDS + r"|hundred|percent|per cent)\b|\s?%)?"
 _UNITS = (
-    r"(?:euros?|dollars?|pounds?|EUR|USD|GBP|CHF|JPY|people|troops|soldiers|members|countries|flights|years|months|weeks|days|hours|"
+    r"(?:" + _CURRENCY_WORDS + r"|people|troops|soldiers|members|countries|flights|years|months|weeks|days|hours|"
     r"minutes|seconds|percent|kilometres|kilometers|km|metres|meters|miles|feet|tonnes|tons|kilograms|kg)\b"
 )
 _TIME_UNITS = r"(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?)\b"
@@ -53,8 +57,7 @@ _UNIT = r"(?:\s" + _UNITS + r"(?:,?\s(?:and\s)?\d[\d,.]*\s" + _TIME_UNITS + r")*
 "5 people and 20 soldiers" are two amounts)."""
 ENTITY_PATTERNS = {
     "quantity": re.compile(
-        r"(?:(?:up to|about|around|approximately|over|more than|some|nearly|almost)\s)?"
-        r"(?:[€$£¥]\s?\d[\d,.]*" + _SCALE + r"(?:\s\([^)]{1,30}\))?"
+        _APPROXIMATELY + r"(?:[€$£¥]\s?\d[\d,.]*" + _SCALE + r"(?:\s\([^)]{1,30}\))?"
         r"|\b\d[\d,.]*" + _SCALE + _UNIT + r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
         r"twelve|fifteen|twenty|thirty|forty|fifty|hundred|dozens|hundreds|thousands|millions)\b(?:\s\w+)?)",
         re.I,
@@ -77,20 +80,19 @@ _BREAK = re.compile(r"[,;:()\[\]“”\"–—]|\s-\s")
 _COPULA = frozenset("is are was were be been being called named known as became become".split())
 _PREPOSITIONS = frozenset("of in on at by for from with to into during since until about than as".split())
 MAX_WORDS = 10
-_SCALE_AFTER = re.compile(r"\s?(?:billion|million|trillion|thousand|bn|per cent|percent|%)", re.I)
+_SCALE_AFTER = re.compile(r"\s?(?:" + _SCALE_WORDS + r"|per cent|percent|%)", re.I)
 _UNIT_AFTER = re.compile(_UNIT.removesuffix("?"), re.I)
-_CURRENCY = re.compile(r"\s(?:euros?|dollars?|pounds?|EUR|USD|GBP|CHF|JPY)(?![\w-])", re.I)
+_CURRENCY = re.compile(r"\s(?:" + _CURRENCY_WORDS + r")(?![\w-])", re.I)
 _AMOUNT_BEFORE = re.compile(r"\d(?:[\d,.]*\d)?\s$")
+"""A number just before a currency word ("400 " of "400 EUR")."""
 _MONEY = (
-    r"(?:[€$£¥]\s?\d[\d,.]*(?:\s?(?:billion|million|trillion|thousand|bn))?"
-    r"|\d[\d,.]*(?:\s?(?:billion|million|trillion|thousand|bn))?\s(?:euros?|dollars?|pounds?|EUR|USD|GBP|CHF|JPY))"
+    r"(?:[€$£¥]\s?\d[\d,.]*(?:\s?(?:" + _SCALE_WORDS + r"))?"
+    r"|\d[\d,.]*(?:\s?(?:" + _SCALE_WORDS + r"))?\s(?:" + _CURRENCY_WORDS + r"))"
 )
 _CONVERTED = re.compile(r"\(\s*(?:about |around |approximately |some |~)?" + _MONEY + r"\s*\)")
 """An amount in brackets: "($174 billion)", a conversion of the amount written before it."""
-_MONEY_BEFORE = re.compile(
-    r"(?:(?:up to|about|around|approximately|over|more than|some|nearly|almost)\s)?" + _MONEY + r"\s*$"
-)
-"""A number just before a currency word ("400 " of "400 EUR")."""
+_MONEY_BEFORE = re.compile(_APPROXIMATELY + _MONEY + r"\s*$")
+"""An amount that ends the text, with its "up to" or "about": what a conversion in brackets converts."""
 
 FEATURES = (
     "bias",

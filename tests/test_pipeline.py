@@ -362,14 +362,14 @@ def test_a_table_row_is_answered_with_its_header_and_heading(tmp_path: Path, emb
         encoding="utf-8",
     )
     pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=embedder)
-    for question, row, value in [
-        ("What is the daily limit for hotels?", "| Hotel | 140 GBP |", "140 GBP"),
-        ("How much is the hotel allowance?", "| Hotel | 140 GBP |", "140 GBP"),  # "allowance": the heading's word
-        ("What is the training budget for a Senior?", "Senior | 2,500 EUR", "2,500 EUR"),
-    ]:
-        answer = pipeline.answer(question)
-        assert answer.answered and answer.quotes[0].text == row, (question, answer.text)  # not the header row
-        assert answer.key_phrase == value
+    assert_rows_answer(
+        pipeline,
+        [
+            ("What is the daily limit for hotels?", "| Hotel | 140 GBP |", "140 GBP"),
+            ("How much is the hotel allowance?", "| Hotel | 140 GBP |", "140 GBP"),  # the heading's word
+            ("What is the training budget for a Senior?", "Senior | 2,500 EUR", "2,500 EUR"),
+        ],
+    )
     assert not pipeline.answer("What is the daily limit for parking?").answered
 
 
@@ -384,13 +384,22 @@ def test_any_row_of_a_table_answers_with_the_cell_asked_for(tmp_path: Path, embe
         encoding="utf-8",
     )
     pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=embedder)
-    for question, row, value in [
-        ("Who manages the Heron depot?", "| Heron | Jonas Weber | Bremen | 42 |", "Jonas Weber"),
-        ("Who manages the Kestrel depot?", "| Kestrel | Mira Lund | Kiel | 31 |", "Mira Lund"),
-        ("How many staff does the Heron depot have?", "| Heron | Jonas Weber | Bremen | 42 |", "42"),
-        ("Where is the Heron depot?", "| Heron | Jonas Weber | Bremen | 42 |", "Bremen"),
-        ("Where is the Osprey depot?", "| Osprey | Tomas Novak | Rostock | 27 |", "Rostock"),  # not its "27"
-    ]:
+    assert_rows_answer(
+        pipeline,
+        [
+            ("Who manages the Heron depot?", "| Heron | Jonas Weber | Bremen | 42 |", "Jonas Weber"),
+            ("Who manages the Kestrel depot?", "| Kestrel | Mira Lund | Kiel | 31 |", "Mira Lund"),
+            ("How many staff does the Heron depot have?", "| Heron | Jonas Weber | Bremen | 42 |", "42"),
+            ("Where is the Heron depot?", "| Heron | Jonas Weber | Bremen | 42 |", "Bremen"),
+            ("Where is the Osprey depot?", "| Osprey | Tomas Novak | Rostock | 27 |", "Rostock"),  # not its "27"
+        ],
+    )
+
+
+def assert_rows_answer(pipeline: Pipeline, cases: list[tuple[str, str, str]]) -> None:
+    """Each (question, row, value): answered with that row as the first quote (not the header row), ``value``
+    marked in it."""
+    for question, row, value in cases:
         answer = pipeline.answer(question)
         assert answer.answered and answer.quotes[0].text == row, (question, answer.text)
         assert answer.key_phrase == value, (question, answer.text)
