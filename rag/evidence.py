@@ -119,6 +119,9 @@ class Sentence:
 
 _BLANK_LINE = re.compile(r"[ \t]*\r?\n[ \t]*\r?\n")
 """A blank line after a sentence: what sets a document's headline apart from its text."""
+_ASKS = re.compile(r"\?\s*$")
+"""A sentence that ends in a question mark: it asks, it does not state (an FAQ's "Q: …?" line is never the
+answer; the "A: …" line after it is, read with the question as its context)."""
 _STATING = frozenset(
     "is are was were be been has have had will would can could may might must shall should do does did "
     "says said not".split()
@@ -226,8 +229,8 @@ class EvidenceScorer:
         self._lock = threading.Lock()
 
     def sentences(self, passages: Sequence[Passage]) -> tuple[list[Sentence], np.ndarray, list[set[str]]]:
-        """Candidate sentences of the passages (first occurrence of each; at least 3 words; not a title, heading
-        or headline), their vectors, and the terms of each sentence with its neighbours (for the window
+        """Candidate sentences of the passages (first occurrence of each; at least 3 words; not a question, title,
+        heading or headline), their vectors, and the terms of each sentence with its neighbours (for the window
         feature)."""
         seen: set[tuple[str, int, int]] = set()
         out: list[Sentence] = []
@@ -251,6 +254,8 @@ class EvidenceScorer:
                 key = (chunk.source, s, e)
                 words = _words(texts[k])
                 if key in seen or len(words.split()) < 3 or words == section:  # a heading names, never answers
+                    continue
+                if _ASKS.search(texts[k]):
                     continue
                 first_line = s == 0 and bool(_BLANK_LINE.match(chunk.text, e - chunk.start))
                 if (first_line or words == _words(chunk.title)) and _headline(words):

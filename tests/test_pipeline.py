@@ -287,7 +287,10 @@ def test_a_pipeline_without_a_folder_answers_from_the_one_the_index_holds(
     with caplog.at_level(logging.WARNING, logger="rag"):
         report = Pipeline(docs_dir=seeds_copy, index_dir=index, embedder=embedder).index()
     assert report.removed == ["astronomy.md"]
-    assert [r.getMessage() for r in caplog.records] == [f"index: now indexing {seeds_copy.resolve()} (was {mine})"]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"index: now indexing {seeds_copy.resolve()} (was {mine}; its documents leave this index: "
+        "to keep both, give each folder its own --index-dir)"
+    ]
 
 
 def test_a_replica_that_does_not_sync_works_in_the_folder_the_index_holds(
@@ -371,6 +374,30 @@ def test_a_table_row_is_answered_with_its_header_and_heading(tmp_path: Path, emb
         ],
     )
     assert not pipeline.answer("What is the daily limit for parking?").answered
+
+
+def test_an_faq_is_answered_by_its_answer_lines_not_by_the_question_copied(tmp_path: Path, embedder) -> None:
+    """A user who copies an FAQ's wording got its "Q: …?" line back as the answer; a question never answers."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "faq.txt").write_text(
+        "Nimbusfold Product FAQ\n\n"
+        "Q: How much weight can the Stratus chair hold?\n"
+        "A: The Stratus chair is rated for 140 kg and weighs 2.3 kg.\n\n"
+        "Q: What is the warranty period?\nA: All Nimbusfold furniture carries a five-year warranty.\n\n"
+        "Q: Can I return a product?\nA: Unused products can be returned within 45 days of delivery.\n",
+        encoding="utf-8",
+    )
+    pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=embedder)
+    for question, fact in [
+        ("How much weight can the Stratus chair hold?", "140 kg"),
+        ("What is the warranty period?", "five-year warranty"),
+        ("Can I return a product?", "45 days"),
+    ]:
+        answer = pipeline.answer(question)
+        assert answer.answered and answer.quotes[0].text.startswith("A: "), (question, answer.text)
+        assert fact in answer.quotes[0].text, (question, answer.text)
+        assert not any(q.text.endswith("?") for q in [*answer.quotes, *answer.related]), (question, answer.text)
 
 
 def test_any_row_of_a_table_answers_with_the_cell_asked_for(tmp_path: Path, embedder) -> None:
