@@ -214,8 +214,11 @@ class Pipeline:
         if not folder.is_dir():
             raise DocumentsFolderError(f"not a folder: {folder}")
         if held is not None and held != folder.resolve():
-            gone = "" if held.is_dir() else ", which no longer exists"
-            logger.warning("index: now indexing %s (was %s%s)", folder.resolve(), held, gone)
+            if held.is_dir():  # its documents leave the index: say how to keep both
+                why = "; its documents leave this index: to keep both, give each folder its own --index-dir"
+            else:
+                why = ", which no longer exists"
+            logger.warning("index: now indexing %s (was %s%s)", folder.resolve(), held, why)
         started = time.perf_counter()
         report = IndexReport()
         if rebuild:

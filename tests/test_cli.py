@@ -241,7 +241,10 @@ def test_ask_without_docs_answers_from_the_folder_the_index_holds(tmp_path: Path
     assert out.returncode == 0, out.stderr
     assert "€140 billion" in out.stdout
     warning, synced = out.stderr.strip().splitlines()
-    assert warning == f"WARNING index: now indexing {seeds_copy.resolve()} (was {mine.resolve()})"
+    assert warning == (
+        f"WARNING index: now indexing {seeds_copy.resolve()} (was {mine.resolve()}; its documents leave this index: "
+        "to keep both, give each folder its own --index-dir)"
+    )
     assert synced.startswith(f"index {index} synced first: 2 added, 0 updated, 1 removed")  # the answer's own sync
     out = rag("ask", ANDROMEDA, index_dir=index)
     assert out.stdout.startswith("The documents do not say.") and out.stderr == ""
