@@ -50,6 +50,39 @@ def user_turns(history: Sequence[Message] | None) -> list[str]:
     return turns
 
 
+def _replies(history: Sequence[Message] | None) -> dict[int, str]:
+    """The assistant's reply to each user turn that has one, by the turn's place in :func:`user_turns`."""
+    replies: dict[int, str] = {}
+    turn = -1
+    for message in history or ():
+        if not isinstance(message, Mapping) or not isinstance(message.get("content"), str):
+            continue
+        if message.get("role") == "user" and message["content"].strip():
+            turn += 1
+        elif message.get("role") == "assistant" and turn >= 0 and turn not in replies:
+            replies[turn] = message["content"]
+    return replies
+
+
+_MARKED = re.compile(r"\*\*(?P<phrase>[^*\n]{1,80}?)\*\*")
+"""The key phrase an answer marks (the first ``**…**`` of its text)."""
+_PERSON = re.compile(r"(?!The\b)(?:[A-Z][\w.'-]*\s+){0,4}[A-Z][a-z]+(?:[-'][A-Za-z]+)?\s+[A-Z][a-z]+(?:[-'][A-Za-z]+)?")
+"""A person as an answer marks them: capitalised words ending in a first and last name ("Kaja Kallas", "EU Defense
+Commissioner Andrius Kubilius"), not "The European Union"."""
+
+
+def _answered_person(question: str, reply: str) -> str | None:
+    """The person a "Who …?" question was answered with (the reply's key phrase, when it reads as a name), whom a
+    following *he* or *she* may point to ("Who confirmed the plans?" -> "Andrius Kubilius"; "What else did he
+    say?")."""
+    if not re.match(r"\s*who\b", question, re.IGNORECASE):
+        return None
+    marked = _MARKED.search(reply)
+    if marked is None or not _PERSON.fullmatch(marked["phrase"].strip()):
+        return None
+    return marked["phrase"].strip()
+
+
 def _points_to_a_place(text: str) -> bool:
     """*There* as a place said before ("What happened there?"), not the *there* of "Is there a meal allowance?"
     or "there is"."""
@@ -205,7 +238,8 @@ def _swappable(phrase: str) -> bool:
 def resolve_follow_up(question: str, history: Sequence[Message] | None = None) -> str | None:
     """``question`` with what it points back to written in, or None when that is not clear.
 
-    The topic is what an earlier "What is X?" / "Who is X?" asked about, carried through the follow-ups after
+    The topic is what an earlier "What is X?" / "Who is X?" asked about, or the person an earlier "Who …?" was
+    answered with (the answer's key phrase, when it reads as a name), carried through the follow-ups after
     it: a pronoun of the topic's kind (*it*, *its* for a thing; *he*, *his* for a person; *they* for several)
     is replaced by it, and "And Y?" / "What about Y?" asks the previous question about the name Y instead of
     the topic's name. Left to :func:`standalone_question`: a pronoun of another kind ("What is its budget?"
@@ -231,7 +265,9 @@ def resolve_follow_up(question: str, history: Sequence[Message] | None = None) -
     bound: dict[str, str] = {}  # "f" -> "Kaja Kallas": whom a "she" or a "he" stood for
     previous = ""
     resolved: str | None = None
-    for turn in [*turns[-(MAX_CHAIN + 2) :], question]:
+    replies = _replies(history)
+    first_kept = max(len(turns) - (MAX_CHAIN + 2), 0)
+    for at, turn in enumerate([*turns[first_kept:], question], start=first_kept):
         resolved = None
         if previous and is_follow_up(turn):
             swap = _SWAP.match(turn)
@@ -256,5 +292,8 @@ def resolve_follow_up(question: str, history: Sequence[Message] | None = None) -
                         topic = None  # a pronoun of another kind: what it points to is not known
         else:
             topic = _topic(turn)
+            person = None if topic else _answered_person(turn, replies.get(at, ""))
+            if person:
+                topic = (person, "person")
         previous = resolved or turn
     return resolved

@@ -102,6 +102,43 @@ def test_what_a_follow_up_points_to_is_not_guessed(earlier: list[str], question:
     assert resolve_follow_up(question, said(*earlier)) is None
 
 
+def exchange(*turns: tuple[str, str]) -> list[Message]:
+    """A conversation of (question, answer text) turns."""
+    return [m for q, a in turns for m in ({"role": "user", "content": q}, {"role": "assistant", "content": a})]
+
+
+CONFIRMED = (
+    "Who confirmed the spending plans?",
+    "All 19 members handed in their spending plans, **EU Defense Commissioner Andrius Kubilius** confirmed. [1]",
+)
+
+
+def test_he_after_a_who_question_is_the_person_it_was_answered_with() -> None:
+    history = exchange(CONFIRMED)
+    assert resolve_follow_up("What else did he say?", history) == (
+        "What else did EU Defense Commissioner Andrius Kubilius say?"
+    )
+    # Carried through the follow-ups after it, as a topic asked about is.
+    history = exchange(CONFIRMED, ("What else did he say?", "Fifteen countries ... **Ukraine** ... [1]"))
+    assert resolve_follow_up("When did he say it?", history) is None  # "it" is of another kind: not guessed
+    assert resolve_follow_up("Where did he say that?", history) == (
+        "Where did EU Defense Commissioner Andrius Kubilius say that?"
+    )
+
+
+@pytest.mark.parametrize(
+    "turn",
+    [
+        ("Who backs the loan?", "The loan is backed by **The European Union** … [1]"),  # not a person's name
+        ("Who confirmed the plans?", "The documents do not say. I found nothing in them that answers: …"),
+        ("What did Kubilius confirm?", "… **Andrius Kubilius** confirmed. [1]"),  # not a who-question
+        ("Who confirmed the plans?", "… **Kubilius** confirmed. [1]"),  # one word: a name or not, unsure
+    ],
+)
+def test_only_a_person_named_in_the_answer_to_a_who_question_becomes_the_topic(turn: tuple[str, str]) -> None:
+    assert resolve_follow_up("What else did he say?", exchange(turn)) is None
+
+
 def test_malformed_history_is_ignored() -> None:
     history = [{"role": "user"}, "nonsense", {"role": "system", "content": "x"}, {"content": 3}]
     assert standalone_question("And it?", history) == "And it?"  # type: ignore[arg-type]
