@@ -423,6 +423,32 @@ def test_any_row_of_a_table_answers_with_the_cell_asked_for(tmp_path: Path, embe
     )
 
 
+def test_a_table_row_answers_a_question_that_names_its_column_in_other_words(tmp_path: Path, embedder) -> None:
+    """A question of a Staff column, "How many people work in Gdansk?", was refused: the row's vector, pooled
+    from its cells, did not know the column's name; read as "Office Warehouse North, City Gdansk, …, Staff 41."
+    it does."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "offices.md").write_text(
+        "# Offices\n\nWhere we work.\n\n| Office | City | Manager | Staff |\n|---|---|---|---|\n"
+        "| Headquarters | Leipzig | Greta Vollmer | 84 |\n| Design Studio | Porto | Tiago Mendes | 22 |\n"
+        "| Warehouse North | Gdansk | Piotr Nowak | 41 |\n| Sales Office | Lyon | Camille Roux | 12 |\n",
+        encoding="utf-8",
+    )
+    pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=embedder)
+    gdansk, porto = "| Warehouse North | Gdansk | Piotr Nowak | 41 |", "| Design Studio | Porto | Tiago Mendes | 22 |"
+    assert_rows_answer(
+        pipeline,
+        [
+            ("How many people work in Gdansk?", gdansk, "41"),
+            ("How many employees does Warehouse North have?", gdansk, "41"),
+            ("How many people work in Porto?", porto, "22"),
+            ("Who runs the Lyon office?", "| Sales Office | Lyon | Camille Roux | 12 |", "Camille Roux"),
+        ],
+    )
+    assert not pipeline.answer("How many people work in Berlin?").answered
+
+
 def assert_rows_answer(pipeline: Pipeline, cases: list[tuple[str, str, str]]) -> None:
     """Each (question, row, value): answered with that row as the first quote (not the header row), ``value``
     marked in it."""
