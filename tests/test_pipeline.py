@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from rag import Answer, DocumentsFolderError, ModelLoadError, Pipeline, QuestionError
 from rag.chunking import sentence_spans
+from rag.embedding import Embedder
 
 pytestmark = pytest.mark.slow
 
@@ -349,22 +350,25 @@ def test_index_prints_nothing_and_reports_the_skipped_files(tmp_path: Path, seed
     assert (out.stdout, out.stderr) == ("", "['binary.txt', 'empty.txt']")
 
 
-@pytest.mark.slow
-def test_a_table_row_is_answered_with_its_header_and_heading(tmp_path: Path, embedder) -> None:
+def pipeline_on(tmp_path: Path, embedder: Embedder, files: dict[str, str]) -> Pipeline:
+    """A pipeline over a documents folder of ``files`` (name -> text), written for the test."""
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "policy.md").write_text(
-        "# Travel policy\n\n## Allowances\n\n| Item | Daily limit |\n|---|---|\n| Hotel | 140 GBP |\n"
+    for name, text in files.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    return Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=embedder)
+
+
+@pytest.mark.slow
+def test_a_table_row_is_answered_with_its_header_and_heading(tmp_path: Path, embedder) -> None:
+    files = {
+        "policy.md": "# Travel policy\n\n## Allowances\n\n| Item | Daily limit |\n|---|---|\n| Hotel | 140 GBP |\n"
         "| Meals | 45 GBP |\n| Taxi | 30 GBP |\n\nClaims must be submitted within 30 days.\n",
-        encoding="utf-8",
-    )
-    (docs / "training.html").write_text(
-        "<html><body><main><h2>Training</h2><table><tr><th>Level</th><th>Training budget</th></tr>"
+        "training.html": "<html><body><main><h2>Training</h2><table><tr><th>Level</th><th>Training budget</th></tr>"
         "<tr><td>Junior</td><td>1,000 EUR</td></tr><tr><td>Senior</td><td>2,500 EUR</td></tr></table>"
         "</main></body></html>",
-        encoding="utf-8",
-    )
-    pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=embedder)
+    }
+    pipeline = pipeline_on(tmp_path, embedder, files)
     assert_rows_answer(
         pipeline,
         [
@@ -378,17 +382,14 @@ def test_a_table_row_is_answered_with_its_header_and_heading(tmp_path: Path, emb
 
 def test_an_faq_is_answered_by_its_answer_lines_not_by_the_question_copied(tmp_path: Path, embedder) -> None:
     """A user who copies an FAQ's wording got its "Q: …?" line back as the answer; a question never answers."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "faq.txt").write_text(
+    faq = (
         "Nimbusfold Product FAQ\n\n"
         "Q: How much weight can the Stratus chair hold?\n"
         "A: The Stratus chair is rated for 140 kg and weighs 2.3 kg.\n\n"
         "Q: What is the warranty period?\nA: All Nimbusfold furniture carries a five-year warranty.\n\n"
-        "Q: Can I return a product?\nA: Unused products can be returned within 45 days of delivery.\n",
-        encoding="utf-8",
+        "Q: Can I return a product?\nA: Unused products can be returned within 45 days of delivery.\n"
     )
-    pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=embedder)
+    pipeline = pipeline_on(tmp_path, embedder, {"faq.txt": faq})
     for question, fact in [
         ("How much weight can the Stratus chair hold?", "140 kg"),
         ("What is the warranty period?", "five-year warranty"),
@@ -402,15 +403,12 @@ def test_an_faq_is_answered_by_its_answer_lines_not_by_the_question_copied(tmp_p
 
 def test_any_row_of_a_table_answers_with_the_cell_asked_for(tmp_path: Path, embedder) -> None:
     """The first row too: read as cells after the header row, the reader preferred the table's intro line."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "depots.md").write_text(
+    depots = (
         "# Depots\n\nOur depots and who runs them.\n\n| Depot | Manager | City | Staff |\n|---|---|---|---|\n"
         "| Heron | Jonas Weber | Bremen | 42 |\n| Kestrel | Mira Lund | Kiel | 31 |\n"
-        "| Osprey | Tomas Novak | Rostock | 27 |\n",
-        encoding="utf-8",
+        "| Osprey | Tomas Novak | Rostock | 27 |\n"
     )
-    pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=embedder)
+    pipeline = pipeline_on(tmp_path, embedder, {"depots.md": depots})
     assert_rows_answer(
         pipeline,
         [
@@ -427,15 +425,12 @@ def test_a_table_row_answers_a_question_that_names_its_column_in_other_words(tmp
     """A question of a Staff column, "How many people work in Gdansk?", was refused: the row's vector, pooled
     from its cells, did not know the column's name; read as "Office Warehouse North, City Gdansk, …, Staff 41."
     it does."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "offices.md").write_text(
+    offices = (
         "# Offices\n\nWhere we work.\n\n| Office | City | Manager | Staff |\n|---|---|---|---|\n"
         "| Headquarters | Leipzig | Greta Vollmer | 84 |\n| Design Studio | Porto | Tiago Mendes | 22 |\n"
-        "| Warehouse North | Gdansk | Piotr Nowak | 41 |\n| Sales Office | Lyon | Camille Roux | 12 |\n",
-        encoding="utf-8",
+        "| Warehouse North | Gdansk | Piotr Nowak | 41 |\n| Sales Office | Lyon | Camille Roux | 12 |\n"
     )
-    pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=embedder)
+    pipeline = pipeline_on(tmp_path, embedder, {"offices.md": offices})
     gdansk, porto = "| Warehouse North | Gdansk | Piotr Nowak | 41 |", "| Design Studio | Porto | Tiago Mendes | 22 |"
     assert_rows_answer(
         pipeline,
@@ -459,23 +454,17 @@ def assert_rows_answer(pipeline: Pipeline, cases: list[tuple[str, str, str]]) ->
 
 
 def test_a_table_longer_than_a_chunk_keeps_its_header_in_every_chunk(tmp_path: Path, embedder) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
     rows = "".join(f"| P-{1000 + i} | Brake pad type {i} | {20 + i % 17} kg | {300 + 7 * i} EUR |\n" for i in range(60))
-    (docs / "parts.md").write_text(
-        f"# Parts\n\nOur parts list.\n\n| Code | Product | Weight | Price |\n|---|---|---|---|\n{rows}",
-        encoding="utf-8",
-    )
     cells = "".join(
         f"<tr><td>Depot {i}</td><td>Manager {chr(65 + i % 26)}. Berg</td><td>{10 + i} staff</td></tr>"
         for i in range(50)
     )
-    (docs / "depots.html").write_text(
-        f"<html><body><main><h2>Depots</h2><table><tr><th>Depot</th><th>Manager</th><th>Staff</th></tr>{cells}"
-        "</table></main></body></html>",
-        encoding="utf-8",
-    )
-    pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=embedder)
+    files = {
+        "parts.md": f"# Parts\n\nOur parts list.\n\n| Code | Product | Weight | Price |\n|---|---|---|---|\n{rows}",
+        "depots.html": f"<html><body><main><h2>Depots</h2><table><tr><th>Depot</th><th>Manager</th><th>Staff</th></tr>"
+        f"{cells}</table></main></body></html>",
+    }
+    pipeline = pipeline_on(tmp_path, embedder, files)
     assert len(pipeline.store.chunks_of("parts.md")) > 3  # the table runs over several chunks
     for question, value in [
         ("What is the price of the Brake pad type 41?", f"{300 + 7 * 41} EUR"),
