@@ -83,14 +83,78 @@ def _answered_person(question: str, reply: str) -> str | None:
     return marked["phrase"].strip()
 
 
-def _points_to_a_place(text: str) -> bool:
-    """*There* as a place said before ("What happened there?"), not the *there* of "Is there a meal allowance?"
-    or "there is"."""
+def _theres(text: str) -> list[tuple[int, int, str]]:
+    """Where *there* stands for a place said before ("What happened there?", "Who else was there?"): its start,
+    end and the word before it; not the *there* of "Is there a meal allowance?" or "there is"."""
+    found = []
     for match in _THERE.finditer(text):
         before, after = (match.group(1) or "").strip().lower(), (match.group(2) or "").strip().lower()
-        if before not in _TO_BE and after not in _TO_BE:
-            return True
-    return False
+        if (before not in _TO_BE or not after) and after not in _TO_BE:
+            word = re.search(r"\bthere\b", match.group(), re.IGNORECASE)
+            assert word is not None
+            found.append((match.start() + word.start(), match.start() + word.end(), before))
+    return found
+
+
+def _points_to_a_place(text: str) -> bool:
+    """Whether *there* in ``text`` stands for a place said before (see :func:`_theres`)."""
+    return bool(_theres(text))
+
+
+_PLACE_NOUNS = (
+    "office|offices|depot|depots|warehouse|warehouses|plant|factory|branch|site|store|shop|headquarters|campus|"
+    "building|hospital|school|university|hotel|airport|station|lab|laboratory|center|centre|port|harbou?r|base|"
+    "facility|mine|farm|studio|city|town|village|country|region|summit|meeting|conference"
+)
+_WHERE = re.compile(
+    rf"^\s*[Ww]here\s+(?:is|are|was|were|'s)\s+(?P<place>(?:the\s+)?[A-Z][\w.'-]*(?:\s+(?:[A-Z][\w.'-]*|{_PLACE_NOUNS}))"
+    r"{0,3})(?:\s+(?:located|based|situated|held))?\s*\??\s*$"
+)
+"""A question that asks where something is: the thing is then the place ("Where is the Heron depot?")."""
+_NAMED_PLACE = re.compile(rf"\bthe\s+(?:[A-Z][\w.'-]*\s+){{1,3}}(?:{_PLACE_NOUNS})\b")
+"""A place a question names by its kind ("the Lyon office", "the Heron depot", "the NATO summit")."""
+_AT_PLACE = re.compile(r"\b(?P<link>in|at|from|to|near)\s+(?P<place>(?:the\s+)?[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,3})")
+"""A place a question puts something in ("in Brussels", "to Moscow", "at the Louvre")."""
+_NOT_PLACES = frozenset(
+    "january february march april may june july august september october november december monday tuesday "
+    "wednesday thursday friday saturday sunday eur usd gbp chf jpy english french german i".split()
+)
+_GOING = frozenset(
+    "go goes went gone going get gets got travel travels travelled traveled fly flies flew come comes came move "
+    "moved drive drove walk walked send sent return returned".split()
+)
+"""Verbs after which *there* is a destination: "How do I get there?" -> "How do I get to the Lyon office?"."""
+_LINKED = frozenset("from to near around over out up down in at into".split())
+
+
+def _place(question: str) -> tuple[str, str] | None:
+    """The place a question names and the word that puts something in it (``("at", "the Lyon office")``,
+    ``("in", "Brussels")``), which a following *there* points to; None when it names no place."""
+    where = _WHERE.match(question)
+    if where:
+        place = where["place"]
+        return ("at" if place.lower().startswith("the ") else "in"), place
+    named = _NAMED_PLACE.search(question)
+    if named:
+        return "at", named.group()
+    for match in _AT_PLACE.finditer(question):
+        place = match["place"]
+        if place.split()[-1].lower().strip(".'") not in _NOT_PLACES:
+            link = match["link"].lower()
+            return (link if link in ("in", "at") else "in"), place
+    return None
+
+
+def _put_place(place: tuple[str, str], question: str) -> str | None:
+    """``question`` with each *there* that points back replaced by ``place``, or None when it has none."""
+    spots = _theres(question)
+    if not spots:
+        return None
+    link, name = place
+    for start, end, before in reversed(spots):
+        words = name if before in _LINKED else f"{'to' if before in _GOING else link} {name}"
+        question = question[:start] + words + question[end:]
+    return question
 
 
 def _names(question: str) -> list[str]:
@@ -262,6 +326,7 @@ def resolve_follow_up(question: str, history: Sequence[Message] | None = None) -
             return _put(named["topic"].strip(), rest, kinds[0])
         return None
     topic: tuple[str, str] | None = None
+    place: tuple[str, str] | None = None  # ("at", "the Lyon office"): where a "there" points
     bound: dict[str, str] = {}  # "f" -> "Kaja Kallas": whom a "she" or a "he" stood for
     previous = ""
     resolved: str | None = None
@@ -278,22 +343,31 @@ def resolve_follow_up(question: str, history: Sequence[Message] | None = None) -
                     if topic[1] == "person":  # two people now: "she" may be either, until one is said to be
                         bound.update({g: "" for g in ("f", "m") if g not in bound})
                     topic = (new, topic[1])
+                elif place and place[1] in previous and _swappable(new) and _swappable(place[1]):
+                    resolved = previous.replace(place[1], new, 1)  # "And Gdansk?" after "… work in Porto?"
+                    topic = None
                 else:
                     topic = None  # it changes a part of the question: what later turns point to is not known
-            elif topic:
-                said = {_GENDER[w] for w in _pronouns(turn) if w in _GENDER}
-                if any(bound.get(g, topic[0]) != topic[0] for g in said):
-                    topic = None  # "she" was someone else: after "And Witkoff?", she is still Kallas
-                else:
-                    resolved = _put(topic[0], turn, topic[1])
-                    if resolved:
-                        bound.update(dict.fromkeys(said, topic[0]))
-                    elif any(w not in _PRONOUNS[topic[1]] for w in _pronouns(turn)):
-                        topic = None  # a pronoun of another kind: what it points to is not known
+            else:
+                text = (_put_place(place, turn) if place else None) or turn
+                if topic:
+                    said = {_GENDER[w] for w in _pronouns(text) if w in _GENDER}
+                    if any(bound.get(g, topic[0]) != topic[0] for g in said):
+                        topic = None  # "she" was someone else: after "And Witkoff?", she is still Kallas
+                    else:
+                        resolved = _put(topic[0], text, topic[1])
+                        if resolved:
+                            bound.update(dict.fromkeys(said, topic[0]))
+                        elif any(w not in _PRONOUNS[topic[1]] for w in _pronouns(text)):
+                            topic = None  # a pronoun of another kind: what it points to is not known
+                if resolved is None and text != turn and not _pronouns(text):
+                    resolved = text  # only a "there", and it is resolved
+            place = _place(resolved or turn) or place
         else:
             topic = _topic(turn)
             person = None if topic else _answered_person(turn, replies.get(at, ""))
             if person:
                 topic = (person, "person")
+            place = _place(turn)
         previous = resolved or turn
     return resolved

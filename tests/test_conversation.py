@@ -102,6 +102,44 @@ def test_what_a_follow_up_points_to_is_not_guessed(earlier: list[str], question:
     assert resolve_follow_up(question, said(*earlier)) is None
 
 
+@pytest.mark.parametrize(
+    ("earlier", "question", "resolved"),
+    [
+        (["Who runs the Lyon office?"], "How many people work there?", "How many people work at the Lyon office?"),
+        (["Where is the Heron depot?"], "Who works there?", "Who works at the Heron depot?"),
+        (["What did the ministers discuss in Brussels?"], "Who else was there?", "Who else was in Brussels?"),
+        (["What did Kallas say in Brussels?"], "What did Hegseth say there?", "What did Hegseth say in Brussels?"),
+        (["Who runs the Lyon office?"], "How do I get there?", "How do I get to the Lyon office?"),
+        (["Who flew to Moscow?"], "Who did Witkoff meet there?", "Who did Witkoff meet in Moscow?"),
+        # an ellipsis swaps the place
+        (["How many people work in Porto?"], "And Gdansk?", "How many people work in Gdansk?"),
+        (["What is the minimum wage in France?"], "And Germany?", "What is the minimum wage in Germany?"),
+        (
+            ["Who runs the Lyon office?", "How many people work there?"],
+            "And the Porto office?",
+            "How many people work at the Porto office?",
+        ),
+    ],
+)
+def test_there_is_replaced_by_the_place_named_before(earlier: list[str], question: str, resolved: str) -> None:
+    """*There* was only prefixed with the earlier question, so "How many people work there?" after "Who runs the
+    Lyon office?" searched for both and was refused."""
+    assert resolve_follow_up(question, said(*earlier)) == resolved
+
+
+@pytest.mark.parametrize(
+    ("earlier", "question"),
+    [
+        (["What happened in January?"], "What happened there?"),  # a month is not a place
+        (["Who runs the Lyon office?", "What is the meal allowance?"], "How many people work there?"),  # moved on
+        (["Who runs the Lyon office?"], "Is there parking?"),  # existential "there"
+        (["Who flew to Moscow?"], "What did he do there?"),  # "he" is not known
+    ],
+)
+def test_a_there_with_no_place_to_point_to_is_not_guessed(earlier: list[str], question: str) -> None:
+    assert resolve_follow_up(question, said(*earlier)) is None
+
+
 def exchange(*turns: tuple[str, str]) -> list[Message]:
     """A conversation of (question, answer text) turns."""
     return [m for q, a in turns for m in ({"role": "user", "content": q}, {"role": "assistant", "content": a})]
@@ -168,6 +206,7 @@ def test_a_new_topic_is_not_taken_for_a_follow_up(question: str) -> None:
         "Why is that?",
         "How big is that fund?",
         "What happened there?",
+        "Who else was there?",  # "there" at the end is a place, after "was" too
         "What about the SAFE?",
         "Why not?",
         "How much?",
@@ -192,6 +231,9 @@ NOTES = {
     "within 30 days. The daily meal allowance is 45 euros.\n",
     "baker.txt": "The head baker is Marta Quist.\n\nThe bakery opens at seven in the morning and closes at six.\n",
     "mars.md": "# Mars facts\n\nMars has two moons, Phobos and Deimos. A day on Mars lasts 24 hours and 37 minutes.\n",
+    "offices.md": "# Offices\n\n| Office | City | Manager | Staff |\n|---|---|---|---|\n"
+    "| Headquarters | Leipzig | Greta Vollmer | 84 |\n| Design Studio | Porto | Tiago Mendes | 22 |\n"
+    "| Sales Office | Lyon | Camille Roux | 12 |\n",
 }
 
 
@@ -282,3 +324,14 @@ def test_a_title_or_heading_is_never_quoted(notes_pipeline: Pipeline) -> None:
 @pytest.mark.slow
 def test_a_first_line_that_states_something_is_still_quoted(notes_pipeline: Pipeline) -> None:
     assert "Marta Quist" in (notes_pipeline.answer("Who is the head baker?").key_phrase or "")
+
+
+@pytest.mark.slow
+def test_there_is_answered_about_the_place_asked_about_before(notes_pipeline: Pipeline) -> None:
+    runs, staff, porto = converse(
+        notes_pipeline, "Who runs the Lyon office?", "How many people work there?", "And the Porto office?"
+    )
+    assert runs.key_phrase == "Camille Roux", runs.text
+    assert staff.query == "How many people work at the Lyon office?"
+    assert staff.key_phrase == "12" and "Lyon" in first_quote(staff)
+    assert porto.key_phrase == "22" and "Porto" in first_quote(porto)
