@@ -10,6 +10,7 @@ Retrieval and answering live in :mod:`rag`; this module only translates between 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import html
@@ -17,6 +18,7 @@ import ipaddress
 import logging
 import os
 import re
+import secrets
 import socket
 import sys
 import threading
@@ -29,6 +31,7 @@ from typing import Any
 from rag import Answer, DocumentError, Pipeline, Quote, RagError
 from rag.conversation import Message
 from rag.documents import LOADERS, fingerprint, iter_files, load_file
+from rag.embedding import default_cache_dir
 from rag.filters import Filter, FilterSpec
 
 logger = logging.getLogger(__name__)
@@ -472,6 +475,30 @@ def documents_markdown(pipeline: Pipeline) -> str:
 # ---- the app ----------------------------------------------------------------------------------------------
 
 
+def history_key(folder: Path | None = None) -> str:
+    """The key the browser's saved conversations are encrypted with, made once and kept in ``folder``
+    (``$RAG_CACHE_DIR``), so that a browser still lists its conversations after the chat restarts (Gradio's
+    default is a new key per start, which makes them unreadable). Without a writable folder: a key per start."""
+    path = (folder or default_cache_dir()) / "chat-history.key"
+    try:
+        kept = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        kept = ""
+    if len(kept) >= 24:
+        return kept
+    key = secrets.token_urlsafe(24)
+    part = path.with_name(f"{path.name}.{os.getpid()}.part")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part.write_text(key, encoding="ascii")
+        part.chmod(0o600)
+        os.replace(part, path)  # whole or not at all
+    except OSError:
+        with contextlib.suppress(OSError):
+            part.unlink(missing_ok=True)
+    return key
+
+
 def build_demo(pipeline: Pipeline) -> Any:
     """The Gradio app for ``pipeline`` (built, not launched, so tests can serve it themselves)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -545,7 +572,7 @@ def build_demo(pipeline: Pipeline) -> Any:
                     info="Empty: every document. Or pick documents and folders to answer from them only.",
                     elem_id="search-in",
                 )
-                gr.ChatInterface(
+                chat_box = gr.ChatInterface(
                     chat,
                     additional_inputs=[search_in],
                     chatbot=gr.Chatbot(
@@ -562,7 +589,9 @@ def build_demo(pipeline: Pipeline) -> Any:
                     api_name="ask",
                     flagging_mode="never",
                     fill_height=False,
+                    save_history=True,  # conversations kept in the browser, listed beside the chat
                 )
+                chat_box.saved_conversations.secret = history_key()  # ... and readable after a restart
             with gr.Column(scale=1, min_width=280, elem_id="docs-panel"):
                 gr.Markdown("### Documents")
                 docs = gr.Markdown(documents_markdown(pipeline), elem_id="documents")

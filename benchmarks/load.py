@@ -77,13 +77,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(root: Path, *extra_args: str, startup_s: float = 120.0) -> Iterator[str]:
+def running_app(root: Path, *extra_args: str, startup_s: float = 120.0, port: int | None = None) -> Iterator[str]:
     """Serve the chat over ``root/docs`` (a copy of the seeds unless it exists) and ``root/index`` on a free
-    loopback port; yield its URL; always stop it (terminate, then kill)."""
+    loopback port (or ``port``); yield its URL; always stop it (terminate, then kill)."""
     docs = root / "docs"
     if not docs.exists():
         shutil.copytree(SEEDS, docs)
-    port = free_port()
+    port = port or free_port()
     env = os.environ | {
         "RAG_PORT": str(port),
         "RAG_HOST": "127.0.0.1",

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import ui
-from benchmarks.load import running_app
+from benchmarks.load import free_port, running_app
 from rag import Answer, Pipeline, QuestionError, Quote
 from rag.embedding import Embedder
 
@@ -273,6 +273,40 @@ def test_login_is_required_when_auth_is_set(browser: Any, app_root: Path) -> Non
         page.get_by_role("button", name="Login").click()
         page.wait_for_selector("#question textarea", timeout=60_000)
         context.close()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_conversation_is_kept_in_the_browser_across_a_reload_and_a_restart(browser: Any, app_root: Path) -> None:
+    """A reload (or a restart of `rag serve`) lost the conversation; now the browser keeps it, listed beside the
+    chat, and a follow-up in a conversation taken up again still leans on its earlier turns."""
+    question = "What is the reparations loan backed by?"
+    port = free_port()  # the same address after the restart: the browser keeps data per address
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    with running_app(app_root, port=port) as url:
+        page.goto(url, wait_until="load")
+        page.wait_for_selector("#question textarea", timeout=60_000)
+        ask(page, question)
+        page.wait_for_function(  # saved (encrypted) once the answer is in: far longer than an empty list
+            "() => Object.keys(localStorage).some(k => k.startsWith('_saved_conversations')"
+            " && localStorage[k].length > 500)",
+            timeout=30_000,
+        )
+        page.reload(wait_until="load")
+        page.wait_for_selector("#question textarea", timeout=60_000)
+        assert page.locator("#chat [data-testid=bot]").count() == 0  # a new chat, the old one listed beside it
+        page.get_by_text(question).first.click()
+        page.locator("#chat [data-testid=bot]").first.wait_for(timeout=30_000)
+        assert "frozen Russian sovereign assets" in page.locator("#chat [data-testid=bot]").first.inner_text()
+    with running_app(app_root, port=port) as url:  # a new server process
+        page.goto(url, wait_until="load")
+        page.wait_for_selector("#question textarea", timeout=60_000)
+        page.get_by_text(question).first.click(timeout=30_000)
+        page.locator("#chat [data-testid=bot]").first.wait_for(timeout=30_000)
+        reply = ask(page, "How much could Ukraine borrow under it?").inner_text()
+        assert "140 billion" in reply and "Searched for:" in reply and "reparations loan" in reply
+    context.close()
 
 
 # ---- saving uploads safely (no server) ----------------------------------------------------------------------
@@ -540,3 +574,15 @@ def test_a_table_row_is_shown_with_its_columns_and_other_rows_only_as_related() 
     assert "**Also relevant**" in shown and shown.index("**Also relevant**") < shown.index("Portugal")
     assert "too weak" not in shown  # that label is for refusals
     assert "too weak" in ui.render(Answer("q", "The documents do not say.", False, [], [other]))
+
+
+def test_the_key_of_saved_conversations_is_made_once_and_kept(tmp_path: Path) -> None:
+    key = ui.history_key(tmp_path)
+    assert len(key) >= 24 and ui.history_key(tmp_path) == key  # the same after a restart
+    assert (tmp_path / "chat-history.key").stat().st_mode & 0o077 == 0  # readable by its owner only
+    (tmp_path / "chat-history.key").write_text("abc")  # damaged: replaced by a new key, kept from then on
+    replaced = ui.history_key(tmp_path)
+    assert replaced != key and ui.history_key(tmp_path) == replaced
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    assert len(ui.history_key(blocked)) >= 24  # no folder to keep it in: a key per start, no error
