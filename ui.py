@@ -674,8 +674,8 @@ def open_warning(host: str, auth: tuple[str, str] | None) -> str | None:
     if auth or is_loopback(host):
         return None
     return (
-        f"WARNING: no password is set and the chat listens on {host}: the chat, uploads and removals are open to "
-        "anyone who can reach this address; require a login with --auth USER:PASSWORD"
+        f"WARNING: no password is set and the chat listens on {host}: the chat, its API, uploads and removals are "
+        "open to anyone who can reach this address; require a login with --auth USER:PASSWORD"
     )
 
 
@@ -717,8 +717,11 @@ def serve(pipeline: Pipeline | None = None, auth: tuple[str, str] | None = None,
         quiet=True,  # Gradio's own banner suggests share=True, which this app never does
         **launch,
     )
+    from rag.api import add_routes
+
+    add_routes(demo.app, pipeline, auth)  # OpenAI-compatible chat completions and /v1/answer, beside the chat
     url = chat_url(settings.host, demo.server_port, demo.local_url)
-    print(f"Serving the chat on {url} (press Ctrl+C to stop)", flush=True)
+    print(f"Serving the chat on {url} (press Ctrl+C to stop); its API: {url}v1 (OpenAI-compatible)", flush=True)
     warning = open_warning(settings.host, auth)
     if warning:
         print(warning, file=sys.stderr, flush=True)

@@ -126,6 +126,11 @@ class Settings:
     ``benchmarks/tune_reader_choice.py``); higher refuses more, 0 answers everything."""
     max_question_chars: int = 2_000
 
+    api_key: str = ""
+    """The key programs must send (``Authorization: Bearer <key>``) to the chat server's HTTP API
+    (``/v1/chat/completions``, ``/v1/answer``); empty: the API is open to whoever can reach the chat, or asks for
+    the chat's login (HTTP Basic) when ``rag serve --auth`` sets one."""
+
     generator: str = ""
     """Optional generative backend; empty means extractive answers. ``gguf:/path/model.gguf``,
     ``hf:/path/folder`` or ``openai:http://127.0.0.1:8080/v1#model-name`` (Ollama, vLLM, llama.cpp server)."""

@@ -181,7 +181,7 @@ def test_serving_a_network_without_a_password_warns_in_one_line(host: str) -> No
     warning = open_warning(host, None)
     assert warning is not None and "\n" not in warning
     assert f"listens on {host}" in warning
-    assert "the chat, uploads and removals are open to anyone who can reach this address" in warning
+    assert "the chat, its API, uploads and removals are open to anyone who can reach this address" in warning
     assert warning.endswith("--auth USER:PASSWORD")
     assert open_warning(host, ("ann", "s3cret")) is None
 
@@ -207,7 +207,9 @@ def test_serve_on_all_addresses_without_auth_warns_and_shows_the_real_host(tmp_p
         while "open to anyone" not in server_log.read_text(encoding="utf-8") and time.monotonic() < deadline:
             time.sleep(0.1)
     log = server_log.read_text(encoding="utf-8")  # complete once the server stopped
-    assert f"Serving the chat on http://0.0.0.0:{port}/ (press Ctrl+C to stop)" in log, log
+    assert (
+        f"Serving the chat on http://0.0.0.0:{port}/ (press Ctrl+C to stop); its API: http://0.0.0.0:{port}/v1" in log
+    ), log
     assert "localhost" not in log
     warnings = [line for line in log.splitlines() if "open to anyone" in line]
     assert warnings == [open_warning("0.0.0.0", None)], log
