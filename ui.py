@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rag import Answer, DocumentError, Pipeline, Quote, RagError
+from rag import Answer, DocumentError, IndexReport, Pipeline, Quote, RagError
 from rag.conversation import Message
 from rag.documents import LOADERS, fingerprint, iter_files, load_file
 from rag.embedding import default_cache_dir
@@ -499,12 +499,13 @@ def history_key(folder: Path | None = None) -> str:
     return key
 
 
-def build_demo(pipeline: Pipeline) -> Any:
-    """The Gradio app for ``pipeline`` (built, not launched, so tests can serve it themselves)."""
+def build_demo(pipeline: Pipeline, lock: threading.Lock | None = None) -> Any:
+    """The Gradio app for ``pipeline`` (built, not launched, so tests can serve it themselves). ``lock`` is held
+    by every upload, removal and sync (pass the one a :class:`~rag.watch.FolderWatcher` holds)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
 
-    uploading = threading.Lock()  # one upload or removal at a time per app, whatever the queue settings
+    uploading = lock or threading.Lock()  # one upload or removal at a time per app, whatever the queue settings
 
     def chat(message: str, history: list[dict[str, Any]], search_in: list[str] | None) -> Iterator[str]:
         filters, scope = scope_filter(pipeline, search_in)
@@ -649,6 +650,10 @@ def build_demo(pipeline: Pipeline) -> Any:
             outputs=[docs, search_in, doomed],
             api_visibility="private",
         )
+        if pipeline.settings.watch_seconds > 0:  # the folder is synced in the background: keep the list current
+            gr.Timer(max(pipeline.settings.watch_seconds, 5.0)).tick(
+                lambda: documents_markdown(pipeline), outputs=docs, show_progress="hidden", api_visibility="private"
+            )
         gr.api(api_answer, api_name="answer")
     return demo
 
@@ -700,7 +705,8 @@ def serve(pipeline: Pipeline | None = None, auth: tuple[str, str] | None = None,
         for error in report.skipped:
             print(f"skipped {error.path}: {error.reason}", flush=True)
     pipeline.warm()
-    demo = build_demo(pipeline)
+    lock = threading.Lock()
+    demo = build_demo(pipeline, lock)
     settings = pipeline.settings
     launch = {"css": CSS, "footer_links": ["api"], **launch}
     if auth:
@@ -725,6 +731,13 @@ def serve(pipeline: Pipeline | None = None, auth: tuple[str, str] | None = None,
     warning = open_warning(settings.host, auth)
     if warning:
         print(warning, file=sys.stderr, flush=True)
+    if settings.sync_on_start and settings.watch_seconds > 0:
+        from rag.watch import FolderWatcher
+
+        def changed(report: IndexReport) -> None:
+            print(f"synced with {settings.docs_dir}: {report.summary()}", flush=True)
+
+        FolderWatcher(pipeline, settings.watch_seconds, lock, changed).start()
     if block:
         demo.block_thread()
     return demo

@@ -77,14 +77,21 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(root: Path, *extra_args: str, startup_s: float = 120.0, port: int | None = None) -> Iterator[str]:
+def running_app(
+    root: Path,
+    *extra_args: str,
+    startup_s: float = 120.0,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
     """Serve the chat over ``root/docs`` (a copy of the seeds unless it exists) and ``root/index`` on a free
-    loopback port (or ``port``); yield its URL; always stop it (terminate, then kill)."""
+    loopback port (or ``port``); yield its URL; always stop it (terminate, then kill). The folder is not
+    watched (``RAG_WATCH_SECONDS=0``: a test that changes it decides when it is synced) unless ``env`` says so."""
     docs = root / "docs"
     if not docs.exists():
         shutil.copytree(SEEDS, docs)
     port = port or free_port()
-    env = os.environ | {
+    environment = os.environ | {
         "RAG_PORT": str(port),
         "RAG_HOST": "127.0.0.1",
         "RAG_INDEX_DIR": str(root / "index"),
@@ -92,11 +99,13 @@ def running_app(root: Path, *extra_args: str, startup_s: float = 120.0, port: in
         "GRADIO_ANALYTICS_ENABLED": "False",
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
+        "RAG_WATCH_SECONDS": "0",
+        **(env or {}),
     }
     command = [sys.executable, "-m", "rag", "serve", *extra_args] if extra_args else [sys.executable, "ui.py"]
     log_path = root / f"server-{port}.log"
     with open(log_path, "w") as log:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}/"
         try:
             deadline = time.monotonic() + startup_s

@@ -23,7 +23,7 @@ from rag.errors import QuestionError, RagError
 if TYPE_CHECKING:  # the pipeline is imported when a command runs, not for --help
     from rag.answering import Answer
     from rag.conversation import Message
-    from rag.pipeline import Pipeline
+    from rag.pipeline import IndexReport, Pipeline
 
 
 def _common(after_command: bool) -> argparse.ArgumentParser:
@@ -85,6 +85,14 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("path", nargs="?", type=Path, help="documents folder (the same as --docs)")
     index.add_argument("--rebuild", action="store_true", help="re-embed every document")
     index.add_argument("--json", action="store_true", help="print the report as JSON")
+    index.add_argument(
+        "--watch",
+        nargs="?",
+        type=float,
+        const=0.0,
+        metavar="SECONDS",
+        help="then keep syncing every SECONDS (default: the watch_seconds setting, 10) until Ctrl+C",
+    )
     index.add_argument(
         "--cluster", dest="embedding_cluster", help="embed on the Ray cluster at this address (host:port or auto)"
     )
@@ -158,25 +166,14 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.command == "index":
         report = pipeline.index(rebuild=args.rebuild, progress=None if args.json else _ProgressBar())
-        if args.json:
-            data = {f.name: getattr(report, f.name) for f in dataclasses.fields(report)}
-            data["skipped"] = [{"path": str(e.path), "reason": e.reason} for e in report.skipped]
-            print(json.dumps(data, indent=2))
-            return 0
-        for label, names in (
-            ("added", report.added),
-            ("updated", report.updated),
-            ("removed", report.removed),
-        ):
-            for name in names:
-                print(f"{label:>8}  {name}")
-        for error in report.skipped:
-            print(f"{'skipped':>8}  {error.path}: {error.reason}")
-        for warning in report.warnings:
-            print(f"{'warning':>8}  {warning}")
-        for name, other in report.duplicates:
-            print(f"{'same as':>8}  {name}: the same content as {other} (both indexed, quoted once)")
-        print(f"index {_index_place(pipeline)}: {report.summary()}")
+        _print_report(pipeline, report, args.json)
+        if args.watch is not None:
+            from rag.watch import FolderWatcher
+
+            interval = args.watch if args.watch > 0 else pipeline.settings.watch_seconds or 10.0
+            if not args.json:
+                print(f"watching {pipeline.settings.docs_dir} every {interval:g} s (Ctrl+C to stop)", flush=True)
+            FolderWatcher(pipeline, interval, on_change=lambda r: _print_report(pipeline, r, args.json)).run()
         return 0
 
     if args.command == "ask":
@@ -203,6 +200,25 @@ def _run(args: argparse.Namespace) -> int:
 
     serve(pipeline, auth=auth)
     return 0
+
+
+def _print_report(pipeline: Pipeline, report: IndexReport, as_json: bool = False) -> None:
+    """What a sync did: a line per file added, updated, removed or skipped, then the summary; or JSON."""
+    if as_json:
+        data = {f.name: getattr(report, f.name) for f in dataclasses.fields(report)}
+        data["skipped"] = [{"path": str(e.path), "reason": e.reason} for e in report.skipped]
+        print(json.dumps(data, indent=2), flush=True)
+        return
+    for label, names in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
+        for name in names:
+            print(f"{label:>8}  {name}")
+    for error in report.skipped:
+        print(f"{'skipped':>8}  {error.path}: {error.reason}")
+    for warning in report.warnings:
+        print(f"{'warning':>8}  {warning}")
+    for name, other in report.duplicates:
+        print(f"{'same as':>8}  {name}: the same content as {other} (both indexed, quoted once)")
+    print(f"index {_index_place(pipeline)}: {report.summary()}", flush=True)
 
 
 def _index_place(pipeline: Pipeline) -> str:

@@ -73,6 +73,10 @@ class Settings:
     sync_on_start: bool = True
     """Sync the documents folder into the index when the app or the first question needs the index. Turn it
     off for app replicas that only read an index that another process keeps in sync (``rag index``)."""
+    watch_seconds: float = 10.0
+    """While the web chat runs (and syncs, see ``sync_on_start``), sync the documents folder this often, so files
+    added, edited or deleted on disk are answered from without a restart; 0: only at start, on uploads, removals
+    and "Sync with the folder". Also the interval of ``rag index --watch``."""
 
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     """A sentence-transformers model: hub name or local folder. The default is loaded from the PyPI package
@@ -159,7 +163,7 @@ class Settings:
                 raise SettingsError(f"{name} must be greater than 0. Currently, {name} is {value}")
         if self.chunk_chars < MIN_CHUNK_CHARS:
             raise SettingsError(f"chunk_chars must be at least {MIN_CHUNK_CHARS}. Currently, it is {self.chunk_chars}")
-        for name in ("dense_weight", "keyword_weight", "generator_temperature"):
+        for name in ("dense_weight", "keyword_weight", "generator_temperature", "watch_seconds"):
             if not 0.0 <= getattr(self, name) < math.inf:  # also rejects nan
                 raise SettingsError(f"{name} must be a finite number >= 0. Currently, it is {getattr(self, name)}")
         if self.dense_weight == self.keyword_weight == 0.0:

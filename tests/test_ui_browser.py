@@ -309,6 +309,21 @@ def test_a_conversation_is_kept_in_the_browser_across_a_reload_and_a_restart(bro
     context.close()
 
 
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_documents_list_follows_the_folder_while_the_chat_runs(browser: Any, tmp_path: Path) -> None:
+    with running_app(tmp_path, env={"RAG_WATCH_SECONDS": "1"}) as url:  # synced every second, listed every 5 s
+        context = browser.new_context(viewport={"width": 1280, "height": 1000})
+        page = context.new_page()
+        page.goto(url, wait_until="load")
+        page.wait_for_selector("#question textarea", timeout=60_000)
+        assert "depots.txt" not in page.locator("#documents").inner_text()
+        (tmp_path / "docs" / "depots.txt").write_text("The Kestrel depot is in Kiel.\n", encoding="utf-8")
+        page.locator("#documents", has_text="depots.txt").wait_for(timeout=60_000)
+        assert "3 documents" in page.locator("#documents").inner_text()
+        context.close()
+
+
 # ---- saving uploads safely (no server) ----------------------------------------------------------------------
 
 
