@@ -99,6 +99,10 @@ class Pipeline:
         self.last_report: IndexReport | None = None
         """What the latest :meth:`index` of this pipeline did (None before the first): the web chat shows its
         skipped files."""
+        self._skipped: dict[str, tuple[tuple[int, int, int], DocumentError]] = {}
+        """Why each file was skipped, by source, with its size, modification and change times then: a file that
+        has not changed since is skipped again without being read (a watched folder is synced every few seconds,
+        and reading a large binary or broken PDF each time would cost more than the sync)."""
 
     # ---- the parts, loaded once ---------------------------------------------------------------------
 
@@ -293,12 +297,19 @@ class Pipeline:
                 kept.append(record)
                 seen.add(source)
                 continue
+            state = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)  # ctime: a chmod may make it readable
+            known = self._skipped.get(source)
+            if known and known[0] == state:
+                report.skipped.append(known[1])
+                continue
             try:
                 doc = load_file(path, source, s.max_file_bytes)
             except DocumentError as error:
                 logger.debug("skipped %s", error)  # the report lists it: `rag index` and the chat show it once
                 report.skipped.append(error)
+                self._skipped[source] = (state, error)
                 continue
+            self._skipped.pop(source, None)
             seen.add(source)
             new_record = DocumentRecord.of(doc, stat.st_size, stat.st_mtime_ns)
             report.warnings.extend(f"{source}: {w}" for w in doc.warnings)

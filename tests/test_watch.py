@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+import rag.pipeline
 from benchmarks.load import running_app
 from rag import IndexReport, Pipeline
 from rag.watch import FolderWatcher
@@ -130,3 +131,22 @@ def test_a_file_added_or_deleted_while_the_chat_runs_is_answered_from_without_a_
         assert until(lambda: not ask(url, question)["answered"]), "the deleted file is still answered from"
     log = next(tmp_path.glob("server-*.log")).read_text()
     assert "synced with" in log and "1 added" in log and "1 removed" in log
+
+
+def test_a_skipped_file_is_not_read_again_until_it_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A watched folder is synced every few seconds: a large binary or broken file was read at every sync."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "heron.txt").write_text("The Heron depot is in Bremen.\n")
+    (docs / "blob.txt").write_bytes(b"\x00\x01binary" * 1000)
+    pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=HashEmbedder())
+    reads: list[str] = []
+    real_load = rag.pipeline.load_file
+    monkeypatch.setattr(rag.pipeline, "load_file", lambda path, *a: reads.append(path.name) or real_load(path, *a))
+    first = pipeline.index()
+    assert [e.path.name for e in first.skipped] == ["blob.txt"] and reads == ["blob.txt", "heron.txt"]
+    again = pipeline.index()
+    assert [e.reason for e in again.skipped] == [e.reason for e in first.skipped]  # still reported, not read
+    assert reads == ["blob.txt", "heron.txt"]
+    (docs / "blob.txt").write_text(KIEL + "\n")  # fixed: read, and indexed
+    assert pipeline.index().added == ["blob.txt"] and reads[-1] == "blob.txt"
