@@ -84,16 +84,26 @@ def _answered_person(question: str, reply: str) -> str | None:
 
 
 def _theres(text: str) -> list[tuple[int, int, str]]:
-    """Where *there* stands for a place said before ("What happened there?", "Who else was there?"): its start,
-    end and the word before it; not the *there* of "Is there a meal allowance?" or "there is"."""
+    """Where *there* stands for a place said before ("What happened there?", "How many people work there?"):
+    the start and end of what to replace and the word before it. Not the *there* next to a form of *to be*
+    ("Is there a meal allowance?", "What options are there?"; so "Who else was there?" is left alone too), nor
+    a greeting's ("Hi there")."""
     found = []
     for match in _THERE.finditer(text):
         before, after = (match.group(1) or "").strip().lower(), (match.group(2) or "").strip().lower()
-        if (before not in _TO_BE or not after) and after not in _TO_BE:
-            word = re.search(r"\bthere\b", match.group(), re.IGNORECASE)
-            assert word is not None
-            found.append((match.start() + word.start(), match.start() + word.end(), before))
+        if before in _TO_BE or after in _TO_BE or before in _GREETINGS:
+            continue
+        word = re.search(r"\bthere\b", match.group(), re.IGNORECASE)
+        assert word is not None
+        start = match.start(1) if before in _VAGUE else match.start() + word.start()  # "over there": both go
+        found.append((start, match.start() + word.end(), before))
     return found
+
+
+_GREETINGS = frozenset("hi hello hey thanks".split())
+_VAGUE = frozenset("over out up down around back".split())
+"""Words that go with a *there* and go with it when the place is written in: "What happened over there?" ->
+"What happened at the Lyon office?"."""
 
 
 def _points_to_a_place(text: str) -> bool:
@@ -107,24 +117,31 @@ _PLACE_NOUNS = (
     "facility|mine|farm|studio|city|town|village|country|region|summit|meeting|conference"
 )
 _WHERE = re.compile(
-    rf"^\s*[Ww]here\s+(?:is|are|was|were|'s)\s+(?P<place>(?:the\s+)?[A-Z][\w.'-]*(?:\s+(?:[A-Z][\w.'-]*|{_PLACE_NOUNS}))"
-    r"{0,3})(?:\s+(?:located|based|situated|held))?\s*\??\s*$"
+    rf"^\s*[Ww]here\s+(?:is|are|was|were|'s)\s+(?P<place>the\s+(?:[A-Z][\w.'-]*\s+){{0,3}}(?:[A-Z][\w.'-]*|{_PLACE_NOUNS}))"
+    r"(?:\s+(?:located|based|situated|held))?\s*\??\s*$"
 )
-"""A question that asks where something is: the thing is then the place ("Where is the Heron depot?")."""
+"""A question that asks where a thing is ("Where is the Heron depot?"): the thing is then the place. Not "Where
+is Kaja Kallas?": a person may be anywhere."""
 _NAMED_PLACE = re.compile(rf"\bthe\s+(?:[A-Z][\w.'-]*\s+){{1,3}}(?:{_PLACE_NOUNS})\b")
 """A place a question names by its kind ("the Lyon office", "the Heron depot", "the NATO summit")."""
-_AT_PLACE = re.compile(r"\b(?P<link>in|at|from|to|near)\s+(?P<place>(?:the\s+)?[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,3})")
-"""A place a question puts something in ("in Brussels", "to Moscow", "at the Louvre")."""
+_AT_PLACE = re.compile(
+    r"\b(?P<link>in|at|near)\s+(?P<place>(?:the\s+)?[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,3})(?P<next>\s+\S+)?"
+)
+"""A place a question puts something in ("in Brussels", "at the Louvre"); not "to" or "from", which as often
+point to a person ("reports to Anna Nowak")."""
 _NOT_PLACES = frozenset(
     "january february march april may june july august september october november december monday tuesday "
-    "wednesday thursday friday saturday sunday eur usd gbp chf jpy english french german i".split()
+    "wednesday thursday friday saturday sunday christmas easter ramadan noon midnight night eur usd gbp chf jpy "
+    "english french german spanish section chapter table figure appendix annex part article page step phase "
+    "clause paragraph item i".split()
 )
+"""Capitalised words after "in" or "at" that are times, currencies, languages or parts of a document."""
 _GOING = frozenset(
     "go goes went gone going get gets got travel travels travelled traveled fly flies flew come comes came move "
     "moved drive drove walk walked send sent return returned".split()
 )
 """Verbs after which *there* is a destination: "How do I get there?" -> "How do I get to the Lyon office?"."""
-_LINKED = frozenset("from to near around over out up down in at into".split())
+_LINKED = frozenset("from to near in at into".split())
 
 
 def _place(question: str) -> tuple[str, str] | None:
@@ -132,16 +149,16 @@ def _place(question: str) -> tuple[str, str] | None:
     ``("in", "Brussels")``), which a following *there* points to; None when it names no place."""
     where = _WHERE.match(question)
     if where:
-        place = where["place"]
-        return ("at" if place.lower().startswith("the ") else "in"), place
+        return "at", where["place"]
     named = _NAMED_PLACE.search(question)
     if named:
         return "at", named.group()
     for match in _AT_PLACE.finditer(question):
-        place = match["place"]
-        if place.split()[-1].lower().strip(".'") not in _NOT_PLACES:
-            link = match["link"].lower()
-            return (link if link in ("in", "at") else "in"), place
+        place, after = match["place"], (match["next"] or "").strip()
+        words = {w.lower().strip(".'") for w in place.split()}
+        if words & _NOT_PLACES or after[:1].isdigit() or re.search(r"['’]s?$", place):  # "in Section 3", "in X's"
+            continue
+        return match["link"].lower(), place
     return None
 
 
@@ -153,8 +170,16 @@ def _put_place(place: tuple[str, str], question: str) -> str | None:
     link, name = place
     for start, end, before in reversed(spots):
         words = name if before in _LINKED else f"{'to' if before in _GOING else link} {name}"
+        if start == len(question) - len(question.lstrip()):
+            words = words[0].upper() + words[1:]  # "There?" -> "At the Lyon office?"
         question = question[:start] + words + question[end:]
     return question
+
+
+def _only_place(question: str, place: str) -> bool:
+    """Whether the place is the only thing ``question`` names, so that "And Gdansk?" after it can only swap the
+    place ("How many people work in Porto?"), not a person ("What did Kubilius say in Brussels?")."""
+    return not set(_names(question)) - set(place.split())
 
 
 def _names(question: str) -> list[str]:
@@ -343,13 +368,18 @@ def resolve_follow_up(question: str, history: Sequence[Message] | None = None) -
                     if topic[1] == "person":  # two people now: "she" may be either, until one is said to be
                         bound.update({g: "" for g in ("f", "m") if g not in bound})
                     topic = (new, topic[1])
-                elif place and place[1] in previous and _swappable(new) and _swappable(place[1]):
+                elif place and place[1] in previous and _swappable(new) and _only_place(previous, place[1]):
+                    kind = _NAMED_PLACE.fullmatch(place[1])
+                    if kind and not new.lower().startswith("the "):  # "And Paris?" after "the Lyon office"
+                        new = f"the {new} {place[1].split()[-1]}"
                     resolved = previous.replace(place[1], new, 1)  # "And Gdansk?" after "… work in Porto?"
                     topic = None
                 else:
                     topic = None  # it changes a part of the question: what later turns point to is not known
             else:
-                text = (_put_place(place, turn) if place else None) or turn
+                # "What does he do there?" after "Who is the CEO of Acme in Germany?": the topic says where
+                known = place if place and not (topic and place[1] in topic[0]) else None
+                text = (_put_place(known, turn) if known else None) or turn
                 if topic:
                     said = {_GENDER[w] for w in _pronouns(text) if w in _GENDER}
                     if any(bound.get(g, topic[0]) != topic[0] for g in said):
