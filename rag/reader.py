@@ -49,6 +49,9 @@ BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 MAX_LENGTH = 192
 """Question and sentence tokens read together; a longer sentence is cut (its tail gets no scores)."""
 MAX_ANSWER_TOKENS = 30
+MAX_QUESTION_TOKENS = 96
+"""A longer question is read up to here (SQuAD's longest are about 60): the tokenizer can only cut the sentence,
+so a question of 190 tokens left it no room and failed."""
 
 LORA_RANK = 8
 LORA_SCALE = 2.0
@@ -338,11 +341,26 @@ class SpanReader:
             raise RuntimeError("the span reader is not available")
         return self._logits(model, [PROBE])[0]
 
+    @cached_property
+    def _untruncated(self) -> Any:
+        """The reader's tokenizer without its pair truncation (which refuses a single text), to count tokens."""
+        model = self._model
+        assert model is not None
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_str(model[1].to_str())
+        tokenizer.no_truncation()
+        return tokenizer
+
     def read(
         self, question: str, sentences: Sequence[str], contexts: Sequence[tuple[str, str]] | None = None
     ) -> list[TokenScores | None]:
         """Token scores of each sentence for ``question`` (one batched model pass). ``contexts`` gives each
         sentence's (document title, previous sentence), read when the weights were trained with context."""
+        if self._model is not None and len(question) > MAX_QUESTION_TOKENS:  # a token has at least one character
+            tokens = self._untruncated.encode(question, add_special_tokens=False)
+            if len(tokens.ids) > MAX_QUESTION_TOKENS:
+                question = question[: tokens.offsets[MAX_QUESTION_TOKENS][0]]
         if contexts is not None and self._model is not None and self.reads_context:
             firsts = [with_context(question, title, previous) for title, previous in contexts]
             return self.read_pairs(list(zip(firsts, sentences, strict=True)))

@@ -161,6 +161,16 @@ def test_the_reader_tells_a_sentence_that_answers_from_one_that_does_not(reader:
     assert yes.margin > no.margin + 5
 
 
+def test_a_question_too_long_for_the_reader_is_read_up_to_its_limit(reader: SpanReader) -> None:
+    """A question of ~200 tokens left the sentence no room, and the tokenizer raised: every answer failed."""
+    sentence = "The bridge was opened in 1932 by Mayor Anna Berg."
+    for question in ["When was the bridge opened? " * 60, "a," * 999]:
+        (reading,) = reader.read(question, [sentence], [("Bridges", "")])
+        assert reading is not None  # read: the sentence's tokens are all there to score
+    (long,) = reader.read("When was the bridge opened? " + "Please answer. " * 80, [sentence])
+    assert long is not None and sentence[long.best[0] : long.best[1]] == "1932"  # its start is what is read
+
+
 def test_the_reader_is_off_without_its_weights_or_with_other_base_weights(tmp_path: Path) -> None:
     missing = SpanReader(tmp_path / "none.npz")
     assert not missing.available
