@@ -127,7 +127,10 @@ def _quote_markdown(n: int | None, quote: Quote, context: Surroundings | None = 
         text = _escape(raw)
     label = f"**[{n}]** " if n is not None else ""
     source = quote.source.replace("`", "'")
-    block = f"> {label}“{text}”  \n> — *{_escape(quote.title)}* · `{source}` · {_escape(quote.location)}"
+    from rag.api import document_link
+
+    place = f"{_escape(quote.location)} · [in the document]({document_link(quote)})"
+    block = f"> {label}“{text}”  \n> — *{_escape(quote.title)}* · `{source}` · {place}"
     if quote.columns:  # a table row is read with its columns' names (shown apart: they are not quoted)
         block = f"> <small>columns: {_escape(quote.columns)}</small>  \n{block}"
     if context is None:
@@ -476,9 +479,10 @@ def documents_markdown(pipeline: Pipeline) -> str:
 
 
 def history_key(folder: Path | None = None) -> str:
-    """The key the browser's saved conversations are encrypted with, made once and kept in ``folder``
-    (``$RAG_CACHE_DIR``), so that a browser still lists its conversations after the chat restarts (Gradio's
-    default is a new key per start, which makes them unreadable). Without a writable folder: a key per start."""
+    """The key Gradio encodes the browser's saved conversations with, made once and kept in ``folder``
+    (``$RAG_CACHE_DIR``), so that a browser can still read its conversations after the chat restarts (Gradio's
+    default is a new key per start). It is sent to every page, so it keeps nothing secret from whoever uses the
+    browser. Without a writable folder: a key per start."""
     path = (folder or default_cache_dir()) / "chat-history.key"
     try:
         kept = path.read_text(encoding="ascii").strip()
@@ -490,18 +494,30 @@ def history_key(folder: Path | None = None) -> str:
     part = path.with_name(f"{path.name}.{os.getpid()}.part")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        part.write_text(key, encoding="ascii")
-        part.chmod(0o600)
-        os.replace(part, path)  # whole or not at all
+        with os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="ascii") as file:
+            file.write(key)
     except OSError:
+        return key  # nowhere to keep it
+    try:
+        if kept:
+            os.replace(part, path)  # a damaged key: replaced
+        else:
+            os.link(part, path)  # no key yet: made, unless another process made one first
+    except FileExistsError:
+        key = path.read_text(encoding="ascii").strip() or key  # the other process's key
+    except OSError:
+        pass
+    finally:
         with contextlib.suppress(OSError):
-            part.unlink(missing_ok=True)
+            part.unlink()
     return key
 
 
-def build_demo(pipeline: Pipeline, lock: threading.Lock | None = None) -> Any:
+def build_demo(pipeline: Pipeline, lock: threading.Lock | None = None, history_secret: str | None = None) -> Any:
     """The Gradio app for ``pipeline`` (built, not launched, so tests can serve it themselves). ``lock`` is held
-    by every upload, removal and sync (pass the one a :class:`~rag.watch.FolderWatcher` holds)."""
+    by every upload, removal and sync (pass the one a :class:`~rag.watch.FolderWatcher` holds);
+    ``history_secret`` is the key of the conversations saved in the browser (:func:`history_key`; None: a new
+    one, so conversations saved before are not readable)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
 
@@ -592,7 +608,8 @@ def build_demo(pipeline: Pipeline, lock: threading.Lock | None = None) -> Any:
                     fill_height=False,
                     save_history=True,  # conversations kept in the browser, listed beside the chat
                 )
-                chat_box.saved_conversations.secret = history_key()  # ... and readable after a restart
+                if history_secret:
+                    chat_box.saved_conversations.secret = history_secret  # ... and readable after a restart
             with gr.Column(scale=1, min_width=280, elem_id="docs-panel"):
                 gr.Markdown("### Documents")
                 docs = gr.Markdown(documents_markdown(pipeline), elem_id="documents")
@@ -674,13 +691,14 @@ def _loopback_address(address: str) -> bool:
     return ip.is_loopback or bool(mapped and mapped.is_loopback)
 
 
-def open_warning(host: str, auth: tuple[str, str] | None) -> str | None:
+def open_warning(host: str, auth: tuple[str, str] | None, api_key: str = "") -> str | None:
     """The one-line warning for a chat served beyond this machine without a login, else None."""
     if auth or is_loopback(host):
         return None
+    what = "the chat, uploads and removals" + ("" if api_key else " and the HTTP API")
     return (
-        f"WARNING: no password is set and the chat listens on {host}: the chat, its API, uploads and removals are "
-        "open to anyone who can reach this address; require a login with --auth USER:PASSWORD"
+        f"WARNING: no password is set and the chat listens on {host}: {what} are open to anyone who can reach "
+        "this address; require a login with --auth USER:PASSWORD"
     )
 
 
@@ -706,9 +724,12 @@ def serve(pipeline: Pipeline | None = None, auth: tuple[str, str] | None = None,
             print(f"skipped {error.path}: {error.reason}", flush=True)
     pipeline.warm()
     lock = threading.Lock()
-    demo = build_demo(pipeline, lock)
+    demo = build_demo(pipeline, lock, history_key())
     settings = pipeline.settings
-    launch = {"css": CSS, "footer_links": ["api"], **launch}
+    from rag.api import routes
+
+    # OpenAI-compatible chat completions, /v1/answer and the quotes' document pages, there as the server starts
+    launch = {"css": CSS, "footer_links": ["api"], "app_kwargs": {"routes": routes(pipeline, auth)}, **launch}
     if auth:
         launch.setdefault("auth_message", "Ask your documents: log in to continue.")
     block = not launch.pop("prevent_thread_lock", False)
@@ -723,12 +744,9 @@ def serve(pipeline: Pipeline | None = None, auth: tuple[str, str] | None = None,
         quiet=True,  # Gradio's own banner suggests share=True, which this app never does
         **launch,
     )
-    from rag.api import add_routes
-
-    add_routes(demo.app, pipeline, auth)  # OpenAI-compatible chat completions and /v1/answer, beside the chat
     url = chat_url(settings.host, demo.server_port, demo.local_url)
     print(f"Serving the chat on {url} (press Ctrl+C to stop); its API: {url}v1 (OpenAI-compatible)", flush=True)
-    warning = open_warning(settings.host, auth)
+    warning = open_warning(settings.host, auth, settings.api_key)
     if warning:
         print(warning, file=sys.stderr, flush=True)
     if settings.sync_on_start and settings.watch_seconds > 0:

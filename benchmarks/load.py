@@ -134,7 +134,8 @@ def running_app(
 # ---- reading replies back -----------------------------------------------------------------------------------
 
 _QUOTE = re.compile(r"^> (?:\*\*\[\d+\]\*\* )?“(?P<text>.*)”  \n> — \*.*\* · `(?P<source>[^`]+)` · (?:§ .*, )?"
-                    r"(?:p\. \d+, )?chars (?P<start>\d+)-(?P<end>\d+)$", re.MULTILINE)  # fmt: skip
+                    r"(?:p\. \d+, )?chars (?P<start>\d+)-(?P<end>\d+)(?: · \[in the document\]\([^)]*\))?$",
+                    re.MULTILINE)  # fmt: skip
 _UNESCAPE = re.compile(r"\\([\\`*_\[\]|~#])")
 
 

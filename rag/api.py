@@ -1,11 +1,13 @@
-"""The HTTP API served beside the web chat: OpenAI-compatible chat completions and a plain JSON answer.
+"""The HTTP routes served beside the web chat: OpenAI-compatible chat completions, a plain JSON answer, and the
+page that shows a quote in its document.
 
 Any OpenAI-style client (the ``openai`` package, Open WebUI, LangChain's ``ChatOpenAI``, curl) can use the
 documents as a model: ``POST /v1/chat/completions`` with the conversation as ``messages``. The reply's content is
 the answer with its ``[n]`` markers followed by the quotes they point to, and the response also carries the quotes
 as data (``quotes``: text, document, character offsets, page), so a program never has to parse the text.
 ``POST /v1/answer`` takes ``{"question", "history", "filters"}`` and returns the :class:`~rag.answering.Answer`'s
-fields, as :func:`rag.answer` does in Python.
+fields, as :func:`rag.answer` does in Python. ``GET /document?source=…&start=…&end=…`` is a quote in its
+document, marked and scrolled to (the chat links every quote there), ``GET /document/file?source=…`` the file.
 
 With a generative backend a stream carries the finished answer only: the code drops or marks the sentences that
 no retrieved text supports once the model has written them all, so streaming its tokens would show what is then
@@ -15,19 +17,25 @@ taken back. The routes are FastAPI's (installed with Gradio); ``import rag`` doe
 from __future__ import annotations
 
 import base64
-import binascii
 import dataclasses
 import hmac
+import html
 import json
+import mimetypes
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote as url_quote
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+import anyio.to_thread
+from anyio import CapacityLimiter
+from fastapi import Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.routing import APIRoute
 
 from rag.answering import Answer, Quote
+from rag.documents import Document
 from rag.errors import QuestionError, RagError
 
 if TYPE_CHECKING:
@@ -35,38 +43,56 @@ if TYPE_CHECKING:
 
 MODEL = "rag-docs"
 """The one model ``/v1/models`` lists; a request may name any model, the documents answer it."""
+MAX_BODY_BYTES = 4_000_000
+"""A request body larger than this is refused (413) before it is parsed: a question is at most a few thousand
+characters, and a long conversation a few hundred kilobytes."""
+MAX_ANSWERING = 4
+"""Answers computed at once for the API (more wait), as many as the chat's queue runs: a crowd of API clients
+must not starve the people in the chat."""
+VIEW_CHARS = 20_000
+"""The document page shows at most this many characters on each side of the quote."""
 
 
 class RequestError(RagError):
-    """A request the API cannot take: not JSON, no question, messages of the wrong shape."""
+    """A request the API cannot take: not JSON, too large, no question, messages of the wrong shape."""
+
+
+# ---- the messages in, the answer out -------------------------------------------------------------------------
 
 
 def question_and_history(messages: Any) -> tuple[str, list[dict[str, str]]]:
     """The last user message of an OpenAI ``messages`` list and the turns before it (system messages left out,
     a content given as typed parts read as its text parts)."""
-    if not isinstance(messages, list) or not messages:
+    turns = conversation(messages, "messages")
+    if not turns:
         raise RequestError("'messages' must be a non-empty list of {'role', 'content'} objects")
-    turns = []
-    for n, message in enumerate(messages):
-        if not isinstance(message, Mapping) or not isinstance(message.get("role"), str):
-            raise RequestError(f"messages[{n}] must be an object with a 'role' and a 'content'")
-        turns.append({"role": message["role"], "content": _text(message.get("content"), n)})
     if turns[-1]["role"] != "user":
         raise RequestError("the last message must be the user's question (role 'user')")
     history = [t for t in turns[:-1] if t["role"] in ("user", "assistant")]
     return turns[-1]["content"], history
 
 
-def _text(content: Any, n: int) -> str:
+def conversation(messages: Any, name: str = "history") -> list[dict[str, str]]:
+    """``messages`` as ``{"role", "content"}`` turns with text content; a RequestError naming what is wrong."""
+    if messages is None:
+        return []
+    if not isinstance(messages, list):
+        raise RequestError(f"'{name}' must be a list of {{'role', 'content'}} objects")
+    turns = []
+    for n, message in enumerate(messages):
+        if not isinstance(message, Mapping) or not isinstance(message.get("role"), str):
+            raise RequestError(f"{name}[{n}] must be an object with a 'role' and a 'content'")
+        turns.append({"role": message["role"], "content": _text(message.get("content"), f"{name}[{n}]")})
+    return turns
+
+
+def _text(content: Any, where: str) -> str:
+    """A message's content as text: a string, or the text parts of a list of typed parts."""
     if content is None or isinstance(content, str):
         return content or ""
     if isinstance(content, list):  # [{"type": "text", "text": "..."}, {"type": "image_url", ...}]
         return " ".join(str(p.get("text", "")) for p in content if isinstance(p, Mapping) and p.get("type") == "text")
-    raise RequestError(f"messages[{n}].content must be a string or a list of text parts")
-
-
-def quote_data(quote: Quote) -> dict[str, Any]:
-    return dataclasses.asdict(quote)
+    raise RequestError(f"{where}.content must be a string or a list of text parts")
 
 
 def reply_text(answer: Answer) -> str:
@@ -90,12 +116,13 @@ def completion(answer: Answer, model: str) -> dict[str, Any]:
         "choices": [
             {"index": 0, "message": {"role": "assistant", "content": reply_text(answer)}, "finish_reason": "stop"}
         ],
-        **_extra(answer),
+        **_answer_data(answer),
     }
 
 
 def completion_chunks(answer: Answer, model: str) -> Iterator[str]:
-    """The same answer as a ``chat.completion.chunk`` event stream (Server-Sent Events), ending in ``[DONE]``."""
+    """The same answer as a ``chat.completion.chunk`` event stream (Server-Sent Events), ending in ``[DONE]``;
+    the last chunk carries the quotes as data."""
     head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk", "created": int(time.time())}
     head["model"] = model
     deltas: list[tuple[dict[str, Any], str | None]] = [
@@ -106,120 +133,219 @@ def completion_chunks(answer: Answer, model: str) -> Iterator[str]:
     for n, (delta, finish) in enumerate(deltas):
         chunk = {**head, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
         if n == len(deltas) - 1:
-            chunk.update(_extra(answer))
+            chunk.update(_answer_data(answer))
         yield f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
     yield "data: [DONE]\n\n"
 
 
-def _extra(answer: Answer) -> dict[str, Any]:
+def _answer_data(answer: Answer) -> dict[str, Any]:
+    """What a completion carries beside its text: whether it answers, what was searched, the quotes as data."""
     return {
         "answered": answer.answered,
         "query": answer.query,
-        "quotes": [quote_data(q) for q in answer.quotes],
-        "related": [quote_data(q) for q in answer.related],
+        "quotes": [dataclasses.asdict(q) for q in answer.quotes],
+        "related": [dataclasses.asdict(q) for q in answer.related],
     }
 
 
+def _clean(value: Any) -> Any:
+    """``value`` from JSON with every lone surrogate ("\\ud800", valid JSON, not text) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    return value
+
+
+# ---- a quote in its document ---------------------------------------------------------------------------------
+
+
+def document_link(quote: Quote) -> str:
+    """The relative address of ``quote``'s page in its document (relative: it works behind a proxy's prefix)."""
+    return f"document?source={url_quote(quote.source, safe='')}&start={quote.start}&end={quote.end}#quote"
+
+
+def document_page(document: Document, start: int, end: int) -> str:
+    """The HTML page of a stored document with ``text[start:end]`` marked and scrolled to (``#quote``): up to
+    :data:`VIEW_CHARS` characters around it, every character of the document escaped."""
+    text = document.text
+    start = min(max(start, 0), len(text))
+    end = min(max(end, start), len(text))
+    lo, hi = max(start - VIEW_CHARS, 0), min(end + VIEW_CHARS, len(text))
+    body = f'{html.escape(text[lo:start])}<mark id="quote">{html.escape(text[start:end])}</mark>'
+    body += html.escape(text[end:hi])
+    body = ("… " if lo else "") + body + (" …" if hi < len(text) else "")
+    page = document.page_at(start)
+    where = f"p. {page}, " if page else ""
+    file = f"document/file?source={url_quote(document.source, safe='')}" + (f"#page={page}" if page else "")
+    title = html.escape(document.title or document.source)
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"><style>'
+        "body{font:16px/1.6 system-ui,sans-serif;max-width:50rem;margin:2rem auto;padding:0 1rem;color:#111827}"
+        "header{border-bottom:1px solid #e5e7eb;margin-bottom:1rem}pre{white-space:pre-wrap;font:inherit}"
+        "mark{background:#fde68a;padding:2px 0;scroll-margin-top:40vh}small{color:#4b5563}</style></head><body>"
+        f"<header><h1>{title}</h1><p><small><code>{html.escape(document.source)}</code> · the quote: {where}"
+        f'chars {start}-{end} · <a href="{html.escape(file)}">the original file</a></small></p></header>'
+        f"<pre>{body}</pre></body></html>"
+    )
+
+
+_INLINE = frozenset({".pdf", ".txt", ".text", ".md", ".markdown"})
+"""Files shown in the browser; others (HTML, DOCX) are downloaded: an HTML document served on the chat's address
+could run its scripts there."""
+
+
+# ---- who may call -------------------------------------------------------------------------------------------
+
+
 def authorized(header: str | None, users: tuple[str, str] | None, api_key: str) -> bool:
-    """Whether an ``Authorization`` header may use the API: always when neither a login nor a key is set; else
-    ``Bearer <api_key>`` or HTTP Basic with the chat's login."""
+    """Whether an ``Authorization`` header may use the routes: always when neither a login nor a key is set;
+    else ``Bearer <api_key>`` or HTTP Basic with the chat's login. The header arrives as Latin-1 characters
+    (HTTP's bytes); both secrets are compared as UTF-8 bytes."""
     if not users and not api_key:
         return True
     scheme, _, value = (header or "").partition(" ")
+    given = value.strip().encode("latin-1", "replace")
     if scheme.lower() == "bearer" and api_key:
-        return hmac.compare_digest(value.strip().encode(), api_key.encode())
+        return hmac.compare_digest(given, api_key.encode())
     if scheme.lower() == "basic" and users:
         try:
-            given = base64.b64decode(value.strip(), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
+            login = base64.b64decode(given, validate=True)
+        except ValueError:  # binascii.Error, or characters outside base64
             return False
-        return hmac.compare_digest(given.encode(), f"{users[0]}:{users[1]}".encode())
+        return hmac.compare_digest(login, f"{users[0]}:{users[1]}".encode())
     return False
 
 
-def add_routes(app: FastAPI, pipeline: Pipeline, users: tuple[str, str] | None = None) -> None:
-    """Serve ``/v1/models``, ``/v1/chat/completions`` and ``/v1/answer`` from ``pipeline`` on ``app``.
+def _logged_in(request: Request) -> bool:
+    """Whether the request carries the chat's login cookie (a browser following a quote's link from the chat)."""
+    app = request.app
+    cookie_id = getattr(app, "cookie_id", None)
+    token = request.cookies.get(f"access-token-{cookie_id}") or request.cookies.get(
+        f"access-token-unsecure-{cookie_id}"
+    )
+    return bool(token) and token in getattr(app, "tokens", {})
+
+
+# ---- the routes ---------------------------------------------------------------------------------------------
+
+
+def routes(pipeline: Pipeline, users: tuple[str, str] | None = None) -> list[APIRoute]:
+    """The routes answering from ``pipeline``, for the chat's FastAPI app (``launch(app_kwargs={"routes": …})``,
+    so they are there when it starts listening).
 
     With a login (``users``, the chat's ``--auth``) or ``settings.api_key`` set, every request must bring one of
-    them (see :func:`authorized`). Answers are computed on worker threads, off the event loop."""
+    them (:func:`authorized`) or the chat's login cookie. Answers are computed on worker threads, at most
+    :data:`MAX_ANSWERING` at once."""
     api_key = pipeline.settings.api_key
+    answering = CapacityLimiter(MAX_ANSWERING)
 
     def error(status: int, message: str, kind: str = "invalid_request_error") -> JSONResponse:
-        headers = {"WWW-Authenticate": 'Basic realm="rag"'} if status == 401 else None
+        headers = None
+        if status == 401:  # what a client can answer with: a browser asks for a login only if one can work
+            headers = {"WWW-Authenticate": 'Basic realm="rag"' if users else 'Bearer realm="rag"'}
         return JSONResponse({"error": {"message": message, "type": kind}}, status_code=status, headers=headers)
 
-    def guarded(request: Request) -> JSONResponse | None:
-        if authorized(request.headers.get("authorization"), users, api_key):
+    def denied(request: Request) -> JSONResponse | None:
+        if authorized(request.headers.get("authorization"), users, api_key) or _logged_in(request):
             return None
         return error(401, "this API needs 'Authorization: Bearer <RAG_API_KEY>' or the chat's login", "auth_error")
 
-    async def body(request: Request) -> dict[str, Any]:
+    async def read_json(request: Request) -> dict[str, Any]:
+        raw = bytearray()
+        async for part in request.stream():
+            raw += part
+            if len(raw) > MAX_BODY_BYTES:
+                raise RequestError(f"the request body is larger than {MAX_BODY_BYTES:,} bytes")
         try:
-            data = json.loads(await request.body() or b"null")
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise RequestError(f"the request body is not JSON: {exc}") from None
+            data = json.loads(raw or b"null")
+        except (ValueError, RecursionError) as exc:
+            raise RequestError(f"the request body is not JSON: {str(exc)[:200]}") from None
         if not isinstance(data, dict):
             raise RequestError("the request body must be a JSON object")
-        return data
+        return dict(_clean(data))
 
-    def answered(run: Any) -> Any:
+    async def answer_with(request: Request, run: Callable[[dict[str, Any]], Any]) -> Any:
+        """Check the caller, read the body, and run ``run(body)`` on a worker thread; errors as JSON."""
+        refused = denied(request)
+        if refused:
+            return refused
         try:
-            return run()
-        except (RequestError, QuestionError, ValueError) as exc:
+            data = await read_json(request)
+            return await anyio.to_thread.run_sync(run, data, limiter=answering)
+        except RequestError as exc:
+            return error(413 if "larger than" in str(exc) else 400, str(exc))
+        except QuestionError as exc:
             return error(400, str(exc))
         except RagError as exc:
             return error(503, str(exc), "server_error")
 
     async def models(request: Request) -> Any:
-        denied = guarded(request)
-        return denied or {"object": "list", "data": [{"id": MODEL, "object": "model", "created": 0, "owned_by": "rag"}]}
+        refused = denied(request)
+        return refused or {
+            "object": "list",
+            "data": [{"id": MODEL, "object": "model", "created": 0, "owned_by": "rag"}],
+        }
+
+    def complete(data: dict[str, Any]) -> Any:
+        question, history = question_and_history(data.get("messages"))
+        answer = pipeline.answer(question, history=history, filters=data.get("filters"))
+        model = data["model"] if isinstance(data.get("model"), str) and data["model"] else MODEL
+        if data.get("stream") is True:
+            return StreamingResponse(completion_chunks(answer, model), media_type="text/event-stream")
+        return completion(answer, model)
+
+    def answer_fields(data: dict[str, Any]) -> Any:
+        question = data.get("question")
+        if not isinstance(question, str):
+            raise RequestError("'question' must be a string")
+        history = conversation(data.get("history"))
+        return dataclasses.asdict(pipeline.answer(question, history=history, filters=data.get("filters")))
 
     async def chat_completions(request: Request) -> Any:
-        denied = guarded(request)
-        if denied:
-            return denied
-        try:
-            data = await body(request)
-        except RequestError as exc:
-            return error(400, str(exc))
-
-        def run() -> Any:
-            question, history = question_and_history(data.get("messages"))
-            answer = pipeline.answer(question, history=history, filters=data.get("filters"))
-            model = str(data.get("model") or MODEL)
-            if data.get("stream"):
-                return StreamingResponse(completion_chunks(answer, model), media_type="text/event-stream")
-            return completion(answer, model)
-
-        return await _in_thread(answered, run)
+        return await answer_with(request, complete)
 
     async def answer(request: Request) -> Any:
-        denied = guarded(request)
-        if denied:
-            return denied
-        try:
-            data = await body(request)
-        except RequestError as exc:
-            return error(400, str(exc))
+        return await answer_with(request, answer_fields)
 
-        def run() -> Any:
-            history = data.get("history") or []
-            if not isinstance(history, list):
-                raise RequestError("'history' must be a list of {'role', 'content'} messages")
-            question = data.get("question")
-            if not isinstance(question, str):
-                raise RequestError("'question' must be a string")
-            return dataclasses.asdict(pipeline.answer(question, history=history, filters=data.get("filters")))
+    def indexed(source: str) -> bool:
+        return source in pipeline.store.sources()
 
-        return await _in_thread(answered, run)
+    async def document(request: Request, source: str = "", start: int = 0, end: int = 0) -> Response:
+        refused = denied(request)
+        if refused:
+            return refused
+        if not await anyio.to_thread.run_sync(indexed, source):
+            return HTMLResponse(f"<p>{html.escape(source)} is not an indexed document.</p>", status_code=404)
+        doc = await anyio.to_thread.run_sync(pipeline.store.document, source)
+        return HTMLResponse(document_page(doc, start, end), headers={"X-Content-Type-Options": "nosniff"})
 
-    app.add_api_route("/v1/models", models, methods=["GET"])
-    app.add_api_route("/v1/chat/completions", chat_completions, methods=["POST"])
-    app.add_api_route("/v1/answer", answer, methods=["POST"])
+    async def document_file(request: Request, source: str = "") -> Response:
+        refused = denied(request)
+        if refused:
+            return refused
+        folder = pipeline.settings.docs_dir.resolve()
+        path = (folder / source).resolve()
+        if not await anyio.to_thread.run_sync(indexed, source) or not path.is_relative_to(folder) or not path.is_file():
+            return HTMLResponse(f"<p>{html.escape(source)} is not an indexed document.</p>", status_code=404)
+        inline = path.suffix.lower() in _INLINE
+        kind = "text/plain; charset=utf-8" if inline and path.suffix.lower() != ".pdf" else None
+        media = kind or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        headers = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
+        if path.suffix.lower() == ".pdf":
+            headers.pop("Content-Security-Policy")  # the browser's PDF viewer does not run in a sandbox
+        return FileResponse(
+            path, media_type=media, filename=path.name, content_disposition_type="inline" if inline else "attachment",
+            headers=headers,
+        )  # fmt: skip
 
-
-async def _in_thread(function: Any, *args: Any) -> Any:
-    """Run the blocking ``function`` off the event loop (the models and the index are used from threads)."""
-    import anyio.to_thread
-
-    return await anyio.to_thread.run_sync(function, *args)
+    return [
+        APIRoute("/v1/models", models, methods=["GET"]),
+        APIRoute("/v1/chat/completions", chat_completions, methods=["POST"]),
+        APIRoute("/v1/answer", answer, methods=["POST"]),
+        APIRoute("/document", document, methods=["GET"]),
+        APIRoute("/document/file", document_file, methods=["GET"]),
+    ]

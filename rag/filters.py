@@ -40,11 +40,13 @@ class Filter:
         (the documents folder) given whole, Unicode in either normal form (macOS types "é" as two points)."""
         if spec is None or isinstance(spec, Filter):
             return spec
+        if not isinstance(spec, Mapping):
+            raise ValueError(f"a filter is a mapping of {', '.join(FIELDS)} to values, not {spec!r}")
         values: dict[str, tuple[str, ...]] = {}
         for key, raw in spec.items():
             if key not in FIELDS:
                 raise ValueError(f"unknown filter field {key!r}: use one of {', '.join(FIELDS)}")
-            items = (raw,) if isinstance(raw, str) else tuple(raw)
+            items = (raw,) if isinstance(raw, str) else tuple(raw) if isinstance(raw, Sequence) else ()
             if not items or not all(isinstance(v, str) and v.strip() for v in items):
                 raise ValueError(f"filter field {key!r} needs one or more non-empty strings, not {raw!r}")
             if key in ("source", "folder"):

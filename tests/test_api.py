@@ -14,7 +14,8 @@ import pytest
 
 from benchmarks.load import running_app
 from rag import Answer, Pipeline, Quote
-from rag.api import RequestError, authorized, question_and_history, reply_text
+from rag.api import MAX_BODY_BYTES, RequestError, authorized, document_page, question_and_history, reply_text
+from rag.documents import Document
 from rag.embedding import Embedder
 
 LOAN_QUESTION = "How much could Ukraine borrow under the reparations loan?"
@@ -86,12 +87,27 @@ def basic(user: str, password: str) -> str:
         ("Bearer nope", None, "k3y", False),
         ("Bearer pw", ("ann", "pw"), "", False),  # a bearer token needs RAG_API_KEY
         (basic("ann", "pw"), None, "k3y", False),
+        ("Basic \xe9\xe9", ("ann", "pw"), "", False),  # not base64 at all (a ValueError, not binascii's)
+        ("Bearer cl\xc3\xa9", None, "clé", True),  # a UTF-8 key arrives as Latin-1 characters
     ],
 )
 def test_the_api_asks_for_the_key_or_the_chat_login_once_either_is_set(
     header: str | None, users: tuple[str, str] | None, key: str, allowed: bool
 ) -> None:
     assert authorized(header, users, key) is allowed
+
+
+def test_the_document_page_marks_the_quote_and_escapes_everything() -> None:
+    text = "<script>alert(1)</script> Intro & more.\n\nThe depot is in <b>Bremen</b>. Outro."
+    start = text.index("The depot")
+    end = text.index(" Outro")
+    page = document_page(Document("notes/a&b.txt", "Depots <1>", text, "f"), start, end)
+    assert '<mark id="quote">The depot is in &lt;b&gt;Bremen&lt;/b&gt;.</mark>' in page
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "Depots &lt;1&gt;" in page and "notes%2Fa%26b.txt" in page  # title escaped, file link quoted
+    assert f"chars {start}-{end}" in page
+    far = document_page(Document("x.txt", "", "a" * 50_000 + "QUOTE" + "b" * 50_000, "f"), 50_000, 50_005)
+    assert far.count("a") < 25_000 and "… " in far and " …" in far  # a window around the quote, not all of it
 
 
 # ---- the real app, through the official OpenAI client --------------------------------------------------------
@@ -219,3 +235,68 @@ def test_with_a_login_set_the_api_needs_the_key_or_the_login(
             model="rag-docs", messages=[{"role": "user", "content": LOAN_QUESTION}]
         )
         assert "140 billion" in reply.choices[0].message.content
+        page = f"{url}document?source=EU-defence-ministers-in-Brussels.txt&start=0&end=10"
+        assert get(page)[0] == 401  # a document needs the login too
+        assert get(page, {"Authorization": basic("ann", "s3cret-pass")})[0] == 200
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("body", "status", "says"),
+    [
+        ({"question": "Who is Kallas?", "filters": "x"}, 400, "a filter is a mapping"),
+        ({"question": "Who is Kallas?", "filters": [1]}, 400, "a filter is a mapping"),
+        ({"question": "Who is Kallas?", "filters": {"source": 5}}, 400, "non-empty strings"),
+        ({"question": "Who is Kallas?", "history": "x"}, 400, "'history' must be a list"),
+        ({"question": "Who is Kallas?", "history": [{"role": "user", "content": 3}]}, 400, "history[0].content"),
+        ({"question": "Who is Kallas \ud800?"}, 200, ""),  # a lone surrogate: valid JSON, not text
+        ("[" * 100_000 + "]" * 100_000, 400, "not JSON"),  # nested too deep to parse
+        ("x" * (MAX_BODY_BYTES + 1), 413, "larger than"),
+    ],
+)
+def test_any_body_gets_an_answer_or_a_json_error_never_a_crash(
+    app: tuple[str, Path], body: object, status: int, says: str
+) -> None:
+    data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+    got, reply = post(app[0] + "v1/answer", data)
+    assert got == status, reply
+    assert says in (reply["error"]["message"] if status != 200 else "")
+
+
+@pytest.mark.slow
+def test_a_history_given_as_parts_is_read_and_stream_must_be_true_to_stream(app: tuple[str, Path]) -> None:
+    history = [
+        {"role": "user", "content": [{"type": "text", "text": "What is the reparations loan backed by?"}]},
+        {"role": "assistant", "content": "Frozen assets."},
+    ]
+    body = {"question": "How much could Ukraine borrow under it?", "history": history}
+    status, reply = post(app[0] + "v1/answer", json.dumps(body).encode())
+    assert status == 200 and "reparations loan" in reply["query"]
+    messages = [{"role": "user", "content": LOAN_QUESTION}]
+    status, reply = post(app[0] + "v1/chat/completions", json.dumps({"messages": messages, "stream": "false"}).encode())
+    assert status == 200 and reply["object"] == "chat.completion"  # a string "false" is not a request to stream
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str, dict[str, str]]:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=60) as response:
+            return response.status, response.read().decode("utf-8"), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode("utf-8", "replace"), dict(error.headers)
+
+
+@pytest.mark.slow
+def test_a_quote_opens_in_its_document_and_only_indexed_documents_open(app: tuple[str, Path]) -> None:
+    url, root = app
+    _, reply = post(url + "v1/answer", json.dumps({"question": LOAN_QUESTION}).encode())
+    quote = reply["quotes"][0]
+    status, page, _ = get(f"{url}document?source={quote['source']}&start={quote['start']}&end={quote['end']}")
+    assert status == 200 and f'<mark id="quote">{quote["text"]}</mark>' in page
+    assert "EU defence ministers in Brussels" in page and "the original file" in page
+
+    status, text, headers = get(f"{url}document/file?source={quote['source']}")
+    assert status == 200 and text == (root / "docs" / quote["source"]).read_text(encoding="utf-8")
+    assert headers["content-type"].startswith("text/plain") and headers["x-content-type-options"] == "nosniff"
+    for source in ["../../../etc/passwd", "%2Fetc%2Fpasswd", "missing.txt", ""]:
+        assert get(f"{url}document?source={source}")[0] == 404, source
+        assert get(f"{url}document/file?source={source}")[0] == 404, source

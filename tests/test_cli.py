@@ -181,9 +181,11 @@ def test_serving_a_network_without_a_password_warns_in_one_line(host: str) -> No
     warning = open_warning(host, None)
     assert warning is not None and "\n" not in warning
     assert f"listens on {host}" in warning
-    assert "the chat, its API, uploads and removals are open to anyone who can reach this address" in warning
+    assert "the chat, uploads and removals and the HTTP API are open to anyone who can reach this address" in warning
     assert warning.endswith("--auth USER:PASSWORD")
     assert open_warning(host, ("ann", "s3cret")) is None
+    keyed = open_warning(host, None, api_key="k3y")  # the API asks for its key; the chat is still open
+    assert keyed is not None and "the chat, uploads and removals are open" in keyed and "API" not in keyed
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.1.1", "::1", "localhost"])

@@ -326,3 +326,10 @@ def test_filter_paths_are_taken_as_typed_in_a_shell(tmp_path: Path) -> None:
     for value, expected in typed.items():
         where = Filter.of({"folder": value, "source": value}, root)
         assert where is not None and where.folder == (expected,) and where.source == (expected,), value
+
+
+@pytest.mark.parametrize("spec", ["x", [1], 5, {"source": 5}, {"source": [5]}, {"folder": ""}, {"type": []}])
+def test_a_filter_of_the_wrong_shape_is_a_value_error_that_says_so(spec: object) -> None:
+    """From JSON (the HTTP API) any shape can come: each was a TypeError or an AttributeError (a 500) before."""
+    with pytest.raises(ValueError, match="filter"):
+        Filter.of(spec)  # type: ignore[arg-type]

@@ -127,6 +127,22 @@ def test_answer_quotes_its_source_and_off_topic_is_refused(page: Any) -> None:
 
 @pytest.mark.slow
 @pytest.mark.browser
+def test_a_quote_opens_in_its_document_marked_and_scrolled_to(page: Any) -> None:
+    reply = ask(page, LOAN_QUESTION)
+    with page.context.expect_page() as opened:  # a new tab: the conversation stays where it was
+        reply.locator("a", has_text="in the document").first.click()
+    document = opened.value
+    document.wait_for_load_state()
+    mark = document.locator("mark#quote")
+    assert mark.inner_text().startswith(LOAN_QUOTE)
+    assert "A central topic in Brussels" in document.locator("pre").inner_text()  # the document around it
+    top = document.evaluate("() => document.querySelector('mark').getBoundingClientRect().top")
+    assert 0 < top < document.viewport_size["height"] and document.evaluate("() => window.scrollY") > 0
+    document.close()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
 def test_follow_up_question_uses_the_conversation(page: Any) -> None:
     ask(page, "What is the reparations loan backed by?")
     reply = ask(page, "How much could Ukraine borrow under it?").inner_text()
@@ -272,6 +288,9 @@ def test_login_is_required_when_auth_is_set(browser: Any, app_root: Path) -> Non
         page.locator("input[type=password]").fill("s3cret-pass")
         page.get_by_role("button", name="Login").click()
         page.wait_for_selector("#question textarea", timeout=60_000)
+        # a quote's document opens with the chat's login (its cookie), without a second one
+        document = page.goto(url + "document?source=EU-defence-ministers-in-Brussels.txt&start=0&end=10")
+        assert document is not None and document.status == 200
         context.close()
 
 
@@ -594,7 +613,8 @@ def test_a_table_row_is_shown_with_its_columns_and_other_rows_only_as_related() 
 def test_the_key_of_saved_conversations_is_made_once_and_kept(tmp_path: Path) -> None:
     key = ui.history_key(tmp_path)
     assert len(key) >= 24 and ui.history_key(tmp_path) == key  # the same after a restart
-    assert (tmp_path / "chat-history.key").stat().st_mode & 0o077 == 0  # readable by its owner only
+    assert (tmp_path / "chat-history.key").stat().st_mode & 0o077 == 0  # its owner's only (tidy, not a secret)
+    assert not list(tmp_path.glob("*.part"))
     (tmp_path / "chat-history.key").write_text("abc")  # damaged: replaced by a new key, kept from then on
     replaced = ui.history_key(tmp_path)
     assert replaced != key and ui.history_key(tmp_path) == replaced
