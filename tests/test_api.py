@@ -106,6 +106,8 @@ def test_the_document_page_marks_the_quote_and_escapes_everything() -> None:
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "Depots &lt;1&gt;" in page and "notes%2Fa%26b.txt" in page  # title escaped, file link quoted
     assert f"chars {start}-{end}" in page
+    paged = document_page(Document("r.pdf", "Report", "x" * 100 + "Page two text.", "f", pages=(0, 100)), 100, 114)
+    assert "p. 2, chars 100-114" in paged and 'href="document/file?source=r.pdf#page=2"' in paged  # at its page
     far = document_page(Document("x.txt", "", "a" * 50_000 + "QUOTE" + "b" * 50_000, "f"), 50_000, 50_005)
     assert far.count("a") < 25_000 and "… " in far and " …" in far  # a window around the quote, not all of it
 
