@@ -320,7 +320,10 @@ def routes(pipeline: Pipeline, users: tuple[str, str] | None = None) -> list[API
             return refused
         if not await anyio.to_thread.run_sync(indexed, source):
             return HTMLResponse(f"<p>{html.escape(source)} is not an indexed document.</p>", status_code=404)
-        doc = await anyio.to_thread.run_sync(pipeline.store.document, source)
+        try:
+            doc = await anyio.to_thread.run_sync(pipeline.store.document, source)
+        except LookupError:  # removed since
+            return HTMLResponse(f"<p>{html.escape(source)} is not an indexed document.</p>", status_code=404)
         return HTMLResponse(document_page(doc, start, end), headers={"X-Content-Type-Options": "nosniff"})
 
     async def document_file(request: Request, source: str = "") -> Response:

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import fcntl
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -99,6 +100,8 @@ class Pipeline:
         self.last_report: IndexReport | None = None
         """What the latest :meth:`index` of this pipeline did (None before the first): the web chat shows its
         skipped files."""
+        self._pinned = threading.local()
+        """The index one answer reads from start to end, per thread (see :meth:`_pinned_to`)."""
         self._skipped: dict[str, tuple[tuple[int, int, int], DocumentError]] = {}
         """Why each file was skipped, by source, with its size, modification and change times then: a file that
         has not changed since is skipped again without being read (a watched folder is synced every few seconds,
@@ -123,6 +126,9 @@ class Pipeline:
     def store(self) -> SearchIndex:
         """The index, synced with the documents folder on first use (built if missing or stale), or with
         ``sync_on_start`` off, read as it is (another process keeps it in sync)."""
+        pinned = getattr(self._pinned, "store", None)
+        if pinned is not None:
+            return pinned  # an answer being computed on this thread
         if self._store is None and not self.settings.sync_on_start:
             self._adopt_held_folder()  # uploads and removals through this process go where the index's files are
             if self.settings.store == "pgvector":
@@ -527,7 +533,8 @@ class Pipeline:
         question = self._check(question)
         where = _where(filters, self.settings.docs_dir)
         vector = self.embedder.encode_query(question) if query_vector is None else query_vector
-        return self._retrieve(question, vector, top_k, where)
+        with self._pinned_to(self.store):
+            return self._retrieve(question, vector, top_k, where)
 
     def answer(
         self, question: str, history: Sequence[Message] | None = None, filters: FilterSpec | None = None
@@ -538,27 +545,49 @@ class Pipeline:
         question ("How much could Ukraine borrow under it?") is resolved against it before searching.
         ``filters`` answers from some documents only, e.g. ``{"folder": "reports/2024"}`` (:mod:`rag.filters`).
         """
-        prepared = self._prepare(question, history, filters)
-        if isinstance(prepared, Answer):
-            return prepared
-        asked, inputs = prepared
-        return _as_asked(self.answerer.run(*inputs), asked)
+        with self._pinned_to(self.store):
+            prepared = self._prepare(question, history, filters)
+            if isinstance(prepared, Answer):
+                return prepared
+            asked, inputs = prepared
+            return _as_asked(self.answerer.run(*inputs), asked)
 
     def stream_answer(
         self, question: str, history: Sequence[Message] | None = None, filters: FilterSpec | None = None
     ) -> Iterator[str | Answer]:
         """Like :meth:`answer`, streamed: text pieces as a generative backend writes them, then the Answer."""
-        prepared = self._prepare(question, history, filters)
+        store = self.store
+        with self._pinned_to(store):
+            prepared = self._prepare(question, history, filters)
         if isinstance(prepared, Answer):
             yield prepared
             return
         asked, inputs = prepared
         stream = getattr(self.answerer, "stream", None)
         if stream is None:
-            yield _as_asked(self.answerer.run(*inputs), asked)
+            with self._pinned_to(store):
+                answer = self.answerer.run(*inputs)
+            yield _as_asked(answer, asked)
             return
-        for piece in stream(*inputs):
+        pieces = stream(*inputs)
+        while True:  # each step pinned on its own: a caller may take the steps on different threads
+            with self._pinned_to(store):
+                piece = next(pieces, None)
+            if piece is None:
+                return
             yield _as_asked(piece, asked) if isinstance(piece, Answer) else piece
+
+    @contextlib.contextmanager
+    def _pinned_to(self, store: SearchIndex) -> Iterator[None]:
+        """Within the block, :attr:`store` on this thread is ``store``: one answer reads one index from its
+        retrieval to its last quote's page, while a sync (an upload, the folder watcher) may replace the index
+        (a document removed meanwhile is no longer in the new one: its quote's page was a KeyError)."""
+        before = getattr(self._pinned, "store", None)
+        self._pinned.store = store
+        try:
+            yield
+        finally:
+            self._pinned.store = before
 
     def _prepare(
         self, question: str, history: Sequence[Message] | None, filters: FilterSpec | None = None
