@@ -174,13 +174,13 @@ class Pipeline:
                 unsupported=s.generator_unsupported,  # type: ignore[arg-type]
                 page_at=self._page_at,
                 idf=self._idf,
-                excerpt=self.excerpt,
+                excerpt=self._excerpt,
             )
         if self._answerer is None:
             s = self.settings
             reader = SpanReader(backend=s.reader_backend) if s.span_reader else None
             self._answerer = ExtractiveAnswerer(
-                self.embedder, s.min_evidence, s.max_quotes, self._page_at, self._idf, reader, self.excerpt
+                self.embedder, s.min_evidence, s.max_quotes, self._page_at, self._idf, reader, self._excerpt
             )
         return self._answerer
 
@@ -189,7 +189,18 @@ class Pipeline:
         self._answerer = value
 
     def _page_at(self, source: str, offset: int) -> int | None:
-        return self.store.page_at(source, offset)
+        try:
+            return self.store.page_at(source, offset)
+        except KeyError:  # removed since it was retrieved (by another replica sharing PostgreSQL): no page known
+            return None
+
+    def _excerpt(self, source: str, start: int, end: int) -> str:
+        """:meth:`excerpt` for the answer's own reading (a table's header before a chunk): "" for a document
+        removed since it was retrieved."""
+        try:
+            return self.excerpt(source, start, end)
+        except KeyError:
+            return ""
 
     def _idf(self, terms: Sequence[str]) -> np.ndarray:
         return self.store.idf(terms)
@@ -198,7 +209,7 @@ class Pipeline:
     def reranker(self) -> SentenceReranker | CrossEncoderReranker | None:
         """The second retrieval stage named by ``settings.reranker`` (None when it is ``none``), made once."""
         s = self.settings
-        scorer = EvidenceScorer(self.embedder, self._idf, excerpt=self.excerpt)
+        scorer = EvidenceScorer(self.embedder, self._idf, excerpt=self._excerpt)
         return load_reranker(s.reranker, scorer, s.device, s.offline)
 
     @property
