@@ -188,3 +188,22 @@ def test_answers_stay_whole_while_the_folder_changes_under_them(tmp_path: Path, 
         done = True
         thread.join()
     assert errors == []
+
+
+def test_a_document_removed_by_another_replica_mid_answer_leaves_its_quote_without_a_page(
+    tmp_path: Path, embedder: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With PostgreSQL shared by replicas, another one may remove a document between an answer's retrieval and its
+    quotes; the store then raises KeyError for it (as both stores do for a source they do not hold)."""
+    docs = tmp_path / "docs"
+    shutil.copytree(ROOT / "seeds", docs)
+    pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=embedder)
+    store = pipeline.store
+
+    def gone(*args: object) -> None:
+        raise KeyError(args[0])
+
+    monkeypatch.setattr(store, "page_at", gone)
+    monkeypatch.setattr(store, "excerpt", gone)
+    answer = pipeline.answer("How much could Ukraine borrow under the reparations loan?")
+    assert answer.answered and "140 billion" in answer.quotes[0].text and answer.quotes[0].page is None
