@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import html
 import ipaddress
+import json
 import logging
 import os
 import re
@@ -22,6 +23,7 @@ import secrets
 import socket
 import sys
 import threading
+import time
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -389,6 +391,28 @@ def add_files(
     return "\n\n".join(lines) if lines else "No file was given."
 
 
+def feedback_path(pipeline: Pipeline) -> Path | None:
+    """Where the thumbs given to answers are kept (the ``feedback_file`` setting), or None when they are off."""
+    chosen = pipeline.settings.feedback_file.strip()
+    if chosen.lower() == "off":
+        return None
+    return Path(chosen).expanduser() if chosen else pipeline.settings.index_dir / "feedback.jsonl"
+
+
+def feedback_record(history: Sequence[Any], index: int, liked: Any) -> dict[str, Any] | None:
+    """What a thumbs up or down on ``history[index]`` (an answer) records: when, the question it answered (the
+    user turn before it), the answer's text and ``liked`` (True, False, or None when taken back)."""
+    if not 0 <= index < len(history) or not isinstance(history[index], dict):
+        return None
+    questions = [m for m in history[:index] if isinstance(m, dict) and m.get("role") == "user"]
+    return {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "liked": liked if isinstance(liked, bool) else None,
+        "question": _text_of(questions[-1].get("content")) if questions else "",
+        "answer": _text_of(history[index].get("content")),
+    }
+
+
 def sync_folder(pipeline: Pipeline, progress: Callable[[int, int, str], None] | None = None) -> str:
     """Sync the index with the documents folder as it is on disk now (files added, edited or deleted there
     while the chat runs); a Markdown report for the user."""
@@ -589,12 +613,13 @@ def build_demo(pipeline: Pipeline, lock: threading.Lock | None = None, history_s
                     info="Empty: every document. Or pick documents and folders to answer from them only.",
                     elem_id="search-in",
                 )
+                chatbot = gr.Chatbot(
+                    label="Answers with sources", height=600, elem_id="chat", latex_delimiters=[], buttons=["copy"]
+                )
                 chat_box = gr.ChatInterface(
                     chat,
                     additional_inputs=[search_in],
-                    chatbot=gr.Chatbot(
-                        label="Answers with sources", height=600, elem_id="chat", latex_delimiters=[], buttons=["copy"]
-                    ),
+                    chatbot=chatbot,
                     textbox=gr.Textbox(
                         placeholder="Ask a question about the documents…",
                         elem_id="question",
@@ -667,6 +692,26 @@ def build_demo(pipeline: Pipeline, lock: threading.Lock | None = None, history_s
             outputs=[docs, search_in, doomed],
             api_visibility="private",
         )
+        feedback = feedback_path(pipeline)
+        if feedback is not None:
+            writing = threading.Lock()
+
+            def record(history: list[dict[str, Any]], data: gr.LikeData) -> None:
+                index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+                entry = feedback_record(history, int(index), data.liked)
+                if entry is None:
+                    return
+                try:
+                    with writing:
+                        feedback.parent.mkdir(parents=True, exist_ok=True)
+                        with open(feedback, "a", encoding="utf-8") as file:
+                            file.write(json.dumps(entry, ensure_ascii=False) + "\n")
+                except OSError as error:
+                    logger.warning("could not keep the feedback in %s: %s", feedback, error)
+
+            record.__annotations__["data"] = gr.LikeData  # Gradio fills the argument by this type; the string
+            # annotation of this module's postponed annotations names a local import it cannot resolve
+            chatbot.like(record, inputs=chatbot, api_visibility="private")
         if pipeline.settings.watch_seconds > 0:  # the folder is synced in the background: keep the list current
             gr.Timer(max(pipeline.settings.watch_seconds, 5.0)).tick(
                 lambda: documents_markdown(pipeline), outputs=docs, show_progress="hidden", api_visibility="private"

@@ -130,6 +130,10 @@ class Settings:
     ``benchmarks/tune_reader_choice.py``); higher refuses more, 0 answers everything."""
     max_question_chars: int = 2_000
 
+    feedback_file: str = ""
+    """Where the web chat appends each thumbs up or down given to an answer, one JSON object per line (time,
+    question, answer, liked): the questions users found answered badly. Empty: ``feedback.jsonl`` in
+    ``index_dir``; ``off``: no thumbs under the answers."""
     api_key: str = ""
     """The key programs must send (``Authorization: Bearer <key>``) to the chat server's HTTP API
     (``/v1/chat/completions``, ``/v1/answer``); empty: the API is open to whoever can reach the chat, or asks for

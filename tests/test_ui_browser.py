@@ -5,6 +5,7 @@ Also the upload path's file-name sanitising (unit tests, no server) and the logi
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import urllib.error
@@ -139,6 +140,22 @@ def test_a_quote_opens_in_its_document_marked_and_scrolled_to(page: Any) -> None
     top = document.evaluate("() => document.querySelector('mark').getBoundingClientRect().top")
     assert 0 < top < document.viewport_size["height"] and document.evaluate("() => window.scrollY") > 0
     document.close()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_thumbs_down_keeps_the_question_and_its_answer_for_the_owner(page: Any, app_root: Path) -> None:
+    kept = app_root / "index" / "feedback.jsonl"
+    before = kept.read_text(encoding="utf-8").splitlines() if kept.exists() else []
+    ask(page, "Who is the EU Defense Commissioner?")
+    page.locator("#chat button[aria-label=Dislike]").last.click()
+    deadline = time.monotonic() + 30
+    while len(kept.read_text(encoding="utf-8").splitlines() if kept.exists() else []) == len(before):
+        assert time.monotonic() < deadline, "no feedback was written"
+        time.sleep(0.2)
+    entry = json.loads(kept.read_text(encoding="utf-8").splitlines()[-1])
+    assert entry["liked"] is False and entry["question"] == "Who is the EU Defense Commissioner?"
+    assert "Kubilius" in entry["answer"] and entry["time"].endswith("Z")
 
 
 @pytest.mark.slow
@@ -621,3 +638,23 @@ def test_the_key_of_saved_conversations_is_made_once_and_kept(tmp_path: Path) ->
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
     assert len(ui.history_key(blocked)) >= 24  # no folder to keep it in: a key per start, no error
+
+
+def test_feedback_names_the_question_answered_and_can_be_turned_off(tmp_path: Path) -> None:
+    history = [
+        {"role": "user", "content": "What is SAFE?"},
+        {"role": "assistant", "content": "A loan fund. [1]"},
+        {"role": "user", "content": [{"type": "text", "text": "How big is it?"}]},
+        {"role": "assistant", "content": "€150 billion. [1]"},
+    ]
+    entry = ui.feedback_record(history, 3, False)
+    assert entry is not None and (entry["question"], entry["answer"], entry["liked"]) == (
+        "How big is it?",
+        "€150 billion. [1]",
+        False,
+    )
+    assert ui.feedback_record(history, 1, "Like")["liked"] is None  # type: ignore[index]  # not a yes or no
+    assert ui.feedback_record(history, 9, True) is None
+    pipeline = Pipeline(docs_dir=tmp_path, index_dir=tmp_path / "index", embedder=Embedder("unused"))
+    assert ui.feedback_path(pipeline) == tmp_path / "index" / "feedback.jsonl"
+    assert ui.feedback_path(Pipeline(pipeline.settings.replace(feedback_file="off"))) is None
