@@ -56,6 +56,10 @@ VIEW_CHARS = 20_000
 class RequestError(RagError):
     """A request the API cannot take: not JSON, too large, no question, messages of the wrong shape."""
 
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 # ---- the messages in, the answer out -------------------------------------------------------------------------
 
@@ -259,7 +263,7 @@ def routes(pipeline: Pipeline, users: tuple[str, str] | None = None) -> list[API
         async for part in request.stream():
             raw += part
             if len(raw) > MAX_BODY_BYTES:
-                raise RequestError(f"the request body is larger than {MAX_BODY_BYTES:,} bytes")
+                raise RequestError(f"the request body is larger than {MAX_BODY_BYTES:,} bytes", 413)
         try:
             data = json.loads(raw or b"null")
         except (ValueError, RecursionError) as exc:
@@ -277,7 +281,7 @@ def routes(pipeline: Pipeline, users: tuple[str, str] | None = None) -> list[API
             data = await read_json(request)
             return await anyio.to_thread.run_sync(run, data, limiter=answering)
         except RequestError as exc:
-            return error(413 if "larger than" in str(exc) else 400, str(exc))
+            return error(exc.status, str(exc))
         except QuestionError as exc:
             return error(400, str(exc))
         except RagError as exc:
@@ -314,16 +318,19 @@ def routes(pipeline: Pipeline, users: tuple[str, str] | None = None) -> list[API
     def indexed(source: str) -> bool:
         return source in pipeline.store.sources()
 
+    def missing(source: str) -> HTMLResponse:
+        return HTMLResponse(f"<p>{html.escape(source)} is not an indexed document.</p>", status_code=404)
+
     async def document(request: Request, source: str = "", start: int = 0, end: int = 0) -> Response:
         refused = denied(request)
         if refused:
             return refused
         if not await anyio.to_thread.run_sync(indexed, source):
-            return HTMLResponse(f"<p>{html.escape(source)} is not an indexed document.</p>", status_code=404)
+            return missing(source)
         try:
             doc = await anyio.to_thread.run_sync(pipeline.store.document, source)
         except LookupError:  # removed since
-            return HTMLResponse(f"<p>{html.escape(source)} is not an indexed document.</p>", status_code=404)
+            return missing(source)
         return HTMLResponse(document_page(doc, start, end), headers={"X-Content-Type-Options": "nosniff"})
 
     async def document_file(request: Request, source: str = "") -> Response:
@@ -333,17 +340,17 @@ def routes(pipeline: Pipeline, users: tuple[str, str] | None = None) -> list[API
         folder = pipeline.settings.docs_dir.resolve()
         path = (folder / source).resolve()
         if not await anyio.to_thread.run_sync(indexed, source) or not path.is_relative_to(folder) or not path.is_file():
-            return HTMLResponse(f"<p>{html.escape(source)} is not an indexed document.</p>", status_code=404)
-        inline = path.suffix.lower() in _INLINE
-        kind = "text/plain; charset=utf-8" if inline and path.suffix.lower() != ".pdf" else None
-        media = kind or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        headers = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
-        if path.suffix.lower() == ".pdf":
-            headers.pop("Content-Security-Policy")  # the browser's PDF viewer does not run in a sandbox
-        return FileResponse(
-            path, media_type=media, filename=path.name, content_disposition_type="inline" if inline else "attachment",
-            headers=headers,
-        )  # fmt: skip
+            return missing(source)
+        suffix = path.suffix.lower()
+        headers = {"X-Content-Type-Options": "nosniff"}
+        if suffix == ".pdf":  # shown by the browser's PDF viewer, which does not run in a sandbox
+            media, shown = "application/pdf", "inline"
+        elif suffix in _INLINE:
+            media, shown = "text/plain; charset=utf-8", "inline"
+        else:  # HTML, DOCX: downloaded, never run on the chat's address
+            media, shown = mimetypes.guess_type(path.name)[0] or "application/octet-stream", "attachment"
+            headers["Content-Security-Policy"] = "sandbox"
+        return FileResponse(path, media_type=media, filename=path.name, content_disposition_type=shown, headers=headers)
 
     return [
         APIRoute("/v1/models", models, methods=["GET"]),

@@ -11,12 +11,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from benchmarks.load import running_app
 from rag import Answer, Pipeline, Quote
-from rag.api import MAX_BODY_BYTES, RequestError, authorized, document_page, question_and_history, reply_text
+from rag.api import (
+    MAX_BODY_BYTES,
+    RequestError,
+    authorized,
+    document_page,
+    question_and_history,
+    reply_text,
+    routes,
+)
 from rag.documents import Document
 from rag.embedding import Embedder
+from tests.conftest import HashEmbedder
 
 LOAN_QUESTION = "How much could Ukraine borrow under the reparations loan?"
 
@@ -302,3 +313,20 @@ def test_a_quote_opens_in_its_document_and_only_indexed_documents_open(app: tupl
     for source in ["../../../etc/passwd", "%2Fetc%2Fpasswd", "missing.txt", ""]:
         assert get(f"{url}document?source={source}")[0] == 404, source
         assert get(f"{url}document/file?source={source}")[0] == 404, source
+
+
+def test_an_html_document_is_downloaded_never_shown_on_the_chats_address(tmp_path: Path) -> None:
+    """An HTML file served inline on the chat's address could run its scripts there, with the chat's login."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "page.html").write_text("<html><body><p>The depot is in Kiel.</p><script>alert(1)</script></body></html>")
+    (docs / "notes.md").write_text("# Notes\n\nThe depot is in Bremen.\n")
+    pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=HashEmbedder())
+    pipeline.index()
+    client = TestClient(FastAPI(routes=routes(pipeline)))
+    page = client.get("/document/file", params={"source": "page.html"})
+    assert page.status_code == 200 and page.headers["content-disposition"].startswith("attachment")
+    assert page.headers["content-security-policy"] == "sandbox" and "html" in page.headers["content-type"]
+    notes = client.get("/document/file", params={"source": "notes.md"})
+    assert notes.headers["content-type"].startswith("text/plain") and notes.text.startswith("# Notes")
+    assert notes.headers["content-disposition"].startswith("inline")
