@@ -71,16 +71,24 @@ _PERSON = re.compile(r"(?!The\b)(?:[A-Z][\w.'-]*\s+){0,4}[A-Z][a-z]+(?:[-'][A-Za
 Commissioner Andrius Kubilius"), not "The European Union"."""
 
 
-def _answered_person(question: str, reply: str) -> str | None:
-    """The person a "Who …?" question was answered with (the reply's key phrase, when it reads as a name), whom a
-    following *he* or *she* may point to ("Who confirmed the plans?" -> "Andrius Kubilius"; "What else did he
-    say?")."""
+_ORGANISATION = re.compile(r"(?:The\s+)?[A-Z][\w.&'-]*(?:\s+(?:[A-Z][\w.&'-]*|of|for|and|the)){0,5}")
+"""Something else an answer to "Who …?" may name: capitalised words ("Euroclear", "The European Union")."""
+
+
+def _answered(question: str, reply: str) -> tuple[str, str] | None:
+    """Whom a "Who …?" question was answered with (the reply's key phrase) and its kind: a ``person`` when it
+    reads as a first and last name, whom a following *he* or *she* may point to ("Who confirmed the plans?" ->
+    "Andrius Kubilius"; "What else did he say?"), else a ``thing`` when it reads as a name, which *it* may point
+    to ("Who holds the assets?" -> "Euroclear"; "Where is it based?")."""
     if not re.match(r"\s*who\b", question, re.IGNORECASE):
         return None
     marked = _MARKED.search(reply)
-    if marked is None or not _PERSON.fullmatch(marked["phrase"].strip()):
-        return None
-    return marked["phrase"].strip()
+    phrase = marked["phrase"].strip() if marked else ""
+    if _PERSON.fullmatch(phrase):
+        return phrase, "person"
+    if _ORGANISATION.fullmatch(phrase):
+        return phrase, "thing"
+    return None
 
 
 def _theres(text: str) -> list[tuple[int, int, str]]:
@@ -212,10 +220,13 @@ MAX_CHAIN = 2
 
 
 def standalone_question(question: str, history: Sequence[Message] | None = None) -> str:
-    """``question`` made self-contained: a follow-up is prefixed with the user turns it leans on."""
+    """``question`` made self-contained: a follow-up is prefixed with the user turns it leans on, each as
+    :func:`resolve_follow_up` understood it ("By when?" after "What must he send to the board?", itself after
+    "Who is the CFO?", is searched as "What must the CFO Tom Becker send to the board? By when?")."""
     turns = user_turns(history)
     if not turns or not is_follow_up(question):
         return question
+    turns = [*turns[:-1], _understood(history or []) or turns[-1]]
     context = [turns[-1]]
     # A chain of follow-ups ("and the other one?") needs the question that started it, up to MAX_CHAIN turns
     # back: further back, the conversation has most likely moved on, and old questions would drown this one.
@@ -226,15 +237,26 @@ def standalone_question(question: str, history: Sequence[Message] | None = None)
     return " ".join([*context, question])
 
 
+def _understood(history: Sequence[Message]) -> str | None:
+    """The last user turn of ``history`` as :func:`resolve_follow_up` understood it (None: as it was asked)."""
+    messages = list(history)
+    for at in range(len(messages) - 1, -1, -1):
+        message = messages[at]
+        if isinstance(message, Mapping) and message.get("role") == "user" and isinstance(message.get("content"), str):
+            return resolve_follow_up(message["content"].strip(), messages[:at]) if message["content"].strip() else None
+    return None
+
+
 _TOPIC = re.compile(
     r"^\s*(?P<ask>what|who)(?:'s|\s+(?P<verb>is|are|was|were))\s+(?P<topic>[^?]{1,60}?)\s*\??\s*$", re.IGNORECASE
 )
 """A question that asks what or who something is: its topic is what the next question's pronoun points to."""
 _SWAP = re.compile(r"^\s*(?:and|what about|how about)\s+(?P<topic>[^?]{1,60}?)\s*\??\s*$", re.IGNORECASE)
 """An ellipsis: the previous question, asked about something else ("And Kallas?")."""
-_NAME = re.compile(r"(?:the\s+)?[A-Z][\w.-]*(?:\s+[\w.-]+){0,3}")
-"""What an ellipsis may swap: a name, possibly with "the" and a few words ("Kallas", "the Heron depot"); not
-"in Germany", "why", "Germany's" (those change a part of the question, not its topic)."""
+_NAME = re.compile(r"(?:the\s+)?[A-Z][\w.-]*(?:\s+[\w.-]+){0,5}|the\s+[a-z][\w-]*(?:\s+[\w-]+){0,3}")
+"""What an ellipsis may swap: a name, possibly with "the" and a few words ("Kallas", "the Heron depot", "EU
+Defense Commissioner Andrius Kubilius"), or a thing named with "the" ("the reparations loan"); not "in Germany",
+"why", "Germany's" (those change a part of the question, not its topic)."""
 _NOT_A_TOPIC_END = frozenset(
     "of in on at by for from with to into about as than like backed called made used known based located given "
     "doing done said one".split()
@@ -363,6 +385,10 @@ def resolve_follow_up(question: str, history: Sequence[Message] | None = None) -
             swap = _SWAP.match(turn)
             if swap:
                 new = swap["topic"].strip()
+                located = re.fullmatch(r"(?:in|at|near)\s+(?P<name>.+)", new, re.IGNORECASE)  # "And in Gdansk?"
+                if located and place and place[1] in previous:
+                    new = located["name"]
+                    topic = None
                 if topic and topic[0] in previous and _swappable(new) and _swappable(topic[0]):
                     resolved = previous.replace(topic[0], new, 1)
                     if topic[1] == "person":  # two people now: "she" may be either, until one is said to be
@@ -390,14 +416,18 @@ def resolve_follow_up(question: str, history: Sequence[Message] | None = None) -
                             bound.update(dict.fromkeys(said, topic[0]))
                         elif any(w not in _PRONOUNS[topic[1]] for w in _pronouns(text)):
                             topic = None  # a pronoun of another kind: what it points to is not known
+                if resolved is None and topic is None and place and set(_pronouns(text)) <= {"it", "its"}:
+                    resolved = _put(place[1], text, "thing")  # "Who is its manager?" after "… work in Gdansk?"
                 if resolved is None and text != turn and not _pronouns(text):
                     resolved = text  # only a "there", and it is resolved
             place = _place(resolved or turn) or place
         else:
             topic = _topic(turn)
-            person = None if topic else _answered_person(turn, replies.get(at, ""))
-            if person:
-                topic = (person, "person")
+            answered = _answered(turn, replies.get(at, ""))
+            if answered and answered[1] == "person" and topic and topic[0].lower() not in answered[0].lower():
+                topic = (f"{topic[0]} {answered[0]}", "person")  # "Who is the CFO?" -> "the CFO Tom Becker"
+            elif answered and (answered[1] == "person" or not topic):
+                topic = answered
             place = _place(turn)
         previous = resolved or turn
     return resolved

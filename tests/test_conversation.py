@@ -31,7 +31,8 @@ def test_a_self_contained_question_is_left_alone() -> None:
 
 def test_a_chain_of_follow_ups_reaches_back_to_its_topic() -> None:
     history = [*LOAN, {"role": "user", "content": "Who backs it?"}, {"role": "assistant", "content": "..."}]
-    assert standalone_question("And how big is it?", history).startswith("What is the reparations loan?")
+    # the turn it leans on, as understood: its own "it" was the loan
+    assert standalone_question("And how big is it?", history) == "Who backs the reparations loan? And how big is it?"
 
 
 def test_a_long_chain_reaches_back_two_turns_at_most() -> None:
@@ -61,6 +62,14 @@ def said(*questions: str) -> list[Message]:
             "What backs the reparations loan?",
         ),
         (["What is the Eiffel Tower?"], "Who designed its lift?", "Who designed the Eiffel Tower's lift?"),
+        (["What is SAFE?"], "What about the reparations loan?", "What is the reparations loan?"),
+        (
+            ["What is the SAFE fund?", "How big is it?", "And the reparations loan?"],
+            "How much is it?",
+            "How much is the reparations loan?",
+        ),
+        (["How many people work in Porto?"], "And in Gdansk?", "How many people work in Gdansk?"),
+        (["How many people work in Porto?", "And Gdansk?"], "Who is its manager?", "Who is Gdansk's manager?"),
         (["Who manages the Kestrel depot?"], "And the Heron depot? Who manages it?", "Who manages the Heron depot?"),
     ],
 )
@@ -89,7 +98,6 @@ def test_a_pronoun_or_an_ellipsis_is_replaced_by_the_topic(earlier: list[str], q
         (["What is the SAFE fund?"], "And why?"),
         (["What is the SAFE fund?"], "And who is Kallas?"),
         (["What is the US position?"], "And the EU's?"),
-        (["What is SAFE?"], "What about the reparations loan?"),  # not a name: the prefixing searches both
         # two people, or a person said to be someone else
         (["Who is Kaja Kallas?"], "What did she tell him?"),
         (["Who is Kaja Kallas?", "What did she say?", "And Witkoff?"], "What did she say next?"),
@@ -177,6 +185,37 @@ def test_he_after_a_who_question_is_the_person_it_was_answered_with() -> None:
     assert resolve_follow_up("Where did he say that?", history) == (
         "Where did EU Defense Commissioner Andrius Kubilius say that?"
     )
+
+
+@pytest.mark.parametrize(
+    ("turn", "question", "resolved"),
+    [
+        (  # an organisation answered: "it"
+            ("Who holds the assets?", "… at the Belgium-based clearing house **Euroclear**. [1]"),
+            "Where is it based?",
+            "Where is Euroclear based?",
+        ),
+        (  # "Who is X?" answered with a name: both, as the documents may write either
+            ("Who is the CFO?", "The CFO is **Tom Becker**. [1]"),
+            "What must he send to the board?",
+            "What must the CFO Tom Becker send to the board?",
+        ),
+    ],
+)
+def test_a_pronoun_after_a_who_question_is_whom_it_was_answered_with(
+    turn: tuple[str, str], question: str, resolved: str
+) -> None:
+    assert resolve_follow_up(question, exchange(turn)) == resolved
+
+
+def test_a_follow_up_is_prefixed_with_the_turn_before_as_it_was_understood() -> None:
+    history = exchange(("Who is the CFO?", "The CFO is **Tom Becker**. [1]"), ("What must he send to the board?", "…"))
+    assert standalone_question("By when?", history) == "What must the CFO Tom Becker send to the board? By when?"
+
+
+def test_an_ellipsis_swaps_a_person_answered_before() -> None:
+    history = exchange(CONFIRMED, ("What else did he say?", "Fifteen countries ... [1]"))
+    assert resolve_follow_up("And Kallas?", history) == "What else did Kallas say?"
 
 
 @pytest.mark.parametrize(
