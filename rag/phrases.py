@@ -323,12 +323,17 @@ def reader_phrase(sentence: str, scores: TokenScores, span: tuple[int, int] | No
         end += 1
     while start < end and sentence[start] in _TRIM:
         start += 1
+    bullet = _BULLET.match(sentence, start, end)
+    if bullet and bullet.end() < end and not sentence[:start].strip():
+        start = bullet.end()  # "Anna", not "- Anna", of a list item "- Anna: organise the offsite"
     while end > start and (sentence[end - 1] in _TRIM or (end == len(sentence.rstrip()) and sentence[end - 1] == ".")):
         end -= 1
     return (start, end) if start < end else None
 
 
 _TRIM = frozenset(" \t\n,;:")
+_BULLET = re.compile(r"(?:[-*•–]|\d{1,2}[.)])\s+")
+"""A list item's marker at the start of a sentence: "- ", "* ", "• ", "1. "."""
 _CAPITALISED = re.compile(r"[^\W\d_][\w'’.&-]*")
 _LEGAL_FORMS = frozenset(
     "GmbH gGmbH AG KG KGaA OHG UG SE SA S.A. SAS SARL Sàrl SpA S.p.A. Srl S.r.l. BV B.V. NV N.V. AB ASA Oy Oyj "

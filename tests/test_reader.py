@@ -259,3 +259,11 @@ def test_weights_trained_with_context_read_each_sentence_with_its_title_and_prev
     assert paired is not None and scores.margin == paired.margin and scores.margin != alone.margin
     assert len(scores.starts) == len(alone.starts)  # scores cover the sentence's tokens only, never the context
     assert sentence[scores.best[0] : scores.best[1]] in sentence
+
+
+def test_a_list_items_marker_is_not_part_of_the_key_phrase(reader: SpanReader) -> None:
+    sentence = "- Anna: organise the company offsite in Lisbon in May 2027."
+    question = "Who organises the offsite?"
+    (reading,) = reader.read(question, [sentence])
+    span = key_phrase(sentence, question, None, reading)
+    assert span is not None and sentence[span[0] : span[1]] == "Anna"
