@@ -89,6 +89,23 @@ def decide(
 
 
 NOT_COVERED = "The documents do not say. I found nothing in them that answers: {question}"
+CANNOT_SUMMARISE = (
+    "I cannot summarise: I answer questions with sentences quoted from the documents. Ask about something they "
+    "may say: who, what, when, where or how much. The documents: {titles}."
+)
+_SUMMARY = re.compile(
+    r"^\W*(?:(?:please|can you|could you)\s+)?(?:summari[sz]e|sum up|tl;?dr|give (?:me )?(?:a |an )?(?:short )?"
+    r"(?:summary|overview|gist)|what (?:are|were) the (?:main|key) (?:points|takeaways|ideas|topics)|"
+    r"what (?:is|are) (?:this|these|the) (?:document|documents|articles?|files?|texts?|notes) about)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_summary(question: str) -> bool:
+    """Whether ``question`` asks for a summary or an overview ("Summarize the documents", "What are the main points
+    of the second article?"), which no quoted sentence answers: it gets :data:`CANNOT_SUMMARISE`, not a
+    "the documents do not say" that would be wrong."""
+    return bool(_SUMMARY.match(question))
 
 
 @dataclass(frozen=True)

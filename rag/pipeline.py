@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.answering import Answer, Answerer, ExtractiveAnswerer
+from rag.answering import CANNOT_SUMMARISE, Answer, Answerer, ExtractiveAnswerer, asks_for_summary
 from rag.chunking import CHUNKER_VERSION, Chunk, chunk_document, sentence_spans
 from rag.conversation import Message, resolve_follow_up, standalone_question
 from rag.documents import Document, iter_files, load_file
@@ -619,6 +619,15 @@ class Pipeline:
             )
         if where is not None and not store.sources(where):
             return Answer(question, _no_match(where, store.sources()), False, query=question)
+        if asks_for_summary(question):
+            catalog = store.catalog(5)
+            titles = "; ".join(title or source for source, title, _, _ in catalog.listed)
+            more = (
+                f" and {catalog.documents - len(catalog.listed)} more"
+                if catalog.documents > len(catalog.listed)
+                else ""
+            )
+            return Answer(question, CANNOT_SUMMARISE.format(titles=titles + more), False, query=question)
         resolved = resolve_follow_up(question, history)
         query = resolved or standalone_question(question, history)
         query_vector = self.embedder.encode_query(query)

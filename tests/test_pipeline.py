@@ -101,6 +101,19 @@ def test_off_topic_questions_are_refused_without_quotes(seeds_pipeline: Pipeline
     assert not re.search(r"\[\d\]", answer.text)
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["Summarize the documents", "What are the main points of the second article?", "What is this document about?"],
+)
+def test_a_request_for_a_summary_is_told_what_the_bot_can_do_not_that_the_documents_are_silent(
+    seeds_pipeline: Pipeline, question: str
+) -> None:
+    answer = seeds_pipeline.answer(question)
+    assert not answer.answered and answer.quotes == [] and "do not say" not in answer.text
+    assert answer.text.startswith("I cannot summarise") and "EU defence ministers in Brussels" in answer.text
+    assert seeds_pipeline.answer("Who summarised the talks?").text.startswith("The documents do not say")
+
+
 def test_every_quote_of_many_answers_is_verbatim_at_its_offsets(seeds_pipeline: Pipeline) -> None:
     questions = list(QUESTIONS) + list(OFF_TOPIC)
     # Plus a question made from the opening words of every sentence of every seed document.
