@@ -53,6 +53,9 @@ UPLOAD_TYPES: tuple[str, ...] = tuple(sorted(LOADERS))
 MAX_LISTED = 200
 """The side panel lists at most this many documents (a big folder would bury the upload box)."""
 
+BUSY = "_Indexing changes to the documents folder…_ (the list updates when it is done; answers come meanwhile)"
+"""Shown while a sync runs (the folder watcher's, an upload's or a removal's): a big file may take minutes."""
+
 SEARCHING = "_Searching the documents…_"
 """Shown in the chat while an answer is being prepared (replaced by the answer)."""
 
@@ -581,9 +584,16 @@ def build_demo(pipeline: Pipeline, lock: threading.Lock | None = None, history_s
         return status, documents_markdown(pipeline), None, choices(), removable()
 
     def sync(chosen: list[str] | None, progress: Any = tracker) -> tuple[str, str, Any, Any]:
-        with uploading:
+        if not uploading.acquire(blocking=False):  # the watcher (or an upload) is indexing: it covers this click
+            return BUSY, documents_markdown(pipeline), choices(chosen), removable()
+        try:
             status = sync_folder(pipeline, lambda done, total, what: show(done, total, what, progress))
+        finally:
+            uploading.release()
         return status, documents_markdown(pipeline), choices(chosen), removable()
+
+    def listing() -> str:
+        return documents_markdown(pipeline) + (f"\n\n{BUSY}" if uploading.locked() else "")
 
     def api_answer(
         question: str, history: list[dict[str, Any]] | None = None, filters: dict[str, Any] | None = None
@@ -714,7 +724,7 @@ def build_demo(pipeline: Pipeline, lock: threading.Lock | None = None, history_s
             chatbot.like(record, inputs=chatbot, api_visibility="private")
         if pipeline.settings.watch_seconds > 0:  # the folder is synced in the background: keep the list current
             gr.Timer(max(pipeline.settings.watch_seconds, 5.0)).tick(
-                lambda: documents_markdown(pipeline), outputs=docs, show_progress="hidden", api_visibility="private"
+                listing, outputs=docs, show_progress="hidden", api_visibility="private"
             )
         gr.api(api_answer, api_name="answer")
     return demo

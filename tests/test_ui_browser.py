@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -658,3 +659,28 @@ def test_feedback_names_the_question_answered_and_can_be_turned_off(tmp_path: Pa
     pipeline = Pipeline(docs_dir=tmp_path, index_dir=tmp_path / "index", embedder=Embedder("unused"))
     assert ui.feedback_path(pipeline) == tmp_path / "index" / "feedback.jsonl"
     assert ui.feedback_path(Pipeline(pipeline.settings.replace(feedback_file="off"))) is None
+
+
+@pytest.mark.slow
+def test_sync_while_another_sync_runs_says_so_at_once(tmp_path: Path, embedder: Embedder) -> None:
+    """A 10 MB file took minutes to index in the background; a click on "Sync with the folder" then waited in
+    the queue with no word of why, and reported "0 added" at the end (the background sync had added it)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from gradio_client import Client
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "notes.txt").write_text("The head baker is Marta Quist.\n", encoding="utf-8")
+    pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=embedder, watch_seconds=0)
+    pipeline.index()
+    lock = threading.Lock()
+    demo = ui.build_demo(pipeline, lock)
+    demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        client = Client(demo.local_url, verbose=False)
+        with lock:  # a sync (the watcher's, an upload's) is running
+            status = client.predict([], api_name="/sync")[0]
+        assert status == ui.BUSY
+        assert client.predict([], api_name="/sync")[0].startswith("**Synced**")
+    finally:
+        demo.close()
