@@ -106,7 +106,10 @@ def reply_text(answer: Answer) -> str:
     lines = [answer.text, "", "Sources:"]
     for n, quote in enumerate(answer.quotes, start=1):
         where = f"{quote.source}, p. {quote.page}" if quote.page else quote.source
-        lines.append(f'[{n}] "{quote.text}" ({quote.title or quote.source}, {where}, chars {quote.start}-{quote.end})')
+        columns = f", columns: {quote.columns}" if quote.columns else ""  # a table row's header, to read it by
+        lines.append(
+            f'[{n}] "{quote.text}" ({quote.title or quote.source}, {where}, chars {quote.start}-{quote.end}{columns})'
+        )
     return "\n".join(lines)
 
 

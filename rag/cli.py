@@ -143,12 +143,17 @@ def _main(args: argparse.Namespace) -> int:
     if not args.verbose:
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no weight-loading bars in a shell
     try:
-        return _run(args)
+        code = _run(args)
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
+        return code
     except RagError as error:
         print(f"rag: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `rag ask … | head -3`: the reader has gone, as with any Unix tool
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return 141
 
 
 def _run(args: argparse.Namespace) -> int:

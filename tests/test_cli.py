@@ -79,6 +79,22 @@ def test_index_then_ask_prints_the_answer_with_located_quotes(tmp_path: Path, se
     assert "Loading weights" not in out.stderr
 
 
+def test_ask_into_a_pipe_closed_early_ends_quietly(tmp_path: Path, seeds_copy: Path) -> None:
+    """`rag ask … | head -3` ended with a BrokenPipeError traceback."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    environ.update(RAG_INDEX_DIR=str(tmp_path / "index"), RAG_DOCS_DIR=str(seeds_copy))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rag", "ask", "How much could Ukraine borrow under the reparations loan?"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environ,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone before anything is written
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=300) == 141 and "Traceback" not in errors, errors
+
+
 def test_ask_json_gives_quotes_that_are_verbatim(tmp_path: Path, seeds_copy: Path) -> None:
     out = rag(
         "ask",
