@@ -178,7 +178,14 @@ def _run(args: argparse.Namespace) -> int:
             interval = args.watch if args.watch > 0 else pipeline.settings.watch_seconds or 10.0
             if not args.json:
                 print(f"watching {pipeline.settings.docs_dir} every {interval:g} s (Ctrl+C to stop)", flush=True)
-            FolderWatcher(pipeline, interval, on_change=lambda r: _print_report(pipeline, r, args.json)).run()
+            said = {(e.path, e.reason) for e in report.skipped}
+
+            def changed(report: IndexReport) -> None:  # files skipped before are not listed again
+                fresh = [e for e in report.skipped if (e.path, e.reason) not in said]
+                said.update((e.path, e.reason) for e in fresh)
+                _print_report(pipeline, dataclasses.replace(report, skipped=fresh), args.json)
+
+            FolderWatcher(pipeline, interval, on_change=changed).run()
         return 0
 
     if args.command == "ask":

@@ -44,6 +44,8 @@ class FolderWatcher:
         self.on_change = on_change
         self.changes = 0
         """How many syncs changed the index since the watcher started."""
+        self.failing: str | None = None
+        """Why the syncs fail, while they do (said once, and once more when they work again)."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -53,8 +55,13 @@ class FolderWatcher:
             with self.lock:
                 report = self.pipeline.index()
         except RagError as error:
-            logger.warning("sync with the documents folder failed (the index is unchanged): %s", error)
+            if str(error) != self.failing:  # every few seconds for as long as a drive is away: once is enough
+                logger.warning("sync with the documents folder failed (the index is unchanged): %s", error)
+                self.failing = str(error)
             return None
+        if self.failing is not None:
+            logger.warning("sync with the documents folder works again")
+            self.failing = None
         if report.changed:
             self.changes += 1
             if self.on_change:

@@ -35,7 +35,9 @@ def until(condition: Callable[[], bool], seconds: float = 60.0) -> bool:
     return False
 
 
-def test_a_sync_reports_what_changed_and_a_failed_one_leaves_the_index_answering(tmp_path: Path) -> None:
+def test_a_sync_reports_what_changed_and_a_failed_one_leaves_the_index_answering(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "heron.txt").write_text("The Heron depot is in Bremen and has 42 staff.\n")
@@ -49,10 +51,15 @@ def test_a_sync_reports_what_changed_and_a_failed_one_leaves_the_index_answering
     report = watcher.sync()
     assert report is not None and report.added == ["kestrel.txt"] and seen == [report] and watcher.changes == 1
 
-    shutil.rmtree(docs)  # the folder is gone (an unmounted drive): the sync fails, the index is kept
-    assert watcher.sync() is None
+    saved = tmp_path / "saved"
+    shutil.move(docs, saved)  # the folder is gone (an unmounted drive): the sync fails, the index is kept
+    assert watcher.sync() is None and watcher.sync() is None
     assert sorted(pipeline.store.sources()) == ["heron.txt", "kestrel.txt"]
     assert pipeline.retrieve("Kestrel depot Kiel")[0].chunk.source == "kestrel.txt"
+    shutil.move(saved, docs)  # back
+    assert watcher.sync() is not None
+    said = [r.getMessage() for r in caplog.records if r.name == "rag.watch"]
+    assert len(said) == 2 and "failed" in said[0] and "works again" in said[1]  # once each, not at every tick
 
 
 def test_the_watcher_syncs_on_its_own_thread_until_stopped(tmp_path: Path) -> None:
@@ -79,6 +86,7 @@ def test_rag_index_watch_prints_each_change_as_it_syncs(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "heron.txt").write_text("The Heron depot is in Bremen and has 42 staff.\n")
+    (docs / "blob.txt").write_bytes(b"\x00binary")
     out = tmp_path / "out.txt"
     environ = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     command = [
@@ -105,6 +113,7 @@ def test_rag_index_watch_prints_each_change_as_it_syncs(tmp_path: Path) -> None:
             process.wait(timeout=30)
     lines = out.read_text().splitlines()
     assert lines[0] == "   added  heron.txt"
+    assert sum("skipped  " in line for line in lines) == 1  # listed at the start, not again at each change
     assert sum("1 added" in line for line in lines) == 2 and sum("1 removed" in line for line in lines) == 1
 
 
