@@ -307,6 +307,8 @@ def routes(pipeline: Pipeline, users: tuple[str, str] | None = None) -> list[API
 
     def answer_fields(data: dict[str, Any]) -> Any:
         question = data.get("question")
+        if "question" not in data:
+            raise RequestError('the body has no \'question\': send {"question": "…"}')
         if not isinstance(question, str):
             raise RequestError("'question' must be a string")
         history = conversation(data.get("history"))

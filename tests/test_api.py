@@ -262,6 +262,7 @@ def test_with_a_login_set_the_api_needs_the_key_or_the_login(
         ({"question": "Who is Kallas?", "filters": {"source": 5}}, 400, "non-empty strings"),
         ({"question": "Who is Kallas?", "history": "x"}, 400, "'history' must be a list"),
         ({"question": "Who is Kallas?", "history": [{"role": "user", "content": 3}]}, 400, "history[0].content"),
+        ({"q": "Who is Kallas?"}, 400, "has no 'question'"),
         ({"question": "Who is Kallas \ud800?"}, 200, ""),  # a lone surrogate: valid JSON, not text
         ("[" * 100_000 + "]" * 100_000, 400, "not JSON"),  # nested too deep to parse
         ("x" * (MAX_BODY_BYTES + 1), 413, "larger than"),
