@@ -2,9 +2,9 @@
 
 Starts the real app (``ui.py``) in a subprocess on a free loopback port over a copy of ``seeds/`` (or uses
 ``--url``), then runs ``--users`` simulated chat users at the same time, each with its own Gradio client
-session, each asking ``--questions`` questions in turn. Requests alternate between the chat endpoint
-(``/ask``: what the browser calls; the rendered Markdown is parsed back) and the JSON endpoint
-(``/answer``; follow-ups carry the conversation). Every reply is checked:
+session, each asking ``--questions`` questions in turn. Requests take in turn the chat endpoint (``/ask``:
+what the browser calls; the rendered Markdown is parsed back), its JSON endpoint (``/answer``) and the HTTP API
+(``/v1/answer``); follow-ups carry the conversation. Every reply is checked:
 
 - no error, and the expected content (``140 billion`` for the loan question, a refusal for the World Cup);
 - every quote is valid: ``document_text(source)[start:end] == text``, read through :class:`rag.Pipeline` on
@@ -184,6 +184,10 @@ def check(reply: Any, endpoint: str, expected: str | None, document_text: Any) -
     return len(quotes), invalid, None
 
 
+ENDPOINTS = ("/ask", "/answer", "/v1/answer")
+"""Taken in turn: the chat's streaming endpoint and its JSON one (through ``gradio_client``), and the HTTP API."""
+
+
 def run_users(url: str, users: int, questions: int, document_text: Any, deadline_s: float) -> list[Result]:
     """``users`` concurrent chat sessions, each asking ``questions`` questions; bounded by ``deadline_s``."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # gradio_client looks up the hub otherwise
@@ -201,13 +205,22 @@ def run_users(url: str, users: int, questions: int, document_text: Any, deadline
                 results.append(Result(n, "-", "-", 0.0, error="deadline reached before asking"))
                 break
             question, history, expected = QUESTIONS[(n + i) % len(QUESTIONS)]
-            endpoint = "/answer" if history or (n + i) % 2 else "/ask"
+            endpoint = ENDPOINTS[(n + i) % len(ENDPOINTS)]
+            if history and endpoint == "/ask":
+                endpoint = "/answer"  # the chat's own history is the browser's: a conversation goes to an API
             began = time.perf_counter()
             try:
                 if endpoint == "/ask":
                     reply = client.predict(question, api_name="/ask")
-                else:
+                elif endpoint == "/answer":
                     reply = client.predict(question, history, api_name="/answer")
+                else:
+                    body = json.dumps({"question": question, "history": history}).encode()
+                    request = urllib.request.Request(
+                        url + "v1/answer", data=body, headers={"Content-Type": "application/json"}
+                    )
+                    with urllib.request.urlopen(request, timeout=deadline_s) as response:
+                        reply = json.loads(response.read())
                 seconds = time.perf_counter() - began
                 count, invalid, error = check(reply, endpoint, expected, document_text)
                 results.append(Result(n, endpoint, question, seconds, error, count, invalid))
@@ -235,7 +248,7 @@ def summarise(results: list[Result], wall_s: float) -> dict[str, Any]:
     rows = {}
     for name, subset in (
         ("all", results),
-        *((e, [r for r in results if r.endpoint == e]) for e in ("/ask", "/answer")),
+        *((e, [r for r in results if r.endpoint == e]) for e in ENDPOINTS),
     ):
         ok = [r.seconds for r in subset if r.error is None]
         rows[name] = {
