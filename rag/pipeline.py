@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.acronyms import expand, is_written, spelled_out
 from rag.answering import CANNOT_SUMMARISE, Answer, Answerer, ExtractiveAnswerer, asks_for_summary
 from rag.chunking import CHUNKER_VERSION, Chunk, chunk_document, sentence_spans
 from rag.conversation import Message, resolve_follow_up, standalone_question
@@ -32,6 +33,9 @@ from rag.settings import Settings
 from rag.store import DocumentRecord, SearchIndex, SentenceTable, Store, StoredChunk
 
 logger = logging.getLogger(__name__)
+
+ACRONYM_SCAN_CHUNKS = 200_000
+"""Above this many chunks (~120 MB of text) the documents are not read for the acronyms they spell out."""
 
 Progress = Callable[[int, int, str], None]
 """Called as ``progress(done, total, what)`` while indexing."""
@@ -100,6 +104,7 @@ class Pipeline:
         self.last_report: IndexReport | None = None
         """What the latest :meth:`index` of this pipeline did (None before the first): the web chat shows its
         skipped files."""
+        self._acronym_cache: tuple[tuple[int, int, int], dict[str, str | None]] | None = None
         self._pinned = threading.local()
         """The index one answer reads from start to end, per thread (see :meth:`_pinned_to`)."""
         self._skipped: dict[str, tuple[tuple[int, int, int], DocumentError]] = {}
@@ -630,9 +635,33 @@ class Pipeline:
             return Answer(question, CANNOT_SUMMARISE.format(titles=titles + more), False, query=question)
         resolved = resolve_follow_up(question, history)
         query = resolved or standalone_question(question, history)
+        lookup = self._spelled_out(store)  # "Who is the CISO?" of documents that write "Chief Information …"
+        understood = expand(resolved or question, lookup)
+        resolved = understood if understood != (resolved or question) else resolved
+        query = expand(query, lookup)
         query_vector = self.embedder.encode_query(query)
         passages = self._retrieve(query, query_vector, None, where)
         return question, (resolved or question, query, passages, query_vector)
+
+    def _spelled_out(self, store: SearchIndex) -> Callable[[str], str | None]:
+        """The name the documents spell an acronym out as, when they never write the acronym itself (else None;
+        :mod:`rag.acronyms`): each acronym looked up once per index content, none above
+        :data:`ACRONYM_SCAN_CHUNKS` chunks."""
+        key = (id(store), len(store), store.catalog(0).documents)
+        if self._acronym_cache is None or self._acronym_cache[0] != key:
+            self._acronym_cache = (key, {})
+        names = self._acronym_cache[1]
+
+        def lookup(acronym: str) -> str | None:
+            if acronym not in names:
+                name = None
+                if len(store) <= ACRONYM_SCAN_CHUNKS:
+                    texts = [store.document(source).text for source in store.sources()]
+                    name = None if is_written(acronym, texts) else spelled_out(acronym, texts)
+                names[acronym] = name
+            return names[acronym]
+
+        return lookup
 
     def _retrieve(
         self, query: str, query_vector: np.ndarray, top_k: int | None = None, where: Filter | None = None

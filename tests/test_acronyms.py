@@ -1,0 +1,56 @@
+"""Acronyms a question uses and the documents only spell out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag import Pipeline
+from rag.acronyms import expand, is_written, spelled_out
+from rag.embedding import Embedder
+
+HANDBOOK = [
+    "Security incidents must be reported within 24 hours. The Chief Information Security Officer is Dr. Lena Vogel.",
+    "Every employee gets 28 days of paid time off (PTO) a year. Ask the Service Level Manager about the SLAs.",
+    "Hans Richter and Holy Roman history are no help for HR.",
+]
+
+
+@pytest.mark.parametrize(
+    ("acronym", "name"),
+    [
+        ("CISO", "Chief Information Security Officer"),  # the capitalised words' initials
+        ("PTO", "paid time off"),  # a definition, lower case
+        ("HR", None),  # two letters: too many names have them
+        ("CFO", None),  # not spelled out
+    ],
+)
+def test_an_acronym_is_spelled_out_as_the_documents_write_it(acronym: str, name: str | None) -> None:
+    assert spelled_out(acronym, HANDBOOK) == name
+
+
+def test_only_acronyms_the_documents_never_write_are_replaced() -> None:
+    names = {"CISO": "Chief Information Security Officer", "PTO": "paid time off"}
+    lookup = {a: (None if is_written(a, HANDBOOK) else names.get(a)) for a in ("CISO", "PTO", "SLA")}.get
+    assert is_written("PTO", HANDBOOK) and is_written("SLA", HANDBOOK)  # "SLAs" writes SLA
+    assert expand("Who is the CISO? How many PTO days?", lookup) == (
+        "Who is the Chief Information Security Officer? How many PTO days?"
+    )
+    assert expand("Who is the CEO?", lambda a: None) == "Who is the CEO?"
+
+
+@pytest.mark.slow
+def test_a_question_with_an_acronym_is_answered_from_the_name_the_documents_write(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """ "Who is the CISO?" was refused ("the passages found never mention CISO") though the handbook names her."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "security.md").write_text("# Security policy\n\n" + HANDBOOK[0] + "\n", encoding="utf-8")
+    (docs / "leave.md").write_text("# Leave\n\n" + HANDBOOK[1] + "\n", encoding="utf-8")
+    pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=embedder)
+    answer = pipeline.answer("Who is the CISO?")
+    assert answer.answered and answer.key_phrase == "Dr. Lena Vogel", answer.text
+    assert answer.query == "Who is the Chief Information Security Officer?"  # shown as "Searched for"
+    assert answer.question == "Who is the CISO?"
