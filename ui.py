@@ -645,6 +645,9 @@ def build_demo(pipeline: Pipeline, lock: threading.Lock | None = None, history_s
                 )
                 if history_secret:
                     chat_box.saved_conversations.secret = history_secret  # ... and readable after a restart
+                saved = chat_box.new_chat_button.parent  # the saved conversations' column: 100 px wrapped each
+                if saved is not None:  # title onto four lines
+                    saved.min_width, saved.elem_id = 200, "saved-chats"
             with gr.Column(scale=1, min_width=280, elem_id="docs-panel"):
                 gr.Markdown("### Documents")
                 docs = gr.Markdown(documents_markdown(pipeline), elem_id="documents")
