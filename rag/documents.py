@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.errors import DocumentError, DocumentsFolderError
-from rag.formats import docx, html, pdf
+from rag.formats import delimited, docx, html, pdf
 from rag.formats import text as plain_text
 from rag.formats.common import _JUNK, Extracted, Loader, _useful_title
 
@@ -88,6 +88,8 @@ LOADERS: dict[str, Loader] = {
     ".xhtml": html.load,
     ".pdf": pdf.load,
     ".docx": docx.load,
+    ".csv": delimited.load,
+    ".tsv": delimited.load,
 }
 """Loaders by lower-case file suffix. Register a new format by adding to this mapping."""
 

@@ -540,6 +540,7 @@ SAMPLES: dict[str, bytes] = {
     ".md": SAMPLE_MARKDOWN.encode(),
     ".html": SAMPLE_HTML.encode(),
     ".pdf": make_pdf(["Chapter one\nThe fleet grew.", "", "More (text) \\ here"], title="T", outline=[("More", 2)]),
+    ".csv": b'Office,City,Staff\nSales Office,"Lyon, France",12\n"Design ""Studio""",Porto,"2\n2"\n',
 }
 
 
@@ -621,3 +622,24 @@ TAG_SOUP = [
 @given(html=st.lists(st.sampled_from(TAG_SOUP), max_size=300))
 def test_html_loader_is_total_on_tag_soup(html: list[str], tmp_path: Path) -> None:
     assert_total(".html", "".join(html).encode(), tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "text"),
+    [
+        (  # quoted cells: commas, doubled quotes and line breaks inside them
+            "offices.csv",
+            'Office,City,Staff\nSales Office,"Lyon, France",12\n"Design ""Studio""",Porto,"2\n2"\n',
+            'Office | City | Staff\nSales Office | Lyon, France | 12\nDesign "Studio" | Porto | 2 2',
+        ),
+        ("preise.csv", 'Produkt;Preis\nStuhl;"149,90 EUR"\n', "Produkt | Preis\nStuhl | 149,90 EUR"),  # a ";" file
+        ("parts.tsv", "Part\tWeight\nP-1\t12 kg\n\n", "Part | Weight\nP-1 | 12 kg"),
+        ("odd.csv", "Name,Note\nA,x | y\n", "Name | Note\nA | x / y"),  # a "|" in a cell would split it
+    ],
+)
+def test_a_csv_or_tsv_file_is_read_as_a_table_of_rows(tmp_path: Path, name: str, raw: str, text: str) -> None:
+    path = tmp_path / name
+    path.write_text(raw, encoding="utf-8")
+    doc = load_file(path)
+    assert doc.text == text
+    assert doc.title == path.stem  # not its header row

@@ -457,6 +457,24 @@ def test_a_table_row_answers_a_question_that_names_its_column_in_other_words(tmp
     assert not pipeline.answer("How many people work in Berlin?").answered
 
 
+def test_a_csv_file_is_answered_row_by_row_with_its_columns(tmp_path: Path, embedder) -> None:
+    offices = (
+        "Office,City,Manager,Staff\nHeadquarters,Leipzig,Greta Vollmer,84\nDesign Studio,Porto,Tiago Mendes,22\n"
+        "Warehouse North,Gdansk,Piotr Nowak,41\nSales Office,Lyon,Camille Roux,12\n"
+    )
+    prices = 'Produkt;Preis;Gewicht\nStratus Stuhl;"149,90 EUR";2,3 kg\nNimbus Tisch;"299,00 EUR";8,1 kg\n'
+    pipeline = pipeline_on(tmp_path, embedder, {"offices.csv": offices, "preise.csv": prices})
+    assert_rows_answer(
+        pipeline,
+        [
+            ("Who manages the Lyon office?", "Sales Office | Lyon | Camille Roux | 12", "Camille Roux"),
+            ("How many people work in Gdansk?", "Warehouse North | Gdansk | Piotr Nowak | 41", "41"),
+            ("What does the Nimbus Tisch cost?", "Nimbus Tisch | 299,00 EUR | 8,1 kg", "299,00 EUR"),
+        ],
+    )
+    assert pipeline.answer("Who manages the Lyon office?").quotes[0].columns == "Office | City | Manager | Staff"
+
+
 def assert_rows_answer(pipeline: Pipeline, cases: list[tuple[str, str, str]]) -> None:
     """Each (question, row, value): answered with that row as the first quote (not the header row), ``value``
     marked in it."""
