@@ -91,6 +91,7 @@ _MONEY = (
 )
 _CONVERTED = re.compile(r"\(\s*(?:about |around |approximately |some |~)?" + _MONEY + r"\s*\)")
 """An amount in brackets: "($174 billion)", a conversion of the amount written before it."""
+_IS_MONEY = re.compile(_MONEY, re.I)
 _MONEY_BEFORE = re.compile(_APPROXIMATELY + _MONEY + r"\s*$")
 """An amount that ends the text, with its "up to" or "about": what a conversion in brackets converts."""
 
@@ -265,6 +266,13 @@ def key_phrase(
             named = _read_outside(sentence, scores, span)
             if named is not None and _has_words(sentence, named):
                 span = named
+        # An amount of money is no answer to "When …?", "Who …?" or "Where …?" ("When will Ukraine have to repay
+        # the loan?" marked "€140 billion" of "… borrow up to €140 billion …, with repayment due only when Russia
+        # eventually pays …"): the reader's best span elsewhere is, unless it is money too.
+        if span is not None and qtype in ("date", "person", "place") and _IS_MONEY.search(sentence[span[0] : span[1]]):
+            other = _read_outside(sentence, scores, span)
+            if other is not None and not _IS_MONEY.search(sentence[other[0] : other[1]]):
+                span = other
         if span is not None:
             converted = _converted_from(sentence, span, question)
             if converted is not None:

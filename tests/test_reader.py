@@ -267,3 +267,18 @@ def test_a_list_items_marker_is_not_part_of_the_key_phrase(reader: SpanReader) -
     (reading,) = reader.read(question, [sentence])
     span = key_phrase(sentence, question, None, reading)
     assert span is not None and sentence[span[0] : span[1]] == "Anna"
+
+
+def test_an_amount_of_money_is_no_answer_to_when(reader: SpanReader) -> None:
+    """ "When will Ukraine have to repay the loan?" marked "€140 billion" of the loan's sentence."""
+    sentence = (
+        "The mechanism would allow Ukraine to borrow up to €140 billion at little or no interest to fund its defense "
+        "and reconstruction, with repayment due only when Russia eventually pays formal reparations."
+    )
+    question = "When will Ukraine have to repay the loan?"
+    (reading,) = reader.read(question, [sentence])
+    span = key_phrase(sentence, question, None, reading)
+    assert span is not None and "Russia eventually pays" in sentence[span[0] : span[1]]
+    (reading,) = reader.read("How much could Ukraine borrow?", [sentence])  # asked for, it stays the answer
+    span = key_phrase(sentence, "How much could Ukraine borrow?", None, reading)
+    assert span is not None and sentence[span[0] : span[1]] == "€140 billion"
