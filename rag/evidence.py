@@ -171,9 +171,15 @@ def _table_headers(
     return out
 
 
-def header_before(before: str) -> tuple[bool, str | None]:
-    """For a chunk that starts with a table row, from the document's text just ``before`` it: whether the table
-    starts with the chunk, and else its header row (None when it starts further back than ``before`` reaches)."""
+HEADER_REACH = 8_000
+"""How far back before a chunk that continues a table its header row is looked for (beyond it, only the document's
+first line is: the header of a table that starts the document, as a CSV file's does)."""
+
+
+def header_before(before: str, from_start: bool = False) -> tuple[bool, str | None]:
+    """For a chunk that starts with a table row, from the document's text just ``before`` it (the whole text
+    before it when ``from_start``): whether the table starts with the chunk, and else its header row (None when it
+    starts further back than ``before`` reaches)."""
     lines = before.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -182,7 +188,7 @@ def header_before(before: str) -> tuple[bool, str | None]:
         block.insert(0, lines.pop())
     if not block:
         return True, None
-    if not lines:
+    if not lines and not from_start:
         return False, None  # the table goes on further back than what was read
     rows = [line for line in block if not _TABLE_RULE.match(line)]
     return False, rows[0] if rows else None
@@ -252,7 +258,11 @@ class EvidenceScorer:
             relative = [(s - chunk.start, e - chunk.start) for s, e in spans]
             whole, carried = chunk.start == 0, None
             if not whole and self.excerpt is not None and relative and _is_row(chunk.text, relative[0]):
-                whole, carried = header_before(self.excerpt(chunk.source, max(chunk.start - 8_000, 0), chunk.start))
+                lo = max(chunk.start - HEADER_REACH, 0)
+                whole, carried = header_before(self.excerpt(chunk.source, lo, chunk.start), from_start=lo == 0)
+                if not whole and carried is None:  # a table longer than the reach: a CSV file is one from its start
+                    first = self.excerpt(chunk.source, 0, 2_000).split("\n", 1)[0]
+                    carried = first if "|" in first else None
             headers = _table_headers(chunk.text, relative, whole, carried)
             for k, (s, e) in enumerate(spans):
                 key = (chunk.source, s, e)

@@ -475,6 +475,16 @@ def test_a_csv_file_is_answered_row_by_row_with_its_columns(tmp_path: Path, embe
     assert pipeline.answer("Who manages the Lyon office?").quotes[0].columns == "Office | City | Manager | Staff"
 
 
+def test_every_row_of_a_long_csv_is_read_with_its_header(tmp_path: Path, embedder) -> None:
+    """Rows more than 8,000 characters into a CSV file were quoted with a data row as their columns, or none."""
+    rows = [f"Depot {i},Manager {i} Berg,{10 + i % 50} staff" for i in range(400)]
+    pipeline = pipeline_on(tmp_path, embedder, {"depots.csv": "Depot,Manager,Staff\n" + "\n".join(rows) + "\n"})
+    for i in (3, 180, 399):
+        answer = pipeline.answer(f"Who manages Depot {i}?")
+        assert answer.answered and answer.quotes[0].text == f"Depot {i} | Manager {i} Berg | {10 + i % 50} staff"
+        assert answer.quotes[0].columns == "Depot | Manager | Staff", (i, answer.quotes[0].columns)
+
+
 def assert_rows_answer(pipeline: Pipeline, cases: list[tuple[str, str, str]]) -> None:
     """Each (question, row, value): answered with that row as the first quote (not the header row), ``value``
     marked in it."""
