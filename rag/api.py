@@ -261,6 +261,12 @@ def routes(pipeline: Pipeline, users: tuple[str, str] | None = None) -> list[API
             return None
         return error(401, "this API needs 'Authorization: Bearer <RAG_API_KEY>' or the chat's login", "auth_error")
 
+    def page_denied(request: Request) -> JSONResponse | None:
+        """The document pages follow the chat's access, not the API key's: the chat's links carry no key."""
+        if not users or authorized(request.headers.get("authorization"), users, "") or _logged_in(request):
+            return None
+        return error(401, "this page needs the chat's login", "auth_error")
+
     async def read_json(request: Request) -> dict[str, Any]:
         raw = bytearray()
         async for part in request.stream():
@@ -327,7 +333,7 @@ def routes(pipeline: Pipeline, users: tuple[str, str] | None = None) -> list[API
         return HTMLResponse(f"<p>{html.escape(source)} is not an indexed document.</p>", status_code=404)
 
     async def document(request: Request, source: str = "", start: int = 0, end: int = 0) -> Response:
-        refused = denied(request)
+        refused = page_denied(request)
         if refused:
             return refused
         if not await anyio.to_thread.run_sync(indexed, source):
@@ -339,7 +345,7 @@ def routes(pipeline: Pipeline, users: tuple[str, str] | None = None) -> list[API
         return HTMLResponse(document_page(doc, start, end), headers={"X-Content-Type-Options": "nosniff"})
 
     async def document_file(request: Request, source: str = "") -> Response:
-        refused = denied(request)
+        refused = page_denied(request)
         if refused:
             return refused
         folder = pipeline.settings.docs_dir.resolve()

@@ -331,3 +331,19 @@ def test_an_html_document_is_downloaded_never_shown_on_the_chats_address(tmp_pat
     notes = client.get("/document/file", params={"source": "notes.md"})
     assert notes.headers["content-type"].startswith("text/plain") and notes.text.startswith("# Notes")
     assert notes.headers["content-disposition"].startswith("inline")
+
+
+def test_with_only_an_api_key_the_chats_document_links_stay_open(tmp_path: Path) -> None:
+    """The key guards the API; the chat (open without --auth) links its quotes' documents, and links carry no key."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "notes.md").write_text("# Notes\n\nThe depot is in Bremen.\n")
+    pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=HashEmbedder(), api_key="k3y")
+    pipeline.index()
+    client = TestClient(FastAPI(routes=routes(pipeline)))
+    assert client.get("/document", params={"source": "notes.md"}).status_code == 200
+    assert client.get("/document/file", params={"source": "notes.md"}).status_code == 200
+    assert client.post("/v1/answer", json={"question": "Where is the depot?"}).status_code == 401
+    with_login = TestClient(FastAPI(routes=routes(pipeline, ("ann", "pw"))))
+    assert with_login.get("/document", params={"source": "notes.md"}).status_code == 401
+    assert with_login.get("/document", params={"source": "notes.md"}, auth=("ann", "pw")).status_code == 200
