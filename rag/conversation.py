@@ -71,24 +71,24 @@ _PERSON = re.compile(r"(?!The\b)(?:[A-Z][\w.'-]*\s+){0,4}[A-Z][a-z]+(?:[-'][A-Za
 Commissioner Andrius Kubilius"), not "The European Union"."""
 
 
-_ORGANISATION = re.compile(r"(?:The\s+)?[A-Z][\w.&'-]*(?:\s+(?:[A-Z][\w.&'-]*|of|for|and|the)){0,5}")
-"""Something else an answer to "Who …?" may name: capitalised words ("Euroclear", "The European Union")."""
-
-
-def _answered(question: str, reply: str) -> tuple[str, str] | None:
-    """Whom a "Who …?" question was answered with (the reply's key phrase) and its kind: a ``person`` when it
-    reads as a first and last name, whom a following *he* or *she* may point to ("Who confirmed the plans?" ->
-    "Andrius Kubilius"; "What else did he say?"), else a ``thing`` when it reads as a name, which *it* may point
-    to ("Who holds the assets?" -> "Euroclear"; "Where is it based?")."""
+def _answered(question: str, reply: str) -> str | None:
+    """The person a "Who …?" question was answered with (the reply's key phrase, when it reads as a first and last
+    name), whom a following *he* or *she* may point to ("Who confirmed the plans?" -> "Andrius Kubilius"; "What
+    else did he say?"). Not an organisation for *it*: "When was it published?" after "Who wrote the report?"
+    asks about the report, not about "Deloitte"."""
     if not re.match(r"\s*who\b", question, re.IGNORECASE):
         return None
     marked = _MARKED.search(reply)
     phrase = marked["phrase"].strip() if marked else ""
-    if _PERSON.fullmatch(phrase):
-        return phrase, "person"
-    if _ORGANISATION.fullmatch(phrase):
-        return phrase, "thing"
-    return None
+    return phrase if _PERSON.fullmatch(phrase) else None
+
+
+def _same_name(one: str, other: str) -> bool:
+    """Whether two ways of naming someone share a name ("Dr. Vogel" and "Lena Vogel", "the CFO" and "CFO Tom
+    Becker"): then the one answered is enough, not both side by side."""
+    titles = {"the", "dr", "mr", "mrs", "ms", "prof"}
+    words = [{w for w in re.findall(r"\w+", x.lower()) if w not in titles} for x in (one, other)]
+    return bool(words[0] & words[1])
 
 
 def _theres(text: str) -> list[tuple[int, int, str]]:
@@ -253,7 +253,7 @@ _TOPIC = re.compile(
 """A question that asks what or who something is: its topic is what the next question's pronoun points to."""
 _SWAP = re.compile(r"^\s*(?:and|what about|how about)\s+(?P<topic>[^?]{1,60}?)\s*\??\s*$", re.IGNORECASE)
 """An ellipsis: the previous question, asked about something else ("And Kallas?")."""
-_NAME = re.compile(r"(?:the\s+)?[A-Z][\w.-]*(?:\s+[\w.-]+){0,5}|the\s+[a-z][\w-]*(?:\s+[\w-]+){0,3}")
+_NAME = re.compile(r"(?:the\s+)?[A-Z][\w.-]*(?:\s+[\w.-]+){0,5}|the\s+[a-z][\w-]*(?:\s+[\w-]+){1,3}")
 """What an ellipsis may swap: a name, possibly with "the" and a few words ("Kallas", "the Heron depot", "EU
 Defense Commissioner Andrius Kubilius"), or a thing named with "the" ("the reparations loan"); not "in Germany",
 "why", "Germany's" (those change a part of the question, not its topic)."""
@@ -373,6 +373,7 @@ def resolve_follow_up(question: str, history: Sequence[Message] | None = None) -
             return _put(named["topic"].strip(), rest, kinds[0])
         return None
     topic: tuple[str, str] | None = None
+    shown = ""  # the topic as the question that set it wrote it ("the CFO", for "And the CEO?")
     place: tuple[str, str] | None = None  # ("at", "the Lyon office"): where a "there" points
     bound: dict[str, str] = {}  # "f" -> "Kaja Kallas": whom a "she" or a "he" stood for
     previous = ""
@@ -389,11 +390,12 @@ def resolve_follow_up(question: str, history: Sequence[Message] | None = None) -
                 if located and place and place[1] in previous:
                     new = located["name"]
                     topic = None
-                if topic and topic[0] in previous and _swappable(new) and _swappable(topic[0]):
-                    resolved = previous.replace(topic[0], new, 1)
+                written = topic[0] if topic and topic[0] in previous else shown if shown and shown in previous else ""
+                if topic and written and _swappable(new) and _swappable(written):
+                    resolved = previous.replace(written, new, 1)
                     if topic[1] == "person":  # two people now: "she" may be either, until one is said to be
                         bound.update({g: "" for g in ("f", "m") if g not in bound})
-                    topic = (new, topic[1])
+                    topic, shown = (new, topic[1]), new
                 elif place and place[1] in previous and _swappable(new) and _only_place(previous, place[1]):
                     kind = _NAMED_PLACE.fullmatch(place[1])
                     if kind and not new.lower().startswith("the "):  # "And Paris?" after "the Lyon office"
@@ -416,18 +418,20 @@ def resolve_follow_up(question: str, history: Sequence[Message] | None = None) -
                             bound.update(dict.fromkeys(said, topic[0]))
                         elif any(w not in _PRONOUNS[topic[1]] for w in _pronouns(text)):
                             topic = None  # a pronoun of another kind: what it points to is not known
-                if resolved is None and topic is None and place and set(_pronouns(text)) <= {"it", "its"}:
+                if resolved is None and topic is None and place and set(_pronouns(text)) == {"its"}:
                     resolved = _put(place[1], text, "thing")  # "Who is its manager?" after "… work in Gdansk?"
                 if resolved is None and text != turn and not _pronouns(text):
                     resolved = text  # only a "there", and it is resolved
             place = _place(resolved or turn) or place
         else:
             topic = _topic(turn)
-            answered = _answered(turn, replies.get(at, ""))
-            if answered and answered[1] == "person" and topic and topic[0].lower() not in answered[0].lower():
-                topic = (f"{topic[0]} {answered[0]}", "person")  # "Who is the CFO?" -> "the CFO Tom Becker"
-            elif answered and (answered[1] == "person" or not topic):
-                topic = answered
+            shown = topic[0] if topic else ""
+            person = _answered(turn, replies.get(at, ""))
+            if person and not (topic and topic[1] == "plural"):  # "they" after "Who are the founders?": them
+                # "Who is the CFO?" answered "Tom Becker": he is "the CFO Tom Becker" (the documents may write
+                # either); "And Kallas?" still swaps "the CFO", the words the question wrote
+                both = topic and not _same_name(topic[0], person)
+                topic = (f"{topic[0]} {person}" if both and topic else person, "person")
             place = _place(turn)
         previous = resolved or turn
     return resolved

@@ -190,11 +190,6 @@ def test_he_after_a_who_question_is_the_person_it_was_answered_with() -> None:
 @pytest.mark.parametrize(
     ("turn", "question", "resolved"),
     [
-        (  # an organisation answered: "it"
-            ("Who holds the assets?", "… at the Belgium-based clearing house **Euroclear**. [1]"),
-            "Where is it based?",
-            "Where is Euroclear based?",
-        ),
         (  # "Who is X?" answered with a name: both, as the documents may write either
             ("Who is the CFO?", "The CFO is **Tom Becker**. [1]"),
             "What must he send to the board?",
@@ -211,6 +206,42 @@ def test_a_pronoun_after_a_who_question_is_whom_it_was_answered_with(
 def test_a_follow_up_is_prefixed_with_the_turn_before_as_it_was_understood() -> None:
     history = exchange(("Who is the CFO?", "The CFO is **Tom Becker**. [1]"), ("What must he send to the board?", "…"))
     assert standalone_question("By when?", history) == "What must the CFO Tom Becker send to the board? By when?"
+
+
+@pytest.mark.parametrize(
+    ("turn", "question", "resolved"),
+    [
+        (
+            ("Who is the CFO?", "The CFO is **CFO Tom Becker**. [1]"),
+            "What did he sign?",
+            "What did CFO Tom Becker sign?",
+        ),
+        (("Who is Dr. Vogel?", "**Lena Vogel** heads security. [1]"), "What did she say?", "What did Lena Vogel say?"),
+        (("Who is the CFO?", "The CFO is **Tom Becker**. [1]"), "And the CEO?", "Who is the CEO?"),  # as asked
+        (("Who are the founders?", "**Anna Nowak** … [1]"), "When did they start?", "When did the founders start?"),
+    ],
+)
+def test_a_person_answered_is_named_once_and_a_question_swaps_what_it_asked(
+    turn: tuple[str, str], question: str, resolved: str
+) -> None:
+    """Found by a review: "the CFO CFO Tom Becker", "Dr. Vogel Lena Vogel", "And the CEO?" and "they" lost."""
+    assert resolve_follow_up(question, exchange(turn)) == resolved
+
+
+@pytest.mark.parametrize(
+    ("earlier", "question"),
+    [
+        (("Who wrote the report?", "… by **Deloitte** [1]"), "When was it published?"),  # "it" is the report
+        (("Who approved the budget?", "**The Board** … [1]"), "Is it final?"),
+        (("What is the SAFE fund?", "…"), "And the budget?"),  # an attribute of the fund, not another fund
+        (("When does the Heron depot open?", "…"), "And the weekend?"),
+        (("How many people work in Porto?", "…"), "What does it cost?"),  # "it" is not Porto
+    ],
+)
+def test_what_an_answer_or_a_place_does_not_stand_for_is_left_to_the_prefixing(
+    earlier: tuple[str, str], question: str
+) -> None:
+    assert resolve_follow_up(question, exchange(earlier)) is None
 
 
 def test_an_ellipsis_swaps_a_person_answered_before() -> None:
