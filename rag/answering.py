@@ -93,12 +93,22 @@ CANNOT_SUMMARISE = (
     "I cannot summarise: I answer questions with sentences quoted from the documents. Ask about something they "
     "may say: who, what, when, where or how much. The documents: {titles}."
 )
+_WHOLE = (
+    r"(?:(?:the|this|these|that|those|all|each|every|my|our)\s+)?(?:\w+\s+)?"
+    r"(?:documents?|articles?|files?|texts?|notes|pdfs?|reports?|papers?|folder|collection)"
+)
+"""The documents as a whole, or one of them: "the documents", "this article", "the second report"."""
 _SUMMARY = re.compile(
-    r"^\W*(?:(?:please|can you|could you)\s+)?(?:summari[sz]e|sum up|tl;?dr|give (?:me )?(?:a |an )?(?:short )?"
-    r"(?:summary|overview|gist)|what (?:are|were) the (?:main|key) (?:points|takeaways|ideas|topics)|"
-    r"what (?:is|are) (?:this|these|the) (?:document|documents|articles?|files?|texts?|notes) about)\b",
+    r"^\W*(?:(?:please|can you|could you)\s+)*"
+    r"(?:(?:summari[sz]e|sum up)(?:\s+(?:" + _WHOLE + r"|it|them|everything|all))?"
+    r"|give (?:me )?(?:a |an )?(?:short |brief )?(?:summary|overview|gist)(?:\s+of\s+(?:" + _WHOLE + r"|it|them))?"
+    r"|tl;?dr"
+    r"|what (?:are|were) the (?:main|key) (?:points|takeaways|ideas|topics)(?:\s+(?:of|in)\s+" + _WHOLE + r")?"
+    r"|what (?:is|are) " + _WHOLE + r" about)\W*$",
     re.IGNORECASE,
 )
+"""A request for a summary of the documents as a whole: "Summarize the documents", "What are the main points of the
+second article?". Not "What were the main topics discussed at the summit?" (a question the documents may answer)."""
 
 
 def asks_for_summary(question: str) -> bool:

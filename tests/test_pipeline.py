@@ -112,6 +112,8 @@ def test_a_request_for_a_summary_is_told_what_the_bot_can_do_not_that_the_docume
     assert not answer.answered and answer.quotes == [] and "do not say" not in answer.text
     assert answer.text.startswith("I cannot summarise") and "EU defence ministers in Brussels" in answer.text
     assert seeds_pipeline.answer("Who summarised the talks?").text.startswith("The documents do not say")
+    for asked in ("What were the main topics discussed in Brussels?", "Give me an overview of the reparations loan"):
+        assert "cannot summarise" not in seeds_pipeline.answer(asked).text, asked  # questions about something
 
 
 def test_every_quote_of_many_answers_is_verbatim_at_its_offsets(seeds_pipeline: Pipeline) -> None:
