@@ -14,6 +14,8 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 
+from rag.lexical import STOPWORDS
+
 _ACRONYM = re.compile(r"\b[A-Z]{2,6}s?\b")
 """An acronym as a question writes it: "CISO", "HR", "SLAs" (2-6 capitals, an "s" for the plural)."""
 _SMALL = r"(?:(?:of|and|for|the|on|&)[ ]+)*"
@@ -30,7 +32,7 @@ def spelled_out(acronym: str, texts: Iterable[str]) -> str | None:
     """The name ``texts`` spell ``acronym`` out as most often: capitalised words with its initials ("Chief
     Information Security Officer"), or the words before a definition ("paid time off (PTO)", counted thrice).
     None for two letters: too many names have them ("Holy Roman" is no HR)."""
-    if len(acronym) < 3:
+    if len(acronym) < 3 or acronym.lower() in STOPWORDS:  # "WAS" of a question in capitals is no acronym
         return None
     words = [rf"{c}[a-z]+" for c in acronym]
     named = re.compile(r"\b" + (r"[ -]+" + _SMALL).join(words) + r"\b")
@@ -43,17 +45,27 @@ def spelled_out(acronym: str, texts: Iterable[str]) -> str | None:
             found[m["name"]] += 3
     if not found:
         return None
-    return found.most_common(1)[0][0]
+    name, count = found.most_common(1)[0]
+    # three letters around an "of" or a "the" are easily a coincidence ("Postell of Dieppe France" is no PDF):
+    # such a name must be seen twice, or be defined
+    coincidence = len(acronym) == 3 and count < 2 and re.search(r"\s(?:of|and|for|the|on|&)\s", name)
+    return None if coincidence else name
 
 
 def expand(question: str, lookup: Callable[[str], str | None]) -> str:
     """``question`` with each acronym that ``lookup`` spells out replaced by its name ("Who is the CISO?" ->
     "Who is the Chief Information Security Officer?"); ``lookup`` returns None for one to leave as it is."""
 
+    letters = [c for c in question if c.isalpha()]
+    if sum(c.isupper() for c in letters) > 0.6 * len(letters):
+        return question  # a question in capitals: its words are not acronyms
+
     def replace(match: re.Match[str]) -> str:
         written = match.group()
         plural = written.endswith("s") and written[:-1].isupper()
         name = lookup(written[:-1] if plural else written)
-        return written if name is None else name + ("s" if plural else "")
+        if name is None:
+            return written
+        return name + ("s" if plural and not name.endswith("s") else "")  # "SLAs": "Service Level Agreements"
 
     return _ACRONYM.sub(replace, question)

@@ -34,8 +34,9 @@ from rag.store import DocumentRecord, SearchIndex, SentenceTable, Store, StoredC
 
 logger = logging.getLogger(__name__)
 
-ACRONYM_SCAN_CHUNKS = 200_000
-"""Above this many chunks (~120 MB of text) the documents are not read for the acronyms they spell out."""
+ACRONYM_SCAN_CHUNKS = 50_000
+"""Above this many chunks (~30 MB of text, ~1.5 s to search per acronym) the documents are not searched for the
+acronyms they spell out."""
 
 Progress = Callable[[int, int, str], None]
 """Called as ``progress(done, total, what)`` while indexing."""

@@ -14,6 +14,7 @@ HANDBOOK = [
     "Security incidents must be reported within 24 hours. The Chief Information Security Officer is Dr. Lena Vogel.",
     "Every employee gets 28 days of paid time off (PTO) a year. Ask the Service Level Manager about the SLAs.",
     "Hans Richter and Holy Roman history are no help for HR.",
+    "The Postell of Dieppe France archive is closed.",
 ]
 
 
@@ -24,6 +25,9 @@ HANDBOOK = [
         ("PTO", "paid time off"),  # a definition, lower case
         ("HR", None),  # two letters: too many names have them
         ("CFO", None),  # not spelled out
+        ("WAS", None),  # a word in capitals ("War of the Austrian Succession" is there on SQuAD dev)
+        ("PDF", None),  # three letters around an "of", seen once: a coincidence
+        ("SLA", None),  # not spelled out here: a Service Level *Manager* is no SLA
     ],
 )
 def test_an_acronym_is_spelled_out_as_the_documents_write_it(acronym: str, name: str | None) -> None:
@@ -38,6 +42,9 @@ def test_only_acronyms_the_documents_never_write_are_replaced() -> None:
         "Who is the Chief Information Security Officer? How many PTO days?"
     )
     assert expand("Who is the CEO?", lambda a: None) == "Who is the CEO?"
+    agreements = {"SLA": "Service Level Agreements"}.get
+    assert expand("What are the SLAs?", agreements) == "What are the Service Level Agreements?"  # not "…ss"
+    assert expand("WHO IS THE CISO?", lambda a: "Chief Information Security Officer") == "WHO IS THE CISO?"
 
 
 @pytest.mark.slow
