@@ -643,3 +643,15 @@ def test_a_csv_or_tsv_file_is_read_as_a_table_of_rows(tmp_path: Path, name: str,
     doc = load_file(path)
     assert doc.text == text
     assert doc.title == path.stem  # not its header row
+
+
+def test_a_csv_with_a_stray_quote_or_of_prose_is_still_read(tmp_path: Path) -> None:
+    """Found by a review: one stray quote swallowed every later row into one cell, or skipped the file (a cell
+    larger than the csv module's limit); a .csv of sentences had its commas turned into cells."""
+    stray = tmp_path / "parts.csv"
+    stray.write_text('Part,Name,Price\n1,"Cable 2m,5\n' + "".join(f"{i},Part {i},{i} EUR\n" for i in range(2, 3000)))
+    doc = load_file(stray)
+    assert doc.text.splitlines()[0] == "Part | Name | Price" and "2999 | Part 2999 | 2999 EUR" in doc.text
+    prose = tmp_path / "minutes.csv"
+    prose.write_text("We agreed to move the Lyon office, effective June.\nAnna, Tom and Pierre will plan it.\n")
+    assert load_file(prose).text == prose.read_text()  # read as the text it is
