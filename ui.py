@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from rag import Answer, DocumentError, IndexReport, Pipeline, Quote, RagError
+from rag.api import document_link
 from rag.conversation import Message
 from rag.documents import LOADERS, fingerprint, iter_files, load_file
 from rag.embedding import default_cache_dir
@@ -132,8 +133,6 @@ def _quote_markdown(n: int | None, quote: Quote, context: Surroundings | None = 
         text = _escape(raw)
     label = f"**[{n}]** " if n is not None else ""
     source = quote.source.replace("`", "'")
-    from rag.api import document_link
-
     place = f"{_escape(quote.location)} · [in the document]({document_link(quote)})"
     block = f"> {label}“{text}”  \n> — *{_escape(quote.title)}* · `{source}` · {place}"
     if quote.columns:  # a table row is read with its columns' names (shown apart: they are not quoted)
@@ -394,6 +393,12 @@ def add_files(
     return "\n\n".join(lines) if lines else "No file was given."
 
 
+FEEDBACK_CHARS = 20_000
+"""At most this much of a question or an answer is kept with a thumbs up or down (the page sends what it holds)."""
+FEEDBACK_MAX_BYTES = 50_000_000
+"""The feedback file stops growing here (an open chat lets anyone click): a warning is logged instead."""
+
+
 def feedback_path(pipeline: Pipeline) -> Path | None:
     """Where the thumbs given to answers are kept (the ``feedback_file`` setting), or None when they are off."""
     chosen = pipeline.settings.feedback_file.strip()
@@ -411,8 +416,8 @@ def feedback_record(history: Sequence[Any], index: int, liked: Any) -> dict[str,
     return {
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "liked": liked if isinstance(liked, bool) else None,
-        "question": _text_of(questions[-1].get("content")) if questions else "",
-        "answer": _text_of(history[index].get("content")),
+        "question": _text_of(questions[-1].get("content"))[:FEEDBACK_CHARS] if questions else "",
+        "answer": _text_of(history[index].get("content"))[:FEEDBACK_CHARS],
     }
 
 
@@ -717,6 +722,9 @@ def build_demo(pipeline: Pipeline, lock: threading.Lock | None = None, history_s
                 try:
                     with writing:
                         feedback.parent.mkdir(parents=True, exist_ok=True)
+                        if feedback.exists() and feedback.stat().st_size > FEEDBACK_MAX_BYTES:
+                            logger.warning("%s is over %d bytes: feedback not kept", feedback, FEEDBACK_MAX_BYTES)
+                            return
                         with open(feedback, "a", encoding="utf-8") as file:
                             file.write(json.dumps(entry, ensure_ascii=False) + "\n")
                 except OSError as error:

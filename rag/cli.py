@@ -180,10 +180,10 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"watching {pipeline.settings.docs_dir} every {interval:g} s (Ctrl+C to stop)", flush=True)
             said = {(e.path, e.reason) for e in report.skipped}
 
-            def changed(report: IndexReport) -> None:  # files skipped before are not listed again
+            def changed(report: IndexReport) -> None:  # files skipped before are not listed again (JSON: all)
                 fresh = [e for e in report.skipped if (e.path, e.reason) not in said]
                 said.update((e.path, e.reason) for e in fresh)
-                _print_report(pipeline, dataclasses.replace(report, skipped=fresh), args.json)
+                _print_report(pipeline, report if args.json else dataclasses.replace(report, skipped=fresh), args.json)
 
             FolderWatcher(pipeline, interval, on_change=changed).run()
         return 0
