@@ -304,7 +304,7 @@ class Saved:
     message: str
 
 
-def save_upload(upload: Path, name: str, folder: Path, max_bytes: int) -> Saved:
+def save_upload(upload: Path, name: str, folder: Path, max_bytes: int, fallback_encoding: str = "") -> Saved:
     """Copy an uploaded file into ``folder`` under :func:`safe_filename` of ``name``, never overwriting.
 
     The file is read first (so a broken, empty or binary file is refused with the reason before it lands in
@@ -314,7 +314,7 @@ def save_upload(upload: Path, name: str, folder: Path, max_bytes: int) -> Saved:
     """
     filename = safe_filename(name)
     try:
-        load_file(upload, filename, max_bytes)
+        load_file(upload, filename, max_bytes, fallback_encoding)
     except DocumentError as error:
         raise UploadError(f"{filename}: {error.reason}") from None
     raw = upload.read_bytes()
@@ -368,7 +368,9 @@ def add_files(
         if progress:
             progress(number, len(uploads), f"checking {path.name}")
         try:
-            outcome = save_upload(path, path.name, settings.docs_dir, settings.max_file_bytes)
+            outcome = save_upload(
+                path, path.name, settings.docs_dir, settings.max_file_bytes, settings.fallback_encoding
+            )
         except UploadError as error:
             lines.append(f"**Not added:** {error}")
             continue

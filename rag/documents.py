@@ -11,6 +11,7 @@ imported inside their loader, so importing this module stays cheap.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import hashlib
 import logging
 import os
@@ -23,7 +24,7 @@ from pathlib import Path
 from rag.errors import DocumentError, DocumentsFolderError
 from rag.formats import delimited, docx, html, pdf
 from rag.formats import text as plain_text
-from rag.formats.common import _JUNK, Extracted, Loader, _useful_title
+from rag.formats.common import _JUNK, Extracted, Loader, NotUTF8Error, _useful_title
 
 __all__ = [
     "LOADERS",
@@ -135,8 +136,13 @@ def _read(path: Path, max_bytes: int) -> bytes:
     return raw
 
 
-def load_file(path: Path, source: str | None = None, max_bytes: int = 50_000_000) -> Document:
-    """Load one file. Raises :class:`DocumentError` naming the file and the reason it cannot be used."""
+def load_file(
+    path: Path, source: str | None = None, max_bytes: int = 50_000_000, fallback_encoding: str = ""
+) -> Document:
+    """Load one file. Raises :class:`DocumentError` naming the file and the reason it cannot be used.
+
+    A text file that is not UTF-8 is read in ``fallback_encoding`` when one is named (with a warning saying so;
+    its fingerprint stays that of its bytes), else refused with that reason."""
     path = Path(path)
     suffix = path.suffix.lower()
     loader = LOADERS.get(suffix)
@@ -148,7 +154,14 @@ def load_file(path: Path, source: str | None = None, max_bytes: int = 50_000_000
     if not raw.strip():
         raise DocumentError(path, "empty file")
     try:
-        extracted = loader(path, raw)
+        try:
+            extracted = loader(path, raw)
+        except NotUTF8Error:
+            if not fallback_encoding:
+                raise
+            extracted = loader(path, raw.decode(fallback_encoding, errors="replace").encode("utf-8"))
+            warning = f"not UTF-8: read as {fallback_encoding}"
+            extracted = dataclasses.replace(extracted, warnings=(*extracted.warnings, warning))
     except DocumentError:
         raise
     except RecursionError:
@@ -193,7 +206,7 @@ def iter_files(folder: Path) -> Iterable[Path]:
             yield path
 
 
-def load_folder(folder: Path | str, max_bytes: int = 50_000_000) -> LoadReport:
+def load_folder(folder: Path | str, max_bytes: int = 50_000_000, fallback_encoding: str = "") -> LoadReport:
     """Load every supported file under ``folder``; files that cannot be used are reported, not fatal."""
     folder = Path(folder).expanduser()
     if not folder.exists():
@@ -203,7 +216,7 @@ def load_folder(folder: Path | str, max_bytes: int = 50_000_000) -> LoadReport:
     report = LoadReport()
     for path in iter_files(folder):
         try:
-            report.documents.append(load_file(path, path.relative_to(folder).as_posix(), max_bytes))
+            report.documents.append(load_file(path, path.relative_to(folder).as_posix(), max_bytes, fallback_encoding))
         except DocumentError as error:
             logger.warning("skipped %s", error)
             report.skipped.append(error)

@@ -326,7 +326,7 @@ class Pipeline:
                 report.skipped.append(known[1])
                 continue
             try:
-                doc = load_file(path, source, s.max_file_bytes)
+                doc = load_file(path, source, s.max_file_bytes, s.fallback_encoding)
             except DocumentError as error:
                 logger.debug("skipped %s", error)  # the report lists it: `rag index` and the chat show it once
                 report.skipped.append(error)

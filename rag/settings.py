@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import difflib
 import logging
@@ -100,6 +101,9 @@ class Settings:
     """How many sentences each chunk repeats from the end of the previous one."""
     max_file_bytes: int = 50_000_000
     """Files larger than this are skipped with a clear message instead of exhausting memory."""
+    fallback_encoding: str = ""
+    """The encoding to read a text file in when it is not UTF-8 (``cp1252`` for files saved on Windows,
+    ``latin-1``); empty: such a file is skipped, with the reason. A file read so is listed with a warning."""
 
     top_k: int = 5
     """How many passages retrieval hands to the answerer."""
@@ -176,6 +180,14 @@ class Settings:
             raise SettingsError(
                 f"chunk_overlap_sentences must be >= 0. Currently, it is {self.chunk_overlap_sentences}"
             )
+        if self.fallback_encoding:
+            try:
+                codecs.lookup(self.fallback_encoding)
+            except LookupError:
+                raise SettingsError(
+                    f"fallback_encoding must name an encoding Python knows (cp1252, latin-1, …). Currently, it is "
+                    f"{self.fallback_encoding!r}"
+                ) from None
         choices = {
             "embedding_backend": ("auto", "torch", "onnx", "onnx-int8"),
             "reader_backend": ("auto", "onnx-int8", "numpy"),

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rag.chunking import sentence_spans
-from rag.documents import LOADERS, Document, DocumentError, Extracted, iter_files, load_file, load_folder
+from rag.documents import LOADERS, Document, DocumentError, Extracted, fingerprint, iter_files, load_file, load_folder
 
 
 def write(folder: Path, name: str, data: bytes | str) -> Path:
@@ -655,3 +655,17 @@ def test_a_csv_with_a_stray_quote_or_of_prose_is_still_read(tmp_path: Path) -> N
     prose = tmp_path / "minutes.csv"
     prose.write_text("We agreed to move the Lyon office, effective June.\nAnna, Tom and Pierre will plan it.\n")
     assert load_file(prose).text == prose.read_text()  # read as the text it is
+
+
+def test_a_file_not_in_utf8_is_read_in_the_fallback_encoding_named(tmp_path: Path) -> None:
+    path = tmp_path / "cafe.txt"
+    raw = "Café Lumière serves crêpes — 5 €.".encode("cp1252")
+    path.write_bytes(raw)
+    with pytest.raises(DocumentError, match=r"not UTF-8 .* name the encoding"):
+        load_file(path)  # refused by default, with what to do
+    doc = load_file(path, fallback_encoding="cp1252")
+    assert doc.text == "Café Lumière serves crêpes — 5 €."
+    assert doc.warnings == ("not UTF-8: read as cp1252",) and doc.fingerprint == fingerprint(raw)
+    markdown = tmp_path / "notes.md"
+    markdown.write_bytes("# Zürich\n\nDas Büro öffnet um 8 Uhr.\n".encode("latin-1"))
+    assert load_file(markdown, fallback_encoding="latin-1").sections == ((0, "Zürich"),)

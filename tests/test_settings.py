@@ -38,6 +38,8 @@ def test_defaults_construct_with_no_environment(caplog: pytest.LogCaptureFixture
         ("RAG_RERANK_CANDIDATES", "0", "rerank_candidates"),
         ("RAG_MIN_EVIDENCE", "1.5", "min_evidence"),
         ("RAG_MIN_EVIDENCE", "-0.1", "min_evidence"),
+        ("RAG_FALLBACK_ENCODING", "klingon", "fallback_encoding"),
+        ("RAG_WATCH_SECONDS", "-1", "watch_seconds"),
     ],
 )
 def test_a_value_that_cannot_work_is_refused_in_one_line_naming_the_setting(

@@ -58,6 +58,11 @@ class _Blocks:
         return "".join(self.parts)
 
 
+class NotUTF8Error(DocumentError):
+    """A text file that is not UTF-8 (nor UTF-16 with a BOM): :func:`rag.documents.load_file` may read it in the
+    ``fallback_encoding`` a user names."""
+
+
 def _decode(path: Path, raw: bytes) -> str:
     """UTF-8 (with or without BOM) or BOM-marked UTF-16 text, line endings normalised to ``\\n``."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -71,9 +76,10 @@ def _decode(path: Path, raw: bytes) -> str:
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise DocumentError(
+            raise NotUTF8Error(
                 path,
-                f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); re-save the file as UTF-8",
+                f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); re-save the file as UTF-8, or "
+                "name the encoding it is in (fallback_encoding, e.g. cp1252)",
             ) from None
     _reject_binary(path, text)
     return text.replace("\r\n", "\n").replace("\r", "\n")
