@@ -367,6 +367,6 @@ def routes(pipeline: Pipeline, users: tuple[str, str] | None = None) -> list[API
         APIRoute("/v1/models", models, methods=["GET"]),
         APIRoute("/v1/chat/completions", chat_completions, methods=["POST"]),
         APIRoute("/v1/answer", answer, methods=["POST"]),
-        APIRoute("/document", document, methods=["GET"]),
-        APIRoute("/document/file", document_file, methods=["GET"]),
+        APIRoute("/document", document, methods=["GET", "HEAD"]),
+        APIRoute("/document/file", document_file, methods=["GET", "HEAD"]),
     ]

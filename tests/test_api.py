@@ -328,6 +328,7 @@ def test_an_html_document_is_downloaded_never_shown_on_the_chats_address(tmp_pat
     page = client.get("/document/file", params={"source": "page.html"})
     assert page.status_code == 200 and page.headers["content-disposition"].startswith("attachment")
     assert page.headers["content-security-policy"] == "sandbox" and "html" in page.headers["content-type"]
+    assert client.head("/document/file", params={"source": "notes.md"}).status_code == 200  # a link checker's
     notes = client.get("/document/file", params={"source": "notes.md"})
     assert notes.headers["content-type"].startswith("text/plain") and notes.text.startswith("# Notes")
     assert notes.headers["content-disposition"].startswith("inline")
