@@ -106,6 +106,7 @@ class Pipeline:
         """What the latest :meth:`index` of this pipeline did (None before the first): the web chat shows its
         skipped files."""
         self._acronym_cache: tuple[tuple[int, int, int], dict[str, str | None]] | None = None
+        """For the index's current content: each acronym asked so far and the name the documents spell it out as."""
         self._pinned = threading.local()
         """The index one answer reads from start to end, per thread (see :meth:`_pinned_to`)."""
         self._skipped: dict[str, tuple[tuple[int, int, int], DocumentError]] = {}
