@@ -648,13 +648,14 @@ class Pipeline:
     def _spelled_out(self, store: SearchIndex) -> Callable[[str], str | None]:
         """The name the documents spell an acronym out as, when they never write the acronym itself (else None;
         :mod:`rag.acronyms`): each acronym looked up once per index content, none above
-        :data:`ACRONYM_SCAN_CHUNKS` chunks."""
-        key = (id(store), len(store), store.catalog(0).documents)
-        if self._acronym_cache is None or self._acronym_cache[0] != key:
-            self._acronym_cache = (key, {})
-        names = self._acronym_cache[1]
+        :data:`ACRONYM_SCAN_CHUNKS` chunks. The index is asked for its size only when a question has an acronym
+        (on PostgreSQL that is a round trip)."""
 
         def lookup(acronym: str) -> str | None:
+            key = (id(store), len(store), store.catalog(0).documents)
+            if self._acronym_cache is None or self._acronym_cache[0] != key:
+                self._acronym_cache = (key, {})
+            names = self._acronym_cache[1]
             if acronym not in names:
                 name = None
                 if len(store) <= ACRONYM_SCAN_CHUNKS:
