@@ -436,15 +436,22 @@ def test_any_row_of_a_table_answers_with_the_cell_asked_for(tmp_path: Path, embe
     )
 
 
+OFFICES = [
+    ("Office", "City", "Manager", "Staff"),
+    ("Headquarters", "Leipzig", "Greta Vollmer", "84"),
+    ("Design Studio", "Porto", "Tiago Mendes", "22"),
+    ("Warehouse North", "Gdansk", "Piotr Nowak", "41"),
+    ("Sales Office", "Lyon", "Camille Roux", "12"),
+]
+"""An office table: its header row, then its rows (written as Markdown and as CSV by the tests below)."""
+
+
 def test_a_table_row_answers_a_question_that_names_its_column_in_other_words(tmp_path: Path, embedder) -> None:
     """A question of a Staff column, "How many people work in Gdansk?", was refused: the row's vector, pooled
     from its cells, did not know the column's name; read as "Office Warehouse North, City Gdansk, …, Staff 41."
     it does."""
-    offices = (
-        "# Offices\n\nWhere we work.\n\n| Office | City | Manager | Staff |\n|---|---|---|---|\n"
-        "| Headquarters | Leipzig | Greta Vollmer | 84 |\n| Design Studio | Porto | Tiago Mendes | 22 |\n"
-        "| Warehouse North | Gdansk | Piotr Nowak | 41 |\n| Sales Office | Lyon | Camille Roux | 12 |\n"
-    )
+    rows = [f"| {' | '.join(row)} |" for row in OFFICES]
+    offices = "# Offices\n\nWhere we work.\n\n" + "\n".join([rows[0], "|---|---|---|---|", *rows[1:]]) + "\n"
     pipeline = pipeline_on(tmp_path, embedder, {"offices.md": offices})
     gdansk, porto = "| Warehouse North | Gdansk | Piotr Nowak | 41 |", "| Design Studio | Porto | Tiago Mendes | 22 |"
     assert_rows_answer(
@@ -460,10 +467,7 @@ def test_a_table_row_answers_a_question_that_names_its_column_in_other_words(tmp
 
 
 def test_a_csv_file_is_answered_row_by_row_with_its_columns(tmp_path: Path, embedder) -> None:
-    offices = (
-        "Office,City,Manager,Staff\nHeadquarters,Leipzig,Greta Vollmer,84\nDesign Studio,Porto,Tiago Mendes,22\n"
-        "Warehouse North,Gdansk,Piotr Nowak,41\nSales Office,Lyon,Camille Roux,12\n"
-    )
+    offices = "".join(",".join(row) + "\n" for row in OFFICES)
     prices = 'Produkt;Preis;Gewicht\nStratus Stuhl;"149,90 EUR";2,3 kg\nNimbus Tisch;"299,00 EUR";8,1 kg\n'
     pipeline = pipeline_on(tmp_path, embedder, {"offices.csv": offices, "preise.csv": prices})
     assert_rows_answer(
