@@ -1,4 +1,4 @@
-"""``rag index | ask | chat | serve``: a thin shell over :class:`rag.Pipeline`.
+"""``rag index | ask | chat | serve | mcp``: a thin shell over :class:`rag.Pipeline`.
 
 Library errors become one line on stderr and a non-zero exit; ``--json`` prints machine-readable output.
 """
@@ -114,6 +114,14 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     _serve_options(commands.add_parser("serve", parents=common, help="start the web chat"))
+    commands.add_parser(
+        "mcp",
+        parents=common,
+        help="serve the documents to an MCP client (Claude Desktop, Cursor) over stdin/stdout",
+        description="An MCP server over stdin/stdout with the tools ask, search, list_documents and read_document. "
+        'The client starts it, e.g. {"command": "rag", "args": ["mcp", "--docs", "/path/to/folder"]}. '
+        "Needs the mcp extra: pip install 'rag-docs[mcp]'.",
+    )
     return parser
 
 
@@ -199,6 +207,14 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.command == "chat":
         return _chat(pipeline, _filters(args.filters or []))
+
+    if args.command == "mcp":
+        try:
+            from rag.mcp_server import serve_stdio
+        except ImportError as error:
+            raise RagError(f"rag mcp needs the MCP SDK: pip install 'rag-docs[mcp]' ({error})") from None
+        serve_stdio(pipeline)
+        return 0
 
     auth = None
     if args.auth:

