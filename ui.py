@@ -14,13 +14,11 @@ import contextlib
 import dataclasses
 import hashlib
 import html
-import ipaddress
 import json
 import logging
 import os
 import re
 import secrets
-import socket
 import sys
 import threading
 import time
@@ -31,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from rag import Answer, DocumentError, IndexReport, Pipeline, Quote, RagError
-from rag.api import document_link
+from rag.api import document_link, is_loopback
 from rag.conversation import Message
 from rag.documents import LOADERS, fingerprint, iter_files, load_file
 from rag.embedding import default_cache_dir
@@ -741,22 +739,6 @@ def build_demo(pipeline: Pipeline, lock: threading.Lock | None = None, history_s
             )
         gr.api(api_answer, api_name="answer")
     return demo
-
-
-def is_loopback(host: str) -> bool:
-    """True if ``host`` (an address or a name) reaches this machine only: 127.0.0.0/8, ::1, ``localhost``.
-    A name that resolves to any other address, or not at all, is taken as reachable from the network."""
-    try:
-        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)}
-    except (OSError, UnicodeError):
-        return False
-    return bool(addresses) and all(_loopback_address(a.split("%")[0]) for a in addresses)
-
-
-def _loopback_address(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1 is 127.0.0.1
-    return ip.is_loopback or bool(mapped and mapped.is_loopback)
 
 
 def open_warning(host: str, auth: tuple[str, str] | None, api_key: str = "") -> str | None:

@@ -20,8 +20,10 @@ import base64
 import dataclasses
 import hmac
 import html
+import ipaddress
 import json
 import mimetypes
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -206,6 +208,22 @@ could run its scripts there."""
 
 
 # ---- who may call -------------------------------------------------------------------------------------------
+
+
+def is_loopback(host: str) -> bool:
+    """True if ``host`` (an address or a name) reaches this machine only: 127.0.0.0/8, ::1, ``localhost``.
+    A name that resolves to any other address, or not at all, is taken as reachable from the network."""
+    try:
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)}
+    except (OSError, UnicodeError):
+        return False
+    return bool(addresses) and all(_loopback_address(a.split("%")[0]) for a in addresses)
+
+
+def _loopback_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1 is 127.0.0.1
+    return ip.is_loopback or bool(mapped and mapped.is_loopback)
 
 
 def authorized(header: str | None, users: tuple[str, str] | None, api_key: str) -> bool:

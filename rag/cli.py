@@ -26,6 +26,10 @@ if TYPE_CHECKING:  # the pipeline is imported when a command runs, not for --hel
     from rag.pipeline import IndexReport, Pipeline
 
 
+MCP_PORT = 7861
+"""``rag mcp --http``'s default port: beside the web chat's 7860."""
+
+
 def _common(after_command: bool) -> argparse.ArgumentParser:
     """The options every command takes, before the command (``rag --docs D ask Q``) or after it (``rag ask Q
     --docs D``). After it they default to "not given", so they never undo the same option given before."""
@@ -114,14 +118,17 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     _serve_options(commands.add_parser("serve", parents=common, help="start the web chat"))
-    commands.add_parser(
+    mcp = commands.add_parser(
         "mcp",
         parents=common,
         help="serve the documents to an MCP client (Claude Desktop, Cursor) over stdin/stdout",
-        description="An MCP server over stdin/stdout with the tools ask, search, list_documents and read_document. "
-        'The client starts it, e.g. {"command": "rag", "args": ["mcp", "--docs", "/path/to/folder"]}. '
-        "Needs the mcp extra: pip install 'rag-docs[mcp]'.",
+        description="An MCP server with the tools ask, search, list_documents and read_document, over stdin/stdout "
+        '(the client starts it, e.g. {"command": "rag", "args": ["mcp", "--docs", "/path/to/folder"]}) or, with '
+        "--http, at http://HOST:PORT/mcp. Needs the mcp extra: pip install 'rag-docs[mcp]'.",
     )
+    mcp.add_argument("--http", action="store_true", help="serve over HTTP (streamable HTTP) instead of stdin/stdout")
+    mcp.add_argument("--host", help="with --http: address to bind (default 127.0.0.1; others need RAG_API_KEY)")
+    mcp.add_argument("--port", type=int, help=f"with --http: port (default {MCP_PORT})")
     return parser
 
 
@@ -213,7 +220,14 @@ def _run(args: argparse.Namespace) -> int:
             from rag.mcp_server import serve_stdio
         except ImportError as error:
             raise RagError(f"rag mcp needs the MCP SDK: pip install 'rag-docs[mcp]' ({error})") from None
-        serve_stdio(pipeline)
+        if not args.http:
+            serve_stdio(pipeline)
+            return 0
+        from rag.mcp_server import serve_http
+
+        port = args.port or MCP_PORT
+        _check_port(pipeline.settings.host, port)
+        serve_http(pipeline, pipeline.settings.host, port)
         return 0
 
     auth = None

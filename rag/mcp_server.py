@@ -10,9 +10,11 @@ all read-only, over the pipeline every other entry point uses:
 - ``read_document``: a stretch of a document's stored text, the one quote offsets point into.
 
 It speaks over stdin and stdout (the client starts it: ``{"command": "rag", "args": ["mcp", "--docs",
-"/path/to/folder"]}``), syncs the folder at the first call and then every ``watch_seconds`` as the web chat does.
-Nothing but the protocol may reach stdout: the SDK points the process's stdout at stderr while it serves, so a
-stray print cannot break the stream. Needs the ``mcp`` extra (``pip install 'rag-docs[mcp]'``, the SDK 2.x).
+"/path/to/folder"]}``), or over HTTP (``rag mcp --http``: ``http://127.0.0.1:7861/mcp``, MCP's streamable HTTP,
+for clients that connect to a running server), and syncs the folder at the first call and then every
+``watch_seconds`` as the web chat does. Over stdio nothing but the protocol may reach stdout: the SDK points the
+process's stdout at stderr while it serves, so a stray print cannot break the stream. Needs the ``mcp`` extra
+(``pip install 'rag-docs[mcp]'``, the SDK 2.x).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import dataclasses
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -287,15 +289,64 @@ def _version() -> str:
 
 def serve_stdio(pipeline: Pipeline) -> None:
     """Serve ``pipeline`` over stdin and stdout until the client closes them, keeping the folder synced."""
+    _watch(pipeline)
+    build_server(pipeline).run("stdio")
+
+
+def serve_http(pipeline: Pipeline, host: str, port: int) -> None:
+    """Serve ``pipeline`` at ``http://host:port/mcp`` (MCP's streamable HTTP) until Ctrl+C, keeping the folder
+    synced. With ``settings.api_key`` set every request must carry ``Authorization: Bearer <key>``; without
+    one, only this machine may be served (DNS rebinding is refused: browsers' pages cannot reach it)."""
+    import uvicorn
+
+    from rag.api import is_loopback
+
+    key = pipeline.settings.api_key
+    if not key and not is_loopback(host):
+        raise RagError(
+            f"serving MCP on {host} would open the documents to anyone who can reach it: set RAG_API_KEY "
+            "(clients send it as 'Authorization: Bearer <key>') or serve 127.0.0.1"
+        )
+    app = build_server(pipeline).streamable_http_app(host=host)
+    _ = pipeline.store  # synced and loaded before listening, as the web chat is: the first call is answered at once
+    pipeline.warm()
+    _watch(pipeline)
+    print(f"Serving MCP on http://{host}:{port}/mcp (press Ctrl+C to stop)", flush=True)
+    uvicorn.run(KeyRequired(app, key) if key else app, host=host, port=port, log_level="warning")
+
+
+class KeyRequired:
+    """An ASGI app that lets through only requests with ``Authorization: Bearer <key>`` (401 otherwise)."""
+
+    def __init__(self, app: Any, key: str) -> None:
+        self.app = app
+        self.key = key
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        from starlette.responses import JSONResponse
+
+        from rag.api import authorized
+
+        if scope["type"] == "http":
+            header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+            if not authorized(header, None, self.key):
+                message = "missing or wrong API key: send 'Authorization: Bearer <key>' (the server's RAG_API_KEY)"
+                denied = JSONResponse({"error": message}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+                await denied(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _watch(pipeline: Pipeline) -> None:
+    """Sync the documents folder every ``watch_seconds`` on a daemon thread, as the web chat does."""
     settings = pipeline.settings
     if settings.sync_on_start and settings.watch_seconds > 0:
         from rag.watch import FolderWatcher
 
-        def changed(report: IndexReport) -> None:  # stderr: the client's log (stdout carries the protocol)
+        def changed(report: IndexReport) -> None:  # stderr: with stdio, stdout carries the protocol
             print(f"synced with {settings.docs_dir}: {report.summary()}", file=sys.stderr, flush=True)
 
         FolderWatcher(pipeline, settings.watch_seconds, on_change=changed).start()
-    build_server(pipeline).run("stdio")
 
 
-__all__ = ["AnswerData", "build_server", "serve_stdio"]
+__all__ = ["AnswerData", "KeyRequired", "build_server", "serve_http", "serve_stdio"]

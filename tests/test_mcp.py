@@ -1,24 +1,29 @@
 """`rag mcp`: the documents as tools of an MCP client, driven by the official MCP SDK's client.
 
-One test starts `rag mcp` as a client does (a subprocess speaking over stdin/stdout); the others talk to the same
-server in-process over the SDK's memory transport, on the seeds pipeline with the real model.
+`rag mcp` is started as clients start it (a subprocess speaking over stdin/stdout, or `rag mcp --http` on a
+loopback port); the finer checks talk to the same server in-process over the SDK's memory transport, on the seeds
+pipeline with the real model.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
 
 from rag import Pipeline, mcp_server
+from tests.servers import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -224,3 +229,88 @@ def test_rag_mcp_without_the_sdk_says_which_extra_to_install(tmp_path: Path) -> 
     assert done.returncode == 1
     assert done.stderr.strip().startswith("rag: error: rag mcp needs the MCP SDK: pip install 'rag-docs[mcp]'")
     assert done.stdout == ""
+
+
+@contextlib.contextmanager
+def rag_mcp_http(root: Path, docs: Path, env: dict[str, str]) -> Iterator[str]:
+    """`rag mcp --http` on a free loopback port; yields its endpoint URL; always stops it."""
+    port = free_port()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    environ.update(RAG_INDEX_DIR=str(root / "index"), RAG_DOCS_DIR=str(docs), RAG_WATCH_SECONDS="0", **env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rag", "mcp", "--http", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=environ,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith(f"Serving MCP on http://127.0.0.1:{port}/mcp"), line + process.stdout.read()
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+}
+MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+def test_rag_mcp_over_http_with_a_key_answers_only_requests_that_carry_it(tmp_path: Path, seeds_copy: Path) -> None:
+    with rag_mcp_http(tmp_path, seeds_copy, {"RAG_API_KEY": "s3cret"}) as url:
+        for given in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic czNjcmV0"}):
+            refused = httpx2.post(url, json=INITIALIZE, headers={**MCP_HEADERS, **given}, timeout=30)
+            assert refused.status_code == 401
+            assert "RAG_API_KEY" in refused.json()["error"]
+
+        async def session(client: Client) -> None:
+            answer = data(await client.call_tool("ask", {"question": LOAN}))
+            assert answer["answered"] is True
+            assert answer["key_phrase"] == "€140 billion"
+            for quote in answer["quotes"]:
+                text = (seeds_copy / quote["source"]).read_text(encoding="utf-8")
+                assert text[quote["start"] : quote["end"]] == quote["text"]
+
+        async def run() -> None:
+            http = httpx2.AsyncClient(headers={"Authorization": "Bearer s3cret"}, timeout=60)
+            async with http, Client(streamable_http_client(url, http_client=http)) as client:
+                await session(client)
+
+        asyncio.run(run())
+
+
+def test_rag_mcp_over_http_refuses_pages_of_other_sites(tmp_path: Path, seeds_copy: Path) -> None:
+    """Without a key it serves this machine only, and a web page elsewhere cannot reach it through the browser
+    (DNS rebinding: a foreign Host or Origin header is refused)."""
+    with rag_mcp_http(tmp_path, seeds_copy, {}) as url:
+        accepted = httpx2.post(url, json=INITIALIZE, headers=MCP_HEADERS, timeout=30)
+        assert accepted.status_code == 200
+        for foreign in ({"Host": "attacker.example"}, {"Origin": "http://attacker.example"}):
+            refused = httpx2.post(url, json=INITIALIZE, headers={**MCP_HEADERS, **foreign}, timeout=30)
+            assert refused.status_code in (403, 421)
+
+
+def test_rag_mcp_over_http_to_a_network_without_a_key_refuses_to_start(tmp_path: Path) -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    environ.update(RAG_INDEX_DIR=str(tmp_path / "index"))
+    done = subprocess.run(
+        [sys.executable, "-m", "rag", "mcp", "--http", "--host", "0.0.0.0", "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=300,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("rag: error: serving MCP on 0.0.0.0 would open the documents to anyone")
+    assert "RAG_API_KEY" in done.stderr
