@@ -143,10 +143,16 @@ class Quote:
     @property
     def location(self) -> str:
         """Where the quote stands: "§ Rental prices, p. 3, chars 120-164" (section and page when known; the
-        section is left out when it only repeats the title)."""
-        section = f"§ {self.section}, " if self.section and self.section != self.title else ""
-        where = f"p. {self.page}, " if self.page else ""
-        return f"{section}{where}chars {self.start}-{self.end}"
+        section is left out when it only repeats the title, or names the slide of an untitled one)."""
+        page = page_name(self.source, self.page) if self.page else ""
+        shown = self.section and self.section not in (self.title, page.capitalize())
+        section = f"§ {self.section}, " if shown else ""
+        return f"{section}{page + ', ' if page else ''}chars {self.start}-{self.end}"
+
+
+def page_name(source: str, page: int) -> str:
+    """How people name page ``page`` of ``source``: "p. 3", or "slide 3" in a presentation."""
+    return f"slide {page}" if source.lower().endswith(".pptx") else f"p. {page}"
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from fastapi import Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.routing import APIRoute
 
-from rag.answering import Answer, Quote
+from rag.answering import Answer, Quote, page_name
 from rag.documents import Document
 from rag.errors import QuestionError, RagError
 
@@ -107,7 +107,7 @@ def reply_text(answer: Answer) -> str:
         return answer.text
     lines = [answer.text, "", "Sources:"]
     for n, quote in enumerate(answer.quotes, start=1):
-        where = f"{quote.source}, p. {quote.page}" if quote.page else quote.source
+        where = f"{quote.source}, {page_name(quote.source, quote.page)}" if quote.page else quote.source
         columns = f", columns: {quote.columns}" if quote.columns else ""  # a table row's header, to read it by
         lines.append(
             f'[{n}] "{quote.text}" ({quote.title or quote.source}, {where}, chars {quote.start}-{quote.end}{columns})'
@@ -187,7 +187,7 @@ def document_page(document: Document, start: int, end: int) -> str:
     body += html.escape(text[end:hi])
     body = ("… " if lo else "") + body + (" …" if hi < len(text) else "")
     page = document.page_at(start)
-    where = f"p. {page}, " if page else ""
+    where = f"{page_name(document.source, page)}, " if page else ""
     file = f"document/file?source={url_quote(document.source, safe='')}" + (f"#page={page}" if page else "")
     title = html.escape(document.title or document.source)
     return (

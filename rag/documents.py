@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.errors import DocumentError, DocumentsFolderError
-from rag.formats import delimited, docx, html, pdf
+from rag.formats import delimited, docx, html, pdf, pptx, xlsx
 from rag.formats import text as plain_text
 from rag.formats.common import _JUNK, Extracted, Loader, NotUTF8Error, _useful_title
 
@@ -91,6 +91,8 @@ LOADERS: dict[str, Loader] = {
     ".docx": docx.load,
     ".csv": delimited.load,
     ".tsv": delimited.load,
+    ".pptx": pptx.load,
+    ".xlsx": xlsx.load,
 }
 """Loaders by lower-case file suffix. Register a new format by adding to this mapping."""
 

@@ -7,6 +7,7 @@ pypdf and python-docx read, and nothing binary is committed.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import io
 import os
@@ -17,7 +18,15 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from fixtures.make_fixtures import SAMPLE_HTML, SAMPLE_MARKDOWN, make_docx, make_pdf, replace_zip_member
+from fixtures.make_fixtures import (
+    SAMPLE_HTML,
+    SAMPLE_MARKDOWN,
+    make_docx,
+    make_pdf,
+    make_pptx,
+    make_xlsx,
+    replace_zip_member,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -322,9 +331,9 @@ def test_not_really_docx_files_are_refused_with_a_reason(tmp_path: Path) -> None
 
 
 def test_docx_zip_bomb_is_refused_before_unzipping(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import rag.formats.docx
+    import rag.formats.common
 
-    monkeypatch.setattr(rag.formats.docx, "_MAX_UNZIPPED", 100_000)
+    monkeypatch.setattr(rag.formats.common, "_MAX_UNZIPPED", 100_000)
     bomb = replace_zip_member(make_docx([("p", "x")]), "word/media/zeros.bin", b"")
     buffer = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(bomb)) as source, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
@@ -333,6 +342,85 @@ def test_docx_zip_bomb_is_refused_before_unzipping(tmp_path: Path, monkeypatch: 
         target.writestr("word/media/zeros.bin", bytes(5_000_000))  # 5 MB of zeros compress to ~5 KB
     assert len(buffer.getvalue()) < 50_000
     assert "zip bomb" in reason(write(tmp_path, "bomb.docx", buffer.getvalue()))
+
+
+# ------------------------------------------------------------------------------------------------ PPTX and XLSX
+
+
+def test_pptx_slides_are_pages_titles_are_sections_and_text_is_read_top_down(tmp_path: Path) -> None:
+    deck = make_pptx(
+        [
+            {"title": "Quarterly review", "bullets": ["Revenue grew 12% to 4.1 million EUR.", "Two offices opened."]},
+            {
+                "title": "Offices",
+                "table": [["Office", "Staff"], ["Lyon", "12"], ["Porto", "8"]],
+                "box": "Draft for the board",  # added last, but it stands at the top of the slide
+                "notes": "Mention the Gdansk lease.",
+            },
+            {},  # a picture-only slide
+            {"table": [["Risk", "Owner"], ["Currency", "CFO"]]},  # no title
+        ],
+        title="Q3 review",
+    )
+    doc = load_file(write(tmp_path, "deck.pptx", deck))
+    assert doc.text == (
+        "Quarterly review\n\nRevenue grew 12% to 4.1 million EUR.\nTwo offices opened.\n\n"
+        "Offices\n\nDraft for the board\n\nOffice | Staff\nLyon | 12\nPorto | 8\n\nNotes: Mention the Gdansk lease."
+        "\n\nRisk | Owner\nCurrency | CFO"
+    )
+    assert doc.title == "Q3 review"
+    assert doc.page_at(doc.text.index("Two offices")) == 1
+    assert doc.page_at(doc.text.index("Porto")) == 2
+    assert doc.page_at(doc.text.index("Gdansk")) == 2
+    assert doc.page_at(doc.text.index("Currency")) == 4
+    assert doc.warnings == ("slide 3 has no text (a picture?)",)
+    assert doc.section_at(doc.text.index("Porto")) == "Offices"
+    assert doc.section_at(doc.text.index("Currency")) == "Slide 4"  # not "Offices", the slide before
+    assert_consistent(doc)
+
+
+def test_a_quote_from_a_slide_says_slide_not_page() -> None:
+    from rag.answering import Quote
+
+    quote = Quote("Lyon | 12", "deck.pptx", 10, 19, 1.0, title="Q3 review", page=2, section="Offices")
+    assert quote.location == "§ Offices, slide 2, chars 10-19"
+    untitled = Quote("Currency | CFO", "deck.pptx", 30, 44, 1.0, title="Q3 review", page=4, section="Slide 4")
+    assert untitled.location == "slide 4, chars 30-44"
+    assert Quote("x", "r.pdf", 0, 1, 1.0, page=3).location == "p. 3, chars 0-1"
+
+
+def test_xlsx_sheets_are_tables_under_their_names_with_values_as_shown(tmp_path: Path) -> None:
+    book = make_xlsx(
+        {
+            "Travel": [["Country", "Daily allowance", "Since"], ["Norway", 95.0, dt.date(2024, 1, 1)], ["Spain", 60.5]],
+            "Empty": [],
+            "Staff": [["Name", "Role"], ["Anna Nowak", "CFO | finance"]],
+        },
+        at="C3",  # the data does not start at A1: the empty columns before it are left out
+    )
+    doc = load_file(write(tmp_path, "allowances.xlsx", book))
+    assert doc.text == (
+        "Travel\n\nCountry | Daily allowance | Since\nNorway | 95 | 2024-01-01\nSpain | 60.5 |\n\n"
+        "Staff\n\nName | Role\nAnna Nowak | CFO / finance"
+    )
+    assert [heading for _, heading in doc.sections] == ["Travel", "Staff"]
+    assert_consistent(doc)
+    single = load_file(write(tmp_path, "offices.xlsx", make_xlsx({"Sheet1": [["Office", "Staff"], ["Lyon", 12]]})))
+    assert single.text == "Office | Staff\nLyon | 12"  # one sheet: the table starts the document, as a CSV does
+    assert single.title == "offices"
+
+
+@pytest.mark.parametrize(("suffix", "kind"), [(".pptx", "PowerPoint"), (".xlsx", "Excel")])
+def test_not_really_pptx_or_xlsx_files_are_refused_with_a_reason(tmp_path: Path, suffix: str, kind: str) -> None:
+    ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600)  # .ppt / .xls renamed, or password-protected
+    assert f"old binary {kind} file" in reason(write(tmp_path, f"old{suffix}", ole))
+    assert "ZIP" in reason(write(tmp_path, f"text{suffix}", "just text, not a zip"))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("hello.txt", "a zip, but not an Office document")
+    assert f"not a {kind} document" in reason(write(tmp_path, f"zip{suffix}", buffer.getvalue()))
+    empty = make_pptx([{}]) if suffix == ".pptx" else make_xlsx({"Sheet1": []})
+    assert "no text" in reason(write(tmp_path, f"empty{suffix}", empty))
 
 
 # --------------------------------------------------------------------------------------------------------------- HTML
@@ -517,7 +605,7 @@ def test_loading_twice_gives_identical_documents(tmp_path: Path) -> None:
 
 
 def test_importing_the_loaders_does_not_import_the_format_libraries() -> None:
-    code = "import sys, rag.documents; print(sorted({'pypdf', 'docx', 'lxml'} & set(sys.modules)))"
+    code = "import sys, rag.documents; print(sorted({'pypdf', 'docx', 'lxml', 'pptx', 'openpyxl'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert result.stdout.strip() == "[]"
 
@@ -545,8 +633,19 @@ SAMPLES: dict[str, bytes] = {
 
 
 @functools.cache
-def _sample_docx() -> bytes:
+def _sample_office(suffix: str) -> bytes:
+    if suffix == ".pptx":
+        return make_pptx([{"title": "T", "bullets": ["Text."], "notes": "N"}, {"table": [["a", "b"], ["c", "d"]]}])
+    if suffix == ".xlsx":
+        return make_xlsx({"One": [["a", "b"], ["c", 1.5]], "Two": [["d", dt.date(2024, 1, 1)]]})
     return make_docx([("title", "T"), ("h1", "Heading"), ("p", "Text."), ("table", [["a", "b"], ["c", "d"]])])
+
+
+OFFICE_PARTS = {
+    ".docx": ["word/document.xml", "word/styles.xml", "[Content_Types].xml"],
+    ".pptx": ["ppt/slides/slide1.xml", "ppt/slides/slide2.xml", "ppt/presentation.xml", "[Content_Types].xml"],
+    ".xlsx": ["xl/worksheets/sheet1.xml", "xl/styles.xml", "xl/workbook.xml", "[Content_Types].xml"],
+}
 
 
 def mutate(data: bytes, draw: st.DrawFn) -> bytes:
@@ -597,17 +696,18 @@ def test_loaders_are_total_on_mutated_files(suffix: str, data: st.DataObject, tm
     assert_total(suffix, mutate(SAMPLES[suffix], data.draw), tmp_path)
 
 
+@pytest.mark.parametrize("suffix", sorted(OFFICE_PARTS))
 @FUZZ
 @given(data=st.data())
-def test_docx_loader_is_total_on_mutated_packages_and_xml(data: st.DataObject, tmp_path: Path) -> None:
-    sample = _sample_docx()
+def test_office_loaders_are_total_on_mutated_packages_and_xml(suffix: str, data: st.DataObject, tmp_path: Path) -> None:
+    sample = _sample_office(suffix)
     if data.draw(st.booleans()):  # damage the zip itself
-        assert_total(".docx", mutate(sample, data.draw), tmp_path)
+        assert_total(suffix, mutate(sample, data.draw), tmp_path)
         return
     with zipfile.ZipFile(io.BytesIO(sample)) as archive:  # or a well-formed zip holding damaged XML
-        name = data.draw(st.sampled_from(["word/document.xml", "word/styles.xml", "[Content_Types].xml"]))
+        name = data.draw(st.sampled_from(OFFICE_PARTS[suffix]))
         member = archive.read(name)
-    assert_total(".docx", replace_zip_member(sample, name, mutate(member, data.draw)), tmp_path)
+    assert_total(suffix, replace_zip_member(sample, name, mutate(member, data.draw)), tmp_path)
 
 
 TAG_SOUP = [

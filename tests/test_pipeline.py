@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SEEDS, HashEmbedder
+from fixtures.make_fixtures import make_pptx, make_xlsx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -365,12 +366,15 @@ def test_index_prints_nothing_and_reports_the_skipped_files(tmp_path: Path, seed
     assert (out.stdout, out.stderr) == ("", "['binary.txt', 'empty.txt']")
 
 
-def pipeline_on(tmp_path: Path, embedder: Embedder, files: dict[str, str]) -> Pipeline:
-    """A pipeline over a documents folder of ``files`` (name -> text), written for the test."""
+def pipeline_on(tmp_path: Path, embedder: Embedder, files: dict[str, str | bytes]) -> Pipeline:
+    """A pipeline over a documents folder of ``files`` (name -> text, or the bytes of a binary format)."""
     docs = tmp_path / "docs"
     docs.mkdir()
-    for name, text in files.items():
-        (docs / name).write_text(text, encoding="utf-8")
+    for name, content in files.items():
+        if isinstance(content, bytes):
+            (docs / name).write_bytes(content)
+        else:
+            (docs / name).write_text(content, encoding="utf-8")
     return Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=embedder)
 
 
@@ -479,6 +483,31 @@ def test_a_csv_file_is_answered_row_by_row_with_its_columns(tmp_path: Path, embe
         ],
     )
     assert pipeline.answer("Who manages the Lyon office?").quotes[0].columns == "Office | City | Manager | Staff"
+
+
+def test_a_workbook_and_a_slide_deck_are_answered_from_their_rows_and_slides(tmp_path: Path, embedder) -> None:
+    book = make_xlsx({"Offices": [list(row) for row in OFFICES], "Budget": [["Year", "Budget"], [2024, "1.2m EUR"]]})
+    deck = make_pptx(
+        [
+            {"title": "Fleet update", "bullets": ["The winter timetable starts in November."]},
+            {"title": "Ferries", "bullets": ["The night ferry to Gdansk leaves at 23:40."], "notes": "Fares rise."},
+        ]
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"offices.xlsx": book, "fleet.pptx": deck})
+    assert_rows_answer(
+        pipeline,
+        [
+            ("Who manages the Lyon office?", "Sales Office | Lyon | Camille Roux | 12", "Camille Roux"),
+            ("How many people work in Gdansk?", "Warehouse North | Gdansk | Piotr Nowak | 41", "41"),
+        ],
+    )
+    assert pipeline.answer("Who manages the Lyon office?").quotes[0].columns == "Office | City | Manager | Staff"
+    answer = pipeline.answer("When does the night ferry leave?")
+    assert answer.answered and answer.key_phrase == "23:40", answer.text
+    quote = answer.quotes[0]
+    assert (quote.source, quote.page, quote.section) == ("fleet.pptx", 2, "Ferries")
+    assert quote.location.startswith("§ Ferries, slide 2, chars ")
+    assert pipeline.document_text("fleet.pptx")[quote.start : quote.end] == quote.text
 
 
 def test_every_row_of_a_long_csv_is_read_with_its_header(tmp_path: Path, embedder) -> None:

@@ -63,6 +63,33 @@ class NotUTF8Error(DocumentError):
     ``fallback_encoding`` a user names."""
 
 
+_MAX_UNZIPPED = 512 * 1024 * 1024
+"""An Office file whose parts unzip to more than this is refused: a zip bomb, or no document worth reading."""
+
+
+def _check_office_zip(path: Path, raw: bytes, kind: str, main_part: str) -> None:
+    """Raise a DocumentError unless ``raw`` is an undamaged Office (OOXML) ZIP package holding ``main_part``
+    that unzips to at most :data:`_MAX_UNZIPPED` bytes; ``kind`` names the format for people ("Word")."""
+    import io
+    import zipfile
+
+    suffix = path.suffix.lower() or ".zip"
+    if raw.startswith(b"\xd0\xcf\x11\xe0"):
+        raise DocumentError(
+            path, f"an old binary {kind} file or a password-protected {suffix}; save it as an unprotected {suffix}"
+        )
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            unzipped = sum(info.file_size for info in archive.infolist())
+            names = set(archive.namelist())
+    except Exception as exc:  # zipfile raises BadZipFile, NotImplementedError, ValueError... on damaged archives
+        raise DocumentError(path, f"not a valid {suffix} file (damaged ZIP package: {exc})") from None
+    if unzipped > _MAX_UNZIPPED:
+        raise DocumentError(path, f"{suffix} unzips to {unzipped:,} bytes (limit {_MAX_UNZIPPED:,}): a zip bomb?")
+    if main_part not in names and "[Content_Types].xml" not in names:
+        raise DocumentError(path, f"not a {kind} document (a ZIP file without {main_part})")
+
+
 def _decode(path: Path, raw: bytes) -> str:
     """UTF-8 (with or without BOM) or BOM-marked UTF-16 text, line endings normalised to ``\\n``."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):

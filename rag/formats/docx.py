@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import DocumentError
-from rag.formats.common import Extracted, _Blocks, _one_line, _useful_title
+from rag.formats.common import Extracted, _Blocks, _check_office_zip, _one_line, _useful_title
 
 logger = logging.getLogger(__name__)
 
@@ -20,8 +20,6 @@ _MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fal
 _DOCX_SKIP = frozenset({f"{_W}del", f"{_W}moveFrom", f"{_W}txbxContent", _MC_FALLBACK, f"{_W}instrText"})
 _DOCX_WRAPPERS = frozenset({f"{_W}sdt", f"{_W}sdtContent", f"{_W}customXml", f"{_W}ins", f"{_W}moveTo",
                             f"{_W}smartTag"})  # fmt: skip
-_MAX_UNZIPPED = 512 * 1024 * 1024
-"""A .docx whose parts unzip to more than this is refused: a zip bomb, or no document worth reading."""
 
 
 def _docx_children(element: Any, wanted: str) -> Iterator[Any]:
@@ -161,22 +159,7 @@ def _docx_extras(document: Any, out: _Blocks) -> None:
 
 
 def load(path: Path, raw: bytes) -> Extracted:
-    import zipfile
-
-    if raw.startswith(b"\xd0\xcf\x11\xe0"):
-        raise DocumentError(
-            path, "an old binary Word file or a password-protected .docx; save it as an unprotected .docx"
-        )
-    try:
-        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-            unzipped = sum(info.file_size for info in archive.infolist())
-            names = set(archive.namelist())
-    except Exception as exc:  # zipfile raises BadZipFile, NotImplementedError, ValueError... on damaged archives
-        raise DocumentError(path, f"not a valid .docx file (damaged ZIP package: {exc})") from None
-    if unzipped > _MAX_UNZIPPED:
-        raise DocumentError(path, f".docx unzips to {unzipped:,} bytes (limit {_MAX_UNZIPPED:,}): a zip bomb?")
-    if "word/document.xml" not in names and "[Content_Types].xml" not in names:
-        raise DocumentError(path, "not a Word document (a ZIP file without word/document.xml)")
+    _check_office_zip(path, raw, "Word", "word/document.xml")
     try:
         import docx
     except ImportError:  # pragma: no cover - python-docx is a dependency

@@ -1,0 +1,78 @@
+"""PPTX (python-pptx): each slide is a page (quotes say "slide 3"), its title a heading, then its text boxes,
+tables and groups in reading order (top to bottom, left to right), then the speaker's notes."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from rag.errors import DocumentError
+from rag.formats.common import Extracted, _Blocks, _check_office_zip, _one_line, _useful_title
+
+logger = logging.getLogger(__name__)
+
+
+def _in_reading_order(shapes: Iterable[Any]) -> list[Any]:
+    """Shapes from top to bottom, then left to right (the order in the file is the drawing order, not the
+    reading order: a text box added last may stand at the top)."""
+    return sorted(shapes, key=lambda shape: (shape.top or 0, shape.left or 0))
+
+
+def _shape_blocks(shape: Any) -> Iterator[str]:
+    """The text of one shape: a text frame's paragraphs, a table's rows ("cell | cell"), a group's shapes."""
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+    if shape.shape_type == MSO_SHAPE_TYPE.GROUP:
+        for member in _in_reading_order(shape.shapes):
+            yield from _shape_blocks(member)
+    elif getattr(shape, "has_table", False) and shape.has_table:
+        rows = []
+        for row in shape.table.rows:
+            cells = [_one_line(cell.text).replace("|", "/") for cell in row.cells]
+            if any(cells):
+                rows.append(" | ".join(cells))
+        yield "\n".join(rows)
+    elif getattr(shape, "has_text_frame", False) and shape.has_text_frame:
+        yield "\n".join(paragraph.text.replace("\v", "\n") for paragraph in shape.text_frame.paragraphs)
+
+
+def load(path: Path, raw: bytes) -> Extracted:
+    _check_office_zip(path, raw, "PowerPoint", "ppt/presentation.xml")
+    try:
+        from pptx import Presentation
+    except ImportError:  # pragma: no cover - python-pptx is a dependency
+        raise DocumentError(path, "PPTX support needs the 'python-pptx' package") from None
+    out = _Blocks()
+    starts: list[int] = []
+    sections: list[tuple[int, str]] = []
+    warnings: list[str] = []
+    # python-pptx and lxml parse untrusted XML and can raise many exception types on a damaged file.
+    try:
+        presentation = Presentation(io.BytesIO(raw))
+        for number, slide in enumerate(presentation.slides, start=1):
+            starts.append(out.length + (2 if out.parts else 0))  # where its first block will stand
+            blocks = len(out.parts)
+            title_shape = slide.shapes.title
+            title = _one_line(title_shape.text) if title_shape is not None and title_shape.has_text_frame else ""
+            if title:
+                out.add(title, heading=True)
+            others = (s for s in slide.shapes if title_shape is None or s.shape_id != title_shape.shape_id)
+            for shape in _in_reading_order(others):
+                for block in _shape_blocks(shape):
+                    out.add(block)
+            notes = slide.notes_slide.notes_text_frame if slide.has_notes_slide else None
+            if notes is not None and notes.text.strip():
+                out.add(f"Notes: {notes.text.strip()}")
+            if len(out.parts) == blocks:
+                warnings.append(f"slide {number} has no text (a picture?)")
+            elif not title:
+                sections.append((starts[-1], f"Slide {number}"))  # so it is not taken for the slide before
+        named = _useful_title(presentation.core_properties.title)
+    except Exception as exc:
+        logger.debug("python-pptx failed on %s", path, exc_info=True)
+        raise DocumentError(path, f"unreadable .pptx ({type(exc).__name__}: {exc})") from None
+    first = next((heading for _, heading in out.sections), None)  # the first slide's title
+    return Extracted(out.text(), named or first, tuple(starts), tuple(sorted(out.sections + sections)), tuple(warnings))
