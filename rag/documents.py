@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.errors import DocumentError, DocumentsFolderError
-from rag.formats import delimited, docx, html, pdf, pptx, xlsx
+from rag.formats import delimited, docx, eml, epub, html, pdf, pptx, xlsx
 from rag.formats import text as plain_text
 from rag.formats.common import _JUNK, Extracted, Loader, NotUTF8Error, _useful_title
 
@@ -93,6 +93,8 @@ LOADERS: dict[str, Loader] = {
     ".tsv": delimited.load,
     ".pptx": pptx.load,
     ".xlsx": xlsx.load,
+    ".eml": eml.load,
+    ".epub": epub.load,
 }
 """Loaders by lower-case file suffix. Register a new format by adding to this mapping."""
 

@@ -22,6 +22,8 @@ from fixtures.make_fixtures import (
     SAMPLE_HTML,
     SAMPLE_MARKDOWN,
     make_docx,
+    make_eml,
+    make_epub,
     make_pdf,
     make_pptx,
     make_xlsx,
@@ -423,6 +425,79 @@ def test_not_really_pptx_or_xlsx_files_are_refused_with_a_reason(tmp_path: Path,
     assert "no text" in reason(write(tmp_path, f"empty{suffix}", empty))
 
 
+# ---------------------------------------------------------------------------------------------- E-mail and EPUB
+
+
+def test_an_email_is_its_headers_its_body_and_its_readable_attachments(tmp_path: Path) -> None:
+    report = make_pdf(["Annual report\nThe fleet grew by 12 ships."], title="Report")
+    mail = make_eml(
+        "Budget approved for Lyon",
+        "Hi all,\r\n\r\nThe board approved 1.2 million EUR for the Lyon office.\r\nAnna\r\n",
+        html="<p>Hi all,</p><p>The board approved <b>1.2 million EUR</b> for the Lyon office.</p>",
+        attachments=[("report.pdf", report), ("logo.png", b"\x89PNG\r\n"), ("broken.docx", b"not a zip")],
+    )
+    doc = load_file(write(tmp_path, "budget.eml", mail))
+    assert doc.title == "Budget approved for Lyon"
+    assert doc.text == (
+        "From: Anna Nowak <anna@example.com>\nTo: Team <team@example.com>\nDate: Tue, 03 Dec 2024 09:15:00 +0100\n"
+        "Subject: Budget approved for Lyon\n\nHi all,\n\nThe board approved 1.2 million EUR for the Lyon office.\n"
+        "Anna\n\nAttachment: report.pdf\n\nAnnual report\nThe fleet grew by 12 ships."
+    )  # the plain-text body (not the HTML copy), CRLF as LF; the picture skipped; the broken file reported
+    assert doc.section_at(doc.text.index("12 ships")) == "Attachment: report.pdf"
+    assert doc.warnings == ("attachment broken.docx could not be read: not a valid .docx file (damaged ZIP package: "
+                            "File is not a zip file)",)  # fmt: skip
+    assert_consistent(doc)
+
+
+def test_an_html_only_email_is_read_as_its_main_text_and_a_forwarded_one_once(tmp_path: Path) -> None:
+    deepest = make_eml("Old thread", "Deep inside.\n")
+    inner = make_eml(
+        "Ferry times",
+        "The night ferry leaves at 23:40.\n",
+        attachments=[("fares.txt", b"A return ticket costs 30 EUR."), ("old.eml", deepest)],
+    )
+    mail = make_eml("Fwd: Ferry times", "See below.\n", attachments=[("ferry.eml", inner)])
+    doc = load_file(write(tmp_path, "fwd.eml", mail))
+    assert "Attachment: ferry.eml" in doc.text and "The night ferry leaves at 23:40." in doc.text
+    assert "Attachment: fares.txt\n\nA return ticket costs 30 EUR." in doc.text  # the forwarded mail's file
+    assert "Deep inside." not in doc.text  # but not a mail attached to the attached one: no endless nesting
+    html_only = write(tmp_path, "news.eml", make_eml("News", "x").replace(b"text/plain", b"text/html"))
+    assert "x" in load_file(html_only).text
+    assert "not an e-mail" in reason(write(tmp_path, "notes.eml", "just some words\nin a file\n"))
+
+
+def test_an_epub_is_its_chapters_in_reading_order_with_their_headings(tmp_path: Path) -> None:
+    book = make_epub(
+        [
+            ("The harbour", "<p>The harbour opened in 1887.</p><h2>Ferries</h2><p>Ferries leave hourly.</p>"),
+            ("Lighthouses", "<nav><p>Contents</p></nav><p>The lighthouse is 42 m tall.</p>"),
+        ],
+        title="Coast guide",
+        spine=[1, 0],  # the spine, not the file order, is the reading order
+    )
+    doc = load_file(write(tmp_path, "coast.epub", book))
+    assert doc.title == "Coast guide"
+    assert doc.text == (
+        "Lighthouses\n\nThe lighthouse is 42 m tall.\n\nThe harbour\n\nThe harbour opened in 1887.\n\n"
+        "Ferries\n\nFerries leave hourly."
+    )
+    assert [heading for _, heading in doc.sections] == ["Lighthouses", "The harbour", "Ferries"]
+    assert doc.section_at(doc.text.index("hourly")) == "Ferries"
+    assert_consistent(doc)
+
+
+def test_not_really_epub_files_are_refused_with_a_reason(tmp_path: Path) -> None:
+    assert "ZIP" in reason(write(tmp_path, "text.epub", "just text"))
+    assert "not an EPUB document" in reason(write(tmp_path, "docx.epub", make_docx([("p", "x")])))
+    with zipfile.ZipFile(io.BytesIO(make_epub([("A", "<p>b</p>")]))) as source:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as target:
+            for info in source.infolist():
+                target.writestr(info, source.read(info.filename))
+            target.writestr("META-INF/encryption.xml", "<encryption><EncryptedData/></encryption>")
+    assert "DRM-protected" in reason(write(tmp_path, "drm.epub", buffer.getvalue()))
+
+
 # --------------------------------------------------------------------------------------------------------------- HTML
 
 
@@ -629,11 +704,14 @@ SAMPLES: dict[str, bytes] = {
     ".html": SAMPLE_HTML.encode(),
     ".pdf": make_pdf(["Chapter one\nThe fleet grew.", "", "More (text) \\ here"], title="T", outline=[("More", 2)]),
     ".csv": b'Office,City,Staff\nSales Office,"Lyon, France",12\n"Design ""Studio""",Porto,"2\n2"\n',
+    ".eml": make_eml("Fees", "Mooring costs 25 EUR.\n", html="<p>Mooring</p>", attachments=[("a.csv", b"x,y\n1,2\n")]),
 }
 
 
 @functools.cache
-def _sample_office(suffix: str) -> bytes:
+def _sample_zipped(suffix: str) -> bytes:
+    if suffix == ".epub":
+        return make_epub([("One", "<p>Text.</p><h2>Two</h2><table><tr><td>a</td></tr></table>"), ("Three", "")])
     if suffix == ".pptx":
         return make_pptx([{"title": "T", "bullets": ["Text."], "notes": "N"}, {"table": [["a", "b"], ["c", "d"]]}])
     if suffix == ".xlsx":
@@ -641,10 +719,11 @@ def _sample_office(suffix: str) -> bytes:
     return make_docx([("title", "T"), ("h1", "Heading"), ("p", "Text."), ("table", [["a", "b"], ["c", "d"]])])
 
 
-OFFICE_PARTS = {
+ZIP_PARTS = {
     ".docx": ["word/document.xml", "word/styles.xml", "[Content_Types].xml"],
     ".pptx": ["ppt/slides/slide1.xml", "ppt/slides/slide2.xml", "ppt/presentation.xml", "[Content_Types].xml"],
     ".xlsx": ["xl/worksheets/sheet1.xml", "xl/styles.xml", "xl/workbook.xml", "[Content_Types].xml"],
+    ".epub": ["META-INF/container.xml", "OEBPS/content.opf", "OEBPS/text/chapter 0.xhtml"],
 }
 
 
@@ -696,16 +775,18 @@ def test_loaders_are_total_on_mutated_files(suffix: str, data: st.DataObject, tm
     assert_total(suffix, mutate(SAMPLES[suffix], data.draw), tmp_path)
 
 
-@pytest.mark.parametrize("suffix", sorted(OFFICE_PARTS))
+@pytest.mark.parametrize("suffix", sorted(ZIP_PARTS))
 @FUZZ
 @given(data=st.data())
-def test_office_loaders_are_total_on_mutated_packages_and_xml(suffix: str, data: st.DataObject, tmp_path: Path) -> None:
-    sample = _sample_office(suffix)
+def test_zip_format_loaders_are_total_on_mutated_packages_and_xml(
+    suffix: str, data: st.DataObject, tmp_path: Path
+) -> None:
+    sample = _sample_zipped(suffix)
     if data.draw(st.booleans()):  # damage the zip itself
         assert_total(suffix, mutate(sample, data.draw), tmp_path)
         return
     with zipfile.ZipFile(io.BytesIO(sample)) as archive:  # or a well-formed zip holding damaged XML
-        name = data.draw(st.sampled_from(OFFICE_PARTS[suffix]))
+        name = data.draw(st.sampled_from(ZIP_PARTS[suffix]))
         member = archive.read(name)
     assert_total(suffix, replace_zip_member(sample, name, mutate(member, data.draw)), tmp_path)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SEEDS, HashEmbedder
-from fixtures.make_fixtures import make_pptx, make_xlsx
+from fixtures.make_fixtures import make_eml, make_epub, make_pdf, make_pptx, make_xlsx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -508,6 +508,28 @@ def test_a_workbook_and_a_slide_deck_are_answered_from_their_rows_and_slides(tmp
     assert (quote.source, quote.page, quote.section) == ("fleet.pptx", 2, "Ferries")
     assert quote.location.startswith("§ Ferries, slide 2, chars ")
     assert pipeline.document_text("fleet.pptx")[quote.start : quote.end] == quote.text
+
+
+def test_an_email_and_an_ebook_are_answered_from_their_text_and_attachments(tmp_path: Path, embedder) -> None:
+    report = make_pdf(["Fleet report\nThe fleet grew by 12 ships in 2024."], title="Fleet report")
+    mail = make_eml(
+        "Budget approved for Lyon",
+        "Hi all,\n\nThe board approved a budget of 1.2 million EUR for the Lyon office.\n\nAnna\n",
+        attachments=[("fleet-report.pdf", report)],
+    )
+    book = make_epub([("Lighthouses", "<p>The Cordouan lighthouse is 68 metres tall.</p>")], title="Coast guide")
+    pipeline = pipeline_on(tmp_path, embedder, {"budget.eml": mail, "coast.epub": book})
+    cases = [
+        ("How big is the budget for the Lyon office?", "budget.eml", "1.2 million EUR", None),
+        ("How many ships did the fleet grow by?", "budget.eml", "12", "Attachment: fleet-report.pdf"),
+        ("How tall is the Cordouan lighthouse?", "coast.epub", "68 metres", "Lighthouses"),
+    ]
+    for question, source, phrase, section in cases:
+        answer = pipeline.answer(question)
+        assert answer.answered and answer.key_phrase == phrase, (question, answer.text)
+        quote = answer.quotes[0]
+        assert quote.source == source and (section is None or quote.section == section), (question, quote)
+        assert pipeline.document_text(source)[quote.start : quote.end] == quote.text
 
 
 def test_every_row_of_a_long_csv_is_read_with_its_header(tmp_path: Path, embedder) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,18 @@ class _Blocks:
         self.parts.append(block)
         self.length += len(block)
 
+    def add_text(self, text: str, sections: Sequence[tuple[int, str]] = ()) -> None:
+        """``text`` as one block, its own ``sections`` (offsets into ``text``: another loader's result) moved to
+        where the block stands in the whole."""
+        cleaned = _JUNK.sub(" ", text)
+        lead = len(cleaned) - len(cleaned.lstrip())
+        block = cleaned.strip()
+        if not block:
+            return
+        start = self.length + (2 if self.parts else 0)
+        self.add(block)
+        self.sections.extend((start + at - lead, heading) for at, heading in sections if 0 <= at - lead < len(block))
+
     def text(self) -> str:
         return "".join(self.parts)
 
@@ -70,14 +82,21 @@ _MAX_UNZIPPED = 512 * 1024 * 1024
 def _check_office_zip(path: Path, raw: bytes, kind: str, main_part: str) -> None:
     """Raise a DocumentError unless ``raw`` is an undamaged Office (OOXML) ZIP package holding ``main_part``
     that unzips to at most :data:`_MAX_UNZIPPED` bytes; ``kind`` names the format for people ("Word")."""
-    import io
-    import zipfile
-
     suffix = path.suffix.lower() or ".zip"
     if raw.startswith(b"\xd0\xcf\x11\xe0"):
         raise DocumentError(
             path, f"an old binary {kind} file or a password-protected {suffix}; save it as an unprotected {suffix}"
         )
+    _check_zip(path, raw, kind, main_part, "[Content_Types].xml")
+
+
+def _check_zip(path: Path, raw: bytes, kind: str, main_part: str, *alternatives: str) -> set[str]:
+    """The member names of ``raw``, a ZIP package that must hold ``main_part`` (or one of ``alternatives``) and
+    unzip to at most :data:`_MAX_UNZIPPED` bytes; else a DocumentError that says which is wrong."""
+    import io
+    import zipfile
+
+    suffix = path.suffix.lower() or ".zip"
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             unzipped = sum(info.file_size for info in archive.infolist())
@@ -86,8 +105,10 @@ def _check_office_zip(path: Path, raw: bytes, kind: str, main_part: str) -> None
         raise DocumentError(path, f"not a valid {suffix} file (damaged ZIP package: {exc})") from None
     if unzipped > _MAX_UNZIPPED:
         raise DocumentError(path, f"{suffix} unzips to {unzipped:,} bytes (limit {_MAX_UNZIPPED:,}): a zip bomb?")
-    if main_part not in names and "[Content_Types].xml" not in names:
-        raise DocumentError(path, f"not a {kind} document (a ZIP file without {main_part})")
+    if not names & {main_part, *alternatives}:
+        article = "an" if kind[:1] in "AEIOU" else "a"
+        raise DocumentError(path, f"not {article} {kind} document (a ZIP file without {main_part})")
+    return names
 
 
 def _decode(path: Path, raw: bytes) -> str:

@@ -1,0 +1,106 @@
+"""E-mail (.eml, RFC 822 / MIME; the stdlib ``email`` package): the sender, recipients, date and subject, the body
+(its plain-text part, else the main text of its HTML part), then each attachment of a supported format under a
+heading of its own ("Attachment: report.pdf"; an attached e-mail with its own attachments, one level deep). The
+subject is the title."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rag.errors import DocumentError
+from rag.formats.common import Extracted, _Blocks, _one_line, _reject_binary
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+
+HEADERS = ("From", "To", "Cc", "Date", "Subject")
+"""The headers written before the body, in this order (the others are routing detail)."""
+MAX_ATTACHMENTS = 20
+"""Attachments read per e-mail; the others are named in a warning."""
+
+
+def _content(part: Any) -> str | bytes:
+    try:
+        content = part.get_content()
+    except (LookupError, ValueError, AssertionError):  # an unknown charset or a damaged transfer encoding
+        payload = part.get_payload(decode=True) or b""
+        content = payload.decode("utf-8", "replace") if part.get_content_maintype() == "text" else payload
+    if isinstance(content, (str, bytes)):
+        return content
+    as_bytes = getattr(content, "as_bytes", None)  # an attached e-mail (message/rfc822) arrives parsed
+    return as_bytes() if callable(as_bytes) else str(content)
+
+
+def _body(path: Path, message: EmailMessage) -> tuple[str, tuple[tuple[int, str], ...]]:
+    """The message's body as text, with the sections of an HTML body."""
+    from rag.formats import html
+
+    part = message.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        return "", ()
+    content = _content(part)
+    if part.get_content_subtype() == "html":
+        raw = content.encode("utf-8") if isinstance(content, str) else content
+        extracted = html.load(path, raw)
+        return extracted.text, extracted.sections
+    text = content if isinstance(content, str) else content.decode("utf-8", "replace")
+    return text.replace("\r\n", "\n").replace("\r", "\n"), ()
+
+
+def _attachments(path: Path, message: EmailMessage, out: _Blocks, warnings: list[str], nested: bool) -> None:
+    """Each attachment that a loader reads, under its own heading; the others named in ``warnings``."""
+    from rag.documents import LOADERS
+
+    parts = list(message.iter_attachments())
+    for number, part in enumerate(parts):
+        name = _one_line(part.get_filename() or f"attachment {number + 1}")
+        suffix = Path(name).suffix.lower()
+        if number >= MAX_ATTACHMENTS:
+            warnings.append(f"attachment {name} not read (only the first {MAX_ATTACHMENTS} are)")
+            continue
+        if suffix not in LOADERS or (nested and suffix == ".eml"):
+            continue  # pictures, signatures, invitations; a forwarded mail's own attachments: nothing to quote
+        loader = functools.partial(load, nested=True) if suffix == ".eml" else LOADERS[suffix]
+        content = _content(part)
+        raw = content.encode("utf-8") if isinstance(content, str) else content
+        try:
+            extracted = loader(path.with_name(f"{path.name}#{name}"), raw)
+        except DocumentError as error:
+            warnings.append(f"attachment {name} could not be read: {error.reason}")
+            continue
+        warnings.extend(f"attachment {name}: {w}" for w in extracted.warnings)
+        out.add(f"Attachment: {name}", heading=True)
+        out.add_text(extracted.text, extracted.sections)
+
+
+def load(path: Path, raw: bytes, nested: bool = False) -> Extracted:
+    """The e-mail in ``raw``; ``nested`` for one attached to another (an e-mail attached to it is not read, so
+    a chain of forwarded mails cannot nest without end)."""
+    import email
+    import email.policy
+    from email.message import EmailMessage
+
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)  # so says the default policy
+    try:
+        fields = [(name, _one_line(str(message.get(name, "")))) for name in HEADERS]
+    except Exception as exc:  # a header the parser cannot decode
+        raise DocumentError(path, f"unreadable e-mail headers ({type(exc).__name__}: {exc})") from None
+    if not any(value for name, value in fields if name != "Cc"):
+        raise DocumentError(path, "not an e-mail (no From, To, Date or Subject header)")
+    out = _Blocks()
+    out.add("\n".join(f"{name}: {value}" for name, value in fields if value))
+    warnings: list[str] = []
+    try:
+        body, sections = _body(path, message)
+        _reject_binary(path, body)
+        out.add_text(body, sections)
+        _attachments(path, message, out, warnings, nested)
+    except DocumentError:
+        raise
+    except Exception as exc:  # the MIME structure of a damaged or hostile message
+        raise DocumentError(path, f"unreadable e-mail ({type(exc).__name__}: {exc})") from None
+    subject = dict(fields)["Subject"]
+    return Extracted(out.text(), subject or None, sections=tuple(out.sections), warnings=tuple(warnings))

@@ -1,0 +1,61 @@
+"""EPUB (a ZIP of XHTML chapters): the chapters in reading order (the package's spine), each read as the HTML
+loader reads a page, its headings kept as sections; the book's title from its metadata."""
+
+from __future__ import annotations
+
+import posixpath
+import zipfile
+from io import BytesIO
+from pathlib import Path
+from urllib.parse import unquote
+
+from rag.errors import DocumentError
+from rag.formats import html
+from rag.formats.common import Extracted, _Blocks, _check_zip, _one_line, _useful_title
+
+_CONTAINER = "{urn:oasis:names:tc:opendocument:xmlns:container}"
+_OPF = "{http://www.idpf.org/2007/opf}"
+_DC = "{http://purl.org/dc/elements/1.1/}"
+_XHTML = frozenset({"application/xhtml+xml", "text/html"})
+
+
+def load(path: Path, raw: bytes) -> Extracted:
+    names = _check_zip(path, raw, "EPUB", "META-INF/container.xml")
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    out = _Blocks()
+    warnings: list[str] = []
+    try:
+        with zipfile.ZipFile(BytesIO(raw)) as book:
+            if "META-INF/encryption.xml" in names and b"EncryptedData" in book.read("META-INF/encryption.xml"):
+                raise DocumentError(path, "DRM-protected EPUB: its chapters are encrypted")
+            container = etree.fromstring(book.read("META-INF/container.xml"), parser)
+            rootfile = container.find(f".//{_CONTAINER}rootfile")
+            opf_path = rootfile.get("full-path") if rootfile is not None else None
+            if not opf_path or opf_path not in names:
+                raise DocumentError(path, "not a valid EPUB (its container names no package file)")
+            package = etree.fromstring(book.read(opf_path), parser)
+            title = _useful_title(package.findtext(f".//{_DC}title"))
+            folder = posixpath.dirname(opf_path)
+            items = {
+                item.get("id"): (item.get("href") or "", item.get("media-type") or "")
+                for item in package.iter(f"{_OPF}item")
+            }
+            for reference in package.iter(f"{_OPF}itemref"):
+                href, media = items.get(reference.get("idref"), ("", ""))
+                member = posixpath.normpath(posixpath.join(folder, unquote(href.split("#")[0])))
+                if media not in _XHTML or member not in names:
+                    continue
+                try:
+                    chapter = html.load(path, book.read(member))
+                except DocumentError as error:
+                    warnings.append(f"chapter {member} could not be read: {error.reason}")
+                    continue
+                out.add_text(chapter.text, chapter.sections)
+    except DocumentError:
+        raise
+    except Exception as exc:  # zipfile and lxml raise many types on a damaged or hostile package
+        raise DocumentError(path, f"unreadable EPUB ({type(exc).__name__}: {exc})") from None
+    first = next((_one_line(heading) for _, heading in out.sections), None)
+    return Extracted(out.text(), title or first, sections=tuple(out.sections), warnings=tuple(warnings))
