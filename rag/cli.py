@@ -221,6 +221,8 @@ def _run(args: argparse.Namespace) -> int:
         except ImportError as error:
             raise RagError(f"rag mcp needs the MCP SDK: pip install 'rag-docs[mcp]' ({error})") from None
         if not args.http:
+            if args.host or args.port:
+                raise RagError("--host and --port are for rag mcp --http (over stdin/stdout there is no port)")
             serve_stdio(pipeline)
             return 0
         from rag.mcp_server import serve_http

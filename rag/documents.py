@@ -98,6 +98,9 @@ LOADERS: dict[str, Loader] = {
 }
 """Loaders by lower-case file suffix. Register a new format by adding to this mapping."""
 
+OLD_FORMATS = {".doc": ("Word", ".docx"), ".ppt": ("PowerPoint", ".pptx"), ".xls": ("Excel", ".xlsx")}
+"""Office's formats before 2007, not read: their skip reason says which format to save them in."""
+
 
 def fingerprint(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
@@ -151,6 +154,9 @@ def load_file(
     suffix = path.suffix.lower()
     loader = LOADERS.get(suffix)
     if loader is None:
+        newer = OLD_FORMATS.get(suffix)
+        if newer:  # say what to do, not only what is wrong
+            raise DocumentError(path, f"an old binary {newer[0]} file ({suffix}): save it as {newer[1]} to index it")
         raise DocumentError(
             path, f"unsupported file type '{path.suffix or path.name}' (supported: {', '.join(sorted(LOADERS))})"
         )

@@ -20,6 +20,7 @@ process's stdout at stderr while it serves, so a stray print cannot break the st
 from __future__ import annotations
 
 import dataclasses
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -62,6 +63,10 @@ class QuoteData(TypedDict):
     section: str
     location: str
     """Where it stands, for people: "§ Section, p. 3, chars 120-164"."""
+    columns: str
+    """For a table row, its table's header row ("Office | City | Staff"): what each cell means; else ""."""
+    highlight: list[int] | None
+    """Document offsets [start, end] of the answer's key phrase inside the quote, if marked."""
     score: float
 
 
@@ -131,8 +136,9 @@ class ExcerptData(TypedDict):
 
 def quote_data(quote: Quote) -> QuoteData:
     fields = dataclasses.asdict(quote)
-    keep = ("text", "source", "title", "start", "end", "page", "section", "score")
-    return QuoteData(**{k: fields[k] for k in keep}, location=quote.location)  # type: ignore[typeddict-item]
+    keep = ("text", "source", "title", "start", "end", "page", "section", "columns", "score")
+    highlight = list(quote.highlight) if quote.highlight else None
+    return QuoteData(**{k: fields[k] for k in keep}, location=quote.location, highlight=highlight)  # type: ignore[typeddict-item]
 
 
 def answer_data(answer: Answer) -> AnswerData:
@@ -242,7 +248,7 @@ def build_server(pipeline: Pipeline) -> MCPServer:
     @server.tool(title="Read a document", annotations=read_only)
     def read_document(source: str, start: int = 0, end: int | None = None) -> ExcerptData:
         """A document's stored text from ``start`` to ``end`` (character offsets, as quotes give them), at most
-        20,000 characters per call: read on from the ``end`` returned.
+        20,000 characters per call and never past the document's end: read on from the ``end`` returned.
 
         Args:
             source: The document, as ``source`` names it in quotes and in ``list_documents``.
@@ -255,10 +261,9 @@ def build_server(pipeline: Pipeline) -> MCPServer:
                 text = pipeline.document_text(source)
             except KeyError:
                 raise ValueError(f"no document {source!r} in the index: list_documents names them") from None
-            stop = min(len(text), start + READ_MAX_CHARS) if end is None else end
-            if not 0 <= start <= stop <= len(text):
-                raise ValueError(f"start and end must satisfy 0 <= start <= end <= {len(text)} (the length)")
-            stop = min(stop, start + READ_MAX_CHARS)
+            stop = min(len(text), start + READ_MAX_CHARS, len(text) if end is None else end)
+            if not 0 <= start <= len(text) or (end is not None and end < start):
+                raise ValueError(f"start and end must satisfy 0 <= start <= end, start <= {len(text)} (the length)")
             return ExcerptData(source=source, start=start, end=stop, length=len(text), text=text[start:stop])
 
         return _reported(run)
@@ -311,7 +316,12 @@ def serve_http(pipeline: Pipeline, host: str, port: int) -> None:
     _ = pipeline.store  # synced and loaded before listening, as the web chat is: the first call is answered at once
     pipeline.warm()
     _watch(pipeline)
-    print(f"Serving MCP on http://{host}:{port}/mcp (press Ctrl+C to stop)", flush=True)
+    where = f"[{host}]" if ":" in host else host
+    if host in ("0.0.0.0", "::"):  # not an address to connect to: say what is
+        where = f"every address of this machine (http://{socket.gethostname()}:{port}/mcp from others)"
+        print(f"Serving MCP on port {port} of {where} (press Ctrl+C to stop)", flush=True)
+    else:
+        print(f"Serving MCP on http://{where}:{port}/mcp (press Ctrl+C to stop)", flush=True)
     uvicorn.run(KeyRequired(app, key) if key else app, host=host, port=port, log_level="warning")
 
 

@@ -394,22 +394,47 @@ def test_a_quote_from_a_slide_says_slide_not_page() -> None:
 def test_xlsx_sheets_are_tables_under_their_names_with_values_as_shown(tmp_path: Path) -> None:
     book = make_xlsx(
         {
-            "Travel": [["Country", "Daily allowance", "Since"], ["Norway", 95.0, dt.date(2024, 1, 1)], ["Spain", 60.5]],
+            "Travel": [
+                ["Country", "Daily allowance", "Since", "Raise"],
+                ["Norway", (95, '"€"#,##0.00'), dt.date(2024, 1, 1), (0.125, "0.0%")],
+                ["Spain", 60.5, dt.datetime(2024, 3, 1, 9, 30)],
+            ],
             "Empty": [],
             "Staff": [["Name", "Role"], ["Anna Nowak", "CFO | finance"]],
+            "Secret": [["Password"], ["hunter2"]],
         },
         at="C3",  # the data does not start at A1: the empty columns before it are left out
+        hidden=["Secret"],
     )
     doc = load_file(write(tmp_path, "allowances.xlsx", book))
     assert doc.text == (
-        "Travel\n\nCountry | Daily allowance | Since\nNorway | 95 | 2024-01-01\nSpain | 60.5 |\n\n"
-        "Staff\n\nName | Role\nAnna Nowak | CFO / finance"
+        "Travel\n\nCountry | Daily allowance | Since | Raise\nNorway | €95.00 | 2024-01-01 | 12.5%\n"
+        "Spain | 60.5 | 2024-03-01 09:30:00 |\n\nStaff\n\nName | Role\nAnna Nowak | CFO / finance"
     )
     assert [heading for _, heading in doc.sections] == ["Travel", "Staff"]
+    assert doc.warnings == ("hidden sheet 'Secret' not read",)
     assert_consistent(doc)
     single = load_file(write(tmp_path, "offices.xlsx", make_xlsx({"Sheet1": [["Office", "Staff"], ["Lyon", 12]]})))
     assert single.text == "Office | Staff\nLyon | 12"  # one sheet: the table starts the document, as a CSV does
     assert single.title == "offices"
+
+
+def test_xlsx_title_rows_are_headings_and_unsaved_formulas_are_shown_as_written(tmp_path: Path) -> None:
+    book = make_xlsx(
+        {
+            "Targets": [
+                ["Quarterly targets"],  # merged across the table: its title, not its header
+                ["Quarter", "Owner", "Target"],
+                ["Q1", "Anna", 100],
+                ["Q2", "Ben", "=C3*2"],  # written by a program: no saved result to show
+            ]
+        },
+        merged=[("Targets", "A1:C1")],
+    )
+    doc = load_file(write(tmp_path, "targets.xlsx", book))
+    assert doc.text == "Quarterly targets\n\nQuarter | Owner | Target\nQ1 | Anna | 100\nQ2 | Ben | =C3*2"
+    assert doc.sections == ((0, "Quarterly targets"),)
+    assert doc.warnings == ("1 formula cells have no saved result (the file was not saved by Excel): read as formulas",)
 
 
 @pytest.mark.parametrize(("suffix", "kind"), [(".pptx", "PowerPoint"), (".xlsx", "Excel")])
@@ -420,9 +445,21 @@ def test_not_really_pptx_or_xlsx_files_are_refused_with_a_reason(tmp_path: Path,
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("hello.txt", "a zip, but not an Office document")
-    assert f"not a {kind} document" in reason(write(tmp_path, f"zip{suffix}", buffer.getvalue()))
+    assert f"not a{'n' if kind == 'Excel' else ''} {kind} document" in reason(
+        write(tmp_path, f"zip{suffix}", buffer.getvalue())
+    )
     empty = make_pptx([{}]) if suffix == ".pptx" else make_xlsx({"Sheet1": []})
     assert "no text" in reason(write(tmp_path, f"empty{suffix}", empty))
+    other = make_xlsx({"Sheet1": [["a", "b"]]}) if suffix == ".pptx" else make_pptx([{"title": "T"}])
+    named = "an Excel file named .pptx: rename it to .xlsx" if suffix == ".pptx" else "a PowerPoint file named .xlsx"
+    assert named in reason(write(tmp_path, f"renamed{suffix}", other))
+
+
+@pytest.mark.parametrize(("name", "message"), [("deck.ppt", "PowerPoint"), ("book.xls", "Excel"), ("a.doc", "Word")])
+def test_old_office_files_are_skipped_with_the_format_to_save_them_in(tmp_path: Path, name: str, message: str) -> None:
+    newer = {"PowerPoint": ".pptx", "Excel": ".xlsx", "Word": ".docx"}[message]
+    expected = f"an old binary {message} file (.{name.split('.')[1]}): save it as {newer} to index it"
+    assert reason(write(tmp_path, name, b"\xd0\xcf\x11\xe0" + bytes(600))) == expected
 
 
 # ---------------------------------------------------------------------------------------------- E-mail and EPUB

@@ -208,17 +208,49 @@ def test_bad_calls_get_a_clear_error_not_a_crash(server: Any, tool: str, args: d
     with_client(server, session)
 
 
-def test_read_document_rejects_offsets_outside_the_text(server: Any, seeds_pipeline: Pipeline) -> None:
+def test_read_document_rejects_offsets_outside_the_text_and_stops_at_its_end(
+    server: Any, seeds_pipeline: Pipeline
+) -> None:
     source = seeds_pipeline.store.sources()[0]
-    length = len(seeds_pipeline.document_text(source))
+    whole = seeds_pipeline.document_text(source)
 
     async def session(client: Client) -> None:
-        for start, end in [(-1, 10), (10, 5), (0, length + 1)]:
+        for start, end in [(-1, 10), (10, 5), (len(whole) + 1, None)]:
             result = await client.call_tool("read_document", {"source": source, "start": start, "end": end})
             assert result.is_error
-            assert f"0 <= start <= end <= {length}" in result.content[0].text
+            assert f"0 <= start <= end, start <= {len(whole)}" in result.content[0].text
+        tail = data(await client.call_tool("read_document", {"source": source, "start": len(whole) - 5, "end": 10**9}))
+        assert (tail["text"], tail["end"]) == (whole[-5:], len(whole))
 
     with_client(server, session)
+
+
+def test_a_table_rows_quote_carries_its_columns_and_the_key_phrase_offsets(tmp_path: Path, embedder: Any) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "offices.csv").write_text(
+        "Office,City,Manager\nSales Office,Lyon,Camille Roux\nStudio,Porto,Tiago Mendes\n"
+    )
+    pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=embedder)
+
+    async def session(client: Client) -> None:
+        answer = data(await client.call_tool("ask", {"question": "Who manages the Lyon office?"}))
+        quote = answer["quotes"][0]
+        assert (quote["text"], quote["columns"]) == ("Sales Office | Lyon | Camille Roux", "Office | City | Manager")
+        start, end = quote["highlight"]
+        assert pipeline.document_text("offices.csv")[start:end] == answer["key_phrase"] == "Camille Roux"
+
+    with_client(mcp_server.build_server(pipeline), session)
+
+
+def test_host_and_port_without_http_are_refused(tmp_path: Path) -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    environ.update(RAG_INDEX_DIR=str(tmp_path / "index"))
+    done = subprocess.run(
+        [sys.executable, "-m", "rag", "mcp", "--port", "7899"], capture_output=True, text=True, env=environ, timeout=120
+    )
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.startswith("rag: error: --host and --port are for rag mcp --http")
 
 
 def test_rag_mcp_without_the_sdk_says_which_extra_to_install(tmp_path: Path) -> None:

@@ -79,6 +79,14 @@ _MAX_UNZIPPED = 512 * 1024 * 1024
 """An Office file whose parts unzip to more than this is refused: a zip bomb, or no document worth reading."""
 
 
+_OFFICE_PARTS = {
+    "word/document.xml": ("Word", ".docx"),
+    "ppt/presentation.xml": ("PowerPoint", ".pptx"),
+    "xl/workbook.xml": ("Excel", ".xlsx"),
+}
+"""Each Office format's main part, its name and its file suffix."""
+
+
 def _check_office_zip(path: Path, raw: bytes, kind: str, main_part: str) -> None:
     """Raise a DocumentError unless ``raw`` is an undamaged Office (OOXML) ZIP package holding ``main_part``
     that unzips to at most :data:`_MAX_UNZIPPED` bytes; ``kind`` names the format for people ("Word")."""
@@ -87,7 +95,11 @@ def _check_office_zip(path: Path, raw: bytes, kind: str, main_part: str) -> None
         raise DocumentError(
             path, f"an old binary {kind} file or a password-protected {suffix}; save it as an unprotected {suffix}"
         )
-    _check_zip(path, raw, kind, main_part, "[Content_Types].xml")
+    names = _check_zip(path, raw, kind, main_part, "[Content_Types].xml")
+    if main_part not in names:
+        for other, (other_kind, suffix_) in _OFFICE_PARTS.items():
+            if other in names:  # a workbook named .pptx: the parser's own message would be about content types
+                raise DocumentError(path, f"{_a(other_kind)} file named {suffix}: rename it to {suffix_} to index it")
 
 
 def _check_zip(path: Path, raw: bytes, kind: str, main_part: str, *alternatives: str) -> set[str]:
@@ -106,9 +118,13 @@ def _check_zip(path: Path, raw: bytes, kind: str, main_part: str, *alternatives:
     if unzipped > _MAX_UNZIPPED:
         raise DocumentError(path, f"{suffix} unzips to {unzipped:,} bytes (limit {_MAX_UNZIPPED:,}): a zip bomb?")
     if not names & {main_part, *alternatives}:
-        article = "an" if kind[:1] in "AEIOU" else "a"
-        raise DocumentError(path, f"not {article} {kind} document (a ZIP file without {main_part})")
+        raise DocumentError(path, f"not {_a(kind)} document (a ZIP file without {main_part})")
     return names
+
+
+def _a(noun: str) -> str:
+    """``noun`` with its indefinite article: "a Word", "an Excel", "an EPUB"."""
+    return f"{'an' if noun[:1] in 'AEIOU' else 'a'} {noun}"
 
 
 def _decode(path: Path, raw: bytes) -> str:
