@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.chunking import sentence_spans
+from rag.chunking import Chunk, sentence_spans
 from rag.embedding import Embedder
 from rag.lexical import index_term, tokenize, tokenize_cased
 from rag.phrases import ENTITY_PATTERNS, question_type
@@ -176,6 +176,18 @@ HEADER_REACH = 8_000
 first line is: the header of a table that starts the document, as a CSV file's does)."""
 
 
+def continued_table(chunk: Chunk, excerpt: Callable[[str, int, int], str]) -> tuple[bool, str | None]:
+    """For a chunk that starts with a table row: whether the table starts with the chunk, and else its header row
+    (None when it cannot be found), read from the document before the chunk with ``excerpt(source, start, end)``.
+    A table longer than :data:`HEADER_REACH` takes the document's first line, if it is a row: a CSV file's is."""
+    lo = max(chunk.start - HEADER_REACH, 0)
+    whole, carried = header_before(excerpt(chunk.source, lo, chunk.start), from_start=lo == 0)
+    if not whole and carried is None:
+        first = excerpt(chunk.source, 0, 2_000).split("\n", 1)[0]
+        carried = first if "|" in first else None
+    return whole, carried
+
+
 def header_before(before: str, from_start: bool = False) -> tuple[bool, str | None]:
     """For a chunk that starts with a table row, from the document's text just ``before`` it (the whole text
     before it when ``from_start``): whether the table starts with the chunk, and else its header row (None when it
@@ -258,11 +270,7 @@ class EvidenceScorer:
             relative = [(s - chunk.start, e - chunk.start) for s, e in spans]
             whole, carried = chunk.start == 0, None
             if not whole and self.excerpt is not None and relative and _is_row(chunk.text, relative[0]):
-                lo = max(chunk.start - HEADER_REACH, 0)
-                whole, carried = header_before(self.excerpt(chunk.source, lo, chunk.start), from_start=lo == 0)
-                if not whole and carried is None:  # a table longer than the reach: a CSV file is one from its start
-                    first = self.excerpt(chunk.source, 0, 2_000).split("\n", 1)[0]
-                    carried = first if "|" in first else None
+                whole, carried = continued_table(chunk, self.excerpt)
             headers = _table_headers(chunk.text, relative, whole, carried)
             for k, (s, e) in enumerate(spans):
                 key = (chunk.source, s, e)

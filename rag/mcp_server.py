@@ -33,8 +33,10 @@ from typing_extensions import TypedDict
 
 from rag.answering import Answer, Quote
 from rag.errors import RagError
+from rag.evidence import continued_table
 
 if TYPE_CHECKING:
+    from rag.chunking import Chunk
     from rag.pipeline import IndexReport, Pipeline
 
 NAME = "rag-docs"
@@ -94,6 +96,9 @@ class PassageData(TypedDict):
     end: int
     page: int | None
     section: str
+    columns: str
+    """When the passage starts inside a table that began before it, the table's header row (what its cells
+    mean); else "" (a table that starts inside the passage shows its header itself)."""
     score: float
     """The fused retrieval score: it orders one result list, it is no probability."""
 
@@ -210,6 +215,7 @@ def build_server(pipeline: Pipeline) -> MCPServer:
                     end=p.chunk.end,
                     page=_page(pipeline, p.chunk.source, p.chunk.start),
                     section=p.chunk.section or "",
+                    columns=_columns(pipeline, p.chunk),
                     score=round(float(p.score), 4),
                 )
                 for p in pipeline.retrieve(query, top_k=top_k, filters=filters)
@@ -269,6 +275,18 @@ def build_server(pipeline: Pipeline) -> MCPServer:
         return _reported(run)
 
     return server
+
+
+def _columns(pipeline: Pipeline, chunk: Chunk) -> str:
+    """The header row of the table ``chunk`` continues, if it starts with one of its rows (else "")."""
+    first_line = chunk.text.split("\n", 1)[0]
+    if chunk.start == 0 or "|" not in first_line:
+        return ""
+    try:
+        whole, header = continued_table(chunk, pipeline.excerpt)
+    except KeyError:  # removed by a sync since it was retrieved
+        return ""
+    return "" if whole or header is None else header
 
 
 def _page(pipeline: Pipeline, source: str, offset: int) -> int | None:

@@ -225,12 +225,14 @@ def test_read_document_rejects_offsets_outside_the_text_and_stops_at_its_end(
     with_client(server, session)
 
 
-def test_a_table_rows_quote_carries_its_columns_and_the_key_phrase_offsets(tmp_path: Path, embedder: Any) -> None:
+def test_table_rows_come_with_their_columns_in_answers_and_in_search(tmp_path: Path, embedder: Any) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "offices.csv").write_text(
         "Office,City,Manager\nSales Office,Lyon,Camille Roux\nStudio,Porto,Tiago Mendes\n"
     )
+    depots = [f"Depot {i},Manager {i} Berg,{10 + i % 50} staff" for i in range(400)]
+    (docs / "depots.csv").write_text("Depot,Manager,Staff\n" + "\n".join(depots) + "\n")
     pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=embedder)
 
     async def session(client: Client) -> None:
@@ -239,6 +241,12 @@ def test_a_table_rows_quote_carries_its_columns_and_the_key_phrase_offsets(tmp_p
         assert (quote["text"], quote["columns"]) == ("Sales Office | Lyon | Camille Roux", "Office | City | Manager")
         start, end = quote["highlight"]
         assert pipeline.document_text("offices.csv")[start:end] == answer["key_phrase"] == "Camille Roux"
+        found = data(
+            await client.call_tool("search", {"query": "Depot 180 manager", "filters": {"source": "depots.csv"}})
+        )
+        middle = [p for p in found["passages"] if p["start"] > 0]
+        assert middle and all(p["columns"] == "Depot | Manager | Staff" for p in middle)
+        assert any("Depot 180 | Manager 180 Berg" in p["text"] for p in middle)
 
     with_client(mcp_server.build_server(pipeline), session)
 
