@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import io
 import os
+import re
 import subprocess
 import sys
 import time
@@ -381,6 +382,13 @@ def test_pptx_slides_are_pages_titles_are_sections_and_text_is_read_top_down(tmp
     assert_consistent(doc)
 
 
+def test_blank_slides_at_the_end_of_a_deck_keep_its_pages_inside_the_text(tmp_path: Path) -> None:
+    doc = load_file(write(tmp_path, "d.pptx", make_pptx([{"title": "Intro", "bullets": ["Hello world"]}, {}, {}])))
+    assert doc.pages == (0, len(doc.text), len(doc.text))
+    assert doc.warnings == ("slide 2 has no text (a picture?)", "slide 3 has no text (a picture?)")
+    assert_consistent(doc)
+
+
 def test_a_quote_from_a_slide_says_slide_not_page() -> None:
     from rag.answering import Quote
 
@@ -435,6 +443,56 @@ def test_xlsx_title_rows_are_headings_and_unsaved_formulas_are_shown_as_written(
     assert doc.text == "Quarterly targets\n\nQuarter | Owner | Target\nQ1 | Anna | 100\nQ2 | Ben | =C3*2"
     assert doc.sections == ((0, "Quarterly targets"),)
     assert doc.warnings == ("1 formula cells have no saved result (the file was not saved by Excel): read as formulas",)
+
+
+@pytest.mark.parametrize(
+    ("value", "number_format", "shown"),
+    [
+        (1234.5, "#,##0", "1,235"),  # halves round up, as Excel rounds them (Python's round() gives 1,234)
+        (2.5, "0", "3"),
+        (1234567, '#,##0,"K"', "1,235K"),  # a comma after the digits divides by 1,000
+        (1234567, '#,##0.0,,"M"', "1.2M"),
+        (0.4, "0.0%", "40.0%"),
+        (12.5, "[$€-407] #,##0.00", "€ 12.50"),
+        (2.5, '_-* #,##0.00\\ "€"_-;-* #,##0.00\\ "€"_-', "2.50 €"),
+        (0.1 + 0.2, "General", "0.3"),
+    ],
+)
+def test_xlsx_numbers_are_shown_in_their_cells_format(
+    tmp_path: Path, value: float, number_format: str, shown: str
+) -> None:
+    book = make_xlsx({"Sheet1": [["Item", "Value"], ["x", (value, number_format)]]})
+    assert load_file(write(tmp_path, "n.xlsx", book)).text == f"Item | Value\nx | {shown}"
+
+
+def test_xlsx_reads_the_rows_a_sheet_holds_not_the_size_it_declares(tmp_path: Path) -> None:
+    book = make_xlsx({"Sheet1": [[f"Office{i}", i] for i in range(50)]})
+    with zipfile.ZipFile(io.BytesIO(book)) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+    stale = re.sub(r'<dimension ref="[^"]*"/>', '<dimension ref="A1:A1"/>', sheet)
+    doc = load_file(write(tmp_path, "stale.xlsx", replace_zip_member(book, "xl/worksheets/sheet1.xml", stale.encode())))
+    assert doc.text.splitlines()[-1] == "Office49 | 49"  # all 50 rows, not the one cell declared
+    empties = "".join(f'<row r="{r}"><c r="A{r}" s="0"/></row>' for r in range(51, 20_000))
+    huge = re.sub(r'<dimension ref="[^"]*"/>', '<dimension ref="A1:XFD1048576"/>', sheet)
+    huge = huge.replace("</sheetData>", empties + "</sheetData>")
+    started = time.perf_counter()
+    doc = load_file(write(tmp_path, "huge.xlsx", replace_zip_member(book, "xl/worksheets/sheet1.xml", huge.encode())))
+    assert len(doc.text.splitlines()) == 50
+    assert time.perf_counter() - started < 10  # 16,384 columns declared: not 20,000 rows padded to them
+
+
+def test_xlsx_stops_at_its_cell_budget_with_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import rag.formats.xlsx
+
+    monkeypatch.setattr(rag.formats.xlsx, "MAX_CELLS", 100)
+    doc = load_file(write(tmp_path, "big.xlsx", make_xlsx({"A": [[f"r{i}", i] for i in range(80)], "B": [["z"]]})))
+    assert doc.text.splitlines()[-1] == "r49 | 49"
+    assert doc.warnings == ("sheet 'A' cut short: the workbook has over 100 cells",)
+
+
+def test_a_sparse_xlsx_table_keeps_its_rows_of_one_cell(tmp_path: Path) -> None:
+    book = make_xlsx({"Fruit": [["Apples", ""], ["Pears", ""], ["Plums", "ripe in August"]]})
+    assert load_file(write(tmp_path, "fruit.xlsx", book)).text == "Apples |\nPears |\nPlums | ripe in August"
 
 
 @pytest.mark.parametrize(("suffix", "kind"), [(".pptx", "PowerPoint"), (".xlsx", "Excel")])
@@ -523,16 +581,52 @@ def test_an_epub_is_its_chapters_in_reading_order_with_their_headings(tmp_path: 
     assert_consistent(doc)
 
 
+def test_attachments_are_found_by_content_type_named_safely_and_counted_when_read(tmp_path: Path) -> None:
+    from email.message import EmailMessage
+
+    inner = EmailMessage()
+    inner["Subject"], inner["From"] = "Fees", "ben@example.com"
+    inner.set_content("Mooring costs 25 EUR a night.")
+    mail = EmailMessage()
+    mail["Subject"], mail["From"] = "Forward", "anna@example.com"
+    mail.set_content("See attached.")
+    for n in range(25):  # pictures do not count against the limit of attachments read
+        mail.add_attachment(b"\x89PNG\r\n", maintype="image", subtype="png", filename=f"logo{n}.png")
+    mail.add_attachment("Ferries leave hourly.", filename="reports/ferries.txt")  # a "/" in the name
+    mail.add_attachment(inner)  # message/rfc822 without a file name
+    doc = load_file(write(tmp_path, "fwd.eml", bytes(mail)))
+    assert "Attachment: reports/ferries.txt\n\nFerries leave hourly." in doc.text
+    assert "Attachment: attachment 27\n\nFrom: ben@example.com\nSubject: Fees\n\nMooring costs 25 EUR" in doc.text
+    assert doc.warnings == ()
+    assert_consistent(doc)
+
+
+def test_an_epub_spine_that_repeats_a_chapter_reads_it_once_and_obfuscated_fonts_are_no_drm(tmp_path: Path) -> None:
+    book = make_epub([("Only", "<p>Read me once.</p>")], spine=[0] * 50)
+    assert load_file(write(tmp_path, "loop.epub", book)).text == "Only\n\nRead me once."
+    fonts = (
+        '<encryption xmlns="urn:oasis:names:tc:opendocument:xmlns:container" '
+        'xmlns:enc="http://www.w3.org/2001/04/xmlenc#"><enc:EncryptedData><enc:EncryptionMethod '
+        'Algorithm="http://www.idpf.org/2008/embedding"/><enc:CipherData><enc:CipherReference URI="{uri}"/>'
+        "</enc:CipherData></enc:EncryptedData></encryption>"
+    )
+    for uri, refused in (("OEBPS/fonts/serif.otf", False), ("OEBPS/text/chapter%200.xhtml", True)):
+        with zipfile.ZipFile(io.BytesIO(make_epub([("A", "<p>Text.</p>")]))) as source:
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w") as target:
+                for info in source.infolist():
+                    target.writestr(info, source.read(info.filename))
+                target.writestr("META-INF/encryption.xml", fonts.format(uri=uri))
+        path = write(tmp_path, f"book-{refused}.epub", buffer.getvalue())
+        if refused:
+            assert "DRM-protected" in reason(path)
+        else:
+            assert load_file(path).text == "A\n\nText."
+
+
 def test_not_really_epub_files_are_refused_with_a_reason(tmp_path: Path) -> None:
     assert "ZIP" in reason(write(tmp_path, "text.epub", "just text"))
     assert "not an EPUB document" in reason(write(tmp_path, "docx.epub", make_docx([("p", "x")])))
-    with zipfile.ZipFile(io.BytesIO(make_epub([("A", "<p>b</p>")]))) as source:
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w") as target:
-            for info in source.infolist():
-                target.writestr(info, source.read(info.filename))
-            target.writestr("META-INF/encryption.xml", "<encryption><EncryptedData/></encryption>")
-    assert "DRM-protected" in reason(write(tmp_path, "drm.epub", buffer.getvalue()))
 
 
 # --------------------------------------------------------------------------------------------------------------- HTML

@@ -76,7 +76,8 @@ class NotUTF8Error(DocumentError):
 
 
 _MAX_UNZIPPED = 512 * 1024 * 1024
-"""An Office file whose parts unzip to more than this is refused: a zip bomb, or no document worth reading."""
+"""A ZIP-packaged file (Office, EPUB) whose parts unzip to more than this is refused: a zip bomb, or no document
+worth reading."""
 
 
 _OFFICE_PARTS = {
@@ -88,8 +89,10 @@ _OFFICE_PARTS = {
 
 
 def _check_office_zip(path: Path, raw: bytes, kind: str, main_part: str) -> None:
-    """Raise a DocumentError unless ``raw`` is an undamaged Office (OOXML) ZIP package holding ``main_part``
-    that unzips to at most :data:`_MAX_UNZIPPED` bytes; ``kind`` names the format for people ("Word")."""
+    """Raise a DocumentError unless ``raw`` is an undamaged Office (OOXML) ZIP package that unzips to at most
+    :data:`_MAX_UNZIPPED` bytes and holds ``main_part`` (or, written by an unusual program, at least the
+    package's content types: its parser then decides); ``kind`` names the format for people ("Word"). An Office
+    file of another kind (a workbook named .pptx) is refused with the suffix it should have."""
     suffix = path.suffix.lower() or ".zip"
     if raw.startswith(b"\xd0\xcf\x11\xe0"):
         raise DocumentError(

@@ -6,6 +6,8 @@ subject is the title."""
 from __future__ import annotations
 
 import functools
+import mimetypes
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +20,8 @@ if TYPE_CHECKING:
 HEADERS = ("From", "To", "Cc", "Date", "Subject")
 """The headers written before the body, in this order (the others are routing detail)."""
 MAX_ATTACHMENTS = 20
-"""Attachments read per e-mail; the others are named in a warning."""
+"""Attachments read per e-mail (pictures and other unreadable kinds not counted); the others are named in a
+warning."""
 
 
 def _content(part: Any) -> str | bytes:
@@ -50,29 +53,39 @@ def _body(path: Path, message: EmailMessage) -> tuple[str, tuple[tuple[int, str]
 
 
 def _attachments(path: Path, message: EmailMessage, out: _Blocks, warnings: list[str], nested: bool) -> None:
-    """Each attachment that a loader reads, under its own heading; the others named in ``warnings``."""
+    """Each attachment that a loader reads (by its name's suffix, else its content type), under its own heading;
+    the ones that cannot be read, or past :data:`MAX_ATTACHMENTS`, named in ``warnings``."""
     from rag.documents import LOADERS
 
-    parts = list(message.iter_attachments())
-    for number, part in enumerate(parts):
-        name = _one_line(part.get_filename() or f"attachment {number + 1}")
+    read = 0
+    for number, part in enumerate(message.iter_attachments(), start=1):
+        name = _one_line(part.get_filename() or "") or f"attachment {number}"
         suffix = Path(name).suffix.lower()
-        if number >= MAX_ATTACHMENTS:
-            warnings.append(f"attachment {name} not read (only the first {MAX_ATTACHMENTS} are)")
-            continue
+        if suffix not in LOADERS:  # no name, or an unusual one: the content type says what it is
+            suffix = _BY_TYPE.get(part.get_content_type()) or mimetypes.guess_extension(part.get_content_type()) or ""
         if suffix not in LOADERS or (nested and suffix == ".eml"):
-            continue  # pictures, signatures, invitations; a forwarded mail's own attachments: nothing to quote
+            continue  # pictures, signatures, invitations; a mail attached to an attached mail: nothing to quote
+        if read == MAX_ATTACHMENTS:
+            warnings.append(f"attachment {name} not read (only {MAX_ATTACHMENTS} are)")
+            continue
+        read += 1
         loader = functools.partial(load, nested=True) if suffix == ".eml" else LOADERS[suffix]
         content = _content(part)
         raw = content.encode("utf-8") if isinstance(content, str) else content
+        inner = path.with_name(f"{path.name}#{_SEPARATORS.sub('_', name)}")  # "reports/fees.txt" is a name here
         try:
-            extracted = loader(path.with_name(f"{path.name}#{name}"), raw)
+            extracted = loader(inner, raw)
         except DocumentError as error:
             warnings.append(f"attachment {name} could not be read: {error.reason}")
             continue
         warnings.extend(f"attachment {name}: {w}" for w in extracted.warnings)
         out.add(f"Attachment: {name}", heading=True)
         out.add_text(extracted.text, extracted.sections)
+
+
+_BY_TYPE = {"message/rfc822": ".eml", "text/plain": ".txt", "text/markdown": ".md", "text/csv": ".csv"}
+"""Suffixes for the content types of attachments without a usable name."""
+_SEPARATORS = re.compile(r"[\\/\x00]")
 
 
 def load(path: Path, raw: bytes, nested: bool = False) -> Extracted:
@@ -82,12 +95,12 @@ def load(path: Path, raw: bytes, nested: bool = False) -> Extracted:
     import email.policy
     from email.message import EmailMessage
 
-    message = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(message, EmailMessage)  # so says the default policy
-    try:
+    try:  # a damaged or hostile message (thousands of nested parts: RecursionError) is one bad file
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)  # so says the default policy
         fields = [(name, _one_line(str(message.get(name, "")))) for name in HEADERS]
-    except Exception as exc:  # a header the parser cannot decode
-        raise DocumentError(path, f"unreadable e-mail headers ({type(exc).__name__}: {exc})") from None
+    except Exception as exc:
+        raise DocumentError(path, f"unreadable e-mail ({type(exc).__name__}: {exc})") from None
     if not any(value for name, value in fields if name != "Cc"):
         raise DocumentError(path, "not an e-mail (no From, To, Date or Subject header)")
     out = _Blocks()

@@ -1,5 +1,6 @@
-"""EPUB (a ZIP of XHTML chapters): the chapters in reading order (the package's spine), each read as the HTML
-loader reads a page, its headings kept as sections; the book's title from its metadata."""
+"""EPUB (a ZIP of XHTML chapters): the chapters in reading order (the package's spine; each once), each read as
+the HTML loader reads a page, its headings kept as sections; the book's title from its metadata. A book whose
+chapters are encrypted (DRM) is refused; obfuscated fonts, which publishers list the same way, are no matter."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import posixpath
 import zipfile
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 from rag.errors import DocumentError
@@ -19,6 +21,21 @@ _DC = "{http://purl.org/dc/elements/1.1/}"
 _XHTML = frozenset({"application/xhtml+xml", "text/html"})
 
 
+def _encrypted(book: zipfile.ZipFile, names: set[str], parser: Any) -> set[str]:
+    """The members that ``META-INF/encryption.xml`` says are encrypted. Publishers obfuscate embedded fonts the
+    same way, so only a chapter among them makes a book unreadable."""
+    from lxml import etree
+
+    if "META-INF/encryption.xml" not in names:
+        return set()
+    root = etree.fromstring(book.read("META-INF/encryption.xml"), parser)
+    return {
+        posixpath.normpath(unquote(reference.get("URI") or ""))
+        for reference in root.iter()
+        if isinstance(reference.tag, str) and reference.tag.endswith("CipherReference")
+    }
+
+
 def load(path: Path, raw: bytes) -> Extracted:
     names = _check_zip(path, raw, "EPUB", "META-INF/container.xml")
     from lxml import etree
@@ -28,8 +45,6 @@ def load(path: Path, raw: bytes) -> Extracted:
     warnings: list[str] = []
     try:
         with zipfile.ZipFile(BytesIO(raw)) as book:
-            if "META-INF/encryption.xml" in names and b"EncryptedData" in book.read("META-INF/encryption.xml"):
-                raise DocumentError(path, "DRM-protected EPUB: its chapters are encrypted")
             container = etree.fromstring(book.read("META-INF/container.xml"), parser)
             rootfile = container.find(f".//{_CONTAINER}rootfile")
             opf_path = rootfile.get("full-path") if rootfile is not None else None
@@ -42,11 +57,15 @@ def load(path: Path, raw: bytes) -> Extracted:
                 item.get("id"): (item.get("href") or "", item.get("media-type") or "")
                 for item in package.iter(f"{_OPF}item")
             }
+            chapters: dict[str, None] = {}  # in reading order, each once (a spine may repeat one)
             for reference in package.iter(f"{_OPF}itemref"):
                 href, media = items.get(reference.get("idref"), ("", ""))
                 member = posixpath.normpath(posixpath.join(folder, unquote(href.split("#")[0])))
-                if media not in _XHTML or member not in names:
-                    continue
+                if media in _XHTML and member in names:
+                    chapters[member] = None
+            if chapters.keys() & _encrypted(book, names, parser):
+                raise DocumentError(path, "DRM-protected EPUB: its chapters are encrypted")
+            for member in chapters:
                 try:
                     chapter = html.load(path, book.read(member))
                 except DocumentError as error:

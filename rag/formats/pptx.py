@@ -75,4 +75,6 @@ def load(path: Path, raw: bytes) -> Extracted:
         logger.debug("python-pptx failed on %s", path, exc_info=True)
         raise DocumentError(path, f"unreadable .pptx ({type(exc).__name__}: {exc})") from None
     first = next((heading for _, heading in out.sections), None)  # the first slide's title
-    return Extracted(out.text(), named or first, tuple(starts), tuple(sorted(out.sections + sections)), tuple(warnings))
+    text = out.text()
+    pages = tuple(min(start, len(text)) for start in starts)  # blank slides at the end start where the text ends
+    return Extracted(text, named or first, pages, tuple(sorted(out.sections + sections)), tuple(warnings))

@@ -1,15 +1,22 @@
 """XLSX (openpyxl): each visible worksheet a table, written as the other formats write theirs ("cell | cell" per
 row), under its sheet's name as a heading when the workbook has more than one. Cells read as Excel shows them:
-a formula's saved result, numbers in their cell's format (40.0%, €45,000.50), dates without a midnight time. A
-title row above a table (one cell, often merged across it) is its heading, not its header; empty rows and the
-empty columns around a sheet's data are left out; hidden sheets are not read (a warning names them)."""
+a formula's saved result, numbers in their cell's format (40.0%, €45,000.50, 1,235K), dates without a midnight
+time. A title above a table (one cell merged across columns) is its heading, not its header; empty rows and the
+empty columns around a sheet's data are left out; hidden sheets are not read (a warning names them).
+
+Sheets are streamed (openpyxl's read-only mode, their declared size ignored: it may be stale or absurd), at most
+:data:`MAX_CELLS` cells per workbook."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import logging
 import re
+import zipfile
+from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +25,22 @@ from rag.formats.common import Extracted, _Blocks, _check_office_zip, _one_line,
 
 logger = logging.getLogger(__name__)
 
+MAX_CELLS = 1_000_000
+"""Cells visited per workbook, empty ones included (a 1 MB file can declare millions of styled empty cells); a
+sheet that reaches it is cut short with a warning."""
+
 _FORMAT_TOKEN = re.compile(r'"[^"]*"|\\.|_.|\*.|\[[^\]]*\]|[0#?][0#?,.]*|.', re.DOTALL)
 """A number format's pieces: quoted text, an escaped character, padding (_x) and fill (*x), a [bracket] (colour,
 condition, or [$€-407] currency), a run of digit placeholders, or one literal character."""
+_FORMULA = re.compile(rb"<(?:\w+:)?f[ >/]")
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
 
 
 def _number(value: float, number_format: str | None) -> str:
-    """``value`` as a cell in ``number_format`` shows it, for the usual formats: decimals, thousands separators,
-    percent, currency and other literal text ("0.0%", '"€"#,##0.00', "#,##0 [$EUR]"); "General" and the rest
-    (scientific, fractions) as a person would write the number."""
+    """``value`` as a cell in ``number_format`` shows it, for the usual formats: decimals (rounded half up, as
+    Excel does), thousands separators, thousands scaling ("#,##0," shows 1234567 as 1,235), percent, currency
+    and other literal text ("0.0%", '"€"#,##0.00', "#,##0 [$EUR]"); "General" and the rest (scientific,
+    fractions) as a person would write the number."""
     section = (number_format or "General").split(";")[0]
     if section.lower() in ("general", "") or re.search(r"[Ee][+-]|\?/", section):
         return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:.10g}"
@@ -53,10 +67,13 @@ def _number(value: float, number_format: str | None) -> str:
             prefix += text
     if not digits:
         return f"{value:.10g}"
-    shown = value * 100 if percent else value
+    scaled = len(digits) - len(digits.rstrip(","))  # each comma after the digits divides by 1,000
+    digits = digits.rstrip(",")
     whole, _, fraction = digits.partition(".")
     decimals = sum(1 for ch in fraction if ch in "0#?")
-    number = f"{shown:{',' if ',' in whole else ''}.{decimals}f}"
+    shown = Decimal(repr(value)) * (100 if percent else 1) / (Decimal(1000) ** scaled)
+    rounded = shown.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    number = f"{rounded:{',' if ',' in whole else ''}.{decimals}f}"
     return f"{prefix}{number}{suffix}".strip()
 
 
@@ -77,36 +94,62 @@ def _cell(value: Any, number_format: str | None = None) -> str:
     return _one_line(str(value)).replace("|", "/")
 
 
-def _table(rows: list[list[str]]) -> tuple[list[str], str]:
-    """The title rows above a table (rows of one cell while the table has several columns), and the rows that
-    say something, without the columns that are empty in every one of them."""
-    rows = [row for row in rows if any(row)]
-    if not rows:
-        return [], ""
-    width = max(len(row) for row in rows)
-    rows = [row + [""] * (width - len(row)) for row in rows]
-    used = [c for c in range(width) if any(row[c] for row in rows)]
-    rows = [[row[c] for c in used] for row in rows]
-    titles: list[str] = []
-    while len(used) > 1 and len(rows) > 2 and sum(1 for cell in rows[0] if cell) == 1:
-        titles.append(next(cell for cell in rows.pop(0) if cell))
-    return titles, "\n".join(" | ".join(row).rstrip() for row in rows)
+def _scan(archive: zipfile.ZipFile, member: str | None) -> tuple[bool, set[int]]:
+    """Whether a sheet's XML holds formulas, and the rows of its cells merged across columns (a title's), read
+    in pieces (a sheet may unzip to hundreds of MB). Unknown sheet: formulas assumed, no merged rows."""
+    if member is None or member not in archive.namelist():
+        return True, set()
+    formulas, merged, tail = False, set(), b""
+    with archive.open(member) as xml:
+        while chunk := xml.read(1 << 20):
+            data = tail + chunk
+            formulas = formulas or _FORMULA.search(data) is not None
+            for first_column, first_row, last_column, last_row in _MERGE.findall(data):
+                if first_row == last_row and first_column != last_column:
+                    merged.add(int(first_row))
+            tail = data[-256:]
+    return formulas, merged
 
 
-def _sheet_rows(values: Any, formulas: Any) -> tuple[list[list[str]], int]:
-    """The rows of one sheet as shown, read from its cached values, with the formula itself where a formula has
-    no saved result (a file written by a program, not saved by Excel); and how many such cells there were."""
-    rows, unsaved = [], 0
-    for shown, written in zip(values.iter_rows(), formulas.iter_rows(), strict=False):
-        row = []
+def _rows(values: Any, formulas: Any | None, budget: list[int]) -> Iterator[tuple[int, list[str], int]]:
+    """(row number, cells as shown, cells with an unsaved formula) of each row that says something, read from
+    the cached values, with the formula itself where a formula has no saved result (a file written by a program,
+    not saved by Excel). ``budget`` ([cells left]) is spent on every cell visited."""
+    values.reset_dimensions()  # read what the sheet holds, not the size it declares
+    pairs: Iterator[tuple[Any, Any]]
+    if formulas is None:
+        pairs = ((row, row) for row in values.iter_rows())
+    else:
+        formulas.reset_dimensions()
+        pairs = zip(values.iter_rows(), formulas.iter_rows(), strict=False)
+    for shown, written in pairs:
+        budget[0] -= len(shown)
+        if budget[0] < 0:
+            return
+        row, unsaved = [], 0
         for cell, source in zip(shown, written, strict=False):
-            if cell.value is None and getattr(source, "data_type", None) == "f":
+            if cell.value is None and formulas is not None and getattr(source, "data_type", None) == "f":
                 unsaved += 1
                 row.append(_cell(source.value))
             else:
                 row.append(_cell(cell.value, getattr(cell, "number_format", None)))
-        rows.append(row)
-    return rows, unsaved
+        if any(row):
+            yield next((c.row for c in shown if getattr(c, "row", None)), 0), row, unsaved
+
+
+def _table(rows: list[tuple[int, list[str]]], merged: set[int]) -> tuple[list[str], str]:
+    """The titles above a table (leading rows of one cell merged across columns) and its rows, without the
+    columns that are empty in every row."""
+    if not rows:
+        return [], ""
+    width = max(len(cells) for _, cells in rows)
+    padded = [(number, cells + [""] * (width - len(cells))) for number, cells in rows]
+    used = [c for c in range(width) if any(cells[c] for _, cells in padded)]
+    table = [(number, [cells[c] for c in used]) for number, cells in padded]
+    titles: list[str] = []
+    while len(table) > 1 and table[0][0] in merged and sum(1 for cell in table[0][1] if cell) == 1:
+        titles.append(next(cell for cell in table.pop(0)[1] if cell))
+    return titles, "\n".join(" | ".join(cells).rstrip() for _, cells in table)
 
 
 def load(path: Path, raw: bytes) -> Extracted:
@@ -117,23 +160,32 @@ def load(path: Path, raw: bytes) -> Extracted:
         raise DocumentError(path, "XLSX support needs the 'openpyxl' package") from None
     sheets: list[tuple[str, list[str], str]] = []
     warnings: list[str] = []
+    budget, unsaved = [MAX_CELLS], 0
     # openpyxl parses untrusted XML and can raise many exception types on a damaged file.
     try:
-        values = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-        formulas = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=False)
-        try:
-            unsaved = 0
-            for shown, written in zip(values.worksheets, formulas.worksheets, strict=True):
-                if shown.sheet_state != "visible":
-                    warnings.append(f"hidden sheet {shown.title!r} not read")
+        with contextlib.ExitStack() as stack, zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            values = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+            stack.callback(values.close)
+            formulas = None
+            for sheet in values.worksheets:
+                if sheet.sheet_state != "visible":
+                    warnings.append(f"hidden sheet {sheet.title!r} not read")
                     continue
-                rows, missing = _sheet_rows(shown, written)
-                unsaved += missing
-                sheets.append((shown.title, *_table(rows)))
+                has_formulas, merged = _scan(archive, getattr(sheet, "_worksheet_path", None))
+                if has_formulas and formulas is None:  # parsed again only when some sheet has formulas
+                    formulas = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=False)
+                    stack.callback(formulas.close)
+                written = formulas[sheet.title] if has_formulas and formulas is not None else None
+                rows = []
+                for number, cells, missing in _rows(sheet, written, budget):
+                    rows.append((number, cells))
+                    unsaved += missing
+                if budget[0] < 0:
+                    warnings.append(f"sheet {sheet.title!r} cut short: the workbook has over {MAX_CELLS:,} cells")
+                sheets.append((sheet.title, *_table(rows, merged)))
+                if budget[0] < 0:
+                    break
             title = _useful_title(values.properties.title)
-        finally:
-            values.close()
-            formulas.close()
     except Exception as exc:
         logger.debug("openpyxl failed on %s", path, exc_info=True)
         raise DocumentError(path, f"unreadable .xlsx ({type(exc).__name__}: {exc})") from None
