@@ -24,7 +24,7 @@ from pathlib import Path
 from rag.errors import DocumentError, DocumentsFolderError
 from rag.formats import delimited, docx, eml, epub, html, pdf, pptx, xlsx
 from rag.formats import text as plain_text
-from rag.formats.common import _JUNK, Extracted, Loader, NotUTF8Error, _useful_title
+from rag.formats.common import _JUNK, OFFICE_FORMATS, Extracted, Loader, NotUTF8Error, _useful_title
 
 __all__ = [
     "LOADERS",
@@ -98,7 +98,7 @@ LOADERS: dict[str, Loader] = {
 }
 """Loaders by lower-case file suffix. Register a new format by adding to this mapping."""
 
-OLD_FORMATS = {".doc": ("Word", ".docx"), ".ppt": ("PowerPoint", ".pptx"), ".xls": ("Excel", ".xlsx")}
+OLD_FORMATS = {old: (kind, suffix) for kind, suffix, _, old in OFFICE_FORMATS}
 """Office's formats before 2007, not read: their skip reason says which format to save them in."""
 
 

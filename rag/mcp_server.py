@@ -22,12 +22,14 @@ from __future__ import annotations
 import dataclasses
 import socket
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import ToolAnnotations
 from typing_extensions import TypedDict
 
@@ -161,19 +163,27 @@ def answer_data(answer: Answer) -> AnswerData:
 T = TypeVar("T")
 
 
-def _reported(run: Callable[[], T]) -> T:
-    """``run()``, its library error turned into the tool error the client shows (the SDK hides any other
-    exception's message as an internal error)."""
-    try:
-        return run()
-    except RagError as error:
-        raise ToolError(str(error)) from error
-    except ValueError as error:  # a filter of the wrong shape, an offset out of range
-        raise ToolError(str(error)) from error
+def build_server(pipeline: Pipeline, warm_up: bool = False) -> MCPServer:
+    """An MCP server whose tools answer from ``pipeline``'s documents (run it with ``.run("stdio")``).
 
+    With ``warm_up``, the index is synced and the models loaded on a thread from now on, and every tool call
+    waits for that first: a client's handshake is answered at once (clients time out on a slow start), and two
+    first calls do not both load the models.
+    """
+    loading = threading.Thread(target=_load, args=(pipeline,), name="rag-mcp-warm-up", daemon=True)
+    if warm_up:
+        loading.start()
 
-def build_server(pipeline: Pipeline) -> MCPServer:
-    """An MCP server whose tools answer from ``pipeline``'s documents (run it with ``.run("stdio")``)."""
+    def _reported(run: Callable[[], T]) -> T:
+        """``run()`` once the warm-up is over, its library error turned into the tool error the client shows
+        (the SDK hides any other exception's message as an internal error)."""
+        if warm_up:
+            loading.join()
+        try:
+            return run()
+        except (RagError, ValueError) as error:  # ValueError: a filter of the wrong shape, an offset out of range
+            raise ToolError(str(error)) from error
+
     server: MCPServer = MCPServer(NAME, instructions=INSTRUCTIONS, version=_version())
     read_only = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 
@@ -206,20 +216,21 @@ def build_server(pipeline: Pipeline) -> MCPServer:
         def run() -> SearchData:
             if not 1 <= top_k <= SEARCH_MAX:
                 raise ValueError(f"top_k must be between 1 and {SEARCH_MAX}. Currently, it is {top_k}")
-            found = [
-                PassageData(
-                    text=p.chunk.text,
-                    source=p.chunk.source,
-                    title=p.chunk.title,
-                    start=p.chunk.start,
-                    end=p.chunk.end,
-                    page=_page(pipeline, p.chunk.source, p.chunk.start),
-                    section=p.chunk.section or "",
-                    columns=_columns(pipeline, p.chunk),
-                    score=round(float(p.score), 4),
-                )
-                for p in pipeline.retrieve(query, top_k=top_k, filters=filters)
-            ]
+            with pipeline.pinned():  # pages and headers from the index the passages came from
+                found = [
+                    PassageData(
+                        text=p.chunk.text,
+                        source=p.chunk.source,
+                        title=p.chunk.title,
+                        start=p.chunk.start,
+                        end=p.chunk.end,
+                        page=pipeline.page_at(p.chunk.source, p.chunk.start),
+                        section=p.chunk.section or "",
+                        columns=_columns(pipeline, p.chunk),
+                        score=round(float(p.score), 4),
+                    )
+                    for p in pipeline.retrieve(query, top_k=top_k, filters=filters)
+                ]
             return SearchData(query=query, passages=found)
 
         return _reported(run)
@@ -277,6 +288,15 @@ def build_server(pipeline: Pipeline) -> MCPServer:
     return server
 
 
+def _load(pipeline: Pipeline) -> None:
+    """Sync the index and load the models (a failure is said on stderr, and again by the first call)."""
+    try:
+        _ = pipeline.store
+        pipeline.warm()
+    except RagError as error:
+        print(f"rag mcp: {error}", file=sys.stderr, flush=True)
+
+
 def _columns(pipeline: Pipeline, chunk: Chunk) -> str:
     """The header row of the table ``chunk`` continues, if it starts with one of its rows (else "")."""
     first_line = chunk.text.split("\n", 1)[0]
@@ -287,13 +307,6 @@ def _columns(pipeline: Pipeline, chunk: Chunk) -> str:
     except KeyError:  # removed by a sync since it was retrieved
         return ""
     return "" if whole or header is None else header
-
-
-def _page(pipeline: Pipeline, source: str, offset: int) -> int | None:
-    try:
-        return pipeline.store.page_at(source, offset)
-    except KeyError:  # removed by a sync since it was retrieved
-        return None
 
 
 def _relative(path: Path, folder: Path) -> str:
@@ -313,13 +326,13 @@ def _version() -> str:
 def serve_stdio(pipeline: Pipeline) -> None:
     """Serve ``pipeline`` over stdin and stdout until the client closes them, keeping the folder synced."""
     _watch(pipeline)
-    build_server(pipeline).run("stdio")
+    build_server(pipeline, warm_up=True).run("stdio")
 
 
 def serve_http(pipeline: Pipeline, host: str, port: int) -> None:
     """Serve ``pipeline`` at ``http://host:port/mcp`` (MCP's streamable HTTP) until Ctrl+C, keeping the folder
     synced. With ``settings.api_key`` set every request must carry ``Authorization: Bearer <key>``; without
-    one, only this machine may be served (DNS rebinding is refused: browsers' pages cannot reach it)."""
+    one, only this machine may be served, and web pages cannot reach it (:func:`_guard`)."""
     import uvicorn
 
     from rag.api import is_loopback
@@ -330,17 +343,37 @@ def serve_http(pipeline: Pipeline, host: str, port: int) -> None:
             f"serving MCP on {host} would open the documents to anyone who can reach it: set RAG_API_KEY "
             "(clients send it as 'Authorization: Bearer <key>') or serve 127.0.0.1"
         )
-    app = build_server(pipeline).streamable_http_app(host=host)
     _ = pipeline.store  # synced and loaded before listening, as the web chat is: the first call is answered at once
     pipeline.warm()
+    app = build_server(pipeline).streamable_http_app(host=host, transport_security=_guard(host))
     _watch(pipeline)
-    where = f"[{host}]" if ":" in host else host
     if host in ("0.0.0.0", "::"):  # not an address to connect to: say what is
-        where = f"every address of this machine (http://{socket.gethostname()}:{port}/mcp from others)"
-        print(f"Serving MCP on port {port} of {where} (press Ctrl+C to stop)", flush=True)
+        started = (
+            f"Serving MCP on port {port} of every address of this machine (http://{socket.gethostname()}:{port}/mcp)"
+        )
     else:
-        print(f"Serving MCP on http://{where}:{port}/mcp (press Ctrl+C to stop)", flush=True)
-    uvicorn.run(KeyRequired(app, key) if key else app, host=host, port=port, log_level="warning")
+        started = f"Serving MCP on http://{f'[{host}]' if ':' in host else host}:{port}/mcp"
+
+    class Announced(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if not self.should_exit:  # listening now: a client started on this line connects
+                print(f"{started} (press Ctrl+C to stop)", flush=True)
+
+    asgi = KeyRequired(app, key) if key else app
+    Announced(uvicorn.Config(asgi, host=host, port=port, log_level="warning")).run()
+
+
+def _guard(host: str) -> TransportSecuritySettings | None:
+    """On this machine only: requests must name it (``Host``: a DNS-rebinding page names its own site) and come
+    from no web page (an ``Origin`` header: MCP clients are programs, not pages). None beyond it: the key
+    guards then, and clients name the machine as they reach it."""
+    from rag.api import is_loopback
+
+    if not is_loopback(host):
+        return None
+    names = {f"[{host}]" if ":" in host else host, "127.0.0.1", "localhost", "[::1]"}
+    return TransportSecuritySettings(allowed_hosts=[f"{name}:*" for name in sorted(names)], allowed_origins=[])
 
 
 class KeyRequired:

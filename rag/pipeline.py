@@ -179,7 +179,7 @@ class Pipeline:
                 min_evidence=s.min_evidence,
                 min_support=s.generator_min_support,
                 unsupported=s.generator_unsupported,  # type: ignore[arg-type]
-                page_at=self._page_at,
+                page_at=self.page_at,
                 idf=self._idf,
                 excerpt=self._excerpt,
             )
@@ -187,7 +187,7 @@ class Pipeline:
             s = self.settings
             reader = SpanReader(backend=s.reader_backend) if s.span_reader else None
             self._answerer = ExtractiveAnswerer(
-                self.embedder, s.min_evidence, s.max_quotes, self._page_at, self._idf, reader, self._excerpt
+                self.embedder, s.min_evidence, s.max_quotes, self.page_at, self._idf, reader, self._excerpt
             )
         return self._answerer
 
@@ -195,7 +195,9 @@ class Pipeline:
     def answerer(self, value: Answerer) -> None:
         self._answerer = value
 
-    def _page_at(self, source: str, offset: int) -> int | None:
+    def page_at(self, source: str, offset: int) -> int | None:
+        """The 1-based page (a slide, in a presentation) of ``source`` holding character ``offset``; None for
+        formats without pages, or for a document removed from the index meanwhile."""
         try:
             return self.store.page_at(source, offset)
         except KeyError:  # removed since it was retrieved (by another replica sharing PostgreSQL): no page known
@@ -594,6 +596,11 @@ class Pipeline:
             if piece is None:
                 return
             yield _as_asked(piece, asked) if isinstance(piece, Answer) else piece
+
+    def pinned(self) -> contextlib.AbstractContextManager[None]:
+        """A block in which this thread reads one index, even if a sync replaces it meanwhile: for a program that
+        retrieves and then reads pages or excerpts of what it retrieved (:meth:`answer` does so itself)."""
+        return self._pinned_to(self.store)
 
     @contextlib.contextmanager
     def _pinned_to(self, store: SearchIndex) -> Iterator[None]:

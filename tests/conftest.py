@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 import shutil
 import socket
@@ -31,6 +32,13 @@ if _PROFILE not in ("repeatable", "explore"):
 settings.load_profile(_PROFILE)
 
 
+def _loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Any connection from test code to a non-loopback address fails loudly: the product must work offline."""
@@ -38,7 +46,7 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def guarded(self: socket.socket, address: object) -> object:
         host = address[0] if isinstance(address, tuple) else str(address)
-        if self.family in (socket.AF_INET, socket.AF_INET6) and host not in {"127.0.0.1", "::1", "localhost"}:
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(host):
             raise RuntimeError(f"test tried to reach the network: {address}")
         return real_connect(self, address)  # type: ignore[arg-type]
 

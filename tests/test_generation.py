@@ -146,7 +146,7 @@ def test_gguf_model_loads_through_transformers_and_streams_tokens(generator: Gen
 def test_generated_answer_on_seeds_shows_only_cited_supported_sentences(
     pipeline: Pipeline, generator: Generator
 ) -> None:
-    answerer = GenerativeAnswerer(generator, pipeline.embedder, page_at=pipeline._page_at)
+    answerer = GenerativeAnswerer(generator, pipeline.embedder, page_at=pipeline.page_at)
     # Greedy SmolLM2 starts its answer by copying the Kallas sentence; whatever it adds must pass the check.
     pieces, answer = ask(pipeline, answerer, "What did Kallas say about Putin?")
     assert_cited(pipeline, answer)

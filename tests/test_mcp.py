@@ -272,13 +272,13 @@ def test_rag_mcp_without_the_sdk_says_which_extra_to_install(tmp_path: Path) -> 
 
 
 @contextlib.contextmanager
-def rag_mcp_http(root: Path, docs: Path, env: dict[str, str]) -> Iterator[str]:
-    """`rag mcp --http` on a free loopback port; yields its endpoint URL; always stops it."""
+def rag_mcp_http(root: Path, docs: Path, env: dict[str, str], host: str = "127.0.0.1") -> Iterator[str]:
+    """`rag mcp --http` on a free loopback port of ``host``; yields its endpoint URL; always stops it."""
     port = free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     environ.update(RAG_INDEX_DIR=str(root / "index"), RAG_DOCS_DIR=str(docs), RAG_WATCH_SECONDS="0", **env)
     process = subprocess.Popen(
-        [sys.executable, "-m", "rag", "mcp", "--http", "--port", str(port)],
+        [sys.executable, "-m", "rag", "mcp", "--http", "--host", host, "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -287,8 +287,8 @@ def rag_mcp_http(root: Path, docs: Path, env: dict[str, str]) -> Iterator[str]:
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
-        assert line.startswith(f"Serving MCP on http://127.0.0.1:{port}/mcp"), line + process.stdout.read()
-        yield f"http://127.0.0.1:{port}/mcp"
+        assert line.startswith(f"Serving MCP on http://{host}:{port}/mcp"), line + process.stdout.read()
+        yield f"http://{host}:{port}/mcp"
     finally:
         process.terminate()
         try:
@@ -330,15 +330,20 @@ def test_rag_mcp_over_http_with_a_key_answers_only_requests_that_carry_it(tmp_pa
         asyncio.run(run())
 
 
-def test_rag_mcp_over_http_refuses_pages_of_other_sites(tmp_path: Path, seeds_copy: Path) -> None:
-    """Without a key it serves this machine only, and a web page elsewhere cannot reach it through the browser
-    (DNS rebinding: a foreign Host or Origin header is refused)."""
-    with rag_mcp_http(tmp_path, seeds_copy, {}) as url:
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2"])  # any loopback address, not only the usual one
+def test_rag_mcp_over_http_refuses_web_pages(tmp_path: Path, seeds_copy: Path, host: str) -> None:
+    """Without a key it serves this machine only, and no web page can reach it through the browser: not one on
+    another site (DNS rebinding: a foreign Host header), nor one served from this machine (an Origin header)."""
+    with rag_mcp_http(tmp_path, seeds_copy, {}, host) as url:
         accepted = httpx2.post(url, json=INITIALIZE, headers=MCP_HEADERS, timeout=30)
         assert accepted.status_code == 200
-        for foreign in ({"Host": "attacker.example"}, {"Origin": "http://attacker.example"}):
-            refused = httpx2.post(url, json=INITIALIZE, headers={**MCP_HEADERS, **foreign}, timeout=30)
-            assert refused.status_code in (403, 421)
+        for page in (
+            {"Host": "attacker.example"},
+            {"Origin": "http://attacker.example"},
+            {"Origin": "http://localhost:3000"},
+        ):
+            refused = httpx2.post(url, json=INITIALIZE, headers={**MCP_HEADERS, **page}, timeout=30)
+            assert refused.status_code in (403, 421), page
 
 
 def test_rag_mcp_over_http_to_a_network_without_a_key_refuses_to_start(tmp_path: Path) -> None:

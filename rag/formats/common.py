@@ -80,12 +80,12 @@ _MAX_UNZIPPED = 512 * 1024 * 1024
 worth reading."""
 
 
-_OFFICE_PARTS = {
-    "word/document.xml": ("Word", ".docx"),
-    "ppt/presentation.xml": ("PowerPoint", ".pptx"),
-    "xl/workbook.xml": ("Excel", ".xlsx"),
-}
-"""Each Office format's main part, its name and its file suffix."""
+OFFICE_FORMATS = (
+    ("Word", ".docx", "word/document.xml", ".doc"),
+    ("PowerPoint", ".pptx", "ppt/presentation.xml", ".ppt"),
+    ("Excel", ".xlsx", "xl/workbook.xml", ".xls"),
+)
+"""Each Office format: its name, file suffix, main part, and the suffix of its binary predecessor (before 2007)."""
 
 
 def _check_office_zip(path: Path, raw: bytes, kind: str, main_part: str) -> None:
@@ -100,9 +100,9 @@ def _check_office_zip(path: Path, raw: bytes, kind: str, main_part: str) -> None
         )
     names = _check_zip(path, raw, kind, main_part, "[Content_Types].xml")
     if main_part not in names:
-        for other, (other_kind, suffix_) in _OFFICE_PARTS.items():
-            if other in names:  # a workbook named .pptx: the parser's own message would be about content types
-                raise DocumentError(path, f"{_a(other_kind)} file named {suffix}: rename it to {suffix_} to index it")
+        for other, other_suffix, other_part, _ in OFFICE_FORMATS:
+            if other_part in names:  # a workbook named .pptx: the parser's own message is about content types
+                raise DocumentError(path, f"{_a(other)} file named {suffix}: rename it to {other_suffix} to index it")
 
 
 def _check_zip(path: Path, raw: bytes, kind: str, main_part: str, *alternatives: str) -> set[str]:
