@@ -11,8 +11,9 @@ all read-only, over the pipeline every other entry point uses:
 
 It speaks over stdin and stdout (the client starts it: ``{"command": "rag", "args": ["mcp", "--docs",
 "/path/to/folder"]}``), or over HTTP (``rag mcp --http``: ``http://127.0.0.1:7861/mcp``, MCP's streamable HTTP,
-for clients that connect to a running server), and syncs the folder at the first call and then every
-``watch_seconds`` as the web chat does. Over stdio nothing but the protocol may reach stdout: the SDK points the
+for clients that connect to a running server). It syncs the folder and loads the models at start (over stdio on
+a thread, so the client's handshake is answered at once; calls wait for it), then every ``watch_seconds`` as the
+web chat does. Over stdio nothing but the protocol may reach stdout: the SDK points the
 process's stdout at stderr while it serves, so a stray print cannot break the stream. Needs the ``mcp`` extra
 (``pip install 'rag-docs[mcp]'``, the SDK 2.x).
 """
