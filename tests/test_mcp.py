@@ -91,6 +91,21 @@ def test_rag_mcp_over_stdio_answers_with_verbatim_quotes_and_follows_the_folder(
     assert (tmp_path / "index").is_dir()  # the first call built the index where the settings say
 
 
+def test_rag_mcp_on_a_missing_folder_starts_and_says_why_on_every_call(tmp_path: Path) -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    environ.update(RAG_INDEX_DIR=str(tmp_path / "index"), RAG_DOCS_DIR=str(tmp_path / "gone"))
+    params = StdioServerParameters(command=sys.executable, args=["-m", "rag", "mcp"], env=environ)
+
+    async def session(client: Client) -> None:
+        assert len((await client.list_tools()).tools) == 4  # the handshake does not wait for the index
+        for tool, args in (("ask", {"question": "Who?"}), ("list_documents", {})):
+            result = await client.call_tool(tool, args)
+            assert result.is_error
+            assert f"documents folder not found: {tmp_path / 'gone'}" in result.content[0].text
+
+    with_client(params, session)
+
+
 @pytest.fixture(scope="module")
 def server(seeds_pipeline: Pipeline) -> Any:
     return mcp_server.build_server(seeds_pipeline)
