@@ -20,10 +20,12 @@ process's stdout at stderr while it serves, so a stray print cannot break the st
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import socket
 import sys
 import threading
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -275,10 +277,13 @@ def build_server(pipeline: Pipeline, warm_up: bool = False) -> MCPServer:
         """
 
         def run() -> ExcerptData:
-            try:
-                text = pipeline.document_text(source)
-            except KeyError:
-                raise ValueError(f"no document {source!r} in the index: list_documents names them") from None
+            text = None
+            for name in dict.fromkeys([source, *(unicodedata.normalize(form, source) for form in ("NFC", "NFD"))]):
+                with contextlib.suppress(KeyError):  # "café" typed composed, stored decomposed (or the reverse)
+                    text = pipeline.document_text(name)
+                    break
+            if text is None:
+                raise ValueError(f"no document {source!r} in the index: list_documents names them")
             stop = min(len(text), start + READ_MAX_CHARS, len(text) if end is None else end)
             if not 0 <= start <= len(text) or (end is not None and end < start):
                 raise ValueError(f"start and end must satisfy 0 <= start <= end, start <= {len(text)} (the length)")

@@ -12,6 +12,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import unicodedata
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -262,6 +263,21 @@ def test_table_rows_come_with_their_columns_in_answers_and_in_search(tmp_path: P
         middle = [p for p in found["passages"] if p["start"] > 0]
         assert middle and all(p["columns"] == "Depot | Manager | Staff" for p in middle)
         assert any("Depot 180 | Manager 180 Berg" in p["text"] for p in middle)
+
+    with_client(mcp_server.build_server(pipeline), session)
+
+
+def test_a_document_is_read_by_its_name_composed_or_decomposed(tmp_path: Path, embedder: Any) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    stored = unicodedata.normalize("NFD", "café menu.txt")  # as some systems write accented file names
+    (docs / stored).write_text("The café serves soup until noon.\n", encoding="utf-8")
+    pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=embedder)
+
+    async def session(client: Client) -> None:
+        for typed in ("café menu.txt", stored):
+            read = data(await client.call_tool("read_document", {"source": typed}))
+            assert read["text"] == "The café serves soup until noon.\n"
 
     with_client(mcp_server.build_server(pipeline), session)
 
