@@ -8,6 +8,7 @@ import fcntl
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -105,8 +106,9 @@ class Pipeline:
         self.last_report: IndexReport | None = None
         """What the latest :meth:`index` of this pipeline did (None before the first): the web chat shows its
         skipped files."""
-        self._acronym_cache: tuple[tuple[int, int, int], dict[str, str | None]] | None = None
-        """For the index's current content: each acronym asked so far and the name the documents spell it out as."""
+        self._acronym_cache: tuple[weakref.ref[Any], tuple[int, int], dict[str, str | None]] | None = None
+        """For the index's current content (the index object, weakly, and its chunk and document counts): each
+        acronym asked so far and the name the documents spell it out as."""
         self._pinned = threading.local()
         """The index one answer reads from start to end, per thread (see :meth:`_pinned_to`)."""
         self._skipped: dict[str, tuple[tuple[int, int, int], DocumentError]] = {}
@@ -659,10 +661,12 @@ class Pipeline:
         (on PostgreSQL that is a round trip)."""
 
         def lookup(acronym: str) -> str | None:
-            key = (id(store), len(store), store.catalog(0).documents)
-            if self._acronym_cache is None or self._acronym_cache[0] != key:
-                self._acronym_cache = (key, {})
-            names = self._acronym_cache[1]
+            # The object itself, not its id(): a sync's new index may reuse the id of the one it replaced.
+            counts = (len(store), store.catalog(0).documents)
+            cache = self._acronym_cache
+            if cache is None or cache[0]() is not store or cache[1] != counts:
+                cache = self._acronym_cache = (weakref.ref(store), counts, {})
+            names = cache[2]
             if acronym not in names:
                 name = None
                 if len(store) <= ACRONYM_SCAN_CHUNKS:
