@@ -1,7 +1,7 @@
-"""E-mail (.eml, RFC 822 / MIME; the stdlib ``email`` package): the sender, recipients, date and subject, the body
-(its plain-text part, else the main text of its HTML part), then each attachment of a supported format under a
-heading of its own ("Attachment: report.pdf"; an attached e-mail with its own attachments, one level deep). The
-subject is the title."""
+"""E-mail (.eml, RFC 822 / MIME; the stdlib ``email`` package): who sent it to whom, when and about what (one
+sentence), the body (its plain-text part, else the main text of its HTML part), then each attachment of a
+supported format under a heading of its own ("Attachment: report.pdf"; a forwarded e-mail, with its own
+attachments, one level deep: "Forwarded e-mail: <its subject>"). The subject is the title."""
 
 from __future__ import annotations
 
@@ -22,6 +22,37 @@ HEADERS = ("From", "To", "Cc", "Date", "Subject")
 MAX_ATTACHMENTS = 20
 """Attachments read per e-mail (pictures and other unreadable kinds not counted); the others are named in a
 warning."""
+
+
+def _sent(fields: dict[str, str]) -> str:
+    """Who sent the e-mail to whom, when and about what, as one sentence: "Anna Nowak <anna@example.com> sent
+    this e-mail to Team <team@example.com> on Tuesday 3 December 2024 at 09:15 (UTC+01:00), with the subject
+    "Budget"."
+    Written so, "Who sent the e-mail about the budget?" reads like the sentence that answers it ("From: Anna"
+    is a form's field, which the reader, trained on prose, does not take for a sender)."""
+    sentence = f"{fields['From'] or 'Someone'} sent this e-mail"
+    if fields["To"]:
+        sentence += f" to {fields['To']}"
+    if fields["Cc"]:
+        sentence += f", copied to {fields['Cc']},"
+    if fields["Date"]:
+        sentence += f" on {_date(fields['Date'])}"
+    if fields["Subject"]:
+        sentence += f', with the subject "{fields["Subject"]}"'
+    return sentence + "."
+
+
+def _date(header: str) -> str:
+    """A Date header as people write dates ("Tuesday 3 December 2024 at 09:15 (UTC+01:00)"), or as it is."""
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(header)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return header
+    offset = when.strftime("%z")
+    zone = f" (UTC{offset[:3]}:{offset[3:]})" if offset else ""
+    return f"{when:%A} {when.day} {when:%B %Y} at {when:%H:%M}{zone}"
 
 
 def _content(part: Any) -> str | bytes:
@@ -79,7 +110,9 @@ def _attachments(path: Path, message: EmailMessage, out: _Blocks, warnings: list
             warnings.append(f"attachment {name} could not be read: {error.reason}")
             continue
         warnings.extend(f"attachment {name}: {w}" for w in extracted.warnings)
-        out.add(f"Attachment: {name}", heading=True)
+        forwarded = not part.get_filename() and suffix == ".eml"  # its subject names it, not "attachment 2"
+        heading = f"Forwarded e-mail: {extracted.title or 'no subject'}" if forwarded else f"Attachment: {name}"
+        out.add(heading, heading=True)
         out.add_text(extracted.text, extracted.sections)
 
 
@@ -104,7 +137,7 @@ def load(path: Path, raw: bytes, nested: bool = False) -> Extracted:
     if not any(value for name, value in fields if name != "Cc"):
         raise DocumentError(path, "not an e-mail (no From, To, Date or Subject header)")
     out = _Blocks()
-    out.add("\n".join(f"{name}: {value}" for name, value in fields if value))
+    out.add(_sent(dict(fields)))
     warnings: list[str] = []
     try:
         body, sections = _body(path, message)
