@@ -491,12 +491,17 @@ def documents_markdown(pipeline: Pipeline) -> str:
         return f"No documents yet. Add files here, or put them in `{pipeline.settings.docs_dir}`."
     lines = [f"**{_count(catalog.documents, 'document')}**, {_count(catalog.chunks, 'passage')}", ""]
     for source, title, chunks, pages in catalog.listed:
-        paged = f", {pages} pages" if pages else ""
+        paged = f", {_count(pages, 'slide' if source.lower().endswith('.pptx') else 'page')}" if pages else ""
         name = source.replace("`", "'")
         lines.append(f"- *{_escape(title)}*  \n  `{name}` · {_count(chunks, 'passage')}{paged}")
     if catalog.documents > MAX_LISTED:
         lines.append(f"- … and {catalog.documents - MAX_LISTED:,} more")
     skipped = pipeline.last_report.skipped if pipeline.last_report else []
+    if catalog.warnings:  # what was indexed but may be incomplete: said at every sync, not only the first
+        lines += ["", "**Indexed with warnings:**"]
+        for source, warnings in catalog.warnings[:MAX_LISTED]:
+            name = source.replace("`", "'")
+            lines.append(f"- `{name}`: {_escape('; '.join(warnings))}")
     if skipped:
         lines += ["", f"**{_count(len(skipped), 'file')} could not be used:**"]
         folder = pipeline.settings.docs_dir.resolve()

@@ -188,7 +188,8 @@ def document_page(document: Document, start: int, end: int) -> str:
     body = ("… " if lo else "") + body + (" …" if hi < len(text) else "")
     page = document.page_at(start)
     where = f"{page_name(document.source, page)}, " if page else ""
-    file = f"document/file?source={url_quote(document.source, safe='')}" + (f"#page={page}" if page else "")
+    at_page = f"#page={page}" if page and document.source.lower().endswith(".pdf") else ""  # a PDF viewer's anchor
+    file = f"document/file?source={url_quote(document.source, safe='')}{at_page}"
     title = html.escape(document.title or document.source)
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'

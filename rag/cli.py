@@ -207,7 +207,10 @@ def _run(args: argparse.Namespace) -> int:
         answer = pipeline.answer(args.question, filters=_filters(args.filters or []))
         _say_what_the_sync_changed(pipeline)
         if args.json:
-            print(json.dumps(dataclasses.asdict(answer), indent=2, ensure_ascii=False))
+            data = dataclasses.asdict(answer)
+            for shown, quote in zip(data["quotes"] + data["related"], answer.quotes + answer.related, strict=True):
+                shown["location"] = quote.location  # "§ Fees, p. 3, chars 120-164", as the text output says it
+            print(json.dumps(data, indent=2, ensure_ascii=False))
             return 0
         _print_answer(answer)
         return 0

@@ -126,11 +126,19 @@ class SkippedData(TypedDict):
     reason: str
 
 
+class WarnedData(TypedDict):
+    source: str
+    warnings: list[str]
+    """What may be missing from it: "slide 5 has no text (a picture?)", "hidden sheet 'Secret' not read"."""
+
+
 class DocumentsData(TypedDict):
     documents: int
     chunks: int
     listed: list[DocumentData]
     """The first documents by source (``limit`` of them)."""
+    warnings: list[WarnedData]
+    """The first documents (``limit``) indexed with warnings."""
     skipped: list[SkippedData]
     """Files of the folder that could not be used at the latest sync, and why (binary, empty, not UTF-8, …)."""
 
@@ -240,8 +248,8 @@ def build_server(pipeline: Pipeline, warm_up: bool = False) -> MCPServer:
 
     @server.tool(title="List the documents", annotations=read_only)
     def list_documents(limit: int = 100) -> DocumentsData:
-        """How many documents and passages the index holds, the first ``limit`` documents by file name, and the
-        files that could not be used (with the reason).
+        """How many documents and passages the index holds, the first ``limit`` documents by file name, those
+        indexed with warnings (a page without text, a hidden sheet), and the files that could not be used (why).
 
         Args:
             limit: How many documents to list (at most 1000).
@@ -261,7 +269,10 @@ def build_server(pipeline: Pipeline, warm_up: bool = False) -> MCPServer:
                 SkippedData(path=_relative(error.path, folder), reason=error.reason)
                 for error in (report.skipped if report else [])[:limit]
             ]
-            return DocumentsData(documents=catalog.documents, chunks=catalog.chunks, listed=listed, skipped=skipped)
+            warned = [WarnedData(source=source, warnings=list(w)) for source, w in catalog.warnings]
+            return DocumentsData(
+                documents=catalog.documents, chunks=catalog.chunks, listed=listed, warnings=warned, skipped=skipped
+            )
 
         return _reported(run)
 

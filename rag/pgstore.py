@@ -249,7 +249,19 @@ class PgStore:
                 " coalesce(cardinality(d.pages), 0) FROM rag_documents d ORDER BY d.source LIMIT %s",
                 (limit,),
             ).fetchall()
-        return Catalog(int(count), int(meta["chunks"]), [(s, t, int(n), int(p)) for s, t, n, p in listed])
+            warned = []
+            if limit:  # the acronym lookup asks for the counts alone (limit 0): no second query then
+                warned = conn.execute(
+                    "SELECT source, warnings FROM rag_documents WHERE cardinality(warnings) > 0"
+                    " ORDER BY source LIMIT %s",
+                    (limit,),
+                ).fetchall()
+        return Catalog(
+            int(count),
+            int(meta["chunks"]),
+            [(s, t, int(n), int(p)) for s, t, n, p in listed],
+            [(s, tuple(w)) for s, w in warned],
+        )
 
     def sources(self, where: Filter | None = None) -> list[str]:
         if self.meta() is None:

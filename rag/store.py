@@ -72,6 +72,10 @@ class Catalog:
     chunks: int
     listed: list[tuple[str, str, int, int]]
     """(source, title, chunks, pages) of the first documents by source."""
+    warnings: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    """(source, warnings) of the first documents by source that were indexed with warnings (a page without
+    text, a hidden sheet, an attachment that could not be read): kept, unlike a sync's report, for as long as
+    the document is indexed."""
 
 
 class SearchIndex(Protocol):
@@ -344,7 +348,8 @@ class Store:
 
     def catalog(self, limit: int = 50) -> Catalog:
         listed = [(d.source, d.title, len(self.chunks_of(d.source)), len(d.pages)) for d in self.documents[:limit]]
-        return Catalog(len(self.documents), len(self), listed)
+        warned = [(d.source, d.warnings) for d in self.documents if d.warnings][:limit]
+        return Catalog(len(self.documents), len(self), listed, warned)
 
     def sources(self, where: Filter | None = None) -> list[str]:
         return sorted(d.source for d in self.documents if where is None or where.matches(d.source, d.title))

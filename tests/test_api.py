@@ -119,6 +119,8 @@ def test_the_document_page_marks_the_quote_and_escapes_everything() -> None:
     assert f"chars {start}-{end}" in page
     paged = document_page(Document("r.pdf", "Report", "x" * 100 + "Page two text.", "f", pages=(0, 100)), 100, 114)
     assert "p. 2, chars 100-114" in paged and 'href="document/file?source=r.pdf#page=2"' in paged  # at its page
+    deck = document_page(Document("d.pptx", "Deck", "x" * 100 + "Slide two.", "f", pages=(0, 100)), 100, 110)
+    assert "slide 2, chars 100-110" in deck and 'href="document/file?source=d.pptx"' in deck  # a download: no anchor
     far = document_page(Document("x.txt", "", "a" * 50_000 + "QUOTE" + "b" * 50_000, "f"), 50_000, 50_005)
     assert far.count("a") < 25_000 and "… " in far and " …" in far  # a window around the quote, not all of it
 

@@ -109,6 +109,7 @@ def test_ask_json_gives_quotes_that_are_verbatim(tmp_path: Path, seeds_copy: Pat
     for quote in answer["quotes"]:
         text = (seeds_copy / quote["source"]).read_text(encoding="utf-8")
         assert text[quote["start"] : quote["end"]] == quote["text"]
+        assert quote["location"] == f"chars {quote['start']}-{quote['end']}"
 
 
 @pytest.mark.parametrize(

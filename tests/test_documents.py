@@ -569,12 +569,13 @@ def test_an_epub_is_its_chapters_in_reading_order_with_their_headings(tmp_path: 
         ],
         title="Coast guide",
         spine=[1, 0],  # the spine, not the file order, is the reading order
+        author="Ann Example",
     )
     doc = load_file(write(tmp_path, "coast.epub", book))
     assert doc.title == "Coast guide"
     assert doc.text == (
-        "Lighthouses\n\nThe lighthouse is 42 m tall.\n\nThe harbour\n\nThe harbour opened in 1887.\n\n"
-        "Ferries\n\nFerries leave hourly."
+        "Coast guide was written by Ann Example.\n\nLighthouses\n\nThe lighthouse is 42 m tall.\n\nThe harbour"
+        "\n\nThe harbour opened in 1887.\n\nFerries\n\nFerries leave hourly."
     )
     assert [heading for _, heading in doc.sections] == ["Lighthouses", "The harbour", "Ferries"]
     assert doc.section_at(doc.text.index("hourly")) == "Ferries"

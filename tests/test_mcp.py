@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from fixtures.make_fixtures import make_pptx
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
@@ -48,6 +49,7 @@ def test_rag_mcp_over_stdio_answers_with_verbatim_quotes_and_follows_the_folder(
     tmp_path: Path, seeds_copy: Path
 ) -> None:
     (seeds_copy / "scan.txt").write_bytes(b"\x00\x01\x02 not text")
+    (seeds_copy / "deck.pptx").write_bytes(make_pptx([{"title": "Fleet", "bullets": ["Twelve ferries."]}, {}]))
     environ = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     environ.update(RAG_INDEX_DIR=str(tmp_path / "index"), RAG_DOCS_DIR=str(seeds_copy), RAG_WATCH_SECONDS="1")
     params = StdioServerParameters(command=sys.executable, args=["-m", "rag", "mcp"], env=environ)
@@ -70,9 +72,10 @@ def test_rag_mcp_over_stdio_answers_with_verbatim_quotes_and_follows_the_folder(
         assert off_topic["quotes"] == []
 
         listed = data(await client.call_tool("list_documents", {}))
-        assert listed["documents"] == 2
+        assert listed["documents"] == 3
         assert [s["path"] for s in listed["skipped"]] == ["scan.txt"]
         assert "binary" in listed["skipped"][0]["reason"]
+        assert listed["warnings"] == [{"source": "deck.pptx", "warnings": ["slide 2 has no text (a picture?)"]}]
 
         (seeds_copy / "notes" / "astronomy.md").parent.mkdir()
         (seeds_copy / "notes" / "astronomy.md").write_text(
@@ -80,7 +83,7 @@ def test_rag_mcp_over_stdio_answers_with_verbatim_quotes_and_follows_the_folder(
         )
         for _ in range(60):  # the folder is synced every second (RAG_WATCH_SECONDS)
             listed = data(await client.call_tool("list_documents", {}))
-            if listed["documents"] == 3:
+            if listed["documents"] == 4:
                 break
             await asyncio.sleep(0.5)
         answer = data(await client.call_tool("ask", {"question": "How far is the Andromeda galaxy?"}))

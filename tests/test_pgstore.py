@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import psycopg
 import pytest
+from fixtures.make_fixtures import make_pptx
 
 from rag import IndexStoreError, Pipeline, QuestionError, Settings
 from rag.chunking import Chunk
@@ -167,6 +168,17 @@ def test_an_appended_or_renamed_file_copies_the_vectors_it_already_had(
             assert pipeline.document_text(source)[start:end] == text
     assert "Vilnius" in pipeline.answer("Where will the ministers meet again?").quotes[0].text
     assert any(q.source == "kallas.txt" for q in pipeline.answer("What did Kallas say about peace talks?").quotes)
+
+
+def test_the_catalog_keeps_each_documents_warnings(backend: MakePipeline, seeds_copy: Path) -> None:
+    (seeds_copy / "deck.pptx").write_bytes(make_pptx([{"title": "Fleet", "bullets": ["Twelve ferries."]}, {}]))
+    pipeline = backend(seeds_copy)
+    pipeline.index()
+    (seeds_copy / "notes.txt").write_text("The garage closes at 22:00.\n", encoding="utf-8")
+    assert pipeline.index().warnings == []  # this sync added notes.txt alone
+    catalog = pipeline.store.catalog(10)
+    assert catalog.warnings == [("deck.pptx", ("slide 2 has no text (a picture?)",))]
+    assert pipeline.store.catalog(0).warnings == []
 
 
 def test_filters_keep_only_the_documents_asked_for(backend: MakePipeline, seeds_copy: Path) -> None:

@@ -517,7 +517,11 @@ def test_an_email_and_an_ebook_are_answered_from_their_text_and_attachments(tmp_
         "Hi all,\n\nThe board approved a budget of 1.2 million EUR for the Lyon office.\n\nAnna\n",
         attachments=[("fleet-report.pdf", report)],
     )
-    book = make_epub([("Lighthouses", "<p>The Cordouan lighthouse is 68 metres tall.</p>")], title="Coast guide")
+    book = make_epub(
+        [("Lighthouses", "<p>The Cordouan lighthouse is 68 metres tall.</p>")],
+        title="Coast guide",
+        author="Ann Example",
+    )
     pipeline = pipeline_on(tmp_path, embedder, {"budget.eml": mail, "coast.epub": book})
     cases = [
         ("How big is the budget for the Lyon office?", "budget.eml", "1.2 million EUR", None),
@@ -525,6 +529,7 @@ def test_an_email_and_an_ebook_are_answered_from_their_text_and_attachments(tmp_
         ("When was the budget e-mail sent?", "budget.eml", "Tuesday 3 December 2024", None),
         ("How many ships did the fleet grow by?", "budget.eml", "12", "Attachment: fleet-report.pdf"),
         ("How tall is the Cordouan lighthouse?", "coast.epub", "68 metres", "Lighthouses"),
+        ("Who wrote the Coast guide?", "coast.epub", "Ann Example", None),
     ]
     for question, source, phrase, section in cases:
         answer = pipeline.answer(question)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures.make_fixtures import make_pptx
 
 import ui
 from benchmarks.load import free_port, running_app
@@ -605,6 +606,19 @@ def test_the_documents_panel_names_the_files_that_could_not_be_used(tmp_path: Pa
     panel = ui.documents_markdown(pipeline)
     assert "`notes.txt`" in panel
     assert "**1 file could not be used:**" in panel and "- `old/blob.txt`: " in panel and "binary" in panel
+
+
+def test_the_documents_panel_keeps_saying_what_was_indexed_with_warnings(tmp_path: Path, embedder: Embedder) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "deck.pptx").write_bytes(make_pptx([{"title": "Fleet", "bullets": ["Twelve ferries."]}, {}]))
+    pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=embedder)
+    pipeline.index()
+    (docs / "notes.txt").write_text("The garage closes at 22:00.\n", encoding="utf-8")
+    pipeline.index()  # a later sync's report holds only what it changed: the deck's warning is kept all the same
+    panel = ui.documents_markdown(pipeline)
+    assert "`deck.pptx` · 1 passage, 2 slides" in panel
+    assert "**Indexed with warnings:**\n- `deck.pptx`: slide 2 has no text (a picture?)" in panel
 
 
 def test_a_question_echoed_in_a_refusal_is_shown_as_text_not_markup() -> None:

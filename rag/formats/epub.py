@@ -1,5 +1,6 @@
 """EPUB (a ZIP of XHTML chapters): the chapters in reading order (the package's spine; each once), each read as
-the HTML loader reads a page, its headings kept as sections; the book's title from its metadata. A book whose
+the HTML loader reads a page, its headings kept as sections; the book's title from its metadata, and its authors
+as a first sentence ("Coast guide was written by Ann Example."). A book whose
 chapters are encrypted (DRM) is refused; obfuscated fonts, which publishers list the same way, are no matter."""
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ _CONTAINER = "{urn:oasis:names:tc:opendocument:xmlns:container}"
 _OPF = "{http://www.idpf.org/2007/opf}"
 _DC = "{http://purl.org/dc/elements/1.1/}"
 _XHTML = frozenset({"application/xhtml+xml", "text/html"})
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _encrypted(book: zipfile.ZipFile, names: set[str], parser: Any) -> set[str]:
@@ -65,6 +70,9 @@ def load(path: Path, raw: bytes) -> Extracted:
                     chapters[member] = None
             if chapters.keys() & _encrypted(book, names, parser):
                 raise DocumentError(path, "DRM-protected EPUB: its chapters are encrypted")
+            authors = [_one_line(a.text or "") for a in package.iter(f"{_DC}creator") if (a.text or "").strip()]
+            if authors:  # "Who wrote …?" is answered from the book's metadata, as a sentence
+                out.add(f"{title or 'This book'} was written by {_and(authors)}.")
             for member in chapters:
                 try:
                     chapter = html.load(path, book.read(member))
