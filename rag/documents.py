@@ -98,6 +98,11 @@ LOADERS: dict[str, Loader] = {
 }
 """Loaders by lower-case file suffix. Register a new format by adding to this mapping."""
 
+LOADER_VERSIONS: dict[str, int] = {suffix: 1 for suffix in LOADERS}
+"""Recorded in the index: bump a suffix's number when a change to its loader changes the text it gives, and the
+files of that type already indexed are read again at the next sync (only those; chunks whose text did not change
+keep their vectors). A suffix registered without a version is never re-read for this reason."""
+
 OLD_FORMATS = {old: (kind, suffix) for kind, suffix, _, old in OFFICE_FORMATS}
 """Office's formats before 2007, not read: their skip reason says which format to save them in."""
 

@@ -394,7 +394,7 @@ class PgWriter:
         self,
         model: str,
         dimension: int,
-        chunking: dict[str, int],
+        chunking: dict[str, Any],
         reset: bool,
         removed: Sequence[str],
         touched: Sequence[DocumentRecord],
@@ -427,12 +427,15 @@ class PgWriter:
                 )
                 self.conn.execute("ANALYZE rag_chunks")
                 self.conn.execute("ANALYZE rag_postings")
-            self.conn.execute("UPDATE rag_meta SET updated = now(), docs_dir = %s", (docs_dir,))
+            # chunking: the same settings (else a reset), maybe newer loaders' versions
+            self.conn.execute(
+                "UPDATE rag_meta SET updated = now(), docs_dir = %s, chunking = %s", (docs_dir, json.dumps(chunking))
+            )
 
     def _count(self) -> int:
         return int(self.conn.execute("SELECT chunks FROM rag_meta").fetchone()[0])
 
-    def _create(self, model: str, dimension: int, chunking: dict[str, int]) -> None:
+    def _create(self, model: str, dimension: int, chunking: dict[str, Any]) -> None:
         c = self.conn
         c.execute("DROP TABLE IF EXISTS rag_postings, rag_terms, rag_chunks, rag_documents, rag_meta CASCADE")
         c.execute("DROP SEQUENCE IF EXISTS rag_chunk_ids")

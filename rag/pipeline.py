@@ -21,7 +21,7 @@ from rag.acronyms import expand, is_written, spelled_out
 from rag.answering import CANNOT_SUMMARISE, Answer, Answerer, ExtractiveAnswerer, asks_for_summary
 from rag.chunking import CHUNKER_VERSION, Chunk, chunk_document, sentence_spans
 from rag.conversation import Message, resolve_follow_up, standalone_question
-from rag.documents import Document, iter_files, load_file
+from rag.documents import LOADER_VERSIONS, Document, iter_files, load_file
 from rag.embedding import Embedder
 from rag.errors import DocumentError, DocumentsFolderError, IndexStoreError, QuestionError
 from rag.evidence import EvidenceScorer
@@ -295,25 +295,32 @@ class Pipeline:
             held = Store.held_folder(self.settings.index_dir)  # also when the index is damaged and will rebuild
         return Path(held) if held else None
 
-    def _chunking(self) -> dict[str, int]:
+    def _chunking(self) -> dict[str, Any]:
+        """What the index records of how its text was made: the chunking settings (another value rebuilds the
+        index) and the loaders' versions (another one re-reads that type's files: :data:`LOADER_VERSIONS`)."""
         s = self.settings
         return {
             "chunk_chars": s.chunk_chars,
             "chunk_overlap_sentences": s.chunk_overlap_sentences,
             "chunker_version": CHUNKER_VERSION,
+            "loaders": dict(LOADER_VERSIONS),
         }
 
     def _scan(
-        self, records: dict[str, DocumentRecord], report: IndexReport
+        self, records: dict[str, DocumentRecord], report: IndexReport, held: dict[str, Any] | None = None
     ) -> tuple[list[DocumentRecord], list[tuple[DocumentRecord, Document]]]:
         """Compare the folder with what the index ``records``: the unchanged files (their records, with a new
-        size or time when only that changed) and the added or changed ones, loaded. Fills ``report``."""
+        size or time when only that changed) and the added or changed ones, loaded; files of a type whose loader
+        changed since the index was made (``held``: its recorded chunking) count as changed. Fills ``report``."""
         s = self.settings
         kept: list[DocumentRecord] = []
         fresh: list[tuple[DocumentRecord, Document]] = []
         seen: set[str] = set()
+        was = (held or {}).get("loaders", {})
+        reread = {suffix for suffix, version in LOADER_VERSIONS.items() if was.get(suffix) != version}
         for path in iter_files(s.docs_dir):
             source = path.relative_to(s.docs_dir).as_posix()
+            stale = path.suffix.lower() in reread
             try:
                 stat = path.stat()
             except OSError as exc:  # vanished, or a dangling link
@@ -321,7 +328,7 @@ class Pipeline:
                 continue
             record = records.get(source)
             same_file = record and record.size == stat.st_size and record.mtime_ns == stat.st_mtime_ns
-            if record and same_file and not _cut_short(record):
+            if record and same_file and not _cut_short(record) and not stale:
                 kept.append(record)
                 seen.add(source)
                 continue
@@ -341,7 +348,7 @@ class Pipeline:
             seen.add(source)
             new_record = DocumentRecord.of(doc, stat.st_size, stat.st_mtime_ns)
             report.warnings.extend(f"{source}: {w}" for w in doc.warnings)
-            if record and record.fingerprint == doc.fingerprint and not _cut_short(record):
+            if record and record.fingerprint == doc.fingerprint and not _cut_short(record) and not stale:
                 kept.append(new_record)  # touched, not changed
             else:
                 fresh.append((new_record, doc))
@@ -363,7 +370,7 @@ class Pipeline:
         with _lock(s.index_dir):
             old = None if rebuild else self._load_compatible(chunking, report)
             old_records = {r.source: r for r in old.manifest.documents} if old else {}
-            kept, fresh = self._scan(old_records, report)
+            kept, fresh = self._scan(old_records, report, old.manifest.chunking if old else None)
             if old is not None and not fresh and not report.removed and kept == list(old.manifest.documents):
                 store = old
                 if old.manifest.docs_dir == folder:
@@ -395,10 +402,10 @@ class Pipeline:
                 reset, report.rebuilt = True, f"index in the database is out of date (format {meta['format_version']})"
             elif meta["model"] != model:
                 reset, report.rebuilt = True, f"embedding model changed ({meta['model']} -> {model})"
-            elif meta["chunking"] != chunking:
+            elif not _same_chunks(meta["chunking"], chunking):
                 reset, report.rebuilt = True, "chunking settings changed"
             old = {} if reset else writer.records()
-            kept, fresh = self._scan(old, report)  # after a reset every file is fresh
+            kept, fresh = self._scan(old, report, meta and meta["chunking"])  # after a reset every file is fresh
             touched = [r for r in kept if old[r.source] != r]
             s = self.settings
             chunked = [(r, d, chunk_document(d, s.chunk_chars, s.chunk_overlap_sentences)) for r, d in fresh]
@@ -420,7 +427,7 @@ class Pipeline:
             self._store = PgStore(s.store_url, s.store_read_url)
         return self._store
 
-    def _load_compatible(self, chunking: dict[str, int], report: IndexReport) -> Store | None:
+    def _load_compatible(self, chunking: dict[str, Any], report: IndexReport) -> Store | None:
         """The existing index if it can be reused (same format, model and chunking), else None with a reason."""
         try:
             store = Store.load(self.settings.index_dir)
@@ -431,7 +438,7 @@ class Pipeline:
             return None
         if store.manifest.model != self.embedder.fingerprint:
             report.rebuilt = f"embedding model changed ({store.manifest.model} -> {self.embedder.fingerprint})"
-        elif store.manifest.chunking != chunking:
+        elif not _same_chunks(store.manifest.chunking, chunking):
             report.rebuilt = "chunking settings changed"
         else:
             return store
@@ -443,7 +450,7 @@ class Pipeline:
         old: Store | None,
         kept: list[tuple[DocumentRecord, Document]],
         fresh: list[tuple[DocumentRecord, Document]],
-        chunking: dict[str, int],
+        chunking: dict[str, Any],
         report: IndexReport,
         progress: Progress | None,
     ) -> Store:
@@ -759,6 +766,12 @@ def _no_match(where: Filter, sources: list[str]) -> str:
     if meant:
         text += " Did you mean " + " or ".join(f"source={s}" for s in meant) + "?"
     return text
+
+
+def _same_chunks(held: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    """Whether an index chunked as ``held`` says can be kept for ``wanted``: the loaders' versions do not count
+    (a changed loader re-reads its own files, see :meth:`Pipeline._scan`)."""
+    return {k: v for k, v in held.items() if k != "loaders"} == {k: v for k, v in wanted.items() if k != "loaders"}
 
 
 def _cut_short(record: DocumentRecord) -> bool:

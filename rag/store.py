@@ -153,7 +153,7 @@ class DocumentRecord:
 class Manifest:
     model: str
     dimension: int
-    chunking: dict[str, int]
+    chunking: dict[str, Any]
     documents: list[DocumentRecord]
     chunks: int
     faiss: str
@@ -259,7 +259,7 @@ class Store:
         chunks: list[Chunk],
         vectors: np.ndarray,
         model: str,
-        chunking: dict[str, int],
+        chunking: dict[str, Any],
         records: list[DocumentRecord] | None = None,
         sentences: SentenceTable | None = None,
     ) -> Store:

@@ -181,6 +181,23 @@ def test_the_catalog_keeps_each_documents_warnings(backend: MakePipeline, seeds_
     assert pipeline.store.catalog(0).warnings == []
 
 
+def test_a_changed_loader_re_reads_its_own_files_and_keeps_their_vectors(
+    backend: MakePipeline, seeds_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rag.pipeline
+
+    (seeds_copy / "depot.md").write_text("# Depot\n\nThe depot at Odesa stores 41,000 tonnes of wheat.\n")
+    pipeline = backend(seeds_copy)
+    first = pipeline.index()
+    assert pipeline.index().updated == []
+    newer = {**rag.pipeline.LOADER_VERSIONS, ".md": rag.pipeline.LOADER_VERSIONS[".md"] + 1}
+    monkeypatch.setattr(rag.pipeline, "LOADER_VERSIONS", newer)  # as after an upgrade that changed the .md loader
+    again = pipeline.index()
+    assert (again.updated, again.added, again.removed, again.embedded) == (["depot.md"], [], [], 0)  # same text
+    assert again.chunks == first.chunks
+    assert backend(seeds_copy).index().updated == []  # the new versions are recorded: read once, not every sync
+
+
 def test_filters_keep_only_the_documents_asked_for(backend: MakePipeline, seeds_copy: Path) -> None:
     (seeds_copy / "archive").mkdir()
     shutil.copy(seeds_copy / "Kallas-on-Ukraine-peace-diplomacy.txt", seeds_copy / "archive" / "kallas-copy.md")
