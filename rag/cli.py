@@ -259,8 +259,11 @@ def _print_report(pipeline: Pipeline, report: IndexReport, as_json: bool = False
     for label, names in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
         for name in names:
             print(f"{label:>8}  {name}")
-    for error in report.skipped:
-        print(f"{'skipped':>8}  {error.path}: {error.reason}")
+    folder = pipeline.settings.docs_dir.resolve()
+    for error in report.skipped:  # named as the lines above name files: from the documents folder
+        path = error.path.resolve()
+        shown = path.relative_to(folder).as_posix() if path.is_relative_to(folder) else str(error.path)
+        print(f"{'skipped':>8}  {shown}: {error.reason}")
     for warning in report.warnings:
         print(f"{'warning':>8}  {warning}")
     for name, other in report.duplicates:
