@@ -29,9 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from rag import Answer, DocumentError, IndexReport, Pipeline, Quote, RagError
+from rag.answering import page_noun
 from rag.api import document_link, is_loopback
 from rag.conversation import Message
-from rag.documents import LOADERS, fingerprint, iter_files, load_file
+from rag.documents import LOADERS, fingerprint, iter_files, load_file, name_in
 from rag.embedding import default_cache_dir
 from rag.filters import Filter, FilterSpec
 
@@ -491,7 +492,7 @@ def documents_markdown(pipeline: Pipeline) -> str:
         return f"No documents yet. Add files here, or put them in `{pipeline.settings.docs_dir}`."
     lines = [f"**{_count(catalog.documents, 'document')}**, {_count(catalog.chunks, 'passage')}", ""]
     for source, title, chunks, pages in catalog.listed:
-        paged = f", {_count(pages, 'slide' if source.lower().endswith('.pptx') else 'page')}" if pages else ""
+        paged = f", {_count(pages, page_noun(source))}" if pages else ""
         name = source.replace("`", "'")
         lines.append(f"- *{_escape(title)}*  \n  `{name}` · {_count(chunks, 'passage')}{paged}")
     if catalog.documents > MAX_LISTED:
@@ -504,10 +505,8 @@ def documents_markdown(pipeline: Pipeline) -> str:
             lines.append(f"- `{name}`: {_escape('; '.join(warnings))}")
     if skipped:
         lines += ["", f"**{_count(len(skipped), 'file')} could not be used:**"]
-        folder = pipeline.settings.docs_dir.resolve()
         for error in skipped[:MAX_LISTED]:
-            path = error.path.resolve()
-            name = (path.relative_to(folder).as_posix() if path.is_relative_to(folder) else path.name).replace("`", "'")
+            name = name_in(pipeline.settings.docs_dir, error.path).replace("`", "'")
             lines.append(f"- `{name}`: {_escape(error.reason)}")
     return "\n".join(lines)
 

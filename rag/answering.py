@@ -150,9 +150,14 @@ class Quote:
         return f"{section}{page + ', ' if page else ''}chars {self.start}-{self.end}"
 
 
+def page_noun(source: str) -> str:
+    """What a page of ``source`` is called: "slide" in a presentation, else "page"."""
+    return "slide" if source.lower().endswith(".pptx") else "page"
+
+
 def page_name(source: str, page: int) -> str:
     """How people name page ``page`` of ``source``: "p. 3", or "slide 3" in a presentation."""
-    return f"slide {page}" if source.lower().endswith(".pptx") else f"p. {page}"
+    return f"slide {page}" if page_noun(source) == "slide" else f"p. {page}"
 
 
 @dataclass(frozen=True)

@@ -256,14 +256,14 @@ def _print_report(pipeline: Pipeline, report: IndexReport, as_json: bool = False
         data["skipped"] = [{"path": str(e.path), "reason": e.reason} for e in report.skipped]
         print(json.dumps(data, indent=2), flush=True)
         return
-    for label, names in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
+    files = {"added": report.added, "updated": report.updated, "re-read": report.reread, "removed": report.removed}
+    for label, names in files.items():
         for name in names:
             print(f"{label:>8}  {name}")
-    folder = pipeline.settings.docs_dir.resolve()
+    from rag.documents import name_in
+
     for error in report.skipped:  # named as the lines above name files: from the documents folder
-        path = error.path.resolve()
-        shown = path.relative_to(folder).as_posix() if path.is_relative_to(folder) else str(error.path)
-        print(f"{'skipped':>8}  {shown}: {error.reason}")
+        print(f"{'skipped':>8}  {name_in(pipeline.settings.docs_dir, error.path)}: {error.reason}")
     for warning in report.warnings:
         print(f"{'warning':>8}  {warning}")
     for name, other in report.duplicates:

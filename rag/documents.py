@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.errors import DocumentError, DocumentsFolderError
-from rag.formats import delimited, docx, eml, epub, html, pdf, pptx, xlsx
+from rag.formats import common, delimited, docx, eml, epub, html, pdf, pptx, xlsx
 from rag.formats import text as plain_text
 from rag.formats.common import _JUNK, OFFICE_FORMATS, Extracted, Loader, NotUTF8Error, _useful_title
 
@@ -38,6 +38,7 @@ __all__ = [
     "iter_files",
     "load_file",
     "load_folder",
+    "name_in",
 ]
 
 logger = logging.getLogger(__name__)
@@ -98,13 +99,30 @@ LOADERS: dict[str, Loader] = {
 }
 """Loaders by lower-case file suffix. Register a new format by adding to this mapping."""
 
-LOADER_VERSIONS: dict[str, int] = {suffix: 1 for suffix in LOADERS}
-"""Recorded in the index: bump a suffix's number when a change to its loader changes the text it gives, and the
-files of that type already indexed are read again at the next sync (only those; chunks whose text did not change
-keep their vectors). A suffix registered without a version is never re-read for this reason."""
+_READ_WITH = {
+    ".txt": (plain_text,), ".text": (plain_text,), ".md": (plain_text,), ".markdown": (plain_text,),
+    ".html": (html,), ".htm": (html,), ".xhtml": (html,), ".pdf": (pdf,), ".docx": (docx,),
+    ".csv": (delimited,), ".tsv": (delimited,), ".pptx": (pptx,), ".xlsx": (xlsx,), ".epub": (epub, html),
+    ".eml": (eml, plain_text, html, pdf, docx, delimited, pptx, xlsx, epub),  # its attachments: every loader
+}  # fmt: skip
+"""The format modules whose code makes each suffix's text."""
+LOADER_VERSIONS: dict[str, int] = {
+    suffix: common.VERSION + sum(module.VERSION for module in modules) for suffix, modules in _READ_WITH.items()
+}
+"""Recorded in the index. Each format module has a ``VERSION``, bumped when a change to it changes the text it
+gives; a suffix's version is the sum of those of the modules that read it (so it grows with any of them), and
+the files of a suffix whose version grew are read again at the next sync (only those; chunks whose text did not
+change keep their vectors). A suffix registered without a version is never re-read for this reason."""
 
 OLD_FORMATS = {old: (kind, suffix) for kind, suffix, _, old in OFFICE_FORMATS}
 """Office's formats before 2007, not read: their skip reason says which format to save them in."""
+
+
+def name_in(folder: Path, path: Path) -> str:
+    """How a file is named to people: its path from the documents ``folder`` ("reports/q3.pdf"), or, outside it,
+    its file name. A symbolic link keeps its own name (it is not resolved to its target's)."""
+    absolute, root = Path(os.path.abspath(path)), Path(os.path.abspath(folder))
+    return absolute.relative_to(root).as_posix() if absolute.is_relative_to(root) else absolute.name
 
 
 def fingerprint(raw: bytes) -> str:

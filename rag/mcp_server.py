@@ -26,8 +26,7 @@ import socket
 import sys
 import threading
 import unicodedata
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mcp.server.mcpserver import MCPServer
@@ -37,6 +36,7 @@ from mcp.types import ToolAnnotations
 from typing_extensions import TypedDict
 
 from rag.answering import Answer, Quote
+from rag.documents import name_in
 from rag.errors import RagError
 from rag.evidence import continued_table
 
@@ -181,21 +181,25 @@ def build_server(pipeline: Pipeline, warm_up: bool = False) -> MCPServer:
     waits for that first: a client's handshake is answered at once (clients time out on a slow start), and two
     first calls do not both load the models.
     """
-    loading = threading.Thread(target=_load, args=(pipeline,), name="rag-mcp-warm-up", daemon=True)
-    if warm_up:
-        loading.start()
+    warming = _WarmUp(pipeline) if warm_up else None
 
     def _reported(run: Callable[[], T]) -> T:
         """``run()`` once the warm-up is over, its library error turned into the tool error the client shows
         (the SDK hides any other exception's message as an internal error)."""
-        if warm_up:
-            loading.join()
+        if warming is not None:
+            warming.wait()
         try:
             return run()
         except (RagError, ValueError) as error:  # ValueError: a filter of the wrong shape, an offset out of range
             raise ToolError(str(error)) from error
 
-    server: MCPServer = MCPServer(NAME, instructions=INSTRUCTIONS, version=_version())
+    @contextlib.asynccontextmanager
+    async def lifespan(_: MCPServer) -> AsyncIterator[dict[str, Any]]:
+        if warming is not None:  # here, once the transport is up: over stdio the SDK has moved stdout aside by now
+            warming.start()
+        yield {}
+
+    server: MCPServer = MCPServer(NAME, instructions=INSTRUCTIONS, version=_version(), lifespan=lifespan)
     read_only = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 
     @server.tool(title="Ask the documents", annotations=read_only)
@@ -264,9 +268,8 @@ def build_server(pipeline: Pipeline, warm_up: bool = False) -> MCPServer:
                 for source, title, chunks, pages in catalog.listed
             ]
             report = pipeline.last_report
-            folder = pipeline.settings.docs_dir.resolve()
             skipped = [
-                SkippedData(path=_relative(error.path, folder), reason=error.reason)
+                SkippedData(path=name_in(pipeline.settings.docs_dir, error.path), reason=error.reason)
                 for error in (report.skipped if report else [])[:limit]
             ]
             warned = [WarnedData(source=source, warnings=list(w)) for source, w in catalog.warnings]
@@ -305,13 +308,29 @@ def build_server(pipeline: Pipeline, warm_up: bool = False) -> MCPServer:
     return server
 
 
-def _load(pipeline: Pipeline) -> None:
-    """Sync the index and load the models (a failure is said on stderr, and again by the first call)."""
-    try:
-        _ = pipeline.store
-        pipeline.warm()
-    except RagError as error:
-        print(f"rag mcp: {error}", file=sys.stderr, flush=True)
+class _WarmUp:
+    """Syncs the index and loads the models on a thread, once; :meth:`wait` starts it if nothing has yet."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self._thread = threading.Thread(target=self._run, name="rag-mcp-warm-up", daemon=True)
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread.ident is None:
+                self._thread.start()
+
+    def wait(self) -> None:
+        self.start()
+        self._thread.join()
+
+    def _run(self) -> None:  # a failure is said on stderr, and again by every call (the pipeline raises it)
+        try:
+            _ = self.pipeline.store
+            self.pipeline.warm()
+        except RagError as error:
+            print(f"rag mcp: {error}", file=sys.stderr, flush=True)
 
 
 def _columns(pipeline: Pipeline, chunk: Chunk) -> str:
@@ -324,11 +343,6 @@ def _columns(pipeline: Pipeline, chunk: Chunk) -> str:
     except KeyError:  # removed by a sync since it was retrieved
         return ""
     return "" if whole or header is None else header
-
-
-def _relative(path: Path, folder: Path) -> str:
-    path = path.resolve()
-    return path.relative_to(folder).as_posix() if path.is_relative_to(folder) else path.name
 
 
 def _version() -> str:
@@ -389,8 +403,9 @@ def _guard(host: str) -> TransportSecuritySettings | None:
 
     if not is_loopback(host):
         return None
-    names = {f"[{host}]" if ":" in host else host, "127.0.0.1", "localhost", "[::1]"}
-    return TransportSecuritySettings(allowed_hosts=[f"{name}:*" for name in sorted(names)], allowed_origins=[])
+    names = sorted({f"[{host}]" if ":" in host else host, "127.0.0.1", "localhost", "[::1]"})
+    hosts = [*names, *(f"{name}:*" for name in names)]  # "localhost" alone: a client of a server on port 80
+    return TransportSecuritySettings(allowed_hosts=hosts, allowed_origins=[])
 
 
 class KeyRequired:

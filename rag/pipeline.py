@@ -51,6 +51,8 @@ class IndexReport:
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    reread: list[str] = field(default_factory=list)
+    """Unchanged files read again because the loader of their type is newer than the one that read them."""
     skipped: list[DocumentError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     """Files indexed but possibly incomplete, e.g. a PDF page without text (a scanned image?)."""
@@ -69,7 +71,7 @@ class IndexReport:
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.updated or self.removed or self.rebuilt)
+        return bool(self.added or self.updated or self.removed or self.reread or self.rebuilt)
 
     def summary(self) -> str:
         parts = [
@@ -79,6 +81,8 @@ class IndexReport:
             f"{len(self.unchanged)} unchanged",
             f"{len(self.skipped)} skipped",
         ]
+        if self.reread:
+            parts.insert(4, f"{len(self.reread)} re-read (newer loader)")
         work = f"{self.embedded} embedded" + (f", {self.reused} reused" if self.reused else "")
         return f"{', '.join(parts)}; {self.chunks} chunks ({work}) in {self.seconds:.1f} s"
 
@@ -317,7 +321,7 @@ class Pipeline:
         fresh: list[tuple[DocumentRecord, Document]] = []
         seen: set[str] = set()
         was = (held or {}).get("loaders", {})
-        reread = {suffix for suffix, version in LOADER_VERSIONS.items() if was.get(suffix) != version}
+        reread = {suffix for suffix, version in LOADER_VERSIONS.items() if was.get(suffix, 0) < version}
         for path in iter_files(s.docs_dir):
             source = path.relative_to(s.docs_dir).as_posix()
             stale = path.suffix.lower() in reread
@@ -352,7 +356,8 @@ class Pipeline:
                 kept.append(new_record)  # touched, not changed
             else:
                 fresh.append((new_record, doc))
-                (report.updated if record else report.added).append(source)
+                same = record and record.fingerprint == doc.fingerprint and stale
+                (report.reread if same else report.updated if record else report.added).append(source)
         report.removed = sorted(set(records) - seen)
         report.unchanged = [r.source for r in kept]
         first: dict[str, str] = {}
@@ -371,6 +376,7 @@ class Pipeline:
             old = None if rebuild else self._load_compatible(chunking, report)
             old_records = {r.source: r for r in old.manifest.documents} if old else {}
             kept, fresh = self._scan(old_records, report, old.manifest.chunking if old else None)
+            chunking = _recorded(chunking, old.manifest.chunking if old else None)
             if old is not None and not fresh and not report.removed and kept == list(old.manifest.documents):
                 store = old
                 if old.manifest.docs_dir == folder:
@@ -406,10 +412,11 @@ class Pipeline:
                 reset, report.rebuilt = True, "chunking settings changed"
             old = {} if reset else writer.records()
             kept, fresh = self._scan(old, report, meta and meta["chunking"])  # after a reset every file is fresh
+            chunking = _recorded(chunking, None if reset or meta is None else meta["chunking"])
             touched = [r for r in kept if old[r.source] != r]
             s = self.settings
             chunked = [(r, d, chunk_document(d, s.chunk_chars, s.chunk_overlap_sentences)) for r, d in fresh]
-            donors = [*report.updated, *report.removed, *(other for _, other in report.duplicates)]
+            donors = [*report.updated, *report.reread, *report.removed, *(other for _, other in report.duplicates)]
             texts = {c.text for _, _, cs in chunked for c in cs}
             known = writer.chunks_of(donors, texts) if texts and not reset else []
             embedded = iter(self._embed([c for _, _, cs in chunked for c in cs], progress, known, report))
@@ -772,6 +779,16 @@ def _same_chunks(held: dict[str, Any], wanted: dict[str, Any]) -> bool:
     """Whether an index chunked as ``held`` says can be kept for ``wanted``: the loaders' versions do not count
     (a changed loader re-reads its own files, see :meth:`Pipeline._scan`)."""
     return {k: v for k, v in held.items() if k != "loaders"} == {k: v for k, v in wanted.items() if k != "loaders"}
+
+
+def _recorded(chunking: dict[str, Any], held: dict[str, Any] | None) -> dict[str, Any]:
+    """``chunking`` to record after a sync of an index that held ``held``: each loader's version the newer of the
+    two, so that a replica still on older code sharing the index does not make the newer one re-read its files
+    at every sync (nor the other way round)."""
+    versions = dict((held or {}).get("loaders", {}))
+    for suffix, version in chunking["loaders"].items():
+        versions[suffix] = max(version, versions.get(suffix, 0))
+    return {**chunking, "loaders": versions}
 
 
 def _cut_short(record: DocumentRecord) -> bool:

@@ -348,7 +348,7 @@ class Store:
 
     def catalog(self, limit: int = 50) -> Catalog:
         listed = [(d.source, d.title, len(self.chunks_of(d.source)), len(d.pages)) for d in self.documents[:limit]]
-        warned = [(d.source, d.warnings) for d in self.documents if d.warnings][:limit]
+        warned = [(d.source, d.warnings) for d in self.documents if d.warnings][:limit] if limit else []
         return Catalog(len(self.documents), len(self), listed, warned)
 
     def sources(self, where: Filter | None = None) -> list[str]:

@@ -456,6 +456,8 @@ def test_xlsx_title_rows_are_headings_and_unsaved_formulas_are_shown_as_written(
         (12.5, "[$€-407] #,##0.00", "€ 12.50"),
         (2.5, '_-* #,##0.00\\ "€"_-;-* #,##0.00\\ "€"_-', "2.50 €"),
         (0.1 + 0.2, "General", "0.3"),
+        (1e30, "#,##0.00", "1,000,000,000,000,000,000,000,000,000,000.00"),  # past Decimal's default precision
+        (12345.6, "0." + "0" * 24, "12345.600000000000000000000000"),  # Excel allows 30 decimals
     ],
 )
 def test_xlsx_numbers_are_shown_in_their_cells_format(
@@ -479,6 +481,23 @@ def test_xlsx_reads_the_rows_a_sheet_holds_not_the_size_it_declares(tmp_path: Pa
     doc = load_file(write(tmp_path, "huge.xlsx", replace_zip_member(book, "xl/worksheets/sheet1.xml", huge.encode())))
     assert len(doc.text.splitlines()) == 50
     assert time.perf_counter() - started < 10  # 16,384 columns declared: not 20,000 rows padded to them
+
+
+def test_a_cell_far_down_a_sheet_costs_the_rows_before_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import rag.formats.xlsx
+
+    monkeypatch.setattr(rag.formats.xlsx, "MAX_CELLS", 1_000)
+    book = make_xlsx({"Sheet1": [["Office", "Staff"], ["Lyon", 12]]})
+    with zipfile.ZipFile(io.BytesIO(book)) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+    far = sheet.replace(
+        "</sheetData>", '<row r="5000000"><c r="A5000000" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
+    )
+    started = time.perf_counter()
+    doc = load_file(write(tmp_path, "far.xlsx", replace_zip_member(book, "xl/worksheets/sheet1.xml", far.encode())))
+    assert doc.text == "Office | Staff\nLyon | 12"
+    assert doc.warnings == ("sheet 'Sheet1' cut short: the workbook has over 1,000 cells",)
+    assert time.perf_counter() - started < 5  # 5,000,000 empty rows before it are not walked
 
 
 def test_xlsx_stops_at_its_cell_budget_with_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -542,6 +561,22 @@ def test_an_email_is_its_headers_its_body_and_its_readable_attachments(tmp_path:
     assert doc.warnings == ("attachment broken.docx could not be read: not a valid .docx file (damaged ZIP package: "
                             "File is not a zip file)",)  # fmt: skip
     assert_consistent(doc)
+
+
+def test_the_senders_sentence_reads_well_whichever_headers_a_mail_has(tmp_path: Path) -> None:
+    from email.message import EmailMessage
+
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Cc"], mail["Subject"] = "A <a@x.org>", "B <b@x.org>", "C <c@x.org>", "Budget"
+    mail.set_content("The budget is 12 EUR.")
+    assert load_file(write(tmp_path, "a.eml", bytes(mail))).text.startswith(
+        'A <a@x.org> sent this e-mail to B <b@x.org>, copied to C <c@x.org>, with the subject "Budget".\n\n'
+    )
+    del mail["To"], mail["Subject"]
+    mail["Date"] = "Mon, 02 Sep 2024 09:00:00 +0200"
+    assert load_file(write(tmp_path, "b.eml", bytes(mail))).text.startswith(
+        "A <a@x.org> sent this e-mail, copied to C <c@x.org>, on Monday 2 September 2024 at 09:00 (UTC+02:00).\n\n"
+    )
 
 
 def test_an_html_only_email_is_read_as_its_main_text_and_a_forwarded_one_once(tmp_path: Path) -> None:
@@ -611,7 +646,7 @@ def test_an_epub_spine_that_repeats_a_chapter_reads_it_once_and_obfuscated_fonts
         'Algorithm="http://www.idpf.org/2008/embedding"/><enc:CipherData><enc:CipherReference URI="{uri}"/>'
         "</enc:CipherData></enc:EncryptedData></encryption>"
     )
-    for uri, refused in (("OEBPS/fonts/serif.otf", False), ("OEBPS/text/chapter%200.xhtml", True)):
+    for uri, refused in (("OEBPS/fonts/serif.otf", False), ("/OEBPS/text/chapter%200.xhtml", True)):
         with zipfile.ZipFile(io.BytesIO(make_epub([("A", "<p>Text.</p>")]))) as source:
             buffer = io.BytesIO()
             with zipfile.ZipFile(buffer, "w") as target:

@@ -190,12 +190,17 @@ def test_a_changed_loader_re_reads_its_own_files_and_keeps_their_vectors(
     pipeline = backend(seeds_copy)
     first = pipeline.index()
     assert pipeline.index().updated == []
-    newer = {**rag.pipeline.LOADER_VERSIONS, ".md": rag.pipeline.LOADER_VERSIONS[".md"] + 1}
+    first_versions = rag.pipeline.LOADER_VERSIONS
+    newer = {**first_versions, ".md": first_versions[".md"] + 1}
     monkeypatch.setattr(rag.pipeline, "LOADER_VERSIONS", newer)  # as after an upgrade that changed the .md loader
     again = pipeline.index()
-    assert (again.updated, again.added, again.removed, again.embedded) == (["depot.md"], [], [], 0)  # same text
-    assert again.chunks == first.chunks
-    assert backend(seeds_copy).index().updated == []  # the new versions are recorded: read once, not every sync
+    assert (again.reread, again.updated, again.added, again.embedded) == (["depot.md"], [], [], 0)  # same text
+    assert again.chunks == first.chunks and "1 re-read (newer loader)" in again.summary()
+    assert backend(seeds_copy).index().reread == []  # the new versions are recorded: read once, not every sync
+    monkeypatch.setattr(rag.pipeline, "LOADER_VERSIONS", first_versions)  # a replica still on the older code
+    assert backend(seeds_copy).index().reread == []  # neither re-reads nor lowers the recorded version
+    monkeypatch.setattr(rag.pipeline, "LOADER_VERSIONS", newer)
+    assert backend(seeds_copy).index().reread == []
 
 
 def test_filters_keep_only_the_documents_asked_for(backend: MakePipeline, seeds_copy: Path) -> None:

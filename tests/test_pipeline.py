@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 from rag import Answer, DocumentsFolderError, ModelLoadError, Pipeline, QuestionError
 from rag.chunking import sentence_spans
 from rag.embedding import Embedder
+from rag.store import current_generation
 
 pytestmark = pytest.mark.slow
 
@@ -537,6 +539,19 @@ def test_an_email_and_an_ebook_are_answered_from_their_text_and_attachments(tmp_
         quote = answer.quotes[0]
         assert quote.source == source and (section is None or quote.section == section), (question, quote)
         assert pipeline.document_text(source)[quote.start : quote.end] == quote.text
+
+
+def test_an_index_from_before_loader_versions_is_read_again_once_not_rebuilt(tmp_path: Path, embedder) -> None:
+    pipeline = pipeline_on(tmp_path, embedder, {"a.md": "# A\n\nThe depot stores wheat.\n", "b.txt": "Ferries.\n"})
+    pipeline.index()
+    manifest = current_generation(tmp_path / "index") / "manifest.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    del data["chunking"]["loaders"]  # as an index written before loaders had versions
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    fresh = Pipeline(docs_dir=tmp_path / "docs", index_dir=tmp_path / "index", embedder=embedder)
+    again = fresh.index()
+    assert (again.rebuilt, sorted(again.reread), again.embedded) == (None, ["a.md", "b.txt"], 0)
+    assert fresh.index().reread == []
 
 
 def test_every_row_of_a_long_csv_is_read_with_its_header(tmp_path: Path, embedder) -> None:

@@ -10,6 +10,10 @@ from typing import Any
 
 from rag.errors import DocumentError
 
+VERSION = 1
+"""Part of every loader's version (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes
+the text loaders give, so that every file is read again at the next sync."""
+
 
 @dataclass(frozen=True)
 class Extracted:

@@ -10,6 +10,11 @@ from typing import Literal
 
 from rag.formats.common import Extracted, _decode, _one_line
 
+VERSION = 1
+"""Recorded in the index (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes the text
+this loader gives, so that the files it read are read again at the next sync."""
+
+
 DELIMITERS = ",;\t|"
 
 

@@ -6,7 +6,6 @@ attachments, one level deep: "Forwarded e-mail: <its subject>"). The subject is 
 from __future__ import annotations
 
 import functools
-import mimetypes
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +15,11 @@ from rag.formats.common import Extracted, _Blocks, _one_line, _reject_binary
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
+
+VERSION = 1
+"""Recorded in the index (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes the text
+this loader gives, so that the files it read are read again at the next sync."""
+
 
 HEADERS = ("From", "To", "Cc", "Date", "Subject")
 """The headers written before the body, in this order (the others are routing detail)."""
@@ -30,13 +34,11 @@ def _sent(fields: dict[str, str]) -> str:
     "Budget"."
     Written so, "Who sent the e-mail about the budget?" reads like the sentence that answers it ("From: Anna"
     is a form's field, which the reader, trained on prose, does not take for a sender)."""
-    sentence = f"{fields['From'] or 'Someone'} sent this e-mail"
-    if fields["To"]:
-        sentence += f" to {fields['To']}"
+    sentence = f"{fields['From'] or 'Someone'} sent this e-mail" + (f" to {fields['To']}" if fields["To"] else "")
     if fields["Cc"]:
-        sentence += f", copied to {fields['Cc']},"
+        sentence += f", copied to {fields['Cc']}"
     if fields["Date"]:
-        sentence += f" on {_date(fields['Date'])}"
+        sentence += f"{',' if fields['Cc'] else ''} on {_date(fields['Date'])}"
     if fields["Subject"]:
         sentence += f', with the subject "{fields["Subject"]}"'
     return sentence + "."
@@ -52,7 +54,13 @@ def _date(header: str) -> str:
         return header
     offset = when.strftime("%z")
     zone = f" (UTC{offset[:3]}:{offset[3:]})" if offset else ""
-    return f"{when:%A} {when.day} {when:%B %Y} at {when:%H:%M}{zone}"
+    return f"{_DAYS[when.weekday()]} {when.day} {_MONTHS[when.month - 1]} {when.year} at {when:%H:%M}{zone}"
+
+
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")  # fmt: skip
+"""In English whatever the machine's locale (strftime's %A and %B follow it)."""
 
 
 def _content(part: Any) -> str | bytes:
@@ -90,10 +98,14 @@ def _attachments(path: Path, message: EmailMessage, out: _Blocks, warnings: list
 
     read = 0
     for number, part in enumerate(message.iter_attachments(), start=1):
+        if not part.get_filename() and part.get_content_type() == "text/plain" and not part.is_attachment():
+            text = _content(part)  # a body sent in pieces, a mailing list's footer: more of the body
+            out.add_text(text if isinstance(text, str) else text.decode("utf-8", "replace"))
+            continue
         name = _one_line(part.get_filename() or "") or f"attachment {number}"
         suffix = Path(name).suffix.lower()
         if suffix not in LOADERS:  # no name, or an unusual one: the content type says what it is
-            suffix = _BY_TYPE.get(part.get_content_type()) or mimetypes.guess_extension(part.get_content_type()) or ""
+            suffix = _BY_TYPE.get(part.get_content_type(), "")
         if suffix not in LOADERS or (nested and suffix == ".eml"):
             continue  # pictures, signatures, invitations; a mail attached to an attached mail: nothing to quote
         if read == MAX_ATTACHMENTS:
@@ -116,8 +128,20 @@ def _attachments(path: Path, message: EmailMessage, out: _Blocks, warnings: list
         out.add_text(extracted.text, extracted.sections)
 
 
-_BY_TYPE = {"message/rfc822": ".eml", "text/plain": ".txt", "text/markdown": ".md", "text/csv": ".csv"}
-"""Suffixes for the content types of attachments without a usable name."""
+_BY_TYPE = {
+    "message/rfc822": ".eml",
+    "text/plain": ".txt",
+    "text/markdown": ".md",
+    "text/csv": ".csv",
+    "text/html": ".html",
+    "application/pdf": ".pdf",
+    "application/epub+zip": ".epub",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": ".pptx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+}
+"""Suffixes for the content types of attachments without a usable name (a fixed table: the machine's own
+``mime.types`` would make the same mail read differently on two machines)."""
 _SEPARATORS = re.compile(r"[\\/\x00]")
 
 

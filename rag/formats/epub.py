@@ -16,6 +16,11 @@ from rag.errors import DocumentError
 from rag.formats import html
 from rag.formats.common import Extracted, _Blocks, _check_zip, _one_line, _useful_title
 
+VERSION = 1
+"""Recorded in the index (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes the text
+this loader gives, so that the files it read are read again at the next sync."""
+
+
 _CONTAINER = "{urn:oasis:names:tc:opendocument:xmlns:container}"
 _OPF = "{http://www.idpf.org/2007/opf}"
 _DC = "{http://purl.org/dc/elements/1.1/}"
@@ -35,7 +40,7 @@ def _encrypted(book: zipfile.ZipFile, names: set[str], parser: Any) -> set[str]:
         return set()
     root = etree.fromstring(book.read("META-INF/encryption.xml"), parser)
     return {
-        posixpath.normpath(unquote(reference.get("URI") or ""))
+        posixpath.normpath(unquote(reference.get("URI") or "").lstrip("/"))
         for reference in root.iter()
         if isinstance(reference.tag, str) and reference.tag.endswith("CipherReference")
     }

@@ -11,6 +11,11 @@ from typing import NamedTuple
 from rag.errors import DocumentError
 from rag.formats.common import _JUNK, Extracted, _Blocks, _decode, _one_line, _reject_binary
 
+VERSION = 1
+"""Recorded in the index (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes the text
+this loader gives, so that the files it read are read again at the next sync."""
+
+
 _SPACES = re.compile(r"[^\S\n]+")
 
 _HARD = 1  # never text: scripts, styles, form controls, hidden elements

@@ -12,6 +12,11 @@ from typing import Any
 from rag.errors import DocumentError
 from rag.formats.common import Extracted, _Blocks, _check_office_zip, _one_line, _useful_title
 
+VERSION = 1
+"""Recorded in the index (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes the text
+this loader gives, so that the files it read are read again at the next sync."""
+
+
 logger = logging.getLogger(__name__)
 
 

@@ -7,6 +7,10 @@ from pathlib import Path
 
 from rag.formats.common import Extracted, _decode
 
+VERSION = 1
+"""Recorded in the index (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes the text
+this loader gives, so that the files it read are read again at the next sync."""
+
 
 def load(path: Path, raw: bytes) -> Extracted:
     return Extracted(_decode(path, raw))

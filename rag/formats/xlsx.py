@@ -13,21 +13,28 @@ import contextlib
 import datetime as dt
 import io
 import logging
+import math
 import re
 import zipfile
 from collections.abc import Iterator
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
 from rag.errors import DocumentError
 from rag.formats.common import Extracted, _Blocks, _check_office_zip, _one_line, _useful_title
 
+VERSION = 1
+"""Recorded in the index (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes the text
+this loader gives, so that the files it read are read again at the next sync."""
+
+
 logger = logging.getLogger(__name__)
 
 MAX_CELLS = 1_000_000
-"""Cells visited per workbook, empty ones included (a 1 MB file can declare millions of styled empty cells); a
-sheet that reaches it is cut short with a warning."""
+"""Cells visited per workbook, empty ones included and an empty row counted as one (a 1 MB file can declare
+millions of styled empty cells, or one cell ten million rows down); a sheet that reaches it is cut short with a
+warning."""
 
 _FORMAT_TOKEN = re.compile(r'"[^"]*"|\\.|_.|\*.|\[[^\]]*\]|[0#?][0#?,.]*|.', re.DOTALL)
 """A number format's pieces: quoted text, an escaped character, padding (_x) and fill (*x), a [bracket] (colour,
@@ -71,8 +78,12 @@ def _number(value: float, number_format: str | None) -> str:
     digits = digits.rstrip(",")
     whole, _, fraction = digits.partition(".")
     decimals = sum(1 for ch in fraction if ch in "0#?")
-    shown = Decimal(repr(value)) * (100 if percent else 1) / (Decimal(1000) ** scaled)
-    rounded = shown.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    if not math.isfinite(value):
+        return f"{value}"
+    exact = localcontext(prec=400)  # enough for any double (~1e308) at Excel's 30 decimals: quantize never fails
+    with exact:
+        shown = Decimal(repr(value)) * (100 if percent else 1) / (Decimal(1000) ** scaled)
+        rounded = shown.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
     number = f"{rounded:{',' if ',' in whole else ''}.{decimals}f}"
     return f"{prefix}{number}{suffix}".strip()
 
@@ -94,7 +105,7 @@ def _cell(value: Any, number_format: str | None = None) -> str:
     return _one_line(str(value)).replace("|", "/")
 
 
-def _scan(archive: zipfile.ZipFile, member: str | None) -> tuple[bool, set[int]]:
+def _sheet_xml(archive: zipfile.ZipFile, member: str | None) -> tuple[bool, set[int]]:
     """Whether a sheet's XML holds formulas, and the rows of its cells merged across columns (a title's), read
     in pieces (a sheet may unzip to hundreds of MB). Unknown sheet: formulas assumed, no merged rows."""
     if member is None or member not in archive.namelist():
@@ -123,7 +134,7 @@ def _rows(values: Any, formulas: Any | None, budget: list[int]) -> Iterator[tupl
         formulas.reset_dimensions()
         pairs = zip(values.iter_rows(), formulas.iter_rows(), strict=False)
     for shown, written in pairs:
-        budget[0] -= len(shown)
+        budget[0] -= max(len(shown), 1)  # an empty row filling a gap costs too: "A10000000" alone is 10M rows
         if budget[0] < 0:
             return
         row, unsaved = [], 0
@@ -171,7 +182,7 @@ def load(path: Path, raw: bytes) -> Extracted:
                 if sheet.sheet_state != "visible":
                     warnings.append(f"hidden sheet {sheet.title!r} not read")
                     continue
-                has_formulas, merged = _scan(archive, getattr(sheet, "_worksheet_path", None))
+                has_formulas, merged = _sheet_xml(archive, getattr(sheet, "_worksheet_path", None))
                 if has_formulas and formulas is None:  # parsed again only when some sheet has formulas
                     formulas = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=False)
                     stack.callback(formulas.close)
