@@ -177,9 +177,9 @@ T = TypeVar("T")
 def build_server(pipeline: Pipeline, warm_up: bool = False) -> MCPServer:
     """An MCP server whose tools answer from ``pipeline``'s documents (run it with ``.run("stdio")``).
 
-    With ``warm_up``, the index is synced and the models loaded on a thread from now on, and every tool call
-    waits for that first: a client's handshake is answered at once (clients time out on a slow start), and two
-    first calls do not both load the models.
+    With ``warm_up``, the index is synced and the models loaded on a thread as the server starts (or at the first
+    call, whichever comes first), and every tool call waits for that: a client's handshake is answered at once
+    (clients time out on a slow start), and two first calls do not both load the models.
     """
     warming = _WarmUp(pipeline) if warm_up else None
 
