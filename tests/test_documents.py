@@ -439,6 +439,8 @@ def test_xlsx_title_rows_are_headings_and_unsaved_formulas_are_shown_as_written(
         },
         merged=[("Targets", "A1:C1")],
     )
+    two_rows = make_xlsx({"T": [["Targets"], [""], ["Quarter", "Owner"], ["Q1", "Anna"]]}, merged=[("T", "A1:B2")])
+    assert load_file(write(tmp_path, "two.xlsx", two_rows)).text == "Targets\n\nQuarter | Owner\nQ1 | Anna"
     doc = load_file(write(tmp_path, "targets.xlsx", book))
     assert doc.text == "Quarterly targets\n\nQuarter | Owner | Target\nQ1 | Anna | 100\nQ2 | Ben | =C3*2"
     assert doc.sections == ((0, "Quarterly targets"),)

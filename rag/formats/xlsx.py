@@ -106,7 +106,7 @@ def _cell(value: Any, number_format: str | None = None) -> str:
 
 
 def _sheet_xml(archive: zipfile.ZipFile, member: str | None) -> tuple[bool, set[int]]:
-    """Whether a sheet's XML holds formulas, and the rows of its cells merged across columns (a title's), read
+    """Whether a sheet's XML holds formulas, and the first rows of its cells merged across columns (a title's), read
     in pieces (a sheet may unzip to hundreds of MB). Unknown sheet: formulas assumed, no merged rows."""
     if member is None or member not in archive.namelist():
         return True, set()
@@ -115,8 +115,8 @@ def _sheet_xml(archive: zipfile.ZipFile, member: str | None) -> tuple[bool, set[
         while chunk := xml.read(1 << 20):
             data = tail + chunk
             formulas = formulas or _FORMULA.search(data) is not None
-            for first_column, first_row, last_column, last_row in _MERGE.findall(data):
-                if first_row == last_row and first_column != last_column:
+            for first_column, first_row, last_column, _ in _MERGE.findall(data):
+                if first_column != last_column:  # across columns (over one row or more: "A1:D2")
                     merged.add(int(first_row))
             tail = data[-256:]
     return formulas, merged
