@@ -58,8 +58,8 @@ INSTRUCTIONS = (
 )
 
 
-class QuoteData(TypedDict):
-    """A verbatim quote: ``read_document(source, start, end)`` returns exactly ``text``."""
+class _Located(TypedDict):
+    """Verbatim text of a stored document: ``read_document(source, start, end)`` returns exactly ``text``."""
 
     text: str
     source: str
@@ -68,13 +68,18 @@ class QuoteData(TypedDict):
     end: int
     page: int | None
     section: str
+    columns: str
+    """The header row of the table it is a row of, or that it continues from before ("Office | City | Staff"):
+    what the cells mean; else "" (a table that starts inside the text shows its header itself)."""
+
+
+class QuoteData(_Located):
     location: str
     """Where it stands, for people: "§ Section, p. 3, chars 120-164"."""
-    columns: str
-    """For a table row, its table's header row ("Office | City | Staff"): what each cell means; else ""."""
     highlight: list[int] | None
     """Document offsets [start, end] of the answer's key phrase inside the quote, if marked."""
     score: float
+    """Its evidence for the question, 0..1."""
 
 
 class AnswerData(TypedDict):
@@ -91,19 +96,7 @@ class AnswerData(TypedDict):
     """The self-contained question that was searched (differs from ``question`` for a follow-up)."""
 
 
-class PassageData(TypedDict):
-    """A retrieved passage, verbatim: ``read_document(source, start, end)`` returns exactly ``text``."""
-
-    text: str
-    source: str
-    title: str
-    start: int
-    end: int
-    page: int | None
-    section: str
-    columns: str
-    """When the passage starts inside a table that began before it, the table's header row (what its cells
-    mean); else "" (a table that starts inside the passage shows its header itself)."""
+class PassageData(_Located):
     score: float
     """The fused retrieval score: it orders one result list, it is no probability."""
 

@@ -569,7 +569,7 @@ class Pipeline:
         question = self._check(question)
         where = _where(filters, self.settings.docs_dir)
         vector = self.embedder.encode_query(question) if query_vector is None else query_vector
-        with self._pinned_to(self.store):
+        with self.pinned():
             return self._retrieve(question, vector, top_k, where)
 
     def answer(
@@ -581,7 +581,7 @@ class Pipeline:
         question ("How much could Ukraine borrow under it?") is resolved against it before searching.
         ``filters`` answers from some documents only, e.g. ``{"folder": "reports/2024"}`` (:mod:`rag.filters`).
         """
-        with self._pinned_to(self.store):
+        with self.pinned():
             prepared = self._prepare(question, history, filters)
             if isinstance(prepared, Answer):
                 return prepared
