@@ -329,6 +329,9 @@ def reader_phrase(sentence: str, scores: TokenScores, span: tuple[int, int] | No
         start -= 1
     while end < len(sentence) and sentence[end].isalnum() and sentence[end - 1].isalnum():
         end += 1
+    for whole in _ADDRESS.finditer(sentence):  # "board@acme.example", not "board@acme"
+        if whole.start() < end and start < whole.end():
+            start, end = min(start, whole.start()), max(end, whole.end())
     while start < end and sentence[start] in _TRIM:
         start += 1
     bullet = _BULLET.match(sentence, start, end)
@@ -340,6 +343,8 @@ def reader_phrase(sentence: str, scores: TokenScores, span: tuple[int, int] | No
 
 
 _TRIM = frozenset(" \t\n,;:")
+_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?:https?://|www\.)[^\s<>\"'|]*[^\s<>\"'|.,;:!?)\]]")
+"""An e-mail address or a web address: a key phrase that touches one takes it whole."""
 _BULLET = re.compile(r"(?:[-*•–]|\d{1,2}[.)])\s+")
 """A list item's marker at the start of a sentence: "- ", "* ", "• ", "1. "."""
 _CAPITALISED = re.compile(r"[^\W\d_][\w'’.&-]*")

@@ -112,6 +112,24 @@ def test_the_key_phrase_ends_before_a_spaced_dash(reader: SpanReader, question: 
     assert joined is not None and years[joined.best[0] : joined.best[1]] == "1962–1965"
 
 
+@pytest.mark.parametrize(
+    ("question", "sentence", "key"),
+    [
+        ("Which address was copied?", "Tomas Berg <tomas@acme.example> sent this e-mail to Ines "
+         "Ferreira <ines@acme.example>, copied to board@acme.example, on Tuesday 10 September 2024.",
+         "board@acme.example"),
+        ("Where is the handbook published?", "The handbook is published at https://intranet.acme.example/hr/"
+         "handbook.html.", "https://intranet.acme.example/hr/handbook.html"),
+    ],
+)  # fmt: skip
+def test_the_key_phrase_takes_an_address_whole(reader: SpanReader, question: str, sentence: str, key: str) -> None:
+    # The reader's tokens end at dots: it marked "board@acme" of the e-mail's header sentence.
+    scores = reader.read(question, [sentence], [("Offsite agenda and venue", "")])[0]
+    assert scores is not None
+    span = key_phrase(sentence, question, scores=scores)
+    assert span is not None and sentence[span[0] : span[1]] == key
+
+
 def test_a_table_row_is_written_as_a_sentence_and_its_reading_lands_on_the_row() -> None:
     row, header = "| Heron | Jonas Weber | Bremen | 42 |", "| Depot | Manager | City | Staff |"
     linear = linear_row(row, header)
