@@ -556,7 +556,8 @@ def test_an_email_is_its_headers_its_body_and_its_readable_attachments(tmp_path:
     assert doc.title == "Budget approved for Lyon"
     assert doc.text == (
         "Anna Nowak <anna@example.com> sent this e-mail to Team <team@example.com> on Tuesday 3 December 2024 at "
-        '09:15 (UTC+01:00), with the subject "Budget approved for Lyon".\n\nHi all,\n\nThe board approved 1.2 '
+        '09:15 (UTC+01:00), with the subject "Budget approved for Lyon". It was copied to Tom Berg <tom@example.com>.'
+        "\n\nHi all,\n\nThe board approved 1.2 "
         "million EUR for the Lyon office.\nAnna\n\nAttachment: report.pdf\n\nAnnual report\nThe fleet grew by 12 ships."
     )  # the plain-text body (not the HTML copy), CRLF as LF; the picture skipped; the broken file reported
     assert doc.section_at(doc.text.index("12 ships")) == "Attachment: report.pdf"
@@ -572,12 +573,13 @@ def test_the_senders_sentence_reads_well_whichever_headers_a_mail_has(tmp_path: 
     mail["From"], mail["To"], mail["Cc"], mail["Subject"] = "A <a@x.org>", "B <b@x.org>", "C <c@x.org>", "Budget"
     mail.set_content("The budget is 12 EUR.")
     assert load_file(write(tmp_path, "a.eml", bytes(mail))).text.startswith(
-        'A <a@x.org> sent this e-mail to B <b@x.org>, copied to C <c@x.org>, with the subject "Budget".\n\n'
+        'A <a@x.org> sent this e-mail to B <b@x.org>, with the subject "Budget". It was copied to C <c@x.org>.\n\n'
     )
     del mail["To"], mail["Subject"]
     mail["Date"] = "Mon, 02 Sep 2024 09:00:00 +0200"
     assert load_file(write(tmp_path, "b.eml", bytes(mail))).text.startswith(
-        "A <a@x.org> sent this e-mail, copied to C <c@x.org>, on Monday 2 September 2024 at 09:00 (UTC+02:00).\n\n"
+        "A <a@x.org> sent this e-mail on Monday 2 September 2024 at 09:00 (UTC+02:00). "
+        "It was copied to C <c@x.org>.\n\n"
     )
 
 

@@ -529,6 +529,7 @@ def test_an_email_and_an_ebook_are_answered_from_their_text_and_attachments(tmp_
         ("How big is the budget for the Lyon office?", "budget.eml", "1.2 million EUR", None),
         ("Who sent the e-mail about the budget?", "budget.eml", "Anna Nowak", None),
         ("When was the budget e-mail sent?", "budget.eml", "Tuesday 3 December 2024", None),
+        ("Who was copied on the budget e-mail?", "budget.eml", "Tom Berg", None),
         ("How many ships did the fleet grow by?", "budget.eml", "12", "Attachment: fleet-report.pdf"),
         ("How tall is the Cordouan lighthouse?", "coast.epub", "68 metres", "Lighthouses"),
         ("Who wrote the Coast guide?", "coast.epub", "Ann Example", None),
