@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rag import reader_onnx
-from rag.phrases import key_phrase
+from rag.phrases import key_phrase, reader_phrase
 from rag.reader import WEIGHTS_FILE, SpanReader, TokenScores, linear_row, load_weights
 
 PAIRS = [
@@ -128,6 +128,23 @@ def test_the_key_phrase_takes_an_address_whole(reader: SpanReader, question: str
     assert scores is not None
     span = key_phrase(sentence, question, scores=scores)
     assert span is not None and sentence[span[0] : span[1]] == key
+
+
+@pytest.mark.parametrize(
+    ("sentence", "span", "key"),
+    [
+        ("Nimbus Tisch | 299,00 EUR | 8,1 kg", "1 kg", "8,1 kg"),
+        ("The upgrade cost 1,250.50 EUR in total.", "250.50 EUR", "1,250.50 EUR"),
+        ("In 1995, 2000 people came.", "2000", "2000"),  # a comma and a space: two numbers
+    ],
+)
+def test_the_key_phrase_takes_a_number_whole(sentence: str, span: str, key: str) -> None:
+    # The reader's tokens end at a decimal comma: a more capacious reader tried in the seventeenth session marked
+    # "1 kg" of "8,1 kg" in a CSV row.
+    start = sentence.index(span)
+    scores = TokenScores(*(np.zeros(1),) * 4, 1.0, (start, start + len(span)), np.zeros(1, dtype=np.int64))
+    found = reader_phrase(sentence, scores)
+    assert found is not None and sentence[found[0] : found[1]] == key
 
 
 def test_a_table_row_is_written_as_a_sentence_and_its_reading_lands_on_the_row() -> None:
