@@ -1,7 +1,7 @@
 """E-mail (.eml, RFC 822 / MIME; the stdlib ``email`` package): who sent it to whom, when and about what (one
-sentence) and who was copied (a second), the body (its plain-text part, else the main text of its HTML part), then each attachment of a
-supported format under a heading of its own ("Attachment: report.pdf"; a forwarded e-mail, with its own
-attachments, one level deep: "Forwarded e-mail: <its subject>"). The subject is the title."""
+sentence) and who was copied (a second), the body (its plain-text part, else the main text of its HTML part),
+then each attachment of a supported format under a heading of its own ("Attachment: report.pdf"; a forwarded
+e-mail, with its own attachments, one level deep: "Forwarded e-mail: <its subject>"). The subject is the title."""
 
 from __future__ import annotations
 
