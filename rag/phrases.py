@@ -329,10 +329,7 @@ def reader_phrase(sentence: str, scores: TokenScores, span: tuple[int, int] | No
         start -= 1
     while end < len(sentence) and sentence[end].isalnum() and sentence[end - 1].isalnum():
         end += 1
-    for number in _NUMBER.finditer(sentence):  # "8,1 kg", not "1 kg"; "1,250", not "250"
-        if number.start() < end and start < number.end():
-            start, end = min(start, number.start()), max(end, number.end())
-    for whole in _ADDRESS.finditer(sentence):  # "board@acme.example", not "board@acme"
+    for whole in _WHOLE.finditer(sentence):  # "board@acme.example", not "board@acme"; "8,1 kg", not "1 kg"
         if whole.start() < end and start < whole.end():
             start, end = min(start, whole.start()), max(end, whole.end())
     while start < end and sentence[start] in _TRIM:
@@ -346,10 +343,12 @@ def reader_phrase(sentence: str, scores: TokenScores, span: tuple[int, int] | No
 
 
 _TRIM = frozenset(" \t\n,;:")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)+")
-"""A number with a decimal or thousands separator between digits ("8,1", "1,250.5"): a key phrase takes it whole."""
-_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?:https?://|www\.)[^\s<>\"'|]*[^\s<>\"'|.,;:!?)\]]")
-"""An e-mail address or a web address: a key phrase that touches one takes it whole."""
+_WHOLE = re.compile(
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # an e-mail address
+    r"|(?:https?://|www\.)[^\s<>\"'|]*[^\s<>\"'|.,;:!?)\]]"  # a web address
+    r"|\d+(?:[.,]\d+)+"  # a number with a decimal or thousands separator between digits: "8,1", "1,250.5"
+)
+"""What a key phrase that touches it takes whole (the reader's tokens end at dots and commas)."""
 _BULLET = re.compile(r"(?:[-*•–]|\d{1,2}[.)])\s+")
 """A list item's marker at the start of a sentence: "- ", "* ", "• ", "1. "."""
 _CAPITALISED = re.compile(r"[^\W\d_][\w'’.&-]*")
