@@ -76,6 +76,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def stop(process: subprocess.Popen[Any], timeout: float = 10.0) -> None:
+    """Stop a server started for a measurement or a test: terminate it, and kill it if it has not ended within
+    ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
+
+
 @contextlib.contextmanager
 def running_app(
     root: Path,
@@ -123,12 +134,7 @@ def running_app(
                 time.sleep(0.3)
             yield url
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=10)
+            stop(server)
 
 
 # ---- reading replies back -----------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import squad
+from benchmarks.load import stop
 
 logger = logging.getLogger(__name__)
 
@@ -305,12 +306,7 @@ def _web_cold(env: dict[str, str], runs: int) -> dict[str, Any]:
             _ask_web(port, started + 120)
             times.append(time.perf_counter() - started)
         finally:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop(server)
     return {"median_s": round(statistics.median(times), 2), "runs": [round(t, 2) for t in times]}
 
 

@@ -24,6 +24,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
+from benchmarks.load import stop
 from rag import Pipeline, mcp_server
 from tests.servers import free_port
 
@@ -324,12 +325,7 @@ def rag_mcp_http(root: Path, docs: Path, env: dict[str, str], host: str = "127.0
         assert line.startswith(f"Serving MCP on http://{host}:{port}/mcp"), line + process.stdout.read()
         yield f"http://{host}:{port}/mcp"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout=30)
 
 
 INITIALIZE = {
