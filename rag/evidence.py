@@ -133,10 +133,17 @@ _STATING = frozenset(
 """Words that make a line state something ("The head baker is Marta Quist.") rather than name a topic."""
 
 
-def _headline(words: str) -> bool:
-    """A short line that names a topic ("Project Falcon kickoff notes"): at most 10 words, none of them stating."""
-    parts = words.split()
-    return len(parts) <= 10 and not _STATING.intersection(parts)
+_PAST = re.compile(r"\b[a-z]{3,}(?<!e)ed\b")
+"""A verb in the past tense ("opened", "approved"; not "need", "speed")."""
+
+
+def _headline(line: str) -> bool:
+    """A short line that names a topic ("Project Falcon kickoff notes."): at most 10 words, none of them stating,
+    and not a sentence told in the past ("The Heron depot in Gdansk opened in March 2021.")."""
+    parts = _words(line).split()
+    if len(parts) > 10 or _STATING.intersection(parts):
+        return False
+    return not (line.rstrip().endswith(".") and _PAST.search(line))
 
 
 _TABLE_RULE = re.compile(r"^\|?[\s:|-]*-{3}[\s:|-]*$")
@@ -280,7 +287,7 @@ class EvidenceScorer:
                 if _ASKS.search(texts[k]):
                     continue
                 first_line = s == 0 and bool(_BLANK_LINE.match(chunk.text, e - chunk.start))
-                if (first_line or words == _words(chunk.title)) and _headline(words):
+                if (first_line or words == _words(chunk.title)) and _headline(texts[k]):
                     continue  # the title, or a first line set apart by a blank line, that states nothing
                 if headers[k] == texts[k]:
                     continue  # a table's header row names its columns; the rows under it hold the values
