@@ -206,6 +206,8 @@ def document_page(document: Document, start: int, end: int) -> str:
 _INLINE = frozenset({".pdf", ".txt", ".text", ".md", ".markdown"})
 """Files shown in the browser; others (HTML, DOCX) are downloaded: an HTML document served on the chat's address
 could run its scripts there."""
+_PICTURES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"})
+"""Images shown in the browser too (no SVG: it can hold scripts; TIFF: browsers do not show it)."""
 
 
 # ---- who may call -------------------------------------------------------------------------------------------
@@ -377,6 +379,9 @@ def routes(pipeline: Pipeline, users: tuple[str, str] | None = None) -> list[API
             media, shown = "application/pdf", "inline"
         elif suffix in _INLINE:
             media, shown = "text/plain; charset=utf-8", "inline"
+        elif suffix in _PICTURES:  # a scan read by OCR: shown, to check a quote against it
+            media, shown = mimetypes.guess_type(path.name)[0] or "application/octet-stream", "inline"
+            headers["Content-Security-Policy"] = "sandbox"
         else:  # HTML, DOCX: downloaded, never run on the chat's address
             media, shown = mimetypes.guess_type(path.name)[0] or "application/octet-stream", "attachment"
             headers["Content-Security-Policy"] = "sandbox"

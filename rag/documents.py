@@ -17,14 +17,15 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.errors import DocumentError, DocumentsFolderError
-from rag.formats import common, delimited, docx, eml, epub, html, pdf, pptx, xlsx
+from rag.formats import common, delimited, docx, eml, epub, html, image, pdf, pptx, xlsx
 from rag.formats import text as plain_text
 from rag.formats.common import _JUNK, OFFICE_FORMATS, Extracted, Loader, NotUTF8Error, _useful_title
+from rag.formats.ocr import Ocr
 
 __all__ = [
     "LOADERS",
@@ -34,6 +35,7 @@ __all__ = [
     "Extracted",
     "LoadReport",
     "Loader",
+    "Ocr",
     "fingerprint",
     "iter_files",
     "load_file",
@@ -96,14 +98,21 @@ LOADERS: dict[str, Loader] = {
     ".xlsx": xlsx.load,
     ".eml": eml.load,
     ".epub": epub.load,
+    **dict.fromkeys(image.SUFFIXES, image.load),
 }
 """Loaders by lower-case file suffix. Register a new format by adding to this mapping."""
+OCR_LOADERS: dict[str, Callable[[Path, bytes, Ocr | None], Extracted]] = {
+    ".pdf": pdf.load,
+    **dict.fromkeys(image.SUFFIXES, image.load),
+}
+"""The loaders that read images by OCR: :func:`load_file` passes them its ``ocr``."""
 
 _READ_WITH = {
     ".txt": (plain_text,), ".text": (plain_text,), ".md": (plain_text,), ".markdown": (plain_text,),
     ".html": (html,), ".htm": (html,), ".xhtml": (html,), ".pdf": (pdf,), ".docx": (docx,),
     ".csv": (delimited,), ".tsv": (delimited,), ".pptx": (pptx,), ".xlsx": (xlsx,), ".epub": (epub, html),
     ".eml": (eml, plain_text, html, pdf, docx, delimited, pptx, xlsx, epub),  # its attachments: every loader
+    **dict.fromkeys(image.SUFFIXES, (image,)),
 }  # fmt: skip
 """The format modules whose code makes each suffix's text."""
 LOADER_VERSIONS: dict[str, int] = {
@@ -167,12 +176,17 @@ def _read(path: Path, max_bytes: int) -> bytes:
 
 
 def load_file(
-    path: Path, source: str | None = None, max_bytes: int = 50_000_000, fallback_encoding: str = ""
+    path: Path,
+    source: str | None = None,
+    max_bytes: int = 50_000_000,
+    fallback_encoding: str = "",
+    ocr: Ocr | None = None,
 ) -> Document:
     """Load one file. Raises :class:`DocumentError` naming the file and the reason it cannot be used.
 
     A text file that is not UTF-8 is read in ``fallback_encoding`` when one is named (with a warning saying so;
-    its fingerprint stays that of its bytes), else refused with that reason."""
+    its fingerprint stays that of its bytes), else refused with that reason. Image files and the pages of a PDF
+    without a text layer are read by ``ocr`` (None: images are skipped, such pages reported)."""
     path = Path(path)
     suffix = path.suffix.lower()
     loader = LOADERS.get(suffix)
@@ -188,7 +202,7 @@ def load_file(
         raise DocumentError(path, "empty file")
     try:
         try:
-            extracted = loader(path, raw)
+            extracted = OCR_LOADERS[suffix](path, raw, ocr) if suffix in OCR_LOADERS else loader(path, raw)
         except NotUTF8Error:
             if not fallback_encoding:
                 raise
@@ -207,6 +221,8 @@ def load_file(
         reason = "no text could be extracted"
         if suffix == ".pdf":
             reason += " (scanned PDF without a text layer?)"
+            if ocr is not None and ocr.problem:
+                reason += f": {ocr.problem}"
         raise DocumentError(path, reason)
     if extracted.warnings:
         logger.info("%s: %s", path, "; ".join(extracted.warnings))  # the index report lists them
@@ -239,7 +255,9 @@ def iter_files(folder: Path) -> Iterable[Path]:
             yield path
 
 
-def load_folder(folder: Path | str, max_bytes: int = 50_000_000, fallback_encoding: str = "") -> LoadReport:
+def load_folder(
+    folder: Path | str, max_bytes: int = 50_000_000, fallback_encoding: str = "", ocr: Ocr | None = None
+) -> LoadReport:
     """Load every supported file under ``folder``; files that cannot be used are reported, not fatal."""
     folder = Path(folder).expanduser()
     if not folder.exists():
@@ -249,7 +267,8 @@ def load_folder(folder: Path | str, max_bytes: int = 50_000_000, fallback_encodi
     report = LoadReport()
     for path in iter_files(folder):
         try:
-            report.documents.append(load_file(path, path.relative_to(folder).as_posix(), max_bytes, fallback_encoding))
+            source = path.relative_to(folder).as_posix()
+            report.documents.append(load_file(path, source, max_bytes, fallback_encoding, ocr))
         except DocumentError as error:
             logger.warning("skipped %s", error)
             report.skipped.append(error)

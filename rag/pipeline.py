@@ -26,7 +26,9 @@ from rag.embedding import Embedder
 from rag.errors import DocumentError, DocumentsFolderError, IndexStoreError, QuestionError
 from rag.evidence import EvidenceScorer
 from rag.filters import FIELDS, Filter, FilterSpec
+from rag.formats.ocr import Ocr
 from rag.formats.pdf import CUT_SHORT as PDF_CUT_SHORT
+from rag.formats.pdf import NO_TEXT as PDF_NO_TEXT
 from rag.reader import SpanReader
 from rag.reranking import CrossEncoderReranker, SentenceReranker, load_reranker
 from rag.retrieval import Passage, Retriever
@@ -52,7 +54,8 @@ class IndexReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     reread: list[str] = field(default_factory=list)
-    """Unchanged files read again because the loader of their type is newer than the one that read them."""
+    """Unchanged files read again: the loader of their type is newer than the one that read them, or they were
+    read in part (a PDF over its time budget, scanned pages before OCR could run)."""
     skipped: list[DocumentError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     """Files indexed but possibly incomplete, e.g. a PDF page without text (a scanned image?)."""
@@ -82,7 +85,7 @@ class IndexReport:
             f"{len(self.skipped)} skipped",
         ]
         if self.reread:
-            parts.insert(4, f"{len(self.reread)} re-read (newer loader)")
+            parts.insert(4, f"{len(self.reread)} re-read (newer loader or OCR)")
         work = f"{self.embedded} embedded" + (f", {self.reused} reused" if self.reused else "")
         return f"{', '.join(parts)}; {self.chunks} chunks ({work}) in {self.seconds:.1f} s"
 
@@ -119,6 +122,8 @@ class Pipeline:
         """Why each file was skipped, by source, with its size, modification and change times then: a file that
         has not changed since is skipped again without being read (a watched folder is synced every few seconds,
         and reading a large binary or broken PDF each time would cost more than the sync)."""
+        self.ocr = Ocr(self.settings.ocr_languages) if self.settings.ocr_languages else None
+        """Reads image files and scanned PDF pages when tesseract is installed (``ocr_languages``; None: off)."""
 
     # ---- the parts, loaded once ---------------------------------------------------------------------
 
@@ -332,7 +337,7 @@ class Pipeline:
                 continue
             record = records.get(source)
             same_file = record and record.size == stat.st_size and record.mtime_ns == stat.st_mtime_ns
-            if record and same_file and not _cut_short(record) and not stale:
+            if record and same_file and not _unfinished(record, self.ocr) and not stale:
                 kept.append(record)
                 seen.add(source)
                 continue
@@ -342,7 +347,7 @@ class Pipeline:
                 report.skipped.append(known[1])
                 continue
             try:
-                doc = load_file(path, source, s.max_file_bytes, s.fallback_encoding)
+                doc = load_file(path, source, s.max_file_bytes, s.fallback_encoding, self.ocr)
             except DocumentError as error:
                 logger.debug("skipped %s", error)  # the report lists it: `rag index` and the chat show it once
                 report.skipped.append(error)
@@ -352,11 +357,11 @@ class Pipeline:
             seen.add(source)
             new_record = DocumentRecord.of(doc, stat.st_size, stat.st_mtime_ns)
             report.warnings.extend(f"{source}: {w}" for w in doc.warnings)
-            if record and record.fingerprint == doc.fingerprint and not _cut_short(record) and not stale:
+            if record and record.fingerprint == doc.fingerprint and not _unfinished(record, self.ocr) and not stale:
                 kept.append(new_record)  # touched, not changed
             else:
                 fresh.append((new_record, doc))
-                same = record and record.fingerprint == doc.fingerprint and stale
+                same = record and record.fingerprint == doc.fingerprint  # a newer loader, or now with OCR
                 (report.reread if same else report.updated if record else report.added).append(source)
         report.removed = sorted(set(records) - seen)
         report.unchanged = [r.source for r in kept]
@@ -791,9 +796,12 @@ def _recorded(chunking: dict[str, Any], held: dict[str, Any] | None) -> dict[str
     return {**chunking, "loaders": versions}
 
 
-def _cut_short(record: DocumentRecord) -> bool:
-    """A file whose reading stopped early (a PDF over its time budget) is read again on the next sync."""
-    return any(PDF_CUT_SHORT in w for w in record.warnings)
+def _unfinished(record: DocumentRecord, ocr: Ocr | None) -> bool:
+    """A file read only in part is read again on the next sync: a PDF over its time budget, or one with scanned
+    pages read when OCR could not run, once it can (tesseract installed, a language added)."""
+    if any(PDF_CUT_SHORT in w for w in record.warnings):
+        return True
+    return ocr is not None and not ocr.problem and any(PDF_NO_TEXT in w for w in record.warnings)
 
 
 @contextlib.contextmanager

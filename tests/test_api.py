@@ -28,6 +28,7 @@ from rag.api import (
 from rag.documents import Document
 from rag.embedding import Embedder
 from tests.conftest import HashEmbedder
+from tests.fixtures.make_fixtures import make_scan
 
 LOAN_QUESTION = "How much could Ukraine borrow under the reparations loan?"
 
@@ -324,6 +325,7 @@ def test_an_html_document_is_downloaded_never_shown_on_the_chats_address(tmp_pat
     docs.mkdir()
     (docs / "page.html").write_text("<html><body><p>The depot is in Kiel.</p><script>alert(1)</script></body></html>")
     (docs / "notes.md").write_text("# Notes\n\nThe depot is in Bremen.\n")
+    (docs / "notice.png").write_bytes(make_scan("The depot is in Rostock."))
     pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=HashEmbedder())
     pipeline.index()
     client = TestClient(FastAPI(routes=routes(pipeline)))
@@ -334,6 +336,9 @@ def test_an_html_document_is_downloaded_never_shown_on_the_chats_address(tmp_pat
     notes = client.get("/document/file", params={"source": "notes.md"})
     assert notes.headers["content-type"].startswith("text/plain") and notes.text.startswith("# Notes")
     assert notes.headers["content-disposition"].startswith("inline")
+    scan = client.get("/document/file", params={"source": "notice.png"})  # a scan read by OCR: seen, to check quotes
+    assert scan.headers["content-type"] == "image/png" and scan.headers["content-disposition"].startswith("inline")
+    assert scan.headers["content-security-policy"] == "sandbox" and scan.content == (docs / "notice.png").read_bytes()
 
 
 def test_with_only_an_api_key_the_chats_document_links_stay_open(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from fixtures.make_fixtures import (
     make_epub,
     make_pdf,
     make_pptx,
+    make_scan,
     make_xlsx,
     replace_zip_member,
 )
@@ -163,7 +164,7 @@ def test_a_pdf_that_parses_too_slowly_is_cut_short_with_a_warning(
     assert "were not read" in pipeline.index().warnings[-1]
     assert "New routes" not in pipeline.document_text("slow.pdf")
     monkeypatch.setattr(pypdf.PageObject, "extract_text", real)  # the machine is no longer slow
-    assert pipeline.index().updated == ["slow.pdf"]
+    assert pipeline.index().reread == ["slow.pdf"]  # unchanged, read again
     assert "New routes open in spring." in pipeline.document_text("slow.pdf")
 
 
@@ -781,7 +782,8 @@ def test_unusable_text_files_are_refused_with_a_reason(tmp_path: Path) -> None:
     assert "empty" in reason(write(tmp_path, "empty.txt", b""))
     assert "empty" in reason(write(tmp_path, "blank.md", b" \n\t\n"))
     assert "no text" in reason(write(tmp_path, "scripts-only.html", "<script>var a = 1;</script>"))
-    assert "unsupported file type '.png'" in reason(write(tmp_path, "photo.png", b"\x89PNG"))
+    assert "not a readable image" in reason(write(tmp_path, "photo.png", b"\x89PNG"))
+    assert "unsupported file type '.svg'" in reason(write(tmp_path, "logo.svg", b"<svg/>"))
 
 
 # ------------------------------------------------------------------------------------------------ files and folders
@@ -875,6 +877,8 @@ SAMPLES: dict[str, bytes] = {
     ".html": SAMPLE_HTML.encode(),
     ".pdf": make_pdf(["Chapter one\nThe fleet grew.", "", "More (text) \\ here"], title="T", outline=[("More", 2)]),
     ".csv": b'Office,City,Staff\nSales Office,"Lyon, France",12\n"Design ""Studio""",Porto,"2\n2"\n',
+    ".png": make_scan("Tide tables are published on Mondays."),
+    ".jpg": make_scan("Fees rise.", "JPEG"),
     ".eml": make_eml("Fees", "Mooring costs 25 EUR.\n", html="<p>Mooring</p>", attachments=[("a.csv", b"x,y\n1,2\n")]),
 }
 

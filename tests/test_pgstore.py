@@ -195,7 +195,7 @@ def test_a_changed_loader_re_reads_its_own_files_and_keeps_their_vectors(
     monkeypatch.setattr(rag.pipeline, "LOADER_VERSIONS", newer)  # as after an upgrade that changed the .md loader
     again = pipeline.index()
     assert (again.reread, again.updated, again.added, again.embedded) == (["depot.md"], [], [], 0)  # same text
-    assert again.chunks == first.chunks and "1 re-read (newer loader)" in again.summary()
+    assert again.chunks == first.chunks and "1 re-read (newer loader or OCR)" in again.summary()
     assert backend(seeds_copy).index().reread == []  # the new versions are recorded: read once, not every sync
     monkeypatch.setattr(rag.pipeline, "LOADER_VERSIONS", first_versions)  # a replica still on the older code
     assert backend(seeds_copy).index().reread == []  # neither re-reads nor lowers the recorded version

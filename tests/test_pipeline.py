@@ -381,6 +381,20 @@ def pipeline_on(tmp_path: Path, embedder: Embedder, files: dict[str, str | bytes
 
 
 @pytest.mark.slow
+def test_a_first_line_that_tells_something_is_a_sentence_not_a_headline(tmp_path: Path, embedder) -> None:
+    files = {
+        "depot.txt": "The Heron depot in Gdansk opened in March 2021.\n\nIt stores 4,200 pallets of spare parts.\n",
+        "falcon.txt": "Project Falcon kickoff notes.\n\nThe project lead is Margaret Okonkwo.\n",
+    }
+    pipeline = pipeline_on(tmp_path, embedder, files)
+    opened = pipeline.answer("When did the Heron depot open?")
+    assert opened.answered and opened.key_phrase == "March 2021", opened.text
+    lead = pipeline.answer("Who leads Project Falcon?")
+    assert lead.answered and lead.key_phrase == "Margaret Okonkwo", lead.text
+    assert all("kickoff" not in quote.text for quote in lead.quotes)  # a headline names, it does not answer
+
+
+@pytest.mark.slow
 def test_a_table_row_is_answered_with_its_header_and_heading(tmp_path: Path, embedder) -> None:
     files = {
         "policy.md": "# Travel policy\n\n## Allowances\n\n| Item | Daily limit |\n|---|---|\n| Hotel | 140 GBP |\n"

@@ -34,6 +34,28 @@ Loader = Callable[[Path, bytes], Extracted]
 _JUNK = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
+_WRAPPED = re.compile(r"(?<=[^\s.!?:;])[ \t]*\n(?=[a-z(])")
+"""A line break inside a sentence: after a line that does not end a sentence, before one that starts in lower
+case. Printed text (a PDF's, OCR's) breaks where the printed line did; left in, every printed line would become
+a "sentence"."""
+
+
+_WRAPPED_BEFORE_A_CAPITAL = re.compile(
+    r"(?<=[ \t])((?:a|an|the|of|in|on|at|to|for|with|by|from|into|than|per|via|and|or|but|is|are|was|were),?"
+    r"|[^\W\d_]+,)[ \t]*\n(?![0-9]{1,2}[.)]\s|[a-z][.)]\s|[A-Za-z]\)\s|[•▪◦·*-]\s)(?=[A-Z0-9€$£])"
+)
+"""A line break inside a sentence before a capital or a number ("the hub in\nOctober", "signed by\nAnna Berg"): the
+line ends in a word no sentence or heading ends with (an article, a preposition, a conjunction, a verb "to
+be") or in a comma after a word, and the next does not start a list item ("2. Eggs", "b) ...", "• ...")."""
+
+
+def _join_wrapped_lines(text: str) -> str:
+    """Rejoin printed lines that continue a sentence (headings, list items and new sentences stay on their own).
+    A word hyphenated across lines keeps its hyphen ("well-known" cannot be told from "recon-struction")."""
+    text = re.sub(r"(?<=[a-z])-\n(?=[a-z])", "-", text)
+    return _WRAPPED.sub(" ", _WRAPPED_BEFORE_A_CAPITAL.sub(r"\1 ", text))
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 

@@ -94,6 +94,7 @@ def _attachments(path: Path, message: EmailMessage, out: _Blocks, warnings: list
     """Each attachment that a loader reads (by its name's suffix, else its content type), under its own heading;
     the ones that cannot be read, or past :data:`MAX_ATTACHMENTS`, named in ``warnings``."""
     from rag.documents import LOADERS
+    from rag.formats.image import SUFFIXES as PICTURES
 
     read = 0
     for number, part in enumerate(message.iter_attachments(), start=1):
@@ -105,8 +106,8 @@ def _attachments(path: Path, message: EmailMessage, out: _Blocks, warnings: list
         suffix = Path(name).suffix.lower()
         if suffix not in LOADERS:  # no name, or an unusual one: the content type says what it is
             suffix = _BY_TYPE.get(part.get_content_type(), "")
-        if suffix not in LOADERS or (nested and suffix == ".eml"):
-            continue  # pictures, signatures, invitations; a mail attached to an attached mail: nothing to quote
+        if suffix not in LOADERS or suffix in PICTURES or (nested and suffix == ".eml"):
+            continue  # pictures (logos, photos: not read by OCR), invitations; a mail attached to an attached mail
         if read == MAX_ATTACHMENTS:
             warnings.append(f"attachment {name} not read (only {MAX_ATTACHMENTS} are)")
             continue

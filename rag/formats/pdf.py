@@ -1,4 +1,5 @@
-"""PDF (pypdf): text page by page, page start offsets, the outline as sections, the metadata title."""
+"""PDF (pypdf): text page by page, page start offsets, the outline as sections, the metadata title; a scanned
+page (no text layer) read from its images by OCR when OCR is on (:mod:`rag.formats.ocr`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import DocumentError
-from rag.formats.common import _JUNK, Extracted, _one_line, _useful_title
+from rag.formats.common import _JUNK, Extracted, _join_wrapped_lines, _one_line, _useful_title
+from rag.formats.ocr import MAX_PIXELS, Ocr, OcrError, page_ranges
 
 VERSION = 1
 """Recorded in the index (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes the text
@@ -19,6 +21,8 @@ this loader gives, so that the files it read are read again at the next sync."""
 
 logger = logging.getLogger(__name__)
 
+NO_TEXT = "has no text (scanned image?)"
+"""In the warning of a page without text that OCR did not read: such a file is read again once OCR can run."""
 CUT_SHORT = "were not read"
 """In the warning of a PDF whose reading ran out of time: such a file is read again on the next sync."""
 READ_SECONDS = 30.0
@@ -42,27 +46,6 @@ def _pdf_outline(reader: Any, pages: list[str], starts: list[int]) -> list[tuple
         found = pages[number].lower().find(title.lower())
         sections.append((starts[number] + max(found, 0), title))
     return sorted(set(sections))
-
-
-_WRAPPED = re.compile(r"(?<=[^\s.!?:;])[ \t]*\n(?=[a-z(])")
-"""A line break inside a sentence: after a line that does not end a sentence, before one that starts in lower
-case. PDF text breaks where the printed line did; left in, every printed line would become a "sentence"."""
-
-
-_WRAPPED_BEFORE_A_CAPITAL = re.compile(
-    r"(?<=[ \t])((?:a|an|the|of|in|on|at|to|for|with|by|from|into|than|per|via|and|or|but|is|are|was|were),?"
-    r"|[^\W\d_]+,)[ \t]*\n(?![0-9]{1,2}[.)]\s|[a-z][.)]\s|[A-Za-z]\)\s|[•▪◦·*-]\s)(?=[A-Z0-9€$£])"
-)
-"""A line break inside a sentence before a capital or a number ("the hub in\nOctober", "signed by\nAnna Berg"): the
-line ends in a word no sentence or heading ends with (an article, a preposition, a conjunction, a verb "to
-be") or in a comma after a word, and the next does not start a list item ("2. Eggs", "b) ...", "• ...")."""
-
-
-def _join_wrapped_lines(text: str) -> str:
-    """Rejoin printed lines that continue a sentence (headings, list items and new sentences stay on their own).
-    A word hyphenated across lines keeps its hyphen ("well-known" cannot be told from "recon-struction")."""
-    text = re.sub(r"(?<=[a-z])-\n(?=[a-z])", "-", text)
-    return _WRAPPED.sub(" ", _WRAPPED_BEFORE_A_CAPITAL.sub(r"\1 ", text))
 
 
 _PAGE_NUMBER = re.compile(
@@ -106,7 +89,26 @@ def _without_running_lines(pages: list[str]) -> list[str]:
     return out
 
 
-def load(path: Path, raw: bytes) -> Extracted:
+MIN_IMAGE_PIXELS = 40_000
+"""Images smaller than this (200 x 200) on a scanned page are not read: logos, stamps, rules."""
+
+
+def _scanned_page(page: Any, ocr: Ocr) -> str:
+    """The text OCR reads in the images of a page without a text layer, in the order the page draws them."""
+    texts = []
+    for image in page.images:
+        picture = image.image
+        if picture is None or not MIN_IMAGE_PIXELS <= picture.width * picture.height <= MAX_PIXELS:
+            continue
+        if picture.mode not in ("1", "L", "RGB"):
+            picture = picture.convert("RGB")
+        png = io.BytesIO()
+        picture.save(png, "PNG")
+        texts.append(ocr.read(png.getvalue()))
+    return "\n\n".join(text for text in texts if text)
+
+
+def load(path: Path, raw: bytes, ocr: Ocr | None = None) -> Extracted:
     try:
         from pypdf import PdfReader
         from pypdf.errors import DependencyError
@@ -135,6 +137,7 @@ def load(path: Path, raw: bytes) -> Extracted:
         raise DocumentError(path, "PDF without pages")
     texts: list[str] = []
     unread: set[int] = set()  # pages that could not be read (their own warning says so)
+    read_by_ocr: set[int] = set()
     # pypdf has no timeout; a damaged or pathological file can take minutes. Pages are read against a budget
     # (checked between pages: one pathological page can still run long), and what is left when it runs out is
     # reported rather than indexed; the next sync reads the file again.
@@ -156,11 +159,34 @@ def load(path: Path, raw: bytes) -> Extracted:
             texts.append("")
             unread.add(number)
             continue
+        if not page_text.strip() and ocr is not None and not ocr.problem:
+            started = time.monotonic()
+            try:
+                page_text = _scanned_page(reader.pages[number - 1], ocr)
+            except OcrError as exc:
+                warnings.append(f"page {number} has no text, and OCR could not read it ({exc})")
+                unread.add(number)
+            except Exception as exc:  # an image pypdf cannot decode (JBIG2 without jbig2dec, a damaged stream)
+                logger.debug("no image of page %d of %s", number, path, exc_info=True)
+                warnings.append(f"page {number} has no text, and its image could not be decoded ({type(exc).__name__})")
+                unread.add(number)
+            else:
+                (read_by_ocr if page_text.strip() else unread).add(number)
+                if not page_text.strip():
+                    warnings.append(f"page {number} has no text (OCR found none)")
+            deadline += time.monotonic() - started  # OCR's time (~1-3 s a page) is not the parser's
         texts.append(_JUNK.sub(" ", page_text.replace("\r\n", "\n").replace("\r", "\n")))
     texts = [_join_wrapped_lines(page.strip()) for page in _without_running_lines(texts)]
     for number, page_text in enumerate(texts, start=1):
         if not page_text and number not in unread:
-            warnings.append(f"page {number} has no text (scanned image?)")
+            warnings.append(f"page {number} {NO_TEXT}")
+    if ocr is not None and ocr.problem and any(NO_TEXT in warning for warning in warnings):
+        warnings.append(f"its pages without text were not read: {ocr.problem}")
+    if read_by_ocr:
+        warnings.append(
+            f"{page_ranges(sorted(read_by_ocr))} read by OCR ({ocr.name if ocr else 'OCR'}): a misread "
+            "word can differ from the page"
+        )
     starts: list[int] = []
     offset = 0
     for page_text in texts:

@@ -1,0 +1,145 @@
+"""OCR: the text of a scanned page or an image file, read by the tesseract program.
+
+tesseract runs as a subprocess (no Python binding to install; a hostile image that crashes its decoder costs that
+one run), given the image on its standard input, with a time limit, and on one thread, so indexing a scanned
+book leaves the other core to the chat. Its word-by-word output (TSV, with a confidence per word) is turned back
+into text: lines kept as printed, paragraphs separated by a blank line, lines it read with low confidence (a
+photo's texture "read" as letters) dropped. What the loaders store is this text, so a quote taken from it is
+verbatim *of the stored text*: the one thing OCR cannot promise is that the stored text is the page's, hence the
+warning every OCR-read document carries.
+
+tesseract is a system package (Debian/Ubuntu ``apt-get install tesseract-ocr``, macOS ``brew install
+tesseract``); without it, scanned pages are reported as before and image files are skipped, each saying how to
+get it.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+from collections import defaultdict
+
+INSTALL = "Debian/Ubuntu: apt-get install tesseract-ocr; macOS: brew install tesseract"
+MIN_LINE_CONFIDENCE = 50.0
+"""A line whose words tesseract read with a lower mean confidence (0-100) is left out: on photos and drawings
+it "reads" texture as letters at 10-40, while printed text reads at 85-97."""
+MIN_WORDS = 2
+"""An image with fewer confident words than this has no text (a photo, a logo)."""
+MAX_PIXELS = 60_000_000
+"""Larger images are not read (a page scanned at 600 dpi is ~35M pixels): a decompression bomb, or a poster whose
+reading would take minutes."""
+
+
+class OcrError(Exception):
+    """Why an image could not be read (the message is the reason, for the skip or warning that names the file)."""
+
+
+class Ocr:
+    """Reads images with tesseract in ``languages`` (tesseract's codes joined by ``+``: ``eng``, ``deu+eng``).
+
+    Built from settings by :class:`rag.pipeline.Pipeline` (``ocr_languages``); whether tesseract and its
+    language data are installed is looked up once, on first use (:attr:`problem`).
+    """
+
+    def __init__(self, languages: str = "eng", program: str = "tesseract", timeout: float = 120.0) -> None:
+        self.languages = languages
+        self.program = program
+        self.timeout = timeout
+
+    @functools.cached_property
+    def problem(self) -> str | None:
+        """Why OCR cannot run here (no tesseract, no data for a language), or None when it can."""
+        exe = shutil.which(self.program)
+        if exe is None:
+            return f"OCR needs the tesseract program, which is not installed ({INSTALL})"
+        try:
+            listed = subprocess.run(
+                [exe, "--list-langs"], capture_output=True, timeout=30, env=_env(), stdin=subprocess.DEVNULL
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"tesseract does not run ({type(exc).__name__}: {exc})"
+        have = set(listed.stdout.decode("utf-8", "replace").split()[1:]) if listed.returncode == 0 else set()
+        missing = [lang for lang in self.languages.split("+") if lang not in have]
+        if missing:
+            return (
+                f"tesseract has no data for the language {', '.join(missing)} (Debian/Ubuntu: apt-get install "
+                + " ".join(f"tesseract-ocr-{lang}" for lang in missing)
+                + "; or choose others with ocr_languages)"
+            )
+        return None
+
+    @functools.cached_property
+    def name(self) -> str:
+        """What read the text, for warnings: "tesseract (eng)"."""
+        return f"tesseract ({self.languages})"
+
+    def read(self, image: bytes) -> str:
+        """The text of ``image`` (PNG, JPEG, TIFF, BMP, GIF or WebP bytes): lines separated by ``\\n``, paragraphs
+        by a blank line, "" when it holds no confident text. Raises :class:`OcrError` when it cannot be read."""
+        if self.problem:
+            raise OcrError(self.problem)
+        try:
+            done = subprocess.run(
+                [self.program, "stdin", "stdout", "-l", self.languages, "tsv"],
+                input=image,
+                capture_output=True,
+                timeout=self.timeout,
+                env=_env(),
+            )
+        except subprocess.TimeoutExpired:
+            raise OcrError(f"OCR took over {self.timeout:.0f} s") from None
+        except OSError as exc:
+            raise OcrError(f"tesseract does not run ({exc.strerror or exc})") from None
+        if done.returncode != 0:
+            said = [line for line in done.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+            raise OcrError(f"tesseract could not read it ({said[-1][:200] if said else f'exit {done.returncode}'})")
+        return text_of_tsv(done.stdout.decode("utf-8", "replace"))
+
+
+def text_of_tsv(tsv: str) -> str:
+    """tesseract's TSV (one row per word, with its block, paragraph, line and confidence) as text."""
+    lines: dict[tuple[int, int, int, int], list[tuple[float, str]]] = defaultdict(list)
+    for row in tsv.splitlines()[1:]:
+        cells = row.split("\t")
+        if len(cells) != 12 or cells[0] != "5" or not cells[11].strip():
+            continue
+        try:
+            key = (int(cells[1]), int(cells[2]), int(cells[3]), int(cells[4]))
+            lines[key].append((float(cells[10]), cells[11].strip()))
+        except ValueError:
+            continue
+    paragraphs: dict[tuple[int, int, int], list[str]] = defaultdict(list)
+    confident = 0
+    for key in sorted(lines):
+        words = lines[key]
+        if sum(conf for conf, _ in words) / len(words) < MIN_LINE_CONFIDENCE:
+            continue
+        confident += len(words)
+        paragraphs[key[:3]].append(" ".join(word for _, word in words))
+    if confident < MIN_WORDS:
+        return ""
+    return "\n\n".join("\n".join(paragraph) for _, paragraph in sorted(paragraphs.items()))
+
+
+def _env() -> dict[str, str]:
+    # One thread: OCR runs while the chat answers on the other core (tesseract's OpenMP would take both).
+    return {**os.environ, "OMP_THREAD_LIMIT": "1"}
+
+
+def page_ranges(pages: list[int]) -> str:
+    """``[1, 2, 3, 7]`` as "pages 1-3, 7" (or "page 7")."""
+    spans: list[list[int]] = []
+    for page in sorted(pages):
+        if spans and page == spans[-1][1] + 1:
+            spans[-1][1] = page
+        else:
+            spans.append([page, page])
+    words = ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in spans)
+    return ("pages " if len(pages) > 1 else "page ") + words
+
+
+LANGUAGES = re.compile(r"[A-Za-z_]+(?:\+[A-Za-z_]+)*")
+"""What ``ocr_languages`` may hold: tesseract's language codes joined by ``+``."""

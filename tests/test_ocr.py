@@ -1,0 +1,148 @@
+"""OCR, for real: image files and scanned PDF pages read by the tesseract program (installed by scripts/test.sh),
+answered with quotes that point into the text OCR stored, with their page; without tesseract, said so and read
+once it is there."""
+
+from __future__ import annotations
+
+import io
+import random
+from pathlib import Path
+
+import pytest
+from fixtures.make_fixtures import join_pdfs, make_pdf, make_scan
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_documents import mutate
+from test_pipeline import assert_quotes_verbatim, pipeline_on
+
+from rag import Pipeline
+from rag.documents import DocumentError, load_file
+from rag.errors import SettingsError
+from rag.formats import image
+from rag.formats.ocr import Ocr, text_of_tsv
+from rag.settings import Settings
+
+NOTICE = "The Heron depot in Gdansk opened in March 2021.\nIt stores 4,200 pallets of spare parts."
+SCANNED_PAGE = "Staffing\nThe Heron depot employs forty-one people on two shifts.\nIts manager is Piotr Nowak."
+
+
+def scanned_report() -> bytes:
+    """A PDF whose first page has a text layer and whose second is a scan (an image only)."""
+    return join_pdfs(make_pdf(["Depot report\nThe report covers the depots of the northern region."]),
+                     make_scan(SCANNED_PAGE, "PDF"))  # fmt: skip
+
+
+def test_an_image_file_is_read_by_ocr(tmp_path: Path) -> None:
+    path = tmp_path / "notice.png"
+    path.write_bytes(make_scan(NOTICE))
+    doc = load_file(path, ocr=Ocr())
+    assert "The Heron depot in Gdansk opened in March 2021." in doc.text
+    assert "It stores 4,200 pallets of spare parts." in doc.text
+    assert doc.warnings == ("read by OCR (tesseract (eng)): a misread word can differ from the image",)
+    jpeg = tmp_path / "notice.jpg"
+    jpeg.write_bytes(make_scan(NOTICE, "JPEG"))
+    assert load_file(jpeg, ocr=Ocr()).text == doc.text
+
+
+def test_a_scanned_pdf_page_is_read_by_ocr_and_keeps_its_page_number(tmp_path: Path) -> None:
+    path = tmp_path / "report.pdf"
+    path.write_bytes(scanned_report())
+    doc = load_file(path, ocr=Ocr())
+    at = doc.text.index("The Heron depot employs forty-one people on two shifts.")
+    assert doc.page_at(at) == 2 and doc.page_at(doc.text.index("northern region")) == 1
+    assert doc.warnings == ("page 2 read by OCR (tesseract (eng)): a misread word can differ from the page",)
+
+
+def test_without_ocr_a_scanned_page_is_reported_and_an_image_skipped_with_the_way_to_read_it(tmp_path: Path) -> None:
+    report, notice = tmp_path / "report.pdf", tmp_path / "notice.png"
+    report.write_bytes(scanned_report())
+    notice.write_bytes(make_scan(NOTICE))
+    missing = Ocr(program="no-tesseract-here")
+    doc = load_file(report, ocr=missing)
+    assert "Heron" not in doc.text
+    assert doc.warnings == (
+        "page 2 has no text (scanned image?)",
+        "its pages without text were not read: OCR needs the tesseract program, which is not installed "
+        "(Debian/Ubuntu: apt-get install tesseract-ocr; macOS: brew install tesseract)",
+    )
+    with pytest.raises(DocumentError, match="an image: OCR needs the tesseract program, which is not installed"):
+        load_file(notice, ocr=missing)
+    with pytest.raises(DocumentError, match="needs OCR, which is off"):
+        load_file(notice)  # ocr_languages empty
+    only_scan = tmp_path / "scan.pdf"
+    only_scan.write_bytes(make_scan(SCANNED_PAGE, "PDF"))
+    with pytest.raises(DocumentError, match=r"scanned PDF without a text layer\?\): OCR needs the tesseract"):
+        load_file(only_scan, ocr=missing)
+    with pytest.raises(DocumentError, match=r"has no data for the language xyz .*apt-get install tesseract-ocr-xyz"):
+        load_file(notice, ocr=Ocr("eng+xyz"))
+
+
+def test_a_photo_without_text_is_skipped_and_unsure_lines_are_left_out(tmp_path: Path) -> None:
+    from PIL import Image
+
+    rng = random.Random(7)
+    noise = Image.new("L", (600, 400))
+    noise.putdata([rng.choice((0, 255)) for _ in range(600 * 400)])
+    photo = io.BytesIO()
+    noise.save(photo, "PNG")
+    path = tmp_path / "photo.png"
+    path.write_bytes(photo.getvalue())
+    with pytest.raises(DocumentError, match="an image without text that OCR could read"):
+        load_file(path, ocr=Ocr())
+    header = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
+    rows = [
+        (1, 1, 1, 1, 95.0, "Opening"), (1, 1, 1, 2, 91.0, "hours"),  # a sure line
+        (1, 1, 2, 1, 21.0, "~z"), (1, 1, 2, 2, 34.0, "Wi"),  # texture read as letters
+        (2, 1, 1, 1, 88.0, "Daily"), (2, 1, 1, 2, 90.0, "9-17"),  # another paragraph
+    ]  # fmt: skip
+    tsv = "\n".join([header, *(f"5\t1\t{b}\t{p}\t{ln}\t{w}\t0\t0\t9\t9\t{c}\t{t}" for b, p, ln, w, c, t in rows)])
+    assert text_of_tsv(tsv) == "Opening hours\n\nDaily 9-17"
+    assert text_of_tsv(header) == ""
+
+
+def test_ocr_languages_is_checked_when_set() -> None:
+    assert Settings().ocr_languages == "eng"
+    assert Settings(ocr_languages="deu+eng").ocr_languages == "deu+eng"
+    with pytest.raises(SettingsError, match="ocr_languages must be tesseract language codes"):
+        Settings(ocr_languages="eng; rm -rf /")
+
+
+@pytest.mark.slow
+def test_scans_are_answered_with_quotes_and_pages_and_read_again_once_ocr_can_run(tmp_path: Path, embedder) -> None:
+    files = {"report.pdf": scanned_report(), "notice.png": make_scan(NOTICE), "notes.txt": "Fuel is ordered weekly."}
+    blind = pipeline_on(tmp_path, embedder, files)
+    blind.ocr = Ocr(program="no-tesseract-here")  # as on a machine without tesseract
+    first = blind.index()
+    assert [error.path.name for error in first.skipped] == ["notice.png"]
+    assert "OCR needs the tesseract program" in first.skipped[0].reason
+    assert "report.pdf: page 2 has no text (scanned image?)" in first.warnings
+    assert not blind.answer("How many people does the Heron depot employ?").answered
+
+    pipeline = Pipeline(blind.settings, embedder=embedder)  # tesseract installed since
+    again = pipeline.index()
+    assert (again.reread, again.added, again.updated, again.skipped) == (["report.pdf"], ["notice.png"], [], [])
+    assert pipeline.index().reread == []  # read once, not at every sync
+    employs = pipeline.answer("How many people does the Heron depot employ?")
+    assert employs.answered and employs.key_phrase == "forty-one", employs.text
+    assert (employs.quotes[0].source, employs.quotes[0].page) == ("report.pdf", 2)
+    opened = pipeline.answer("When did the Heron depot open?")
+    assert opened.answered and opened.key_phrase == "March 2021", opened.text
+    assert opened.quotes[0].source == "notice.png"
+    for answer in (employs, opened):
+        assert_quotes_verbatim(pipeline, answer)
+
+
+SCAN_SAMPLES = {".png": make_scan("Tide tables are published on Mondays."), ".jpg": make_scan("Fees rise.", "JPEG")}
+
+
+@pytest.mark.parametrize("suffix", sorted(SCAN_SAMPLES))
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_ocr_of_damaged_images_gives_text_or_a_reason(suffix: str, data: st.DataObject, tmp_path: Path) -> None:
+    path = tmp_path / f"fuzz{suffix}"
+    try:
+        extracted = image.load(path, mutate(SCAN_SAMPLES[suffix], data.draw), Ocr(timeout=20))
+    except DocumentError as error:
+        assert error.reason and error.path == path
+    else:
+        assert extracted.text.strip()
