@@ -12,6 +12,7 @@ import pytest
 from fixtures.make_fixtures import join_pdfs, make_pdf, make_scan
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from PIL import Image
 from test_documents import mutate
 from test_pipeline import assert_quotes_verbatim, pipeline_on
 
@@ -42,6 +43,11 @@ def test_an_image_file_is_read_by_ocr(tmp_path: Path) -> None:
     jpeg = tmp_path / "notice.jpg"
     jpeg.write_bytes(make_scan(NOTICE, "JPEG"))
     assert load_file(jpeg, ocr=Ocr()).text == doc.text
+    for turn in (90, 180):  # scanned sideways, upside down
+        turned = io.BytesIO()
+        Image.open(io.BytesIO(make_scan(NOTICE))).rotate(turn, expand=True).save(turned, "PNG")
+        path.write_bytes(turned.getvalue())
+        assert load_file(path, ocr=Ocr()).text == doc.text, turn
 
 
 def test_a_scanned_pdf_page_is_read_by_ocr_and_keeps_its_page_number(tmp_path: Path) -> None:
@@ -78,8 +84,6 @@ def test_without_ocr_a_scanned_page_is_reported_and_an_image_skipped_with_the_wa
 
 
 def test_a_photo_without_text_is_skipped_and_unsure_lines_are_left_out(tmp_path: Path) -> None:
-    from PIL import Image
-
     rng = random.Random(7)
     noise = Image.new("L", (600, 400))
     noise.putdata([rng.choice((0, 255)) for _ in range(600 * 400)])

@@ -16,6 +16,7 @@ get it.
 from __future__ import annotations
 
 import functools
+import io
 import os
 import re
 import shutil
@@ -50,18 +51,28 @@ class Ocr:
         self.timeout = timeout
 
     @functools.cached_property
-    def problem(self) -> str | None:
-        """Why OCR cannot run here (no tesseract, no data for a language), or None when it can."""
+    def _installed(self) -> tuple[str | None, frozenset[str], str]:
+        """tesseract's path (None: not found), the languages it has data for, and why it does not run ("")."""
         exe = shutil.which(self.program)
         if exe is None:
-            return f"OCR needs the tesseract program, which is not installed ({INSTALL})"
+            return None, frozenset(), ""
         try:
             listed = subprocess.run(
                 [exe, "--list-langs"], capture_output=True, timeout=30, env=_env(), stdin=subprocess.DEVNULL
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
-            return f"tesseract does not run ({type(exc).__name__}: {exc})"
-        have = set(listed.stdout.decode("utf-8", "replace").split()[1:]) if listed.returncode == 0 else set()
+            return exe, frozenset(), f"tesseract does not run ({type(exc).__name__}: {exc})"
+        have = listed.stdout.decode("utf-8", "replace").split()[1:] if listed.returncode == 0 else []
+        return exe, frozenset(have), ""
+
+    @functools.cached_property
+    def problem(self) -> str | None:
+        """Why OCR cannot run here (no tesseract, no data for a language), or None when it can."""
+        exe, have, failed = self._installed
+        if exe is None:
+            return f"OCR needs the tesseract program, which is not installed ({INSTALL})"
+        if failed:
+            return failed
         missing = [lang for lang in self.languages.split("+") if lang not in have]
         if missing:
             return (
@@ -78,12 +89,23 @@ class Ocr:
 
     def read(self, image: bytes) -> str:
         """The text of ``image`` (PNG, JPEG, TIFF, BMP, GIF or WebP bytes): lines separated by ``\\n``, paragraphs
-        by a blank line, "" when it holds no confident text. Raises :class:`OcrError` when it cannot be read."""
+        by a blank line, "" when it holds no confident text. Raises :class:`OcrError` when it cannot be read.
+
+        A page scanned sideways is turned by tesseract itself (page segmentation 1 finds the orientation
+        first, with its "osd" data; ~15% slower on a full page than plain mode 3); one upside down, which that
+        misses on a short text, is read again turned, when the first reading found nothing confident."""
         if self.problem:
             raise OcrError(self.problem)
+        text = self._run(image)
+        if not text and (turned := _turned(image)) is not None:
+            text = self._run(turned)
+        return text
+
+    def _run(self, image: bytes) -> str:
+        layout = "1" if "osd" in self._installed[1] else "3"
         try:
             done = subprocess.run(
-                [self.program, "stdin", "stdout", "-l", self.languages, "tsv"],
+                [self.program, "stdin", "stdout", "--psm", layout, "-l", self.languages, "tsv"],
                 input=image,
                 capture_output=True,
                 timeout=self.timeout,
@@ -97,6 +119,19 @@ class Ocr:
             said = [line for line in done.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
             raise OcrError(f"tesseract could not read it ({said[-1][:200] if said else f'exit {done.returncode}'})")
         return text_of_tsv(done.stdout.decode("utf-8", "replace"))
+
+
+def _turned(image: bytes) -> bytes | None:
+    """``image`` upside down, as PNG (None if Pillow cannot decode it: a damaged file tesseract still read)."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(image)) as picture:
+            out = io.BytesIO()
+            picture.rotate(180).save(out, "PNG")
+    except Exception:
+        return None
+    return out.getvalue()
 
 
 def text_of_tsv(tsv: str) -> str:
