@@ -316,18 +316,25 @@ class Pipeline:
         }
 
     def _scan(
-        self, records: dict[str, DocumentRecord], report: IndexReport, held: dict[str, Any] | None = None
+        self,
+        records: dict[str, DocumentRecord],
+        report: IndexReport,
+        held: dict[str, Any] | None = None,
+        progress: Progress | None = None,
     ) -> tuple[list[DocumentRecord], list[tuple[DocumentRecord, Document]]]:
         """Compare the folder with what the index ``records``: the unchanged files (their records, with a new
         size or time when only that changed) and the added or changed ones, loaded; files of a type whose loader
-        changed since the index was made (``held``: its recorded chunking) count as changed. Fills ``report``."""
+        changed since the index was made (``held``: its recorded chunking) count as changed. Fills ``report``.
+        ``progress`` hears of each file read (a scanned book's OCR takes minutes), not of the unchanged ones."""
         s = self.settings
         kept: list[DocumentRecord] = []
         fresh: list[tuple[DocumentRecord, Document]] = []
         seen: set[str] = set()
         was = (held or {}).get("loaders", {})
         reread = {suffix for suffix, version in LOADER_VERSIONS.items() if was.get(suffix, 0) < version}
-        for path in iter_files(s.docs_dir):
+        paths = list(iter_files(s.docs_dir))
+        read = False
+        for number, path in enumerate(paths):
             source = path.relative_to(s.docs_dir).as_posix()
             stale = path.suffix.lower() in reread
             try:
@@ -346,6 +353,9 @@ class Pipeline:
             if known and known[0] == state:
                 report.skipped.append(known[1])
                 continue
+            if progress:
+                progress(number, len(paths), "reading files")
+                read = True
             try:
                 doc = load_file(path, source, s.max_file_bytes, s.fallback_encoding, self.ocr)
             except DocumentError as error:
@@ -363,6 +373,8 @@ class Pipeline:
                 fresh.append((new_record, doc))
                 same = record and record.fingerprint == doc.fingerprint  # a newer loader, or now with OCR
                 (report.reread if same else report.updated if record else report.added).append(source)
+        if progress and read:
+            progress(len(paths), len(paths), "reading files")
         report.removed = sorted(set(records) - seen)
         report.unchanged = [r.source for r in kept]
         first: dict[str, str] = {}
@@ -380,7 +392,7 @@ class Pipeline:
         with _lock(s.index_dir):
             old = None if rebuild else self._load_compatible(chunking, report)
             old_records = {r.source: r for r in old.manifest.documents} if old else {}
-            kept, fresh = self._scan(old_records, report, old.manifest.chunking if old else None)
+            kept, fresh = self._scan(old_records, report, old.manifest.chunking if old else None, progress)
             chunking = _recorded(chunking, old.manifest.chunking if old else None)
             if old is not None and not fresh and not report.removed and kept == list(old.manifest.documents):
                 store = old
@@ -416,7 +428,7 @@ class Pipeline:
             elif not _same_chunks(meta["chunking"], chunking):
                 reset, report.rebuilt = True, "chunking settings changed"
             old = {} if reset else writer.records()
-            kept, fresh = self._scan(old, report, meta and meta["chunking"])  # after a reset every file is fresh
+            kept, fresh = self._scan(old, report, meta and meta["chunking"], progress)  # after a reset: all fresh
             chunking = _recorded(chunking, None if reset or meta is None else meta["chunking"])
             touched = [r for r in kept if old[r.source] != r]
             s = self.settings

@@ -348,3 +348,4 @@ def test_index_progress_in_a_log_is_one_line_per_stage_not_a_bar(tmp_path: Path,
     assert out.returncode == 0, out.stderr
     assert "\r" not in out.stderr and "[###" not in out.stderr
     assert re.search(r"^embedding chunks: (\d+)/\1", out.stderr, re.MULTILINE), out.stderr
+    assert re.search(r"^reading files: 2/2", out.stderr, re.MULTILINE), out.stderr  # the two seeds, read first
