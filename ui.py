@@ -34,7 +34,9 @@ from rag.api import document_link, is_loopback
 from rag.conversation import Message
 from rag.documents import LOADERS, fingerprint, iter_files, load_file, name_in
 from rag.embedding import default_cache_dir
+from rag.errors import NeedsOcrError
 from rag.filters import Filter, FilterSpec
+from rag.formats.ocr import Ocr
 
 logger = logging.getLogger(__name__)
 
@@ -303,17 +305,24 @@ class Saved:
     message: str
 
 
-def save_upload(upload: Path, name: str, folder: Path, max_bytes: int, fallback_encoding: str = "") -> Saved:
+def save_upload(
+    upload: Path, name: str, folder: Path, max_bytes: int, fallback_encoding: str = "", ocr: Ocr | None = None
+) -> Saved:
     """Copy an uploaded file into ``folder`` under :func:`safe_filename` of ``name``, never overwriting.
 
     The file is read first (so a broken, empty or binary file is refused with the reason before it lands in
-    the folder). A file with the same bytes anywhere in the folder means nothing is copied; a name already
-    taken gets ``-2``, ``-3``... The copy is written to a hidden temporary file and linked into place, so a
-    half-written file is never indexed. Raises :class:`UploadError` with a message for the user.
+    the folder); what only OCR can read (an image, a scanned PDF) is let through when ``ocr`` can run, and read
+    once, by the indexing (OCR takes seconds a page). A file with the same bytes anywhere in the folder means
+    nothing is copied; a name already taken gets ``-2``, ``-3``... The copy is written to a hidden temporary
+    file and linked into place, so a half-written file is never indexed. Raises :class:`UploadError` with a
+    message for the user.
     """
     filename = safe_filename(name)
     try:
         load_file(upload, filename, max_bytes, fallback_encoding)
+    except NeedsOcrError as error:
+        if ocr is None or ocr.problem:
+            raise UploadError(f"{filename}: {error.reason}" + (f": {ocr.problem}" if ocr else "")) from None
     except DocumentError as error:
         raise UploadError(f"{filename}: {error.reason}") from None
     raw = upload.read_bytes()
@@ -368,7 +377,7 @@ def add_files(
             progress(number, len(uploads), f"checking {path.name}")
         try:
             outcome = save_upload(
-                path, path.name, settings.docs_dir, settings.max_file_bytes, settings.fallback_encoding
+                path, path.name, settings.docs_dir, settings.max_file_bytes, settings.fallback_encoding, pipeline.ocr
             )
         except UploadError as error:
             lines.append(f"**Not added:** {error}")

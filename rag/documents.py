@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.errors import DocumentError, DocumentsFolderError
+from rag.errors import DocumentError, DocumentsFolderError, NeedsOcrError
 from rag.formats import common, delimited, docx, eml, epub, html, image, pdf, pptx, xlsx
 from rag.formats import text as plain_text
 from rag.formats.common import _JUNK, OFFICE_FORMATS, Extracted, Loader, NotUTF8Error, _useful_title
@@ -221,7 +221,9 @@ def load_file(
         reason = "no text could be extracted"
         if suffix == ".pdf":
             reason += " (scanned PDF without a text layer?)"
-            if ocr is not None and ocr.problem:
+            if ocr is None:
+                raise NeedsOcrError(path, reason)
+            if ocr.problem:
                 reason += f": {ocr.problem}"
         raise DocumentError(path, reason)
     if extracted.warnings:

@@ -18,6 +18,10 @@ class DocumentError(RagError):
         self.reason = reason
 
 
+class NeedsOcrError(DocumentError):
+    """A document whose text only OCR can read (an image, a scanned PDF), read without it."""
+
+
 class DocumentsFolderError(RagError):
     """The documents folder is missing, is not a folder, or holds no usable document."""
 

@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures.make_fixtures import make_pptx
+from fixtures.make_fixtures import make_pptx, make_scan
 
 import ui
 from benchmarks.load import free_port, running_app
 from rag import Answer, Pipeline, QuestionError, Quote
 from rag.embedding import Embedder
+from rag.formats.ocr import Ocr
 
 LOAN_QUESTION = "How much could Ukraine borrow under the reparations loan?"
 LOAN_QUOTE = "The mechanism would allow Ukraine to borrow up to €140 billion at little or no interest"
@@ -242,6 +243,31 @@ def test_uploaded_file_can_be_asked_about_at_once(page: Any, app_root: Path, tmp
 
 @pytest.mark.slow
 @pytest.mark.browser
+def test_an_uploaded_scan_is_read_by_ocr_and_its_quote_opens_beside_the_image(page: Any, tmp_path: Path) -> None:
+    scan = tmp_path / "ferry notice.png"
+    scan.write_bytes(
+        make_scan("Harbour notice\nThe night ferry to Visby leaves from pier 4 at 22:15.\nTickets are sold on board.")
+    )
+    page.locator("#upload input[type=file]").set_input_files(str(scan))
+    status = page.locator("#upload-status")
+    status.filter(has_text="Index updated").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert "Added: ferry notice.png" in status.inner_text()
+    assert "read by OCR" in page.locator("#documents").inner_text()  # listed with its warning
+
+    reply = ask(page, "Where does the night ferry to Visby leave from?")
+    assert "pier 4" in reply.inner_text() and "ferry notice.png" in reply.inner_text()
+    with page.context.expect_page() as opened:
+        reply.locator("a", has_text="in the document").first.click()
+    document = opened.value
+    document.wait_for_load_state()
+    assert document.locator("mark#quote").inner_text() == "The night ferry to Visby leaves from pier 4 at 22:15."
+    picture = document.request.get(document.locator("a", has_text="the original file").evaluate("a => a.href"))
+    assert picture.headers["content-type"] == "image/png" and picture.body() == scan.read_bytes()
+    document.close()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
 def test_a_document_removed_in_the_chat_leaves_the_index_but_not_the_disk(page: Any, app_root: Path) -> None:
     docs = app_root / "docs"
     if not (docs / "lighthouse notes.txt").exists():  # uploaded by the test before; on its own, put it there
@@ -435,7 +461,17 @@ def test_save_upload_refuses_bad_files_before_they_land(tmp_path: Path) -> None:
     binary.write_bytes(b"\x00\x01\x02 binary")
     with pytest.raises(ui.UploadError, match="binary"):
         ui.save_upload(binary, "blob.txt", docs, 1000)
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(make_scan("The depot opened in March 2021.", "PDF"))
+    for ocr in (None, Ocr(program="no-tesseract-here")):  # what only OCR can read, with no OCR to read it
+        with pytest.raises(ui.UploadError, match=r"scanned PDF without a text layer\?\)"):
+            ui.save_upload(scan, "scan.pdf", docs, 100_000, ocr=ocr)
+    blob = tmp_path / "blob.png"
+    blob.write_bytes(b"\x89PNG not really")
+    with pytest.raises(ui.UploadError, match="not a readable image"):  # checked before OCR
+        ui.save_upload(blob, "blob.png", docs, 1000, ocr=Ocr())
     assert list(docs.iterdir()) == []
+    assert ui.save_upload(scan, "scan.pdf", docs, 100_000, ocr=Ocr()).path == docs / "scan.pdf"  # read when indexed
 
 
 # ---- the chat function without a browser: streaming seam, errors ------------------------------------------

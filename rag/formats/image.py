@@ -8,7 +8,7 @@ import io
 import warnings
 from pathlib import Path
 
-from rag.errors import DocumentError
+from rag.errors import DocumentError, NeedsOcrError
 from rag.formats.common import Extracted, _join_wrapped_lines
 from rag.formats.ocr import MAX_PIXELS, Ocr, OcrError
 
@@ -39,7 +39,7 @@ def check(path: Path, raw: bytes) -> tuple[int, int]:
 def load(path: Path, raw: bytes, ocr: Ocr | None = None) -> Extracted:
     check(path, raw)
     if ocr is None:
-        raise DocumentError(path, "an image: reading its text needs OCR, which is off (the setting ocr_languages)")
+        raise NeedsOcrError(path, "an image: reading its text needs OCR, which is off (the setting ocr_languages)")
     try:
         text = ocr.read(raw)
     except OcrError as exc:
