@@ -319,10 +319,11 @@ def save_upload(
     """
     filename = safe_filename(name)
     try:
-        load_file(upload, filename, max_bytes, fallback_encoding)
-    except NeedsOcrError as error:
-        if ocr is None or ocr.problem:
-            raise UploadError(f"{filename}: {error.reason}" + (f": {ocr.problem}" if ocr else "")) from None
+        try:
+            load_file(upload, filename, max_bytes, fallback_encoding)
+        except NeedsOcrError:
+            if ocr is None or ocr.problem:  # read with it, to say why it cannot be read (no OCR runs)
+                load_file(upload, filename, max_bytes, fallback_encoding, ocr)
     except DocumentError as error:
         raise UploadError(f"{filename}: {error.reason}") from None
     raw = upload.read_bytes()
@@ -371,6 +372,7 @@ def add_files(
     settings = pipeline.settings
     lines: list[str] = []
     saved: list[Path] = []
+    added: dict[Path, int] = {}  # a saved file -> its line in the report
     for number, upload in enumerate(uploads):
         path = Path(upload)
         if progress:
@@ -382,9 +384,10 @@ def add_files(
         except UploadError as error:
             lines.append(f"**Not added:** {error}")
             continue
-        lines.append(("**Added:** " if outcome.path else "**Skipped:** ") + outcome.message)
         if outcome.path:
             saved.append(outcome.path)
+            added[outcome.path.resolve()] = len(lines)
+        lines.append(("**Added:** " if outcome.path else "**Skipped:** ") + outcome.message)
     if saved:
         if progress:
             progress(0, 1, "reading and splitting the new documents")
@@ -392,14 +395,18 @@ def add_files(
             report = pipeline.index(progress=progress)
         except RagError as error:
             return "\n\n".join([*lines, f"**Indexing failed:** {error}"])
-        names = {p.name for p in saved}
-        for skipped in report.skipped:
-            if skipped.path.name in names:
-                lines.append(f"**Not indexed:** {skipped.path.name}: {skipped.reason}")
+        chunks = report.chunks
+        dropped = [s for s in report.skipped if s.path.resolve() in added]
+        for skipped in dropped:  # read (by OCR) only now, and nothing could be used: not kept either
+            skipped.path.unlink(missing_ok=True)
+            lines[added[skipped.path.resolve()]] = f"**Not added:** {skipped.path.name}: {skipped.reason}"
+        if dropped:
+            with contextlib.suppress(RagError):  # the side panel's list of skipped files forgets them
+                chunks = pipeline.index().chunks
         changed = f"{len(report.added)} added, {len(report.updated)} updated"
         if report.removed:  # files deleted from the folder since the last sync leave the index with this one
             changed += f", {len(report.removed)} removed (gone from the folder: {_escape(_names(report.removed))})"
-        lines.append(f"Index updated: {changed}; {_count(report.chunks, 'passage')} in all. Ask about it now.")
+        lines.append(f"Index updated: {changed}; {_count(chunks, 'passage')} in all. Ask about it now.")
     return "\n\n".join(lines) if lines else "No file was given."
 
 

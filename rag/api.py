@@ -206,8 +206,10 @@ def document_page(document: Document, start: int, end: int) -> str:
 _INLINE = frozenset({".pdf", ".txt", ".text", ".md", ".markdown"})
 """Files shown in the browser; others (HTML, DOCX) are downloaded: an HTML document served on the chat's address
 could run its scripts there."""
-_PICTURES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp"})
-"""Images shown in the browser too (no SVG: it can hold scripts; TIFF: browsers do not show it)."""
+_PICTURES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+             ".webp": "image/webp", ".bmp": "image/bmp"}  # fmt: skip
+"""Images shown in the browser too, with their media types (fixed: ``mimetypes`` answers from the machine's own
+tables). Not TIFF, which browsers do not show (it is downloaded); no SVG is read, which could hold scripts."""
 
 
 # ---- who may call -------------------------------------------------------------------------------------------
@@ -380,7 +382,7 @@ def routes(pipeline: Pipeline, users: tuple[str, str] | None = None) -> list[API
         elif suffix in _INLINE:
             media, shown = "text/plain; charset=utf-8", "inline"
         elif suffix in _PICTURES:  # a scan read by OCR: shown, to check a quote against it
-            media, shown = mimetypes.guess_type(path.name)[0] or "application/octet-stream", "inline"
+            media, shown = _PICTURES[suffix], "inline"
             headers["Content-Security-Policy"] = "sandbox"
         else:  # HTML, DOCX: downloaded, never run on the chat's address
             media, shown = mimetypes.guess_type(path.name)[0] or "application/octet-stream", "attachment"

@@ -222,7 +222,7 @@ def load_file(
         if suffix == ".pdf":
             reason += " (scanned PDF without a text layer?)"
             if ocr is None:
-                raise NeedsOcrError(path, reason)
+                raise NeedsOcrError(path, f"{reason}: OCR is off (the setting ocr_languages)")
             if ocr.problem:
                 reason += f": {ocr.problem}"
         raise DocumentError(path, reason)

@@ -133,17 +133,22 @@ _STATING = frozenset(
 """Words that make a line state something ("The head baker is Marta Quist.") rather than name a topic."""
 
 
-_PAST = re.compile(r"\b[a-z]{3,}(?<!e)ed\b")
-"""A verb in the past tense ("opened", "approved"; not "need", "speed")."""
+_PAST = re.compile(r"\b(?!hundred\b)[a-z]{3,}(?<!e)ed\b")
+"""A verb in the past tense ("opened", "approved"; not "need", "speed", "hundred")."""
+_SUBJECT = frozenset("the a an this that these those it its we our they their he his she her i my you your".split())
+"""First words of a sentence's subject ("The depot grew fast."), rarely of a title."""
 
 
 def _headline(line: str) -> bool:
     """A short line that names a topic ("Project Falcon kickoff notes."): at most 10 words, none of them stating,
-    and not a sentence told in the past ("The Heron depot in Gdansk opened in March 2021.")."""
+    and, when it ends in a full stop, neither told in the past ("The Heron depot opened in March 2021.") nor
+    started by a subject's article or pronoun ("The depot grows fast.")."""
     parts = _words(line).split()
     if len(parts) > 10 or _STATING.intersection(parts):
         return False
-    return not (line.rstrip().endswith(".") and _PAST.search(line))
+    if not line.rstrip().endswith("."):
+        return True
+    return not (_PAST.search(line) or (len(parts) >= 4 and parts[0] in _SUBJECT))
 
 
 _TABLE_RULE = re.compile(r"^\|?[\s:|-]*-{3}[\s:|-]*$")

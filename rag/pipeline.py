@@ -26,7 +26,7 @@ from rag.embedding import Embedder
 from rag.errors import DocumentError, DocumentsFolderError, IndexStoreError, QuestionError
 from rag.evidence import EvidenceScorer
 from rag.filters import FIELDS, Filter, FilterSpec
-from rag.formats.ocr import Ocr
+from rag.formats.ocr import OCR_MARK, Ocr
 from rag.formats.pdf import CUT_SHORT as PDF_CUT_SHORT
 from rag.formats.pdf import NO_TEXT as PDF_NO_TEXT
 from rag.reader import SpanReader
@@ -809,11 +809,17 @@ def _recorded(chunking: dict[str, Any], held: dict[str, Any] | None) -> dict[str
 
 
 def _unfinished(record: DocumentRecord, ocr: Ocr | None) -> bool:
-    """A file read only in part is read again on the next sync: a PDF over its time budget, or one with scanned
-    pages read when OCR could not run, once it can (tesseract installed, a language added)."""
-    if any(PDF_CUT_SHORT in w for w in record.warnings):
+    """A file read only in part, or by other means than now, is read again on the next sync: a PDF over its time
+    budget; one whose scanned pages were met while OCR could not run, once it can (tesseract installed, a
+    language added); one read by OCR in other languages than the setting's now, or by OCR now turned off. Only
+    the file's own warnings count (an e-mail's attached scan, never read by OCR, says "attachment …: page 2 …")."""
+    own = [w for w in record.warnings if not w.startswith("attachment ")]
+    if any(PDF_CUT_SHORT in w for w in own):
         return True
-    return ocr is not None and not ocr.problem and any(PDF_NO_TEXT in w for w in record.warnings)
+    if ocr is not None and not ocr.problem and any(w.startswith("page ") and PDF_NO_TEXT in w for w in own):
+        return True
+    read_by = [w for w in own if OCR_MARK in w]
+    return bool(read_by) and (ocr is None or not any(f"{OCR_MARK}{ocr.name})" in w for w in read_by))
 
 
 @contextlib.contextmanager

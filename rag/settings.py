@@ -8,13 +8,13 @@ import difflib
 import logging
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PosixPath
 from typing import Any
 
 from rag.errors import SettingsError
 from rag.evidence import MIN_EVIDENCE
-from rag.formats.ocr import LANGUAGES
 
 DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 MIN_CHUNK_CHARS = 100
@@ -107,9 +107,9 @@ class Settings:
     ``latin-1``); empty: such a file is skipped, with the reason. A file read so is listed with a warning."""
     ocr_languages: str = "eng"
     """The languages OCR reads image files and scanned PDF pages in (tesseract's codes, joined by ``+``:
-    ``deu+eng``); empty: no OCR (images are skipped, scanned pages reported). OCR runs when the tesseract
-    program is installed (Debian/Ubuntu ``apt-get install tesseract-ocr``, plus ``tesseract-ocr-deu`` and so on
-    for other languages); without it, the files it would read say so when indexed."""
+    ``deu+eng``); empty or ``off``: no OCR (images are skipped, scanned pages reported). OCR runs when the
+    tesseract program is installed (Debian/Ubuntu ``apt-get install tesseract-ocr``, plus ``tesseract-ocr-deu``
+    and so on for other languages); without it, the files it would read say so when indexed."""
 
     top_k: int = 5
     """How many passages retrieval hands to the answerer."""
@@ -194,7 +194,9 @@ class Settings:
                     f"fallback_encoding must name an encoding Python knows (cp1252, latin-1, …). Currently, it is "
                     f"{self.fallback_encoding!r}"
                 ) from None
-        if self.ocr_languages and not LANGUAGES.fullmatch(self.ocr_languages):
+        languages = self.ocr_languages.strip()
+        object.__setattr__(self, "ocr_languages", "" if languages.lower() in ("off", "none") else languages)
+        if self.ocr_languages and not re.fullmatch(r"[A-Za-z_]+(?:\+[A-Za-z_]+)*", self.ocr_languages):
             raise SettingsError(
                 f"ocr_languages must be tesseract language codes joined by '+' (eng, deu+eng) or empty. Currently, "
                 f"it is {self.ocr_languages!r}"

@@ -9,13 +9,15 @@ import random
 from pathlib import Path
 
 import pytest
-from fixtures.make_fixtures import join_pdfs, make_pdf, make_scan
+from conftest import HashEmbedder
+from fixtures.make_fixtures import join_pdfs, make_eml, make_pdf, make_scan
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 from test_documents import mutate
 from test_pipeline import assert_quotes_verbatim, pipeline_on
 
+import ui
 from rag import Pipeline
 from rag.documents import DocumentError, load_file
 from rag.errors import SettingsError
@@ -59,6 +61,50 @@ def test_a_scanned_pdf_page_is_read_by_ocr_and_keeps_its_page_number(tmp_path: P
     assert doc.warnings == ("page 2 read by OCR (tesseract (eng)): a misread word can differ from the page",)
 
 
+def test_a_multi_page_tiff_is_read_page_by_page(tmp_path: Path) -> None:
+    pages = [Image.open(io.BytesIO(make_scan(text))) for text in ("Page one is about ferries.", "", SCANNED_PAGE)]
+    path = tmp_path / "fax.tiff"
+    pages[0].save(path, save_all=True, append_images=pages[1:])
+    doc = load_file(path, ocr=Ocr())
+    assert doc.page_at(doc.text.index("Page one is about ferries.")) == 1
+    assert doc.page_at(doc.text.index("Its manager is Piotr Nowak.")) == 3
+    assert doc.warnings == (
+        "pages 1, 3 read by OCR (tesseract (eng)): a misread word can differ from the page",
+        "page 2: no text (OCR found none)",
+    )
+
+
+def test_a_scan_whose_text_layer_holds_only_a_stamp_is_read_by_ocr(tmp_path: Path) -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for number in (1, 2):  # each scan stamped with its Bates number, a text layer of one word
+        scan = PdfReader(io.BytesIO(make_scan(f"The depot number {number} employs {number + 9} people.", "PDF")))
+        page = writer.add_page(scan.pages[0])
+        page.merge_page(PdfReader(io.BytesIO(make_pdf([f"ACME-00010{number}"]))).pages[0])
+    out = io.BytesIO()
+    writer.write(out)
+    path = tmp_path / "stamped.pdf"
+    path.write_bytes(out.getvalue())
+    doc = load_file(path, ocr=Ocr())
+    assert doc.text == (
+        "ACME-000101\n\nThe depot number 1 employs 10 people.\n\nACME-000102\n\nThe depot number 2 employs 11 people."
+    )
+    assert doc.page_at(doc.text.index("number 2")) == 2
+
+
+def test_an_emailed_scan_is_not_read_again_at_every_sync(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "mail.eml").write_bytes(
+        make_eml("Report", "See attached.\n", attachments=[("report.pdf", scanned_report())])
+    )
+    pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=HashEmbedder())
+    assert pipeline.index().added == ["mail.eml"]
+    again = pipeline.index()
+    assert (again.reread, again.unchanged) == ([], ["mail.eml"])  # its attachment is never read by OCR
+
+
 def test_without_ocr_a_scanned_page_is_reported_and_an_image_skipped_with_the_way_to_read_it(tmp_path: Path) -> None:
     report, notice = tmp_path / "report.pdf", tmp_path / "notice.png"
     report.write_bytes(scanned_report())
@@ -73,7 +119,7 @@ def test_without_ocr_a_scanned_page_is_reported_and_an_image_skipped_with_the_wa
     )
     with pytest.raises(DocumentError, match="an image: OCR needs the tesseract program, which is not installed"):
         load_file(notice, ocr=missing)
-    with pytest.raises(DocumentError, match="needs OCR, which is off"):
+    with pytest.raises(DocumentError, match="only be read by OCR, which is off"):
         load_file(notice)  # ocr_languages empty
     only_scan = tmp_path / "scan.pdf"
     only_scan.write_bytes(make_scan(SCANNED_PAGE, "PDF"))
@@ -101,6 +147,13 @@ def test_a_photo_without_text_is_skipped_and_unsure_lines_are_left_out(tmp_path:
     ]  # fmt: skip
     tsv = "\n".join([header, *(f"5\t1\t{b}\t{p}\t{ln}\t{w}\t0\t0\t9\t9\t{c}\t{t}" for b, p, ln, w, c, t in rows)])
     assert text_of_tsv(tsv) == "Opening hours\n\nDaily 9-17"
+    rows = [
+        (1, 1, 1, 1, 93.0, "The refund is"),
+        (1, 1, 2, 1, 30.0, "not granted"),
+        (1, 1, 3, 1, 92.0, "after 30 days."),
+    ]
+    tsv = "\n".join([header, *(f"5\t1\t{b}\t{p}\t{ln}\t{w}\t0\t0\t9\t9\t{c}\t{t}" for b, p, ln, w, c, t in rows)])
+    assert text_of_tsv(tsv) == "The refund is\n\nafter 30 days."  # never "The refund is after 30 days."
     assert text_of_tsv(header) == ""
 
 
@@ -135,6 +188,16 @@ def test_scans_are_answered_with_quotes_and_pages_and_read_again_once_ocr_can_ru
     for answer in (employs, opened):
         assert_quotes_verbatim(pipeline, answer)
 
+    off = Pipeline(blind.settings.replace(ocr_languages="off"), embedder=embedder)  # read as the setting says now
+    now = off.index()
+    assert (now.reread, now.removed, [e.path.name for e in now.skipped]) == (
+        ["report.pdf"],
+        ["notice.png"],
+        ["notice.png"],
+    )
+    assert "only be read by OCR, which is off" in now.skipped[0].reason
+    assert off.index().reread == []
+
 
 SCAN_SAMPLES = {".png": make_scan("Tide tables are published on Mondays."), ".jpg": make_scan("Fees rise.", "JPEG")}
 
@@ -150,3 +213,19 @@ def test_ocr_of_damaged_images_gives_text_or_a_reason(suffix: str, data: st.Data
         assert error.reason and error.path == path
     else:
         assert extracted.text.strip()
+
+
+def test_an_uploaded_image_that_ocr_finds_nothing_in_is_not_kept(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "notes.txt").write_text("Fuel is ordered weekly.\n")
+    pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=HashEmbedder())
+    pipeline.index()
+    photo, notice = tmp_path / "photo.png", tmp_path / "notice.png"
+    Image.radial_gradient("L").resize((600, 400)).save(photo)  # no text at all
+    notice.write_bytes(make_scan(NOTICE))
+    report = ui.add_files(pipeline, [photo, notice])
+    assert "**Not added:** photo.png: an image without text that OCR could read" in report
+    assert "**Added:** notice.png" in report and "Index updated: 1 added" in report
+    assert sorted(p.name for p in docs.iterdir()) == ["notes.txt", "notice.png"]  # the photo was not kept
+    assert pipeline.last_report is not None and pipeline.last_report.skipped == []

@@ -15,13 +15,13 @@ get it.
 
 from __future__ import annotations
 
-import functools
 import io
 import os
-import re
 import shutil
 import subprocess
+import time
 from collections import defaultdict
+from typing import Any
 
 INSTALL = "Debian/Ubuntu: apt-get install tesseract-ocr; macOS: brew install tesseract"
 MIN_LINE_CONFIDENCE = 50.0
@@ -29,6 +29,15 @@ MIN_LINE_CONFIDENCE = 50.0
 it "reads" texture as letters at 10-40, while printed text reads at 85-97."""
 MIN_WORDS = 2
 """An image with fewer confident words than this has no text (a photo, a logo)."""
+OCR_MARK = "read by OCR ("
+"""In the warning of every document (or page) read by OCR, before the reader's name: "read by OCR (tesseract
+(eng))". The index keeps warnings, so a sync knows which files another OCR setting would read otherwise."""
+RECHECK_SECONDS = 60.0
+"""While tesseract or a language's data is missing, it is looked for again this often."""
+BLANK_CONTRAST = 40
+"""An image whose darkest and lightest grey (0-255) are closer than this is blank: not read."""
+TURN_MAX_PIXELS = 12_000_000
+"""Images larger than this (an A4 page at 300 dpi is 8.7M) are not read a second time upside down."""
 MAX_PIXELS = 60_000_000
 """Larger images are not read (a page scanned at 600 dpi is ~35M pixels): a decompression bomb, or a poster whose
 reading would take minutes."""
@@ -41,51 +50,53 @@ class OcrError(Exception):
 class Ocr:
     """Reads images with tesseract in ``languages`` (tesseract's codes joined by ``+``: ``eng``, ``deu+eng``).
 
-    Built from settings by :class:`rag.pipeline.Pipeline` (``ocr_languages``); whether tesseract and its
-    language data are installed is looked up once, on first use (:attr:`problem`).
+    Built from settings by :class:`rag.pipeline.Pipeline` (``ocr_languages``). Whether tesseract and its
+    language data are installed is looked up on first use (:attr:`problem`), and again a minute later while
+    they are missing, so a chat that is running reads its scans once tesseract is installed.
     """
 
     def __init__(self, languages: str = "eng", program: str = "tesseract", timeout: float = 120.0) -> None:
         self.languages = languages
         self.program = program
         self.timeout = timeout
+        self.name = f"tesseract ({languages})"
+        """What reads the text, as warnings name it: "tesseract (eng)"."""
+        self._checked: tuple[float, str | None, frozenset[str]] | None = None
 
-    @functools.cached_property
-    def _installed(self) -> tuple[str | None, frozenset[str], str]:
-        """tesseract's path (None: not found), the languages it has data for, and why it does not run ("")."""
+    @property
+    def problem(self) -> str | None:
+        """Why OCR cannot run here (no tesseract, no data for a language), or None when it can."""
+        return self._check()[1]
+
+    def _check(self) -> tuple[float, str | None, frozenset[str]]:
+        """(when, the problem or None, the languages tesseract has data for); looked up again after
+        :data:`RECHECK_SECONDS` while there is a problem."""
+        checked = self._checked
+        if checked is None or (checked[1] is not None and time.monotonic() - checked[0] > RECHECK_SECONDS):
+            problem, have = self._look_up()
+            checked = self._checked = (time.monotonic(), problem, have)
+        return checked
+
+    def _look_up(self) -> tuple[str | None, frozenset[str]]:
         exe = shutil.which(self.program)
         if exe is None:
-            return None, frozenset(), ""
+            return f"OCR needs the tesseract program, which is not installed ({INSTALL})", frozenset()
         try:
             listed = subprocess.run(
                 [exe, "--list-langs"], capture_output=True, timeout=30, env=_env(), stdin=subprocess.DEVNULL
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
-            return exe, frozenset(), f"tesseract does not run ({type(exc).__name__}: {exc})"
-        have = listed.stdout.decode("utf-8", "replace").split()[1:] if listed.returncode == 0 else []
-        return exe, frozenset(have), ""
-
-    @functools.cached_property
-    def problem(self) -> str | None:
-        """Why OCR cannot run here (no tesseract, no data for a language), or None when it can."""
-        exe, have, failed = self._installed
-        if exe is None:
-            return f"OCR needs the tesseract program, which is not installed ({INSTALL})"
-        if failed:
-            return failed
+            return f"tesseract does not run ({type(exc).__name__}: {exc})", frozenset()
+        said = listed.stdout.decode("utf-8", "replace").splitlines() if listed.returncode == 0 else []
+        have = frozenset(line.strip() for line in said[1:])  # after "List of available languages in ...:"
         missing = [lang for lang in self.languages.split("+") if lang not in have]
         if missing:
             return (
                 f"tesseract has no data for the language {', '.join(missing)} (Debian/Ubuntu: apt-get install "
                 + " ".join(f"tesseract-ocr-{lang}" for lang in missing)
                 + "; or choose others with ocr_languages)"
-            )
-        return None
-
-    @functools.cached_property
-    def name(self) -> str:
-        """What read the text, for warnings: "tesseract (eng)"."""
-        return f"tesseract ({self.languages})"
+            ), have
+        return None, have
 
     def read(self, image: bytes) -> str:
         """The text of ``image`` (PNG, JPEG, TIFF, BMP, GIF or WebP bytes): lines separated by ``\\n``, paragraphs
@@ -93,7 +104,7 @@ class Ocr:
 
         A page scanned sideways is turned by tesseract itself (page segmentation 1 finds the orientation
         first, with its "osd" data; ~15% slower on a full page than plain mode 3); one upside down, which that
-        misses on a short text, is read again turned, when the first reading found nothing confident."""
+        misses on a short text, is read again turned when the first reading found nothing confident."""
         if self.problem:
             raise OcrError(self.problem)
         text = self._run(image)
@@ -102,7 +113,7 @@ class Ocr:
         return text
 
     def _run(self, image: bytes) -> str:
-        layout = "1" if "osd" in self._installed[1] else "3"
+        layout = "1" if "osd" in self._check()[2] else "3"
         try:
             done = subprocess.run(
                 [self.program, "stdin", "stdout", "--psm", layout, "-l", self.languages, "tsv"],
@@ -117,25 +128,42 @@ class Ocr:
             raise OcrError(f"tesseract does not run ({exc.strerror or exc})") from None
         if done.returncode != 0:
             said = [line for line in done.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
-            raise OcrError(f"tesseract could not read it ({said[-1][:200] if said else f'exit {done.returncode}'})")
+            why = said[-1][:200] if said else f"exit {done.returncode}"
+            raise OcrError(f"tesseract could not read it, a damaged or unusual image ({why})")
         return text_of_tsv(done.stdout.decode("utf-8", "replace"))
 
 
+def png_of(picture: Any) -> bytes | None:
+    """A Pillow image as PNG bytes for tesseract, or None when it is blank (one shade, nothing to read)."""
+    if picture.mode not in ("1", "L", "RGB"):
+        picture = picture.convert("RGB")
+    low, high = picture.convert("L").getextrema()
+    if high - low < BLANK_CONTRAST:
+        return None
+    out = io.BytesIO()
+    picture.save(out, "PNG")
+    return out.getvalue()
+
+
 def _turned(image: bytes) -> bytes | None:
-    """``image`` upside down, as PNG (None if Pillow cannot decode it: a damaged file tesseract still read)."""
+    """``image`` upside down, as PNG; None when it is not worth a second reading (blank, or too large for a
+    short text: the turn is for notices and labels, a full page's orientation tesseract finds itself) or
+    Pillow cannot decode it (a damaged file tesseract still read)."""
     from PIL import Image
 
     try:
         with Image.open(io.BytesIO(image)) as picture:
-            out = io.BytesIO()
-            picture.rotate(180).save(out, "PNG")
+            if picture.width * picture.height > TURN_MAX_PIXELS:
+                return None
+            return png_of(picture.rotate(180))
     except Exception:
         return None
-    return out.getvalue()
 
 
 def text_of_tsv(tsv: str) -> str:
-    """tesseract's TSV (one row per word, with its block, paragraph, line and confidence) as text."""
+    """tesseract's TSV (one row per word, with its block, paragraph, line and confidence) as text. A paragraph
+    ends where a line was left out: "The refund is" and "after thirty days." around an unsure "not granted"
+    must not be joined into a sentence that says the opposite."""
     lines: dict[tuple[int, int, int, int], list[tuple[float, str]]] = defaultdict(list)
     for row in tsv.splitlines()[1:]:
         cells = row.split("\t")
@@ -146,14 +174,15 @@ def text_of_tsv(tsv: str) -> str:
             lines[key].append((float(cells[10]), cells[11].strip()))
         except ValueError:
             continue
-    paragraphs: dict[tuple[int, int, int], list[str]] = defaultdict(list)
-    confident = 0
+    paragraphs: dict[tuple[int, int, int, int], list[str]] = defaultdict(list)
+    confident = cut = 0
     for key in sorted(lines):
         words = lines[key]
         if sum(conf for conf, _ in words) / len(words) < MIN_LINE_CONFIDENCE:
+            cut += 1
             continue
         confident += len(words)
-        paragraphs[key[:3]].append(" ".join(word for _, word in words))
+        paragraphs[(*key[:3], cut)].append(" ".join(word for _, word in words))
     if confident < MIN_WORDS:
         return ""
     return "\n\n".join("\n".join(paragraph) for _, paragraph in sorted(paragraphs.items()))
@@ -174,7 +203,3 @@ def page_ranges(pages: list[int]) -> str:
             spans.append([page, page])
     words = ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in spans)
     return ("pages " if len(pages) > 1 else "page ") + words
-
-
-LANGUAGES = re.compile(r"[A-Za-z_]+(?:\+[A-Za-z_]+)*")
-"""What ``ocr_languages`` may hold: tesseract's language codes joined by ``+``."""

@@ -12,7 +12,7 @@ from typing import Any
 
 from rag.errors import DocumentError
 from rag.formats.common import _JUNK, Extracted, _join_wrapped_lines, _one_line, _useful_title
-from rag.formats.ocr import MAX_PIXELS, Ocr, OcrError, page_ranges
+from rag.formats.ocr import MAX_PIXELS, OCR_MARK, Ocr, OcrError, page_ranges, png_of
 
 VERSION = 1
 """Recorded in the index (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes the text
@@ -91,21 +91,47 @@ def _without_running_lines(pages: list[str]) -> list[str]:
 
 MIN_IMAGE_PIXELS = 40_000
 """Images smaller than this (200 x 200) on a scanned page are not read: logos, stamps, rules."""
+MAX_IMAGES_PER_PAGE = 8
+"""At most this many images of one page are read (a page drawn from hundreds of tiles is no scan)."""
+OCR_BELOW_WORDS = 8
+"""A page whose text layer holds fewer words than this (once running lines are gone) is read by OCR too: a scan
+stamped with a page or Bates number ("ACME-000100") or a scanner app's "Scanned by ..." line."""
+OCR_SECONDS = 60.0
+OCR_SECONDS_PER_PAGE = 15.0
+"""Time budget for the OCR of one PDF: this much plus this much per page to read (a scanned page takes 2-3 s);
+pages left when it runs out are reported and read again at the next sync."""
 
 
-def _scanned_page(page: Any, ocr: Ocr) -> str:
-    """The text OCR reads in the images of a page without a text layer, in the order the page draws them."""
-    texts = []
-    for image in page.images:
+def _drawn_images(page: Any) -> list[Any]:
+    """The images the page draws (its content stream's ``Do``), each once, in the order drawn: a page's
+    resources may list images it never draws (pages sharing one resource dictionary list every page's scan)."""
+    contents = page.get_contents()
+    names: list[str] = []
+    for operands, operator in contents.operations if contents is not None else []:
+        if operator == b"Do" and operands and str(operands[0]) not in names:
+            names.append(str(operands[0]))
+    images = page.images
+    by_name: dict[str, Any] = {}
+    for key in images.keys():  # noqa: SIM118 - iterating the list itself gives the images, not their names
+        drawn = key if isinstance(key, str) else key[0]  # an image inside a drawn form: ["/Fm0", "/Im1"]
+        if drawn in names:
+            by_name.setdefault(drawn, images[key])
+    return [by_name[name] for name in names if name in by_name][:MAX_IMAGES_PER_PAGE]
+
+
+def _scanned_page(page: Any, ocr: Ocr) -> tuple[str, int]:
+    """The text OCR reads in the images a page draws, and how many images it read (none: a blank page)."""
+    texts, read = [], 0
+    for image in _drawn_images(page):
         picture = image.image
         if picture is None or not MIN_IMAGE_PIXELS <= picture.width * picture.height <= MAX_PIXELS:
             continue
-        if picture.mode not in ("1", "L", "RGB"):
-            picture = picture.convert("RGB")
-        png = io.BytesIO()
-        picture.save(png, "PNG")
-        texts.append(ocr.read(png.getvalue()))
-    return "\n\n".join(text for text in texts if text)
+        png = png_of(picture)
+        if png is None:
+            continue  # blank
+        read += 1
+        texts.append(ocr.read(png))
+    return "\n\n".join(text for text in texts if text), read
 
 
 def load(path: Path, raw: bytes, ocr: Ocr | None = None) -> Extracted:
@@ -159,33 +185,18 @@ def load(path: Path, raw: bytes, ocr: Ocr | None = None) -> Extracted:
             texts.append("")
             unread.add(number)
             continue
-        if not page_text.strip() and ocr is not None and not ocr.problem:
-            started = time.monotonic()
-            try:
-                page_text = _scanned_page(reader.pages[number - 1], ocr)
-            except OcrError as exc:
-                warnings.append(f"page {number} has no text, and OCR could not read it ({exc})")
-                unread.add(number)
-            except Exception as exc:  # an image pypdf cannot decode (JBIG2 without jbig2dec, a damaged stream)
-                logger.debug("no image of page %d of %s", number, path, exc_info=True)
-                warnings.append(f"page {number} has no text, and its image could not be decoded ({type(exc).__name__})")
-                unread.add(number)
-            else:
-                (read_by_ocr if page_text.strip() else unread).add(number)
-                if not page_text.strip():
-                    warnings.append(f"page {number} has no text (OCR found none)")
-            deadline += time.monotonic() - started  # OCR's time (~1-3 s a page) is not the parser's
         texts.append(_JUNK.sub(" ", page_text.replace("\r\n", "\n").replace("\r", "\n")))
+    if ocr is not None and not ocr.problem:
+        _read_scans(reader, texts, unread, read_by_ocr, warnings, ocr)
     texts = [_join_wrapped_lines(page.strip()) for page in _without_running_lines(texts)]
     for number, page_text in enumerate(texts, start=1):
-        if not page_text and number not in unread:
-            warnings.append(f"page {number} {NO_TEXT}")
+        if not page_text and number not in unread and number not in read_by_ocr:
+            warnings.append(f"page {number} {NO_TEXT}" if ocr is None or ocr.problem else f"page {number} has no text")
     if ocr is not None and ocr.problem and any(NO_TEXT in warning for warning in warnings):
         warnings.append(f"its pages without text were not read: {ocr.problem}")
-    if read_by_ocr:
+    if read_by_ocr and ocr is not None:
         warnings.append(
-            f"{page_ranges(sorted(read_by_ocr))} read by OCR ({ocr.name if ocr else 'OCR'}): a misread "
-            "word can differ from the page"
+            f"{page_ranges(sorted(read_by_ocr))} {OCR_MARK}{ocr.name}): a misread word can differ from the page"
         )
     starts: list[int] = []
     offset = 0
@@ -200,3 +211,43 @@ def load(path: Path, raw: bytes, ocr: Ocr | None = None) -> Extracted:
     except Exception:
         logger.debug("unreadable metadata or outline in %s", path, exc_info=True)
     return Extracted("\n\n".join(texts), title, tuple(starts), tuple(sections), tuple(warnings))
+
+
+def _read_scans(
+    reader: Any, texts: list[str], unread: set[int], read_by_ocr: set[int], warnings: list[str], ocr: Ocr
+) -> None:
+    """OCR the pages whose text layer is empty or all but (fewer than :data:`OCR_BELOW_WORDS` words once running
+    lines are gone): their text becomes what the layer held, then what OCR read. Within :data:`OCR_SECONDS`."""
+    from pypdf.errors import LimitReachedError
+
+    cleaned = _without_running_lines(texts)
+    wanted = [n for n, text in enumerate(cleaned, start=1) if n not in unread and len(text.split()) < OCR_BELOW_WORDS]
+    budget = OCR_SECONDS + OCR_SECONDS_PER_PAGE * len(wanted)
+    deadline = time.monotonic() + budget
+    for done, number in enumerate(wanted):
+        if time.monotonic() > deadline:
+            rest = wanted[done:]
+            warnings.append(f"{page_ranges(rest)} {CUT_SHORT} by OCR: it took over {budget:.0f} s")
+            unread.update(rest)
+            return
+        try:
+            text, images = _scanned_page(reader.pages[number - 1], ocr)
+        except OcrError as exc:
+            warnings.append(f"page {number} has no text, and OCR could not read it ({exc})")
+            unread.add(number)
+            continue
+        except LimitReachedError:
+            warnings.append(f"page {number} has no text, and its image is too large to read")
+            unread.add(number)
+            continue
+        except Exception as exc:  # an image pypdf cannot decode (JBIG2 without jbig2dec, a damaged stream)
+            logger.debug("no image of page %d", number, exc_info=True)
+            warnings.append(f"page {number} has no text, and its image could not be decoded ({type(exc).__name__})")
+            unread.add(number)
+            continue
+        if text.strip():
+            read_by_ocr.add(number)
+            texts[number - 1] = f"{texts[number - 1].rstrip()}\n\n{_JUNK.sub(' ', text)}".strip()
+        elif images and not cleaned[number - 1].strip():
+            warnings.append(f"page {number} has no text (OCR found none in its image)")
+            unread.add(number)
