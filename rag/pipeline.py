@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
+import json
 import logging
+import os
 import threading
 import time
 import weakref
@@ -42,6 +44,10 @@ ACRONYM_SCAN_CHUNKS = 50_000
 acronyms they spell out."""
 
 Progress = Callable[[int, int, str], None]
+_FileState = tuple[int, int, int, int, str]
+"""A file's size, modification and change times, its type's loader version and the OCR that could read it."""
+SKIPPED_FILE = "skipped.json"
+"""In the index folder: the files skipped and why, so that they are not read again until they change."""
 """Called as ``progress(done, total, what)`` while indexing."""
 
 
@@ -118,10 +124,12 @@ class Pipeline:
         acronym asked so far and the name the documents spell it out as."""
         self._pinned = threading.local()
         """The index one answer reads from start to end, per thread (see :meth:`_pinned_to`)."""
-        self._skipped: dict[str, tuple[tuple[int, int, int], DocumentError]] = {}
-        """Why each file was skipped, by source, with its size, modification and change times then: a file that
-        has not changed since is skipped again without being read (a watched folder is synced every few seconds,
-        and reading a large binary or broken PDF each time would cost more than the sync)."""
+        self._skipped: dict[str, tuple[_FileState, DocumentError]] | None = None
+        """Why each file was skipped, by source, with its size, modification and change times, its type's loader
+        and the OCR that could read it then: a file none of these changed for is skipped again without being
+        read (a watched folder is synced every few seconds, and reading a large binary or broken PDF each time
+        would cost more than the sync; OCR finding no text in a photo takes seconds). Kept in the index folder
+        (``skipped.json``), so that a new process (every ``rag ask``) does not read them all again either."""
         self.ocr = Ocr(self.settings.ocr_languages) if self.settings.ocr_languages else None
         """Reads image files and scanned PDF pages when tesseract is installed (``ocr_languages``; None: off)."""
 
@@ -334,6 +342,8 @@ class Pipeline:
         reread = {suffix for suffix, version in LOADER_VERSIONS.items() if was.get(suffix, 0) < version}
         paths = list(iter_files(s.docs_dir))
         read = False
+        skipped, still = self._skipped_files(), {}
+        ocr = "off" if self.ocr is None else f"{self.ocr.name}{' (cannot run)' if self.ocr.problem else ''}"
         for number, path in enumerate(paths):
             source = path.relative_to(s.docs_dir).as_posix()
             stale = path.suffix.lower() in reread
@@ -348,10 +358,12 @@ class Pipeline:
                 kept.append(record)
                 seen.add(source)
                 continue
-            state = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)  # ctime: a chmod may make it readable
-            known = self._skipped.get(source)
+            # ctime: a chmod may make it readable; a newer loader or another OCR may read it now
+            state = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, LOADER_VERSIONS.get(path.suffix.lower(), 0), ocr)
+            known = skipped.get(source)
             if known and known[0] == state:
                 report.skipped.append(known[1])
+                still[source] = known
                 continue
             if progress:
                 progress(number, len(paths), "reading files")
@@ -361,9 +373,8 @@ class Pipeline:
             except DocumentError as error:
                 logger.debug("skipped %s", error)  # the report lists it: `rag index` and the chat show it once
                 report.skipped.append(error)
-                self._skipped[source] = (state, error)
+                still[source] = (state, error)
                 continue
-            self._skipped.pop(source, None)
             seen.add(source)
             new_record = DocumentRecord.of(doc, stat.st_size, stat.st_mtime_ns)
             report.warnings.extend(f"{source}: {w}" for w in doc.warnings)
@@ -375,6 +386,9 @@ class Pipeline:
                 (report.reread if same else report.updated if record else report.added).append(source)
         if progress and read:
             progress(len(paths), len(paths), "reading files")
+        if still != skipped:  # files gone from the folder leave the list too
+            self._skipped = still
+            self._save_skipped()
         report.removed = sorted(set(records) - seen)
         report.unchanged = [r.source for r in kept]
         first: dict[str, str] = {}
@@ -383,6 +397,35 @@ class Pipeline:
             first.setdefault(r.fingerprint, r.source)  # the original: a file the index held, else the oldest
         report.duplicates = [(r.source, first[r.fingerprint]) for r, _ in fresh if first[r.fingerprint] != r.source]
         return kept, fresh
+
+    def _skipped_files(self) -> dict[str, tuple[_FileState, DocumentError]]:
+        """:attr:`_skipped`, read from the index folder's ``skipped.json`` on first use (missing or unreadable:
+        none known, every file is read)."""
+        if self._skipped is None:
+            self._skipped = {}
+            try:
+                held = json.loads((self.settings.index_dir / SKIPPED_FILE).read_text(encoding="utf-8"))
+                if held.get("version") == 1:
+                    for source, (state, reason) in held["files"].items():
+                        error = DocumentError(self.settings.docs_dir / source, str(reason))
+                        self._skipped[str(source)] = (tuple(state), error)
+            except (OSError, ValueError, TypeError, KeyError, AttributeError):
+                self._skipped = {}
+        return self._skipped
+
+    def _save_skipped(self) -> None:
+        """Write :attr:`_skipped` to ``skipped.json`` in the index folder, atomically; a cache, so a failure to
+        write it costs only re-reading those files next time."""
+        folder = self.settings.index_dir
+        files = {source: [list(state), error.reason] for source, (state, error) in (self._skipped or {}).items()}
+        try:
+            if not folder.is_dir():
+                return
+            tmp = folder / f".{SKIPPED_FILE}.{os.getpid()}.tmp"
+            tmp.write_text(json.dumps({"version": 1, "files": files}, ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp, folder / SKIPPED_FILE)
+        except OSError:
+            logger.debug("could not write %s", folder / SKIPPED_FILE, exc_info=True)
 
     def _sync_faiss(self, rebuild: bool, report: IndexReport, progress: Progress | None) -> None:
         """Write a new index generation from the unchanged part of the old one and the fresh files."""

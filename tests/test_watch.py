@@ -158,8 +158,12 @@ def test_a_skipped_file_is_not_read_again_until_it_changes(tmp_path: Path, monke
     again = pipeline.index()
     assert [e.reason for e in again.skipped] == [e.reason for e in first.skipped]  # still reported, not read
     assert reads == ["blob.txt", "heron.txt"]
+    later = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=HashEmbedder())  # another process
+    assert [e.reason for e in later.index().skipped] == [e.reason for e in first.skipped]
+    assert reads == ["blob.txt", "heron.txt"]  # kept in the index folder: not read again either
     (docs / "blob.txt").write_text(KIEL + "\n")  # fixed: read, and indexed
     assert pipeline.index().added == ["blob.txt"] and reads[-1] == "blob.txt"
+    assert later.index().skipped == [] and "blob.txt" not in (tmp_path / "index" / "skipped.json").read_text()
 
 
 @pytest.mark.slow
