@@ -27,6 +27,10 @@ INSTALL = "Debian/Ubuntu: apt-get install tesseract-ocr; macOS: brew install tes
 MIN_LINE_CONFIDENCE = 50.0
 """A line whose words tesseract read with a lower mean confidence (0-100) is left out: on photos and drawings
 it "reads" texture as letters at 10-40, while printed text reads at 85-97."""
+EDGE_CONFIDENCE = 40.0
+"""Words at a line's start or end read with less confidence than this are left out of it."""
+SURE_MARGIN = 30.0
+"""How much surer than :data:`MIN_LINE_CONFIDENCE` a line must be once its unsure ends are left out."""
 MIN_WORDS = 2
 """An image with fewer confident words than this has no text (a photo, a logo)."""
 OCR_MARK = "read by OCR ("
@@ -161,9 +165,17 @@ def _turned(image: bytes) -> bytes | None:
 
 
 def text_of_tsv(tsv: str) -> str:
-    """tesseract's TSV (one row per word, with its block, paragraph, line and confidence) as text. A paragraph
-    ends where a line was left out: "The refund is" and "after thirty days." around an unsure "not granted"
-    must not be joined into a sentence that says the opposite."""
+    """tesseract's TSV (one row per word, with its block, paragraph, line and confidence) as text.
+
+    - Unsure words at a line's ends are left out (a table's rules read as "fe £1,591 oka"), then a line unsure
+      on the whole (:data:`MIN_LINE_CONFIDENCE`; without its ends, it must be surer by :data:`SURE_MARGIN`:
+      text upside down reads as confident nonsense between unsure ends), and a paragraph ends where a line was
+      left out: "The refund is" and "after thirty days." around an unsure "not granted" must not make one
+      sentence that says the opposite.
+    - Paragraphs are separated by a blank line, but for one that goes on a sentence the one before left open
+      ("... giving the Landlord not" / "less than six months' notice": a skewed scan splits paragraphs
+      mid-sentence): one line break, which the loaders rejoin as a wrapped line.
+    """
     lines: dict[tuple[int, int, int, int], list[tuple[float, str]]] = defaultdict(list)
     for row in tsv.splitlines()[1:]:
         cells = row.split("\t")
@@ -174,18 +186,40 @@ def text_of_tsv(tsv: str) -> str:
             lines[key].append((float(cells[10]), cells[11].strip()))
         except ValueError:
             continue
-    paragraphs: dict[tuple[int, int, int, int], list[str]] = defaultdict(list)
-    confident = cut = 0
+    paragraphs: list[tuple[bool, list[str]]] = []  # (a line was left out just before it, its lines)
+    confident, place, cut = 0, None, False
     for key in sorted(lines):
-        words = lines[key]
-        if sum(conf for conf, _ in words) / len(words) < MIN_LINE_CONFIDENCE:
-            cut += 1
+        words = _trimmed(lines[key])
+        if not words or max(_mean(lines[key]), _mean(words) - SURE_MARGIN) < MIN_LINE_CONFIDENCE:
+            cut = True
             continue
         confident += len(words)
-        paragraphs[(*key[:3], cut)].append(" ".join(word for _, word in words))
+        if cut or key[:3] != place:
+            paragraphs.append((cut, []))
+            place, cut = key[:3], False
+        paragraphs[-1][1].append(" ".join(word for _, word in words))
     if confident < MIN_WORDS:
         return ""
-    return "\n\n".join("\n".join(paragraph) for _, paragraph in sorted(paragraphs.items()))
+    out = ""
+    for cut_before, paragraph in paragraphs:
+        text = "\n".join(paragraph)
+        goes_on = not cut_before and out and out[-1] not in ".!?:;" and text[:1].islower()
+        out += ("\n" if goes_on else "\n\n" if out else "") + text
+    return out
+
+
+def _mean(words: list[tuple[float, str]]) -> float:
+    return sum(conf for conf, _ in words) / len(words)
+
+
+def _trimmed(words: list[tuple[float, str]]) -> list[tuple[float, str]]:
+    """A line without the unsure words at its ends (a table's rules, a scan's edge read as letters)."""
+    start, end = 0, len(words)
+    while start < end and words[start][0] < EDGE_CONFIDENCE:
+        start += 1
+    while end > start and words[end - 1][0] < EDGE_CONFIDENCE:
+        end -= 1
+    return words[start:end]
 
 
 def _env() -> dict[str, str]:
