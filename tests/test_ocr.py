@@ -155,12 +155,16 @@ def test_a_photo_without_text_is_skipped_and_unsure_lines_are_left_out(tmp_path:
     tsv = "\n".join([header, *(f"5\t1\t{b}\t{p}\t{ln}\t{w}\t0\t0\t9\t9\t{c}\t{t}" for b, p, ln, w, c, t in rows)])
     assert text_of_tsv(tsv) == "The refund is\n\nafter 30 days."  # never "The refund is after 30 days."
     rows = [
-        (1, 1, 1, 1, 95.0, "giving"), (1, 1, 1, 2, 94.0, "notice"), (1, 1, 1, 3, 96.0, "not"),  # a skewed scan's
+        *((1, 1, 1, n, 95.0, w) for n, w in enumerate("it ends by giving the Landlord not".split(), 1)),  # skewed:
         (2, 1, 1, 1, 93.0, "less"), (2, 1, 1, 2, 95.0, "than"), (2, 1, 1, 3, 92.0, "six months."),  # split sentence
         (3, 1, 1, 1, 0.0, "fe"), (3, 1, 1, 2, 88.0, "£1,591"), (3, 1, 1, 3, 0.0, "oka"),  # a table's rules around
+        (4, 1, 1, 1, 96.0, "TOTAL"), (5, 1, 1, 1, 94.0, "paid"), (5, 1, 1, 2, 95.0, "by card."),  # no prose line
     ]  # fmt: skip
     tsv = "\n".join([header, *(f"5\t1\t{b}\t{p}\t{ln}\t{w}\t0\t0\t9\t9\t{c}\t{t}" for b, p, ln, w, c, t in rows)])
-    assert text_of_tsv(tsv) == "giving notice not\nless than six months.\n\n£1,591"
+    assert (
+        text_of_tsv(tsv)
+        == "it ends by giving the Landlord not\nless than six months.\n\n£1,591\n\nTOTAL\n\npaid by card."
+    )
     assert text_of_tsv(header) == ""
 
 

@@ -29,6 +29,8 @@ MIN_LINE_CONFIDENCE = 50.0
 it "reads" texture as letters at 10-40, while printed text reads at 85-97."""
 EDGE_CONFIDENCE = 40.0
 """Words at a line's start or end read with less confidence than this are left out of it."""
+PROSE_WORDS = 6
+"""A line with fewer words than this does not go on into the next paragraph (see :func:`text_of_tsv`)."""
 SURE_MARGIN = 30.0
 """How much surer than :data:`MIN_LINE_CONFIDENCE` a line must be once its unsure ends are left out."""
 MIN_WORDS = 2
@@ -173,8 +175,9 @@ def text_of_tsv(tsv: str) -> str:
       left out: "The refund is" and "after thirty days." around an unsure "not granted" must not make one
       sentence that says the opposite.
     - Paragraphs are separated by a blank line, but for one that goes on a sentence the one before left open
-      ("... giving the Landlord not" / "less than six months' notice": a skewed scan splits paragraphs
-      mid-sentence): one line break, which the loaders rejoin as a wrapped line.
+      on a line of prose (:data:`PROSE_WORDS` words or more, not a receipt's "TOTAL" or a list's "4 x Carrot
+      cake"): "... giving the Landlord not" / "less than six months' notice" (a skewed scan splits paragraphs
+      mid-sentence) are one line break apart, which the loaders rejoin as a wrapped line.
     """
     lines: dict[tuple[int, int, int, int], list[tuple[float, str]]] = defaultdict(list)
     for row in tsv.splitlines()[1:]:
@@ -203,7 +206,10 @@ def text_of_tsv(tsv: str) -> str:
     out = ""
     for cut_before, paragraph in paragraphs:
         text = "\n".join(paragraph)
-        goes_on = not cut_before and out and out[-1] not in ".!?:;" and text[:1].islower()
+        last = out.rsplit("\n", 1)[-1]
+        goes_on = (
+            not cut_before and len(last.split()) >= PROSE_WORDS and last[-1:] not in ".!?:;" and text[:1].islower()
+        )
         out += ("\n" if goes_on else "\n\n" if out else "") + text
     return out
 
