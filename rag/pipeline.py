@@ -44,11 +44,11 @@ ACRONYM_SCAN_CHUNKS = 50_000
 acronyms they spell out."""
 
 Progress = Callable[[int, int, str], None]
+"""Called as ``progress(done, total, what)`` while indexing."""
 _FileState = tuple[int, int, int, int, str]
 """A file's size, modification and change times, its type's loader version and the OCR that could read it."""
 SKIPPED_FILE = "skipped.json"
 """In the index folder: the files skipped and why, so that they are not read again until they change."""
-"""Called as ``progress(done, total, what)`` while indexing."""
 
 
 @dataclass
