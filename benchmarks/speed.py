@@ -1,7 +1,7 @@
 """How fast does the product index, answer, and start?
 
     .venv/bin/python -m benchmarks.speed                    # all parts, quick sizes
-    .venv/bin/python -m benchmarks.speed --parts indexing   # one part: indexing, quality, latency, cold
+    .venv/bin/python -m benchmarks.speed --parts indexing   # one part: indexing, quality, latency, cold, ocr
 
 Parts (each prints a table; all go to ``benchmarks/results/speed.json``):
 
@@ -16,6 +16,9 @@ Parts (each prints a table; all go to ``benchmarks/results/speed.json``):
   articles, indexed once by the product under ``--workdir``).
 - ``cold``: process start to printed answer for ``rag ask`` on the seeds (repeated runs, median), the same
   with the torch backend, and process start to the web chat's ``/answer`` API returning HTTP 200.
+- ``ocr``: seconds per scanned A4 page read by OCR (:mod:`rag.formats.ocr`, tesseract on one thread), at 200 and
+  300 dpi, as a PNG file and as a page of a scanned PDF (SQuAD dev paragraphs printed by Pillow, 11 pt), and
+  the share of the printed words found in the text OCR stored, in order (a word misread or missed is lost).
 
 Numbers are noisy: other jobs share the 2 cores; the load average is recorded with each part.
 """
@@ -33,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import time
+import unicodedata
 import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -48,7 +52,7 @@ logger = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_WORKDIR = Path("/tmp/rag-speed")
-PARTS = ("indexing", "quality", "latency", "cold")
+PARTS = ("indexing", "quality", "latency", "cold", "ocr")
 SEED_QUESTION = "How much could Ukraine borrow under the reparations loan?"
 
 
@@ -333,6 +337,93 @@ def _ask_web(port: int, deadline: float) -> None:
 # ---- main ---------------------------------------------------------------------------------------------------
 
 
+# ---- OCR ------------------------------------------------------------------------------------------------------
+
+
+def scanned_pages(count: int, dpi: int) -> list[tuple[str, Any]]:
+    """``count`` A4 pages at ``dpi`` with SQuAD dev paragraphs printed at 11 pt (in ASCII, as the font has it),
+    wrapped to the page: (the text printed, the Pillow image)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    paragraphs = [p for article in squad.load_articles("dev") for p in article.text.split(squad.SEP)[1:]]
+    font = ImageFont.load_default(size=round(11 / 72 * dpi))
+    width, height, margin = round(8.27 * dpi), round(11.69 * dpi), dpi
+    pages = []
+    for number in range(count):
+        image = Image.new("L", (width, height), 255)
+        draw, y, printed = ImageDraw.Draw(image), margin, []
+        for paragraph in paragraphs[number * 6 : number * 6 + 6]:
+            dashes = paragraph.replace("\u2013", "-").replace("\u2014", "-")  # the font has ASCII only
+            text = unicodedata.normalize("NFKD", dashes).encode("ascii", "ignore").decode()
+            line = ""
+            for word in text.split():
+                if font.getlength(f"{line} {word}") > width - 2 * margin and line:
+                    draw.text((margin, y), line, fill=0, font=font)
+                    printed.append(line)
+                    y, line = y + round(font.size * 1.5), word
+                else:
+                    line = f"{line} {word}".strip()
+                if y > height - 2 * margin:
+                    break
+            if y > height - 2 * margin:
+                break
+            draw.text((margin, y), line, fill=0, font=font)
+            printed.append(line)
+            y += round(font.size * 3)
+        pages.append((" ".join(printed), image))
+    return pages
+
+
+def _words_kept(printed: str, read: str) -> float:
+    """The share of the printed words that OCR's text has, in order (the longest common subsequence)."""
+    a, b = printed.split(), read.split()
+    row = [0] * (len(b) + 1)
+    for x in a:
+        diagonal = 0
+        for j, y in enumerate(b, start=1):
+            diagonal, row[j] = row[j], diagonal + 1 if x == y else max(row[j], row[j - 1])
+    return row[-1] / len(a) if a else 1.0
+
+
+def measure_ocr(workdir: Path, count: int) -> dict[str, Any]:
+    from rag.documents import load_file
+    from rag.formats.ocr import Ocr
+
+    ocr = Ocr()
+    if ocr.problem:
+        print(f"\nOCR: not measured, {ocr.problem}")
+        return {"skipped": ocr.problem}
+    folder = workdir / "ocr"
+    folder.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {}
+    for dpi in (200, 300):
+        pages = scanned_pages(count, dpi)
+        pngs, kept, seconds = [], [], []
+        for number, (printed, image) in enumerate(pages):
+            path = folder / f"page-{dpi}-{number}.png"
+            image.save(path)
+            pngs.append(path)
+            started = time.perf_counter()
+            doc = load_file(path, ocr=ocr)
+            seconds.append(time.perf_counter() - started)
+            kept.append(_words_kept(printed, doc.text))
+        pdf = folder / f"scan-{dpi}.pdf"
+        pages[0][1].save(pdf, "PDF", resolution=float(dpi), save_all=True, append_images=[i for _, i in pages[1:]])
+        started = time.perf_counter()
+        load_file(pdf, ocr=ocr)
+        pdf_seconds = (time.perf_counter() - started) / count
+        results[f"{dpi} dpi"] = {
+            "s_per_page_png": round(statistics.median(seconds), 2),
+            "s_per_page_pdf": round(pdf_seconds, 2),
+            "words_kept": round(statistics.mean(kept), 4),
+            "pages": count,
+        }
+    print(f"\nOCR of scanned A4 pages ({ocr.name}, one thread; load {_load()})")
+    rows = [[k, r["pages"], r["s_per_page_png"], r["s_per_page_pdf"], r["words_kept"]] for k, r in results.items()]
+    squad.print_table(["scan", "pages", "s/page (PNG, median)", "s/page (PDF)", "printed words kept"], rows)
+    return {"load_average": _load(), "results": results}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--parts", nargs="*", choices=PARTS, default=list(PARTS))
@@ -342,6 +433,7 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=10_000, help="corpus size for the latency part")
     parser.add_argument("--queries", type=int, default=200, help="questions for the latency part")
     parser.add_argument("--runs", type=int, default=5, help="process starts per cold-start command")
+    parser.add_argument("--pages", type=int, default=6, help="scanned pages per resolution for the OCR part")
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     parser.add_argument("--out", default="speed.json", help="file name under benchmarks/results/")
     args = parser.parse_args()
@@ -357,8 +449,10 @@ def main() -> None:
             payload[part] = measure_quality(args.workdir, args.sample)
         elif part == "latency":
             payload[part] = measure_latency(args.workdir, args.chunks, args.queries)
-        else:
+        elif part == "cold":
             payload[part] = measure_cold(args.workdir, args.runs)
+        else:
+            payload[part] = measure_ocr(args.workdir, args.pages)
         squad.write_json(args.out, payload)  # after every part, so a long run keeps what it measured
     print(f"\nwrote {target}")
 

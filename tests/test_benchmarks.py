@@ -96,3 +96,12 @@ def test_the_rerank_head_fit_learns_what_a_linear_head_cannot() -> None:
     linear = np.mean([reranked_hits(g, g[0][:, 0] + g[0][:, 1]) for g in groups[300:]], axis=0)
     assert fitted[0] > 0.75 and fitted[0] > linear[0] + 0.1  # hit@1
     assert fitted[0] == fitted[2]  # one sentence per passage: sentence@1 is hit@1
+
+
+def test_ocr_words_kept_counts_printed_words_found_in_order() -> None:
+    from benchmarks.speed import _words_kept
+
+    assert _words_kept("the depot opened in March", "the depot opened in March") == 1.0
+    assert _words_kept("the depot opened in March", "the dep0t opened in March") == 0.8  # one misread
+    assert _words_kept("a b c d", "d c b a") == 0.25  # out of order: only one in order
+    assert _words_kept("a b", "") == 0.0
