@@ -103,6 +103,7 @@ LOADERS: dict[str, Loader] = {
 """Loaders by lower-case file suffix. Register a new format by adding to this mapping."""
 OCR_LOADERS: dict[str, Callable[[Path, bytes, Ocr | None], Extracted]] = {
     ".pdf": pdf.load,
+    ".pptx": pptx.load,
     **dict.fromkeys(image.SUFFIXES, image.load),
 }
 """The loaders that read images by OCR: :func:`load_file` passes them its ``ocr``."""

@@ -31,6 +31,7 @@ from rag.filters import FIELDS, Filter, FilterSpec
 from rag.formats.ocr import OCR_MARK, Ocr
 from rag.formats.pdf import CUT_SHORT as PDF_CUT_SHORT
 from rag.formats.pdf import NO_TEXT as PDF_NO_TEXT
+from rag.formats.pptx import NO_TEXT as PPTX_NO_TEXT
 from rag.reader import SpanReader
 from rag.reranking import CrossEncoderReranker, SentenceReranker, load_reranker
 from rag.retrieval import Passage, Retriever
@@ -853,13 +854,17 @@ def _recorded(chunking: dict[str, Any], held: dict[str, Any] | None) -> dict[str
 
 def _unfinished(record: DocumentRecord, ocr: Ocr | None) -> bool:
     """A file read only in part, or by other means than now, is read again on the next sync: a PDF over its time
-    budget; one whose scanned pages were met while OCR could not run, once it can (tesseract installed, a
-    language added); one read by OCR in other languages than the setting's now, or by OCR now turned off. Only
-    the file's own warnings count (an e-mail's attached scan, never read by OCR, says "attachment …: page 2 …")."""
+    budget; one whose scanned pages (or picture slides) were met while OCR could not run, once it can (tesseract
+    installed, a language added); one read by OCR in other languages than the setting's now, or by OCR now turned
+    off. Only the file's own warnings count (an e-mail's attached scan, never read by OCR, says "attachment …: page
+    2 …")."""
     own = [w for w in record.warnings if not w.startswith("attachment ")]
     if any(PDF_CUT_SHORT in w for w in own):
         return True
-    if ocr is not None and not ocr.problem and any(w.startswith("page ") and PDF_NO_TEXT in w for w in own):
+    waiting = [
+        w for w in own if (w.startswith("page ") and PDF_NO_TEXT in w) or (w.startswith("slide ") and PPTX_NO_TEXT in w)
+    ]
+    if ocr is not None and not ocr.problem and waiting:
         return True
     read_by = [w for w in own if OCR_MARK in w]
     return bool(read_by) and (ocr is None or not any(f"{OCR_MARK}{ocr.name})" in w for w in read_by))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import HashEmbedder
-from fixtures.make_fixtures import join_pdfs, make_eml, make_pdf, make_scan
+from fixtures.make_fixtures import join_pdfs, make_eml, make_pdf, make_pptx, make_scan
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -91,6 +91,25 @@ def test_a_scan_whose_text_layer_holds_only_a_stamp_is_read_by_ocr(tmp_path: Pat
         "ACME-000101\n\nThe depot number 1 employs 10 people.\n\nACME-000102\n\nThe depot number 2 employs 11 people."
     )
     assert doc.page_at(doc.text.index("number 2")) == 2
+
+
+def test_a_slide_that_is_a_picture_is_read_by_ocr(tmp_path: Path) -> None:
+    deck = make_pptx(
+        [
+            {"title": "Depot update", "bullets": ["Two depots report this month."]},
+            {"picture": make_scan(SCANNED_PAGE)},  # a screenshot pasted as the whole slide
+            {},  # blank
+        ]
+    )
+    path = tmp_path / "update.pptx"
+    path.write_bytes(deck)
+    doc = load_file(path, ocr=Ocr())
+    assert doc.page_at(doc.text.index("The Heron depot employs forty-one people on two shifts.")) == 2
+    assert doc.warnings == (
+        "slide 3 has no text",
+        "slide 2 read by OCR (tesseract (eng)): a misread word can differ from the slide",
+    )
+    assert load_file(path).warnings == ("slide 2 has no text (a picture?)", "slide 3 has no text (a picture?)")
 
 
 def test_an_emailed_scan_is_not_read_again_at_every_sync(tmp_path: Path) -> None:

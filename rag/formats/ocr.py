@@ -44,6 +44,8 @@ BLANK_CONTRAST = 40
 """An image whose darkest and lightest grey (0-255) are closer than this is blank: not read."""
 TURN_MAX_PIXELS = 12_000_000
 """Images larger than this (an A4 page at 300 dpi is 8.7M) are not read a second time upside down."""
+MIN_IMAGE_PIXELS = 40_000
+"""Images smaller than this (200 x 200) inside a page or a slide are not read: logos, icons, stamps, rules."""
 MAX_PIXELS = 60_000_000
 """Larger images are not read (a page scanned at 600 dpi is ~35M pixels): a decompression bomb, or a poster whose
 reading would take minutes."""

@@ -12,7 +12,7 @@ from typing import Any
 
 from rag.errors import DocumentError
 from rag.formats.common import _JUNK, Extracted, _join_wrapped_lines, _one_line, _useful_title
-from rag.formats.ocr import MAX_PIXELS, OCR_MARK, Ocr, OcrError, page_ranges, png_of
+from rag.formats.ocr import MAX_PIXELS, MIN_IMAGE_PIXELS, OCR_MARK, Ocr, OcrError, page_ranges, png_of
 
 VERSION = 1
 """Recorded in the index (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes the text
@@ -89,8 +89,6 @@ def _without_running_lines(pages: list[str]) -> list[str]:
     return out
 
 
-MIN_IMAGE_PIXELS = 40_000
-"""Images smaller than this (200 x 200) on a scanned page are not read: logos, stamps, rules."""
 MAX_IMAGES_PER_PAGE = 8
 """At most this many images of one page are read (a page drawn from hundreds of tiles is no scan)."""
 OCR_BELOW_WORDS = 8

@@ -1,5 +1,6 @@
 """PPTX (python-pptx): each slide is a page (quotes say "slide 3"), its title a heading, then its text boxes,
-tables and groups in reading order (top to bottom, left to right), then the speaker's notes."""
+tables and groups in reading order (top to bottom, left to right), then the speaker's notes. A slide without
+text (a scanned page, a screenshot pasted as a picture) is read from its pictures by OCR when OCR is on."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import DocumentError
-from rag.formats.common import Extracted, _Blocks, _check_office_zip, _one_line, _useful_title
+from rag.formats.common import Extracted, _Blocks, _check_office_zip, _join_wrapped_lines, _one_line, _useful_title
+from rag.formats.ocr import MAX_PIXELS, MIN_IMAGE_PIXELS, OCR_MARK, Ocr, OcrError, page_ranges, png_of
 
 VERSION = 1
 """Recorded in the index (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes the text
@@ -18,6 +20,11 @@ this loader gives, so that the files it read are read again at the next sync."""
 
 
 logger = logging.getLogger(__name__)
+
+NO_TEXT = "has no text (a picture?)"
+"""In the warning of a slide without text that OCR did not read: such a file is read again once OCR can run."""
+PICTURES_PER_SLIDE = 4
+"""At most this many pictures of one slide are read by OCR, largest first."""
 
 
 def _in_reading_order(shapes: Iterable[Any]) -> list[Any]:
@@ -44,7 +51,31 @@ def _shape_blocks(shape: Any) -> Iterator[str]:
         yield "\n".join(paragraph.text.replace("\v", "\n") for paragraph in shape.text_frame.paragraphs)
 
 
-def load(path: Path, raw: bytes) -> Extracted:
+def _picture_text(slide: Any, ocr: Ocr) -> tuple[str, int]:
+    """The text OCR reads in a slide's pictures (the largest :data:`PICTURES_PER_SLIDE`, then in reading order),
+    and how many it read. A picture that cannot be decoded is passed over; :class:`OcrError` is the caller's."""
+    from PIL import Image
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+    pictures = [shape for shape in slide.shapes if shape.shape_type == MSO_SHAPE_TYPE.PICTURE]
+    largest = sorted(pictures, key=lambda shape: -(shape.width or 0) * (shape.height or 0))[:PICTURES_PER_SLIDE]
+    texts, read = [], 0
+    for shape in _in_reading_order(largest):
+        try:
+            with Image.open(io.BytesIO(shape.image.blob)) as picture:
+                if not MIN_IMAGE_PIXELS <= picture.width * picture.height <= MAX_PIXELS:
+                    continue
+                png = png_of(picture)
+        except Exception:  # a damaged or unknown picture format (EMF, WMF): nothing OCR can read
+            logger.debug("picture not decoded", exc_info=True)
+            continue
+        if png is not None:
+            read += 1
+            texts.append(_join_wrapped_lines(ocr.read(png).strip()))
+    return "\n\n".join(text for text in texts if text), read
+
+
+def load(path: Path, raw: bytes, ocr: Ocr | None = None) -> Extracted:
     _check_office_zip(path, raw, "PowerPoint", "ppt/presentation.xml")
     try:
         from pptx import Presentation
@@ -54,6 +85,7 @@ def load(path: Path, raw: bytes) -> Extracted:
     starts: list[int] = []
     sections: list[tuple[int, str]] = []
     warnings: list[str] = []
+    read_by_ocr: list[int] = []
     # python-pptx and lxml parse untrusted XML and can raise many exception types on a damaged file.
     try:
         presentation = Presentation(io.BytesIO(raw))
@@ -71,14 +103,34 @@ def load(path: Path, raw: bytes) -> Extracted:
             notes = slide.notes_slide.notes_text_frame if slide.has_notes_slide else None
             if notes is not None and notes.text.strip():
                 out.add(f"Notes: {notes.text.strip()}")
-            if len(out.parts) == blocks:
-                warnings.append(f"slide {number} has no text (a picture?)")
-            elif not title:
+            if len(out.parts) == blocks and ocr is not None and not ocr.problem:
+                try:
+                    text, pictures = _picture_text(slide, ocr)
+                except OcrError as exc:
+                    text, pictures = "", 0
+                    warnings.append(f"slide {number} has no text, and OCR could not read its pictures ({exc})")
+                out.add(text)
+                if text:
+                    read_by_ocr.append(number)
+                elif pictures:
+                    warnings.append(f"slide {number} has no text (OCR found none in its pictures)")
+                else:
+                    warnings.append(f"slide {number} has no text")
+            elif len(out.parts) == blocks:
+                warnings.append(f"slide {number} {NO_TEXT}")
+            if len(out.parts) > blocks and not title:
                 sections.append((starts[-1], f"Slide {number}"))  # so it is not taken for the slide before
         named = _useful_title(presentation.core_properties.title)
     except Exception as exc:
         logger.debug("python-pptx failed on %s", path, exc_info=True)
         raise DocumentError(path, f"unreadable .pptx ({type(exc).__name__}: {exc})") from None
+    if ocr is not None and ocr.problem and any(NO_TEXT in warning for warning in warnings):
+        warnings.append(f"its slides without text were not read: {ocr.problem}")
+    if read_by_ocr and ocr is not None:
+        warnings.append(
+            f"{page_ranges(read_by_ocr).replace('page', 'slide')} {OCR_MARK}{ocr.name}): a misread word can differ "
+            "from the slide"
+        )
     first = next((heading for _, heading in out.sections), None)  # the first slide's title
     text = out.text()
     pages = tuple(min(start, len(text)) for start in starts)  # blank slides at the end start where the text ends
