@@ -344,7 +344,6 @@ class Pipeline:
         paths = list(iter_files(s.docs_dir))
         read = False
         skipped, still = self._skipped_files(), {}
-        ocr = "off" if self.ocr is None else f"{self.ocr.name}{' (cannot run)' if self.ocr.problem else ''}"
         for number, path in enumerate(paths):
             source = path.relative_to(s.docs_dir).as_posix()
             stale = path.suffix.lower() in reread
@@ -360,7 +359,8 @@ class Pipeline:
                 seen.add(source)
                 continue
             # ctime: a chmod may make it readable; a newer loader or another OCR may read it now
-            state = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, LOADER_VERSIONS.get(path.suffix.lower(), 0), ocr)
+            version = LOADER_VERSIONS.get(path.suffix.lower(), 0)
+            state = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, version, self._ocr_state())
             known = skipped.get(source)
             if known and known[0] == state:
                 report.skipped.append(known[1])
@@ -398,6 +398,14 @@ class Pipeline:
             first.setdefault(r.fingerprint, r.source)  # the original: a file the index held, else the oldest
         report.duplicates = [(r.source, first[r.fingerprint]) for r, _ in fresh if first[r.fingerprint] != r.source]
         return kept, fresh
+
+    def _ocr_state(self) -> str:
+        """The OCR that would read a file now, as the skip list records it: "off", "tesseract (eng)", or that
+        with " (cannot run)". Looked up only when a file is not kept as it was (an unchanged folder's sync,
+        every ``rag ask``, starts no tesseract)."""
+        if self.ocr is None:
+            return "off"
+        return f"{self.ocr.name}{' (cannot run)' if self.ocr.problem else ''}"
 
     def _skipped_files(self) -> dict[str, tuple[_FileState, DocumentError]]:
         """:attr:`_skipped`, read from the index folder's ``skipped.json`` on first use (missing or unreadable:
@@ -864,7 +872,7 @@ def _unfinished(record: DocumentRecord, ocr: Ocr | None) -> bool:
     waiting = [
         w for w in own if (w.startswith("page ") and PDF_NO_TEXT in w) or (w.startswith("slide ") and PPTX_NO_TEXT in w)
     ]
-    if ocr is not None and not ocr.problem and waiting:
+    if waiting and ocr is not None and not ocr.problem:
         return True
     read_by = [w for w in own if OCR_MARK in w]
     return bool(read_by) and (ocr is None or not any(f"{OCR_MARK}{ocr.name})" in w for w in read_by))
