@@ -107,14 +107,14 @@ def load(path: Path, raw: bytes, ocr: Ocr | None = None) -> Extracted:
                 try:
                     text, pictures = _picture_text(slide, ocr)
                 except OcrError as exc:
-                    text, pictures = "", 0
+                    text, pictures = "", -1  # said here
                     warnings.append(f"slide {number} has no text, and OCR could not read its pictures ({exc})")
                 out.add(text)
                 if text:
                     read_by_ocr.append(number)
-                elif pictures:
+                elif pictures > 0:
                     warnings.append(f"slide {number} has no text (OCR found none in its pictures)")
-                else:
+                elif pictures == 0:
                     warnings.append(f"slide {number} has no text")
             elif len(out.parts) == blocks:
                 warnings.append(f"slide {number} {NO_TEXT}")
