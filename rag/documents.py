@@ -25,7 +25,9 @@ from rag.errors import DocumentError, DocumentsFolderError, NeedsOcrError
 from rag.formats import common, delimited, docx, eml, epub, html, image, pdf, pptx, xlsx
 from rag.formats import text as plain_text
 from rag.formats.common import _JUNK, OFFICE_FORMATS, Extracted, Loader, NotUTF8Error, _useful_title
+from rag.formats.ocr import LATE as OCR_LATE
 from rag.formats.ocr import Ocr
+from rag.formats.pdf import CUT_SHORT
 
 __all__ = [
     "LOADERS",
@@ -220,6 +222,9 @@ def load_file(
     text = _JUNK.sub(" ", extracted.text)  # one-for-one, so page and section offsets still hold
     if not text.strip():
         reason = "no text could be extracted"
+        unfinished = [w for w in extracted.warnings if CUT_SHORT in w or OCR_LATE in w]
+        if unfinished:  # ran out of time: said, so that it is read again, not remembered as textless
+            raise DocumentError(path, f"{reason} in time: {'; '.join(unfinished)}")
         if suffix == ".pdf":
             reason += " (scanned PDF without a text layer?)"
             if ocr is None:

@@ -28,6 +28,7 @@ from rag.embedding import Embedder
 from rag.errors import DocumentError, DocumentsFolderError, IndexStoreError, QuestionError
 from rag.evidence import EvidenceScorer
 from rag.filters import FIELDS, Filter, FilterSpec
+from rag.formats.ocr import LATE as OCR_LATE
 from rag.formats.ocr import OCR_MARK, Ocr
 from rag.formats.pdf import CUT_SHORT as PDF_CUT_SHORT
 from rag.formats.pdf import NO_TEXT as PDF_NO_TEXT
@@ -374,7 +375,8 @@ class Pipeline:
             except DocumentError as error:
                 logger.debug("skipped %s", error)  # the report lists it: `rag index` and the chat show it once
                 report.skipped.append(error)
-                still[source] = (state, error)
+                if PDF_CUT_SHORT not in error.reason and OCR_LATE not in error.reason:  # out of time: try again
+                    still[source] = (state, error)
                 continue
             seen.add(source)
             new_record = DocumentRecord.of(doc, stat.st_size, stat.st_mtime_ns)
@@ -867,7 +869,7 @@ def _unfinished(record: DocumentRecord, ocr: Ocr | None) -> bool:
     off. Only the file's own warnings count (an e-mail's attached scan, never read by OCR, says "attachment …: page
     2 …")."""
     own = [w for w in record.warnings if not w.startswith("attachment ")]
-    if any(PDF_CUT_SHORT in w for w in own):
+    if any(PDF_CUT_SHORT in w or OCR_LATE in w for w in own):
         return True
     waiting = [
         w for w in own if (w.startswith("page ") and PDF_NO_TEXT in w) or (w.startswith("slide ") and PPTX_NO_TEXT in w)

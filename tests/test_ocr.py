@@ -112,6 +112,33 @@ def test_a_slide_that_is_a_picture_is_read_by_ocr(tmp_path: Path) -> None:
     assert load_file(path).warnings == ("slide 2 has no text (a picture?)", "slide 3 has no text (a picture?)")
 
 
+def test_ocr_out_of_time_names_the_pages_left_and_they_are_read_at_the_next_sync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rag.formats.pdf
+    import rag.formats.pptx
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "report.pdf").write_bytes(scanned_report())
+    (docs / "update.pptx").write_bytes(make_pptx([{"picture": make_scan(SCANNED_PAGE)}]))
+    for module in (rag.formats.pdf, rag.formats.pptx):
+        monkeypatch.setattr(module, "OCR_SECONDS", -1.0)
+        monkeypatch.setattr(module, "OCR_SECONDS_PER_PAGE", 0.0)
+    pipeline = Pipeline(docs_dir=docs, index_dir=tmp_path / "index", embedder=HashEmbedder())
+    first = pipeline.index()
+    assert "report.pdf: page 2 not read by OCR in time (it took over -1 s)" in first.warnings
+    assert [e.reason for e in first.skipped] == [  # a deck of one picture: no text yet, and not remembered as such
+        "no text could be extracted in time: slide 1 not read by OCR in time (it took over -1 s)"
+    ]
+    monkeypatch.undo()  # time enough now
+    again = pipeline.index()
+    assert (again.reread, again.added) == (["report.pdf"], ["update.pptx"])
+    assert "Piotr Nowak" in pipeline.document_text("report.pdf") and "Piotr Nowak" in pipeline.document_text(
+        "update.pptx"
+    )
+
+
 def test_an_emailed_scan_is_not_read_again_at_every_sync(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -133,7 +160,7 @@ def test_without_ocr_a_scanned_page_is_reported_and_an_image_skipped_with_the_wa
     assert "Heron" not in doc.text
     assert doc.warnings == (
         "page 2 has no text (scanned image?)",
-        "its pages without text were not read: OCR needs the tesseract program, which is not installed "
+        "its pages without text need OCR: OCR needs the tesseract program, which is not installed "
         "(Debian/Ubuntu: apt-get install tesseract-ocr; macOS: brew install tesseract)",
     )
     with pytest.raises(DocumentError, match="an image: OCR needs the tesseract program, which is not installed"):
@@ -203,6 +230,7 @@ def test_scans_are_answered_with_quotes_and_pages_and_read_again_once_ocr_can_ru
     assert [error.path.name for error in first.skipped] == ["notice.png"]
     assert "OCR needs the tesseract program" in first.skipped[0].reason
     assert "report.pdf: page 2 has no text (scanned image?)" in first.warnings
+    assert not blind.index().changed  # not read again at every sync while OCR cannot run
     assert not blind.answer("How many people does the Heron depot employ?").answered
 
     pipeline = Pipeline(blind.settings, embedder=embedder)  # tesseract installed since

@@ -38,6 +38,13 @@ MIN_WORDS = 2
 OCR_MARK = "read by OCR ("
 """In the warning of every document (or page) read by OCR, before the reader's name: "read by OCR (tesseract
 (eng))". The index keeps warnings, so a sync knows which files another OCR setting would read otherwise."""
+OCR_SECONDS = 60.0
+OCR_SECONDS_PER_PAGE = 15.0
+"""Time budget for the OCR of one file (a PDF's scanned pages, a deck's picture slides): this much plus this much
+per page to read (a scanned A4 page takes 2-3 s); pages left when it runs out are reported and read again at the
+next sync."""
+LATE = "not read by OCR in time"
+"""In the warning naming the pages left when the budget ran out: such a file is read again at the next sync."""
 RECHECK_SECONDS = 60.0
 """While tesseract or a language's data is missing, it is looked for again this often."""
 BLANK_CONTRAST = 40

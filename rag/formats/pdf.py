@@ -12,7 +12,18 @@ from typing import Any
 
 from rag.errors import DocumentError
 from rag.formats.common import _JUNK, Extracted, _join_wrapped_lines, _one_line, _useful_title
-from rag.formats.ocr import MAX_PIXELS, MIN_IMAGE_PIXELS, OCR_MARK, Ocr, OcrError, page_ranges, png_of
+from rag.formats.ocr import (
+    LATE,
+    MAX_PIXELS,
+    MIN_IMAGE_PIXELS,
+    OCR_MARK,
+    OCR_SECONDS,
+    OCR_SECONDS_PER_PAGE,
+    Ocr,
+    OcrError,
+    page_ranges,
+    png_of,
+)
 
 VERSION = 1
 """Recorded in the index (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes the text
@@ -94,10 +105,6 @@ MAX_IMAGES_PER_PAGE = 8
 OCR_BELOW_WORDS = 8
 """A page whose text layer holds fewer words than this (once running lines are gone) is read by OCR too: a scan
 stamped with a page or Bates number ("ACME-000100") or a scanner app's "Scanned by ..." line."""
-OCR_SECONDS = 60.0
-OCR_SECONDS_PER_PAGE = 15.0
-"""Time budget for the OCR of one PDF: this much plus this much per page to read (a scanned page takes 2-3 s);
-pages left when it runs out are reported and read again at the next sync."""
 
 
 def _drawn_images(page: Any) -> list[Any]:
@@ -191,7 +198,7 @@ def load(path: Path, raw: bytes, ocr: Ocr | None = None) -> Extracted:
         if not page_text and number not in unread and number not in read_by_ocr:
             warnings.append(f"page {number} {NO_TEXT}" if ocr is None or ocr.problem else f"page {number} has no text")
     if ocr is not None and ocr.problem and any(NO_TEXT in warning for warning in warnings):
-        warnings.append(f"its pages without text were not read: {ocr.problem}")
+        warnings.append(f"its pages without text need OCR: {ocr.problem}")
     if read_by_ocr and ocr is not None:
         warnings.append(
             f"{page_ranges(sorted(read_by_ocr))} {OCR_MARK}{ocr.name}): a misread word can differ from the page"
@@ -225,7 +232,7 @@ def _read_scans(
     for done, number in enumerate(wanted):
         if time.monotonic() > deadline:
             rest = wanted[done:]
-            warnings.append(f"{page_ranges(rest)} {CUT_SHORT} by OCR: it took over {budget:.0f} s")
+            warnings.append(f"{page_ranges(rest)} {LATE} (it took over {budget:.0f} s)")
             unread.update(rest)
             return
         try:

@@ -6,13 +6,25 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from rag.errors import DocumentError
 from rag.formats.common import Extracted, _Blocks, _check_office_zip, _join_wrapped_lines, _one_line, _useful_title
-from rag.formats.ocr import MAX_PIXELS, MIN_IMAGE_PIXELS, OCR_MARK, Ocr, OcrError, page_ranges, png_of
+from rag.formats.ocr import (
+    LATE,
+    MAX_PIXELS,
+    MIN_IMAGE_PIXELS,
+    OCR_MARK,
+    OCR_SECONDS,
+    OCR_SECONDS_PER_PAGE,
+    Ocr,
+    OcrError,
+    page_ranges,
+    png_of,
+)
 
 VERSION = 1
 """Recorded in the index (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes the text
@@ -86,6 +98,8 @@ def load(path: Path, raw: bytes, ocr: Ocr | None = None) -> Extracted:
     sections: list[tuple[int, str]] = []
     warnings: list[str] = []
     read_by_ocr: list[int] = []
+    late: list[int] = []  # slides OCR had no time left for (read again at the next sync)
+    started, ocr_budget = time.monotonic(), OCR_SECONDS
     # python-pptx and lxml parse untrusted XML and can raise many exception types on a damaged file.
     try:
         presentation = Presentation(io.BytesIO(raw))
@@ -104,6 +118,10 @@ def load(path: Path, raw: bytes, ocr: Ocr | None = None) -> Extracted:
             if notes is not None and notes.text.strip():
                 out.add(f"Notes: {notes.text.strip()}")
             if len(out.parts) == blocks and ocr is not None and not ocr.problem:
+                ocr_budget += OCR_SECONDS_PER_PAGE
+                if time.monotonic() - started > ocr_budget:
+                    late.append(number)
+                    continue
                 try:
                     text, pictures = _picture_text(slide, ocr)
                 except OcrError as exc:
@@ -124,8 +142,10 @@ def load(path: Path, raw: bytes, ocr: Ocr | None = None) -> Extracted:
     except Exception as exc:
         logger.debug("python-pptx failed on %s", path, exc_info=True)
         raise DocumentError(path, f"unreadable .pptx ({type(exc).__name__}: {exc})") from None
+    if late:
+        warnings.append(f"{page_ranges(late).replace('page', 'slide')} {LATE} (it took over {ocr_budget:.0f} s)")
     if ocr is not None and ocr.problem and any(NO_TEXT in warning for warning in warnings):
-        warnings.append(f"its slides without text were not read: {ocr.problem}")
+        warnings.append(f"its slides without text need OCR: {ocr.problem}")
     if read_by_ocr and ocr is not None:
         warnings.append(
             f"{page_ranges(read_by_ocr).replace('page', 'slide')} {OCR_MARK}{ocr.name}): a misread word can differ "
