@@ -106,6 +106,7 @@ LOADERS: dict[str, Loader] = {
 OCR_LOADERS: dict[str, Callable[[Path, bytes, Ocr | None], Extracted]] = {
     ".pdf": pdf.load,
     ".pptx": pptx.load,
+    ".docx": docx.load,
     **dict.fromkeys(image.SUFFIXES, image.load),
 }
 """The loaders that read images by OCR: :func:`load_file` passes them its ``ocr``."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import HashEmbedder
-from fixtures.make_fixtures import join_pdfs, make_eml, make_pdf, make_pptx, make_scan
+from fixtures.make_fixtures import join_pdfs, make_docx, make_eml, make_pdf, make_pptx, make_scan
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -110,6 +110,22 @@ def test_a_slide_that_is_a_picture_is_read_by_ocr(tmp_path: Path) -> None:
         "slide 2 read by OCR (tesseract (eng)): a misread word can differ from the slide",
     )
     assert load_file(path).warnings == ("slide 2 has no text (a picture?)", "slide 3 has no text (a picture?)")
+
+
+def test_a_scan_saved_as_a_word_file_is_read_by_ocr(tmp_path: Path) -> None:
+    path = tmp_path / "scan.docx"
+    path.write_bytes(make_docx([("picture", make_scan(NOTICE)), ("picture", make_scan(SCANNED_PAGE))]))
+    doc = load_file(path, ocr=Ocr())
+    assert doc.text.index("It stores 4,200 pallets") < doc.text.index("Its manager is Piotr Nowak.")
+    assert doc.warnings == ("its pictures read by OCR (tesseract (eng)): a misread word can differ from the picture",)
+    with pytest.raises(DocumentError, match=r"pictures only .* OCR needs the tesseract program"):
+        load_file(path, ocr=Ocr(program="no-tesseract-here"))
+    with pytest.raises(DocumentError, match="which is off"):
+        load_file(path)
+    report = tmp_path / "report.docx"  # a Word file with text: its pictures (charts, photos) are not read
+    report.write_bytes(make_docx([("p", "The depot report covers the northern region this quarter."),
+                                  ("picture", make_scan(NOTICE))]))  # fmt: skip
+    assert "Heron" not in load_file(report, ocr=Ocr()).text
 
 
 def test_ocr_out_of_time_names_the_pages_left_and_they_are_read_at_the_next_sync(

@@ -6,12 +6,24 @@ from __future__ import annotations
 import io
 import logging
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rag.errors import DocumentError
-from rag.formats.common import Extracted, _Blocks, _check_office_zip, _one_line, _useful_title
+from rag.errors import DocumentError, NeedsOcrError
+from rag.formats.common import Extracted, _Blocks, _check_office_zip, _join_wrapped_lines, _one_line, _useful_title
+from rag.formats.ocr import (
+    LATE,
+    MAX_PIXELS,
+    MIN_IMAGE_PIXELS,
+    OCR_MARK,
+    OCR_SECONDS,
+    OCR_SECONDS_PER_PAGE,
+    Ocr,
+    OcrError,
+    png_of,
+)
 
 VERSION = 1
 """Recorded in the index (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes the text
@@ -22,6 +34,12 @@ logger = logging.getLogger(__name__)
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+_BLIP = "{http://schemas.openxmlformats.org/drawingml/2006/main}blip"
+_EMBED = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}embed"
+SCAN_BELOW_WORDS = 8
+"""A Word file with fewer words than this and pictures is a scan saved as Word: its pictures are read by OCR."""
+MAX_PICTURES = 200
+"""At most this many pictures of such a file are read."""
 _DOCX_SKIP = frozenset({f"{_W}del", f"{_W}moveFrom", f"{_W}txbxContent", _MC_FALLBACK, f"{_W}instrText"})
 _DOCX_WRAPPERS = frozenset({f"{_W}sdt", f"{_W}sdtContent", f"{_W}customXml", f"{_W}ins", f"{_W}moveTo",
                             f"{_W}smartTag"})  # fmt: skip
@@ -163,7 +181,41 @@ def _docx_extras(document: Any, out: _Blocks) -> None:
                 out.add(block)
 
 
-def load(path: Path, raw: bytes) -> Extracted:
+def _pictures(document: Any) -> list[bytes]:
+    """The pictures the body shows, in order, each once (a picture used twice is one relationship)."""
+    seen: dict[str, bytes] = {}
+    for blip in document.element.body.iter(_BLIP):
+        rid = blip.get(_EMBED)
+        part = document.part.related_parts.get(rid) if rid else None
+        if part is not None and rid not in seen:
+            seen[rid] = part.blob
+    return list(seen.values())[:MAX_PICTURES]
+
+
+def _scanned(pictures: list[bytes], ocr: Ocr) -> tuple[list[str], list[str]]:
+    """The text OCR reads in ``pictures`` (pages scanned into Word), within the OCR budget, and warnings."""
+    from PIL import Image
+
+    texts: list[str] = []
+    budget = OCR_SECONDS + OCR_SECONDS_PER_PAGE * len(pictures)
+    started = time.monotonic()
+    for number, blob in enumerate(pictures, start=1):
+        if time.monotonic() - started > budget:
+            return texts, [f"pictures {number}-{len(pictures)} {LATE} (it took over {budget:.0f} s)"]
+        try:
+            with Image.open(io.BytesIO(blob)) as picture:
+                if not MIN_IMAGE_PIXELS <= picture.width * picture.height <= MAX_PIXELS:
+                    continue
+                png = png_of(picture)
+        except Exception:  # a damaged or unknown picture format (EMF, WMF): nothing OCR can read
+            logger.debug("picture not decoded", exc_info=True)
+            continue
+        if png is not None:
+            texts.append(_join_wrapped_lines(ocr.read(png).strip()))
+    return texts, []
+
+
+def load(path: Path, raw: bytes, ocr: Ocr | None = None) -> Extracted:
     _check_office_zip(path, raw, "Word", "word/document.xml")
     try:
         import docx
@@ -176,7 +228,23 @@ def load(path: Path, raw: bytes) -> Extracted:
         first_title = _docx_blocks(document, out)
         _docx_extras(document, out)
         title = _useful_title(document.core_properties.title) or first_title
+        pictures = _pictures(document) if len(out.text().split()) < SCAN_BELOW_WORDS else []
     except Exception as exc:
         logger.debug("python-docx failed on %s", path, exc_info=True)
         raise DocumentError(path, f"unreadable .docx ({type(exc).__name__}: {exc})") from None
-    return Extracted(out.text(), title, sections=tuple(out.sections))
+    warnings: list[str] = []
+    if pictures and (ocr is None or ocr.problem):
+        if not out.text().strip() and ocr is None:  # pages scanned into Word
+            raise NeedsOcrError(path, "pictures only (a scan?): their text needs OCR, which is off (ocr_languages)")
+        if not out.text().strip() and ocr is not None:
+            raise DocumentError(path, f"pictures only (a scan?): their text needs OCR: {ocr.problem}")
+    elif pictures and ocr is not None:
+        try:
+            texts, warnings = _scanned(pictures, ocr)
+        except OcrError as exc:
+            texts, warnings = [], [f"its pictures could not be read by OCR ({exc})"]
+        for text in texts:
+            out.add(text)
+        if any(texts):
+            warnings.append(f"its pictures {OCR_MARK}{ocr.name}): a misread word can differ from the picture")
+    return Extracted(out.text(), title, sections=tuple(out.sections), warnings=tuple(warnings))
