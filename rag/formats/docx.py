@@ -15,14 +15,11 @@ from rag.errors import DocumentError, NeedsOcrError
 from rag.formats.common import Extracted, _Blocks, _check_office_zip, _join_wrapped_lines, _one_line, _useful_title
 from rag.formats.ocr import (
     LATE,
-    MAX_PIXELS,
-    MIN_IMAGE_PIXELS,
     OCR_MARK,
     OCR_SECONDS,
     OCR_SECONDS_PER_PAGE,
     Ocr,
     OcrError,
-    png_of,
 )
 
 VERSION = 1
@@ -194,24 +191,15 @@ def _pictures(document: Any) -> list[bytes]:
 
 def _scanned(pictures: list[bytes], ocr: Ocr) -> tuple[list[str], list[str]]:
     """The text OCR reads in ``pictures`` (pages scanned into Word), within the OCR budget, and warnings."""
-    from PIL import Image
-
     texts: list[str] = []
     budget = OCR_SECONDS + OCR_SECONDS_PER_PAGE * len(pictures)
     started = time.monotonic()
     for number, blob in enumerate(pictures, start=1):
         if time.monotonic() - started > budget:
             return texts, [f"pictures {number}-{len(pictures)} {LATE} (it took over {budget:.0f} s)"]
-        try:
-            with Image.open(io.BytesIO(blob)) as picture:
-                if not MIN_IMAGE_PIXELS <= picture.width * picture.height <= MAX_PIXELS:
-                    continue
-                png = png_of(picture)
-        except Exception:  # a damaged or unknown picture format (EMF, WMF): nothing OCR can read
-            logger.debug("picture not decoded", exc_info=True)
-            continue
-        if png is not None:
-            texts.append(_join_wrapped_lines(ocr.read(png).strip()))
+        text = ocr.read_picture(blob)
+        if text is not None:
+            texts.append(_join_wrapped_lines(text.strip()))
     return texts, []
 
 

@@ -16,12 +16,15 @@ get it.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import shutil
 import subprocess
 import time
 from collections import defaultdict
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 INSTALL = "Debian/Ubuntu: apt-get install tesseract-ocr; macOS: brew install tesseract"
 MIN_LINE_CONFIDENCE = 50.0
@@ -126,6 +129,22 @@ class Ocr:
         if not text and (turned := _turned(image)) is not None:
             text = self._run(turned)
         return text
+
+    def read_picture(self, picture: Any) -> str | None:
+        """The text of a picture inside a page, a slide or a Word file: a Pillow image, or its file's bytes.
+        None when it is not read: smaller than :data:`MIN_IMAGE_PIXELS` (an icon, a logo), larger than
+        :data:`MAX_PIXELS`, blank, or bytes Pillow cannot decode (EMF, WMF, a damaged file). Raises
+        :class:`OcrError` as :meth:`read` does."""
+        from PIL import Image
+
+        try:  # from memory: nothing to close
+            image = Image.open(io.BytesIO(picture)) if isinstance(picture, bytes) else picture
+            fits = MIN_IMAGE_PIXELS <= image.width * image.height <= MAX_PIXELS
+            png = png_of(image) if fits else None
+        except Exception:
+            logger.debug("picture not decoded", exc_info=True)
+            return None
+        return None if png is None else self.read(png)
 
     def _run(self, image: bytes) -> str:
         layout = "1" if "osd" in self._check()[2] else "3"

@@ -14,15 +14,12 @@ from rag.errors import DocumentError
 from rag.formats.common import _JUNK, Extracted, _join_wrapped_lines, _one_line, _useful_title
 from rag.formats.ocr import (
     LATE,
-    MAX_PIXELS,
-    MIN_IMAGE_PIXELS,
     OCR_MARK,
     OCR_SECONDS,
     OCR_SECONDS_PER_PAGE,
     Ocr,
     OcrError,
     page_ranges,
-    png_of,
 )
 
 VERSION = 1
@@ -126,17 +123,8 @@ def _drawn_images(page: Any) -> list[Any]:
 
 def _scanned_page(page: Any, ocr: Ocr) -> tuple[str, int]:
     """The text OCR reads in the images a page draws, and how many images it read (none: a blank page)."""
-    texts, read = [], 0
-    for image in _drawn_images(page):
-        picture = image.image
-        if picture is None or not MIN_IMAGE_PIXELS <= picture.width * picture.height <= MAX_PIXELS:
-            continue
-        png = png_of(picture)
-        if png is None:
-            continue  # blank
-        read += 1
-        texts.append(ocr.read(png))
-    return "\n\n".join(text for text in texts if text), read
+    texts = [ocr.read_picture(image.image) for image in _drawn_images(page) if image.image is not None]
+    return "\n\n".join(text for text in texts if text), sum(text is not None for text in texts)
 
 
 def load(path: Path, raw: bytes, ocr: Ocr | None = None) -> Extracted:

@@ -15,15 +15,12 @@ from rag.errors import DocumentError
 from rag.formats.common import Extracted, _Blocks, _check_office_zip, _join_wrapped_lines, _one_line, _useful_title
 from rag.formats.ocr import (
     LATE,
-    MAX_PIXELS,
-    MIN_IMAGE_PIXELS,
     OCR_MARK,
     OCR_SECONDS,
     OCR_SECONDS_PER_PAGE,
     Ocr,
     OcrError,
     page_ranges,
-    png_of,
 )
 
 VERSION = 1
@@ -66,25 +63,13 @@ def _shape_blocks(shape: Any) -> Iterator[str]:
 def _picture_text(slide: Any, ocr: Ocr) -> tuple[str, int]:
     """The text OCR reads in a slide's pictures (the largest :data:`PICTURES_PER_SLIDE`, then in reading order),
     and how many it read. A picture that cannot be decoded is passed over; :class:`OcrError` is the caller's."""
-    from PIL import Image
     from pptx.enum.shapes import MSO_SHAPE_TYPE
 
     pictures = [shape for shape in slide.shapes if shape.shape_type == MSO_SHAPE_TYPE.PICTURE]
     largest = sorted(pictures, key=lambda shape: -(shape.width or 0) * (shape.height or 0))[:PICTURES_PER_SLIDE]
-    texts, read = [], 0
-    for shape in _in_reading_order(largest):
-        try:
-            with Image.open(io.BytesIO(shape.image.blob)) as picture:
-                if not MIN_IMAGE_PIXELS <= picture.width * picture.height <= MAX_PIXELS:
-                    continue
-                png = png_of(picture)
-        except Exception:  # a damaged or unknown picture format (EMF, WMF): nothing OCR can read
-            logger.debug("picture not decoded", exc_info=True)
-            continue
-        if png is not None:
-            read += 1
-            texts.append(_join_wrapped_lines(ocr.read(png).strip()))
-    return "\n\n".join(text for text in texts if text), read
+    texts = [ocr.read_picture(shape.image.blob) for shape in _in_reading_order(largest)]
+    read = [_join_wrapped_lines(text.strip()) for text in texts if text is not None]
+    return "\n\n".join(text for text in read if text), len(read)
 
 
 def load(path: Path, raw: bytes, ocr: Ocr | None = None) -> Extracted:
