@@ -16,7 +16,9 @@ exporter supports (BERT-family transformer, mean pooling) and onnxruntime is ins
 SQuAD dev it gives the fp32 answers and retrieval within 0.002 (``benchmarks/answers.py``,
 ``benchmarks/retrieval.py``) and indexes 3.2-3.4x as fast as torch on the VMs here (``benchmarks/speed.py``).
 The exported files are cached (``cache_dir``, default ``$RAG_CACHE_DIR`` or ``~/.cache/rag-docs``), keyed by
-the model files, so the export (a few seconds, needs torch) happens once per model.
+the model files, so the export (a few seconds, needs torch) happens once per model; an export whose model
+folder is gone (a deleted virtual environment, a moved model) is removed when the next one is made
+(:func:`cache_folder`), so reinstalls do not fill the disk.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ import importlib.util
 import json
 import logging
 import os
+import shutil
+import time
 import uuid
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -373,11 +377,10 @@ def onnx_model_file(model_dir: Path, cache_dir: Path, quantized: bool) -> Path:
     for p in [*weights, model_dir / "config.json"]:
         stat = p.stat()
         key.update(f"|{p.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-    folder = cache_dir / f"{model_dir.name}-{key.hexdigest()[:16]}"
+    folder = cache_folder(cache_dir, f"{model_dir.name}-{key.hexdigest()[:16]}", model_dir)
     fp32 = folder / "model.onnx"
     int8 = folder / "model-int8.onnx"
     if not fp32.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
         with replacing(fp32) as tmp:
             export_onnx(model_dir, tmp)
     if not quantized:
@@ -387,6 +390,50 @@ def onnx_model_file(model_dir: Path, cache_dir: Path, quantized: bool) -> Path:
             quantize_onnx(fp32, tmp)
             split_skip_layer_norms(tmp)
     return int8
+
+
+SOURCE_RECORD = "source.txt"
+"""The file in each cache folder that names what its files were made from (one path)."""
+UNRECORDED_GRACE = 3600.0
+"""Seconds a cache folder without a source record (made by an older version) is kept after its last change."""
+
+
+def cache_folder(cache_dir: Path, name: str, source: Path) -> Path:
+    """The cache folder ``name`` for files made from ``source``, made if missing. The first time it is used,
+    it records ``source`` and the cache is pruned of folders whose source is gone (:func:`prune_cache`):
+    their keys hold a path that no longer exists, so nothing would use them again."""
+    folder = cache_dir / name
+    record = folder / SOURCE_RECORD
+    if not record.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        with replacing(record) as tmp:
+            tmp.write_text(str(source.resolve()), encoding="utf-8")
+        prune_cache(cache_dir)
+    return folder
+
+
+def prune_cache(cache_dir: Path) -> list[Path]:
+    """Remove the cache folders whose recorded source no longer exists, and those of an older version (no
+    record, ONNX files, untouched for :data:`UNRECORDED_GRACE`); other files and folders are left alone.
+    Returns the folders removed."""
+    removed = []
+    for folder in sorted(cache_dir.iterdir()) if cache_dir.is_dir() else []:
+        try:
+            if not folder.is_dir() or folder.is_symlink():
+                continue
+            record = folder / SOURCE_RECORD
+            if record.is_file():
+                stale = not Path(record.read_text(encoding="utf-8").strip()).exists()
+            else:
+                old = time.time() - folder.stat().st_mtime > UNRECORDED_GRACE
+                stale = old and any(p.suffix == ".onnx" for p in folder.iterdir())
+        except OSError:
+            continue
+        if stale:
+            shutil.rmtree(folder, ignore_errors=True)
+            logger.info("removed %s from the model cache: what it was made from is gone", folder.name)
+            removed.append(folder)
+    return removed
 
 
 @contextlib.contextmanager

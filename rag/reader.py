@@ -310,8 +310,10 @@ class SpanReader:
             try:
                 from rag import reader_onnx
 
-                identity = _identity(adapters, folder / "model.safetensors")
-                fast = (reader_onnx.load(tensors, heads, 1e-12, identity, self.cache_dir), tokenizer, *head)
+                weights_file = folder / "model.safetensors"
+                identity = _identity(adapters, weights_file)
+                encoder = reader_onnx.load(tensors, heads, 1e-12, identity, weights_file, self.cache_dir)
+                fast = (encoder, tokenizer, *head)
                 got = self._logits(fast, [PROBE])[0]
                 if want is not None and float(np.abs(got - want).max()) > PROBE_INT8_TOLERANCE:
                     raise ModelLoadError(f"the int8 graph reads the probe pair {np.abs(got - want).max():.2f} off")

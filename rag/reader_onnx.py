@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.embedding import default_cache_dir, onnx_session, quantize_onnx, replacing
+from rag.embedding import cache_folder, default_cache_dir, onnx_session, quantize_onnx, replacing
 
 logger = logging.getLogger(__name__)
 
@@ -33,17 +33,22 @@ _QKV = ("attention.self.query", "attention.self.key", "attention.self.value")
 
 
 def graph_file(
-    tensors: Mapping[str, np.ndarray], heads: int, eps: float, identity: str, cache_dir: Path | None = None
+    tensors: Mapping[str, np.ndarray],
+    heads: int,
+    eps: float,
+    identity: str,
+    source: Path,
+    cache_dir: Path | None = None,
 ) -> Path:
     """The cached int8 graph of the encoder ``tensors``, built first if it is not there yet; ``identity``
-    names the tensors in the cache key (cheaper than hashing them: see ``rag.reader``)."""
+    names the tensors in the cache key (cheaper than hashing them: see ``rag.reader``), ``source`` is the
+    weights file they came from (the cache drops the graph once it is gone)."""
     key = hashlib.sha256(f"v{GRAPH_VERSION}|{heads}|{eps}|{identity}".encode())
-    folder = (cache_dir or default_cache_dir()) / f"reader-{key.hexdigest()[:16]}"
+    folder = cache_folder(cache_dir or default_cache_dir(), f"reader-{key.hexdigest()[:16]}", source)
     target = folder / "reader-int8.onnx"
     if not target.is_file():
         import onnx
 
-        folder.mkdir(parents=True, exist_ok=True)
         with replacing(target) as int8:
             fp32 = int8.with_name(int8.name + ".fp32")
             try:
@@ -146,14 +151,19 @@ class Int8Encoder:
 
 
 def load(
-    tensors: Mapping[str, np.ndarray], heads: int, eps: float, identity: str, cache_dir: Path | None = None
+    tensors: Mapping[str, np.ndarray],
+    heads: int,
+    eps: float,
+    identity: str,
+    source: Path,
+    cache_dir: Path | None = None,
 ) -> Int8Encoder:
     """The int8 encoder of ``tensors`` (building and caching its graph on first use, see :func:`graph_file`;
     a cached file that onnxruntime cannot load, damaged outside this program, is built again)."""
-    path = graph_file(tensors, heads, eps, identity, cache_dir)
+    path = graph_file(tensors, heads, eps, identity, source, cache_dir)
     try:
         return Int8Encoder(path)
     except Exception as exc:
         logger.warning("rebuilding the span reader's int8 graph %s: it could not load (%s)", path, exc)
         path.unlink(missing_ok=True)
-        return Int8Encoder(graph_file(tensors, heads, eps, identity, cache_dir))
+        return Int8Encoder(graph_file(tensors, heads, eps, identity, source, cache_dir))

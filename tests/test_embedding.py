@@ -122,6 +122,49 @@ def test_the_int8_graph_runs_plain_layer_norms_that_compute_what_the_fused_ones_
 
 
 @pytest.mark.slow
+def test_a_reinstall_does_not_leave_the_old_export_in_the_cache(tmp_path: Path) -> None:
+    """Exports are keyed by the model folder's path, so each new virtual environment makes one (~100 MB):
+    the export of a folder that is gone is removed when the next export is made; other files stay."""
+    import shutil
+
+    from rag.embedding import SOURCE_RECORD, onnx_model_file
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "chat-history.key").write_bytes(b"k" * 32)
+    old_venv = tmp_path / "old-venv" / "model"
+    shutil.copytree(resolve_model(MODEL), old_venv)
+    old = onnx_model_file(old_venv, cache, quantized=False).parent
+    assert (old / SOURCE_RECORD).read_text(encoding="utf-8") == str(old_venv.resolve())
+    shutil.rmtree(old_venv.parent)
+
+    new = onnx_model_file(Path(resolve_model(MODEL)), cache, quantized=False).parent
+    assert new != old and (new / "model.onnx").is_file()
+    assert sorted(p.name for p in cache.iterdir()) == sorted(["chat-history.key", new.name])
+
+
+def test_cache_folders_of_an_older_version_go_once_untouched_for_an_hour(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from rag.embedding import UNRECORDED_GRACE, prune_cache
+
+    folders = {name: tmp_path / name for name in ("old-export", "recent-export", "not-an-export")}
+    for folder in folders.values():
+        folder.mkdir()
+    (folders["old-export"] / "model.onnx").write_bytes(b"onnx")
+    (folders["recent-export"] / "model.onnx").write_bytes(b"onnx")
+    (folders["not-an-export"] / "notes.txt").write_text("mine", encoding="utf-8")
+    long_ago = time.time() - UNRECORDED_GRACE - 60
+    for name in ("old-export", "not-an-export"):
+        os.utime(folders[name], (long_ago, long_ago))
+
+    assert prune_cache(tmp_path) == [folders["old-export"]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["not-an-export", "recent-export"]
+    assert prune_cache(tmp_path / "missing") == []
+
+
+@pytest.mark.slow
 def test_an_int8_vector_does_not_depend_on_the_texts_embedded_with_it() -> None:
     """Dynamic int8 quantisation scales a batch's activations together: batched, a chunk's vector would change
     with its neighbours (cosine 0.992 beside a long text), and one sync would not give the next one's vectors."""
