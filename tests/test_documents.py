@@ -25,6 +25,7 @@ from fixtures.make_fixtures import (
     make_docx,
     make_eml,
     make_epub,
+    make_odf,
     make_pdf,
     make_pptx,
     make_scan,
@@ -670,6 +671,178 @@ def test_not_really_epub_files_are_refused_with_a_reason(tmp_path: Path) -> None
     assert "not an EPUB document" in reason(write(tmp_path, "docx.epub", make_docx([("p", "x")])))
 
 
+# ------------------------------------------------------------------------------------------------------- OpenDocument
+
+ODT_BODY = (
+    '<text:p text:style-name="P1">Crew <text:span>handbook</text:span></text:p>'
+    "<text:table-of-content><text:index-body><text:p>Safety<text:tab/>1</text:p></text:index-body>"
+    "</text:table-of-content>"
+    "<text:tracked-changes><text:changed-region><text:deletion><text:p>Deleted words</text:p></text:deletion>"
+    "</text:changed-region></text:tracked-changes>"
+    '<text:h text:outline-level="1">Safety</text:h>'
+    "<text:p>Life jackets are<text:s/> stored under <text:a>every seat</text:a>.<text:note text:note-class="
+    '"footnote"><text:note-citation>1</text:note-citation><text:note-body><text:p>Checked every spring.</text:p>'
+    "</text:note-body></text:note><office:annotation><text:p>Is this still true?</text:p></office:annotation>"
+    '<draw:frame text:anchor-type="paragraph"><draw:text-box><text:p>Call the harbour master on channel 12.'
+    "</text:p></draw:text-box></draw:frame></text:p>"
+    "<text:list><text:list-item><text:p>Wear boots.</text:p></text:list-item>"
+    "<text:list-item><text:p>Carry a knife.<text:line-break/>Keep it sharp.</text:p></text:list-item></text:list>"
+    '<text:section><text:h text:outline-level="2">Rota</text:h>'
+    "<table:table><table:table-header-rows><table:table-row><table:table-cell><text:p>Day</text:p></table:table-cell>"
+    "<table:table-cell><text:p>Skipper</text:p></table:table-cell></table:table-row></table:table-header-rows>"
+    "<table:table-row><table:table-cell><text:p>Monday</text:p></table:table-cell><table:table-cell><text:p>Ana "
+    "Lopez</text:p></table:table-cell></table:table-row><table:table-row><table:table-cell "
+    'table:number-columns-spanned="2"><text:p>Tuesday: no sailing</text:p></table:table-cell>'
+    "<table:covered-table-cell/></table:table-row></table:table></text:section>"
+    '<text:p>Swap shifts with the consent of the harbour master.<text:note text:note-class="endnote">'
+    "<text:note-body><text:p>Rule 4 of the club.</text:p></text:note-body></text:note></text:p>"
+)
+TITLE_STYLE = '<style:style style:name="P1" style:family="paragraph" style:parent-style-name="Title"/>'
+
+
+def test_odt_reads_headings_paragraphs_lists_tables_and_boxes_in_order_then_its_notes(tmp_path: Path) -> None:
+    page = (
+        '<style:master-page style:name="Standard"><style:header><text:p>Harbour Authority internal handbook</text:p>'
+        "</style:header><style:footer><text:p>Page <text:page-number>3</text:page-number></text:p></style:footer>"
+        "</style:master-page>"
+    )  # a bare page number says nothing: left out
+    doc = load_file(write(tmp_path, "handbook.odt", make_odf("text", ODT_BODY, styles=TITLE_STYLE, pages=page)))
+    assert doc.text == (
+        "Crew handbook\n\nSafety\n\nLife jackets are  stored under every seat.\n\n"
+        "Call the harbour master on channel 12.\n\nWear boots.\n\nCarry a knife.\nKeep it sharp.\n\n"
+        "Rota\n\nDay | Skipper\nMonday | Ana Lopez\nTuesday: no sailing\n\n"
+        "Swap shifts with the consent of the harbour master.\n\n"
+        "Footnotes\n\nFootnote 1: Checked every spring.\n\nEndnotes\n\nEndnote 1: Rule 4 of the club.\n\n"
+        "Headers and footers\n\nHarbour Authority internal handbook"
+    )  # not the table of contents, the deleted words or the comment
+    assert doc.title == "Crew handbook"  # its Title paragraph, as no title is in its metadata
+    assert [heading for _, heading in doc.sections] == [
+        "Crew handbook", "Safety", "Rota", "Footnotes", "Endnotes", "Headers and footers"
+    ]  # fmt: skip
+    assert doc.section_at(doc.text.index("Ana Lopez")) == "Rota"
+    assert_consistent(doc)
+    titled = load_file(write(tmp_path, "named.odt", make_odf("text", ODT_BODY, title="Crew handbook 2025")))
+    assert titled.title == "Crew handbook 2025"
+
+
+ODS_STYLES = (
+    '<style:style style:name="ta1" style:family="table"><style:table-properties table:display="true"/></style:style>'
+    '<style:style style:name="ta2" style:family="table"><style:table-properties table:display="false"/>'
+    "</style:style>"
+)
+
+
+def cells(*values: str, repeat: int = 1) -> str:
+    return "".join(
+        f'<table:table-cell table:number-columns-repeated="{repeat}"><text:p>{v}</text:p></table:table-cell>'
+        if v
+        else f'<table:table-cell table:number-columns-repeated="{repeat}"/>'
+        for v in values
+    )
+
+
+def test_ods_sheets_are_tables_as_shown_with_the_empty_margins_a_sheet_writes_left_out(tmp_path: Path) -> None:
+    row = '<table:table-row table:number-rows-repeated="{n}">{cells}</table:table-row>'
+    fees = "".join(
+        [
+            row.format(n=1, cells=cells("Length", "", "Fee") + cells("", repeat=16381)),
+            row.format(n=1, cells=cells("up to 8 m", "", "25.00 EUR") + cells("", repeat=16381)),
+            row.format(n=2, cells=cells("8 to 12 m", "", "40.00 EUR")),  # the same row twice
+            row.format(n=1048570, cells=cells("", repeat=16384)),  # the rest of the sheet, empty
+        ]
+    )
+    staff = row.format(n=1, cells=cells("Office", "Staff")) + row.format(n=1, cells=cells("Lyon", "12"))
+    secret = row.format(n=1, cells=cells("Password", "hunter2"))
+    body = (
+        f'<table:table table:name="Fees" table:style-name="ta1">{fees}</table:table>'
+        f'<table:table table:name="Staff" table:style-name="ta1">{staff}</table:table>'
+        f'<table:table table:name="Secrets" table:style-name="ta2">{secret}</table:table>'
+    )
+    started = time.perf_counter()
+    doc = load_file(write(tmp_path, "harbour-fees.ods", make_odf("spreadsheet", body, styles=ODS_STYLES)))
+    assert time.perf_counter() - started < 2  # a million declared rows are not expanded
+    assert doc.text == (
+        "Fees\n\nLength | Fee\nup to 8 m | 25.00 EUR\n8 to 12 m | 40.00 EUR\n8 to 12 m | 40.00 EUR\n\n"
+        "Staff\n\nOffice | Staff\nLyon | 12"
+    )  # the column left empty in every row is dropped, as in a workbook
+    assert doc.warnings == ("hidden sheet 'Secrets' not read",)
+    assert doc.title == "harbour fees"
+    assert doc.section_at(doc.text.index("Lyon")) == "Staff"
+
+
+def test_odp_slides_are_pages_read_top_down_with_their_notes_and_not_the_master_fields(tmp_path: Path) -> None:
+    def frame(kind: str, y: str, text: str) -> str:
+        return (
+            f'<draw:frame presentation:class="{kind}" svg:x="1cm" svg:y="{y}"><draw:text-box><text:p>{text}'
+            "</text:p></draw:text-box></draw:frame>"
+        )
+
+    table = (
+        '<draw:frame svg:x="1cm" svg:y="9cm"><table:table><table:table-row><table:table-cell><text:p>Office</text:p>'
+        "</table:table-cell><table:table-cell><text:p>Staff</text:p></table:table-cell></table:table-row>"
+        "<table:table-row><table:table-cell><text:p>Lyon</text:p></table:table-cell><table:table-cell><text:p>12"
+        "</text:p></table:table-cell></table:table-row></table:table></draw:frame>"
+    )
+    notes = (
+        '<presentation:notes><draw:page-thumbnail presentation:class="page"/>'
+        + frame("notes", "12cm", "Mention the Gdansk lease.")
+        + frame("page-number", "24cm", "<text:page-number>&lt;number&gt;</text:page-number>")
+        + "</presentation:notes>"
+    )
+    body = (
+        '<draw:page draw:name="page1">'
+        + frame("title", "1cm", "Quarterly review")
+        + frame("outline", "60mm", "Two offices opened.")
+        + frame("subtitle", "2in", "Revenue grew 12%.")  # 5.08 cm: above the outline, though written after it
+        + frame("footer", "18cm", "Confidential")
+        + "</draw:page>"
+        + f'<draw:page draw:name="page2">{frame("title", "1cm", "Offices")}{table}{notes}</draw:page>'
+        + '<draw:page draw:name="page3"><draw:frame svg:y="1cm"><draw:image/></draw:frame></draw:page>'
+        + '<draw:page draw:name="page4"><draw:custom-shape svg:y="3cm"><text:p>Risks are low.</text:p>'
+        + "<draw:enhanced-geometry/></draw:custom-shape></draw:page>"
+    )
+    doc = load_file(write(tmp_path, "review.odp", make_odf("presentation", body, title="Q3 review")))
+    assert doc.text == (
+        "Quarterly review\n\nRevenue grew 12%.\n\nTwo offices opened.\n\n"
+        "Offices\n\nOffice | Staff\nLyon | 12\n\nNotes: Mention the Gdansk lease.\n\nRisks are low."
+    )
+    assert doc.title == "Q3 review"
+    assert [doc.page_at(doc.text.index(s)) for s in ("Two offices", "Lyon", "Gdansk", "Risks")] == [1, 2, 2, 4]
+    assert doc.section_at(doc.text.index("Risks")) == "Slide 4"  # not "Offices", the slide before
+    assert doc.warnings == ("slide 3 has no text (a picture?)",)
+    assert_consistent(doc)
+
+
+def test_what_an_opendocument_file_holds_decides_how_it_is_read_not_its_suffix(tmp_path: Path) -> None:
+    sheet = make_odf("spreadsheet", '<table:table table:name="S">' + f"<table:table-row>{cells('a', 'b')}"
+                     "</table:table-row></table:table>")  # fmt: skip
+    assert load_file(write(tmp_path, "sheet.odt", sheet)).text == "a | b"
+
+
+def test_not_really_or_unreadable_opendocument_files_are_refused_with_a_reason(tmp_path: Path) -> None:
+    assert "ZIP" in reason(write(tmp_path, "text.odt", "just text"))
+    assert "not an OpenDocument document" in reason(write(tmp_path, "word.odt", make_docx([("p", "x")])))
+    locked = make_odf("text", "<text:p>Secret</text:p>", encrypted=True)
+    assert reason(write(tmp_path, "locked.odt", locked)).startswith("password-protected .odt")
+    drawing = replace_zip_member(  # a drawing: its body is office:drawing
+        make_odf("text", ""),
+        "content.xml",
+        b'<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"><office:body>'
+        b"<office:drawing/></office:body></office:document-content>",
+    )
+    assert "only text documents, spreadsheets and presentations" in reason(write(tmp_path, "plan.odg.odt", drawing))
+    entity = b'<!DOCTYPE d [<!ENTITY e SYSTEM "file:///etc/passwd">]><d>&e;</d>'
+    hostile = replace_zip_member(make_odf("text", "<text:p>x</text:p>"), "content.xml", entity)
+    assert "root:" not in load_file_or_reason(write(tmp_path, "xxe.odt", hostile))
+
+
+def load_file_or_reason(path: Path) -> str:
+    try:
+        return load_file(path).text
+    except DocumentError as error:
+        return error.reason
+
+
 # --------------------------------------------------------------------------------------------------------------- HTML
 
 
@@ -891,6 +1064,18 @@ def _sample_zipped(suffix: str) -> bytes:
         return make_pptx([{"title": "T", "bullets": ["Text."], "notes": "N"}, {"table": [["a", "b"], ["c", "d"]]}])
     if suffix == ".xlsx":
         return make_xlsx({"One": [["a", "b"], ["c", 1.5]], "Two": [["d", dt.date(2024, 1, 1)]]})
+    if suffix == ".odt":
+        return make_odf("text", ODT_BODY, styles=TITLE_STYLE, title="T")
+    if suffix == ".ods":
+        two = (
+            '<table:table table:name="Two"><table:table-row>' + cells("c", "", "d") + "</table:table-row></table:table>"
+        )
+        return make_odf(
+            "spreadsheet", f'<table:table table:name="One" table:style-name="ta2"/>{two}', styles=ODS_STYLES
+        )
+    if suffix == ".odp":
+        page = '<draw:page><draw:frame presentation:class="title" svg:y="1cm"><draw:text-box><text:p>T</text:p>'
+        return make_odf("presentation", page + "</draw:text-box></draw:frame></draw:page>")
     return make_docx([("title", "T"), ("h1", "Heading"), ("p", "Text."), ("table", [["a", "b"], ["c", "d"]])])
 
 
@@ -899,6 +1084,7 @@ ZIP_PARTS = {
     ".pptx": ["ppt/slides/slide1.xml", "ppt/slides/slide2.xml", "ppt/presentation.xml", "[Content_Types].xml"],
     ".xlsx": ["xl/worksheets/sheet1.xml", "xl/styles.xml", "xl/workbook.xml", "[Content_Types].xml"],
     ".epub": ["META-INF/container.xml", "OEBPS/content.opf", "OEBPS/text/chapter 0.xhtml"],
+    **{suffix: ["content.xml", "meta.xml", "META-INF/manifest.xml"] for suffix in (".odt", ".ods", ".odp")},
 }
 
 

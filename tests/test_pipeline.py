@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SEEDS, HashEmbedder
-from fixtures.make_fixtures import make_eml, make_epub, make_pdf, make_pptx, make_xlsx
+from fixtures.make_fixtures import make_eml, make_epub, make_odf, make_pdf, make_pptx, make_xlsx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -524,6 +524,56 @@ def test_a_workbook_and_a_slide_deck_are_answered_from_their_rows_and_slides(tmp
     assert (quote.source, quote.page, quote.section) == ("fleet.pptx", 2, "Ferries")
     assert quote.location.startswith("§ Ferries, slide 2, chars ")
     assert pipeline.document_text("fleet.pptx")[quote.start : quote.end] == quote.text
+
+
+def test_libreoffice_documents_spreadsheets_and_slides_are_answered_like_office_ones(tmp_path: Path, embedder) -> None:
+    def p(text: str) -> str:
+        return f"<text:p>{text}</text:p>"
+
+    def row(values: tuple[str, ...]) -> str:
+        return (
+            "<table:table-row>"
+            + "".join(f"<table:table-cell>{p(v)}</table:table-cell>" for v in values)
+            + "</table:table-row>"
+        )
+
+    handbook = make_odf(
+        "text",
+        '<text:h text:outline-level="1">Safety</text:h>'
+        + p("Life jackets are stored under every seat of the ferry.")
+        + '<text:h text:outline-level="1">Boarding</text:h>'
+        + p("Boarding closes 15 minutes before departure."),
+        title="Crew handbook",
+    )
+    offices = make_odf(
+        "spreadsheet", '<table:table table:name="Offices">' + "".join(map(row, OFFICES)) + "</table:table>"
+    )
+    deck = make_odf(
+        "presentation",
+        '<draw:page><draw:frame presentation:class="title"><draw:text-box>'
+        + p("Fleet update")
+        + "</draw:text-box></draw:frame></draw:page>"
+        + '<draw:page><draw:frame presentation:class="title"><draw:text-box>'
+        + p("Ferries")
+        + '</draw:text-box></draw:frame><draw:frame presentation:class="outline"><draw:text-box>'
+        + p("The night ferry to Gdansk leaves at 23:40.")
+        + "</draw:text-box></draw:frame></draw:page>",
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"handbook.odt": handbook, "offices.ods": offices, "fleet.odp": deck})
+    assert_rows_answer(
+        pipeline, [("Who manages the Lyon office?", "Sales Office | Lyon | Camille Roux | 12", "Camille Roux")]
+    )
+    assert pipeline.answer("Who manages the Lyon office?").quotes[0].columns == "Office | City | Manager | Staff"
+    cases = [
+        ("Where are the life jackets stored?", "handbook.odt", "under every seat of the ferry", None),
+        ("When does the night ferry leave?", "fleet.odp", "23:40", 2),
+    ]
+    for question, source, phrase, page in cases:
+        answer = pipeline.answer(question)
+        assert answer.answered and answer.key_phrase == phrase, (question, answer.text)
+        quote = answer.quotes[0]
+        assert (quote.source, quote.page) == (source, page), (question, quote)
+        assert pipeline.document_text(source)[quote.start : quote.end] == quote.text
 
 
 def test_an_email_and_an_ebook_are_answered_from_their_text_and_attachments(tmp_path: Path, embedder) -> None:
