@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.errors import DocumentError, DocumentsFolderError, NeedsOcrError
-from rag.formats import common, delimited, docx, eml, epub, html, image, odf, pdf, pptx, xlsx
+from rag.formats import common, delimited, docx, eml, epub, html, image, odf, pdf, pptx, rtf, xlsx
 from rag.formats import text as plain_text
 from rag.formats.common import _JUNK, OFFICE_FORMATS, Extracted, Loader, NotUTF8Error, _useful_title
 from rag.formats.ocr import LATE as OCR_LATE
@@ -100,6 +100,7 @@ LOADERS: dict[str, Loader] = {
     ".xlsx": xlsx.load,
     ".eml": eml.load,
     ".epub": epub.load,
+    ".rtf": rtf.load,
     **dict.fromkeys(odf.SUFFIXES, odf.load),
     **dict.fromkeys(image.SUFFIXES, image.load),
 }
@@ -116,7 +117,8 @@ _READ_WITH = {
     ".txt": (plain_text,), ".text": (plain_text,), ".md": (plain_text,), ".markdown": (plain_text,),
     ".html": (html,), ".htm": (html,), ".xhtml": (html,), ".pdf": (pdf,), ".docx": (docx,),
     ".csv": (delimited,), ".tsv": (delimited,), ".pptx": (pptx,), ".xlsx": (xlsx,), ".epub": (epub, html),
-    ".eml": (eml, plain_text, html, pdf, docx, delimited, pptx, xlsx, epub, odf),  # its attachments: every loader
+    ".eml": (eml, plain_text, html, pdf, docx, delimited, pptx, xlsx, epub, odf, rtf),  # attachments: every loader
+    ".rtf": (rtf,),
     **dict.fromkeys(odf.SUFFIXES, (odf, xlsx)),
     **dict.fromkeys(image.SUFFIXES, (image,)),
 }  # fmt: skip

@@ -843,6 +843,67 @@ def load_file_or_reason(path: Path) -> str:
         return error.reason
 
 
+# ---------------------------------------------------------------------------------------------------------------- RTF
+
+WORD_RTF = (
+    r"{\rtf1\ansi\ansicpg1252\deff0{\fonttbl{\f0\froman Times New Roman;}{\f1\fnil\fcharset128 \'82\'6c;}}"
+    r"{\colortbl;\red0\green0\blue0;}{\stylesheet{\s0 Normal;}{\s1\sbasedon0 heading 1;}{\s15 Title;}"
+    r"{\*\cs10 Default Paragraph Font;}}{\info{\title Crew handbook 2025}{\author Anna Nowak}}"
+    r"{\header \pard\plain Harbour Authority internal handbook\par}{\footer \pard\plain Page {\field{\*\fldinst PAGE}"
+    r"{\fldrslt 3}}\par}"
+    "\n"
+    r"\pard\plain\s15 Crew handbook\par"
+    r"\pard\plain\s1 Safety\par"
+    r"\pard\plain Life jackets are stored under every seat{\v  (hidden note)}{\deleted  of the cabin}."
+    r"{\super\chftn}{\footnote\pard\plain{\super\chftn} Checked every spring.}\par"
+    r"{\listtext\pard\plain \u8226\'95\tab}\pard\plain\ls1 Wear boots\'97always.\line Caf\'e9 closes at 6.\par"
+    r"{\pict\pngblip\picw10\pich10 89504e470d0a1a0a0000000d49484452}{\*\shppict{\pict 00ff}}"
+    r'\pard\plain{\field{\*\fldinst HYPERLINK "https://example.com"}{\fldrslt Harbour rules}} apply to all.\par'
+    r"\pard\plain\outlinelevel1 Rota\par"
+    r"\trowd\cellx2000\cellx4000\pard\intbl Day\cell Skipper\cell\row"
+    r"\trowd\cellx2000\cellx4000\pard\intbl Monday\cell Ana \u321?ukasz\par Lopez\cell\row"
+    r"\trowd\cellx2000\cellx4000\pard\intbl Tuesday\cell\cell\row"
+    r"\pard\plain Swap shifts with {\b the harbour master}'s consent{\footnote\ftnalt\pard\plain Rule 4.}.\par"
+    r"{\*\unknowndestination do not read me}{\*\annotation A comment.}\binary\bin4 {}\\ done.\par}"
+)
+
+
+def test_rtf_reads_headings_paragraphs_and_tables_then_notes_as_a_word_file_is_read(tmp_path: Path) -> None:
+    doc = load_file(write(tmp_path, "handbook.rtf", WORD_RTF))
+    assert doc.text == (
+        "Crew handbook\n\nSafety\n\nLife jackets are stored under every seat.\n\n"
+        "Wear boots\u2014always.\nCaf\u00e9 closes at 6.\n\nHarbour rules apply to all.\n\n"
+        "Rota\n\nDay | Skipper\nMonday | Ana \u0141ukasz Lopez\nTuesday |\n\n"
+        "Swap shifts with the harbour master's consent.\n\ndone.\n\n"
+        "Footnotes\n\nFootnote 1: Checked every spring.\n\nEndnotes\n\nEndnote 1: Rule 4.\n\n"
+        "Headers and footers\n\nHarbour Authority internal handbook"
+    )  # not hidden or deleted text, field codes, pictures, list bullets, comments, unknown destinations or the
+    # four raw bytes after \bin4
+    assert doc.title == "Crew handbook 2025"
+    assert [h for _, h in doc.sections] == [
+        "Crew handbook", "Safety", "Rota", "Footnotes", "Endnotes", "Headers and footers"
+    ]  # fmt: skip
+    assert doc.section_at(doc.text.index("Ana")) == "Rota"
+    assert_consistent(doc)
+
+
+def test_rtf_text_in_another_code_page_or_in_unicode_escapes_is_read_as_written(tmp_path: Path) -> None:
+    russian = "{\\rtf1\\ansi\\ansicpg1251 " + "".join(f"\\'{b:02x}" for b in "Привет, мир.".encode("cp1251")) + "\\par}"
+    assert load_file(write(tmp_path, "ru.rtf", russian)).text == "Привет, мир."
+    japanese = r"{\rtf1\ansi\ansicpg932 \'93\'fa\'96\'7b\uc2\u35486\'8c\'ea.\par}"  # two bytes a character
+    assert load_file(write(tmp_path, "ja.rtf", japanese)).text == "日本語."
+    mac = r"{\rtf1\mac Caf\'8e.\par}"
+    assert load_file(write(tmp_path, "mac.rtf", mac)).text == "Café."
+
+
+def test_not_really_rtf_or_hostile_rtf_files_are_refused_with_a_reason(tmp_path: Path) -> None:
+    assert reason(write(tmp_path, "notes.rtf", "Just text.")).startswith("not an RTF document")
+    assert "nested" in reason(write(tmp_path, "deep.rtf", "{\\rtf1 " + "{" * 5000 + "x" + "}" * 5000 + "}"))
+    assert reason(write(tmp_path, "empty.rtf", r"{\rtf1\ansi{\fonttbl{\f0 Arial;}}\par}")) == (
+        "no text could be extracted"
+    )
+
+
 # --------------------------------------------------------------------------------------------------------------- HTML
 
 
@@ -1050,6 +1111,7 @@ SAMPLES: dict[str, bytes] = {
     ".html": SAMPLE_HTML.encode(),
     ".pdf": make_pdf(["Chapter one\nThe fleet grew.", "", "More (text) \\ here"], title="T", outline=[("More", 2)]),
     ".csv": b'Office,City,Staff\nSales Office,"Lyon, France",12\n"Design ""Studio""",Porto,"2\n2"\n',
+    ".rtf": WORD_RTF.encode(),
     ".png": make_scan("Tide tables are published on Mondays."),
     ".jpg": make_scan("Fees rise.", "JPEG"),
     ".eml": make_eml("Fees", "Mooring costs 25 EUR.\n", html="<p>Mooring</p>", attachments=[("a.csv", b"x,y\n1,2\n")]),

@@ -526,7 +526,7 @@ def test_a_workbook_and_a_slide_deck_are_answered_from_their_rows_and_slides(tmp
     assert pipeline.document_text("fleet.pptx")[quote.start : quote.end] == quote.text
 
 
-def test_libreoffice_documents_spreadsheets_and_slides_are_answered_like_office_ones(tmp_path: Path, embedder) -> None:
+def test_libreoffice_files_and_rtf_are_answered_like_office_files(tmp_path: Path, embedder) -> None:
     def p(text: str) -> str:
         return f"<text:p>{text}</text:p>"
 
@@ -559,7 +559,9 @@ def test_libreoffice_documents_spreadsheets_and_slides_are_answered_like_office_
         + p("The night ferry to Gdansk leaves at 23:40.")
         + "</draw:text-box></draw:frame></draw:page>",
     )
-    pipeline = pipeline_on(tmp_path, embedder, {"handbook.odt": handbook, "offices.ods": offices, "fleet.odp": deck})
+    minutes = r"{\rtf1\ansi{\info{\title Board minutes}}\pard The board approved a budget of 2.5 million EUR.\par}"
+    files = {"handbook.odt": handbook, "offices.ods": offices, "fleet.odp": deck, "minutes.rtf": minutes}
+    pipeline = pipeline_on(tmp_path, embedder, files)
     assert_rows_answer(
         pipeline, [("Who manages the Lyon office?", "Sales Office | Lyon | Camille Roux | 12", "Camille Roux")]
     )
@@ -567,6 +569,7 @@ def test_libreoffice_documents_spreadsheets_and_slides_are_answered_like_office_
     cases = [
         ("Where are the life jackets stored?", "handbook.odt", "under every seat of the ferry", None),
         ("When does the night ferry leave?", "fleet.odp", "23:40", 2),
+        ("How big is the budget the board approved?", "minutes.rtf", "2.5 million EUR", None),
     ]
     for question, source, phrase, page in cases:
         answer = pipeline.answer(question)
