@@ -751,7 +751,9 @@ def test_ods_sheets_are_tables_as_shown_with_the_empty_margins_a_sheet_writes_le
             row.format(n=1048570, cells=cells("", repeat=16384)),  # the rest of the sheet, empty
         ]
     )
-    staff = row.format(n=1, cells=cells("Office", "Staff")) + row.format(n=1, cells=cells("Lyon", "12"))
+    comment = "<office:annotation><text:p>Checked by Anna</text:p></office:annotation>"  # not the cell's text
+    lyon = cells("Lyon") + f"<table:table-cell>{comment}<text:p>12</text:p></table:table-cell>"
+    staff = row.format(n=1, cells=cells("Office", "Staff")) + row.format(n=1, cells=lyon)
     secret = row.format(n=1, cells=cells("Password", "hunter2"))
     body = (
         f'<table:table table:name="Fees" table:style-name="ta1">{fees}</table:table>'

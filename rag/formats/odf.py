@@ -84,9 +84,18 @@ def _inline(element: Any, notes: list[Any] | None = None) -> str:
     return "".join(parts)
 
 
+def _paragraphs(element: Any) -> Iterator[Any]:
+    """The paragraphs and headings inside ``element``, in order; not those of its comments or notes."""
+    for child in element:
+        if child.tag in (f"{_TEXT}p", f"{_TEXT}h"):
+            yield child
+        elif isinstance(child.tag, str) and child.tag not in _NOT_READ:
+            yield from _paragraphs(child)
+
+
 def _cell_text(cell: Any) -> str:
     """A cell as a person reads it: its paragraphs on one line, no "|" (it would split the row)."""
-    text = " ".join(_one_line(_inline(p)) for p in cell.iter(f"{_TEXT}p", f"{_TEXT}h")).strip()
+    text = " ".join(_one_line(_inline(p)) for p in _paragraphs(cell)).strip()
     return (text or (cell.get(f"{_OFFICE}value") or "").strip()).replace("|", "/")
 
 
@@ -120,7 +129,7 @@ def _blocks(parent: Any, out: _Blocks, notes: list[Any], titles: frozenset[str] 
             out.add(_inline(child, notes))
         elif tag == f"{_TABLE}table":
             out.add(_table_rows(child))
-        elif tag == f"{_DRAW}frame":  # anchored to the page: its text boxes
+        elif tag in (f"{_DRAW}frame", f"{_DRAW}custom-shape"):  # anchored to the page: its text
             for shape in _drawn_text(child):
                 _blocks(shape, out, notes)
         elif isinstance(tag, str) and tag not in _NOT_READ:
@@ -149,11 +158,11 @@ def _text_document(root: Any, body: Any, styles: Any | None, out: _Blocks) -> st
     for note in notes:
         kind = (note.get(f"{_TEXT}note-class") or "footnote").capitalize()
         note_body = note.find(f"{_TEXT}note-body")
-        text = " ".join(_one_line(_inline(p)) for p in note_body.iter(f"{_TEXT}p")) if note_body is not None else ""
+        text = " ".join(_one_line(_inline(p)) for p in _paragraphs(note_body)) if note_body is not None else ""
         if text.strip() and f"{kind}s" in groups:
             groups[f"{kind}s"].append(f"{kind} {len(groups[f'{kind}s']) + 1}: {text.strip()}")
     for part in styles.iter(f"{_STYLE}header", f"{_STYLE}footer") if styles is not None else []:
-        for paragraph in part.iter(f"{_TEXT}p"):
+        for paragraph in _paragraphs(part):
             line = _one_line(_inline(paragraph))
             if len(re.findall(r"[^\W\d_]{2,}", line)) >= 2 and line not in groups["Headers and footers"]:
                 groups["Headers and footers"].append(line)  # not a bare page number
@@ -181,7 +190,7 @@ def _presentation(body: Any, out: _Blocks) -> tuple[list[int], list[tuple[int, s
         blocks = len(out.parts)
         shapes = [s for s in page if s.tag in (f"{_DRAW}frame", f"{_DRAW}custom-shape")]
         titles = [s for s in shapes if s.get(f"{_PRESENTATION}class") == "title"]
-        title = " ".join(_one_line(" ".join(_inline(p) for p in s.iter(f"{_TEXT}p"))) for s in titles).strip()
+        title = " ".join(_one_line(" ".join(_inline(p) for p in _paragraphs(s))) for s in titles).strip()
         if title:
             out.add(title, heading=True)
         others = [s for s in shapes if s.get(f"{_PRESENTATION}class") not in _NOT_SLIDE_TEXT]
@@ -194,7 +203,7 @@ def _presentation(body: Any, out: _Blocks) -> tuple[list[int], list[tuple[int, s
                 out.add(box_blocks.text().replace("\n\n", "\n"))  # one block, a line per paragraph
         for notes in page.iterchildren(f"{_PRESENTATION}notes"):
             frames = [f for f in notes.iter(f"{_DRAW}frame") if f.get(f"{_PRESENTATION}class") == "notes"]
-            said = "\n".join(_inline(p) for frame in frames for p in frame.iter(f"{_TEXT}p")).strip()
+            said = "\n".join(_inline(p) for frame in frames for p in _paragraphs(frame)).strip()
             if said:
                 out.add(f"Notes: {said}")
         if len(out.parts) == blocks:
