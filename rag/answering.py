@@ -152,7 +152,7 @@ class Quote:
 
 def page_noun(source: str) -> str:
     """What a page of ``source`` is called: "slide" in a presentation, else "page"."""
-    return "slide" if source.lower().endswith(".pptx") else "page"
+    return "slide" if source.lower().endswith((".pptx", ".odp")) else "page"
 
 
 def page_name(source: str, page: int) -> str:

@@ -23,7 +23,7 @@ from rag.acronyms import expand, is_written, spelled_out
 from rag.answering import CANNOT_SUMMARISE, Answer, Answerer, ExtractiveAnswerer, asks_for_summary
 from rag.chunking import CHUNKER_VERSION, Chunk, chunk_document, sentence_spans
 from rag.conversation import Message, resolve_follow_up, standalone_question
-from rag.documents import LOADER_VERSIONS, Document, iter_files, load_file
+from rag.documents import LOADER_VERSIONS, OCR_LOADERS, Document, iter_files, load_file
 from rag.embedding import Embedder
 from rag.errors import DocumentError, DocumentsFolderError, IndexStoreError, QuestionError
 from rag.evidence import EvidenceScorer
@@ -874,7 +874,8 @@ def _unfinished(record: DocumentRecord, ocr: Ocr | None) -> bool:
     waiting = [
         w for w in own if (w.startswith("page ") and PDF_NO_TEXT in w) or (w.startswith("slide ") and PPTX_NO_TEXT in w)
     ]
-    if waiting and ocr is not None and not ocr.problem:
+    reads_pictures = Path(record.source).suffix.lower() in OCR_LOADERS  # an .odp's picture slide waits for nothing
+    if waiting and reads_pictures and ocr is not None and not ocr.problem:
         return True
     read_by = [w for w in own if OCR_MARK in w]
     return bool(read_by) and (ocr is None or not any(f"{OCR_MARK}{ocr.name})" in w for w in read_by))

@@ -557,7 +557,8 @@ def test_libreoffice_files_and_rtf_are_answered_like_office_files(tmp_path: Path
         + p("Ferries")
         + '</draw:text-box></draw:frame><draw:frame presentation:class="outline"><draw:text-box>'
         + p("The night ferry to Gdansk leaves at 23:40.")
-        + "</draw:text-box></draw:frame></draw:page>",
+        + "</draw:text-box></draw:frame></draw:page>"
+        + "<draw:page><draw:frame><draw:image/></draw:frame></draw:page>",  # a picture: no OCR for it here
     )
     minutes = r"{\rtf1\ansi{\info{\title Board minutes}}\pard The board approved a budget of 2.5 million EUR.\par}"
     files = {"handbook.odt": handbook, "offices.ods": offices, "fleet.odp": deck, "minutes.rtf": minutes}
@@ -577,6 +578,9 @@ def test_libreoffice_files_and_rtf_are_answered_like_office_files(tmp_path: Path
         quote = answer.quotes[0]
         assert (quote.source, quote.page) == (source, page), (question, quote)
         assert pipeline.document_text(source)[quote.start : quote.end] == quote.text
+    assert "slide 2, chars" in pipeline.answer("When does the night ferry leave?").quotes[0].location  # not "p. 2"
+    assert pipeline.ocr is not None and not pipeline.ocr.problem  # tesseract runs, and still:
+    assert pipeline.index().reread == []  # the slide without text is not read again at every sync
 
 
 def test_an_email_and_an_ebook_are_answered_from_their_text_and_attachments(tmp_path: Path, embedder) -> None:
