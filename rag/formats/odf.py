@@ -202,7 +202,7 @@ def _presentation(body: Any, out: _Blocks) -> tuple[list[int], list[tuple[int, s
                 _blocks(box, box_blocks, [])
                 out.add(box_blocks.text().replace("\n\n", "\n"))  # one block, a line per paragraph
         for notes in page.iterchildren(f"{_PRESENTATION}notes"):
-            frames = [f for f in notes.iter(f"{_DRAW}frame") if f.get(f"{_PRESENTATION}class") == "notes"]
+            frames = [f for f in notes.iter(f"{_DRAW}frame") if f.get(f"{_PRESENTATION}class") not in _NOT_SLIDE_TEXT]
             said = "\n".join(_inline(p) for frame in frames for p in _paragraphs(frame)).strip()
             if said:
                 out.add(f"Notes: {said}")
