@@ -202,9 +202,9 @@ _NAMES_SOMETHING = re.compile(r"\s*(what|who)(?:'s|\s+(?:is|are|was|were))\s+(?:
 
 def is_follow_up(question: str) -> bool:
     """True when the question leans on an earlier turn: a word pointing back, an opening 'and…', or almost no
-    content of its own ("Why not?", "In Sweden?", "How much in EUR?"; but "What is SAFE?" and "How much
-    revenue in Q3?" stand alone). Only its first sentence counts: in "How many moons does Mars have? Name
-    them.", *them* points back into the question itself."""
+    content of its own ("Why not?", "In Sweden?", "How much in EUR?", "What is the price?"; but "What is
+    SAFE?", "Who is the recruiter?" and "How much revenue in Q3?" stand alone). Only its first sentence counts:
+    in "How many moons does Mars have? Name them.", *them* points back into the question itself."""
     first = _SENTENCE_END.split(question.strip(), maxsplit=1)[0]
     pointing = _REFERRING.search(first) or _DEMONSTRATIVE.search(first) or _points_to_a_place(first)
     if pointing:
@@ -212,7 +212,9 @@ def is_follow_up(question: str) -> bool:
     names = _names(first)
     content = {w for w in _CONTENT.findall(question.lower()) if w not in _GENERIC}
     content |= {n.lower() for n in names}  # "Q3" is content too, though short
-    return len(content) <= 1 and not (names and _NAMES_SOMETHING.match(first))
+    # "Who is the recruiter?" asks about a role of its own; "What is the price?" most likely of what came before
+    asks_who = first.lstrip().lower().startswith("who")
+    return len(content) <= 1 and not ((names or asks_who) and _NAMES_SOMETHING.match(first))
 
 
 MAX_CHAIN = 2

@@ -203,6 +203,18 @@ def test_a_pronoun_after_a_who_question_is_whom_it_was_answered_with(
     assert resolve_follow_up(question, exchange(turn)) == resolved
 
 
+def test_a_question_about_a_role_starts_afresh_and_its_answer_is_what_she_stands_for() -> None:
+    """Found by a newcomer: "Who is the recruiter?" was searched with the two turns before it, and *she* was lost."""
+    history = exchange(
+        ("What is the meal allowance?", "The meal allowance is **12 EUR** a day. [1]"),
+        ("And abroad?", "…"),
+        ("Who is the recruiter?", "Applications go to our recruiter **Aylin Kaya**. [1]"),
+    )
+    assert standalone_question("Who is the recruiter?", history[:4]) == "Who is the recruiter?"
+    assert resolve_follow_up("How fast does she reply?", history) == "How fast does the recruiter Aylin Kaya reply?"
+    assert standalone_question("Where is her office?", history) == "Who is the recruiter? Where is her office?"
+
+
 def test_a_follow_up_is_prefixed_with_the_turn_before_as_it_was_understood() -> None:
     history = exchange(("Who is the CFO?", "The CFO is **Tom Becker**. [1]"), ("What must he send to the board?", "…"))
     assert standalone_question("By when?", history) == "What must the CFO Tom Becker send to the board? By when?"
@@ -278,6 +290,7 @@ def test_malformed_history_is_ignored() -> None:
         "What is SAFE?",  # one word of content, but a name: a new topic
         "How much revenue in Q3?",
         "Who is Kubilius?",
+        "Who is the recruiter?",  # one word of content, but a role of its own
     ],
 )
 def test_a_new_topic_is_not_taken_for_a_follow_up(question: str) -> None:
@@ -299,6 +312,7 @@ def test_a_new_topic_is_not_taken_for_a_follow_up(question: str) -> None:
         "In Sweden?",  # one word of content, a name, but no question of its own
         "How much in EUR?",
         "In 2023?",
+        "What is the price?",  # of what was asked about before, most likely
     ],
 )
 def test_words_pointing_back_make_a_follow_up(question: str) -> None:
