@@ -172,16 +172,18 @@ def test_a_pdf_that_parses_too_slowly_is_cut_short_with_a_warning(
 def test_pdf_lines_wrapped_inside_a_sentence_are_rejoined_but_headings_and_lists_are_not(tmp_path: Path) -> None:
     page = (
         "Fleet report\nThe fleet grew by\ntwelve ships in 2023 and\nnow sails daily. The new hub opens in\n"
-        "October, run by\nA. Berg, Lars Holm,\nand 40 crew.\n- Ferries: 9\n- Tugs: 3\nContacts\nAnna Berg\n"
+        "October, run by\nA. Berg, Lars Holm,\nand 40 crew. It sits at Kaistraße 17,\n20457 Hamburg.\n"
+        "- Ferries: 9\n- Tugs: 3\nContacts\nAnna Berg\n"
         "Stores:\n1. Flour, sugar,\n2. Eggs"
     )
     doc = load_file(write(tmp_path, "fleet.pdf", make_pdf([page])))
     joined = "The fleet grew by twelve ships in 2023 and now sails daily."
     capital = "The new hub opens in October, run by A. Berg, Lars Holm, and 40 crew."
+    address = "It sits at Kaistraße 17, 20457 Hamburg."  # a comma after a number, then a postcode
     lists = "- Ferries: 9\n- Tugs: 3\nContacts\nAnna Berg\nStores:\n1. Flour, sugar,\n2. Eggs"
-    assert doc.text == f"Fleet report\n{joined} {capital}\n{lists}"
+    assert doc.text == f"Fleet report\n{joined} {capital} {address}\n{lists}"
     sentences = [doc.text[s:e] for s, e in sentence_spans(doc.text)]
-    assert joined in sentences and capital in sentences
+    assert joined in sentences and capital in sentences and address in sentences
 
 
 def test_pdf_bookmarks_become_sections_at_their_heading(tmp_path: Path) -> None:

@@ -42,11 +42,12 @@ a "sentence"."""
 
 _WRAPPED_BEFORE_A_CAPITAL = re.compile(
     r"(?<=[ \t])((?:a|an|the|of|in|on|at|to|for|with|by|from|into|than|per|via|and|or|but|is|are|was|were),?"
-    r"|[^\W\d_]+,)[ \t]*\n(?![0-9]{1,2}[.)]\s|[a-z][.)]\s|[A-Za-z]\)\s|[•▪◦·*-]\s)(?=[A-Z0-9€$£])"
+    r"|[^\W_]+,)[ \t]*\n(?![0-9]{1,2}[.)]\s|[a-z][.)]\s|[A-Za-z]\)\s|[•▪◦·*-]\s)(?=[A-Z0-9€$£])"
 )
 """A line break inside a sentence before a capital or a number ("the hub in\nOctober", "signed by\nAnna Berg"): the
 line ends in a word no sentence or heading ends with (an article, a preposition, a conjunction, a verb "to
-be") or in a comma after a word, and the next does not start a list item ("2. Eggs", "b) ...", "• ...")."""
+be") or in a comma after a word or a number ("Hafenstraße 17,\n20457 Hamburg"), and the next does not start a
+list item ("2. Eggs", "b) ...", "• ...")."""
 
 
 def _join_wrapped_lines(text: str) -> str:

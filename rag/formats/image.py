@@ -15,7 +15,7 @@ from rag.errors import DocumentError, NeedsOcrError
 from rag.formats.common import Extracted, _join_wrapped_lines
 from rag.formats.ocr import MAX_PIXELS, OCR_MARK, Ocr, OcrError, page_ranges, png_of
 
-VERSION = 1
+VERSION = 2
 """Recorded in the index (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes the text
 this loader gives, so that the files it read are read again at the next sync."""
 

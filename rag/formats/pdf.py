@@ -22,7 +22,7 @@ from rag.formats.ocr import (
     page_ranges,
 )
 
-VERSION = 1
+VERSION = 2
 """Recorded in the index (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes the text
 this loader gives, so that the files it read are read again at the next sync."""
 
