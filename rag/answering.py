@@ -20,7 +20,7 @@ import numpy as np
 from rag.chunking import ABBREVIATIONS, sentence_spans
 from rag.embedding import Embedder
 from rag.evidence import MIN_EVIDENCE, EvidenceScorer, IdfLookup, Sentence
-from rag.phrases import key_phrase, question_type
+from rag.phrases import asked_column, key_phrase, question_type
 from rag.reader import SpanReader, TokenScores, linear_row
 from rag.retrieval import Passage
 
@@ -362,6 +362,9 @@ class ExtractiveAnswerer:
         floor = max(self.min_evidence, best_score - 0.05)
         considered = [(best_score, best)] + [(s, c) for s, c in scored[1 : 3 * self.max_quotes] if s >= floor]
         first_span = key_phrase(best.text, question, qtype, read.get(id(best)))
+        column = asked_column(best.text, best.header.rpartition("\n")[2], question) if best.header else None
+        if column and not (first_span and column[0] <= first_span[0] and first_span[1] <= column[1]):
+            first_span = column  # "What is the minimum term for cold storage?": the Minimum term cell, not the price
         phrase = best.text[first_span[0] : first_span[1]] if first_span else None
         chosen: list[tuple[float, Sentence, tuple[int, int] | None]] = [(best_score, best, first_span)]
         others: list[tuple[float, Sentence]] = []

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.lexical import STOPWORDS, stem_words
-from rag.reader import TokenScores
+from rag.lexical import STOPWORDS, stem_words, tokenize
+from rag.reader import TokenScores, cells_of
 
 WEIGHTS_FILE = Path(__file__).with_name("phrase_weights.json")
 
@@ -242,6 +242,31 @@ def load_weights(path: Path = WEIGHTS_FILE) -> np.ndarray:
     data = json.loads(path.read_text(encoding="utf-8"))
     table = data["weights"]
     return np.asarray([float(table.get(name, 0.0)) for name in FEATURES], dtype=np.float32)
+
+
+def asked_column(row: str, header: str, question: str) -> tuple[int, int] | None:
+    """The cell of a table ``row`` under the column the question asks for: of the columns whose names it
+    writes (all their words, units in brackets aside: "Minimum term", "Price (EUR)"), the first it names,
+    unless the question writes that cell's value too (then the column is a condition: "What is the minimum
+    term for 8 weeks of storage?"). The first column names the row, not what is asked of it ("Who runs the
+    Lyon office?" of an Office column). None when it names none, or the cells do not line up."""
+    names = [header[a:b] for a, b in cells_of(header)]
+    values = cells_of(row)
+    if len(names) != len(values):
+        return None
+    words = tokenize(question)
+    asked_value = set(words)
+    best: tuple[int, tuple[int, int]] | None = None
+    for name, (a, b) in list(zip(names, values, strict=True))[1:]:
+        wanted = tokenize(re.sub(r"\([^)]*\)", " ", name))
+        if a == b or not wanted or not set(wanted) <= set(words):
+            continue
+        if set(tokenize(row[a:b])) <= asked_value:
+            continue  # the question gives this column's value: a condition, not what is asked
+        first = min(words.index(w) for w in wanted)
+        if best is None or first < best[0]:
+            best = (first, (a, b))
+    return best[1] if best else None
 
 
 def key_phrase(

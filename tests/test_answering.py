@@ -12,7 +12,7 @@ from rag import answering
 from rag.answering import Answer, ExtractiveAnswerer, answer_confidence, decide, phrase_in, unmentioned_names
 from rag.chunking import Chunk
 from rag.evidence import EvidenceScorer, Sentence
-from rag.phrases import key_phrase, question_type, whole_name
+from rag.phrases import asked_column, key_phrase, question_type, whole_name
 from rag.reader import TokenScores
 from rag.retrieval import Passage
 
@@ -363,3 +363,21 @@ def test_a_further_quote_writes_the_answer_only_if_it_writes_the_phrase_whole() 
     assert phrase_in("1,000", "over 1,000.50 EUR") is None
     text = "İzmir | 95 EUR |"  # "İ".lower() is two characters: offsets are into the text as written
     assert phrase_in("95 eur", text) == (8, 14) and text[8:14] == "95 EUR"
+
+
+@pytest.mark.parametrize(
+    ("question", "cell"),
+    [
+        ("What is the minimum term for cold storage?", "8 weeks"),
+        ("What is the price (in EUR) of cold storage?", "14.2"),  # a unit in brackets is not a word to name
+        ("What is the unit for cold storage?", "pallet per week"),
+        ("Which storage has a minimum term of 8 weeks?", None),  # the term is the condition, not what is asked
+        ("Which service costs 14.2?", None),  # the first column names the row: left to the reader
+        ("How much does cold storage cost?", None),  # no column named
+    ],
+)
+def test_the_column_a_question_names_is_the_cell_asked_for(question: str, cell: str | None) -> None:
+    row = "Cold storage | pallet per week | 14.2 | 8 weeks"
+    span = asked_column(row, "Service | Unit | Price (EUR) | Minimum term", question)
+    assert (row[span[0] : span[1]] if span else None) == cell
+    assert asked_column(row, "Service | Unit", question) is None  # cells and names do not line up

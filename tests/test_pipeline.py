@@ -486,6 +486,44 @@ def test_a_table_row_answers_a_question_that_names_its_column_in_other_words(tmp
     assert not pipeline.answer("How many people work in Berlin?").answered
 
 
+def test_the_column_a_question_names_gives_the_key_phrase_of_its_row(tmp_path: Path, embedder) -> None:
+    """Found by a newcomer: "What is the minimum term for cold storage?" marked the row's price, 14.2."""
+
+    def sheet(name: str, rows: list[str]) -> str:
+        cells = (
+            "".join(f"<table:table-cell><text:p>{v}</text:p></table:table-cell>" for v in r.split(",")) for r in rows
+        )
+        return (
+            f'<table:table table:name="{name}">'
+            + "".join(f"<table:table-row>{c}</table:table-row>" for c in cells)
+            + "</table:table>"
+        )
+
+    freight = ["Route,Service,Price per pallet (EUR),Transit days", "Hamburg to Rotterdam,Standard,185,2",
+               "Hamburg to Gdansk,Standard,210,3", "Rotterdam to Lyon,Express,395,2"]  # fmt: skip
+    storage = ["Service,Unit,Price (EUR),Minimum term", "Ambient storage,pallet per week,6.5,4 weeks",
+               "Cold storage,pallet per week,14.2,8 weeks", "Pick and pack,order line,0.85,none",
+               "Hazardous goods storage,pallet per week,22,12 weeks"]  # fmt: skip
+    prices = make_odf("spreadsheet", sheet("Freight rates", freight) + sheet("Warehousing", storage))
+    canteen = (
+        "# Canteen prices\n\n| Meal | Employees | Guests |\n|---|---|---|\n| Lunch menu | 6.90 euros | 9.50 euros |\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"pricelist-2025.ods": prices, "canteen.md": canteen})
+    cold, hazardous = (
+        "Cold storage | pallet per week | 14.2 | 8 weeks",
+        "Hazardous goods storage | pallet per week | 22 | 12 weeks",
+    )
+    assert_rows_answer(
+        pipeline,
+        [
+            ("What is the minimum term for cold storage?", cold, "8 weeks"),
+            ("What is the minimum term for hazardous goods?", hazardous, "12 weeks"),
+            ("What is the price for cold storage?", cold, "14.2"),
+            ("How much does a lunch menu cost for guests?", "| Lunch menu | 6.90 euros | 9.50 euros |", "9.50 euros"),
+        ],
+    )
+
+
 def test_a_csv_file_is_answered_row_by_row_with_its_columns(tmp_path: Path, embedder) -> None:
     offices = "".join(",".join(row) + "\n" for row in OFFICES)
     prices = 'Produkt;Preis;Gewicht\nStratus Stuhl;"149,90 EUR";2,3 kg\nNimbus Tisch;"299,00 EUR";8,1 kg\n'
