@@ -226,11 +226,43 @@ def _fold(text: str) -> str:
 
 
 def unmentioned_names(question: str, passages: Sequence[Passage]) -> list[str]:
-    """The names of ``question`` (capitalised words after its first, and words with a digit: "Sweden", "Q3")
-    that no retrieved passage writes, case, accents, plural or adjective endings and typos aside. Retrieval
-    weighs such rare words heavily, so a name none of the passages holds is most likely one the documents never
-    mention. On SQuAD train, refusing on it cost more right answers (evidence@1 0.797 -> 0.787) than it
-    refused unanswerable questions (0.911 -> 0.919), so the answerer only says so (see ``run``)."""
+    """The names of ``question`` (:func:`question_names`) that no retrieved passage writes, case, accents,
+    plural or adjective endings and typos aside. Retrieval weighs such rare words heavily, so a name none of
+    the passages holds is most likely one the documents never mention. On SQuAD train, refusing on it cost more
+    right answers (evidence@1 0.797 -> 0.787) than it refused unanswerable questions (0.911 -> 0.919), so the
+    answerer only says so (see ``run``)."""
+    names = question_names(question)
+    if not names:
+        return []
+    text = _fold(" ".join(f"{p.chunk.title} {p.chunk.section or ''} {p.chunk.text}" for p in passages))
+    return _not_written(names, text)
+
+
+def _not_written(names: Sequence[str], text: str) -> list[str]:
+    written = set(re.findall(r"\w+", text))
+    return [n for n in names if not _written(_fold(n), written, text)]
+
+
+def row_is_about_another(names: Sequence[str], row: Sentence, passages: Sequence[Passage]) -> bool:
+    """Whether a table ``row`` answers about something else than the question ``names``: one of them is
+    written neither in the row nor around it (its table's header, heading and title, the prose of its
+    passage), so it is another row's ("Gdansk to Lyon" of a "Hamburg to Lyon" row beside a "Hamburg to Gdansk"
+    one) or nobody's ("Berlin" of a table of Hamburg, Gdansk and Lyon). A row is a record of one thing: unlike a
+    sentence of prose, it cannot be about a name it does not hold."""
+    if not names or not row.header:
+        return False
+    around = [row.title, row.section, row.header, row.text]
+    for passage in passages:
+        chunk = passage.chunk
+        if chunk.source == row.source and chunk.start <= row.start < chunk.end:
+            around += [line for line in chunk.text.splitlines() if "|" not in line]  # its prose, not its rows
+            break
+    return bool(_not_written(names, _fold(" ".join(around))))
+
+
+def question_names(question: str) -> list[str]:
+    """The names of ``question``: capitalised words after its first, and words with a digit ("Sweden", "Q3");
+    runs of them as one ("World Cup")."""
     words: list[str] = []
     for start, end in sentence_spans(question):  # each sentence's first word is capitalised anyway
         sentence = question[start:end]
@@ -244,12 +276,7 @@ def unmentioned_names(question: str, passages: Sequence[Passage]) -> list[str]:
             else:
                 words.append(word)
             last = m.end()
-    names = list(dict.fromkeys(words))
-    if not names:
-        return []
-    text = _fold(" ".join(f"{p.chunk.title} {p.chunk.section or ''} {p.chunk.text}" for p in passages))
-    written = set(re.findall(r"\w+", text))
-    return [n for n in names if not _written(_fold(n), written, text)]
+    return list(dict.fromkeys(words))
 
 
 def _is_name(word: str) -> bool:
@@ -352,6 +379,8 @@ class ExtractiveAnswerer:
             pick = 0  # a question that only names something, named exactly by the best-ranked sentence
         if pick is None:
             return self.refusal(question, query, scored, unknown)
+        if row_is_about_another(question_names(question), ranked[pick][2], passages):
+            return self.refusal(question, query, scored, unknown)  # the table holds no row about what is asked
         read = {id(s): x for (_, _, s), x in zip(ranked, readings, strict=False)}
         qtype = question_type(question)
         scored.insert(0, scored.pop(pick))
