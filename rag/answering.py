@@ -245,18 +245,16 @@ def _not_written(names: Sequence[str], text: str) -> list[str]:
 
 def row_is_about_another(names: Sequence[str], row: Sentence, passages: Sequence[Passage]) -> bool:
     """Whether a table ``row`` answers about something else than the question ``names``: one of them is
-    written neither in the row nor around it (its table's header, heading and title, the prose of its
-    passage), so it is another row's ("Gdansk to Lyon" of a "Hamburg to Lyon" row beside a "Hamburg to Gdansk"
-    one) or nobody's ("Berlin" of a table of Hamburg, Gdansk and Lyon). A row is a record of one thing: unlike a
-    sentence of prose, it cannot be about a name it does not hold."""
+    written neither in the row nor around it (its table's header, heading and title, the prose of the passages
+    retrieved from its document), so it is another row's ("Gdansk to Lyon" of a "Hamburg to Lyon" row beside a
+    "Hamburg to Gdansk" one) or not its document's ("Berlin" of a table of Hamburg, Gdansk and Lyon). A row is a
+    record of one thing: unlike a sentence of prose, it cannot be about a name it does not hold."""
     if not names or not row.header:
         return False
     around = [row.title, row.section, row.header, row.text]
     for passage in passages:
-        chunk = passage.chunk
-        if chunk.source == row.source and chunk.start <= row.start < chunk.end:
-            around += [line for line in chunk.text.splitlines() if "|" not in line]  # its prose, not its rows
-            break
+        if passage.chunk.source == row.source:  # its prose, not its rows
+            around += [passage.chunk.section or "", *(ln for ln in passage.chunk.text.splitlines() if "|" not in ln)]
     return bool(_not_written(names, _fold(" ".join(around))))
 
 

@@ -9,7 +9,16 @@ import pytest
 from conftest import HashEmbedder
 
 from rag import answering
-from rag.answering import Answer, ExtractiveAnswerer, answer_confidence, decide, phrase_in, unmentioned_names
+from rag.answering import (
+    Answer,
+    ExtractiveAnswerer,
+    answer_confidence,
+    decide,
+    phrase_in,
+    question_names,
+    row_is_about_another,
+    unmentioned_names,
+)
 from rag.chunking import Chunk
 from rag.evidence import EvidenceScorer, Sentence
 from rag.phrases import asked_column, key_phrase, question_type, whole_name
@@ -381,3 +390,22 @@ def test_the_column_a_question_names_is_the_cell_asked_for(question: str, cell: 
     span = asked_column(row, "Service | Unit | Price (EUR) | Minimum term", question)
     assert (row[span[0] : span[1]] if span else None) == cell
     assert asked_column(row, "Service | Unit", question) is None  # cells and names do not line up
+
+
+def test_a_row_is_about_the_names_it_holds_or_its_document_writes_beside_its_table() -> None:
+    table = "| City | Manager |\n|---|---|\n| Lyon | Camille Roux |\n| Gdansk | Piotr Nowak |"
+    text = f"# Offices\n\nNordlicht runs four offices.\n\n{table}"
+    row = "| Lyon | Camille Roux |"
+    start = text.index(row)
+    passages = [Passage(Chunk("offices.md", "Offices", text, 0, len(text), 0), 1.0, 0.5, 1.0, 0)]
+    lyon = Sentence("offices.md", "Offices", start, start + len(row), row, 0, header="Offices\n| City | Manager |")
+
+    def about_another(question: str) -> bool:
+        return row_is_about_another(question_names(question), lyon, passages)
+
+    assert not about_another("Who manages the Lyon office?")
+    assert not about_another("Who manages the Lyon office of Nordlicht?")  # written beside the table
+    assert about_another("Who manages the Gdansk office?")  # another row's
+    assert about_another("Who manages the Berlin office?")  # nobody's
+    prose = Sentence("offices.md", "Offices", 20, 47, "Nordlicht runs four offices.", 0)
+    assert not row_is_about_another(["Berlin"], prose, passages)  # prose is left to the never-mentioned note

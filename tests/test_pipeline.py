@@ -527,10 +527,13 @@ def test_the_column_a_question_names_gives_the_key_phrase_of_its_row(tmp_path: P
 def test_a_table_row_about_another_thing_than_the_question_names_is_no_answer(tmp_path: Path, embedder) -> None:
     """Found by a newcomer: "Who manages the Berlin office?" answered with the Hamburg row (Berlin, named in
     another file, made no note), "… from Gdansk to Lyon?" with the Hamburg to Lyon row."""
-    offices = "".join(",".join(row) + "\n" for row in OFFICES)
+    rows = [f"| {' | '.join(row)} |" for row in OFFICES]
+    offices = "# Offices\n\nNordlicht Logistics runs four offices.\n\n" + "\n".join(
+        [rows[0], "|---|---|---|---|", *rows[1:]]
+    )
     freight = "Route,Service,Price per pallet (EUR)\nHamburg to Lyon,Standard,340\nHamburg to Gdansk,Standard,210\n"
     kickoff = "# Sales kickoff\n\nThe kickoff took place in Berlin on 14 July.\n"
-    pipeline = pipeline_on(tmp_path, embedder, {"offices.csv": offices, "freight.csv": freight, "kickoff.md": kickoff})
+    pipeline = pipeline_on(tmp_path, embedder, {"offices.md": offices, "freight.csv": freight, "kickoff.md": kickoff})
     for question in ("Who manages the Berlin office?", "What is the price per pallet from Gdansk to Lyon?"):
         answer = pipeline.answer(question)
         assert not answer.answered and not answer.quotes, (question, answer.text)
@@ -538,7 +541,7 @@ def test_a_table_row_about_another_thing_than_the_question_names_is_no_answer(tm
         pipeline,
         [
             ("What is the price per pallet from Hamburg to Lyon?", "Hamburg to Lyon | Standard | 340", "340"),
-            ("Who manages the Lyon office?", "Sales Office | Lyon | Camille Roux | 12", "Camille Roux"),
+            ("Who manages the Lyon office?", "| Sales Office | Lyon | Camille Roux | 12 |", "Camille Roux"),
         ],
     )
 
