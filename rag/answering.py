@@ -95,7 +95,8 @@ CANNOT_SUMMARISE = (
 )
 _WHOLE = (
     r"(?:(?:the|this|these|that|those|all|each|every|my|our)\s+)?(?:\w+\s+)?"
-    r"(?:documents?|articles?|files?|texts?|notes|pdfs?|reports?|papers?|folder|collection)"
+    r"(?:documents?|articles?|files?|texts?|notes|pdfs?|reports?|papers?|folder|collection|handbooks?|manuals?|"
+    r"guides?|books?|slides|slide decks?|decks?|presentations?|spreadsheets?|e-?mails?|memos?|minutes)"
 )
 """The documents as a whole, or one of them: "the documents", "this article", "the second report"."""
 _SUMMARY = re.compile(
@@ -104,7 +105,9 @@ _SUMMARY = re.compile(
     r"|give (?:me )?(?:a |an )?(?:short |brief )?(?:summary|overview|gist)(?:\s+of\s+(?:" + _WHOLE + r"|it|them))?"
     r"|tl;?dr"
     r"|what (?:are|were) the (?:main|key) (?:points|takeaways|ideas|topics)(?:\s+(?:of|in)\s+" + _WHOLE + r")?"
-    r"|what (?:is|are) " + _WHOLE + r" about)\W*$",
+    r"|what (?:is|are) " + _WHOLE + r" about"
+    r"|(?:what|which) (?:documents|files|texts|sources) (?:do|can) you (?:have|know|see|read|search)(?: about)?"
+    r"|(?:list|show)(?: me)? (?:the |all |your )*(?:documents|files|sources))\W*$",
     re.IGNORECASE,
 )
 """A request for a summary of the documents as a whole: "Summarize the documents", "What are the main points of the

@@ -721,14 +721,11 @@ class Pipeline:
         if where is not None and not store.sources(where):
             return Answer(question, _no_match(where, store.sources()), False, query=question)
         if asks_for_summary(question):
-            catalog = store.catalog(5)
-            titles = "; ".join(title or source for source, title, _, _ in catalog.listed)
-            more = (
-                f" and {catalog.documents - len(catalog.listed)} more"
-                if catalog.documents > len(catalog.listed)
-                else ""
-            )
-            return Answer(question, CANNOT_SUMMARISE.format(titles=titles + more), False, query=question)
+            catalog = store.catalog(50)
+            named = list(dict.fromkeys(title or source for source, title, _, _ in catalog.listed))  # copies once
+            hidden = len(named[5:]) + catalog.documents - len(catalog.listed)  # (beyond the first 50: counted)
+            titles = "; ".join(named[:5]) + (f" and {hidden} more" if hidden else "")
+            return Answer(question, CANNOT_SUMMARISE.format(titles=titles), False, query=question)
         resolved = resolve_follow_up(question, history)
         query = resolved or standalone_question(question, history)
         lookup = self._spelled_out(store)  # "Who is the CISO?" of documents that write "Chief Information …"

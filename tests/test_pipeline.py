@@ -106,7 +106,13 @@ def test_off_topic_questions_are_refused_without_quotes(seeds_pipeline: Pipeline
 
 @pytest.mark.parametrize(
     "question",
-    ["Summarize the documents", "What are the main points of the second article?", "What is this document about?"],
+    [
+        "Summarize the documents",
+        "What are the main points of the second article?",
+        "What is this document about?",
+        "Give me a summary of the handbook.",
+        "What documents do you have?",
+    ],
 )
 def test_a_request_for_a_summary_is_told_what_the_bot_can_do_not_that_the_documents_are_silent(
     seeds_pipeline: Pipeline, question: str
@@ -117,6 +123,14 @@ def test_a_request_for_a_summary_is_told_what_the_bot_can_do_not_that_the_docume
     assert seeds_pipeline.answer("Who summarised the talks?").text.startswith("The documents do not say")
     for asked in ("What were the main topics discussed in Brussels?", "Give me an overview of the reparations loan"):
         assert "cannot summarise" not in seeds_pipeline.answer(asked).text, asked  # questions about something
+
+
+def test_the_documents_listed_for_a_summary_name_copies_of_one_document_once(tmp_path: Path, embedder) -> None:
+    """Found by a newcomer: the handbook's .odt, .docx and .pdf copies were listed as three documents."""
+    files = {f"handbook-v{n}.md": f"# Crew handbook\n\nVersion {n}.\n" for n in (1, 2, 3)}
+    pipeline = pipeline_on(tmp_path, embedder, {**files, "fleet.md": "# Fleet report\n\nThe fleet grew.\n"})
+    text = pipeline.answer("What documents do you have?").text
+    assert text.endswith("The documents: Fleet report; Crew handbook."), text  # in the order the index keeps
 
 
 def test_every_quote_of_many_answers_is_verbatim_at_its_offsets(seeds_pipeline: Pipeline) -> None:
