@@ -649,7 +649,11 @@ def build_demo(pipeline: Pipeline, lock: threading.Lock | None = None, history_s
                     elem_id="search-in",
                 )
                 chatbot = gr.Chatbot(
-                    label="Answers with sources", height=600, elem_id="chat", latex_delimiters=[], buttons=["copy"]
+                    label="Answers with sources",
+                    height="max(320px, 100vh - 360px)",  # the window's height, less the title and the question box
+                    elem_id="chat",
+                    latex_delimiters=[],
+                    buttons=["copy"],
                 )
                 chat_box = gr.ChatInterface(
                     chat,
