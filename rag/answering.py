@@ -20,7 +20,7 @@ import numpy as np
 from rag.chunking import ABBREVIATIONS, sentence_spans
 from rag.embedding import Embedder
 from rag.evidence import MIN_EVIDENCE, EvidenceScorer, IdfLookup, Sentence
-from rag.phrases import asked_column, key_phrase, question_type
+from rag.phrases import asked_column, key_phrase, money_for_a_count, question_type
 from rag.reader import SpanReader, TokenScores, linear_row
 from rag.retrieval import Passage
 
@@ -375,6 +375,11 @@ class ExtractiveAnswerer:
         # A sentence the reader could not read (no reader, or no tokens left) has no margin: -inf, not "surely
         # no answer"; with none read, decide() falls back to the evidence threshold.
         margins = np.asarray([x.margin if x else -np.inf for x in readings] or [-np.inf] * len(top))
+        wrong_kind = [money_for_a_count(question, s.text, x) for (_, _, s), x in zip(top, readings, strict=False)]
+        if any(wrong_kind):  # "How many people …?" is not answered by a salary, however sure the reader is
+            if all(wrong_kind) and len(wrong_kind) == len(top):
+                return self.refusal(question, query, scored, unknown)
+            rank = np.where(np.asarray(wrong_kind + [False] * (len(top) - len(wrong_kind))), -np.inf, rank)
         pick = decide(rank, evidence, margins, self.min_evidence)
         if pick is None and self.names_what_is_asked(scored, query):
             pick = 0  # a question that only names something, named exactly by the best-ranked sentence

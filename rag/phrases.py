@@ -244,6 +244,32 @@ def load_weights(path: Path = WEIGHTS_FILE) -> np.ndarray:
     return np.asarray([float(table.get(name, 0.0)) for name in FEATURES], dtype=np.float32)
 
 
+_COUNT = re.compile(
+    r"\bhow\s+many\s+(?!(?:" + _CURRENCY_WORDS + r"|cents?|pence|francs?|yen|yuan|rupees?|kron[aeo]r?|zlotys?|złoty|"
+    r"times|percent|per\s*cent)\b)[a-z]",
+    re.I,
+)
+"""A question that asks to count things ("How many people …?"), not an amount of money ("How many euros …?")."""
+_PAID_AFTER = re.compile(
+    r"\s*(?:(?i:" + _CURRENCY_WORDS + r"|zlotys?|złoty|kron[aeo]r?|francs?|rupees?)(?![\w-])"
+    r"|[A-Z]{3}(?=\s+(?:per|a|an)\b))"  # a currency's code before a period: "PLN per month"
+)
+"""What follows an amount of money written without a symbol: a currency's word or code ("7,500 PLN per month")."""
+_PAID = re.compile(r"\d" + _PAID_AFTER.pattern)
+
+
+def money_for_a_count(question: str, sentence: str, scores: TokenScores | None) -> bool:
+    """Whether the reader answers a question that counts things ("How many people work in Gdansk?") with an amount
+    of money ("7,500 to 9,000 PLN per month" of a job's row): no answer to it, whatever the reader's margin."""
+    if scores is None or not _COUNT.search(question):
+        return False
+    span = reader_phrase(sentence, scores)
+    if span is None:
+        return False
+    text = sentence[span[0] : span[1]]
+    return bool(_IS_MONEY.search(text) or _PAID.search(text) or _PAID_AFTER.match(sentence, span[1]))
+
+
 def asked_column(row: str, header: str, question: str) -> tuple[int, int] | None:
     """The cell of a table ``row`` under the column the question asks for: of the columns whose names it
     writes (all their words, units in brackets aside: "Minimum term", "Price (EUR)"), the first it names,

@@ -560,6 +560,22 @@ def test_a_table_row_about_another_thing_than_the_question_names_is_no_answer(tm
     )
 
 
+def test_a_question_that_counts_things_is_not_answered_with_an_amount_of_money(tmp_path: Path, embedder) -> None:
+    """Found by a newcomer: "How many people work in Gdansk?" marked a job's salary, "7,500 to 9,000" PLN."""
+    careers = (
+        "<html><head><title>Careers</title></head><body><main><h1>Careers</h1><p>We are hiring in Gdansk.</p>"
+        "<table><tr><th>Position</th><th>Location</th><th>Salary range</th></tr>"
+        "<tr><td>Warehouse shift lead</td><td>Gdansk</td><td>7,500 to 9,000 PLN per month</td></tr>"
+        "<tr><td>Data engineer</td><td>Hamburg</td><td>65,000 to 78,000 EUR per year</td></tr></table>"
+        "</main></body></html>"
+    )
+    offices = "City,Manager,Staff,Opened\nHamburg,Lars Petersen,142,2009\nGdansk,Piotr Zielinski,37,2019\n"
+    pipeline = pipeline_on(tmp_path, embedder, {"careers.html": careers, "offices.csv": offices})
+    assert_rows_answer(pipeline, [("How many people work in Gdansk?", "Gdansk | Piotr Zielinski | 37 | 2019", "37")])
+    salary = pipeline.answer("How much does the warehouse shift lead earn?")
+    assert salary.answered and salary.key_phrase.startswith("7,500 to 9,000"), salary.text
+
+
 def test_a_csv_file_is_answered_row_by_row_with_its_columns(tmp_path: Path, embedder) -> None:
     offices = "".join(",".join(row) + "\n" for row in OFFICES)
     prices = 'Produkt;Preis;Gewicht\nStratus Stuhl;"149,90 EUR";2,3 kg\nNimbus Tisch;"299,00 EUR";8,1 kg\n'
