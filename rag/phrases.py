@@ -258,6 +258,10 @@ _PAID_AFTER = re.compile(
 _PAID = re.compile(r"\d" + _PAID_AFTER.pattern)
 
 
+_PERIOD_ON_PERIOD = re.compile(r"[\s-](?:on|over)[\s-](?P<period>year|quarter|month|week|day)\b", re.I)
+"""The rest of "year on year", "month-over-month": a reader's span that ends at its first word ends there too."""
+
+
 def money_for_a_count(question: str, sentence: str, scores: TokenScores | None) -> bool:
     """Whether the reader answers a question that counts things ("How many people work in Gdansk?") with an amount
     of money ("7,500 to 9,000 PLN per month" of a job's row): no answer to it, whatever the reader's margin."""
@@ -334,6 +338,9 @@ def key_phrase(
             if span[0] and _CURRENCY.fullmatch(sentence, span[0] - 1, span[1]):  # only the currency word
                 amount = _AMOUNT_BEFORE.search(sentence, 0, span[0])
                 return (amount.start(), span[1]) if amount else span  # "400 EUR", not "EUR"
+            period = _PERIOD_ON_PERIOD.match(sentence, span[1])
+            if period and re.search(rf"\b{period['period']}$", sentence[span[0] : span[1]], re.I):
+                return (span[0], period.end())  # "22 percent year on year", not "22 percent year"
             return span
     spans, features = candidates(sentence, question, qtype)
     return choose(sentence, question, spans, features, load_weights(), qtype)

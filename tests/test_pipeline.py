@@ -576,6 +576,15 @@ def test_a_question_that_counts_things_is_not_answered_with_an_amount_of_money(t
     assert salary.answered and salary.key_phrase.startswith("7,500 to 9,000"), salary.text
 
 
+def test_a_key_phrase_does_not_stop_inside_year_on_year(tmp_path: Path, embedder) -> None:
+    """Found by a newcomer: "By how much did Rotterdam grow?" marked "22 percent year" of "… year on year"."""
+    pipeline = pipeline_on(
+        tmp_path, embedder, {"sales.md": "# Q3 sales\n\nRotterdam grew fastest, up 22 percent year on year.\n"}
+    )
+    grew = pipeline.answer("By how much did Rotterdam grow?")
+    assert grew.answered and grew.key_phrase == "22 percent year on year", grew.text
+
+
 def test_a_csv_file_is_answered_row_by_row_with_its_columns(tmp_path: Path, embedder) -> None:
     offices = "".join(",".join(row) + "\n" for row in OFFICES)
     prices = 'Produkt;Preis;Gewicht\nStratus Stuhl;"149,90 EUR";2,3 kg\nNimbus Tisch;"299,00 EUR";8,1 kg\n'
