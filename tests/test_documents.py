@@ -774,6 +774,32 @@ def test_ods_sheets_are_tables_as_shown_with_the_empty_margins_a_sheet_writes_le
     assert doc.section_at(doc.text.index("Lyon")) == "Staff"
 
 
+def test_ods_title_rows_are_headings_and_a_far_away_cell_costs_no_memory(tmp_path: Path) -> None:
+    """Found by a review: a title merged across columns became the table's header row; and a 637-byte sheet
+    of 400 one-cell rows and one cell 200,000 columns to the right took 654 MB (every row padded that wide)."""
+    title = '<table:table-row><table:table-cell table:number-columns-spanned="3"><text:p>Price list 2024</text:p>'
+    title += '</table:table-cell><table:covered-table-cell table:number-columns-repeated="2"/></table:table-row>'
+    rows = "".join(f"<table:table-row>{cells(*r)}</table:table-row>" for r in [("Service", "Price"), ("Cold", "14.2")])
+    doc = load_file(
+        write(
+            tmp_path, "prices.ods", make_odf("spreadsheet", f'<table:table table:name="P">{title}{rows}</table:table>')
+        )
+    )
+    assert doc.text == "Price list 2024\n\nService | Price\nCold | 14.2"
+    assert doc.sections == ((0, "Price list 2024"),)
+    far = (
+        '<table:table-row><table:table-cell table:number-columns-repeated="200000"/>'
+        + cells("x")
+        + "</table:table-row>"
+    )
+    body = "<table:table-row>" + cells("a") + "</table:table-row>"
+    sheet = make_odf("spreadsheet", f'<table:table table:name="S">{body * 400}{far}</table:table>')
+    started = time.perf_counter()
+    doc = load_file(write(tmp_path, "far.ods", sheet))
+    assert time.perf_counter() - started < 2
+    assert doc.text == "a |\n" * 400 + " | x"  # two columns: the ones that hold text
+
+
 def test_odp_slides_are_pages_read_top_down_with_their_notes_and_not_the_master_fields(tmp_path: Path) -> None:
     def frame(kind: str, y: str, text: str) -> str:
         kind = f' presentation:class="{kind}"' if kind else ""

@@ -222,21 +222,33 @@ def _hidden_table_styles(styles: Any) -> set[str]:
     }
 
 
-def _row_cells(row: Any, budget: int) -> list[str]:
-    """One row's cells, at most ``budget`` of them. Repeated cells (how a sheet writes a run of equal or empty
-    cells) are expanded, but for the empty run that ends the row: a sheet writes its empty margin that way."""
-    cells: list[str] = []
-    empty = 0
+def _row_cells(row: Any, budget: int) -> tuple[dict[int, str], bool]:
+    """One row's cells that hold text, by column (at most ``budget`` of them), and whether the row is a title: its
+    one cell merged across columns. A repeated cell (how a sheet writes a run of equal or empty cells) counts
+    as many columns; empty ones take no memory, however many a sheet declares."""
+    cells: dict[int, str] = {}
+    column, spanned = 0, False
     for cell in row.iterchildren(f"{_TABLE}table-cell", f"{_TABLE}covered-table-cell"):
+        repeat = max(int(cell.get(f"{_TABLE}number-columns-repeated") or 1), 1)
         text = _cell_text(cell)
-        repeat = int(cell.get(f"{_TABLE}number-columns-repeated") or 1)
-        if not text:
-            empty += repeat
-            continue
-        cells.extend([""] * min(empty, budget - len(cells)))
-        cells.extend([text] * min(repeat, budget - len(cells)))
-        empty = 0
-    return cells
+        if text:
+            cells.update(dict.fromkeys(range(column, column + min(repeat, budget - len(cells))), text))
+            spanned = spanned or int(cell.get(f"{_TABLE}number-columns-spanned") or 1) > 1
+        column += repeat
+        if len(cells) >= budget:
+            break
+    return cells, spanned and len(cells) == 1
+
+
+def _sheet_table(rows: list[dict[int, str]], titles: set[int], name: str, warnings: list[str]) -> tuple[list[str], str]:
+    """A sheet's rows (cells by column) as a table of the columns that hold text in some row: the titles above it
+    and its rows, within :data:`MAX_CELLS` cells once laid out (rows beyond are cut, with a warning)."""
+    used = sorted(set().union(*rows))
+    fit = MAX_CELLS // max(len(used), 1)
+    if len(rows) > fit:
+        warnings.append(f"sheet {name!r} cut short: its rows span {len(used):,} columns")
+        rows = rows[:fit]
+    return _table([(n, [cells.get(c, "") for c in used]) for n, cells in enumerate(rows, 1)], titles)
 
 
 def _free(element: Any) -> None:
@@ -253,25 +265,27 @@ def _spreadsheet(content: Any, out: _Blocks, warnings: list[str]) -> None:
 
     hidden: set[str] = set()
     sheets: list[tuple[str, list[str], str]] = []
-    name, rows, depth, budget = "", list[tuple[int, list[str]]](), 0, MAX_CELLS
+    name, rows, title_rows, depth, budget = "", list[dict[int, str]](), set[int](), 0, MAX_CELLS
     wanted = (f"{_OFFICE}automatic-styles", f"{_TABLE}table", f"{_TABLE}table-row")
     for event, element in etree.iterparse(content, events=("start", "end"), tag=wanted, **_PARSER_OPTIONS):
         if element.tag == f"{_TABLE}table":
             depth += 1 if event == "start" else -1
             if event == "start" and depth == 1:
-                name, rows = element.get(f"{_TABLE}name") or f"Sheet {len(sheets) + 1}", []
+                name, rows, title_rows = element.get(f"{_TABLE}name") or f"Sheet {len(sheets) + 1}", [], set()
             elif event == "end" and depth == 0:
                 if element.get(f"{_TABLE}style-name") in hidden:
                     warnings.append(f"hidden sheet {name!r} not read")
                 elif rows:
-                    sheets.append((name, *_table(rows, set())))
+                    sheets.append((name, *_sheet_table(rows, title_rows, name, warnings)))
                 _free(element)
         elif element.tag == f"{_TABLE}table-row" and event == "end" and depth == 1:  # not a nested table's
             if budget > 0:
-                cells = _row_cells(element, budget)
-                repeat = int(element.get(f"{_TABLE}number-rows-repeated") or 1) if cells else 1
+                cells, title = _row_cells(element, budget)
+                repeat = max(int(element.get(f"{_TABLE}number-rows-repeated") or 1), 1) if cells else 1
                 for _ in range(min(repeat, budget // len(cells)) if cells else 0):
-                    rows.append((len(rows) + 1, cells))
+                    rows.append(cells)
+                    if title:
+                        title_rows.add(len(rows))
                 budget -= max(len(cells) * repeat, 1)
                 if budget <= 0:
                     warnings.append(f"sheet {name!r} cut short: the file has over {MAX_CELLS:,} cells")
