@@ -927,6 +927,20 @@ def test_rtf_text_in_another_code_page_or_in_unicode_escapes_is_read_as_written(
     assert load_file(write(tmp_path, "mac.rtf", mac)).text == "Café."
 
 
+def test_rtf_beyond_the_basic_plane_tables_in_headers_and_long_cells(tmp_path: Path) -> None:
+    """Found by a review: an emoji written as two UTF-16 halves (as LibreOffice, Word and TextEdit write it) became
+    spaces, a "\\u" out of range raised ValueError, a header's table ran its cells together, and a cell of many
+    paragraphs took quadratic time (23 s for 400,000)."""
+    emoji = r"{\rtf1 Sales rose 5 % \uc0 \u55357\uc1 \u56832\'3f in May; x\u99999999 y.\par}"
+    assert load_file(write(tmp_path, "e.rtf", emoji)).text == "Sales rose 5 % \U0001f600 in May; x."
+    header = r"{\rtf1{\header\pard\intbl Acme Logistics GmbH\cell Hafenstrasse 17 Hamburg\cell\row}Body text.\par}"
+    assert load_file(write(tmp_path, "h.rtf", header)).text.endswith("Acme Logistics GmbH | Hafenstrasse 17 Hamburg")
+    long_cell = b"{\\rtf1\\intbl " + b"abcdefghij\\par " * 200_000 + b"\\cell\\row}"
+    started = time.perf_counter()
+    assert len(load_file(write(tmp_path, "long.rtf", long_cell)).text) == 11 * 200_000 - 1
+    assert time.perf_counter() - started < 5
+
+
 def test_not_really_rtf_or_hostile_rtf_files_are_refused_with_a_reason(tmp_path: Path) -> None:
     assert reason(write(tmp_path, "notes.rtf", "Just text.")).startswith("not an RTF document")
     assert "nested" in reason(write(tmp_path, "deep.rtf", "{\\rtf1 " + "{" * 5000 + "x" + "}" * 5000 + "}"))

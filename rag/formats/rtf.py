@@ -104,11 +104,11 @@ class _Reader:
             return
         if state.where != "body":
             return
-        text = "".join(self.paragraph.text)
-        self.paragraph.text = []
-        if self.paragraph.in_table:  # a paragraph inside a cell: the cell goes on
-            self.paragraph.text = [text, " "] if text.strip() else []
+        if self.paragraph.in_table:  # a paragraph inside a cell: the cell goes on (joined once, at its end)
+            self.paragraph.text.append(" ")
             return
+        text = _joined(self.paragraph.text)
+        self.paragraph.text = []
         self.flush_rows()
         heading = self.paragraph.outline is not None or self.paragraph.style in self.heading_styles
         line = _one_line(text) if heading else text
@@ -120,11 +120,11 @@ class _Reader:
         self.boxes = []
 
     def end_cell(self) -> None:
-        self.cells.append(_one_line("".join(self.paragraph.text)).replace("|", "/"))
+        self.cells.append(_one_line(_joined(self.paragraph.text)).replace("|", "/"))
         self.paragraph.text = []
 
     def end_row(self) -> None:
-        if self.paragraph.text and "".join(self.paragraph.text).strip():
+        if self.paragraph.text and _joined(self.paragraph.text).strip():
             self.end_cell()
         if any(self.cells):
             self.rows.append(" | ".join(self.cells).rstrip())
@@ -144,10 +144,10 @@ class _Reader:
 
     def end_note(self, kind: str) -> None:
         if kind == "box":
-            self.boxes.append("".join(self.note_text).strip())
+            self.boxes.append(_joined(self.note_text).strip())
             self.note_text = []
             return
-        text = _one_line("".join(self.note_text))
+        text = _one_line(_joined(self.note_text)).strip(" |")  # a table's last cell ends a line with " |"
         self.note_text = []
         if kind == "header":
             if len(re.findall(r"[^\W\d_]{2,}", text)) >= 2 and text not in self.notes["header"]:
@@ -163,6 +163,15 @@ class _Reader:
                 self.out.add(heading, heading=True)
                 for block in self.notes[kind]:
                     self.out.add(block)
+
+
+def _joined(parts: list[str]) -> str:
+    """The text of ``parts``, a character beyond the first 65,536 joined from the two halves RTF writes it in
+    ("\\u55357 \\u56832": 😀); a half alone becomes U+FFFD."""
+    text = "".join(parts)
+    if any("\ud800" <= c <= "\udfff" for c in text):
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
 
 
 def _codec(number: int) -> str:
@@ -260,7 +269,8 @@ def load(path: Path, raw: bytes) -> Extracted:
             elif word == b"uc" and number is not None:
                 state.skip_after_unicode = max(number, 0)
             elif word == b"u" and number is not None:
-                reader.text(state, chr(number + 65536 if number < 0 else number) if number else "")
+                if -32768 <= number <= 65535:  # a UTF-16 unit, written signed; a pair is joined by _joined
+                    reader.text(state, chr(number + 65536 if number < 0 else number) if number else "")
                 skip_chars = state.skip_after_unicode
             elif word in _SYMBOLS:
                 reader.text(state, _SYMBOLS[word])
@@ -279,10 +289,14 @@ def load(path: Path, raw: bytes) -> Extracted:
                 reader.paragraph.in_table = True
             elif word == b"cell" and body:
                 reader.end_cell()
+            elif word == b"cell":  # a table in a header, a text box or a note
+                reader.text(state, " | ")
             elif word == b"nestcell":
                 reader.text(state, " ")
             elif word == b"row" and body:
                 reader.end_row()
+            elif word == b"row":
+                reader.text(state, "\n")
             elif word == b"v":
                 state.hidden = number != 0
             elif word == b"deleted":
@@ -292,5 +306,5 @@ def load(path: Path, raw: bytes) -> Extracted:
     if pending:
         reader.text(state, pending.decode(encoding, errors="replace"))
     reader.finish()
-    title = _useful_title("".join(reader.title))
+    title = _useful_title(_joined(reader.title))
     return Extracted(reader.out.text(), title or reader.first_heading, sections=tuple(reader.out.sections))
