@@ -250,11 +250,15 @@ _COUNT = re.compile(
     re.I,
 )
 """A question that asks to count things ("How many people …?"), not an amount of money ("How many euros …?")."""
+_CURRENCY_CODES = (
+    "EUR USD GBP CHF JPY PLN SEK NOK DKK CZK HUF RON BGN CNY INR AUD CAD NZD HKD SGD ZAR BRL MXN TRY UAH KRW"
+).split()
 _PAID_AFTER = re.compile(
-    r"\s*(?:(?i:" + _CURRENCY_WORDS + r"|zlotys?|złoty|kron[aeo]r?|francs?|rupees?)(?![\w-])"
-    r"|[A-Z]{3}(?=\s+(?:per|a|an)\b))"  # a currency's code before a period: "PLN per month"
+    r"\s*(?:(?i:" + _CURRENCY_WORDS + r"|zlotys?|złoty|kron[aeo]r?|francs?|rupees?)|" + "|".join(_CURRENCY_CODES) + r")"
+    r"(?=\s*(?:$|[.,;:!?)|/]|(?:per|a|an|each|for|in|to|and|or|net|gross)\b))"
 )
-"""What follows an amount of money written without a symbol: a currency's word or code ("7,500 PLN per month")."""
+"""What follows an amount of money written without a symbol: a currency's word or code, then the end of the
+amount ("7,500 PLN per month", "45 euros."), not a noun ("33 Euro pallets")."""
 _PAID = re.compile(r"\d" + _PAID_AFTER.pattern)
 
 
@@ -278,8 +282,12 @@ def asked_column(row: str, header: str, question: str) -> tuple[int, int] | None
     """The cell of a table ``row`` under the column the question asks for: of the columns whose names it
     writes (all their words, units in brackets aside: "Minimum term", "Price (EUR)"), the first it names,
     unless the question writes that cell's value too (then the column is a condition: "What is the minimum
-    term for 8 weeks of storage?"). The first column names the row, not what is asked of it ("Who runs the
-    Lyon office?" of an Office column). None when it names none, or the cells do not line up."""
+    term for 8 weeks of storage?"), or asks for an amount the cell does not hold. The first column names the row,
+    not what is asked of it ("Who runs the Lyon office?" of an Office column), and a question for a person, a
+    place or a date asks for that. None when it names none, or the cells do not line up."""
+    qtype = question_type(question)
+    if qtype in ("person", "place", "date"):
+        return None  # "Where is the event on 12 May?" asks for a place, whatever columns it names
     names = [header[a:b] for a, b in cells_of(header)]
     values = cells_of(row)
     if len(names) != len(values):
@@ -293,6 +301,8 @@ def asked_column(row: str, header: str, question: str) -> tuple[int, int] | None
             continue
         if set(tokenize(row[a:b])) <= asked_value:
             continue  # the question gives this column's value: a condition, not what is asked
+        if qtype == "quantity" and not any(c.isdigit() for c in row[a:b]):
+            continue  # "How much does cold storage cost per unit?": not the Unit column's "pallet per week"
         first = min(words.index(w) for w in wanted)
         if best is None or first < best[0]:
             best = (first, (a, b))

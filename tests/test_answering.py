@@ -21,7 +21,7 @@ from rag.answering import (
 )
 from rag.chunking import Chunk
 from rag.evidence import EvidenceScorer, Sentence
-from rag.phrases import asked_column, key_phrase, question_type, whole_name
+from rag.phrases import asked_column, key_phrase, money_for_a_count, question_type, whole_name
 from rag.reader import TokenScores
 from rag.retrieval import Passage
 
@@ -409,3 +409,35 @@ def test_a_row_is_about_the_names_it_holds_or_its_document_writes_beside_its_tab
     assert about_another("Who manages the Berlin office?")  # nobody's
     prose = Sentence("offices.md", "Offices", 20, 47, "Nordlicht runs four offices.", 0)
     assert not row_is_about_another(["Berlin"], prose, passages)  # prose is left to the never-mentioned note
+
+
+@pytest.mark.parametrize(
+    ("sentence", "number", "money"),
+    [
+        ("The shift lead earns 7,500 to 9,000 PLN per month.", "7,500 to 9,000", True),
+        ("Entry costs 45 euros.", "45", True),
+        ("Entry costs €45.", "€45", True),
+        ("A trailer takes 33 Euro pallets.", "33", False),  # found by a review: a Euro pallet is a pallet
+        ("The ship carries 20,000 TEU per voyage.", "20,000", False),  # a code, but no currency's
+        ("The server has 64 CPU per socket.", "64", False),
+    ],
+)
+def test_a_count_is_told_from_an_amount_of_money(sentence: str, number: str, money: bool) -> None:
+    at = sentence.index(number)
+    reading = char_scores(sentence, (at, at + len(number)))
+    assert money_for_a_count("How many do they have?", sentence, reading) is money
+    assert not money_for_a_count("How many euros do they have?", sentence, reading)  # asks for money
+
+
+def test_a_column_is_not_the_answer_to_a_question_for_a_place_or_to_an_amount_it_does_not_hold() -> None:
+    """Found by a review: "Where is the event on 12 May?" gave the Event cell; "How much does cold storage cost
+    per unit?" the Unit cell's "pallet per week"."""
+    assert (
+        asked_column("12 May | Board meeting | Hamburg", "Date | Event | Location", "Where is the event on 12 May?")
+        is None
+    )
+    row = "Cold storage | pallet per week | 14.2 | 8 weeks"
+    assert (
+        asked_column(row, "Service | Unit | Price (EUR) | Minimum term", "How much does cold storage cost per unit?")
+        is None
+    )
