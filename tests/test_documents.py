@@ -844,6 +844,22 @@ def test_odp_slides_are_pages_read_top_down_with_their_notes_and_not_the_master_
     assert_consistent(doc)
 
 
+def test_opendocument_boxes_in_boxes_and_grouped_shapes_are_read(tmp_path: Path) -> None:
+    """Found by a review: a text box inside a text box was lost, and so was a slide's text in a group."""
+    box = "<draw:frame><draw:text-box><text:p>{}</text:p>{}</draw:text-box></draw:frame>"
+    inner = "<text:p>" + box.format("Inner box text.", "") + "</text:p>"
+    odt = make_odf("text", "<text:p>Anchor paragraph." + box.format("Outer box text.", inner) + "</text:p>")
+    assert (
+        load_file(write(tmp_path, "boxes.odt", odt)).text == "Anchor paragraph.\n\nOuter box text.\n\nInner box text."
+    )
+    group = '<draw:g><draw:g><draw:frame svg:y="2cm"><draw:text-box><text:p>Grouped callout.</text:p></draw:text-box>'
+    page = '<draw:page><draw:frame presentation:class="title" svg:y="1cm"><draw:text-box><text:p>Results</text:p>'
+    odp = make_odf(
+        "presentation", page + f"</draw:text-box></draw:frame>{group}</draw:frame></draw:g></draw:g></draw:page>"
+    )
+    assert load_file(write(tmp_path, "group.odp", odp)).text == "Results\n\nGrouped callout."
+
+
 def test_what_an_opendocument_file_holds_decides_how_it_is_read_not_its_suffix(tmp_path: Path) -> None:
     sheet = make_odf("spreadsheet", '<table:table table:name="S">' + f"<table:table-row>{cells('a', 'b')}"
                      "</table:table-row></table:table>")  # fmt: skip

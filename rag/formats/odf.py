@@ -111,11 +111,29 @@ def _table_rows(table: Any) -> str:
     return "\n".join(rows)
 
 
+_SHAPES = (f"{_DRAW}text-box", f"{_DRAW}custom-shape")
+
+
 def _drawn_text(element: Any) -> Iterator[Any]:
-    """The text boxes and text-bearing shapes inside ``element`` (call-outs, sidebars), outermost first."""
-    for shape in element.iter(f"{_DRAW}text-box", f"{_DRAW}custom-shape"):
-        if not any(a.tag in (f"{_DRAW}text-box", f"{_DRAW}custom-shape") for a in shape.iterancestors()):
+    """The text boxes and text-bearing shapes inside ``element`` (call-outs, sidebars) that no other one inside
+    it holds: a box in a box is read with the outer one."""
+    for shape in element.iter(*_SHAPES):
+        if shape is element:
+            continue
+        holder = shape.getparent()
+        while holder is not None and holder is not element and holder.tag not in _SHAPES:
+            holder = holder.getparent()
+        if holder is None or holder is element:
             yield shape
+
+
+def _slide_shapes(parent: Any) -> Iterator[Any]:
+    """The frames and shapes of a slide, those of its groups (``draw:g``, at any depth) too."""
+    for child in parent:
+        if child.tag in (f"{_DRAW}frame", f"{_DRAW}custom-shape"):
+            yield child
+        elif child.tag == f"{_DRAW}g":
+            yield from _slide_shapes(child)
 
 
 def _blocks(parent: Any, out: _Blocks, notes: list[Any], titles: frozenset[str] = frozenset()) -> None:
@@ -188,7 +206,7 @@ def _presentation(body: Any, out: _Blocks) -> tuple[list[int], list[tuple[int, s
     for number, page in enumerate(body.iterchildren(f"{_DRAW}page"), start=1):
         starts.append(out.length + (2 if out.parts else 0))
         blocks = len(out.parts)
-        shapes = [s for s in page if s.tag in (f"{_DRAW}frame", f"{_DRAW}custom-shape")]
+        shapes = list(_slide_shapes(page))
         titles = [s for s in shapes if s.get(f"{_PRESENTATION}class") == "title"]
         title = " ".join(_one_line(" ".join(_inline(p) for p in _paragraphs(s))) for s in titles).strip()
         if title:
