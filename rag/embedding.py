@@ -29,6 +29,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 import shutil
 import time
 import uuid
@@ -393,46 +394,62 @@ def onnx_model_file(model_dir: Path, cache_dir: Path, quantized: bool) -> Path:
 
 
 SOURCE_RECORD = "source.txt"
-"""The file in each cache folder that names what its files were made from (one path)."""
-UNRECORDED_GRACE = 3600.0
-"""Seconds a cache folder without a source record (made by an older version) is kept after its last change."""
+"""The file in each cache folder that names what its files were made from (one path); its time is the folder's
+last use."""
+UNUSED_FOR = 86_400.0
+"""Seconds a cache folder must have gone unused before it may be pruned: a process that has it loaded, or another
+machine that sees the same source under another path, has touched it within that time."""
+_OWN_FOLDER = re.compile(r".+-[0-9a-f]{16}")
+"""The names this cache gives its folders (a model folder's name, or "reader", and a key)."""
+_OWN_FILES = frozenset({"model.onnx", "model-int8.onnx", "reader-int8.onnx", SOURCE_RECORD})
 
 
 def cache_folder(cache_dir: Path, name: str, source: Path) -> Path:
-    """The cache folder ``name`` for files made from ``source``, made if missing. The first time it is used,
-    it records ``source`` and the cache is pruned of folders whose source is gone (:func:`prune_cache`):
-    their keys hold a path that no longer exists, so nothing would use them again."""
+    """The cache folder ``name`` for files made from ``source``, made if missing, its use recorded (the source's
+    path, touched each time). When the record is new, the cache is pruned of folders whose source is gone
+    (:func:`prune_cache`): their keys hold a path that no longer exists, so nothing here would use them again.
+    A cache that cannot be written (read-only, prepared beforehand) is used as it is."""
     folder = cache_dir / name
     record = folder / SOURCE_RECORD
-    if not record.is_file():
+    try:
+        if record.is_file():
+            os.utime(record)
+            return folder
         folder.mkdir(parents=True, exist_ok=True)
         with replacing(record) as tmp:
             tmp.write_text(str(source.resolve()), encoding="utf-8")
-        prune_cache(cache_dir)
+    except OSError as exc:
+        logger.debug("cannot record the use of %s (%s)", folder, exc)
+        return folder
+    prune_cache(cache_dir)
     return folder
 
 
 def prune_cache(cache_dir: Path) -> list[Path]:
-    """Remove the cache folders whose recorded source no longer exists, and those of an older version (no
-    record, ONNX files, untouched for :data:`UNRECORDED_GRACE`); other files and folders are left alone.
-    Returns the folders removed."""
+    """Remove the folders of this cache (named as :func:`cache_folder` names them, holding only its files) unused
+    for :data:`UNUSED_FOR` whose recorded source no longer exists, or that have no record (an older version's).
+    Anything else in the folder (another program's files, ``chat-history.key``) is left alone. Returns the
+    folders removed."""
     removed = []
     for folder in sorted(cache_dir.iterdir()) if cache_dir.is_dir() else []:
         try:
-            if not folder.is_dir() or folder.is_symlink():
+            if folder.is_symlink() or not folder.is_dir() or not _OWN_FOLDER.fullmatch(folder.name):
                 continue
+            names = [p.name for p in folder.iterdir()]
+            if not all(n in _OWN_FILES or (n.startswith(".") and ".tmp" in n) for n in names):
+                continue  # something this cache did not write
             record = folder / SOURCE_RECORD
-            if record.is_file():
-                stale = not Path(record.read_text(encoding="utf-8").strip()).exists()
-            else:
-                old = time.time() - folder.stat().st_mtime > UNRECORDED_GRACE
-                stale = old and any(p.suffix == ".onnx" for p in folder.iterdir())
+            used = (record if record.is_file() else folder).stat().st_mtime
+            if time.time() - used < UNUSED_FOR:
+                continue
+            source = record.read_text(encoding="utf-8").strip() if record.is_file() else ""
+            if source and Path(source).exists():
+                continue
         except OSError:
             continue
-        if stale:
-            shutil.rmtree(folder, ignore_errors=True)
-            logger.info("removed %s from the model cache: what it was made from is gone", folder.name)
-            removed.append(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+        logger.info("removed %s from the model cache: what it was made from is gone", folder.name)
+        removed.append(folder)
     return removed
 
 

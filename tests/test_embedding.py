@@ -123,11 +123,13 @@ def test_the_int8_graph_runs_plain_layer_norms_that_compute_what_the_fused_ones_
 
 @pytest.mark.slow
 def test_a_reinstall_does_not_leave_the_old_export_in_the_cache(tmp_path: Path) -> None:
-    """Exports are keyed by the model folder's path, so each new virtual environment makes one (~100 MB):
-    the export of a folder that is gone is removed when the next export is made; other files stay."""
+    """Exports are keyed by the model folder's path, so each new virtual environment makes one (~100 MB): the
+    export of a folder that is gone, unused for a day, is removed when the next export is made."""
+    import os
     import shutil
+    import time
 
-    from rag.embedding import SOURCE_RECORD, onnx_model_file
+    from rag.embedding import SOURCE_RECORD, UNUSED_FOR, onnx_model_file
 
     cache = tmp_path / "cache"
     cache.mkdir()
@@ -137,30 +139,38 @@ def test_a_reinstall_does_not_leave_the_old_export_in_the_cache(tmp_path: Path) 
     old = onnx_model_file(old_venv, cache, quantized=False).parent
     assert (old / SOURCE_RECORD).read_text(encoding="utf-8") == str(old_venv.resolve())
     shutil.rmtree(old_venv.parent)
+    os.utime(old / SOURCE_RECORD, (time.time() - UNUSED_FOR - 60,) * 2)  # last used over a day ago
 
     new = onnx_model_file(Path(resolve_model(MODEL)), cache, quantized=False).parent
     assert new != old and (new / "model.onnx").is_file()
     assert sorted(p.name for p in cache.iterdir()) == sorted(["chat-history.key", new.name])
 
 
-def test_cache_folders_of_an_older_version_go_once_untouched_for_an_hour(tmp_path: Path) -> None:
+def test_only_this_caches_folders_unused_for_a_day_are_pruned(tmp_path: Path) -> None:
+    """Found by a review: any folder with an .onnx file or a source.txt was removed, another program's too."""
     import os
     import time
 
-    from rag.embedding import UNRECORDED_GRACE, prune_cache
+    from rag.embedding import SOURCE_RECORD, UNUSED_FOR, prune_cache
 
-    folders = {name: tmp_path / name for name in ("old-export", "recent-export", "not-an-export")}
-    for folder in folders.values():
-        folder.mkdir()
-    (folders["old-export"] / "model.onnx").write_bytes(b"onnx")
-    (folders["recent-export"] / "model.onnx").write_bytes(b"onnx")
-    (folders["not-an-export"] / "notes.txt").write_text("mine", encoding="utf-8")
-    long_ago = time.time() - UNRECORDED_GRACE - 60
-    for name in ("old-export", "not-an-export"):
-        os.utime(folders[name], (long_ago, long_ago))
+    def folder(name: str, files: dict[str, str], age: float) -> Path:
+        path = tmp_path / name
+        path.mkdir()
+        for file, text in files.items():
+            (path / file).write_text(text, encoding="utf-8")
+        for item in [*path.iterdir(), path]:
+            os.utime(item, (time.time() - age,) * 2)
+        return path
 
-    assert prune_cache(tmp_path) == [folders["old-export"]]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["not-an-export", "recent-export"]
+    day = UNUSED_FOR + 60
+    gone = str(tmp_path / "deleted-venv" / "model")
+    stale = folder("model-0123456789abcdef", {SOURCE_RECORD: gone, "model-int8.onnx": "x"}, day)
+    older_version = folder("model-1111111111111111", {"model.onnx": "x"}, day)
+    folder("model-2222222222222222", {SOURCE_RECORD: gone, "model.onnx": "x"}, 60)  # used a minute ago
+    folder("model-3333333333333333", {SOURCE_RECORD: str(tmp_path), "model.onnx": "x"}, day)  # its source is there
+    folder("other-app-model", {"model.onnx": "x"}, day)  # not a name this cache gives
+    folder("notes-0123456789abcdef", {SOURCE_RECORD: gone, "notes.md": "mine"}, day)  # a file it never writes
+    assert prune_cache(tmp_path) == [stale, older_version]
     assert prune_cache(tmp_path / "missing") == []
 
 
