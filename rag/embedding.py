@@ -17,8 +17,8 @@ SQuAD dev it gives the fp32 answers and retrieval within 0.002 (``benchmarks/ans
 ``benchmarks/retrieval.py``) and indexes 3.2-3.4x as fast as torch on the VMs here (``benchmarks/speed.py``).
 The exported files are cached (``cache_dir``, default ``$RAG_CACHE_DIR`` or ``~/.cache/rag-docs``), keyed by
 the model files, so the export (a few seconds, needs torch) happens once per model; an export whose model
-folder is gone (a deleted virtual environment, a moved model) is removed when the next one is made
-(:func:`cache_folder`), so reinstalls do not fill the disk.
+folder is gone (a deleted virtual environment, a moved model) and that went unused for a day is removed when the
+next one is made (:func:`cache_folder`), so reinstalls do not fill the disk.
 """
 
 from __future__ import annotations
