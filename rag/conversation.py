@@ -200,11 +200,13 @@ _NAMES_SOMETHING = re.compile(r"\s*(what|who)(?:'s|\s+(?:is|are|was|were))\s+(?:
 """A question that only asks what or who a thing is ("What is SAFE?", "Who is Kubilius?"): a topic of its own."""
 
 
-def is_follow_up(question: str) -> bool:
+def is_follow_up(question: str, previous: str = "") -> bool:
     """True when the question leans on an earlier turn: a word pointing back, an opening 'and…', or almost no
     content of its own ("Why not?", "In Sweden?", "How much in EUR?", "What is the price?"; but "What is
-    SAFE?", "Who is the recruiter?" and "How much revenue in Q3?" stand alone). Only its first sentence counts:
-    in "How many moons does Mars have? Name them.", *them* points back into the question itself."""
+    SAFE?" and "How much revenue in Q3?" stand alone). "Who is the recruiter?" stands alone unless the
+    ``previous`` question named something the role may be of ("Who is the manager?" after "How many people
+    work in the Lyon office?"). Only its first sentence counts: in "How many moons does Mars have? Name
+    them.", *them* points back into the question itself."""
     first = _SENTENCE_END.split(question.strip(), maxsplit=1)[0]
     pointing = _REFERRING.search(first) or _DEMONSTRATIVE.search(first) or _points_to_a_place(first)
     if pointing:
@@ -212,8 +214,9 @@ def is_follow_up(question: str) -> bool:
     names = _names(first)
     content = {w for w in _CONTENT.findall(question.lower()) if w not in _GENERIC}
     content |= {n.lower() for n in names}  # "Q3" is content too, though short
-    # "Who is the recruiter?" asks about a role of its own; "What is the price?" most likely of what came before
-    asks_who = first.lstrip().lower().startswith("who")
+    # "Who is the recruiter?" asks about a role of its own, unless something was just named that it may be of;
+    # "What is the price?" is most likely of what came before
+    asks_who = first.lstrip().lower().startswith("who") and not _names(previous)
     return len(content) <= 1 and not ((names or asks_who) and _NAMES_SOMETHING.match(first))
 
 
@@ -226,14 +229,14 @@ def standalone_question(question: str, history: Sequence[Message] | None = None)
     :func:`resolve_follow_up` understood it ("By when?" after "What must he send to the board?", itself after
     "Who is the CFO?", is searched as "What must the CFO Tom Becker send to the board? By when?")."""
     turns = user_turns(history)
-    if not turns or not is_follow_up(question):
+    if not turns or not is_follow_up(question, turns[-1]):
         return question
     turns = [*turns[:-1], _understood(history or []) or turns[-1]]
     context = [turns[-1]]
     # A chain of follow-ups ("and the other one?") needs the question that started it, up to MAX_CHAIN turns
     # back: further back, the conversation has most likely moved on, and old questions would drown this one.
     for earlier in reversed(turns[:-1]):
-        if len(context) >= MAX_CHAIN or not is_follow_up(context[0]):
+        if len(context) >= MAX_CHAIN or not is_follow_up(context[0], earlier):
             break
         context.insert(0, earlier)
     return " ".join([*context, question])
@@ -363,7 +366,7 @@ def resolve_follow_up(question: str, history: Sequence[Message] | None = None) -
     depot?".
     """
     turns = user_turns(history)
-    if not turns or not is_follow_up(question):
+    if not turns or not is_follow_up(question, turns[-1]):
         return None
     # "And the Heron depot? Who manages it?": the question names its own topic first.
     first, _, rest = question.strip().partition("? ")
@@ -384,7 +387,7 @@ def resolve_follow_up(question: str, history: Sequence[Message] | None = None) -
     first_kept = max(len(turns) - (MAX_CHAIN + 2), 0)
     for at, turn in enumerate([*turns[first_kept:], question], start=first_kept):
         resolved = None
-        if previous and is_follow_up(turn):
+        if previous and is_follow_up(turn, previous):
             swap = _SWAP.match(turn)
             if swap:
                 new = swap["topic"].strip()
