@@ -11,6 +11,7 @@ import os
 import threading
 import time
 import weakref
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -722,8 +723,9 @@ class Pipeline:
             return Answer(question, _no_match(where, store.sources()), False, query=question)
         if asks_for_summary(question):
             catalog = store.catalog(50)
-            named = list(dict.fromkeys(title or source for source, title, _, _ in catalog.listed))  # copies once
-            hidden = len(named[5:]) + catalog.documents - len(catalog.listed)  # (beyond the first 50: counted)
+            files = Counter(title or source for source, title, _, _ in catalog.listed)  # a title's copies once
+            named = [f"{title} ({n} files)" if n > 1 else title for title, n in files.items()]
+            hidden = sum(list(files.values())[5:]) + catalog.documents - len(catalog.listed)
             titles = "; ".join(named[:5]) + (f" and {hidden} more" if hidden else "")
             return Answer(question, CANNOT_SUMMARISE.format(titles=titles), False, query=question)
         resolved = resolve_follow_up(question, history)

@@ -130,7 +130,7 @@ def test_the_documents_listed_for_a_summary_name_copies_of_one_document_once(tmp
     files = {f"handbook-v{n}.md": f"# Crew handbook\n\nVersion {n}.\n" for n in (1, 2, 3)}
     pipeline = pipeline_on(tmp_path, embedder, {**files, "fleet.md": "# Fleet report\n\nThe fleet grew.\n"})
     text = pipeline.answer("What documents do you have?").text
-    assert text.endswith("The documents: Fleet report; Crew handbook."), text  # in the order the index keeps
+    assert text.endswith("The documents: Fleet report; Crew handbook (3 files)."), text  # in the index's order
 
 
 def test_every_quote_of_many_answers_is_verbatim_at_its_offsets(seeds_pipeline: Pipeline) -> None:
