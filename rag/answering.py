@@ -246,6 +246,21 @@ def _not_written(names: Sequence[str], text: str) -> list[str]:
     return [n for n in names if not _written(_fold(n), written, text)]
 
 
+def contradicts(sentence: str, other: str) -> bool:
+    """Whether ``other`` is ``sentence`` written again with other figures: the same words but for a few, and a
+    number among those that differ ("Employees get 28 days of annual leave." against "… 30 days …"): an edited
+    copy of a document, or two documents that disagree."""
+    one, two = _TOKENS.findall(sentence.lower()), _TOKENS.findall(other.lower())
+    matcher = difflib.SequenceMatcher(a=one, b=two, autojunk=False)
+    if one == two or matcher.ratio() < 0.8:
+        return False
+    changed = [w for tag, a, b, c, d in matcher.get_opcodes() if tag != "equal" for w in one[a:b] + two[c:d]]
+    return any(any(ch.isdigit() for ch in w) for w in changed)
+
+
+_TOKENS = re.compile(r"\w+(?:[.,:]\d+)*|[^\w\s]")
+
+
 def row_is_about_another(names: Sequence[str], row: Sentence, passages: Sequence[Passage]) -> bool:
     """Whether a table ``row`` answers about something else than the question ``names``: one of them is
     written neither in the row nor around it (its table's header, heading and title, the prose of the passages
@@ -425,6 +440,13 @@ class ExtractiveAnswerer:
                 text = f"{text[: span[0]]}**{text[span[0] : span[1]]}**{text[span[1] :]}"
             parts.append(f"{text} [{n}]")
         related = [self._quote(c, s, None) for s, c in others]
+        # (rows of a table are records of different things, however alike: never a disagreement)
+        disagreeing = next(
+            (c for _, c in others if not (best.header or c.header) and contradicts(best.text, c.text)), None
+        )
+        if disagreeing is not None:  # two versions of one document, or two documents, give different figures
+            said = f'Note: the documents disagree: {disagreeing.source} says "{disagreeing.text.strip()}"'
+            parts.insert(0, f"{said}; {best.source} says:")
         if unknown:  # most likely an answer about something else ("Norway | 95 EUR" asked about Sweden): say so
             parts.insert(0, f"Note: the passages found never mention {_listed(unknown)}; the closest answer:")
         return Answer(question, " ".join(parts), True, quotes, related, phrase, query)

@@ -585,6 +585,22 @@ def test_a_key_phrase_does_not_stop_inside_year_on_year(tmp_path: Path, embedder
     assert grew.answered and grew.key_phrase == "22 percent year on year", grew.text
 
 
+def test_copies_that_disagree_are_said_to_disagree(tmp_path: Path, embedder) -> None:
+    """Found by a newcomer: an edited copy of a handbook (30 days of leave) was only "Also relevant" beside the
+    answer from the two other copies (28 days), with no word that the documents disagree."""
+    leave = "# Leave\n\nEmployees get {} days of paid annual leave per calendar year.\n"
+    files = {"handbook.md": leave.format(28), "handbook-2025.md": leave.format(30)}
+    pipeline = pipeline_on(tmp_path, embedder, files)
+    answer = pipeline.answer("How many days of annual leave do employees get?")
+    assert answer.answered and answer.text.startswith("Note: the documents disagree: "), answer.text
+    other = {"28": "30", "30": "28"}[answer.key_phrase or ""]
+    assert f"{other} days of paid annual leave" in answer.text.split("says:")[0]
+    assert [q.text for q in answer.related] == [f"Employees get {other} days of paid annual leave per calendar year."]
+    (tmp_path / "same").mkdir()
+    agreeing = pipeline_on(tmp_path / "same", embedder, {"a.md": leave.format(28), "b.md": leave.format(28) + "\nOK."})
+    assert "disagree" not in agreeing.answer("How many days of annual leave do employees get?").text
+
+
 def test_a_csv_file_is_answered_row_by_row_with_its_columns(tmp_path: Path, embedder) -> None:
     offices = "".join(",".join(row) + "\n" for row in OFFICES)
     prices = 'Produkt;Preis;Gewicht\nStratus Stuhl;"149,90 EUR";2,3 kg\nNimbus Tisch;"299,00 EUR";8,1 kg\n'
