@@ -390,11 +390,13 @@ class ExtractiveAnswerer:
         # A sentence the reader could not read (no reader, or no tokens left) has no margin: -inf, not "surely
         # no answer"; with none read, decide() falls back to the evidence threshold.
         margins = np.asarray([x.margin if x else -np.inf for x in readings] or [-np.inf] * len(top))
-        wrong_kind = [money_for_a_count(question, s.text, x) for (_, _, s), x in zip(top, readings, strict=False)]
-        if any(wrong_kind):  # "How many people …?" is not answered by a salary, however sure the reader is
-            if all(wrong_kind) and len(wrong_kind) == len(top):
+        # "How many people …?" is not answered by a salary, however sure the reader is (no readings: none is known)
+        sentences = [s for _, _, s in top]
+        money = np.asarray([money_for_a_count(question, s.text, x) for s, x in zip(sentences, readings, strict=False)])
+        if money.any():
+            if money.all():
                 return self.refusal(question, query, scored, unknown)
-            rank = np.where(np.asarray(wrong_kind + [False] * (len(top) - len(wrong_kind))), -np.inf, rank)
+            rank = np.where(money, -np.inf, rank)
         pick = decide(rank, evidence, margins, self.min_evidence)
         if pick is None and self.names_what_is_asked(scored, query):
             pick = 0  # a question that only names something, named exactly by the best-ranked sentence
