@@ -20,8 +20,9 @@ import numpy as np
 from rag.chunking import ABBREVIATIONS, sentence_spans
 from rag.embedding import Embedder
 from rag.evidence import MIN_EVIDENCE, EvidenceScorer, IdfLookup, Sentence
+from rag.lexical import tokenize
 from rag.phrases import asked_column, key_phrase, money_for_a_count, question_type
-from rag.reader import SpanReader, TokenScores, linear_row
+from rag.reader import SpanReader, TokenScores, cells_of, linear_row
 from rag.retrieval import Passage
 
 READER_CHOICE = 5
@@ -261,6 +262,36 @@ def contradicts(sentence: str, other: str) -> bool:
 _TOKENS = re.compile(r"\w+(?:[.,:]\d+)*|[^\w\s]")
 
 
+_LIST = re.compile(
+    r"^\W*(?:(?:list|name)\b|(?:what|which)\s+(?:are|were)\b|(?:what|which)\s+\w+s\s+(?:are|were|do|does|did|have|has)\b)"
+    r"|\bare\s+there\W*$",
+    re.IGNORECASE,
+)
+"""A question that asks for a list: "What are the open positions?", "Which offices do we have?", "List the fees"."""
+MAX_LISTED_ROWS = 12
+"""At most this many rows of a table answer a question that asks for a list."""
+
+
+def listed_rows(
+    question: str, best: Sentence, span: tuple[int, int] | None, scored: Sequence[tuple[float, Sentence]]
+) -> list[tuple[float, Sentence, tuple[int, int] | None]]:
+    """The other rows of the table of ``best`` (a row) found among ``scored``, in the table's order, each with the
+    cell in the column of ``span`` (the answer's key phrase): when the question asks for a list and names nothing
+    of the answer's row ("What are the open positions?"; not "What are the fees for boats up to 8 m?", whose
+    answer is one row). Empty otherwise."""
+    if not best.header or not _LIST.search(question) or set(tokenize(question)) & set(tokenize(best.text)):
+        return []
+    cells = cells_of(best.text)
+    column = next((n for n, (a, b) in enumerate(cells) if span and a <= span[0] and span[1] <= b), None)
+    rows: dict[int, tuple[float, Sentence, tuple[int, int] | None]] = {}
+    for score, row in scored:
+        if row.source == best.source and row.header == best.header and row.start != best.start:
+            others = cells_of(row.text)
+            cell = others[column] if column is not None and len(others) == len(cells) else None
+            rows.setdefault(row.start, (score, row, cell if cell and cell[0] < cell[1] else None))
+    return [rows[start] for start in sorted(rows)][: MAX_LISTED_ROWS - 1]
+
+
 def row_is_about_another(names: Sequence[str], row: Sentence, passages: Sequence[Passage]) -> bool:
     """Whether a table ``row`` answers about something else than the question ``names``: one of them is
     written neither in the row nor around it (its table's header, heading and title, the prose of the passages
@@ -431,6 +462,11 @@ class ExtractiveAnswerer:
                 chosen.append((score, candidate, found))
             elif len(others) < 2:
                 others.append((score, candidate))
+        rows = listed_rows(question, best, first_span, scored)
+        if rows:  # "What are the open positions?" of a table: every row of it that was found, not one
+            chosen = [(best_score, best, first_span), *rows]
+            kept = {id(c) for _, c, _ in chosen}
+            others = [(s, c) for s, c in others if id(c) not in kept]
         quotes = [self._quote(c, s, span) for s, c, span in chosen]
         parts: list[str] = []
         for n, (_, candidate, span) in enumerate(chosen, start=1):
@@ -438,20 +474,22 @@ class ExtractiveAnswerer:
                 parts[-1] += f"[{n}]"
                 continue
             text = candidate.text
-            if span and n == 1:  # one answer in bold; further quotes write it too (highlighted there)
-                text = f"{text[: span[0]]}**{text[span[0] : span[1]]}**{text[span[1] :]}"
+            if span and (n == 1 or rows):  # one answer in bold (further quotes write it too: highlighted there),
+                text = f"{text[: span[0]]}**{text[span[0] : span[1]]}**{text[span[1] :]}"  # or each item listed
             parts.append(f"{text} [{n}]")
         related = [self._quote(c, s, None) for s, c in others]
+        notes: list[str] = []
+        if unknown:  # most likely an answer about something else ("Norway | 95 EUR" asked about Sweden): say so
+            notes.append(f"Note: the passages found never mention {_listed(unknown)}; the closest answer:")
         # (rows of a table are records of different things, however alike: never a disagreement)
         disagreeing = next(
             (c for _, c in others if not (best.header or c.header) and contradicts(best.text, c.text)), None
         )
         if disagreeing is not None:  # two versions of one document, or two documents, give different figures
             said = f'Note: the documents disagree: {disagreeing.source} says "{disagreeing.text.strip()}"'
-            parts.insert(0, f"{said}; {best.source} says:")
-        if unknown:  # most likely an answer about something else ("Norway | 95 EUR" asked about Sweden): say so
-            parts.insert(0, f"Note: the passages found never mention {_listed(unknown)}; the closest answer:")
-        return Answer(question, " ".join(parts), True, quotes, related, phrase, query)
+            notes.append(f"{said}; {best.source} says:")
+        text = " ".join(notes + parts) if not rows else "\n".join([" ".join(notes), *(f"- {p}" for p in parts)])
+        return Answer(question, text.strip(), True, quotes, related, phrase, query)
 
     def _read(self, question: str, sentences: Sequence[Sentence]) -> list[TokenScores | None]:
         """The reader's reading of each sentence, after its title and the sentence before it; a table row is

@@ -601,6 +601,28 @@ def test_copies_that_disagree_are_said_to_disagree(tmp_path: Path, embedder) -> 
     assert "disagree" not in agreeing.answer("How many days of annual leave do employees get?").text
 
 
+def test_a_question_for_a_list_is_answered_with_every_row_of_the_table(tmp_path: Path, embedder) -> None:
+    """Found by a newcomer: "What are the open positions?" was answered with one row of the three."""
+    careers = (
+        "# Careers\n\nWe are hiring.\n\n## Open positions\n\n| Position | Location | Closing date |\n|---|---|---|\n"
+        "| Warehouse shift lead | Gdansk | 30 June 2025 |\n| Customs specialist | Rotterdam | 15 July 2025 |\n"
+        "| Data engineer | Hamburg | 31 July 2025 |\n\n## Fees\n\n| Length | Fee |\n|---|---|\n"
+        "| up to 8 m | 25 EUR |\n| 8 to 12 m | 40 EUR |\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"careers.md": careers})
+    positions = pipeline.answer("What are the open positions?")
+    rows = sorted(q.text for q in positions.quotes)
+    assert positions.answered and len(rows) == 3 and all(r.startswith("| ") for r in rows), positions.text
+    assert {"Warehouse shift lead", "Customs specialist", "Data engineer"} == {
+        pipeline.document_text("careers.md")[q.highlight[0] : q.highlight[1]] for q in positions.quotes if q.highlight
+    }
+    assert positions.text.count("\n- ") == 2 and positions.text.startswith("- "), positions.text
+    for quote in positions.quotes:
+        assert pipeline.document_text("careers.md")[quote.start : quote.end] == quote.text
+    fee = pipeline.answer("What are the fees for boats up to 8 m?")  # a list's wording, one row's question
+    assert fee.answered and [q.text for q in fee.quotes] == ["| up to 8 m | 25 EUR |"], fee.text
+
+
 def test_a_csv_file_is_answered_row_by_row_with_its_columns(tmp_path: Path, embedder) -> None:
     offices = "".join(",".join(row) + "\n" for row in OFFICES)
     prices = 'Produkt;Preis;Gewicht\nStratus Stuhl;"149,90 EUR";2,3 kg\nNimbus Tisch;"299,00 EUR";8,1 kg\n'
