@@ -453,6 +453,7 @@ def sync_folder(pipeline: Pipeline, progress: Callable[[int, int, str], None] | 
     lines = [f"**Synced** with {folder}: {', '.join(parts)}; {_count(report.chunks, 'passage')}."]
     lines += [f"**Not indexed:** {_escape(e.path.name)}: {_escape(e.reason)}" for e in report.skipped[:MAX_LISTED]]
     lines += [f"**Same content:** {_escape(a)} as {_escape(b)}" for a, b in report.duplicates[:MAX_LISTED]]
+    lines += [f"**Renamed:** {_escape(a)} to {_escape(b)}" for a, b in report.renamed[:MAX_LISTED]]
     return "\n\n".join(lines)
 
 

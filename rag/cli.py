@@ -256,10 +256,14 @@ def _print_report(pipeline: Pipeline, report: IndexReport, as_json: bool = False
         data["skipped"] = [{"path": str(e.path), "reason": e.reason} for e in report.skipped]
         print(json.dumps(data, indent=2), flush=True)
         return
+    moved = {name for pair in report.renamed for name in pair}
+    for old, new in report.renamed:
+        print(f"{'renamed':>8}  {old} -> {new}")
     files = {"added": report.added, "updated": report.updated, "re-read": report.reread, "removed": report.removed}
     for label, names in files.items():
         for name in names:
-            print(f"{label:>8}  {name}")
+            if label not in ("added", "removed") or name not in moved:
+                print(f"{label:>8}  {name}")
     from rag.documents import name_in
 
     for error in report.skipped:  # named as the lines above name files: from the documents folder

@@ -71,6 +71,9 @@ class IndexReport:
     duplicates: list[tuple[str, str]] = field(default_factory=list)
     """Added or changed files with the same content as another file of the folder: ``(file, the other)``.
     Both stay indexed (each is a document of its own); answers list their common text once."""
+    renamed: list[tuple[str, str]] = field(default_factory=list)
+    """Removed files whose content came back under another name: ``(old name, new name)``. Each is in ``added``
+    and in ``removed`` too (the index keeps documents by name); its vectors are reused."""
     chunks: int = 0
     embedded: int = 0
     """Chunks embedded in this run (0 when the index was reused as it was)."""
@@ -95,6 +98,8 @@ class IndexReport:
         ]
         if self.reread:
             parts.insert(4, f"{len(self.reread)} re-read (newer loader or OCR)")
+        if self.renamed:
+            parts.insert(3, f"{len(self.renamed)} renamed")
         work = f"{self.embedded} embedded" + (f", {self.reused} reused" if self.reused else "")
         return f"{', '.join(parts)}; {self.chunks} chunks ({work}) in {self.seconds:.1f} s"
 
@@ -395,6 +400,10 @@ class Pipeline:
             self._save_skipped()
         report.removed = sorted(set(records) - seen)
         report.unchanged = [r.source for r in kept]
+        gone = {records[source].fingerprint: source for source in report.removed}  # a removed file's content,
+        for record, _ in fresh:  # back under another name: renamed (or moved to another folder)
+            if record.source in report.added and record.fingerprint in gone:
+                report.renamed.append((gone.pop(record.fingerprint), record.source))
         first: dict[str, str] = {}
         newest_last = sorted((r for r, _ in fresh), key=lambda r: (r.mtime_ns, r.source))
         for r in [*sorted(kept, key=lambda r: r.source), *newest_last]:

@@ -64,7 +64,10 @@ def test_index_then_ask_prints_the_answer_with_located_quotes(tmp_path: Path, se
     out = rag("index", str(seeds_copy), index_dir=tmp_path / "index")
     assert "same as  kallas (copy).txt: the same content as Kallas-on-Ukraine-peace-diplomacy.txt" in out.stdout
     assert "(0 embedded, 14 reused)" in out.stdout, out.stdout
-    copy.unlink()
+    copy.rename(seeds_copy / "kallas.txt")
+    out = rag("index", str(seeds_copy), index_dir=tmp_path / "index")
+    assert " renamed  kallas (copy).txt -> kallas.txt\n" in out.stdout and " added  " not in out.stdout, out.stdout
+    (seeds_copy / "kallas.txt").unlink()
 
     out = rag(
         "ask",

@@ -110,6 +110,7 @@ def test_an_edited_or_renamed_file_embeds_only_the_text_it_did_not_have(tmp_path
     renamed_with = HashEmbedder()
     renamed = pipeline(tmp_path, renamed_with).index()
     assert renamed.added == ["stations.txt"] and renamed.removed == ["big.txt"]
+    assert renamed.renamed == [("big.txt", "stations.txt")] and "1 renamed" in renamed.summary()
     assert renamed.embedded == renamed_with.calls == 0 and renamed.reused == renamed.chunks
 
     # What was copied is what a full build computes: the same chunks, sentence offsets and vectors.
