@@ -445,9 +445,11 @@ def sync_folder(pipeline: Pipeline, progress: Callable[[int, int, str], None] | 
         report = pipeline.index(progress=progress)
     except RagError as error:
         return f"**Sync failed:** {error}"
+    moved = {name for pair in report.renamed for name in pair}  # said below, as renamed
+    added, removed = [n for n in report.added if n not in moved], [n for n in report.removed if n not in moved]
     parts = [
         f"{len(names)} {what}" + (f" ({_escape(_names(names))})" if names else "")
-        for what, names in (("added", report.added), ("updated", report.updated), ("removed", report.removed))
+        for what, names in (("added", added), ("updated", report.updated), ("removed", removed))
     ]
     folder = _escape(str(pipeline.settings.docs_dir))
     lines = [f"**Synced** with {folder}: {', '.join(parts)}; {_count(report.chunks, 'passage')}."]

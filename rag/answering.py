@@ -8,6 +8,7 @@ given by its offsets (never re-found by searching).
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 import unicodedata
@@ -248,18 +249,28 @@ def _not_written(names: Sequence[str], text: str) -> list[str]:
 
 
 def contradicts(sentence: str, other: str) -> bool:
-    """Whether ``other`` is ``sentence`` written again with other figures: the same words but for a few, and a
-    number among those that differ ("Employees get 28 days of annual leave." against "… 30 days …"): an edited
-    copy of a document, or two documents that disagree."""
+    """Whether ``other`` is ``sentence`` written again with other figures: the same words but for numbers, and
+    the numbers not the same ("Employees get 28 days of annual leave." against "… 30 days …"; not "Employees in
+    Poland get 26 days", a fact of its own, nor "EUR 1200" against "EUR 1,200"): an edited copy of a document,
+    or two documents that disagree. The caller compares sentences of different files only (one file may state
+    a figure for each version, year or country)."""
     one, two = _TOKENS.findall(sentence.lower()), _TOKENS.findall(other.lower())
     matcher = difflib.SequenceMatcher(a=one, b=two, autojunk=False)
     if one == two or matcher.ratio() < 0.8:
         return False
-    changed = [w for tag, a, b, c, d in matcher.get_opcodes() if tag != "equal" for w in one[a:b] + two[c:d]]
-    return any(any(ch.isdigit() for ch in w) for w in changed)
+    changed = [(one[a:b], two[c:d]) for tag, a, b, c, d in matcher.get_opcodes() if tag != "equal"]
+    if not all(_NUMBER.fullmatch(w) for mine, theirs in changed for w in mine + theirs):
+        return False  # a word changed too: most likely about something else
+    return any(sorted(map(_plain, mine)) != sorted(map(_plain, theirs)) for mine, theirs in changed)
 
 
 _TOKENS = re.compile(r"\w+(?:[.,:]\d+)*|[^\w\s]")
+_NUMBER = re.compile(r"\d[\d.,:]*")
+
+
+def _plain(number: str) -> str:
+    """A number without its thousands separators: "1,200" and "1200" are one figure."""
+    return re.sub(r"[,.](?=\d{3}(?!\d))", "", number)
 
 
 _LIST = re.compile(
@@ -270,26 +281,71 @@ _LIST = re.compile(
 """A question that asks for a list: "What are the open positions?", "Which offices do we have?", "List the fees"."""
 MAX_LISTED_ROWS = 12
 """At most this many rows of a table answer a question that asks for a list."""
+_TABLE_WINDOW = 6000
+"""Characters read on each side of the answer's row to find the rest of its table."""
+_RULE = re.compile(r"[\s|:+-]*")
+"""A Markdown table's rule line ("|---|:--|"): no row."""
 
 
-def listed_rows(
-    question: str, best: Sentence, span: tuple[int, int] | None, scored: Sequence[tuple[float, Sentence]]
-) -> list[tuple[float, Sentence, tuple[int, int] | None]]:
-    """The other rows of the table of ``best`` (a row) found among ``scored``, in the table's order, each with the
-    cell in the column of ``span`` (the answer's key phrase): when the question asks for a list and names nothing
-    of the answer's row ("What are the open positions?"; not "What are the fees for boats up to 8 m?", whose
-    answer is one row). Empty otherwise."""
-    if not best.header or not _LIST.search(question) or set(tokenize(question)) & set(tokenize(best.text)):
-        return []
-    cells = cells_of(best.text)
+@dataclass(frozen=True)
+class ListedRows:
+    """The rows of a table that answer a question asking for a list, and how many more the table has."""
+
+    rows: list[Sentence]
+    left_out: int = 0
+
+
+def listed_rows(question: str, best: Sentence, excerpt: Callable[[str, int, int], str] | None) -> ListedRows:
+    """The rows of the table of ``best`` (a row), read from the document, the answer's row first and the others in
+    the table's order (at most :data:`MAX_LISTED_ROWS`, around the answer's): when the question asks for a list
+    and every word it asks with is the table's (its heading, header row or title: "What are the open
+    positions?" under "Open positions"; not "What were the revenues in the first quarter?", nor "What are the
+    fees for boats up to 8 m?", which a row answers). A table ends at a line that is no row (a blank line, a
+    caption), so another table of the same header is not read with it. Empty otherwise."""
+    if excerpt is None or not best.header or not _LIST.search(question):
+        return ListedRows([])
+    if not set(tokenize(question)) <= set(tokenize(f"{best.title} {best.section} {best.header}")):
+        return ListedRows([])
+    start = max(0, best.start - _TABLE_WINDOW)
+    text = excerpt(best.source, start, best.end + _TABLE_WINDOW)
+    lines, at = [], 0
+    for line in text.split("\n"):
+        lines.append((at, at + len(line)))
+        at += len(line) + 1
+    if start:
+        lines = lines[1:]  # it may begin inside a line
+    if len(text) == best.end + _TABLE_WINDOW - start:
+        lines = lines[:-1]  # and end inside one
+    here = next((n for n, (a, b) in enumerate(lines) if a <= best.start - start <= b), None)
+    if here is None:
+        return ListedRows([])
+    is_row = [("|" in text[a:b]) for a, b in lines]
+    first, last = here, here
+    while first > 0 and is_row[first - 1]:
+        first -= 1
+    while last + 1 < len(lines) and is_row[last + 1]:
+        last += 1
+    header_row = best.header.rpartition("\n")[2].strip()
+    rows = []
+    for a, b in lines[first : last + 1]:
+        line = text[a:b]
+        a, b = a + len(line) - len(line.lstrip()), b - (len(line) - len(line.rstrip()))
+        if text[a:b] and text[a:b] != header_row and not _RULE.fullmatch(text[a:b]):
+            rows.append(dataclasses.replace(best, start=start + a, end=start + b, text=text[a:b]))
+    if len(rows) < 2:
+        return ListedRows([])
+    mine = next((n for n, row in enumerate(rows) if row.start == best.start), 0)
+    window = max(0, min(mine - MAX_LISTED_ROWS // 2, len(rows) - MAX_LISTED_ROWS))
+    shown = rows[window : window + MAX_LISTED_ROWS]
+    return ListedRows([best, *(row for row in shown if row.start != best.start)], len(rows) - len(shown))
+
+
+def _cell_like(best: Sentence, span: tuple[int, int] | None, row: Sentence) -> tuple[int, int] | None:
+    """The cell of ``row`` in the column of ``span`` (a cell of ``best``), when the two rows line up."""
+    cells, others = cells_of(best.text), cells_of(row.text)
     column = next((n for n, (a, b) in enumerate(cells) if span and a <= span[0] and span[1] <= b), None)
-    rows: dict[int, tuple[float, Sentence, tuple[int, int] | None]] = {}
-    for score, row in scored:
-        if row.source == best.source and row.header == best.header and row.start != best.start:
-            others = cells_of(row.text)
-            cell = others[column] if column is not None and len(others) == len(cells) else None
-            rows.setdefault(row.start, (score, row, cell if cell and cell[0] < cell[1] else None))
-    return [rows[start] for start in sorted(rows)][: MAX_LISTED_ROWS - 1]
+    cell = others[column] if column is not None and len(others) == len(cells) else None
+    return cell if cell and cell[0] < cell[1] else None
 
 
 def row_is_about_another(names: Sequence[str], row: Sentence, passages: Sequence[Passage]) -> bool:
@@ -380,6 +436,7 @@ class ExtractiveAnswerer:
         self.max_quotes = max_quotes
         self.page_at = page_at or (lambda source, offset: None)
         self.scorer = EvidenceScorer(embedder, idf, excerpt=excerpt)
+        self.excerpt = excerpt
 
     def score(
         self, question: str, query: str, passages: Sequence[Passage], query_vector: np.ndarray
@@ -462,11 +519,14 @@ class ExtractiveAnswerer:
                 chosen.append((score, candidate, found))
             elif len(others) < 2:
                 others.append((score, candidate))
-        rows = listed_rows(question, best, first_span, scored)
-        if rows:  # "What are the open positions?" of a table: every row of it that was found, not one
-            chosen = [(best_score, best, first_span), *rows]
-            kept = {id(c) for _, c, _ in chosen}
-            others = [(s, c) for s, c in others if id(c) not in kept]
+        listed = listed_rows(question, best, self.excerpt)
+        rows = listed.rows[1:]
+        if rows:  # "What are the open positions?" of a table: its rows, not one
+            evidence_of = {(c.source, c.start): s for s, c in scored}
+            chosen = [(best_score, best, first_span)]
+            chosen += [(evidence_of.get((r.source, r.start), 0.0), r, _cell_like(best, first_span, r)) for r in rows]
+            listed_at = {(r.source, r.start) for r in listed.rows}
+            others = [(s, c) for s, c in others if (c.source, c.start) not in listed_at]
         quotes = [self._quote(c, s, span) for s, c, span in chosen]
         parts: list[str] = []
         for n, (_, candidate, span) in enumerate(chosen, start=1):
@@ -483,11 +543,18 @@ class ExtractiveAnswerer:
             notes.append(f"Note: the passages found never mention {_listed(unknown)}; the closest answer:")
         # (rows of a table are records of different things, however alike: never a disagreement)
         disagreeing = next(
-            (c for _, c in others if not (best.header or c.header) and contradicts(best.text, c.text)), None
+            (
+                c
+                for _, c in others
+                if c.source != best.source and not (best.header or c.header) and contradicts(best.text, c.text)
+            ),
+            None,
         )
         if disagreeing is not None:  # two versions of one document, or two documents, give different figures
             said = f'Note: the documents disagree: {disagreeing.source} says "{disagreeing.text.strip()}"'
             notes.append(f"{said}; {best.source} says:")
+        if listed.left_out:
+            parts.append(f"… and {listed.left_out} more rows of this table in {best.source}")
         text = " ".join(notes + parts) if not rows else "\n".join([" ".join(notes), *(f"- {p}" for p in parts)])
         return Answer(question, text.strip(), True, quotes, related, phrase, query)
 

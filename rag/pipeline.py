@@ -89,10 +89,10 @@ class IndexReport:
         return bool(self.added or self.updated or self.removed or self.reread or self.rebuilt)
 
     def summary(self) -> str:
-        parts = [
-            f"{len(self.added)} added",
+        parts = [  # a renamed file is counted as renamed, not also as added and removed
+            f"{len(self.added) - len(self.renamed)} added",
             f"{len(self.updated)} updated",
-            f"{len(self.removed)} removed",
+            f"{len(self.removed) - len(self.renamed)} removed",
             f"{len(self.unchanged)} unchanged",
             f"{len(self.skipped)} skipped",
         ]
@@ -400,10 +400,13 @@ class Pipeline:
             self._save_skipped()
         report.removed = sorted(set(records) - seen)
         report.unchanged = [r.source for r in kept]
-        gone = {records[source].fingerprint: source for source in report.removed}  # a removed file's content,
-        for record, _ in fresh:  # back under another name: renamed (or moved to another folder)
-            if record.source in report.added and record.fingerprint in gone:
-                report.renamed.append((gone.pop(record.fingerprint), record.source))
+        gone: dict[str, list[str]] = {}  # a removed file's content back under another name: renamed (or moved)
+        for source in report.removed:  # (sorted: copies of one content pair off in the order of their names)
+            gone.setdefault(records[source].fingerprint, []).append(source)
+        added = set(report.added)
+        for record in sorted((r for r, _ in fresh if r.source in added), key=lambda r: r.source):
+            if gone.get(record.fingerprint):
+                report.renamed.append((gone[record.fingerprint].pop(0), record.source))
         first: dict[str, str] = {}
         newest_last = sorted((r for r, _ in fresh), key=lambda r: (r.mtime_ns, r.source))
         for r in [*sorted(kept, key=lambda r: r.source), *newest_last]:

@@ -13,6 +13,7 @@ from rag.answering import (
     Answer,
     ExtractiveAnswerer,
     answer_confidence,
+    contradicts,
     decide,
     phrase_in,
     question_names,
@@ -440,4 +441,21 @@ def test_a_column_is_not_the_answer_to_a_question_for_a_place_or_to_an_amount_it
     assert (
         asked_column(row, "Service | Unit | Price (EUR) | Minimum term", "How much does cold storage cost per unit?")
         is None
+    )
+
+
+@pytest.mark.parametrize(
+    ("other", "disagrees"),
+    [
+        ("Employees get 30 days of paid annual leave per calendar year.", True),
+        ("Employees get 28 days of paid annual leave per calendar year.", False),  # the same
+        ("Employees in Poland get 26 days of paid annual leave per calendar year.", False),  # another fact
+        ("Staff members get 30 days of paid annual leave per calendar year.", False),  # words changed too
+        ("Employees get 28 days of paid annual leave per calendar year, 2 more at 50.", False),  # not the same
+    ],
+)
+def test_a_disagreement_is_the_same_sentence_with_other_numbers_only(other: str, disagrees: bool) -> None:
+    assert contradicts("Employees get 28 days of paid annual leave per calendar year.", other) is disagrees
+    assert not contradicts(
+        "The fee is EUR 1,200 a year for all members.", "The fee is EUR 1200 a year for all members."
     )
