@@ -32,7 +32,7 @@ from rag import Answer, DocumentError, IndexReport, Pipeline, Quote, RagError
 from rag.answering import page_noun
 from rag.api import document_link, is_loopback
 from rag.conversation import Message
-from rag.documents import LOADERS, fingerprint, iter_files, load_file, name_in
+from rag.documents import LOADERS, OLD_FORMATS, fingerprint, iter_files, load_file, name_in
 from rag.embedding import default_cache_dir
 from rag.errors import NeedsOcrError
 from rag.filters import Filter, FilterSpec
@@ -290,6 +290,9 @@ def safe_filename(name: str) -> str:
     if not dot or not suffix.strip():
         raise UploadError(f"{name!r}: a document needs a file type suffix (one of {', '.join(UPLOAD_TYPES)})")
     suffix = "." + suffix.strip().lower()
+    if suffix in OLD_FORMATS:  # say what to do, not only what is wrong
+        kind, newer = OLD_FORMATS[suffix]
+        raise UploadError(f"{name!r}: an old binary {kind} file ({suffix}): save it as {newer} to add it")
     if suffix not in UPLOAD_TYPES:
         raise UploadError(f"{name!r}: unsupported file type '{suffix}' (supported: {', '.join(UPLOAD_TYPES)})")
     stem = re.sub(r"[^\w\-(), ]+", "-", stem)
@@ -689,9 +692,9 @@ def build_demo(pipeline: Pipeline, lock: threading.Lock | None = None, history_s
                     elem_id="sync-status",
                 )
                 with gr.Accordion("Add documents", open=True):
-                    files = gr.File(
-                        label="Upload files", file_count="multiple", file_types=list(UPLOAD_TYPES), elem_id="upload"
-                    )
+                    # Any type is let through the browser, so that an unsupported one is refused here, with the
+                    # reason kept in the status below (Gradio's own refusal is a popup that goes in seconds).
+                    files = gr.File(label="Upload files", file_count="multiple", elem_id="upload")
                     status = gr.Markdown(
                         f"{', '.join(UPLOAD_TYPES)} files up to {pipeline.settings.max_file_bytes // 1_000_000} "
                         "MB are saved into the documents folder and indexed at once.",

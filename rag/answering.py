@@ -296,8 +296,8 @@ class ListedRows:
 
 
 def listed_rows(question: str, best: Sentence, excerpt: Callable[[str, int, int], str] | None) -> ListedRows:
-    """The rows of the table of ``best`` (a row), read from the document, the answer's row first and the others in
-    the table's order (at most :data:`MAX_LISTED_ROWS`, around the answer's): when the question asks for a list
+    """The rows of the table of ``best`` (a row), read from the document, in the table's order (at most
+    :data:`MAX_LISTED_ROWS`, around the answer's row): when the question asks for a list
     and every word it asks with is the table's (its heading, header row or title: "What are the open
     positions?" under "Open positions"; not "What were the revenues in the first quarter?", nor "What are the
     fees for boats up to 8 m?", which a row answers). A table ends at a line that is no row (a blank line, a
@@ -337,7 +337,7 @@ def listed_rows(question: str, best: Sentence, excerpt: Callable[[str, int, int]
     mine = next((n for n, row in enumerate(rows) if row.start == best.start), 0)
     window = max(0, min(mine - MAX_LISTED_ROWS // 2, len(rows) - MAX_LISTED_ROWS))
     shown = rows[window : window + MAX_LISTED_ROWS]
-    return ListedRows([best, *(row for row in shown if row.start != best.start)], len(rows) - len(shown))
+    return ListedRows([best if row.start == best.start else row for row in shown], len(rows) - len(shown))
 
 
 def _cell_like(best: Sentence, span: tuple[int, int] | None, row: Sentence) -> tuple[int, int] | None:
@@ -520,11 +520,15 @@ class ExtractiveAnswerer:
             elif len(others) < 2:
                 others.append((score, candidate))
         listed = listed_rows(question, best, self.excerpt)
-        rows = listed.rows[1:]
-        if rows:  # "What are the open positions?" of a table: its rows, not one
+        rows = listed.rows
+        if rows:  # "What are the open positions?" of a table: its rows in its order, not one
             evidence_of = {(c.source, c.start): s for s, c in scored}
-            chosen = [(best_score, best, first_span)]
-            chosen += [(evidence_of.get((r.source, r.start), 0.0), r, _cell_like(best, first_span, r)) for r in rows]
+            chosen = [
+                (best_score, r, first_span)
+                if r is best
+                else (evidence_of.get((r.source, r.start), 0.0), r, _cell_like(best, first_span, r))
+                for r in rows
+            ]
             listed_at = {(r.source, r.start) for r in listed.rows}
             others = [(s, c) for s, c in others if (c.source, c.start) not in listed_at]
         quotes = [self._quote(c, s, span) for s, c, span in chosen]

@@ -621,6 +621,7 @@ def test_a_question_for_a_list_is_answered_with_every_row_of_the_table(tmp_path:
         pipeline.document_text("careers.md")[q.highlight[0] : q.highlight[1]] for q in positions.quotes if q.highlight
     }
     assert positions.text.count("\n- ") == 2 and positions.text.startswith("- "), positions.text
+    assert [q.start for q in positions.quotes] == sorted(q.start for q in positions.quotes)  # in the table's order
     for quote in positions.quotes:
         assert pipeline.document_text("careers.md")[quote.start : quote.end] == quote.text
     fee = pipeline.answer("What are the fees for boats up to 8 m?")  # a list's wording, one row's question

@@ -223,12 +223,15 @@ def test_uploaded_file_can_be_asked_about_at_once(page: Any, app_root: Path, tmp
     )
     empty = tmp_path / "empty.txt"
     empty.write_text("  \n", encoding="utf-8")
-    page.locator("#upload input[type=file]").set_input_files([str(upload), str(empty)])
+    old = tmp_path / "minutes 2019.doc"  # refused by the app, with what to do, not by a popup of the browser's
+    old.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    page.locator("#upload input[type=file]").set_input_files([str(upload), str(empty), str(old)])
     status = page.locator("#upload-status")
     status.filter(has_text="Index updated").wait_for(timeout=ANSWER_TIMEOUT_MS)
     assert "Added: lighthouse notes.txt" in status.inner_text()
     assert "Index updated: 1 added, 0 updated" in status.inner_text()  # about this upload, not the whole folder
     assert "Not added: empty.txt: empty file" in status.inner_text()  # the bad file is named, with the reason
+    assert "minutes 2019.doc': an old binary Word file (.doc): save it as .docx" in status.inner_text()
     assert not (app_root / "docs" / "empty.txt").exists()
     assert "lighthouse notes.txt" in page.locator("#documents").inner_text()  # listed with the others
     assert (app_root / "docs" / "lighthouse notes.txt").read_bytes() == upload.read_bytes()
@@ -417,6 +420,12 @@ def test_safe_filename_stays_a_plain_visible_name(uploaded: str, saved: str) -> 
 def test_unsupported_types_are_refused_with_the_supported_list(uploaded: str) -> None:
     with pytest.raises(ui.UploadError, match=r"\.txt"):
         ui.safe_filename(uploaded)
+
+
+def test_an_old_office_file_is_refused_with_the_format_to_save_it_in() -> None:
+    """Found by a newcomer: a .doc was refused by the browser's popup, with no word of saving it as .docx."""
+    with pytest.raises(ui.UploadError, match=r"old binary Word file \(\.doc\): save it as \.docx"):
+        ui.safe_filename("minutes 2019.doc")
 
 
 def test_save_upload_never_escapes_or_overwrites(tmp_path: Path) -> None:
