@@ -112,14 +112,23 @@ def surroundings(pipeline: Pipeline, limit: int = CONTEXT_CHARS) -> Surroundings
             before = "…" + before.split(" ", 1)[1]
         if cut_after and " " in after:
             after = after.rsplit(" ", 1)[0] + "…"
-        return before.strip(), after.strip()
+        # A line break beside the quote is kept (a table's row is a line of its own), other space is not
+        ends_line, starts_line = before.rstrip(" \t").endswith("\n"), after.lstrip(" \t").startswith("\n")
+        before, after = before.strip(), after.strip()
+        return before + ("\n" if ends_line and before else ""), ("\n" if starts_line and after else "") + after
 
     return around
 
 
 def _context_html(quote: Quote, before: str, after: str) -> str:
-    """The quote in its paragraph, folded: a click on "in context" shows it (the quote itself in bold)."""
-    body = f"{html.escape(before)} <b>{html.escape(quote.text)}</b> {html.escape(after)}".strip()
+    """The quote in its paragraph, folded: a click on "in context" shows it (the quote itself in bold), its lines
+    as the document breaks them (a table's rows one under the other, not run together)."""
+
+    def lines(text: str) -> str:
+        return html.escape(text).replace("\n", "<br>")
+
+    body = f"{lines(before)} <b>{html.escape(quote.text)}</b> {lines(after)}".strip()
+    body = body.replace("<br> <b>", "<br><b>").replace("</b> <br>", "</b><br>")
     return f"<details><summary>in context</summary>{body}</details>"
 
 

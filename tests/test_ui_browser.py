@@ -633,12 +633,20 @@ class TextPipeline:
         ("Alpha beta gamma. The fund is big. More here.", "Alpha beta gamma.", "More here."),  # from the very start
         ("Old part.\n\nNew part. The fund is big.\n\nNext.", "New part.", ""),  # its own paragraph only
         ("word " * 200 + "The fund is big. " + "tail " * 200, "…" + "word " * 78 + "word", "tail " * 78 + "tail…"),
+        ("Fees\n| A | 1 |\nThe fund is big.\n| C | 3 |\n\nNext.", "Fees\n| A | 1 |\n", "\n| C | 3 |"),  # rows: lines
     ],
 )
 def test_a_quote_in_context_is_its_paragraph_cut_at_words(text: str, before: str, after: str) -> None:
     start = text.index("The fund is big.")
     quote = Quote("The fund is big.", "a.txt", start, start + 16, 0.9, "A")
     assert ui.surroundings(TextPipeline(text), limit=400)(quote) == (before, after)  # type: ignore[arg-type]
+
+
+def test_a_tables_rows_in_context_stay_one_under_the_other() -> None:
+    """Found by a newcomer: "in context" ran a table's rows together on one line."""
+    quote = Quote("| B | 2 |", "a.md", 10, 19, 0.9, "A")
+    shown = ui._context_html(quote, "| A | 1 |\n", "\n| C | 3 |")
+    assert shown.endswith(">| A | 1 |<br><b>| B | 2 |</b><br>| C | 3 |</details>"), shown
 
 
 def test_the_documents_panel_names_the_files_that_could_not_be_used(tmp_path: Path, embedder: Embedder) -> None:
