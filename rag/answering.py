@@ -22,7 +22,7 @@ from rag.chunking import ABBREVIATIONS, sentence_spans
 from rag.embedding import Embedder
 from rag.evidence import MIN_EVIDENCE, EvidenceScorer, IdfLookup, Sentence
 from rag.lexical import tokenize
-from rag.phrases import asked_column, key_phrase, money_for_a_count, question_type
+from rag.phrases import asked_column, key_phrase, lacks_the_contact_asked, money_for_a_count, question_type
 from rag.reader import SpanReader, TokenScores, cells_of, linear_row
 from rag.retrieval import Passage
 
@@ -485,6 +485,12 @@ class ExtractiveAnswerer:
             if money.all():
                 return self.refusal(question, query, scored, unknown)
             rank = np.where(money, -np.inf, rank)
+        # Nor "What is the fleet manager's email address?" by a sentence that names her but writes no address
+        no_contact = np.asarray([lacks_the_contact_asked(question, s.text) for s in sentences])
+        if no_contact.any():
+            if no_contact.all():
+                return self.refusal(question, query, scored, unknown)
+            rank = np.where(no_contact, -np.inf, rank)
         pick = decide(rank, evidence, margins, self.min_evidence)
         if pick is None and self.names_what_is_asked(scored, query):
             pick = 0  # a question that only names something, named exactly by the best-ranked sentence

@@ -266,6 +266,30 @@ _PERIOD_ON_PERIOD = re.compile(r"[\s-](?:on|over)[\s-](?P<period>year|quarter|mo
 """The rest of "year on year", "month-over-month": a reader's span that ends at its first word ends there too."""
 
 
+_ASKS_CONTACT = re.compile(
+    r"^\W*(?:what|which)(?:'s|\s+is|\s+are|\s+was)\s+(?:the\s+|an?\s+)?(?:[\w'’.-]+\s+){0,4}?"
+    r"(?P<kind>e-?mail\s+address|(?:tele)?phone\s+number|fax\s+number)"
+    r"|\bnumbers?\s+(?:do|should|can)\s+(?:i|we|you)\s+(?P<call>call|dial|ring)\b",
+    re.I,
+)
+"""A question that asks for an e-mail address or a number to call: "What is the fleet manager's email address?",
+"What number do I call for a breakdown?" (not "How many digits do phone numbers have?")."""
+_EMAIL_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE_NUMBER = re.compile(r"(?<![\w.,])\+?\(?\d[\d ()/.-]{5,}\d(?![\w.,]\d)")
+
+
+def lacks_the_contact_asked(question: str, sentence: str) -> bool:
+    """Whether ``question`` asks for an e-mail address or a phone number that ``sentence`` does not write: then it
+    is no answer, whoever it names ("What is the fleet manager's email address?" is not answered "Ingrid Vos")."""
+    asked = _ASKS_CONTACT.search(question)
+    if asked is None:
+        return False
+    if asked["kind"] and "mail" in asked["kind"].lower():
+        return _EMAIL_ADDRESS.search(sentence) is None
+    found = _PHONE_NUMBER.search(sentence)
+    return found is None or sum(c.isdigit() for c in found.group()) < 6
+
+
 def money_for_a_count(question: str, sentence: str, scores: TokenScores | None) -> bool:
     """Whether the reader answers a question that counts things ("How many people work in Gdansk?") with an amount
     of money ("7,500 to 9,000 PLN per month" of a job's row): no answer to it, whatever the reader's margin."""

@@ -630,6 +630,21 @@ def test_a_question_for_a_list_is_answered_with_every_row_of_the_table(tmp_path:
     assert "| Sunday | closed |" in [q.text for q in hours.quotes], hours.text  # is no sentence of the scorer's
 
 
+def test_a_question_for_an_address_or_a_number_to_call_is_not_answered_without_one(tmp_path: Path, embedder) -> None:
+    """Found by a newcomer: "What is the fleet manager's email address?" was answered "Ingrid Vos", and "What is
+    the phone number of Garage Meuse?" with a parking garage's door code."""
+    notes = (
+        "# Fleet\n\nThe fleet manager is Ingrid Vos. The parking garage code is 4471.\n\n"
+        "Breakdowns outside office hours are reported to the 24-hour line at +31 10 555 0199.\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"fleet.md": notes})
+    for question in ("What is the fleet manager's email address?", "What is the phone number of Garage Meuse?"):
+        answer = pipeline.answer(question)
+        assert not answer.answered, (question, answer.text)
+    night = pipeline.answer("What is the phone number of the 24-hour line?")
+    assert night.answered and "+31 10 555 0199" in night.quotes[0].text, night.text
+
+
 def test_a_csv_file_is_answered_row_by_row_with_its_columns(tmp_path: Path, embedder) -> None:
     offices = "".join(",".join(row) + "\n" for row in OFFICES)
     prices = 'Produkt;Preis;Gewicht\nStratus Stuhl;"149,90 EUR";2,3 kg\nNimbus Tisch;"299,00 EUR";8,1 kg\n'
