@@ -297,11 +297,11 @@ class ListedRows:
 
 def listed_rows(question: str, best: Sentence, excerpt: Callable[[str, int, int], str] | None) -> ListedRows:
     """The rows of the table of ``best`` (a row), read from the document, in the table's order (at most
-    :data:`MAX_LISTED_ROWS`, around the answer's row): when the question asks for a list
-    and every word it asks with is the table's (its heading, header row or title: "What are the open
-    positions?" under "Open positions"; not "What were the revenues in the first quarter?", nor "What are the
-    fees for boats up to 8 m?", which a row answers). A table ends at a line that is no row (a blank line, a
-    caption), so another table of the same header is not read with it. Empty otherwise."""
+    :data:`MAX_LISTED_ROWS`, around the answer's row): when the question asks for a list and every word it asks
+    with is the table's (its heading, header row or title: "What are the open positions?" under "Open
+    positions"; not "What were the revenues in the first quarter?", nor "What are the fees for boats up to 8
+    m?", which a row answers). A table ends at a line that is no row (a blank line, a caption), so another table
+    of the same header is not read with it. Empty otherwise, and when the answer's row is not one of its lines."""
     if excerpt is None or not best.header or not _LIST.search(question):
         return ListedRows([])
     if not set(tokenize(question)) <= set(tokenize(f"{best.title} {best.section} {best.header}")):
@@ -332,9 +332,9 @@ def listed_rows(question: str, best: Sentence, excerpt: Callable[[str, int, int]
         a, b = a + len(line) - len(line.lstrip()), b - (len(line) - len(line.rstrip()))
         if text[a:b] and text[a:b] != header_row and not _RULE.fullmatch(text[a:b]):
             rows.append(dataclasses.replace(best, start=start + a, end=start + b, text=text[a:b]))
-    if len(rows) < 2:
+    mine = next((n for n, row in enumerate(rows) if row.start == best.start), None)
+    if len(rows) < 2 or mine is None:
         return ListedRows([])
-    mine = next((n for n, row in enumerate(rows) if row.start == best.start), 0)
     window = max(0, min(mine - MAX_LISTED_ROWS // 2, len(rows) - MAX_LISTED_ROWS))
     shown = rows[window : window + MAX_LISTED_ROWS]
     return ListedRows([best if row.start == best.start else row for row in shown], len(rows) - len(shown))
