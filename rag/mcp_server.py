@@ -77,7 +77,8 @@ class QuoteData(_Located):
     location: str
     """Where it stands, for people: "§ Section, p. 3, chars 120-164"."""
     highlight: list[int] | None
-    """Document offsets [start, end] of the answer's key phrase inside the quote, if marked."""
+    """Document offsets [start, end] of the answer's key phrase inside the quote (in a row of a listed table: the
+    row's own item), if marked."""
     score: float
     """Its evidence for the question, 0..1."""
 
