@@ -200,6 +200,10 @@ _NAMES_SOMETHING = re.compile(r"\s*(what|who)(?:'s|\s+(?:is|are|was|were))\s+(?:
 """A question that only asks what or who a thing is ("What is SAFE?", "Who is Kubilius?"): a topic of its own."""
 
 
+_ASKS_FOR_A_ROLE = re.compile(r"\s*who(?:'s|\s+(?:is|are|was|were))\s+(?:the|an?)\s+\S+\s*\??\s*$", re.I)
+"""A who-question about a role: "Who is the recruiter?" (not "Who was absent?", which asks about what came before)."""
+
+
 def is_follow_up(question: str, previous: str = "") -> bool:
     """True when the question leans on an earlier turn: a word pointing back, an opening 'and…', or almost no
     content of its own ("Why not?", "In Sweden?", "How much in EUR?", "What is the price?"; but "What is
@@ -216,7 +220,7 @@ def is_follow_up(question: str, previous: str = "") -> bool:
     content |= {n.lower() for n in names}  # "Q3" is content too, though short
     # "Who is the recruiter?" asks about a role of its own, unless something was just named that it may be of;
     # "What is the price?" is most likely of what came before
-    asks_who = first.lstrip().lower().startswith("who") and not _names(previous)
+    asks_who = bool(_ASKS_FOR_A_ROLE.match(first)) and not _names(previous)
     return len(content) <= 1 and not ((names or asks_who) and _NAMES_SOMETHING.match(first))
 
 

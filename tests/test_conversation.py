@@ -213,6 +213,10 @@ def test_a_question_about_a_role_starts_afresh_and_its_answer_is_what_she_stands
     assert standalone_question("Who is the recruiter?", history[:4]) == "Who is the recruiter?"
     assert resolve_follow_up("How fast does she reply?", history) == "How fast does the recruiter Aylin Kaya reply?"
     assert standalone_question("Where is her office?", history) == "Who is the recruiter? Where is her office?"
+    absent = exchange(("Who was absent from the board meeting?", "**Lotte Bakker** sent her apologies. [1]"))
+    assert standalone_question("Who was absent?", absent) == (  # found by a newcomer: an adjective, no role
+        "Who was absent from the board meeting? Who was absent?"
+    )
     lyon = exchange(("How many people work in the Lyon office?", "**12** people work there. [1]"))
     assert standalone_question("Who is the manager?", lyon) == (  # found by a review: the role of the office named
         "How many people work in the Lyon office? Who is the manager?"
