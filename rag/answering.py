@@ -295,17 +295,12 @@ class ListedRows:
     left_out: int = 0
 
 
-def listed_rows(question: str, best: Sentence, excerpt: Callable[[str, int, int], str] | None) -> ListedRows:
-    """The rows of the table of ``best`` (a row), read from the document, in the table's order (at most
-    :data:`MAX_LISTED_ROWS`, around the answer's row): when the question asks for a list and every word it asks
-    with is the table's (its heading, header row or title: "What are the open positions?" under "Open
-    positions"; not "What were the revenues in the first quarter?", nor "What are the fees for boats up to 8
-    m?", which a row answers). A table ends at a line that is no row (a blank line, a caption), so another table
-    of the same header is not read with it. Empty otherwise, and when the answer's row is not one of its lines."""
-    if excerpt is None or not best.header or not _LIST.search(question):
-        return ListedRows([])
-    if not set(tokenize(question)) <= set(tokenize(f"{best.title} {best.section} {best.header}")):
-        return ListedRows([])
+def table_of(best: Sentence, excerpt: Callable[[str, int, int], str] | None) -> list[Sentence]:
+    """The rows of the table of ``best`` (a row), read from the document around it, in the table's order; the
+    header row and rule lines left out. A table ends at a line that is no row (a blank line, a caption), so
+    another table of the same header is not read with it. Empty when ``best`` is not one of its lines."""
+    if excerpt is None or not best.header:
+        return []
     start = max(0, best.start - _TABLE_WINDOW)
     text = excerpt(best.source, start, best.end + _TABLE_WINDOW)
     lines, at = [], 0
@@ -318,7 +313,7 @@ def listed_rows(question: str, best: Sentence, excerpt: Callable[[str, int, int]
         lines = lines[:-1]  # and end inside one
     here = next((n for n, (a, b) in enumerate(lines) if a <= best.start - start <= b), None)
     if here is None:
-        return ListedRows([])
+        return []
     is_row = [("|" in text[a:b]) for a, b in lines]
     first, last = here, here
     while first > 0 and is_row[first - 1]:
@@ -331,13 +326,95 @@ def listed_rows(question: str, best: Sentence, excerpt: Callable[[str, int, int]
         line = text[a:b]
         a, b = a + len(line) - len(line.lstrip()), b - (len(line) - len(line.rstrip()))
         if text[a:b] and text[a:b] != header_row and not _RULE.fullmatch(text[a:b]):
-            rows.append(dataclasses.replace(best, start=start + a, end=start + b, text=text[a:b]))
-    mine = next((n for n, row in enumerate(rows) if row.start == best.start), None)
-    if len(rows) < 2 or mine is None:
+            row = dataclasses.replace(best, start=start + a, end=start + b, text=text[a:b])
+            rows.append(best if row.start == best.start else row)
+    return rows if any(row is best for row in rows) else []
+
+
+def listed_rows(question: str, best: Sentence, excerpt: Callable[[str, int, int], str] | None) -> ListedRows:
+    """The rows of the table of ``best`` (:func:`table_of`; at most :data:`MAX_LISTED_ROWS`, around the answer's
+    row): when the question asks for a list and every word it asks with is the table's (its heading, header row
+    or title: "What are the open positions?" under "Open positions"; not "What were the revenues in the first
+    quarter?", nor "What are the fees for boats up to 8 m?", which a row answers). Empty otherwise."""
+    if not best.header or not _LIST.search(question):
         return ListedRows([])
+    if not set(tokenize(question)) <= set(tokenize(f"{best.title} {best.section} {best.header}")):
+        return ListedRows([])
+    rows = table_of(best, excerpt)
+    if len(rows) < 2:
+        return ListedRows([])
+    mine = next(n for n, row in enumerate(rows) if row is best)
     window = max(0, min(mine - MAX_LISTED_ROWS // 2, len(rows) - MAX_LISTED_ROWS))
     shown = rows[window : window + MAX_LISTED_ROWS]
-    return ListedRows([best if row.start == best.start else row for row in shown], len(rows) - len(shown))
+    return ListedRows(shown, len(rows) - len(shown))
+
+
+_MOST = re.compile(
+    r"\b(?P<max>highest|largest|biggest|greatest|most\s+expensive|most|maximum|longest)\b"
+    r"|\b(?P<min>lowest|smallest|least\s+expensive|cheapest|least|fewest|minimum|shortest)\b",
+    re.IGNORECASE,
+)
+"""A superlative asked of a table: the row with the highest (or lowest) number in a column."""
+_FIGURE = re.compile(r"-?\d[\d,.' ]*")
+_ASKS_VALUE = re.compile(r"^\W*(?:what|how\s+much|how\s+many)(?:'s|\s+(?:is|was|are|were))?\s+the\b", re.I)
+
+
+def _figure(cell: str) -> float | None:
+    """The first number written in a table cell, thousands separators aside ("1,250.50 EUR", "1.72", "3 400")."""
+    found = _FIGURE.search(cell)
+    if found is None:
+        return None
+    number = found.group().strip(" ,.'").replace("'", "").replace(" ", "")
+    if "," in number and "." in number:
+        number = (
+            number.replace(",", "")
+            if number.rfind(".") > number.rfind(",")
+            else number.replace(".", "").replace(",", ".")
+        )
+    elif "," in number:
+        number = number.replace(",", "") if re.fullmatch(r"-?\d{1,3}(?:,\d{3})+", number) else number.replace(",", ".")
+    try:
+        return float(number)
+    except ValueError:
+        return None
+
+
+def extreme_rows(
+    question: str, best: Sentence, excerpt: Callable[[str, int, int], str] | None
+) -> list[tuple[Sentence, tuple[int, int]]]:
+    """The rows of the table of ``best`` with the highest (or lowest) number in the column the question names
+    ("Which month had the highest average price per litre?": the rows of the top Average price, each with its
+    Month cell; "What is the highest price?": with its price), ties all given; the table's own figures, compared,
+    not the reader's guess. Empty when the question asks no superlative, names no column that holds a number in
+    every row, or the table cannot be read."""
+    most = _MOST.search(question)
+    if most is None or not best.header:
+        return []
+    header = best.header.rpartition("\n")[2]
+    names = cells_of(header)
+    words = set(tokenize(question))
+    named: dict[int, int] = {}  # the columns but the first (it names the rows) whose words the question writes,
+    for n, (a, b) in enumerate(names[1:], start=1):  # with how many: "Litres" is in "average price per litre" too
+        wanted = set(tokenize(re.sub(r"\([^)]*\)", " ", header[a:b])))
+        if wanted and wanted <= words:
+            named[n] = len(wanted)
+    widest = sorted(named.values(), reverse=True)
+    if not widest or (len(widest) > 1 and widest[0] == widest[1]):
+        return []  # no column named, or two as well
+    column = max(named, key=lambda n: named[n])
+    rows = table_of(best, excerpt)
+    if len(rows) < 2:
+        return []
+    values = []
+    for row in rows:
+        cells = cells_of(row.text)
+        figure = _figure(row.text[cells[column][0] : cells[column][1]]) if len(cells) == len(names) else None
+        if figure is None:
+            return []
+        values.append((figure, row, cells))
+    extreme = max(v for v, _, _ in values) if most["max"] else min(v for v, _, _ in values)
+    shown = column if _ASKS_VALUE.match(question) else 0  # "What is the highest price?" or "Which month …?"
+    return [(row, cells[shown]) for value, row, cells in values if value == extreme]
 
 
 def _cell_like(best: Sentence, span: tuple[int, int] | None, row: Sentence) -> tuple[int, int] | None:
@@ -494,6 +571,8 @@ class ExtractiveAnswerer:
         pick = decide(rank, evidence, margins, self.min_evidence)
         if pick is None and self.names_what_is_asked(scored, query):
             pick = 0  # a question that only names something, named exactly by the best-ranked sentence
+        if pick is None and extreme_rows(question, ranked[0][2], self.excerpt):
+            pick = 0  # "Which workshop has the lowest hourly rate?": the best-ranked row's table answers it
         if pick is None:
             return self.refusal(question, query, scored, unknown)
         if row_is_about_another(question_names(question), ranked[pick][2], passages):
@@ -525,7 +604,16 @@ class ExtractiveAnswerer:
                 chosen.append((score, candidate, found))
             elif len(others) < 2:
                 others.append((score, candidate))
-        listed = listed_rows(question, best, self.excerpt)
+        extremes = extreme_rows(question, best, self.excerpt)
+        if extremes:  # "Which month had the highest price?": the table's own figures decide, not the reader
+            evidence_of = {(c.source, c.start): s for s, c in scored}
+            chosen = [(evidence_of.get((r.source, r.start), best_score), r, span) for r, span in extremes]
+            best, first_span = extremes[0]
+            phrase = best.text[first_span[0] : first_span[1]]
+            others = [
+                (s, c) for s, c in others if (c.source, c.start) not in {(r.source, r.start) for r, _ in extremes}
+            ]
+        listed = listed_rows(question, best, self.excerpt) if not extremes else ListedRows([])
         rows = listed.rows
         if rows:  # "What are the open positions?" of a table: its rows in its order, not one
             evidence_of = {(c.source, c.start): s for s, c in scored}
@@ -538,13 +626,14 @@ class ExtractiveAnswerer:
             listed_at = {(r.source, r.start) for r in listed.rows}
             others = [(s, c) for s, c in others if (c.source, c.start) not in listed_at]
         quotes = [self._quote(c, s, span) for s, c, span in chosen]
+        itemised = bool(rows) or len(extremes) > 1  # a list of rows, or rows tied for the highest: one item each
         parts: list[str] = []
         for n, (_, candidate, span) in enumerate(chosen, start=1):
             if parts and candidate.text == chosen[n - 2][1].text:  # the same sentence in another document
                 parts[-1] += f"[{n}]"
                 continue
             text = candidate.text
-            if span and (n == 1 or rows):  # one answer in bold (further quotes write it too: highlighted there),
+            if span and (n == 1 or itemised):  # one answer in bold (further quotes write it: highlighted there),
                 text = f"{text[: span[0]]}**{text[span[0] : span[1]]}**{text[span[1] :]}"  # or each item listed
             parts.append(f"{text} [{n}]")
         related = [self._quote(c, s, None) for s, c in others]
@@ -565,7 +654,7 @@ class ExtractiveAnswerer:
             notes.append(f"{said}; {best.source} says:")
         if listed.left_out:
             parts.append(f"… and {listed.left_out} more rows of this table in {best.source}")
-        text = " ".join(notes + parts) if not rows else "\n".join([" ".join(notes), *(f"- {p}" for p in parts)])
+        text = " ".join(notes + parts) if not itemised else "\n".join([" ".join(notes), *(f"- {p}" for p in parts)])
         return Answer(question, text.strip(), True, quotes, related, phrase, query)
 
     def _read(self, question: str, sentences: Sequence[Sentence]) -> list[TokenScores | None]:

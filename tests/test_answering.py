@@ -459,3 +459,20 @@ def test_a_disagreement_is_the_same_sentence_with_other_numbers_only(other: str,
     assert not contradicts(
         "The fee is EUR 1,200 a year for all members.", "The fee is EUR 1200 a year for all members."
     )
+
+
+@pytest.mark.parametrize(
+    ("cell", "figure"),
+    [
+        ("1,250.50 EUR", 1250.5),
+        ("1.72", 1.72),
+        ("3 400", 3400.0),
+        ("1.250,50 €", 1250.5),
+        ("1,72", 1.72),
+        ("n/a", None),
+    ],
+)
+def test_a_cells_figure_is_read_with_its_separators(cell: str, figure: float | None) -> None:
+    from rag.answering import _figure
+
+    assert _figure(cell) == figure

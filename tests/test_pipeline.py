@@ -645,6 +645,31 @@ def test_a_question_for_an_address_or_a_number_to_call_is_not_answered_without_o
     assert night.answered and "+31 10 555 0199" in night.quotes[0].text, night.text
 
 
+def test_a_superlative_over_a_table_is_answered_from_its_figures(tmp_path: Path, embedder) -> None:
+    """Found by a newcomer: "Which month had the highest average price per litre?" got February (1.72), though
+    March and April were 1.77; "Which workshop is the cheapest?"-like questions were refused."""
+    fuel = (
+        "# Fuel costs 2025\n\n| Month | Litres | Average price per litre (EUR) | Total (EUR) |\n|---|---|---|---|\n"
+        "| January 2025 | 4,200 | 1.69 | 7,098 |\n| February 2025 | 3,900 | 1.72 | 6,708 |\n"
+        "| March 2025 | 4,500 | 1.77 | 7,965 |\n| April 2025 | 4,100 | 1.77 | 7,257 |\n\n## Workshops\n\n"
+        "| Workshop | City | Hourly rate (EUR) |\n|---|---|---|\n| Garage Meuse | Rotterdam | 92 |\n"
+        "| Autohaus Nord | Hamburg | 105 |\n| Serwis Baltyk | Gdansk | 64 |\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"fuel.md": fuel})
+    text = pipeline.document_text("fuel.md")
+    highest = pipeline.answer("Which month had the highest average price per litre?")
+    assert highest.answered and [text[q.highlight[0] : q.highlight[1]] for q in highest.quotes if q.highlight] == [
+        "March 2025",
+        "April 2025",
+    ], highest.text  # both: tied
+    assert pipeline.answer("What was the highest average price per litre?").key_phrase == "1.77"
+    assert pipeline.answer("Which month used the most litres?").key_phrase == "March 2025"  # not the price column
+    lowest = pipeline.answer("Which workshop has the lowest hourly rate?")
+    assert lowest.answered and lowest.key_phrase == "Serwis Baltyk", lowest.text
+    for quote in highest.quotes + lowest.quotes:
+        assert text[quote.start : quote.end] == quote.text
+
+
 def test_a_csv_file_is_answered_row_by_row_with_its_columns(tmp_path: Path, embedder) -> None:
     offices = "".join(",".join(row) + "\n" for row in OFFICES)
     prices = 'Produkt;Preis;Gewicht\nStratus Stuhl;"149,90 EUR";2,3 kg\nNimbus Tisch;"299,00 EUR";8,1 kg\n'
