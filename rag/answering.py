@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -22,7 +23,14 @@ from rag.chunking import ABBREVIATIONS, sentence_spans
 from rag.embedding import Embedder
 from rag.evidence import MIN_EVIDENCE, EvidenceScorer, IdfLookup, Sentence
 from rag.lexical import tokenize
-from rag.phrases import asked_column, key_phrase, lacks_the_contact_asked, money_for_a_count, question_type
+from rag.phrases import (
+    asked_column,
+    key_phrase,
+    lacks_the_contact_asked,
+    money_for_a_count,
+    named_columns,
+    question_type,
+)
 from rag.reader import SpanReader, TokenScores, cells_of, linear_row
 from rag.retrieval import Passage
 
@@ -392,13 +400,8 @@ def extreme_rows(
         return []
     header = best.header.rpartition("\n")[2]
     names = cells_of(header)
-    words = set(tokenize(question))
-    named: dict[int, int] = {}  # the columns but the first (it names the rows) whose words the question writes,
-    for n, (a, b) in enumerate(names[1:], start=1):  # with how many: "Litres" is in "average price per litre" too
-        wanted = set(tokenize(re.sub(r"\([^)]*\)", " ", header[a:b])))
-        if wanted and wanted <= words:
-            named[n] = len(wanted)
-    widest = sorted(named.values(), reverse=True)
+    named = {n: len(set(wanted)) for n, wanted in named_columns(header, question).items()}
+    widest = sorted(named.values(), reverse=True)  # "Litres" is in "average price per litre" too: the most words
     if not widest or (len(widest) > 1 and widest[0] == widest[1]):
         return []  # no column named, or two as well
     column = max(named, key=lambda n: named[n])
@@ -555,23 +558,24 @@ class ExtractiveAnswerer:
         # A sentence the reader could not read (no reader, or no tokens left) has no margin: -inf, not "surely
         # no answer"; with none read, decide() falls back to the evidence threshold.
         margins = np.asarray([x.margin if x else -np.inf for x in readings] or [-np.inf] * len(top))
-        # "How many people …?" is not answered by a salary, however sure the reader is (no readings: none is known)
-        sentences = [s for _, _, s in top]
-        money = np.asarray([money_for_a_count(question, s.text, x) for s, x in zip(sentences, readings, strict=False)])
-        if money.any():
-            if money.all():
+        # A sentence of the wrong kind is no answer, however sure the reader is: a salary to "How many people …?",
+        # a name to "What is the fleet manager's email address?" (no readings: none of the first kind is known)
+        unfit = np.asarray(
+            [
+                money_for_a_count(question, s.text, x) or lacks_the_contact_asked(question, s.text)
+                for (_, _, s), x in itertools.zip_longest(top, readings)
+            ],
+            dtype=bool,
+        )
+        if unfit.any():
+            if unfit.all():
                 return self.refusal(question, query, scored, unknown)
-            rank = np.where(money, -np.inf, rank)
-        # Nor "What is the fleet manager's email address?" by a sentence that names her but writes no address
-        no_contact = np.asarray([lacks_the_contact_asked(question, s.text) for s in sentences])
-        if no_contact.any():
-            if no_contact.all():
-                return self.refusal(question, query, scored, unknown)
-            rank = np.where(no_contact, -np.inf, rank)
+            rank = np.where(unfit, -np.inf, rank)
         pick = decide(rank, evidence, margins, self.min_evidence)
         if pick is None and self.names_what_is_asked(scored, query):
             pick = 0  # a question that only names something, named exactly by the best-ranked sentence
-        if pick is None and extreme_rows(question, ranked[0][2], self.excerpt):
+        extremes = extreme_rows(question, ranked[0][2], self.excerpt) if pick is None else None
+        if extremes:
             pick = 0  # "Which workshop has the lowest hourly rate?": the best-ranked row's table answers it
         if pick is None:
             return self.refusal(question, query, scored, unknown)
@@ -604,15 +608,15 @@ class ExtractiveAnswerer:
                 chosen.append((score, candidate, found))
             elif len(others) < 2:
                 others.append((score, candidate))
-        extremes = extreme_rows(question, best, self.excerpt)
+        if extremes is None:  # (read above only when the reader was unsure, of the same row)
+            extremes = extreme_rows(question, best, self.excerpt)
         if extremes:  # "Which month had the highest price?": the table's own figures decide, not the reader
             evidence_of = {(c.source, c.start): s for s, c in scored}
             chosen = [(evidence_of.get((r.source, r.start), best_score), r, span) for r, span in extremes]
             best, first_span = extremes[0]
             phrase = best.text[first_span[0] : first_span[1]]
-            others = [
-                (s, c) for s, c in others if (c.source, c.start) not in {(r.source, r.start) for r, _ in extremes}
-            ]
+            quoted = {(r.source, r.start) for r, _ in extremes}
+            others = [(s, c) for s, c in others if (c.source, c.start) not in quoted]
         listed = listed_rows(question, best, self.excerpt) if not extremes else ListedRows([])
         rows = listed.rows
         if rows:  # "What are the open positions?" of a table: its rows in its order, not one

@@ -302,29 +302,37 @@ def money_for_a_count(question: str, sentence: str, scores: TokenScores | None) 
     return bool(_IS_MONEY.search(text) or _PAID.search(text) or _PAID_AFTER.match(sentence, span[1]))
 
 
+def named_columns(header: str, question: str) -> dict[int, list[str]]:
+    """The columns of a table's ``header`` row, but the first (it names the rows), all of whose words the question
+    writes (units in brackets aside: "Minimum term", "Price (EUR)"), each with those words (stemmed)."""
+    words = set(tokenize(question))
+    named = {}
+    for n, (a, b) in enumerate(cells_of(header)[1:], start=1):
+        wanted = tokenize(re.sub(r"\([^)]*\)", " ", header[a:b]))
+        if wanted and set(wanted) <= words:
+            named[n] = wanted
+    return named
+
+
 def asked_column(row: str, header: str, question: str) -> tuple[int, int] | None:
-    """The cell of a table ``row`` under the column the question asks for: of the columns whose names it
-    writes (all their words, units in brackets aside: "Minimum term", "Price (EUR)"), the first it names,
-    unless the question writes that cell's value too (then the column is a condition: "What is the minimum
-    term for 8 weeks of storage?"), or asks for an amount the cell does not hold. The first column names the row,
-    not what is asked of it ("Who runs the Lyon office?" of an Office column), and a question for a person, a
-    place or a date asks for that. None when it names none, or the cells do not line up."""
+    """The cell of a table ``row`` under the column the question asks for: of the columns it names
+    (:func:`named_columns`), the first it names, unless the question writes that cell's value too (then the
+    column is a condition: "What is the minimum term for 8 weeks of storage?"), or asks for an amount the cell
+    does not hold. The first column names the row, not what is asked of it ("Who runs the Lyon office?" of an
+    Office column), and a question for a person, a place or a date asks for that. None when it names none, or
+    the cells do not line up."""
     qtype = question_type(question)
     if qtype in ("person", "place", "date"):
         return None  # "Where is the event on 12 May?" asks for a place, whatever columns it names
-    names = [header[a:b] for a, b in cells_of(header)]
     values = cells_of(row)
-    if len(names) != len(values):
+    if len(cells_of(header)) != len(values):
         return None
     words = tokenize(question)
-    asked_value = set(words)
     best: tuple[int, tuple[int, int]] | None = None
-    for name, (a, b) in list(zip(names, values, strict=True))[1:]:
-        wanted = tokenize(re.sub(r"\([^)]*\)", " ", name))
-        if a == b or not wanted or not set(wanted) <= set(words):
-            continue
-        if set(tokenize(row[a:b])) <= asked_value:
-            continue  # the question gives this column's value: a condition, not what is asked
+    for n, wanted in named_columns(header, question).items():
+        a, b = values[n]
+        if a == b or set(tokenize(row[a:b])) <= set(words):
+            continue  # empty, or the question gives this column's value: a condition, not what is asked
         if qtype == "quantity" and not any(c.isdigit() for c in row[a:b]):
             continue  # "How much does cold storage cost per unit?": not the Unit column's "pallet per week"
         first = min(words.index(w) for w in wanted)

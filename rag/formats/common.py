@@ -57,6 +57,11 @@ def _join_wrapped_lines(text: str) -> str:
     return _WRAPPED.sub(" ", _WRAPPED_BEFORE_A_CAPITAL.sub(r"\1 ", text))
 
 
+def _name_as_title(path: Path) -> str | None:
+    """A file's name as its title, for formats that carry none ("harbour_fees-2024.csv": "harbour fees 2024")."""
+    return path.stem.replace("_", " ").replace("-", " ").strip() or None
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 

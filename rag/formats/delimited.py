@@ -8,7 +8,7 @@ import io
 from pathlib import Path
 from typing import Literal
 
-from rag.formats.common import Extracted, _decode, _one_line
+from rag.formats.common import Extracted, _decode, _name_as_title, _one_line
 
 VERSION = 1
 """Recorded in the index (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes the text
@@ -20,7 +20,7 @@ DELIMITERS = ",;\t|"
 
 def load(path: Path, raw: bytes) -> Extracted:
     text = _decode(path, raw)
-    title = path.stem.replace("_", " ").replace("-", " ").strip() or None
+    title = _name_as_title(path)
     if path.suffix.lower() == ".tsv":
         delimiter = "\t"
     else:

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import DocumentError
-from rag.formats.common import Extracted, _Blocks, _check_zip, _one_line, _useful_title
+from rag.formats.common import Extracted, _Blocks, _check_zip, _name_as_title, _one_line, _useful_title
 from rag.formats.pptx import NO_TEXT
-from rag.formats.xlsx import MAX_CELLS, _table
+from rag.formats.xlsx import MAX_CELLS, _table, add_sheets
 
 VERSION = 1
 """Recorded in the index (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes the text
@@ -310,13 +310,7 @@ def _spreadsheet(content: Any, out: _Blocks, warnings: list[str]) -> None:
             _free(element)
         elif element.tag == f"{_OFFICE}automatic-styles" and event == "end":
             hidden = _hidden_table_styles(element)
-    sheets = [sheet for sheet in sheets if sheet[2]]
-    for sheet_name, titles, table in sheets:
-        if len(sheets) > 1:
-            out.add(sheet_name, heading=True)
-        for line in titles:
-            out.add(line, heading=True)
-        out.add(table)
+    add_sheets(out, sheets)
 
 
 def _title(package: zipfile.ZipFile, names: set[str]) -> str | None:
@@ -389,7 +383,7 @@ def load(path: Path, raw: bytes) -> Extracted:
     except Exception as exc:  # zipfile and lxml raise many types on a damaged or hostile package
         raise DocumentError(path, f"unreadable {suffix} ({type(exc).__name__}: {exc})") from None
     if kind == "spreadsheet":
-        first = path.stem.replace("_", " ").replace("-", " ").strip() or None
+        first = _name_as_title(path)
     elif kind == "presentation":
         first = next((heading for _, heading in out.sections), None)  # the first slide's title
     return Extracted(out.text(), title or first, pages, tuple(sorted(out.sections + sections)), tuple(warnings))

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import DocumentError
-from rag.formats.common import Extracted, _Blocks, _check_office_zip, _one_line, _useful_title
+from rag.formats.common import Extracted, _Blocks, _check_office_zip, _name_as_title, _one_line, _useful_title
 
 VERSION = 1
 """Recorded in the index (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes the text
@@ -204,13 +204,18 @@ def load(path: Path, raw: bytes) -> Extracted:
         warnings.append(
             f"{unsaved} formula cells have no saved result (the file was not saved by Excel): read as formulas"
         )
-    sheets = [sheet for sheet in sheets if sheet[2]]
     out = _Blocks()
+    add_sheets(out, sheets)
+    return Extracted(out.text(), title or _name_as_title(path), sections=tuple(out.sections), warnings=tuple(warnings))
+
+
+def add_sheets(out: _Blocks, sheets: list[tuple[str, list[str], str]]) -> None:
+    """Each sheet that holds a table (name, the titles above it, its rows) into ``out``: its titles as headings,
+    under its name when the workbook has more than one such sheet."""
+    sheets = [sheet for sheet in sheets if sheet[2]]
     for name, titles, table in sheets:
         if len(sheets) > 1:
             out.add(name, heading=True)
         for line in titles:
             out.add(line, heading=True)
         out.add(table)
-    stem = path.stem.replace("_", " ").replace("-", " ").strip() or None
-    return Extracted(out.text(), title or stem, sections=tuple(out.sections), warnings=tuple(warnings))
