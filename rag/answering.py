@@ -24,6 +24,7 @@ from rag.embedding import Embedder
 from rag.evidence import MIN_EVIDENCE, EvidenceScorer, IdfLookup, Sentence
 from rag.lexical import tokenize
 from rag.phrases import (
+    about_another_year,
     asked_column,
     key_phrase,
     lacks_the_contact_asked,
@@ -559,10 +560,13 @@ class ExtractiveAnswerer:
         # no answer"; with none read, decide() falls back to the evidence threshold.
         margins = np.asarray([x.margin if x else -np.inf for x in readings] or [-np.inf] * len(top))
         # A sentence of the wrong kind is no answer, however sure the reader is: a salary to "How many people …?",
-        # a name to "What is the fleet manager's email address?" (no readings: none of the first kind is known)
+        # a name to "What is the fleet manager's email address?", 2025's revenue to "What was revenue in 2024?"
+        # (no readings: none of the first and last kind is known)
         unfit = np.asarray(
             [
-                money_for_a_count(question, s.text, x) or lacks_the_contact_asked(question, s.text)
+                money_for_a_count(question, s.text, x)
+                or lacks_the_contact_asked(question, s.text)
+                or about_another_year(question, s.text, x, s.section, s.title)
                 for (_, _, s), x in itertools.zip_longest(top, readings)
             ],
             dtype=bool,

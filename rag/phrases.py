@@ -290,6 +290,70 @@ def lacks_the_contact_asked(question: str, sentence: str) -> bool:
     return found is None or sum(c.isdigit() for c in found.group()) < 6
 
 
+_YEAR = re.compile(
+    r"(?<![\w.,/-])(1[5-9]\d\d|20\d\d)(?:\s*[–-]\s*(\d{4}|\d\d)|\s+(?:to|until|till|through|and)\s+(\d{4}))?(?!\d)"
+    r"(?![\w/]|[.,]\d)"
+)
+"""A year, or a range of years ("2020–2025", "2024-25", "2019 to 2023"), not a part of a larger number or of a
+date in digits."""
+_SINCE = re.compile(r"\bsince\s+$", re.I)
+_BASE = re.compile(
+    r"(?:\b(?:than|versus|vs\.?|against|compared\s+(?:with|to)|relative\s+to)"
+    r"|\b(?:up|down|rose|fell|grew|increased|decreased|declined|dropped|climbed)\b[^.;:]{0,40}?\bfrom)"
+    r"(?:\s*[€$£]?\d[\d,.]*(?:\s*(?:million|billion|bn|m|percent|per\s*cent|%))?)?"
+    r"(?:\s+(?:in|the|its|their|levels?\s+of))*\s+$",
+    re.I,
+)
+"""What sets a year apart as the base a figure is compared with: "up 6 percent from 2024", "more than in 2023",
+"up from €7.5 million in 2024"."""
+_ASKS_CHANGE = re.compile(
+    r"\b(?:chang|grow|grew|growth|increas|decreas|ris[ei]|rose|fall|fell|drop|declin|compar|differ|gain|lost|loss|"
+    r"up|down|more|less|fewer|higher|lower|than|since|between|percent|per\s*cent)\w*|%",
+    re.I,
+)
+
+
+def _years(text: str) -> list[tuple[int, int, int]]:
+    """Each year or range of years in ``text`` as (first year, last year, start): "since 2019" runs on, and a
+    year in brackets of its own ("McPherson (2001)") is a reference, not what the text is about."""
+    found = []
+    for m in _YEAR.finditer(text):
+        first = last = int(m[1])
+        if m[2] or m[3]:
+            last = int(m[3] or m[2]) if len(m[3] or m[2]) == 4 else first // 100 * 100 + int(m[2])
+            if last < first:
+                continue  # "1990-85" is no range, and no year either
+        elif _SINCE.search(text, 0, m.start()):
+            last = 10_000
+        if text[m.start() - 1 : m.start()] == "(" and text[m.end() : m.end() + 1] == ")":
+            continue
+        found.append((first, last, m.start()))
+    return found
+
+
+def about_another_year(question: str, sentence: str, scores: TokenScores | None, *context: str) -> bool:
+    """Whether the reader answers a figure for another year than the one the question asks about: "What was
+    revenue in 2024?" is not answered by "Revenue for 2025 was €7.9 million, up 6 percent from 2024." (2024 is
+    only what the figure is compared with), by "In 2023 revenue was €6.8 million.", nor by "Operating profit rose
+    to €1.2 million." under the title "Annual report 2025". The year a figure is for is the one its sentence
+    writes, else the first of ``context`` (its heading, its document's title) that writes one; with none, nothing
+    is known and the answer stands. A question that asks when, or about a change, is left alone; so is an answer
+    without a digit (a name holds across years more often than a figure)."""
+    asked = {first for first, _, _ in _years(question)}
+    if not asked or scores is None or question_type(question) == "date":
+        return False
+    if _ASKS_CHANGE.search(_YEAR.sub(" ", question)):
+        return False
+    span = reader_phrase(sentence, scores)
+    if span is None or not any(c.isdigit() for c in sentence[span[0] : span[1]]):
+        return False
+    for text in (sentence, *context):
+        own = [(a, b) for a, b, at in _years(text) if a != b or not _BASE.search(text, 0, at)]
+        if own:
+            return not any(a <= year <= b for year in asked for a, b in own)
+    return False
+
+
 def money_for_a_count(question: str, sentence: str, scores: TokenScores | None) -> bool:
     """Whether the reader answers a question that counts things ("How many people work in Gdansk?") with an amount
     of money ("7,500 to 9,000 PLN per month" of a job's row): no answer to it, whatever the reader's margin."""

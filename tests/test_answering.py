@@ -22,7 +22,14 @@ from rag.answering import (
 )
 from rag.chunking import Chunk
 from rag.evidence import EvidenceScorer, Sentence
-from rag.phrases import asked_column, key_phrase, money_for_a_count, question_type, whole_name
+from rag.phrases import (
+    about_another_year,
+    asked_column,
+    key_phrase,
+    money_for_a_count,
+    question_type,
+    whole_name,
+)
 from rag.reader import TokenScores
 from rag.retrieval import Passage
 
@@ -428,6 +435,61 @@ def test_a_count_is_told_from_an_amount_of_money(sentence: str, number: str, mon
     reading = char_scores(sentence, (at, at + len(number)))
     assert money_for_a_count("How many do they have?", sentence, reading) is money
     assert not money_for_a_count("How many euros do they have?", sentence, reading)  # asks for money
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "phrase", "context", "another"),
+    [
+        (
+            "What was revenue in 2024?",
+            "Revenue for 2025 was €7.9 million, up 6 percent from 2024.",
+            "€7.9 million",
+            "",
+            True,
+        ),
+        (
+            "What was revenue in 2025?",
+            "Revenue for 2025 was €7.9 million, up 6 percent from 2024.",
+            "€7.9 million",
+            "",
+            False,
+        ),
+        # 2024 is the base of the figure the reader marked: that figure's year is the context's, if it names one
+        (
+            "What was revenue in 2024?",
+            "Revenue was €7.9 million, up from €7.5 million in 2024.",
+            "€7.9 million",
+            "",
+            False,
+        ),
+        (
+            "What was revenue in 2024?",
+            "Revenue was €7.9 million, up from €7.5 million in 2024.",
+            "€7.9 million",
+            "2025",
+            True,
+        ),
+        ("What was revenue in 2022?", "In 2023 revenue was €6.8 million.", "€6.8 million", "", True),
+        ("What was revenue in 2022?", "Revenue was €6.8 million.", "€6.8 million", "", False),  # no year known
+        ("What was revenue in 2022?", "Revenue was €6.8 million.", "€6.8 million", "Annual report 2023", True),
+        ("What was revenue in 2023?", "Revenue was €6.8 million.", "€6.8 million", "Annual report 2023", False),
+        ("How many staff were there in 2022?", "Staff grew from 40 in 2019 to 52 in 2023.", "52", "", True),
+        ("How many staff were there in 2021?", "The team had 52 staff from 2019 to 2023.", "52", "", False),
+        ("How many staff were there in 2021?", "The team had 52 staff in 2019-23.", "52", "", False),
+        ("How many staff were there in 2024?", "The team has had 52 staff since 2019.", "52", "", False),
+        ("What was the endowment in 2004?", "Its endowment was $213 million (2004) in 1986 terms.", "$213", "", True),
+        ("Who was the chair in 2022?", "Anna Berg became chair in 2023.", "Anna Berg", "", False),  # not a figure
+        ("When was revenue €7.9 million in 2025?", "In May 2024 revenue was €7.9 million.", "May 2024", "", False),
+        ("How much did revenue grow in 2024?", "In 2025 revenue grew by 6 percent.", "6 percent", "", False),
+    ],
+)
+def test_a_figure_is_for_the_year_its_sentence_or_its_context_names(
+    question: str, sentence: str, phrase: str, context: str, another: bool
+) -> None:
+    at = sentence.index(phrase)
+    reading = char_scores(sentence, (at, at + len(phrase)))
+    assert about_another_year(question, sentence, reading, "", context) is another
+    assert not about_another_year(question, sentence, None, context)  # nothing read, nothing known
 
 
 def test_a_column_is_not_the_answer_to_a_question_for_a_place_or_to_an_amount_it_does_not_hold() -> None:

@@ -576,6 +576,31 @@ def test_a_question_that_counts_things_is_not_answered_with_an_amount_of_money(t
     assert salary.answered and salary.key_phrase.startswith("7,500 to 9,000"), salary.text
 
 
+def test_a_figure_for_another_year_is_no_answer(tmp_path: Path, embedder) -> None:
+    """Found by a newcomer: "What was revenue in 2024?" was answered with 2025's €7.9 million of "Revenue for 2025
+    was €7.9 million, up 6 percent from 2024." (2024 is only the base it is compared with); with that sentence
+    ruled out, the next was "Operating profit rose to €1.2 million." of the annual report 2025."""
+    report = (
+        "# Annual report 2025\n\n## Financial results\n\nRevenue for 2025 was €7.9 million, up 6 percent from 2024. "
+        "Operating profit rose to €1.2 million.\nIn 2023 revenue was €6.8 million, and the company employed 54 "
+        "people.\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"annual-report.md": report})
+    for question, phrase in [
+        ("What was revenue in 2025?", "€7.9 million"),
+        ("What was revenue in 2023?", "€6.8 million"),
+        ("What was operating profit in 2025?", "€1.2 million"),  # its year is the report's
+        ("How many people did the company employ in 2023?", "54"),
+    ]:
+        answer = pipeline.answer(question)
+        assert answer.answered and answer.key_phrase == phrase, (question, answer.text)
+    grew = pipeline.answer("How much did revenue grow in 2025?")  # about a change: 2024, its base, may be named too
+    assert grew.answered and "up 6 percent from 2024" in grew.quotes[0].text, grew.text
+    for question in ("What was revenue in 2024?", "What was revenue in 2022?", "What was operating profit in 2024?"):
+        answer = pipeline.answer(question)
+        assert not answer.answered, (question, answer.text)
+
+
 def test_a_key_phrase_does_not_stop_inside_year_on_year(tmp_path: Path, embedder) -> None:
     """Found by a newcomer: "By how much did Rotterdam grow?" marked "22 percent year" of "… year on year"."""
     pipeline = pipeline_on(
