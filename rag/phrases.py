@@ -434,6 +434,8 @@ def key_phrase(
             other = _read_outside(sentence, scores, span)
             if other is not None and not _IS_MONEY.search(sentence[other[0] : other[1]]):
                 span = other
+        if span is not None and qtype == "person":
+            span = _listed_names(sentence, span) or span  # "Present: A (chair), B, C.": all of them were there
         if span is not None:
             converted = _converted_from(sentence, span, question)
             if converted is not None:
@@ -450,6 +452,28 @@ def key_phrase(
             return span
     spans, features = candidates(sentence, question, qtype)
     return choose(sentence, question, spans, features, load_weights(), qtype)
+
+
+_LABELLED = re.compile(r"\s*[A-Z][\w ]{0,30}:\s+(?P<value>\S.*?)[.;]?\s*$")
+"""A line of minutes or a form: "Present: Anna Schmidt (chair), Lotte Bakker, Jonas Weber."."""
+_LISTED_NAME = re.compile(
+    r"(?:and\s+)?[A-Z][\w'’.-]*(?:\s+(?:[A-Z][\w'’.-]*|van|von|de|der|den|da|di|du|la|le))*"
+    r"(?:\s*\([^()]*\))?"
+)
+"""One name of such a list, with its role in brackets: "Anna Schmidt (chair)", "and Pieter de Vries"."""
+
+
+def _listed_names(sentence: str, span: tuple[int, int]) -> tuple[int, int] | None:
+    """The whole list of names after a label ("Present: …", "Attendees: …") when ``span`` is one of them: to "Who
+    was present?" the answer is every name listed, not the first. None for anything else: a name followed by a
+    clause ("Absent: Maria Rossi, who sent her apologies.") is no list."""
+    line = _LABELLED.fullmatch(sentence)
+    if line is None or not (line.start("value") <= span[0] and span[1] <= line.end("value")):
+        return None
+    items = re.split(r"\s*,\s*|\s+and\s+", line["value"])
+    if len(items) < 2 or not all(_LISTED_NAME.fullmatch(item) for item in items):
+        return None
+    return line.span("value")
 
 
 def _read_outside(sentence: str, scores: TokenScores, away: tuple[int, int]) -> tuple[int, int] | None:

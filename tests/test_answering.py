@@ -492,6 +492,31 @@ def test_a_figure_is_for_the_year_its_sentence_or_its_context_names(
     assert not about_another_year(question, sentence, None, context)  # nothing read, nothing known
 
 
+@pytest.mark.parametrize(
+    ("sentence", "read", "phrase"),
+    [
+        (
+            "Present: Anna Schmidt (chair), Lotte Bakker, Jonas Weber, Pieter de Vries.",
+            "Anna Schmidt",
+            "Anna Schmidt (chair), Lotte Bakker, Jonas Weber, Pieter de Vries",
+        ),
+        ("Attendees: Anna Schmidt and Lotte Bakker", "Lotte Bakker", "Anna Schmidt and Lotte Bakker"),
+        ("Absent: Maria Rossi, who sent her apologies.", "Maria Rossi", "Maria Rossi"),  # a clause, no list
+        ("Chair: Anna Schmidt.", "Anna Schmidt", "Anna Schmidt"),  # one name
+        ("Anna Schmidt, Lotte Bakker and Jonas Weber were present.", "Anna Schmidt", "Anna Schmidt"),  # no label
+    ],
+)
+def test_a_who_question_gets_every_name_a_labelled_line_lists(sentence: str, read: str, phrase: str) -> None:
+    """Found by a trial: "Who was present?" marked only the chair of the minutes' "Present: …" line."""
+    at = sentence.index(read)
+    span = key_phrase(sentence, "Who was present?", scores=char_scores(sentence, (at, at + len(read))))
+    assert span is not None and sentence[span[0] : span[1]] == phrase
+    assert key_phrase(sentence, "What is it?", scores=char_scores(sentence, (at, at + len(read)))) == (
+        at,
+        at + len(read),
+    )  # a question for a person only
+
+
 def test_a_column_is_not_the_answer_to_a_question_for_a_place_or_to_an_amount_it_does_not_hold() -> None:
     """Found by a review: "Where is the event on 12 May?" gave the Event cell; "How much does cold storage cost
     per unit?" the Unit cell's "pallet per week"."""
