@@ -125,6 +125,30 @@ _SUMMARY = re.compile(
 second article?". Not "What were the main topics discussed at the summit?" (a question the documents may answer)."""
 
 
+_OVERVIEW = re.compile(
+    r"^\W*(?:(?:please|can you|could you)\s+)*"
+    r"(?:summari[sz]e|sum up|(?:give|write)(?: me)? (?:a |an )?(?:short |brief )?(?:summary|overview|gist) of"
+    r"|what (?:is|are) (?:the |this |that )?\S.* about\W*$)\s*\S",
+    re.IGNORECASE,
+)
+"""A request for a summary of anything named: "Summarise the contract", "What is the Kallas article about?" (a
+document, when its name is written) or "Summarise the talks in Geneva" (a topic: searched as a question)."""
+
+
+_LISTING = re.compile(
+    r"^\W*(?:(?:what|which) (?:documents|files|texts|sources) (?:do|can) you|(?:list|show)(?: me)? (?:the |all |your )*"
+    r"(?:documents|files|sources))",
+    re.IGNORECASE,
+)
+"""A request for the list of documents: "What documents do you have?", "List the files"."""
+
+
+def asks_for_overview(question: str) -> bool:
+    """Whether ``question`` asks for a summary of something it names (:data:`_OVERVIEW`), which may be a document,
+    or of the documents as a whole (:func:`asks_for_summary`); not for their list ("What documents do you have?")."""
+    return not _LISTING.match(question) and (bool(_OVERVIEW.match(question)) or asks_for_summary(question))
+
+
 def asks_for_summary(question: str) -> bool:
     """Whether ``question`` asks for a summary or an overview ("Summarize the documents", "What are the main points
     of the second article?"), which no quoted sentence answers: it gets :data:`CANNOT_SUMMARISE`, not a

@@ -21,7 +21,14 @@ from typing import Any
 import numpy as np
 
 from rag.acronyms import expand, is_written, spelled_out
-from rag.answering import CANNOT_SUMMARISE, Answer, Answerer, ExtractiveAnswerer, asks_for_summary
+from rag.answering import (
+    CANNOT_SUMMARISE,
+    Answer,
+    Answerer,
+    ExtractiveAnswerer,
+    asks_for_overview,
+    asks_for_summary,
+)
 from rag.chunking import CHUNKER_VERSION, Chunk, chunk_document, sentence_spans
 from rag.conversation import Message, resolve_follow_up, standalone_question
 from rag.documents import LOADER_VERSIONS, OCR_LOADERS, Document, iter_files, load_file
@@ -34,6 +41,7 @@ from rag.formats.ocr import OCR_MARK, Ocr
 from rag.formats.pdf import CUT_SHORT as PDF_CUT_SHORT
 from rag.formats.pdf import NO_TEXT as PDF_NO_TEXT
 from rag.formats.pptx import NO_TEXT as PPTX_NO_TEXT
+from rag.overview import named_document, overview
 from rag.reader import SpanReader
 from rag.reranking import CrossEncoderReranker, SentenceReranker, load_reranker
 from rag.retrieval import Passage, Retriever
@@ -45,6 +53,9 @@ logger = logging.getLogger(__name__)
 ACRONYM_SCAN_CHUNKS = 50_000
 """Above this many chunks (~30 MB of text, ~1.5 s to search per acronym) the documents are not searched for the
 acronyms they spell out."""
+
+SUMMARY_LOOKUP = 1000
+"""A request for a summary is matched against the names of the first this many documents (by path)."""
 
 Progress = Callable[[int, int, str], None]
 """Called as ``progress(done, total, what)`` while indexing."""
@@ -733,7 +744,14 @@ class Pipeline:
             )
         if where is not None and not store.sources(where):
             return Answer(question, _no_match(where, store.sources()), False, query=question)
-        if asks_for_summary(question):
+        if asks_for_overview(question):
+            # "Summarise the board minutes": the overview of the one document it names, or is filtered to
+            listed = [(source, title) for source, title, _, _ in store.catalog(SUMMARY_LOOKUP).listed]
+            chosen = store.sources(where) if where is not None else [s for s, _ in listed]
+            source = chosen[0] if len(chosen) == 1 else named_document(question, listed)
+            if source is not None and (where is None or source in chosen):
+                return overview(question, store.document(source))
+        if asks_for_summary(question):  # of the documents as a whole: which they are; a topic is searched
             catalog = store.catalog(50)
             files = Counter(title or source for source, title, _, _ in catalog.listed)  # a title's copies once
             named = [f"{title} ({n} files)" if n > 1 else title for title, n in files.items()]

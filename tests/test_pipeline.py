@@ -125,6 +125,53 @@ def test_a_request_for_a_summary_is_told_what_the_bot_can_do_not_that_the_docume
         assert "cannot summarise" not in seeds_pipeline.answer(asked).text, asked  # questions about something
 
 
+def test_a_request_for_a_summary_of_one_document_gets_its_own_opening_sentences(
+    seeds_pipeline: Pipeline, tmp_path: Path, embedder
+) -> None:
+    """Found by a trial: "What are the main topics in the board minutes?" got the list of documents; a request that
+    names one document now gets that document's lead, or each section's first sentence, quoted."""
+    article = seeds_pipeline.answer("What is the Kallas article about?")
+    text = seeds_pipeline.document_text("Kallas-on-Ukraine-peace-diplomacy.txt")
+    assert article.answered and len(article.quotes) == 3, article.text
+    assert article.quotes[0].text.startswith("The European Union’s top diplomat said Monday")  # not the caption
+    assert [q.start for q in article.quotes] == sorted(q.start for q in article.quotes)
+    for n, quote in enumerate(article.quotes, start=1):
+        assert text[quote.start : quote.end] == quote.text and f"{quote.text} [{n}]" in article.text
+
+    minutes = (
+        "# Board meeting minutes\n\nPresent: Anna Schmidt (chair), Lotte Bakker, Jonas Weber.\n\n## Agenda\n\n"
+        "1. Annual report\n2. Warehouse\n\n## Decisions\n\nThe board approved the annual report 2025. The next "
+        "meeting is on 9 June.\n\n## Warehouse\n\nThe board decided to open a warehouse in Rotterdam.\n"
+    )
+    contract = (
+        "# Service contract\n\nThe contract runs from 1 January 2026 for two years. Either party may end it with "
+        "three months' notice. The monthly fee is €4,200 per month.\nInvoices are due in 30 days.\n"
+    )
+    report = "# Fleet report\n\nThe fleet grew by four vans this year.\n"
+    files = {"board-minutes.md": minutes, "contract.md": contract, "fleet-report.md": report, "q3-report.md": report}
+    pipeline = pipeline_on(tmp_path, embedder, files)
+    topics = pipeline.answer("What are the main topics in the board minutes?")
+    assert [(q.section, q.text) for q in topics.quotes] == [
+        ("Board meeting minutes", "Present: Anna Schmidt (chair), Lotte Bakker, Jonas Weber."),  # before the first
+        ("Decisions", "The board approved the annual report 2025."),  # the agenda's list items state nothing
+        ("Warehouse", "The board decided to open a warehouse in Rotterdam."),
+    ], topics.text
+    assert "- Decisions: The board approved the annual report 2025. [2]" in topics.text
+    lead = pipeline.answer("Summarise the contract")  # no heading but its title's: its first sentences
+    assert [q.text.split()[:3] for q in lead.quotes] == [
+        ["The", "contract", "runs"],
+        ["Either", "party", "may"],
+        ["The", "monthly", "fee"],
+    ]
+    for asked in ("What is the report about?", "Summarize the documents"):  # two reports; none named
+        listed = pipeline.answer(asked)
+        assert not listed.answered and listed.text.startswith("I cannot summarise"), (asked, listed.text)
+    filtered = pipeline.answer("Summarize the documents", filters={"source": "contract.md"})
+    assert [q.source for q in filtered.quotes] == ["contract.md"] * 3, filtered.text
+    listing = pipeline.answer("What documents do you have?", filters={"source": "contract.md"})
+    assert listing.text.startswith("I cannot summarise") and "Service contract" in listing.text, listing.text
+
+
 def test_the_documents_listed_for_a_summary_name_copies_of_one_document_once(tmp_path: Path, embedder) -> None:
     """Found by a newcomer: the handbook's .odt, .docx and .pdf copies were listed as three documents."""
     files = {f"handbook-v{n}.md": f"# Crew handbook\n\nVersion {n}.\n" for n in (1, 2, 3)}

@@ -1,0 +1,119 @@
+"""A request for a summary of one document -> :class:`~rag.answering.Answer`: the document's own opening sentences,
+or the first sentence of each of its sections, quoted.
+
+No sentence of a document answers "Summarise the board minutes" or "What is the annual report about?", and this
+product writes no prose of its own; but a document's lead (a news article's first sentences) and its headings
+with what each section opens with say what it is about, in its own words. Every line of the overview is a quote,
+with its offsets, as in any answer. Which document is meant comes from the words of the request that its title
+or file name writes ("the board minutes": board-minutes.md); a request that names none, or several equally, gets
+the list of documents instead (:data:`rag.answering.CANNOT_SUMMARISE`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+
+from rag.answering import Answer, Quote
+from rag.chunking import sentence_spans
+from rag.documents import Document
+from rag.lexical import tokenize
+
+LEAD = 3
+"""Sentences quoted from a document without headings: a news article's lead says what it is about."""
+SECTIONS = 8
+"""Sections quoted at most, each by its first sentence (then "… and N more sections")."""
+_REQUEST_WORDS = frozenset(
+    tokenize(
+        "summarise summarize summary sum up give short brief overview gist tldr main key point takeaway idea topic "
+        "document article file text folder collection please can could"
+    )
+)
+"""Words of the request itself, not of a document's name."""
+_STATEMENT_END = re.compile(r"[.!?…][\"'”’)\]]*$")
+_CAPTION = re.compile(r"\((?:[^()]*\s)?(?:photo|image|picture|illustration|video)\b[^()]*\)\s*$", re.I)
+"""The end of a picture's caption line: "(EPA Photo)", "(Photo: Reuters)"."""
+
+
+def named_document(question: str, listed: Sequence[tuple[str, str]]) -> str | None:
+    """The source, of ``(source, title)`` pairs, whose title and file name write the most words of ``question``
+    (apart from the words that ask for a summary); None when none writes any, or two write as many."""
+    wanted = set(tokenize(question)) - _REQUEST_WORDS
+    if not wanted:
+        return None
+    counts = sorted(
+        ((len(wanted & set(tokenize(f"{source} {title}"))), source) for source, title in listed), reverse=True
+    )
+    if not counts or counts[0][0] == 0 or (len(counts) > 1 and counts[1][0] == counts[0][0]):
+        return None
+    return counts[0][1]
+
+
+def _statements(document: Document) -> list[tuple[int, int]]:
+    """Spans of the document's sentences that state something: at least 5 words and a closing full stop (or
+    other end mark), so that headlines, headings, list items and table rows are left out, as are pictures'
+    captions."""
+    text = document.text
+
+    def line_of(a: int) -> str:
+        end = text.find("\n", a)
+        return text[text.rfind("\n", 0, a) + 1 : len(text) if end < 0 else end]
+
+    return [
+        (a, b)
+        for a, b in sentence_spans(text)
+        if len(text[a:b].split()) >= 5
+        and _STATEMENT_END.search(text[a:b])
+        and not text[a:b].startswith("|")
+        and not _CAPTION.search(line_of(a))
+    ]
+
+
+def overview(question: str, document: Document) -> Answer:
+    """The overview of ``document`` as an answer to ``question``: under headings, what comes before the first one
+    and the first sentence of each section; else the document's first :data:`LEAD` sentences. Not answered when
+    the document has no such sentence (a table, a list)."""
+    spans = _statements(document)
+    picked: list[tuple[int, int]] = []
+    sections = [offset for offset, heading in document.sections if heading != document.title]  # not the title's
+    if sections:
+        bounds = [*sections, len(document.text)]
+        before = [s for s in spans if s[0] < bounds[0]][:1]
+        for start, end in itertools.pairwise(bounds):
+            picked += [s for s in spans if start <= s[0] < end][:1]
+        picked = before + picked
+    else:
+        picked = spans[:LEAD]
+    more = max(0, len(picked) - SECTIONS)
+    picked = picked[:SECTIONS]
+    name = document.title or document.source
+    if not picked:
+        return Answer(
+            question,
+            f"{name} has no sentences to give an overview with (it holds only lists, tables or headings). Ask about "
+            "something it may say.",
+            False,
+            query=question,
+        )
+    quotes = [
+        Quote(
+            document.text[a:b],
+            document.source,
+            a,
+            b,
+            1.0,
+            title=document.title,
+            page=document.page_at(a),
+            section=document.section_at(a) or "",
+        )
+        for a, b in picked
+    ]
+    how = "the first sentence of each section" if sections else "its first sentences"
+    lines = [
+        f"- {q.section + ': ' if q.section not in ('', q.title) else ''}{q.text} [{n}]"
+        for n, q in enumerate(quotes, start=1)
+    ]
+    tail = [f"- … and {more} more sections"] if more else []
+    text = "\n".join([f"An overview of {name}, in its own words ({how}):", *lines, *tail])
+    return Answer(question, text, True, quotes, query=question)
