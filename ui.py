@@ -606,10 +606,20 @@ def build_demo(pipeline: Pipeline, lock: threading.Lock | None = None, history_s
     def removable() -> Any:
         return gr.Dropdown(choices=pipeline.store.sources()[:MAX_LISTED], value=None)
 
-    def remove(source: str | None, chosen: list[str] | None) -> tuple[str, str, Any, Any]:
+    def remove(source: str | None, chosen: list[str] | None) -> tuple[str, str, Any, Any, Any]:
         with uploading:
             status = remove_document(pipeline, source)
-        return status, documents_markdown(pipeline), choices(chosen), removable()
+        return status, documents_markdown(pipeline), choices(chosen), removable(), gr.Row(visible=False)
+
+    def confirm_removal(source: str | None) -> tuple[str, Any]:
+        """The first click on "Remove": what will happen, and the buttons to go on or not."""
+        if not source:
+            return "Choose a document to remove.", gr.Row(visible=False)
+        return (
+            f"Remove **{_escape(source)}** from the index? Its file is moved to `{REMOVED}/` in the documents "
+            "folder (move it back to restore it).",
+            gr.Row(visible=True),
+        )
 
     tracker = gr.Progress()  # Gradio shows a progress bar for a handler whose default argument is one
 
@@ -721,6 +731,9 @@ def build_demo(pipeline: Pipeline, lock: threading.Lock | None = None, history_s
                         f"The file is moved to `{REMOVED}/` in the documents folder, not deleted.",
                         elem_id="remove-status",
                     )
+                    with gr.Row(visible=False, elem_id="remove-confirm") as confirm_row:
+                        confirm_button = gr.Button("Yes, remove it", variant="stop", elem_id="remove-yes")
+                        cancel_button = gr.Button("Cancel", elem_id="remove-cancel")
         files.upload(
             upload,
             inputs=files,
@@ -737,10 +750,16 @@ def build_demo(pipeline: Pipeline, lock: threading.Lock | None = None, history_s
             show_progress_on=synced,
             concurrency_limit=1,
         )
-        remove_button.click(
+        # Two clicks: "Remove" says what will happen, "Yes, remove it" does it (the API's /remove is the second).
+        remove_button.click(confirm_removal, inputs=[doomed], outputs=[removed, confirm_row], api_visibility="private")
+        doomed.change(lambda: gr.Row(visible=False), outputs=[confirm_row], api_visibility="private")
+        cancel_button.click(
+            lambda: ("Not removed.", gr.Row(visible=False)), outputs=[removed, confirm_row], api_visibility="private"
+        )
+        confirm_button.click(
             remove,
             inputs=[doomed, search_in],
-            outputs=[removed, docs, search_in, doomed],
+            outputs=[removed, docs, search_in, doomed, confirm_row],
             api_name="remove",
             concurrency_limit=1,
         )

@@ -271,17 +271,26 @@ def test_an_uploaded_scan_is_read_by_ocr_and_its_quote_opens_beside_the_image(pa
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_a_document_removed_in_the_chat_leaves_the_index_but_not_the_disk(page: Any, app_root: Path) -> None:
+def test_a_document_removed_in_the_chat_leaves_the_index_but_not_the_disk(
+    page: Any, app_root: Path, tmp_path: Path
+) -> None:
+    """Removal asks first (a newcomer removed a file with one click), then moves the file aside."""
     docs = app_root / "docs"
-    if not (docs / "lighthouse notes.txt").exists():  # uploaded by the test before; on its own, put it there
-        (docs / "lighthouse notes.txt").write_text("The Kestrel Island lighthouse was painted by Ilse Varga.\n")
-        page.locator("#upload input[type=file]").set_input_files(str(docs / "lighthouse notes.txt"))
+    if not (docs / "lighthouse notes.txt").exists():  # uploaded by the test before; on its own, upload it
+        (tmp_path / "lighthouse notes.txt").write_text("The Kestrel Island lighthouse was painted by Ilse Varga.\n")
+        page.locator("#upload input[type=file]").set_input_files(str(tmp_path / "lighthouse notes.txt"))
         page.locator("#upload-status").filter(has_text="Index updated").wait_for(timeout=ANSWER_TIMEOUT_MS)
     search_in(page, "lighthouse")  # chosen in "Search in" too: removing it must not leave a dead choice there
     page.get_by_text("Remove a document").click()
     pick(page, "remove-choice", "lighthouse")
-    page.locator("#remove").click()
+    page.locator("#remove").click()  # first it asks
     status = page.locator("#remove-status")
+    status.filter(has_text="Remove lighthouse notes.txt from the index?").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    page.locator("#remove-cancel").click()
+    status.filter(has_text="Not removed.").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert (docs / "lighthouse notes.txt").exists() and not page.locator("#remove-yes").is_visible()
+    page.locator("#remove").click()
+    page.locator("#remove-yes").click()
     status.filter(has_text="Removed:").wait_for(timeout=ANSWER_TIMEOUT_MS)
     assert "kept as .removed/lighthouse notes.txt" in status.inner_text()
     assert "lighthouse notes.txt" not in page.locator("#documents").inner_text()
