@@ -517,6 +517,36 @@ def test_a_who_question_gets_every_name_a_labelled_line_lists(sentence: str, rea
     )  # a question for a person only
 
 
+@pytest.mark.parametrize(
+    ("question", "sentence", "read", "phrase"),
+    [
+        (
+            "By how much did revenue grow?",
+            "Revenue was €7.9 million, up 6 percent from 2024.",
+            "€7.9 million",
+            "6 percent",
+        ),
+        ("How much did sales fall in 2024?", "Sales fell by €2 million to €5 million.", "€5 million", "€2 million"),
+        ("What was the increase in capacity?", "Capacity increased by 35,800 MW in 2010.", "2010", "35,800 MW"),
+        (
+            "By how much did revenue grow?",
+            "Revenue rose 5 percent and profit rose 8 percent.",
+            "8 percent",
+            "8 percent",
+        ),
+        ("What was revenue?", "Revenue was €7.9 million, up 6 percent from 2024.", "€7.9 million", "€7.9 million"),
+    ],
+)
+def test_a_question_for_the_size_of_a_change_gets_the_change(
+    question: str, sentence: str, read: str, phrase: str
+) -> None:
+    """Found by a trial: "By how much did revenue grow?" marked the revenue, not the growth; two changes in one
+    sentence, or a question for no change, keep the reader's span."""
+    at = sentence.index(read)
+    span = key_phrase(sentence, question, scores=char_scores(sentence, (at, at + len(read))))
+    assert span is not None and sentence[span[0] : span[1]] == phrase
+
+
 def test_a_column_is_not_the_answer_to_a_question_for_a_place_or_to_an_amount_it_does_not_hold() -> None:
     """Found by a review: "Where is the event on 12 May?" gave the Event cell; "How much does cold storage cost
     per unit?" the Unit cell's "pallet per week"."""
