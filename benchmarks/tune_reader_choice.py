@@ -3,7 +3,7 @@
 For each question the product's answerer ranks the candidate sentences (the ranking head of
 ``rag/evidence.py``); the span reader (``rag/reader.py``) then reads the best ``k`` of them and says, per
 sentence, how much more likely its best answer span is than "no answer here" (its margin). This script
-records, once, the rank score, evidence score, text and whether it holds a gold answer of the top 5 sentences
+records, once, the rank score, evidence score, text and whether it holds a gold answer of the top 8 sentences
 of every question: answerable questions asked of an index of 48 train articles, and unanswerable ones (the
 questions of 16 of those articles asked of the index without their article, as ``calibrate_refusal.py``
 does), for each ``--seeds`` value (another sample of questions and of articles held out). The reader then
@@ -22,7 +22,8 @@ weights, e.g. a run of ``train_reader.py`` kept in /tmp/reader_trained.npz), and
    sentence, is answered even when the head refuses). Beside it, the rule it replaced (an evidence threshold,
    and a reader's "rescue" of a weaker sentence), scored the same way.
 
-    .venv/bin/python -m benchmarks.tune_reader_choice [--sample 3000] [--seeds 0 1] [--reader FILE]
+    .venv/bin/python -m benchmarks.tune_reader_choice --reader-held-out [--sample 3000] [--seeds 0 1] [--top 8]
+        [--k 8] [--reader FILE]
 
 The chosen values are product defaults (``READER_CHOICE``, ``READER_WEIGHT``, ``CONFIDENCE_*`` in
 ``rag/answering.py``).
@@ -43,11 +44,19 @@ from typing import Any
 import numpy as np
 
 from benchmarks import answers, squad, train_reader
-from rag.answering import CONFIDENCE_FEATURES, MARGIN_CLIP, READ_SHARE, ExtractiveAnswerer, confidence_features
+from rag.answering import (
+    CONFIDENCE_FEATURES,
+    MARGIN_CLIP,
+    READ_SHARE,
+    READER_CHOICE,
+    ExtractiveAnswerer,
+    confidence_features,
+)
 from rag.evidence import MIN_EVIDENCE
 from rag.reader import BACKENDS, WEIGHTS_FILE, SpanReader, load_weights
 
-TOP = 5
+TOP = READER_CHOICE
+"""Sentences recorded per question (``--top``); ``--k`` of them are read for the choice (default: the best)."""
 WEIGHTS = (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.2, 0.3, 0.5, 1.0)
 """Weights of the margin tried, in units of the ranking head's spread."""
 FOLDS = 2
@@ -56,7 +65,7 @@ HELD_OUT = 16
 PER_ARTICLE = 60
 
 
-def collect(pipeline: Any, questions: list[squad.Question], held_out: bool) -> list[dict[str, Any]]:
+def collect(pipeline: Any, questions: list[squad.Question], held_out: bool, top: int = TOP) -> list[dict[str, Any]]:
     """The top sentences of each question as the answerer ranks them (before it reads or refuses)."""
     scorer = pipeline.answerer.scorer
     rows = []
@@ -64,7 +73,7 @@ def collect(pipeline: Any, questions: list[squad.Question], held_out: bool) -> l
     for n, q in enumerate(questions, start=1):
         vector = pipeline.embedder.encode_query(q.question)
         passages = pipeline.retrieve(q.question, None, vector)
-        scored = scorer.score(q.question, q.question, passages, vector)[:TOP]
+        scored = scorer.score(q.question, q.question, passages, vector)[:top]
         if not scored:
             continue
         rows.append(
@@ -92,7 +101,7 @@ def collect(pipeline: Any, questions: list[squad.Question], held_out: bool) -> l
 
 def collect_all(args: argparse.Namespace, workdir: Path, seed: int) -> list[dict[str, Any]]:
     tag = f"train-reader-held-out-s{seed}" if args.reader_held_out else f"train-48a-s{seed}"
-    cache = workdir / f"tune-reader-choice-{tag}-{args.sample}.json"
+    cache = workdir / f"tune-reader-choice-{tag}-{args.sample}-top{args.top}.json"
     if cache.is_file():
         return list(json.loads(cache.read_text(encoding="utf-8")))
     train = squad.load_articles("train")
@@ -101,16 +110,16 @@ def collect_all(args: argparse.Namespace, workdir: Path, seed: int) -> list[dict
     else:
         articles = squad.pick_articles(train, 48, seed)
     pipeline, _ = squad.open_pipeline(articles, workdir / f"{tag}-docs", workdir / f"{tag}-index")
-    rows = collect(pipeline, squad.sample_questions(articles, args.sample, seed), held_out=False)
+    rows = collect(pipeline, squad.sample_questions(articles, args.sample, seed), held_out=False, top=args.top)
     for article in squad.pick_articles(list(articles), HELD_OUT, seed + 5):
         other = answers.held_out_pipeline(pipeline, article, articles, workdir / "tune-reader")
-        rows += collect(other, squad.sample_questions([article], PER_ARTICLE, 0), held_out=True)
+        rows += collect(other, squad.sample_questions([article], PER_ARTICLE, 0), held_out=True, top=args.top)
         shutil.rmtree(workdir / "tune-reader", ignore_errors=True)
     cache.write_text(json.dumps(rows), encoding="utf-8")
     return rows
 
 
-def read(rows: list[dict[str, Any]], reader: SpanReader, cache: Path) -> None:
+def read(rows: list[dict[str, Any]], reader: SpanReader, cache: Path, top: int = TOP) -> None:
     """Each row's reader margins (kept in ``cache``, a file per reader and question set)."""
     if cache.is_file():
         with np.load(cache) as data:
@@ -123,7 +132,7 @@ def read(rows: list[dict[str, Any]], reader: SpanReader, cache: Path) -> None:
         r["margin"] = np.asarray([x.margin if x else -2 * MARGIN_CLIP for x in readings])
         if n % 1000 == 0:
             print(f"  read {n}/{len(rows)} ({time.perf_counter() - started:.0f} s)", flush=True)
-    padded = [np.pad(r["margin"], (0, TOP - len(r["margin"])), constant_values=-np.inf) for r in rows]
+    padded = [np.pad(r["margin"], (0, top - len(r["margin"])), constant_values=-np.inf) for r in rows]
     np.savez(cache, margins=np.asarray(padded))
 
 
@@ -181,6 +190,8 @@ def main() -> None:
         "--reader-held-out", action="store_true", help="the 40 articles train_reader.py holds out (not 48 of seed)"
     )
     parser.add_argument("--reader-backend", default="auto", choices=BACKENDS, help="how the reader runs")
+    parser.add_argument("--top", type=int, default=TOP, help="sentences recorded and read per question")
+    parser.add_argument("--k", type=int, help="sentences the answerer reads (default: the sweep's best)")
     parser.add_argument("--min-refused", type=float, default=0.93, help="unanswerable questions refused, at least")
     parser.add_argument("--workdir", default=str(squad.DEFAULT_WORKDIR))
     args = parser.parse_args()
@@ -192,7 +203,8 @@ def main() -> None:
         part = collect_all(args, Path(args.workdir), seed)
         digest = hashlib.sha256(weights.read_bytes() + reader.engine.encode()).hexdigest()[:12]
         tag = f"reader-held-out-s{seed}" if args.reader_held_out else f"s{seed}"
-        read(part, reader, Path(args.workdir) / f"tune-reader-choice-{tag}-{args.sample}-{digest}.npz")
+        name = f"tune-reader-choice-{tag}-{args.sample}-top{args.top}-{digest}.npz"
+        read(part, reader, Path(args.workdir) / name, args.top)
         rows += [{**r, "seed": seed} for r in part]
     # Seeds draw overlapping samples (with --reader-held-out, from the same 40 articles): each question once,
     # and the article it is about, so that the head is scored on articles it was not fitted on.
@@ -204,15 +216,15 @@ def main() -> None:
 
     table = []
     right: dict[tuple[int, float], float] = {}
-    for k in range(1, TOP + 1):
+    for k in range(1, args.top + 1):
         for w in WEIGHTS:
             rate = float(np.mean([r["gold"][choice(r, k, w * spread)] for r in asked]))
             table.append([k, w, f"{w * spread:.4f}", f"{rate:.4f}"])
             right[k, w * spread] = rate
     squad.print_table(["k", "weight / rank spread", "weight", "answered with a gold sentence"], table)
-    best_rate, (k, weight) = max((rate, key) for key, rate in right.items())
+    best_rate, (k, weight) = max((rate, key) for key, rate in right.items() if args.k in (None, key[0]))
     oracle = float(np.mean([any(r["gold"]) for r in asked]))
-    print(f"best choice: k={k} weight={weight:.4f} ({best_rate:.4f}; top-{TOP} oracle {oracle:.4f})")
+    print(f"best choice: k={k} weight={weight:.4f} ({best_rate:.4f}; top-{args.top} oracle {oracle:.4f})")
 
     def features(r: dict[str, Any]) -> np.ndarray:
         return confidence_features(np.asarray(r["evidence"][:k]), r["margin"][:k], choice(r, k, weight))
