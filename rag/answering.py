@@ -41,7 +41,7 @@ the 40 articles the reader never saw, answered with a gold sentence when every q
 weight: 1 0.771, 4 0.843, 5 0.846, 6 0.847, 7 0.848, 8 0.849, top-8 oracle 0.957; with the confidence head
 refitted for each, at 0.930 of unanswerable questions refused: 0.826 for 5, 0.831 for 8, wrongly refused 0.041 ->
 0.039; ``benchmarks/tune_reader_choice.py --reader-held-out --top 8 --k 8``). The int8 reader reads a batch of 5
-sentences with their context in ~32 ms on the AMD EPYC VM, 8 in ~50 ms."""
+sentences with their context in ~36 ms on the AMD EPYC VM, 8 in ~59 ms (2026-12-07, other work running)."""
 READER_WEIGHT = 0.5026
 """Weight of the reader's margin (best answer span over "no answer", logits, clipped) against the ranking head's
 score (0.2 times that score's spread), chosen on SQuAD train by ``benchmarks/tune_reader_choice.py`` (0.849

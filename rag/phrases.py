@@ -291,15 +291,17 @@ def lacks_the_contact_asked(question: str, sentence: str) -> bool:
 
 
 _YEAR = re.compile(
-    r"(?<![\w.,/-])(1[5-9]\d\d|20\d\d)(?:\s*[–-]\s*(\d{4}|\d\d)|\s+(?:to|until|till|through|and)\s+(\d{4}))?(?!\d)"
+    r"(?<![\w.,/-])(1[5-9]\d\d|20\d\d)(?:\s*[–-]\s*(\d{4}|\d\d)|\s+(?:to|until|till|through|and)\s+(\d{4}))?"
     r"(?![\w/]|[.,]\d)"
 )
 """A year, or a range of years ("2020–2025", "2024-25", "2019 to 2023"), not a part of a larger number or of a
 date in digits."""
 _SINCE = re.compile(r"\bsince\s+$", re.I)
+_CHANGED = r"(?:up|down|rose|fell|grew|increased|decreased|declined|dropped|gained|lost|climbed|jumped|shrank)"
+"""A change stated: "up 6 percent", "fell by €2 million"."""
 _BASE = re.compile(
     r"(?:\b(?:than|versus|vs\.?|against|compared\s+(?:with|to)|relative\s+to)"
-    r"|\b(?:up|down|rose|fell|grew|increased|decreased|declined|dropped|climbed)\b[^.;:]{0,40}?\bfrom)"
+    r"|\b" + _CHANGED + r"\b[^.;:]{0,40}?\bfrom)"
     r"(?:\s*[€$£]?\d[\d,.]*(?:\s*(?:million|billion|bn|m|percent|per\s*cent|%))?)?"
     r"(?:\s+(?:in|the|its|their|levels?\s+of))*\s+$",
     re.I,
@@ -464,7 +466,7 @@ _ASKS_HOW_MUCH_CHANGED = re.compile(
 )
 """A question for the size of a change: "By how much did revenue grow?", "How much did sales fall in 2024?"."""
 _CHANGED_BY = re.compile(
-    r"\b(?:up|down|rose|fell|grew|increased|decreased|declined|dropped|gained|lost|climbed|jumped|shrank)\s+(?:by\s+)?"
+    r"\b" + _CHANGED + r"\s+(?:by\s+)?"
     r"(?P<amount>(?:(?:about|around|nearly|almost|some|over|more than)\s+)?(?:[€$£]\s?)?\d(?:[\d,.]*\d)?"
     r"(?:\s*(?:%|percent|per cent|percentage points?|(?:million|billion|thousand|trillion)\b|[A-Z]{1,4}\b))?)",
     re.I,
