@@ -50,43 +50,48 @@ def named_document(question: str, listed: Sequence[tuple[str, str]]) -> str | No
     return counts[0][1]
 
 
-def _statements(document: Document) -> list[tuple[int, int]]:
-    """Spans of the document's sentences that state something: at least 5 words and a closing full stop (or
-    other end mark), so that headlines, headings, list items and table rows are left out, as are pictures'
-    captions."""
-    text = document.text
+READ = 5_000
+"""Characters read from the start of a document or section for its opening sentences: a 1,000-page PDF's
+overview costs no more than a note's."""
+
+
+def _statements(text: str, start: int, end: int, count: int) -> list[tuple[int, int]]:
+    """The first ``count`` sentences of ``text[start:end]`` (its first :data:`READ` characters) that state
+    something: at least 5 words and a closing full stop (or other end mark), so that headlines, headings, list
+    items, table rows and pictures' captions are left out."""
 
     def line_of(a: int) -> str:
-        end = text.find("\n", a)
-        return text[text.rfind("\n", 0, a) + 1 : len(text) if end < 0 else end]
+        stop = text.find("\n", a)
+        return text[text.rfind("\n", 0, a) + 1 : len(text) if stop < 0 else stop]
 
-    return [
+    found = [
         (a, b)
-        for a, b in sentence_spans(text)
+        for a, b in sentence_spans(text, start, min(end, start + READ))
         if len(text[a:b].split()) >= 5
         and _STATEMENT_END.search(text[a:b])
         and not text[a:b].startswith("|")
         and not _CAPTION.search(line_of(a))
     ]
+    return found[:count]
 
 
 def overview(question: str, document: Document) -> Answer:
-    """The overview of ``document`` as an answer to ``question``: under headings, what comes before the first one
-    and the first sentence of each section; else the document's first :data:`LEAD` sentences. Not answered when
-    the document has no such sentence (a table, a list)."""
-    spans = _statements(document)
-    picked: list[tuple[int, int]] = []
+    """The overview of ``document`` as an answer to ``question``: under headings, the first sentence before the
+    first one and the first sentence of each section (at most :data:`SECTIONS`); else the document's first
+    :data:`LEAD` sentences. Not answered when the document has no such sentence (only tables, lists, headings)."""
+    text = document.text
     sections = [offset for offset, heading in document.sections if heading != document.title]  # not the title's
+    picked: list[tuple[int, int]] = []
+    more = 0
     if sections:
-        bounds = [*sections, len(document.text)]
-        before = [s for s in spans if s[0] < bounds[0]][:1]
-        for start, end in itertools.pairwise(bounds):
-            picked += [s for s in spans if start <= s[0] < end][:1]
-        picked = before + picked
+        bounds = [0, *sections, len(text)]
+        for n, (start, end) in enumerate(itertools.pairwise(bounds)):
+            if len(picked) == SECTIONS:
+                more = len(bounds) - 1 - n
+                break
+            picked += _statements(text, start, end, 1)
     else:
-        picked = spans[:LEAD]
-    more = max(0, len(picked) - SECTIONS)
-    picked = picked[:SECTIONS]
+        picked = _statements(text, 0, len(text), LEAD)
     name = document.title or document.source
     if not picked:
         return Answer(

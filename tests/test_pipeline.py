@@ -168,6 +168,15 @@ def test_a_request_for_a_summary_of_one_document_gets_its_own_opening_sentences(
         assert not listed.answered and listed.text.startswith("I cannot summarise"), (asked, listed.text)
     filtered = pipeline.answer("Summarize the documents", filters={"source": "contract.md"})
     assert [q.source for q in filtered.quotes] == ["contract.md"] * 3, filtered.text
+    (tmp_path / "more").mkdir()
+    steps = "# Setup guide\n\n" + "".join(
+        f"## Step {n}\n\nIn step {n} the installer copies part {n} of the files.\n\n" for n in range(1, 11)
+    )
+    guide = pipeline_on(tmp_path / "more", embedder, {"setup-guide.md": steps, "prices.md": "# Prices\n\n| A | 1 |\n"})
+    long = guide.answer("Summarise the setup guide")
+    assert len(long.quotes) == 8 and long.text.endswith("- … and 2 more sections"), long.text
+    table = guide.answer("Summarise the prices")
+    assert not table.answered and "has no sentences to give an overview with" in table.text, table.text
     listing = pipeline.answer("What documents do you have?", filters={"source": "contract.md"})
     assert listing.text.startswith("I cannot summarise") and "Service contract" in listing.text, listing.text
 
