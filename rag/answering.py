@@ -29,6 +29,7 @@ from rag.phrases import (
     key_phrase,
     lacks_the_contact_asked,
     money_for_a_count,
+    months_named,
     named_columns,
     question_type,
 )
@@ -597,6 +598,15 @@ class ExtractiveAnswerer:
             ],
             dtype=bool,
         )
+        # A month the question names, written around some of the sentences (their sentence before, heading or
+        # title): the others are of another meeting or report ("the June board meeting" of two sets of minutes)
+        months = months_named(question)
+        if months:
+            writes = np.asarray(
+                [all(m in f"{s.title} {s.section} {s.previous} {s.text}" for m in months) for _, _, s in top]
+            )
+            if writes.any():
+                unfit |= ~writes
         if unfit.any():
             if unfit.all():
                 return self.refusal(question, query, scored, unknown)

@@ -356,6 +356,14 @@ def about_another_year(question: str, sentence: str, scores: TokenScores | None,
     return False
 
 
+_MONTH = re.compile(r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b")
+
+
+def months_named(question: str) -> set[str]:
+    """The months ``question`` names ("Who was absent from the June board meeting?"); "May" not as its first word."""
+    return {m.group() for m in _MONTH.finditer(question) if m.group() != "May" or question[: m.start()].strip()}
+
+
 def money_for_a_count(question: str, sentence: str, scores: TokenScores | None) -> bool:
     """Whether the reader answers a question that counts things ("How many people work in Gdansk?") with an amount
     of money ("7,500 to 9,000 PLN per month" of a job's row): no answer to it, whatever the reader's margin."""
@@ -436,7 +444,7 @@ def key_phrase(
             other = _read_outside(sentence, scores, span)
             if other is not None and not _IS_MONEY.search(sentence[other[0] : other[1]]):
                 span = other
-        if span is not None and qtype == "person":
+        if span is not None and qtype == "person" and _ASKS_WHO_ALL.search(question):
             span = _listed_names(sentence, span) or span  # "Present: A (chair), B, C.": all of them were there
         if span is not None and _ASKS_HOW_MUCH_CHANGED.search(question):
             span = _change(sentence, span) or span  # "up 6 percent from 2024", not "€7.9 million" before it
@@ -486,6 +494,11 @@ def _change(sentence: str, span: tuple[int, int]) -> tuple[int, int] | None:
     return None if a < span[1] and span[0] < b else (a, b)
 
 
+_ASKS_WHO_ALL = re.compile(
+    r"\b(?:present|attend\w*|absent|apologi\w*|participa\w*|members?|invited|excused|guests?|there|were)\b", re.I
+)
+"""A who-question for everyone of a list ("Who was present?", "Who attended?"), not for one of them ("Who chairs
+the board?" of "Present: Margaret Okafor (Chair), …")."""
 _LABELLED = re.compile(r"\s*[A-Z][\w ]{0,30}:\s+(?P<value>\S.*?)[.;]?\s*$")
 """A line of minutes or a form: "Present: Anna Schmidt (chair), Lotte Bakker, Jonas Weber."."""
 _LISTED_NAME = re.compile(

@@ -511,10 +511,8 @@ def test_a_who_question_gets_every_name_a_labelled_line_lists(sentence: str, rea
     at = sentence.index(read)
     span = key_phrase(sentence, "Who was present?", scores=char_scores(sentence, (at, at + len(read))))
     assert span is not None and sentence[span[0] : span[1]] == phrase
-    assert key_phrase(sentence, "What is it?", scores=char_scores(sentence, (at, at + len(read)))) == (
-        at,
-        at + len(read),
-    )  # a question for a person only
+    for other in ("What is it?", "Who chairs the meeting?"):  # not a person; one person (found by a trial)
+        assert key_phrase(sentence, other, scores=char_scores(sentence, (at, at + len(read)))) == (at, at + len(read))
 
 
 @pytest.mark.parametrize(

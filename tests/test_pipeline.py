@@ -657,6 +657,39 @@ def test_a_figure_for_another_year_is_no_answer(tmp_path: Path, embedder) -> Non
         assert not answer.answered, (question, answer.text)
 
 
+def test_a_month_the_question_names_picks_the_minutes_of_that_month(tmp_path: Path, embedder) -> None:
+    """Found by a newcomer: "Who was absent from the June board meeting?" was answered from the March minutes."""
+    minutes = (
+        "# Board Meeting Minutes – {} 2024\n\nNorthwind Logistics Ltd. Board of Directors, held {}.\n\n"
+        "Present: {}\nAbsent: {}\n\n## 1. Warehouse\n\nThe board discussed the Bristol warehouse lease.\n\n"
+        "## 2. Next meeting\n\n{}\n"
+    )
+    files = {
+        "board-minutes-2024-03.md": minutes.format(
+            "14 March",
+            "at the Leeds head office",
+            "Margaret Okafor (Chair), David Lindqvist, Priya Raman, Tom Hargreaves",
+            "Samuel Achebe (apologies sent)",
+            "The next meeting will be held on 13 June 2024.",
+        ),
+        "board-minutes-2024-06.md": minutes.format(
+            "13 June",
+            "online",
+            "Margaret Okafor (Chair), Samuel Achebe, Priya Raman",
+            "David Lindqvist, Tom Hargreaves",
+            "The next meeting will be held on 12 September 2024.",
+        ),
+    }
+    pipeline = pipeline_on(tmp_path, embedder, files)
+    for month, absent in (("June", "David Lindqvist, Tom Hargreaves"), ("March", "Samuel Achebe")):
+        answer = pipeline.answer(f"Who was absent from the {month} board meeting?")
+        assert answer.answered and answer.key_phrase == absent, (month, answer.text)
+    present = pipeline.answer("Who was present at the June board meeting?")
+    assert present.key_phrase == "Margaret Okafor (Chair), Samuel Achebe, Priya Raman", present.text
+    chair = pipeline.answer("Who chairs the board meetings?")  # one of the list: not the whole list
+    assert chair.key_phrase == "Margaret Okafor", chair.text
+
+
 def test_a_key_phrase_does_not_stop_inside_year_on_year(tmp_path: Path, embedder) -> None:
     """Found by a newcomer: "By how much did Rotterdam grow?" marked "22 percent year" of "… year on year"."""
     pipeline = pipeline_on(
