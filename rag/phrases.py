@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -333,27 +334,79 @@ def _years(text: str) -> list[tuple[int, int, int]]:
     return found
 
 
+def _asked_years(question: str, change: bool = False) -> set[int]:
+    """The years a question asks a figure for ("What was revenue in 2024?"); none for one that asks when, or (unless
+    ``change``) about a change ("How much did revenue grow in 2024?")."""
+    asked = {first for first, _, _ in _years(question)}
+    if not asked or question_type(question) == "date":
+        return set()
+    return asked if change or not _ASKS_CHANGE.search(_YEAR.sub(" ", question)) else set()
+
+
+def _for_another_year(asked: set[int], sentence: str, span: tuple[int, int], context: Sequence[str]) -> bool:
+    """Whether the figure at ``span`` of ``sentence`` is for another year than ``asked``: the year its clause
+    writes, else one its sentence writes (not as the base of a comparison), else its context's."""
+    if not any(c.isdigit() for c in sentence[span[0] : span[1]]):
+        return False
+    for n, text in enumerate((sentence, *context)):
+        own = [(a, b, at) for a, b, at in _years(text) if a != b or not _BASE.search(text, 0, at)]
+        if n == 0 and len(own) > 1:
+            own = _clause_years(sentence, span, own) or own
+        if own:
+            return not any(a <= year <= b for year in asked for a, b, _ in own)
+    return False
+
+
+def _figure_of_the_year(asked: set[int], sentence: str, scores: TokenScores) -> tuple[int, int] | None:
+    """The reader's next best span, when the best is a figure for another year and that one is the asked year's
+    ("610" of "Staff grew from 610 at the end of 2023 to 684 at the end of 2024" for 2023)."""
+    span = reader_phrase(sentence, scores)
+    if span is None or not _for_another_year(asked, sentence, span, ()):
+        return None
+    other = _read_outside(sentence, scores, span)
+    text = sentence[other[0] : other[1]] if other else ""
+    if other is None or not any(c.isdigit() for c in text) or len(text.split()) > 4:
+        return None  # a figure ("610", "£39.5 million"), not a clause that holds one
+    return None if _for_another_year(asked, sentence, other, ()) else other
+
+
 def about_another_year(question: str, sentence: str, scores: TokenScores | None, *context: str) -> bool:
     """Whether the reader answers a figure for another year than the one the question asks about: "What was
     revenue in 2024?" is not answered by "Revenue for 2025 was €7.9 million, up 6 percent from 2024." (2024 is
     only what the figure is compared with), by "In 2023 revenue was €6.8 million.", nor by "Operating profit rose
-    to €1.2 million." under the title "Annual report 2025". The year a figure is for is the one its sentence
-    writes, else the first of ``context`` (its heading, its document's title) that writes one; with none, nothing
-    is known and the answer stands. A question that asks when, or about a change, is left alone; so is an answer
-    without a digit (a name holds across years more often than a figure)."""
-    asked = {first for first, _, _ in _years(question)}
-    if not asked or scores is None or question_type(question) == "date":
+    to €1.2 million." under the title "Annual report 2025". The year a figure is for is the one its clause or
+    else its sentence writes, else the first of ``context`` (its heading, its document's title) that writes one;
+    with none, nothing is known and the answer stands. A sentence whose next best figure is the asked year's
+    answers with that one (:func:`key_phrase`). A question that asks when, or about a change, is left alone; so
+    is an answer without a digit (a name holds across years more often than a figure)."""
+    if scores is None:
         return False
-    if _ASKS_CHANGE.search(_YEAR.sub(" ", question)):
-        return False
-    span = reader_phrase(sentence, scores)
-    if span is None or not any(c.isdigit() for c in sentence[span[0] : span[1]]):
-        return False
-    for text in (sentence, *context):
-        own = [(a, b) for a, b, at in _years(text) if a != b or not _BASE.search(text, 0, at)]
-        if own:
-            return not any(a <= year <= b for year in asked for a, b in own)
-    return False
+    asked = _asked_years(question)
+    span = reader_phrase(sentence, scores) if asked else None
+    if span is None or not _for_another_year(asked, sentence, span, context):
+        changed = _asked_years(question, change=True) if not asked else set()
+        written = [(a, b) for a, b, _ in _years(sentence)] if changed else []
+        # about a change: the sentence must write the year, as the change's or as its base's
+        return bool(written) and not any(a <= year <= b for year in changed for a, b in written)
+    return _figure_of_the_year(asked, sentence, scores) is None
+
+
+_CLAUSE_BREAK = re.compile(r"[,;:()—]|\.(?!\d)|\s–\s|\b(?:and|to|from|while|whereas|but|versus|than)\b", re.I)
+
+
+def _clause_years(
+    sentence: str, span: tuple[int, int], years: list[tuple[int, int, int]]
+) -> list[tuple[int, int, int]]:
+    """Of the years ``sentence`` writes, those its figure at ``span`` is for: the ones after it in its clause
+    ("684 at the end of 2024" of "The number of employees grew from 610 at the end of 2023 to 684 at the end of
+    2024"), else the last before it ("Revenue for 2025 was €7.9 million"); none when its clause writes none."""
+    stop = _CLAUSE_BREAK.search(sentence, span[1])
+    after = [y for y in years if span[1] <= y[2] < (stop.start() if stop else len(sentence))]
+    if after:
+        return after
+    start = max((m.end() for m in _CLAUSE_BREAK.finditer(sentence, 0, span[0])), default=0)
+    before = [y for y in years if start <= y[2] < span[0]]
+    return before[-1:]
 
 
 _MONTH = re.compile(r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b")
@@ -446,6 +499,9 @@ def key_phrase(
                 span = other
         if span is not None and qtype == "person" and _ASKS_WHO_ALL.search(question):
             span = _listed_names(sentence, span) or span  # "Present: A (chair), B, C.": all of them were there
+        asked = _asked_years(question) if span is not None else set()
+        if asked:
+            span = _figure_of_the_year(asked, sentence, scores) or span  # 2023's 610, not 2024's 684 beside it
         if span is not None and _ASKS_HOW_MUCH_CHANGED.search(question):
             span = _change(sentence, span) or span  # "up 6 percent from 2024", not "€7.9 million" before it
         if span is not None:

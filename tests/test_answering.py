@@ -478,9 +478,39 @@ def test_a_count_is_told_from_an_amount_of_money(sentence: str, number: str, mon
         ("How many staff were there in 2021?", "The team had 52 staff in 2019-23.", "52", "", False),
         ("How many staff were there in 2024?", "The team has had 52 staff since 2019.", "52", "", False),
         ("What was the endowment in 2004?", "Its endowment was $213 million (2004) in 1986 terms.", "$213", "", True),
+        # a figure's own year, of two in one sentence (found by a newcomer: 684 was the answer for 2023)
+        (
+            "How many employees were there in 2023?",
+            "Staff grew from 610 at the end of 2023 to 684 at the end of 2024.",
+            "684",
+            "",
+            True,
+        ),
+        (
+            "How many employees were there in 2023?",
+            "Staff grew from 610 at the end of 2023 to 684 at the end of 2024.",
+            "610",
+            "",
+            False,
+        ),
+        (
+            "What was revenue in 2024?",
+            "In 2023 revenue was €6.8 million and in 2024 it was €7.9 million.",
+            "€6.8 million",
+            "",
+            True,
+        ),
+        (
+            "What was revenue in 2024?",
+            "In 2023 revenue was €6.8 million and in 2024 it was €7.9 million.",
+            "€7.9 million",
+            "",
+            False,
+        ),
         ("Who was the chair in 2022?", "Anna Berg became chair in 2023.", "Anna Berg", "", False),  # not a figure
         ("When was revenue €7.9 million in 2025?", "In May 2024 revenue was €7.9 million.", "May 2024", "", False),
-        ("How much did revenue grow in 2024?", "In 2025 revenue grew by 6 percent.", "6 percent", "", False),
+        ("How much did revenue grow in 2024?", "In 2025 revenue grew by 6 percent.", "6 percent", "", True),
+        ("How much did revenue grow in 2025?", "In 2025 revenue grew by 6 percent from 2024.", "6 percent", "", False),
     ],
 )
 def test_a_figure_is_for_the_year_its_sentence_or_its_context_names(
@@ -490,6 +520,22 @@ def test_a_figure_is_for_the_year_its_sentence_or_its_context_names(
     reading = char_scores(sentence, (at, at + len(phrase)))
     assert about_another_year(question, sentence, reading, "", context) is another
     assert not about_another_year(question, sentence, None, context)  # nothing read, nothing known
+
+
+def test_the_figure_of_the_year_asked_is_marked_of_two_in_a_sentence() -> None:
+    """Found by a newcomer: "How many employees were there in 2023?" marked 2024's 684, not 2023's 610."""
+    sentence = "The number of employees grew from 610 at the end of 2023 to 684 at the end of 2024."
+    start, end = np.zeros(len(sentence)), np.zeros(len(sentence))
+    for figure, logit in (("684", 5.0), ("610", 4.0)):  # the reader's best span, and its next best
+        at = sentence.index(figure)
+        start[at], end[at + len(figure) - 1] = logit, logit
+    reading = char_scores(sentence, (sentence.index("684"), sentence.index("684") + 3), start, end)
+    for year, figure in (("2023", "610"), ("2024", "684")):
+        question = f"How many employees were there in {year}?"
+        span = key_phrase(sentence, question, scores=reading)
+        assert span is not None and sentence[span[0] : span[1]] == figure
+        assert not about_another_year(question, sentence, reading)  # the sentence answers both years
+    assert about_another_year("How many employees were there in 2022?", sentence, reading)
 
 
 @pytest.mark.parametrize(
