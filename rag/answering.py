@@ -116,7 +116,8 @@ _WHOLE = (
 _SUMMARY = re.compile(
     r"^\W*(?:(?:please|can you|could you)\s+)*"
     r"(?:(?:summari[sz]e|sum up)(?:\s+(?:" + _WHOLE + r"|it|them|everything|all))?"
-    r"|give (?:me )?(?:a |an )?(?:short |brief )?(?:summary|overview|gist)(?:\s+of\s+(?:" + _WHOLE + r"|it|them))?"
+    r"|give (?:me )?(?:a |an )?(?:short |brief )?(?:summary|overview|gist)"
+    r"(?:\s+of\s+(?:" + _WHOLE + r"|it|them|everything|all))?"
     r"|tl;?dr"
     r"|what (?:are|were) the (?:main|key) (?:points|takeaways|ideas|topics)(?:\s+(?:of|in)\s+" + _WHOLE + r")?"
     r"|what (?:is|are) " + _WHOLE + r" about"
@@ -131,11 +132,13 @@ second article?". Not "What were the main topics discussed at the summit?" (a qu
 _OVERVIEW = re.compile(
     r"^\W*(?:(?:please|can you|could you)\s+)*"
     r"(?:summari[sz]e|sum up|(?:give|write)(?: me)? (?:a |an )?(?:short |brief )?(?:summary|overview|gist) of"
-    r"|what (?:is|are) (?:the |this |that )?\S.* about\W*$)\s*\S",
+    r"|what (?:is|are) (?:the |this |that )?\S.* about\W*$"
+    r"|what (?:are|were) the (?:main|key) (?:points|takeaways|ideas|topics) (?:of|in|from))\s*\S",
     re.IGNORECASE,
 )
-"""A request for a summary of anything named: "Summarise the contract", "What is the Kallas article about?" (a
-document, when its name is written) or "Summarise the talks in Geneva" (a topic: searched as a question)."""
+"""A request for a summary of anything named: "Summarise the contract", "What is the Kallas article about?", "What
+are the main topics in the board minutes from June?" (a document, when its name is written) or "Summarise the
+talks in Geneva" (a topic: searched as a question)."""
 
 
 _LISTING = re.compile(

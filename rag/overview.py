@@ -36,18 +36,22 @@ _CAPTION = re.compile(r"\((?:[^()]*\s)?(?:photo|image|picture|illustration|video
 """The end of a picture's caption line: "(EPA Photo)", "(Photo: Reuters)"."""
 
 
-def named_document(question: str, listed: Sequence[tuple[str, str]]) -> str | None:
-    """The source, of ``(source, title)`` pairs, whose title and file name write the most words of ``question``
-    (apart from the words that ask for a summary); None when none writes any, or two write as many."""
+TIED = 3
+"""Documents a request names equally ("the minutes" of two sets of minutes) that get an overview each; more get
+the list of documents."""
+
+
+def named_documents(question: str, listed: Sequence[tuple[str, str]]) -> list[str]:
+    """The sources, of ``(source, title)`` pairs, whose title and file name write the most words of ``question``
+    (apart from the words that ask for a summary): one, or up to :data:`TIED` that write as many; none when none
+    writes any, or more tie."""
     wanted = set(tokenize(question)) - _REQUEST_WORDS
     if not wanted:
-        return None
-    counts = sorted(
-        ((len(wanted & set(tokenize(f"{source} {title}"))), source) for source, title in listed), reverse=True
-    )
-    if not counts or counts[0][0] == 0 or (len(counts) > 1 and counts[1][0] == counts[0][0]):
-        return None
-    return counts[0][1]
+        return []
+    counts = [(len(wanted & set(tokenize(f"{source} {title}"))), source) for source, title in listed]
+    best = max((n for n, _ in counts), default=0)
+    named = [source for n, source in counts if n == best]
+    return named if best and len(named) <= TIED else []
 
 
 READ = 5_000
@@ -75,50 +79,54 @@ def _statements(text: str, start: int, end: int, count: int) -> list[tuple[int, 
     return found[:count]
 
 
-def overview(question: str, document: Document) -> Answer:
-    """The overview of ``document`` as an answer to ``question``: under headings, the first sentence before the
-    first one and the first sentence of each section (at most :data:`SECTIONS`); else the document's first
-    :data:`LEAD` sentences. Not answered when the document has no such sentence (only tables, lists, headings)."""
+def _opening(document: Document) -> tuple[list[tuple[int, int]], int, bool]:
+    """The spans an overview of ``document`` quotes, how many sections are left out, and whether it has sections."""
     text = document.text
     sections = [offset for offset, heading in document.sections if heading != document.title]  # not the title's
+    if not sections:
+        return _statements(text, 0, len(text), LEAD), 0, False
     picked: list[tuple[int, int]] = []
-    more = 0
-    if sections:
-        bounds = [0, *sections, len(text)]
-        for n, (start, end) in enumerate(itertools.pairwise(bounds)):
-            if len(picked) == SECTIONS:
-                more = len(bounds) - 1 - n
-                break
-            picked += _statements(text, start, end, 1)
-    else:
-        picked = _statements(text, 0, len(text), LEAD)
-    name = document.title or document.source
-    if not picked:
-        return Answer(
-            question,
-            f"{name} has no sentences to give an overview with (it holds only lists, tables or headings). Ask about "
-            "something it may say.",
-            False,
-            query=question,
-        )
-    quotes = [
-        Quote(
-            document.text[a:b],
-            document.source,
-            a,
-            b,
-            1.0,
-            title=document.title,
-            page=document.page_at(a),
-            section=document.section_at(a) or "",
-        )
-        for a, b in picked
-    ]
-    how = "the first sentence of each section" if sections else "its first sentences"
-    lines = [
-        f"- {q.section + ': ' if q.section not in ('', q.title) else ''}{q.text} [{n}]"
-        for n, q in enumerate(quotes, start=1)
-    ]
-    tail = [f"- … and {more} more sections"] if more else []
-    text = "\n".join([f"An overview of {name}, in its own words ({how}):", *lines, *tail])
-    return Answer(question, text, True, quotes, query=question)
+    bounds = [0, *sections, len(text)]
+    for n, (start, end) in enumerate(itertools.pairwise(bounds)):
+        if len(picked) == SECTIONS:
+            return picked, len(bounds) - 1 - n, True
+        picked += _statements(text, start, end, 1)
+    return picked, 0, True
+
+
+def overview(question: str, documents: Sequence[Document]) -> Answer:
+    """The overview of each of ``documents`` as an answer to ``question``: under headings, the first sentence
+    before the first one and the first sentence of each section (at most :data:`SECTIONS`); else the document's
+    first :data:`LEAD` sentences. Not answered when no document has such a sentence (only tables, lists,
+    headings)."""
+    quotes: list[Quote] = []
+    parts: list[str] = []
+    for document in documents:
+        picked, more, sectioned = _opening(document)
+        name = document.title or document.source
+        if not picked:
+            parts.append(f"{name} has no sentences to give an overview with (it holds only lists, tables or headings).")
+            continue
+        how = "the first sentence of each section" if sectioned else "its first sentences"
+        lines = [f"An overview of {name}, in its own words ({how}):"]
+        for a, b in picked:
+            section = document.section_at(a) or ""
+            quotes.append(
+                Quote(
+                    document.text[a:b],
+                    document.source,
+                    a,
+                    b,
+                    1.0,
+                    title=document.title,
+                    page=document.page_at(a),
+                    section=section,
+                )
+            )
+            lines.append(
+                f"- {section + ': ' if section not in ('', document.title) else ''}{quotes[-1].text} [{len(quotes)}]"
+            )
+        parts.append("\n".join(lines + ([f"- … and {more} more sections"] if more else [])))
+    if not quotes:
+        return Answer(question, " ".join(parts) + " Ask about something it may say.", False, query=question)
+    return Answer(question, "\n\n".join(parts), True, quotes, query=question)

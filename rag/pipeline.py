@@ -41,7 +41,7 @@ from rag.formats.ocr import OCR_MARK, Ocr
 from rag.formats.pdf import CUT_SHORT as PDF_CUT_SHORT
 from rag.formats.pdf import NO_TEXT as PDF_NO_TEXT
 from rag.formats.pptx import NO_TEXT as PPTX_NO_TEXT
-from rag.overview import named_document, overview
+from rag.overview import named_documents, overview
 from rag.reader import SpanReader
 from rag.reranking import CrossEncoderReranker, SentenceReranker, load_reranker
 from rag.retrieval import Passage, Retriever
@@ -748,9 +748,10 @@ class Pipeline:
             # "Summarise the board minutes": the overview of the one document it names, or is filtered to
             listed = [(source, title) for source, title, _, _ in store.catalog(SUMMARY_LOOKUP).listed]
             chosen = store.sources(where) if where is not None else [s for s, _ in listed]
-            source = chosen[0] if len(chosen) == 1 else named_document(question, listed)
-            if source is not None and (where is None or source in chosen):
-                return overview(question, store.document(source))
+            named = chosen[:1] if len(chosen) == 1 else named_documents(question, listed)
+            named = [source for source in named if where is None or source in chosen]
+            if named:
+                return overview(question, [store.document(source) for source in named])
         if asks_for_summary(question):  # of the documents as a whole: which they are; a topic is searched
             catalog = store.catalog(50)
             files = Counter(title or source for source, title, _, _ in catalog.listed)  # a title's copies once

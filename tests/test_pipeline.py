@@ -163,9 +163,14 @@ def test_a_request_for_a_summary_of_one_document_gets_its_own_opening_sentences(
         ["Either", "party", "may"],
         ["The", "monthly", "fee"],
     ]
-    for asked in ("What is the report about?", "Summarize the documents"):  # two reports; none named
+    reports = pipeline.answer("What is the report about?")  # two reports, named equally: an overview of each
+    assert [q.source for q in reports.quotes] == ["fleet-report.md", "q3-report.md"], reports.text
+    assert reports.text.count("An overview of Fleet report") == 2 and "[2]" in reports.text
+    for asked in ("Summarize the documents", "Give me an overview of everything"):  # none named
         listed = pipeline.answer(asked)
         assert not listed.answered and listed.text.startswith("I cannot summarise"), (asked, listed.text)
+    later = pipeline.answer("What were the main points of the board minutes from the last meeting?")
+    assert later.quotes and {q.source for q in later.quotes} == {"board-minutes.md"}, later.text
     filtered = pipeline.answer("Summarize the documents", filters={"source": "contract.md"})
     assert [q.source for q in filtered.quotes] == ["contract.md"] * 3, filtered.text
     (tmp_path / "more").mkdir()
