@@ -280,7 +280,7 @@ def unmentioned_names(question: str, passages: Sequence[Passage]) -> list[str]:
     plural or adjective endings and typos aside. Retrieval weighs such rare words heavily, so a name none of
     the passages holds is most likely one the documents never mention. On SQuAD train, refusing on it cost more
     right answers (evidence@1 0.797 -> 0.787) than it refused unanswerable questions (0.911 -> 0.919), so the
-    answerer only says so (see ``run``)."""
+    answerer only says so (see ``run``), but for a year (:data:`_A_YEAR`)."""
     names = question_names(question)
     if not names:
         return []
