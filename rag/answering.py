@@ -32,6 +32,7 @@ from rag.phrases import (
     months_named,
     named_columns,
     question_type,
+    roll_call,
 )
 from rag.reader import SpanReader, TokenScores, cells_of, linear_row
 from rag.retrieval import Passage
@@ -625,6 +626,11 @@ class ExtractiveAnswerer:
         pick = decide(rank, evidence, margins, self.min_evidence)
         if pick is None and self.names_what_is_asked(scored, query):
             pick = 0  # a question that only names something, named exactly by the best-ranked sentence
+        # "Who attended the board meeting?": the minutes' "Present: …" line, of the month asked if it names one
+        named = [s for _, _, s in ranked if all(m in f"{s.title} {s.section} {s.previous} {s.text}" for m in months)]
+        line = roll_call(question, [s.text for s in named])
+        if line is not None:
+            pick = next(i for i, (_, _, s) in enumerate(ranked) if s is named[line])
         extremes = extreme_rows(question, ranked[0][2], self.excerpt) if pick is None else None
         if extremes:
             pick = 0  # "Which workshop has the lowest hourly rate?": the best-ranked row's table answers it

@@ -28,6 +28,7 @@ from rag.phrases import (
     key_phrase,
     money_for_a_count,
     question_type,
+    roll_call,
     whole_name,
 )
 from rag.reader import TokenScores
@@ -520,6 +521,24 @@ def test_a_figure_is_for_the_year_its_sentence_or_its_context_names(
     reading = char_scores(sentence, (at, at + len(phrase)))
     assert about_another_year(question, sentence, reading, "", context) is another
     assert not about_another_year(question, sentence, None, context)  # nothing read, nothing known
+
+
+def test_the_roll_call_of_minutes_answers_who_was_there_or_not() -> None:
+    lines = [
+        "The board met online.",
+        "In attendance: Claire Dubois.",
+        "Present: Anna Schmidt, Lotte Bakker.",
+        "Absent: Maria Rossi",
+    ]
+    assert roll_call("Who attended the board meeting?", lines) == 2  # "Present:" before "In attendance:"
+    assert roll_call("Who were the participants?", lines) == 2
+    assert roll_call("Who was absent?", lines) == 3
+    assert roll_call("Who sent apologies?", lines) == 3
+    for other in ("Who chairs the board?", "Who joined the company in 2020?", "What was present in the sample?"):
+        assert roll_call(other, lines) is None
+    assert roll_call("Who attended?", ["The board met online."]) is None
+    span = key_phrase(lines[2], "Who attended the meeting?")
+    assert span is not None and lines[2][span[0] : span[1]] == "Anna Schmidt, Lotte Bakker"
 
 
 def test_the_figure_of_the_year_asked_is_marked_of_two_in_a_sentence() -> None:
