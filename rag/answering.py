@@ -626,8 +626,14 @@ class ExtractiveAnswerer:
         pick = decide(rank, evidence, margins, self.min_evidence)
         if pick is None and self.names_what_is_asked(scored, query):
             pick = 0  # a question that only names something, named exactly by the best-ranked sentence
-        # "Who attended the board meeting?": the minutes' "Present: …" line, of the month asked if it names one
-        named = [s for _, _, s in ranked if all(m in f"{s.title} {s.section} {s.previous} {s.text}" for m in months)]
+        # "Who attended the board meeting?": the minutes' "Present: …" line, of the month asked if it names one, and
+        # of the answer's document when there is an answer ("Who attended the training?" may be answered elsewhere)
+        named = [
+            s
+            for _, _, s in ranked
+            if all(m in f"{s.title} {s.section} {s.previous} {s.text}" for m in months)
+            and (pick is None or s.source == ranked[pick][2].source)
+        ]
         line = roll_call(question, [s.text for s in named])
         if line is not None:
             pick = next(i for i, (_, _, s) in enumerate(ranked) if s is named[line])
