@@ -114,6 +114,8 @@ _WHOLE = (
     r"guides?|books?|slides|slide decks?|decks?|presentations?|spreadsheets?|e-?mails?|memos?|minutes)"
 )
 """The documents as a whole, or one of them: "the documents", "this article", "the second report"."""
+_ASKS_WHICH_DOCUMENTS = r"(?:what|which) (?:documents|files|texts|sources) (?:do|can) you"
+_LIST_DOCUMENTS = r"(?:list|show)(?: me)? (?:the |all |your )*(?:documents|files|sources)"
 _SUMMARY = re.compile(
     r"^\W*(?:(?:please|can you|could you)\s+)*"
     r"(?:(?:summari[sz]e|sum up)(?:\s+(?:" + _WHOLE + r"|it|them|everything|all))?"
@@ -122,8 +124,8 @@ _SUMMARY = re.compile(
     r"|tl;?dr"
     r"|what (?:are|were) the (?:main|key) (?:points|takeaways|ideas|topics)(?:\s+(?:of|in)\s+" + _WHOLE + r")?"
     r"|what (?:is|are) " + _WHOLE + r" about"
-    r"|(?:what|which) (?:documents|files|texts|sources) (?:do|can) you (?:have|know|see|read|search)(?: about)?"
-    r"|(?:list|show)(?: me)? (?:the |all |your )*(?:documents|files|sources))\W*$",
+    r"|" + _ASKS_WHICH_DOCUMENTS + r" (?:have|know|see|read|search)(?: about)?"
+    r"|" + _LIST_DOCUMENTS + r")\W*$",
     re.IGNORECASE,
 )
 """A request for a summary of the documents as a whole: "Summarize the documents", "What are the main points of the
@@ -142,11 +144,7 @@ are the main topics in the board minutes from June?" (a document, when its name 
 talks in Geneva" (a topic: searched as a question)."""
 
 
-_LISTING = re.compile(
-    r"^\W*(?:(?:what|which) (?:documents|files|texts|sources) (?:do|can) you|(?:list|show)(?: me)? (?:the |all |your )*"
-    r"(?:documents|files|sources))",
-    re.IGNORECASE,
-)
+_LISTING = re.compile(r"^\W*(?:" + _ASKS_WHICH_DOCUMENTS + "|" + _LIST_DOCUMENTS + ")", re.IGNORECASE)
 """A request for the list of documents: "What documents do you have?", "List the files"."""
 
 
@@ -613,12 +611,14 @@ class ExtractiveAnswerer:
         # A month the question names, written around some of the sentences (their sentence before, heading or
         # title): the others are of another meeting or report ("the June board meeting" of two sets of minutes)
         months = months_named(question)
-        if months:
-            writes = np.asarray(
-                [all(m in f"{s.title} {s.section} {s.previous} {s.text}" for m in months) for _, _, s in top]
-            )
-            if writes.any():
-                unfit |= ~writes
+        writes = np.asarray(
+            [all(m in f"{s.title} {s.section} {s.previous} {s.text}" for m in months) for _, _, s in ranked]
+            if months
+            else [True] * len(ranked),
+            dtype=bool,
+        )
+        if writes[: len(top)].any():
+            unfit |= ~writes[: len(top)]
         if unfit.any():
             if unfit.all():
                 return self.refusal(question, query, scored, unknown)
@@ -629,14 +629,13 @@ class ExtractiveAnswerer:
         # "Who attended the board meeting?": the minutes' "Present: …" line, of the month asked if it names one, and
         # of the answer's document when there is an answer ("Who attended the training?" may be answered elsewhere)
         named = [
-            s
-            for _, _, s in ranked
-            if all(m in f"{s.title} {s.section} {s.previous} {s.text}" for m in months)
-            and (pick is None or s.source == ranked[pick][2].source)
+            i
+            for i, (_, _, s) in enumerate(ranked)
+            if writes[i] and (pick is None or s.source == ranked[pick][2].source)
         ]
-        line = roll_call(question, [s.text for s in named])
+        line = roll_call(question, [ranked[i][2].text for i in named])
         if line is not None:
-            pick = next(i for i, (_, _, s) in enumerate(ranked) if s is named[line])
+            pick = named[line]
         extremes = extreme_rows(question, ranked[0][2], self.excerpt) if pick is None else None
         if extremes:
             pick = 0  # "Which workshop has the lowest hourly rate?": the best-ranked row's table answers it

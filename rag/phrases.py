@@ -357,12 +357,11 @@ def _for_another_year(asked: set[int], sentence: str, span: tuple[int, int], con
     return False
 
 
-def _figure_of_the_year(asked: set[int], sentence: str, scores: TokenScores) -> tuple[int, int] | None:
-    """The reader's next best span, when the best is a figure for another year and that one is the asked year's
-    ("610" of "Staff grew from 610 at the end of 2023 to 684 at the end of 2024" for 2023)."""
-    span = reader_phrase(sentence, scores)
-    if span is None or not _for_another_year(asked, sentence, span, ()):
-        return None
+def _figure_of_the_year(
+    asked: set[int], sentence: str, scores: TokenScores, span: tuple[int, int]
+) -> tuple[int, int] | None:
+    """The reader's next best span after ``span`` (its best, a figure for another year), when that one is a figure
+    of the asked year ("610" of "Staff grew from 610 at the end of 2023 to 684 at the end of 2024" for 2023)."""
     other = _read_outside(sentence, scores, span)
     text = sentence[other[0] : other[1]] if other else ""
     if other is None or not any(c.isdigit() for c in text) or len(text.split()) > 4:
@@ -388,7 +387,9 @@ def about_another_year(question: str, sentence: str, scores: TokenScores | None,
         written = [(a, b) for a, b, _ in _years(sentence)] if changed else []
         # about a change: the sentence must write the year, as the change's or as its base's
         return bool(written) and not any(a <= year <= b for year in changed for a, b in written)
-    return _figure_of_the_year(asked, sentence, scores) is None
+    if not _for_another_year(asked, sentence, span, ()):
+        return True  # another year's by its heading or title: the sentence holds no figure of the asked year
+    return _figure_of_the_year(asked, sentence, scores, span) is None
 
 
 _CLAUSE_BREAK = re.compile(r"[,;:()—]|\.(?!\d)|\s–\s|\b(?:and|to|from|while|whereas|but|versus|than)\b", re.I)
@@ -503,8 +504,8 @@ def key_phrase(
         if span is not None and qtype == "person" and _ASKS_WHO_ALL.search(question):
             span = _listed_names(sentence, span) or span  # "Present: A (chair), B, C.": all of them were there
         asked = _asked_years(question) if span is not None else set()
-        if asked:
-            span = _figure_of_the_year(asked, sentence, scores) or span  # 2023's 610, not 2024's 684 beside it
+        if span is not None and asked and _for_another_year(asked, sentence, span, ()):
+            span = _figure_of_the_year(asked, sentence, scores, span) or span  # 2023's 610, not 2024's 684 beside it
         if span is not None and _ASKS_HOW_MUCH_CHANGED.search(question):
             span = _change(sentence, span) or span  # "up 6 percent from 2024", not "€7.9 million" before it
         if span is not None:

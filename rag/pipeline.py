@@ -55,7 +55,8 @@ ACRONYM_SCAN_CHUNKS = 50_000
 acronyms they spell out."""
 
 SUMMARY_LOOKUP = 1000
-"""A request for a summary is matched against the names of the first this many documents (by path)."""
+"""A request for a summary is matched against the names of the first this many documents (by path), and the list
+of documents it may get counts a title's copies among them."""
 
 Progress = Callable[[int, int, str], None]
 """Called as ``progress(done, total, what)`` while indexing."""
@@ -742,18 +743,20 @@ class Pipeline:
                 False,
                 query=question,
             )
-        if where is not None and not store.sources(where):
+        allowed = store.sources(where) if where is not None else None
+        if where is not None and not allowed:
             return Answer(question, _no_match(where, store.sources()), False, query=question)
-        if asks_for_overview(question):
+        overview_asked, summary_asked = asks_for_overview(question), asks_for_summary(question)
+        catalog = store.catalog(SUMMARY_LOOKUP) if overview_asked or summary_asked else None
+        if catalog is not None and overview_asked:
             # "Summarise the board minutes": the overview of the one document it names, or is filtered to
-            listed = [(source, title) for source, title, _, _ in store.catalog(SUMMARY_LOOKUP).listed]
-            chosen = store.sources(where) if where is not None else [s for s, _ in listed]
+            listed = [(source, title) for source, title, _, _ in catalog.listed]
+            chosen = allowed if allowed is not None else [s for s, _ in listed]
             named = chosen[:1] if len(chosen) == 1 else named_documents(question, listed)
-            named = [source for source in named if where is None or source in chosen]
+            named = [source for source in named if allowed is None or source in allowed]
             if named:
                 return overview(question, [store.document(source) for source in named])
-        if asks_for_summary(question):  # of the documents as a whole: which they are; a topic is searched
-            catalog = store.catalog(50)
+        if catalog is not None and summary_asked:  # of the documents as a whole: which they are; a topic is searched
             files = Counter(title or source for source, title, _, _ in catalog.listed)  # a title's copies once
             named = [f"{title} ({n} files)" if n > 1 else title for title, n in files.items()]
             hidden = sum(list(files.values())[5:]) + catalog.documents - len(catalog.listed)
