@@ -30,7 +30,8 @@ def is_written(acronym: str, texts: Iterable[str]) -> bool:
 
 def spelled_out(acronym: str, texts: Iterable[str]) -> str | None:
     """The name ``texts`` spell ``acronym`` out as most often: capitalised words with its initials ("Chief
-    Information Security Officer"), or the words before a definition ("paid time off (PTO)", counted thrice).
+    Information Security Officer"), or the words before a definition ("paid time off (PTO)", counted thrice); a
+    chief officer's title may leave the officer out ("Chief Executive" for a CEO).
     None for two letters: too many names have them ("Holy Roman" is no HR)."""
     if len(acronym) < 3 or acronym.lower() in STOPWORDS:  # "WAS" of a question in capitals is no acronym
         return None
@@ -43,6 +44,9 @@ def spelled_out(acronym: str, texts: Iterable[str]) -> str | None:
         found.update(m.group() for m in named.finditer(text))
         for m in defined.finditer(text):
             found[m["name"]] += 3
+    if not found and re.fullmatch(r"C[A-Z]+O", acronym):  # "Chief Executive Rebecca Hollins said": a CEO
+        chief = re.compile(r"\bChief[ -]+" + (r"[ -]+" + _SMALL).join(words[1:-1]) + r"\b(?![ -]+O[a-z])")
+        found.update(m.group() for text in texts for m in chief.finditer(text))
     if not found:
         return None
     name, count = found.most_common(1)[0]

@@ -24,10 +24,13 @@ from rag.embedding import Embedder
 from rag.evidence import MIN_EVIDENCE, EvidenceScorer, IdfLookup, Sentence
 from rag.lexical import tokenize
 from rag.phrases import (
+    about_another_measure,
+    about_another_subject,
     about_another_year,
     asked_column,
     key_phrase,
     lacks_the_contact_asked,
+    lacks_the_figure,
     money_for_a_count,
     months_named,
     named_columns,
@@ -604,6 +607,9 @@ class ExtractiveAnswerer:
                 money_for_a_count(question, s.text, x)
                 or lacks_the_contact_asked(question, s.text)
                 or about_another_year(question, s.text, x, s.section, s.title)
+                or about_another_measure(question, s.text)
+                or about_another_subject(question, s.text, x, s.previous, s.section, s.title)
+                or lacks_the_figure(question, s.text, x)
                 for (_, _, s), x in itertools.zip_longest(top, readings)
             ],
             dtype=bool,

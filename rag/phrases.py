@@ -343,11 +343,35 @@ def _asked_years(question: str, change: bool = False) -> set[int]:
     return asked if change or not _ASKS_CHANGE.search(_YEAR.sub(" ", question)) else set()
 
 
+_TAGGED = re.compile(
+    r"(?:\s+(?!(?:and|or|to|from|than|against|versus|compared|while|but)\b)[a-z]+){0,2}?"
+    r"\s+(?:in|for|during|at\s+the\s+end\s+of|by\s+the\s+end\s+of|as\s+of)\s+(?:the\s+)?"
+    r"(?:(?:fiscal|financial|calendar)\s+)?(?:year\s+)?(?P<year>1[5-9]\d\d|20\d\d)(?![\w/]|[.,]\d|\s*[–-]\s*\d)"
+)
+"""The year written right after a figure, which is that figure's, even as a comparison's base: "£3.1 million in
+2023" of "Net profit was £3.9 million in 2024, compared with £3.1 million in 2023", "12.8 million parcels in 2023"."""
+_FIGURE = re.compile(
+    r"(?<![\w.,])[€$£]?\d(?:[\d,.]*\d)?(?:\s*(?:%|percent|per\s*cent|million|billion|bn|thousand|pence|p)\b|%)?"
+)
+
+
+def _tagged_year(sentence: str, span: tuple[int, int]) -> int | None:
+    """The year written right after the figure at ``span`` ("£3.1 million in 2023"), if one is."""
+    tagged = _TAGGED.match(sentence, span[1])
+    return int(tagged["year"]) if tagged else None
+
+
 def _for_another_year(asked: set[int], sentence: str, span: tuple[int, int], context: Sequence[str]) -> bool:
-    """Whether the figure at ``span`` of ``sentence`` is for another year than ``asked``: the year its clause
-    writes, else one its sentence writes (not as the base of a comparison), else its context's."""
+    """Whether the figure at ``span`` of ``sentence`` is for another year than ``asked``: the year written right
+    after it, else the year its clause writes, else one its sentence writes (not as the base of a comparison), else
+    its context's."""
     if not any(c.isdigit() for c in sentence[span[0] : span[1]]):
         return False
+    tagged = _tagged_year(sentence, span)
+    if tagged is not None:
+        return tagged not in asked
+    if _YEAR.fullmatch(sentence, *span):  # "2024" read as the answer to "What was staff turnover in 2023?"
+        return not any(a <= year <= b for year in asked for a, b, _ in _years(sentence[span[0] : span[1]]))
     for n, text in enumerate((sentence, *context)):
         own = [(a, b, at) for a, b, at in _years(text) if a != b or not _BASE.search(text, 0, at)]
         if n == 0 and len(own) > 1:
@@ -361,12 +385,27 @@ def _figure_of_the_year(
     asked: set[int], sentence: str, scores: TokenScores, span: tuple[int, int]
 ) -> tuple[int, int] | None:
     """The reader's next best span after ``span`` (its best, a figure for another year), when that one is a figure
-    of the asked year ("610" of "Staff grew from 610 at the end of 2023 to 684 at the end of 2024" for 2023)."""
+    of the asked year ("610" of "Staff grew from 610 at the end of 2023 to 684 at the end of 2024" for 2023); else
+    the one figure the sentence writes with the asked year right after it ("£3.1 million in 2023")."""
     other = _read_outside(sentence, scores, span)
     text = sentence[other[0] : other[1]] if other else ""
-    if other is None or not any(c.isdigit() for c in text) or len(text.split()) > 4:
-        return None  # a figure ("610", "£39.5 million"), not a clause that holds one
-    return None if _for_another_year(asked, sentence, other, ()) else other
+    # a figure ("610", "£39.5 million"), not a clause that holds one
+    figure = other is not None and any(c.isdigit() for c in text) and len(text.split()) <= 4
+    if other is not None and figure and not _for_another_year(asked, sentence, other, ()):
+        return other
+    # else the one figure the sentence writes with the asked year right after it ("£3.1 million in 2023")
+    tagged = [(m.start(), m.end()) for m in _FIGURE.finditer(sentence) if _tagged_year(sentence, m.span()) in asked]
+    return tagged[0] if len(tagged) == 1 else None
+
+
+def _one_figure(asked: set[int], sentence: str, span: tuple[int, int]) -> tuple[int, int] | None:
+    """Of a span that holds two figures or more, the one with an asked year right after it ("14 percent" of "11
+    percent in 2024 from 14 percent" in "Staff turnover fell to 11 percent in 2024 from 14 percent in 2022.")."""
+    figures = [m.span() for m in _FIGURE.finditer(sentence, span[0], span[1]) if not _YEAR.fullmatch(m.group())]
+    if len(figures) < 2:
+        return None
+    tagged = [f for f in figures if _tagged_year(sentence, f) in asked]
+    return tagged[0] if len(tagged) == 1 else None
 
 
 def about_another_year(question: str, sentence: str, scores: TokenScores | None, *context: str) -> bool:
@@ -387,9 +426,71 @@ def about_another_year(question: str, sentence: str, scores: TokenScores | None,
         written = [(a, b) for a, b, _ in _years(sentence)] if changed else []
         # about a change: the sentence must write the year, as the change's or as its base's
         return bool(written) and not any(a <= year <= b for year in changed for a, b in written)
-    if not _for_another_year(asked, sentence, span, ()):
-        return True  # another year's by its heading or title: the sentence holds no figure of the asked year
+    if not _for_another_year(asked, sentence, span, ()) or _YEAR.fullmatch(sentence, *span):
+        return True  # another year's by its heading or title, or a year itself: no figure of the asked year
     return _figure_of_the_year(asked, sentence, scores, span) is None
+
+
+_GENERIC = STOPWORDS | {"how", "much", "many", "year", "number", "people", "money", "total", "amount"}
+_LETTERS = re.compile(r"[^\W\d_]{3,}")
+
+
+def _word_starts(text: str) -> set[str]:
+    """The first four letters of each word of ``text`` that says what it is about ("oper", "prof" of "operating
+    profit"): a loose match, so that "earned" meets "earnings" and "spend" "spent"."""
+    return {w[:4] for w in map(str.lower, _LETTERS.findall(text)) if w not in _GENERIC}
+
+
+def about_another_subject(question: str, sentence: str, scores: TokenScores | None, *context: str) -> bool:
+    """Whether the reader answers a question for a year's figure with a figure of something the question does not
+    name: "What was operating profit in 2022?" is not answered by "Revenue in 2022 was £39.7 million." when
+    neither the sentence nor ``context`` (its sentence before, heading, document title) writes a word of the
+    question's. (SQuAD train: 18 of the 1,457 questions for a year's figure would lose their gold sentence, most
+    of them paraphrased: "murders" of "homicides".)"""
+    if scores is None or not _asked_years(question):
+        return False
+    span = reader_phrase(sentence, scores)
+    if span is None or not any(c.isdigit() for c in sentence[span[0] : span[1]]):
+        return False
+    asked = _word_starts(_YEAR.sub(" ", question))
+    return bool(asked) and not asked & _word_starts(" ".join((sentence, *context)))
+
+
+_FOR_A_FIGURE = re.compile(
+    r"^(?:what|how\s+much)\s+(?:was|were|is|are)\s+(?:the\s+)?(?:[\w'-]+\s+){0,3}?(?:profits?|revenues?|turnover|"
+    r"income|sales|costs?|prices?|rates?|population|budget|spending|expenditure|earnings|margin|dividend|debt|gdp|"
+    r"salary|salaries|wages?|headcount|attendance|share|percentage|value|total)\b",
+    re.I,
+)
+_NUMBER = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|"
+    r"thousand|million|billion|half|quarter|third|double|doubled|tripled|free|nil|zero)\b",
+    re.I,
+)
+
+
+_A_CHANGE_OF = re.compile(
+    r"(?:\b(?:growth|increase|rise|decline|fall|drop|decrease|change|gain|loss)\s+(?:of|by)|\b"
+    + _CHANGED
+    + r"(?:\s+by)?)"
+    r"\s+(?:(?:about|around|nearly|almost|some|over)\s+)?$",
+    re.I,
+)
+"""What writes a figure as the size of a change: "revenue growth of 5 to 7 percent", "rose by 6 percent"."""
+
+
+def lacks_the_figure(question: str, sentence: str, scores: TokenScores | None) -> bool:
+    """Whether the reader answers a question for a year's figure ("What was operating profit in 2022?") with words
+    that hold no number ("Staff turnover" of "Staff turnover fell to 11 percent in 2024 from 14 percent in
+    2022."), or with the size of a change ("What was revenue in 2025?" is not answered by "For 2025, the board
+    expects revenue growth of 5 to 7 percent."). SQuAD train: of the 225 such questions, one gold answer holds no
+    number, none is the size of a change."""
+    if scores is None or not _asked_years(question) or not _FOR_A_FIGURE.search(question):
+        return False
+    span = reader_phrase(sentence, scores)
+    if span is None:
+        return False
+    return not _NUMBER.search(sentence, span[0], span[1]) or bool(_A_CHANGE_OF.search(sentence, 0, span[0]))
 
 
 _CLAUSE_BREAK = re.compile(r"[,;:()—]|\.(?!\d)|\s–\s|\b(?:and|to|from|while|whereas|but|versus|than)\b", re.I)
@@ -408,6 +509,40 @@ def _clause_years(
     start = max((m.end() for m in _CLAUSE_BREAK.finditer(sentence, 0, span[0])), default=0)
     before = [y for y in years if start <= y[2] < span[0]]
     return before[-1:]
+
+
+_KINDS = (
+    ("net", "gross", "operating", "pre-tax|pretax", "after-tax", "underlying", "adjusted"),
+    ("average|mean|median|typical", "maximum|max|peak", "minimum|min"),
+    ("hourly", "daily", "weekly", "monthly", "quarterly", "annual|yearly"),
+)
+"""Words that tell measures of one thing apart (net and operating profit, average and maximum speed); words of
+one measure are written together ("max" and "maximum"; "average" and "median" too, as people ask)."""
+_KIND = {word: (n, k) for n, kind in enumerate(_KINDS) for k, words in enumerate(kind) for word in words.split("|")}
+_QUALIFIED = re.compile(r"\b(" + "|".join(sorted(_KIND, key=len, reverse=True)) + r")[\s-]+([a-z]{3,})\b", re.I)
+
+
+def _measures(text: str) -> dict[str, set[tuple[int, int]]]:
+    """The things ``text`` writes with a word of their measure, and those measures; a capitalised word only as its
+    first ("Daily Mail" is a name)."""
+    found: dict[str, set[tuple[int, int]]] = {}
+    for m in _QUALIFIED.finditer(text):
+        if m[1].islower() or not text[: m.start()].strip():
+            found.setdefault(m[2].lower().removesuffix("s"), set()).add(_KIND[m[1].lower()])
+    return found
+
+
+def about_another_measure(question: str, sentence: str) -> bool:
+    """Whether ``sentence`` states another measure of the thing the question asks about and not the one asked:
+    "What was net profit in 2023?" is not answered by "Operating profit rose to £5.6 million in 2024 from £4.9
+    million in 2023.", nor "What is the maximum speed?" by "The average speed is 30 km/h." A sentence that writes
+    the thing without a word of its measure ("Profit was …") may answer."""
+    written = _measures(sentence)
+    for thing, asked in _measures(question).items():
+        stated = written.get(thing, set())
+        if stated and not stated & asked and {n for n, _ in stated} & {n for n, _ in asked}:
+            return True
+    return False
 
 
 _MONTH = re.compile(r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b")
@@ -506,6 +641,8 @@ def key_phrase(
         asked = _asked_years(question) if span is not None else set()
         if span is not None and asked and _for_another_year(asked, sentence, span, ()):
             span = _figure_of_the_year(asked, sentence, scores, span) or span  # 2023's 610, not 2024's 684 beside it
+        if span is not None and asked:
+            span = _one_figure(asked, sentence, span) or span  # "14 percent" of "11 percent in 2024 from 14 percent"
         if span is not None and _ASKS_HOW_MUCH_CHANGED.search(question):
             span = _change(sentence, span) or span  # "up 6 percent from 2024", not "€7.9 million" before it
         if span is not None:

@@ -15,6 +15,7 @@ HANDBOOK = [
     "Every employee gets 28 days of paid time off (PTO) a year. Ask the Service Level Manager about the SLAs.",
     "Hans Richter and Holy Roman history are no help for HR.",
     "The Postell of Dieppe France archive is closed.",
+    "Chief Executive Rebecca Hollins opened the meeting; the Chief Technology Officer was absent.",
 ]
 
 
@@ -28,6 +29,9 @@ HANDBOOK = [
         ("WAS", None),  # a word in capitals ("War of the Austrian Succession" is there on SQuAD dev)
         ("PDF", None),  # three letters around an "of", seen once: a coincidence
         ("SLA", None),  # not spelled out here: a Service Level *Manager* is no SLA
+        ("CEO", "Chief Executive"),  # a chief officer's title without "Officer" (found by a newcomer)
+        ("CTO", "Chief Technology Officer"),  # with it
+        ("CRO", None),  # "Chief Executive" is no CRO
     ],
 )
 def test_an_acronym_is_spelled_out_as_the_documents_write_it(acronym: str, name: str | None) -> None:

@@ -23,9 +23,12 @@ from rag.answering import (
 from rag.chunking import Chunk
 from rag.evidence import EvidenceScorer, Sentence
 from rag.phrases import (
+    about_another_measure,
+    about_another_subject,
     about_another_year,
     asked_column,
     key_phrase,
+    lacks_the_figure,
     money_for_a_count,
     question_type,
     roll_call,
@@ -479,9 +482,17 @@ def test_a_count_is_told_from_an_amount_of_money(sentence: str, number: str, mon
         ("How many staff were there in 2021?", "The team had 52 staff in 2019-23.", "52", "", False),
         ("How many staff were there in 2024?", "The team has had 52 staff since 2019.", "52", "", False),
         ("What was the endowment in 2004?", "Its endowment was $213 million (2004) in 1986 terms.", "$213", "", True),
-        # a figure's own year, of two in one sentence (found by a newcomer: 684 was the answer for 2023)
+        # a figure's own year, of two in one sentence (found by a newcomer: 684 was the answer for 2023); the
+        # sentence answers 2023 all the same, with 610 (the asked year right after it), but not 2022
         (
             "How many employees were there in 2023?",
+            "Staff grew from 610 at the end of 2023 to 684 at the end of 2024.",
+            "684",
+            "",
+            False,
+        ),
+        (
+            "How many employees were there in 2022?",
             "Staff grew from 610 at the end of 2023 to 684 at the end of 2024.",
             "684",
             "",
@@ -521,6 +532,114 @@ def test_a_figure_is_for_the_year_its_sentence_or_its_context_names(
     reading = char_scores(sentence, (at, at + len(phrase)))
     assert about_another_year(question, sentence, reading, "", context) is another
     assert not about_another_year(question, sentence, None, context)  # nothing read, nothing known
+
+
+def test_a_figure_with_its_year_right_after_it_is_that_year_s_even_as_a_base() -> None:
+    """Found by a newcomer: "What was net profit in 2023?" found no answer in "… £3.9 million in 2024, compared
+    with £3.1 million in 2023 …" (2023 only the base), nor "How many parcels …" in "… against 12.8 million in
+    2023.", and "What was staff turnover in 2022?" marked "11 percent in 2024 from 14 percent"."""
+    for sentence, first, second, year, figure in [
+        (
+            "Net profit was £3.9 million in 2024, compared with £3.1 million in 2023 and £2.4 million in 2022.",
+            "£3.9 million",
+            "£2.4 million",  # the reader's next best is another year's too: the one the asked year follows is it
+            "2023",
+            "£3.1 million",
+        ),
+        (
+            "Northwind delivered 14.2 million parcels in 2024, against 12.8 million in 2023.",
+            "14.2 million",
+            "12.8 million",
+            "2023",
+            "12.8 million",
+        ),
+        (
+            "Staff turnover fell to 11 percent in 2024 from 14 percent in 2022.",
+            "11 percent in 2024 from 14 percent",  # two figures in one span
+            "2024",
+            "2022",
+            "14 percent",
+        ),
+    ]:
+        start, end = np.zeros(len(sentence)), np.zeros(len(sentence))
+        for phrase, logit in ((first, 5.0), (second, 4.0)):
+            at = sentence.index(phrase)
+            start[at], end[at + len(phrase) - 1] = logit, logit
+        at = sentence.index(first)
+        reading = char_scores(sentence, (at, at + len(first)), start, end)
+        question = f"What was the figure in {year}?"
+        assert not about_another_year(question, sentence, reading), sentence
+        span = key_phrase(sentence, question, scores=reading)
+        assert span is not None and sentence[span[0] : span[1]] == figure
+        assert about_another_year("What was the figure in 2019?", sentence, reading)
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "another"),
+    [
+        ("What was net profit in 2023?", "Operating profit rose to £5.6 million in 2024.", True),
+        ("What was net profit in 2023?", "Net profit was £3.1 million, operating profit £5.6 million.", False),
+        ("What was net profit in 2023?", "Profit was £3.1 million in 2023.", False),  # the thing, no measure
+        ("What is the maximum speed?", "The average speed is 30 km/h.", True),
+        ("What is the max speed?", "The maximum speed is 320 mph.", False),  # one measure, two ways to write it
+        ("What is the average household income?", "The median household income was $51,739.", False),  # as asked
+        ("What is the yearly potential?", "The annual potential of solar energy is large.", False),
+        ("What is the weekly circulation?", "Daily Mail circulation fell.", False),  # a name, not a measure
+        ("What is the monthly fee?", "The annual fee is €120.", True),
+    ],
+)
+def test_another_measure_of_the_thing_asked_is_no_answer(question: str, sentence: str, another: bool) -> None:
+    assert about_another_measure(question, sentence) is another
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "phrase", "context", "unfit"),
+    [
+        ("What was operating profit in 2022?", "Revenue in 2022 was £39.7 million.", "£39.7 million", "", True),
+        ("What was operating profit in 2022?", "Operating profit was £4.1 million in 2022.", "£4.1 million", "", False),
+        ("What was profit in 2022?", "It was £4.1 million in 2022.", "£4.1 million", "Profit and loss", False),
+        ("How many murders were there in 2014?", "Police reported 52 homicides in 2014.", "52", "", True),
+        ("Who chaired the board in 2022?", "Anna Berg chaired it in 2022.", "Anna Berg", "", False),  # no figure
+        ("What was revenue?", "Profit was £4.1 million in 2022.", "£4.1 million", "", False),  # no year asked
+    ],
+)
+def test_a_year_s_figure_of_something_the_question_never_names_is_no_answer(
+    question: str, sentence: str, phrase: str, context: str, unfit: bool
+) -> None:
+    at = sentence.index(phrase)
+    reading = char_scores(sentence, (at, at + len(phrase)))
+    assert about_another_subject(question, sentence, reading, context) is unfit
+    assert not about_another_subject(question, sentence, None, context)
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "phrase", "lacks"),
+    [
+        ("What was operating profit in 2022?", "Staff turnover fell to 11 percent in 2022.", "Staff turnover", True),
+        (
+            "What was revenue in 2025?",
+            "For 2025, the board expects revenue growth of 5 to 7 percent.",
+            "5 to 7 percent",
+            True,
+        ),
+        ("What was revenue in 2025?", "Revenue rose by 6 percent to €7.9 million in 2025.", "6 percent", True),
+        ("What was revenue in 2025?", "Revenue rose by 6 percent to €7.9 million in 2025.", "€7.9 million", False),
+        ("What was the cost of tuition in 2010?", "In 2010 tuition was free.", "free", False),
+        ("What was the population in 1900?", "By 1900 two million people lived there.", "two million", False),
+        (
+            "What was Somalia's largest ISP in 2009?",
+            "Global Internet was the largest ISP in 2009.",
+            "Global Internet",
+            False,
+        ),
+        ("What was operating profit?", "Staff turnover fell to 11 percent.", "Staff turnover", False),  # no year
+    ],
+)
+def test_a_question_for_a_year_s_figure_needs_a_figure_not_a_change(
+    question: str, sentence: str, phrase: str, lacks: bool
+) -> None:
+    at = sentence.index(phrase)
+    assert lacks_the_figure(question, sentence, char_scores(sentence, (at, at + len(phrase)))) is lacks
 
 
 def test_the_roll_call_of_minutes_answers_who_was_there_or_not() -> None:

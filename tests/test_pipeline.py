@@ -677,6 +677,42 @@ def test_a_figure_for_another_year_is_no_answer(tmp_path: Path, embedder) -> Non
     # "Note: the passages found never mention 2021; the closest answer: 2024 was a year of steady growth"
 
 
+def test_a_figure_answers_only_for_the_measure_and_the_year_asked(tmp_path: Path, embedder) -> None:
+    """Found by a newcomer's annual report: "What was net profit in 2023?" got 2023's operating profit (the net
+    profit sentence wrote 2023 only as what 2024 is "compared with"), "What was operating profit in 2022?" 2022's
+    revenue, "How many parcels were delivered in 2023?" the employees of 2023, "What was staff turnover in 2023?"
+    the year "2024", "What was revenue in 2025?" the growth the board expects, "Who is the CEO?" was refused."""
+    report = (
+        "# Northwind Logistics — Annual report 2024\n\nChief Executive Rebecca Hollins said 2024 was a year of "
+        "steady growth.\n\n## Financial results\n\nRevenue for 2024 was £48.1 million, up 8.8 percent from £44.2 "
+        "million in 2023. Revenue in 2022 was £39.7 million.\nOperating profit rose to £5.6 million in 2024 from "
+        "£4.9 million in 2023.\nNet profit was £3.9 million in 2024, compared with £3.1 million in 2023 and £2.4 "
+        "million in 2022.\n\n## Operations\n\nNorthwind delivered 14.2 million parcels in 2024, against 12.8 "
+        "million in 2023.\nThe number of employees grew from 610 at the end of 2023 to 684 at the end of 2024.\n"
+        "Staff turnover fell to 11 percent in 2024 from 14 percent in 2022.\nThe company opened a new depot in "
+        "Swindon in September 2024.\n\n## Outlook\n\nFor 2025, the board expects revenue growth of 5 to 7 "
+        "percent.\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"annual-report-2024.md": report})
+    for question, phrase in [
+        ("What was net profit in 2023?", "£3.1 million"),  # a year right after its figure, even as a base
+        ("What was net profit in 2022?", "£2.4 million"),
+        ("What was operating profit in 2023?", "£4.9 million"),
+        ("How many parcels were delivered in 2023?", "12.8 million"),
+        ("What was staff turnover in 2022?", "14 percent"),  # not "11 percent in 2024 from 14 percent"
+        ("Who is the CEO of Northwind?", "Rebecca Hollins"),  # "Chief Executive" spells it out
+    ]:
+        answer = pipeline.answer(question)
+        assert answer.answered and answer.key_phrase == phrase, (question, answer.text)
+    for question in (
+        "What was operating profit in 2022?",
+        "What was staff turnover in 2023?",
+        "What was revenue in 2025?",
+    ):
+        answer = pipeline.answer(question)
+        assert not answer.answered, (question, answer.text)
+
+
 def test_a_month_the_question_names_picks_the_minutes_of_that_month(tmp_path: Path, embedder) -> None:
     """Found by a newcomer: "Who was absent from the June board meeting?" was answered from the March minutes."""
     minutes = (
