@@ -31,7 +31,7 @@ _WRAP_MIN = 40
 hard-wrapped line of one sentence (e-mails, plain-text books, PDF text), not a headline or a list item."""
 _ENDS_LINE = frozenset(".!?…:;\"'”’)]|")
 
-CHUNKER_VERSION = 6
+CHUNKER_VERSION = 7
 """Recorded in the index manifest: bump it when a change to this module changes the chunks it makes, so
 indexes chunked by the old code are rebuilt."""
 
@@ -123,13 +123,15 @@ def chunk_document(document: Document, chunk_chars: int = 600, overlap_sentences
     """Pack consecutive sentences into chunks of about ``chunk_chars``, repeating ``overlap_sentences``.
 
     A chunk also ends early at a paragraph break once it is half full, so chunks follow the author's
-    structure where they can.
+    structure where they can, and a new section starts a new chunk; a heading with nothing under it but
+    another heading ("## Tally 3.2.0" over "### Added") joins the section that follows, whose name holds it.
     """
     text = document.text
     sentences: list[tuple[int, int]] = []
     for s, e in sentence_spans(text):
         sentences.extend(_split_long(text, s, e, chunk_chars) if e - s > chunk_chars else [(s, e)])
     heading_starts = [offset for offset, _ in document.sections]
+    headings = set(heading_starts)
     chunks: list[Chunk] = []
     i = 0
     while i < len(sentences):
@@ -137,6 +139,9 @@ def chunk_document(document: Document, chunk_chars: int = 600, overlap_sentences
         new_section = False
         while j < len(sentences) and sentences[j][1] - sentences[i][0] <= chunk_chars:
             if _heading_between(heading_starts, sentences[j - 1][1], sentences[j][0]):
+                if all(sentences[k][0] in headings for k in range(i, j)):
+                    j += 1  # only headings so far: they head what follows
+                    continue
                 new_section = True
                 break
             gap = text[sentences[j - 1][1] : sentences[j][0]]
@@ -145,7 +150,9 @@ def chunk_document(document: Document, chunk_chars: int = 600, overlap_sentences
             j += 1
         start, end = sentences[i][0], sentences[j - 1][1]
         chunks.append(
-            Chunk(document.source, document.title, text[start:end], start, end, len(chunks), document.section_at(start))
+            Chunk(
+                document.source, document.title, text[start:end], start, end, len(chunks), document.section_from(start)
+            )
         )
         if j >= len(sentences):
             break

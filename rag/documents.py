@@ -48,6 +48,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
+_NEXT_LINE = re.compile(r"\n\s*")
+
+
 @dataclass(frozen=True)
 class Document:
     """One source file as text. ``source`` is its path relative to the documents folder."""
@@ -74,6 +77,18 @@ class Document:
         """The heading of the section holding character ``offset``, or None before the first heading."""
         index = bisect.bisect_right(self.sections, (offset, "\U0010ffff")) - 1
         return self.sections[index][1] if index >= 0 else None
+
+    def section_from(self, offset: int) -> str | None:
+        """The section of the first line from ``offset`` on that is no heading: a chunk that opens with "## Tally
+        3.2.0" and then "### Added" is of "Tally 3.2.0 › Added"."""
+        index = bisect.bisect_left(self.sections, (offset, ""))
+        while index < len(self.sections) and self.sections[index][0] == offset:
+            following = _NEXT_LINE.search(self.text, offset)  # the next line with text
+            if following is None:
+                break
+            offset = following.end()
+            index = bisect.bisect_left(self.sections, (offset, ""), index + 1)
+        return self.section_at(offset)
 
 
 @dataclass

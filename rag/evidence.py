@@ -32,6 +32,7 @@ import numpy as np
 
 from rag.chunking import Chunk, sentence_spans
 from rag.embedding import Embedder
+from rag.formats.common import SECTION_PATH
 from rag.lexical import index_term, tokenize, tokenize_cased
 from rag.phrases import ENTITY_PATTERNS, question_type
 from rag.reader import linear_row
@@ -137,6 +138,13 @@ _PAST = re.compile(r"\b(?!hundred\b)[a-z]{3,}(?<!e)ed\b")
 """A verb in the past tense ("opened", "approved"; not "need", "speed", "hundred")."""
 _SUBJECT = frozenset("the a an this that these those it its we our they their he his she her i my you your".split())
 """First words of a sentence's subject ("The depot grew fast."), rarely of a title."""
+
+
+_DATED = re.compile(
+    r"\b(?:\d{1,2}(?:st|nd|rd|th)?\s+)?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+(?:\d{1,2},?\s+)?"
+    r"(?:1[5-9]|20)\d\d\b|\b(?:1[5-9]|20)\d\d-\d\d-\d\d\b"
+)
+"""A date in a heading: "21 October 2024", "Oct 21, 2024", "March 2024", "2024-10-21"."""
 
 
 def _headline(line: str) -> bool:
@@ -262,10 +270,12 @@ class EvidenceScorer:
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
-    def sentences(self, passages: Sequence[Passage]) -> tuple[list[Sentence], np.ndarray, list[set[str]]]:
+    def sentences(
+        self, passages: Sequence[Passage], dated_headings: bool = False
+    ) -> tuple[list[Sentence], np.ndarray, list[set[str]]]:
         """Candidate sentences of the passages (first occurrence of each; at least 3 words; not a question, title,
-        heading or headline), their vectors, and the terms of each sentence with its neighbours (for the window
-        feature)."""
+        heading or headline, unless ``dated_headings`` and a heading writes a date), their vectors, and the terms of
+        each sentence with its neighbours (for the window feature)."""
         seen: set[tuple[str, int, int]] = set()
         out: list[Sentence] = []
         vectors: list[np.ndarray | None] = []
@@ -278,7 +288,9 @@ class EvidenceScorer:
             own = passage.sentence_vectors if passage.sentence_vectors is not None and passage.sentences else None
             texts = [chunk.text[s - chunk.start : e - chunk.start] for s, e in spans]
             terms = [sentence_terms(t) for t in texts]
-            section = _words(chunk.section or "")
+            headings = {_words(part) for part in (chunk.section or "").split(SECTION_PATH)}  # each of its path
+            # the headings a sentence stands under are around it too ("Tally 3.1.0 › Added" over a list)
+            heading_terms = sentence_terms(chunk.section) if chunk.section and chunk.section != chunk.title else set()
             relative = [(s - chunk.start, e - chunk.start) for s, e in spans]
             whole, carried = chunk.start == 0, None
             if not whole and self.excerpt is not None and relative and _is_row(chunk.text, relative[0]):
@@ -287,8 +299,10 @@ class EvidenceScorer:
             for k, (s, e) in enumerate(spans):
                 key = (chunk.source, s, e)
                 words = _words(texts[k])
-                if key in seen or len(words.split()) < 3 or words == section:  # a heading names, never answers
+                if key in seen or len(words.split()) < 3:
                     continue
+                if words in headings and not (dated_headings and _DATED.search(texts[k])):
+                    continue  # a heading names; with a date, it tells when ("Tally 3.2.0 — 21 October 2024")
                 if _ASKS.search(texts[k]):
                     continue
                 first_line = s == 0 and bool(_BLANK_LINE.match(chunk.text, e - chunk.start))
@@ -298,17 +312,20 @@ class EvidenceScorer:
                     continue  # a table's header row names its columns; the rows under it hold the values
                 seen.add(key)
                 header = f"{chunk.section or ''}\n{headers[k]}".strip() if headers[k] else ""  # its heading, too
-                # Its context for the reader: a table row's header and heading, else the sentence before it.
+                # Its context for the reader: a table row's header and heading, else the sentence before it, else
+                # its heading ("Tally 3.1.0 — 12 August 2024 › Added" over a list of what was added)
                 previous = header or (
                     texts[k - 1]
                     if k and not _BLANK_LINE.search(chunk.text, spans[k - 1][1] - chunk.start, s - chunk.start)
                     else ""
                 )
+                if not previous and chunk.section and chunk.section != chunk.title:
+                    previous = chunk.section
                 out.append(
                     Sentence(chunk.source, chunk.title, s, e, texts[k], rank, header, previous, chunk.section or "")
                 )
                 vectors.append(None if own is None else np.asarray(own[k], dtype=np.float32))
-                windows.append(set().union(*terms[max(k - 1, 0) : k + 2]))
+                windows.append(set().union(*terms[max(k - 1, 0) : k + 2], heading_terms))
         if not out:
             return [], np.zeros((0, self.embedder.dimension), dtype=np.float32), []
         encoded = iter(self._encode([s.text for s, v in zip(out, vectors, strict=True) if v is None]))
@@ -381,7 +398,7 @@ class EvidenceScorer:
         self, question: str, query: str, passages: Sequence[Passage], query_vector: np.ndarray
     ) -> list[tuple[float, float, Sentence]]:
         """Every candidate sentence as ``(rank score, evidence 0..1, sentence)``, best ranked first."""
-        sentences, vectors, windows = self.sentences(passages)
+        sentences, vectors, windows = self.sentences(passages, dated_headings=question_type(question) == "date")
         if not sentences:
             return []
         vectors = self.read_rows(query, sentences, vectors)
@@ -402,7 +419,7 @@ class EvidenceScorer:
 
     def rerank(self, query: str, passages: Sequence[Passage], query_vector: np.ndarray) -> list[tuple[float, Sentence]]:
         """Every candidate sentence as ``(rerank score, sentence)``, in passage order: what the reranker orders by."""
-        sentences, vectors, windows = self.sentences(passages)
+        sentences, vectors, windows = self.sentences(passages, dated_headings=question_type(query) == "date")
         if not sentences:
             return []
         vectors = self.read_rows(query, sentences, vectors)

@@ -302,7 +302,7 @@ class Store:
         doc = self.documents[int(self.chunk_doc[i])]
         start, end = int(self.chunk_start[i]), int(self.chunk_end[i])
         ordinal = i - int(np.searchsorted(self.chunk_doc, self.chunk_doc[i]))
-        return Chunk(doc.source, doc.title, doc.text[start:end], start, end, ordinal, doc.section_at(start))
+        return Chunk(doc.source, doc.title, doc.text[start:end], start, end, ordinal, doc.section_from(start))
 
     def page_at(self, source: str, offset: int) -> int | None:
         return self.document(source).page_at(offset)

@@ -1012,6 +1012,21 @@ def test_html_table_cells_with_paragraphs_lists_and_nested_tables_stay_on_their_
     assert doc.text == "Rota\n\nDay | Crew\nMonday morning | Ana Ben\nTuesday | Cy Di\n\nAfter the table."
 
 
+def test_html_lists_keep_their_marks_and_headings_their_path(tmp_path: Path) -> None:
+    """Found by a trial: the steps of an FAQ's <ol> became paragraphs without their numbers, and a question heading
+    under "Getting started" did not say so."""
+    page = (
+        "<h1>Router FAQ</h1><h2>Getting started</h2><h3>How do I set it up?</h3><ol><li>Connect the modem.</li>"
+        "<li><p>Press the power button.</p></li></ol><p>Done.</p><ul><li>Tip one</li><li>Tip two<ol start='3'>"
+        "<li>Nested</li></ol></li></ul><h2>Wi-Fi</h2><p>Two bands.</p>"
+    )
+    doc = load_file(write(tmp_path, "faq.html", page))
+    assert "How do I set it up?\n\n1. Connect the modem.\n\n2. Press the power button.\n\nDone." in doc.text
+    assert "- Tip one\n- Tip two\n3. Nested" in doc.text
+    assert doc.section_at(doc.text.index("Connect")) == "Getting started › How do I set it up?"
+    assert doc.section_at(doc.text.index("Two bands")) == "Wi-Fi"
+
+
 def test_html_in_a_declared_legacy_charset_is_decoded(tmp_path: Path) -> None:
     page = '<html><head><meta charset="iso-8859-1"><title>Caf\xe9</title></head><body><p>Cr\xe8me br\xfbl\xe9e</p>'
     doc = load_file(write(tmp_path, "menu.html", page.encode("latin-1")))
@@ -1047,6 +1062,24 @@ def test_markdown_headings_become_sections_but_not_comments_in_code(tmp_path: Pa
     assert doc.section_at(doc.text.index("automation")) == "Keepers"
 
 
+def test_a_markdown_section_is_named_with_the_headings_it_stands_under(tmp_path: Path) -> None:
+    """Found by a trial of release notes: a sentence under "### Removed" did not say of which release."""
+    markdown = (
+        "# Tally release notes\n\nIntro.\n\n## Tally 3.2.0 — 21 October 2024\n\n### Fixed\n\n- A crash.\n\n"
+        "## Tally 3.0.0\n\n### Removed\n\n#### Plugins\n\n- The clipper.\n\n##### Old\n\nDeep.\n\n"
+        "## Support\n\nMail us.\n"
+    )
+    doc = load_file(write(tmp_path, "notes.md", markdown))
+    assert doc.title == "Tally release notes"
+    assert doc.section_at(doc.text.index("Intro")) == "Tally release notes"  # the title names no part of the rest
+    assert doc.section_at(doc.text.index("A crash")) == "Tally 3.2.0 — 21 October 2024 › Fixed"
+    assert doc.section_at(doc.text.index("The clipper")) == "Tally 3.0.0 › Removed › Plugins"
+    assert doc.section_at(doc.text.index("Deep")) == "Removed › Plugins › Old"  # the three innermost
+    assert doc.section_at(doc.text.index("Mail us")) == "Support"
+    two = load_file(write(tmp_path, "two.md", "# One\n\n## A\n\nx\n\n# Two\n\ny\n"))  # two top headings
+    assert [heading for _, heading in two.sections] == ["One", "One › A", "Two"]
+
+
 def test_markdown_title_is_the_top_heading_without_markup(tmp_path: Path) -> None:
     markdown = "Intro line\n\n## Part **one**\n\ntext\n\n# The [real](http://x) title #\n"
     doc = load_file(write(tmp_path, "x.md", markdown))
@@ -1055,6 +1088,30 @@ def test_markdown_title_is_the_top_heading_without_markup(tmp_path: Path) -> Non
 
 
 # --------------------------------------------------------------------------------------------------------------- text
+
+
+def test_plain_text_headings_in_capitals_or_numbered_become_sections(tmp_path: Path) -> None:
+    """Found by a trial: a travel policy's "4. AIR TRAVEL" and a paper's "3. Results" were no sections, so an
+    overview quoted the first three sentences and a quote never said where it stands."""
+    policy = (
+        "TRAVEL POLICY\nVersion 5.\n\n1. PURPOSE AND SCOPE\nAll staff.\n\n4. AIR TRAVEL\nEconomy class.\n"
+        "4.1 LONG FLIGHTS\nNot a heading: no blank line before it.\n\nNASA and the ESA\nnot capitals.\n"
+    )
+    doc = load_file(write(tmp_path, "policy.txt", policy))
+    assert [h for _, h in doc.sections] == ["TRAVEL POLICY", "1. PURPOSE AND SCOPE", "4. AIR TRAVEL"]
+    assert doc.section_at(doc.text.index("Economy")) == "4. AIR TRAVEL"  # the title names no part of the rest
+    paper = (
+        "Deficit irrigation of tomatoes\n\nAbstract\n\nWe tested it.\n\n2. Materials and methods\n\nPlots.\n\n"
+        "2.1 Study site\n\nA greenhouse.\n\n3. Results\n\nYield fell.\n\n1. Remove the filter.\n\n"
+        "Table 1. Mean results\n\n80% ETc | 11.3\n"
+    )
+    doc = load_file(write(tmp_path, "paper.txt", paper))
+    assert [h for _, h in doc.sections] == [
+        "Abstract",
+        "2. Materials and methods",
+        "2. Materials and methods › 2.1 Study site",
+        "3. Results",
+    ]  # not a sentence of a list ("1. Remove the filter."), nor a table's caption
 
 
 def test_text_encodings_with_and_without_bom_give_the_same_text(tmp_path: Path) -> None:

@@ -26,6 +26,29 @@ class Extracted:
     warnings: tuple[str, ...] = ()
 
 
+SECTION_PATH = " › "
+"""What joins a section's headings, outermost first: "Tally 3.2.0 — 21 October 2024 › Fixed"."""
+
+
+def heading_paths(headings: Sequence[tuple[int, str, int]], most: int = 3) -> tuple[tuple[int, str], ...]:
+    """(offset, heading, level) of a document's headings as (offset, section): each heading with those it stands
+    under ("Tally 3.0.0 — 3 June 2024 › Removed": a "Removed" of its own says nothing of which release), at most
+    ``most`` of them. A document's one top heading is its title, not a part of every section."""
+    if not headings:
+        return ()
+    top = min(level for _, _, level in headings)
+    titled = headings[0][2] == top and sum(level == top for _, _, level in headings) == 1
+    out: list[tuple[int, str]] = []
+    stack: list[tuple[str, int]] = []
+    for offset, heading, level in headings:
+        while stack and stack[-1][1] >= level:
+            stack.pop()
+        stack.append((heading, level))
+        path = [name for name, at in stack if not (titled and at == top)] or [heading]
+        out.append((offset, SECTION_PATH.join(path[-most:])))
+    return tuple(out)
+
+
 Loader = Callable[[Path, bytes], Extracted]
 """(path, raw bytes) -> Extracted; raises DocumentError (and nothing else) when the bytes cannot be used."""
 

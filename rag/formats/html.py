@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 from rag.errors import DocumentError
-from rag.formats.common import _JUNK, Extracted, _Blocks, _decode, _one_line, _reject_binary
+from rag.formats.common import _JUNK, Extracted, _Blocks, _decode, _one_line, _reject_binary, heading_paths
 
-VERSION = 1
+VERSION = 2
 """Recorded in the index (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes the text
 this loader gives, so that the files it read are read again at the next sync."""
 
@@ -77,6 +77,11 @@ class _HTMLText:
         self._cells = 0
         """How many table cells are open: block elements inside a cell do not break its row."""
         self._title = False
+        self._lists: list[list[int]] = []
+        """Each open list: [ordered (0 or 1), items so far]; a list item's text starts with its mark ("- ", "2. ")."""
+        self._mark = ""
+        self.levels: dict[int, int] = {}
+        """The level of each heading block (1 for <h1>)."""
 
     @property
     def _top(self) -> _Frame:
@@ -133,6 +138,7 @@ class _HTMLText:
             self._block("pre")
         elif tag in self.HEADINGS:
             self._block("h")
+            self.levels[len(self.kinds) - 1] = int(tag[1])
         elif tag == "tr":
             self._block("row")
         elif tag in {"td", "th"}:
@@ -142,7 +148,13 @@ class _HTMLText:
                 self._block()
             self._cells = 1
         elif tag in self.BLOCK:
-            self._block()
+            self._block("li" if tag == "li" else "p")
+        if tag in {"ol", "ul"} and not self._cells:
+            start = attrs.get("start", "").strip()
+            self._lists.append([tag == "ol", int(start) - 1 if start.isdigit() and tag == "ol" else 0])
+        elif tag == "li" and not self._cells and self._lists:
+            self._lists[-1][1] += 1
+            self._mark = f"{self._lists[-1][1]}. " if self._lists[-1][0] else "- "
 
     def end(self, tag: str) -> None:
         if tag == "title":
@@ -151,6 +163,8 @@ class _HTMLText:
             self._stack.pop()
         if tag == "pre":
             self._pre -= 1
+        if tag in {"ol", "ul"} and not self._cells and self._lists:
+            self._lists.pop()
         if self._cells:
             self._cells -= tag in {"td", "th"}
             if tag in self.BLOCK:
@@ -164,7 +178,10 @@ class _HTMLText:
             return
         if not self._pre:
             text = _SPACES.sub(" ", text.replace("\n", " "))
-        self._add(_JUNK.sub("", text))
+        text = _JUNK.sub("", text)
+        if self._mark and text.strip():  # a list item's first words: its mark before them
+            text, self._mark = self._mark + text.lstrip(), ""
+        self._add(text)
 
     def _add(self, text: str) -> None:
         if text:
@@ -197,6 +214,7 @@ class _HTMLText:
             if piece.text == _CELL or keep(piece.mode):
                 blocks.setdefault(piece.block, []).append(piece.text)
         out = _Blocks()
+        levels: list[int] = []
         previous_kind = ""
         for block, parts in blocks.items():
             kind = self.kinds[block]
@@ -210,14 +228,23 @@ class _HTMLText:
                     out.add(" | ".join(cells), separator="\n" if previous_kind == "row" else "\n\n")
             elif kind == "h":
                 out.add(_one_line("".join(parts)), heading=True)
+                if len(out.sections) > len(levels):
+                    levels.append(self.levels.get(block, 1))
             elif kind == "pre":
                 out.add("\n".join(line.rstrip() for line in "".join(parts).split("\n")).strip("\n"))
             else:
                 lines = (line.strip() for line in "".join(parts).split("\n"))
-                out.add("\n".join(line for line in lines if line))
+                # a list's items line by line, as Markdown writes them
+                out.add(
+                    "\n".join(line for line in lines if line),
+                    separator="\n" if kind == previous_kind == "li" else "\n\n",
+                )
             if len(out.parts) != before:
                 previous_kind = kind
-        return out.text(), out.sections, _one_line("".join(self.title_parts)) or None
+        sections = heading_paths(
+            [(at, heading, level) for (at, heading), level in zip(out.sections, levels, strict=True)]
+        )
+        return out.text(), list(sections), _one_line("".join(self.title_parts)) or None
 
 
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{1,40})""", re.IGNORECASE)
