@@ -22,6 +22,7 @@ import numpy as np
 from rag.chunking import ABBREVIATIONS, sentence_spans
 from rag.embedding import Embedder
 from rag.evidence import MIN_EVIDENCE, EvidenceScorer, IdfLookup, Sentence
+from rag.formats.common import SECTION_PATH
 from rag.lexical import tokenize
 from rag.phrases import (
     about_another_measure,
@@ -31,8 +32,8 @@ from rag.phrases import (
     key_phrase,
     lacks_the_contact_asked,
     lacks_the_figure,
+    marks_named,
     money_for_a_count,
-    months_named,
     named_columns,
     question_type,
     roll_call,
@@ -277,6 +278,11 @@ asks for a figure or a thing (a year's figures are that year's; the closest answ
 person, place or date (SQuAD train, 2,000 questions: 2 right answers lost before that, none after)."""
 
 
+_A_VERSION = re.compile(r"\d+(?:\.\d+)+")
+"""A version or a decimal as a name of a question ("Tally 3.5", "3.5 kg"): one that no retrieved passage writes is
+refused, as a year is; what the passages say of other versions is not about it."""
+
+
 def unmentioned_names(question: str, passages: Sequence[Passage]) -> list[str]:
     """The names of ``question`` (:func:`question_names`) that no retrieved passage writes, case, accents,
     plural or adjective endings and typos aside. Retrieval weighs such rare words heavily, so a name none of
@@ -342,12 +348,11 @@ class ListedRows:
     left_out: int = 0
 
 
-def table_of(best: Sentence, excerpt: Callable[[str, int, int], str] | None) -> list[Sentence]:
-    """The rows of the table of ``best`` (a row), read from the document around it, in the table's order; the
-    header row and rule lines left out. A table ends at a line that is no row (a blank line, a caption), so
-    another table of the same header is not read with it. Empty when ``best`` is not one of its lines."""
-    if excerpt is None or not best.header:
-        return []
+def _lines_around(
+    best: Sentence, excerpt: Callable[[str, int, int], str]
+) -> tuple[int, str, list[tuple[int, int]], int | None]:
+    """The document's text around ``best`` (from offset ``start``), its whole lines as (start, end) in that text,
+    and which of them holds ``best`` (None if none does)."""
     start = max(0, best.start - _TABLE_WINDOW)
     text = excerpt(best.source, start, best.end + _TABLE_WINDOW)
     lines, at = [], 0
@@ -359,6 +364,16 @@ def table_of(best: Sentence, excerpt: Callable[[str, int, int], str] | None) -> 
     if len(text) == best.end + _TABLE_WINDOW - start:
         lines = lines[:-1]  # and end inside one
     here = next((n for n, (a, b) in enumerate(lines) if a <= best.start - start <= b), None)
+    return start, text, lines, here
+
+
+def table_of(best: Sentence, excerpt: Callable[[str, int, int], str] | None) -> list[Sentence]:
+    """The rows of the table of ``best`` (a row), read from the document around it, in the table's order; the
+    header row and rule lines left out. A table ends at a line that is no row (a blank line, a caption), so
+    another table of the same header is not read with it. Empty when ``best`` is not one of its lines."""
+    if excerpt is None or not best.header:
+        return []
+    start, text, lines, here = _lines_around(best, excerpt)
     if here is None:
         return []
     is_row = [("|" in text[a:b]) for a, b in lines]
@@ -394,6 +409,81 @@ def listed_rows(question: str, best: Sentence, excerpt: Callable[[str, int, int]
     window = max(0, min(mine - MAX_LISTED_ROWS // 2, len(rows) - MAX_LISTED_ROWS))
     shown = rows[window : window + MAX_LISTED_ROWS]
     return ListedRows(shown, len(rows) - len(shown))
+
+
+_ITEM = re.compile(r"[ \t]*(?:(?P<bullet>[-*•+])|(?P<number>\d{1,2})[.)])[ \t]+(?=\S)")
+"""A list item's mark at the start of its line: "- ", "* ", "1. ", "2) "."""
+_STEPS = re.compile(
+    r"^\W*(?:how\s+(?:do|can|should|would|must)\s+(?:i|you|we|one)\b|how\s+to\b|what\s+are\s+the\s+steps\b"
+    r"|(?:list\s+)?(?:the\s+)?steps\s+(?:to|for)\b|what\s+do\s+i\s+(?:need\s+to\s+)?do\b)",
+    re.IGNORECASE,
+)
+"""A question that asks how to do something: "How do I descale the machine?", "What are the steps to …?"."""
+_LIST_WORDS = frozenset(tokenize("steps step list items things instructions need do make"))
+"""Words a question for a list or steps asks with that its list's heading need not write."""
+
+
+@dataclass(frozen=True)
+class ListedItems:
+    """The items of a list that answer a question asking for a list or for steps, and how many more it has."""
+
+    items: list[Sentence]
+    numbered: bool = False
+    left_out: int = 0
+
+
+def names_its_heading(question: str, sentence: Sentence) -> bool:
+    """Whether ``question`` writes every word of the heading ``sentence`` stands right under ("What ingredients are
+    in the dal?" of a line under "Red Lentil Dal › Ingredients")."""
+    heading = set(tokenize(sentence.section.rpartition(SECTION_PATH)[2]))
+    return bool(heading) and heading <= set(tokenize(question))
+
+
+def listed_items(question: str, best: Sentence, excerpt: Callable[[str, int, int], str] | None) -> ListedItems:
+    """The items of the list ``best`` is an item of, or leads into (its line is followed by the list), at most
+    :data:`MAX_LISTED_ROWS` around the answer's: when the question asks for a list or for steps, or names the
+    list's heading, and every word it asks with is written in the list's title, heading or lead-in ("What
+    ingredients are in the dal?" under "Red Lentil Dal › Ingredients", "How do I descale the machine?" of "The
+    machine must be descaled when … 1. Remove the water filter …", "What was added in Tally 3.2.0?" under "Tally
+    3.2.0 — 21 October 2024 › Added"). Each item is quoted without its mark. Empty otherwise."""
+    asks = _LIST.search(question) or _STEPS.search(question) or names_its_heading(question, best)
+    if excerpt is None or best.header or not asks:
+        return ListedItems([])
+    start, text, lines, here = _lines_around(best, excerpt)
+    if here is None:
+        return ListedItems([])
+    marks = [_ITEM.match(text, a, b) for a, b in lines]
+    kinds = ["" if m is None else "bullet" if m["bullet"] else "number" for m in marks]  # "": no item
+    lead = ""
+    if not kinds[here]:  # the lead-in: the list starts on the next line with text
+        after = range(here + 1, min(here + 3, len(lines)))
+        following = next((n for n in after if text[slice(*lines[n])].strip()), None)
+        if following is None or not kinds[following]:
+            return ListedItems([])
+        lead, here = text[slice(*lines[here])], following
+    kind = kinds[here]
+    first, last = here, here
+    while first > 0 and kinds[first - 1] == kind:
+        first -= 1
+    while last + 1 < len(lines) and kinds[last + 1] == kind:
+        last += 1
+    if not lead and first > 0:
+        lead = text[slice(*lines[first - 1])]
+    if last == first or not set(tokenize(question)) - _LIST_WORDS <= set(
+        tokenize(f"{best.title} {best.section} {lead}")
+    ):
+        return ListedItems([])
+    items = []
+    for n in range(first, last + 1):
+        mark = marks[n]
+        a, b = (mark.end() if mark else lines[n][0]), lines[n][1]
+        b -= len(text[a:b]) - len(text[a:b].rstrip())
+        item = dataclasses.replace(best, start=start + a, end=start + b, text=text[a:b], header="", previous="")
+        items.append(best if item.start <= best.start < item.end and best.text == item.text else item)
+    mine = next((n for n, item in enumerate(items) if item.start <= best.start < item.end), 0)
+    window = max(0, min(mine - MAX_LISTED_ROWS // 2, len(items) - MAX_LISTED_ROWS))
+    shown = items[window : window + MAX_LISTED_ROWS]
+    return ListedItems(shown, kind == "number", len(items) - len(shown))
 
 
 _MOST = re.compile(
@@ -435,14 +525,16 @@ def extreme_rows(
     not the reader's guess. Empty when the question asks no superlative, names no column that holds a number in
     every row, or the table cannot be read."""
     most = _MOST.search(question)
-    if most is None or not best.header:
+    if not best.header:
         return []
+    if most is None:
+        return extreme_cell(question, best, excerpt)
     header = best.header.rpartition("\n")[2]
     names = cells_of(header)
     named = {n: len(set(wanted)) for n, wanted in named_columns(header, question).items()}
     widest = sorted(named.values(), reverse=True)  # "Litres" is in "average price per litre" too: the most words
     if not widest or (len(widest) > 1 and widest[0] == widest[1]):
-        return []  # no column named, or two as well
+        return extreme_cell(question, best, excerpt)  # no column named, or two as well: a row, maybe
     column = max(named, key=lambda n: named[n])
     rows = table_of(best, excerpt)
     if len(rows) < 2:
@@ -457,6 +549,74 @@ def extreme_rows(
     extreme = max(v for v, _, _ in values) if most["max"] else min(v for v, _, _ in values)
     shown = column if _ASKS_VALUE.match(question) else 0  # "What is the highest price?" or "Which month …?"
     return [(row, cells[shown]) for value, row, cells in values if value == extreme]
+
+
+_MORE = re.compile(
+    r"\b(?:(?P<max>highest|largest|biggest|greatest|most|maximum|longest|heaviest|widest|tallest|fastest|strongest"
+    r"|higher|larger|bigger|greater|more|longer|heavier|wider|taller|faster|stronger)"
+    r"|(?P<min>lowest|smallest|cheapest|least|fewest|minimum|shortest|lightest|narrowest|slowest"
+    r"|lower|smaller|cheaper|less|fewer|shorter|lighter|narrower|slower))\b",
+    re.IGNORECASE,
+)
+"""A superlative or a comparative, of the most or of the least."""
+_MEASURED_BY = {"heav": "weight", "light": "weight", "cheap": "price", "expensive": "price", "fast": "speed"}
+"""What a comparison without its measure's name compares: "Which is heavier?" the weight."""
+
+
+def extreme_cell(
+    question: str, best: Sentence, excerpt: Callable[[str, int, int], str] | None
+) -> list[tuple[Sentence, tuple[int, int]]]:
+    """Of a table whose columns are the things compared (a spec sheet: "| Feature | BM-300 | BM-500 | BM-700 |"),
+    the column with the highest (or lowest) number in the row of ``best``, when the question names that row's
+    measure and asks which is the most or more ("Which model has the biggest water tank?" of "| Water tank | 1.2
+    litres | 1.8 litres | 2.4 litres |", "Which is heavier, BM-500 or BM-700?" of the Weight row, between the two
+    columns it names): the header row with the winning column's name and ``best`` with its figure, the one asked
+    for first. Empty otherwise, and for a tie."""
+    more = _MORE.search(question)
+    if more is None or excerpt is None:
+        return []
+    header = best.header.rpartition("\n")[2]
+    names, cells = cells_of(header), cells_of(best.text)
+    if len(cells) != len(names) or len(cells) < 3:
+        return []
+    label = set(tokenize(best.text[slice(*cells[0])]))
+    asked = set(tokenize(question)) | {m for w, m in _MEASURED_BY.items() if w in more.group().lower()}
+    if not label or not label <= asked:
+        return []  # the question does not name this row's measure
+    columns = [n for n in range(1, len(names)) if _names_column(question, header[slice(*names[n])])]
+    figures = {n: _figure(best.text[slice(*cells[n])]) for n in (columns if len(columns) > 1 else range(1, len(cells)))}
+    if len(figures) < 2 or any(f is None for f in figures.values()):
+        return []
+    extreme = (max if more["max"] else min)(f for f in figures.values() if f is not None)
+    winners = [n for n, f in figures.items() if f == extreme]
+    top = _header_row(best, excerpt)
+    if len(winners) != 1 or top is None:
+        return []
+    found = [(top, cells_of(top.text)[winners[0]]), (best, cells[winners[0]])]
+    return found[::-1] if _ASKS_VALUE.match(question) else found
+
+
+def _names_column(question: str, cell: str) -> bool:
+    """Whether ``question`` names a column by its heading's first word ("BM-700" of "BM-700 Barista")."""
+    first = cell.split()[0] if cell.split() else ""
+    return len(first) > 1 and re.search(rf"(?<![\w-]){re.escape(first)}(?![\w-])", question, re.I) is not None
+
+
+def _header_row(best: Sentence, excerpt: Callable[[str, int, int], str]) -> Sentence | None:
+    """The header row of the table of ``best`` (a row), as a quotable line of the document."""
+    start, text, lines, here = _lines_around(best, excerpt)
+    if here is None:
+        return None
+    first = here
+    while first > 0 and "|" in text[slice(*lines[first - 1])]:
+        first -= 1
+    a, b = lines[first]
+    line = text[a:b]
+    a, b = a + len(line) - len(line.lstrip()), b - (len(line) - len(line.rstrip()))
+    header = best.header.rpartition("\n")[2].strip()
+    if text[a:b] != header:
+        return None
+    return dataclasses.replace(best, start=start + a, end=start + b, text=text[a:b], previous="")
 
 
 def _cell_like(best: Sentence, span: tuple[int, int] | None, row: Sentence) -> tuple[int, int] | None:
@@ -480,6 +640,25 @@ def row_is_about_another(names: Sequence[str], row: Sentence, passages: Sequence
         if passage.chunk.source == row.source:  # its prose, not its rows
             around += [passage.chunk.section or "", *(ln for ln in passage.chunk.text.splitlines() if "|" not in ln)]
     return bool(_not_written(names, _fold(" ".join(around))))
+
+
+_CODE = re.compile(r"(?=\w*\d)(?=\w*[A-Za-z])[\w-]{2,}")
+"""A code: letters and digits ("E01", "HR-07", "A4")."""
+
+
+def keyed_row(names: Sequence[str], sentences: Sequence[Sentence], unfit: np.ndarray) -> int | None:
+    """The one table row (of ``sentences``, not ``unfit``) whose first cell is a code the question names ("E01" of
+    "| E01 | Water tank empty | Refill the tank … |"): a record of the thing asked about, however unsure the reader
+    is of the rest of the question's words. None when no row or more than one is so keyed."""
+    codes = {name for name in names if _CODE.fullmatch(name)}
+    if not codes:
+        return None
+    keyed = [
+        n
+        for n, s in enumerate(sentences)
+        if s.header and not unfit[n] and (cells := cells_of(s.text)) and s.text[slice(*cells[0])].strip() in codes
+    ]
+    return keyed[0] if len(keyed) == 1 else None
 
 
 def question_names(question: str) -> list[str]:
@@ -514,10 +693,11 @@ def _is_name(word: str) -> bool:
 
 def _written(name: str, words: set[str], text: str) -> bool:
     """Whether the folded passages (``text``, its ``words``) hold ``name`` (folded): a number exactly as written
-    ("1,500" is not in "1,000"), a word as itself, its stem ("Americans": "america") or a near spelling (a typo:
-    "Melborne" for "Melbourne")."""
+    ("1,500" is not in "1,000"; a version "3.0" is in "3.0.0"), a word as itself, its stem ("Americans":
+    "america") or a near spelling (a typo: "Melborne" for "Melbourne")."""
     if any(c.isdigit() for c in name):
-        return re.search(rf"(?<![\w.,:]){re.escape(name)}(?![\w]|[.,:]\d)", text) is not None
+        zeros = r"(?:\.0)*" if re.fullmatch(r"\d+(?:\.\d+)+", name) else ""
+        return re.search(rf"(?<![\w.,:]){re.escape(name)}{zeros}(?![\w]|[.,:]\d)", text) is not None
     parts = re.findall(r"\w+", name)
     if len(parts) != 1:
         return all(_written(p, words, text) for p in parts)
@@ -589,6 +769,8 @@ class ExtractiveAnswerer:
         unknown = unmentioned_names(question, passages)
         if any(_A_YEAR.fullmatch(name) for name in unknown) and question_type(question) in ("quantity", "other"):
             return self.refusal(question, query, scored, unknown)  # "What about 2021?" of reports of 2022-2024
+        if any(_A_VERSION.fullmatch(name) for name in unknown):
+            return self.refusal(question, query, scored, unknown)  # "What was fixed in 3.5?" of notes up to 3.2
         # The reader (~6 ms per sentence with its context) reads the best-ranked sentences when one of them
         # might answer; the answer is the one ranked best once the reader's confidence is counted in.
         top = ranked[: READER_CHOICE if self.reader else 1]
@@ -602,24 +784,31 @@ class ExtractiveAnswerer:
         # A sentence of the wrong kind is no answer, however sure the reader is: a salary to "How many people …?",
         # a name to "What is the fleet manager's email address?", 2025's revenue to "What was revenue in 2024?"
         # (no readings: none of the first and last kind is known)
+        names = question_names(question)
+        # a table row about another thing than the question names ("| E05 | … |" to "What does error E04 mean?")
+        # is no answer when a row about it is there; with none, the answer is refused below if it is such a row
+        another = [row_is_about_another(names, s, passages) for _, _, s in top]
+        about_it = any(s.header and not other for (_, _, s), other in zip(top, another, strict=True))
         unfit = np.asarray(
             [
-                money_for_a_count(question, s.text, x)
+                (about_it and other)
+                or money_for_a_count(question, s.text, x)
                 or lacks_the_contact_asked(question, s.text)
                 or about_another_year(question, s.text, x, s.section, s.title)
                 or about_another_measure(question, s.text)
                 or about_another_subject(question, s.text, x, s.previous, s.section, s.title)
                 or lacks_the_figure(question, s.text, x)
-                for (_, _, s), x in itertools.zip_longest(top, readings)
+                for (_, _, s), x, other in itertools.zip_longest(top, readings, another)
             ],
             dtype=bool,
         )
-        # A month the question names, written around some of the sentences (their sentence before, heading or
-        # title): the others are of another meeting or report ("the June board meeting" of two sets of minutes)
-        months = months_named(question)
+        # A month or a version the question names, written around some of the sentences (their sentence before,
+        # heading or title): the others are of another meeting, report or release ("the June board meeting" of two
+        # sets of minutes, "What was removed in Tally 3.0.0?" of release notes)
+        marks = marks_named(question)
         writes = np.asarray(
-            [all(m in f"{s.title} {s.section} {s.previous} {s.text}" for m in months) for _, _, s in ranked]
-            if months
+            [all(m.search(f"{s.title} {s.section} {s.previous} {s.text}") for m in marks) for _, _, s in ranked]
+            if marks
             else [True] * len(ranked),
             dtype=bool,
         )
@@ -632,6 +821,8 @@ class ExtractiveAnswerer:
         pick = decide(rank, evidence, margins, self.min_evidence)
         if pick is None and self.names_what_is_asked(scored, query):
             pick = 0  # a question that only names something, named exactly by the best-ranked sentence
+        if pick is None:  # "What should I do if the display shows E01?": the row of the code E01 is its record
+            pick = keyed_row(names, [s for _, _, s in top], unfit)
         # "Who attended the board meeting?": the minutes' "Present: …" line, of the month asked if it names one, and
         # of the answer's document when there is an answer ("Who attended the training?" may be answered elsewhere)
         named = [
@@ -647,7 +838,7 @@ class ExtractiveAnswerer:
             pick = 0  # "Which workshop has the lowest hourly rate?": the best-ranked row's table answers it
         if pick is None:
             return self.refusal(question, query, scored, unknown)
-        if row_is_about_another(question_names(question), ranked[pick][2], passages):
+        if row_is_about_another(names, ranked[pick][2], passages):
             return self.refusal(question, query, scored, unknown)  # the table holds no row about what is asked
         read = {id(s): x for (_, _, s), x in zip(ranked, readings, strict=False)}
         qtype = question_type(question)
@@ -697,6 +888,26 @@ class ExtractiveAnswerer:
             ]
             listed_at = {(r.source, r.start) for r in listed.rows}
             others = [(s, c) for s, c in others if (c.source, c.start) not in listed_at]
+        items = ListedItems([])
+        if not (rows or extremes):
+            # the best sentence's list, else the list under a heading the question names ("What ingredients are in
+            # the dal?" when the best sentence is a tip on the dal: the list under "Red Lentil Dal › Ingredients")
+            headed = [
+                s
+                for i, (_, _, s) in enumerate(top)
+                if s is not best and not unfit[i] and names_its_heading(question, s)  # (of the release asked)
+            ]
+            for candidate in [best, *headed]:
+                items = listed_items(question, candidate, self.excerpt)
+                if items.items:
+                    best = candidate
+                    break
+        if items.items:  # "How do I descale the machine?": the steps, in order; "What ingredients …?": the list
+            evidence_of = {(c.source, c.start): s for s, c in scored}
+            chosen = [(evidence_of.get((i.source, i.start), best_score), i, None) for i in items.items]
+            at = {(i.source, i.start) for i in items.items}
+            others = [(s, c) for s, c in others if (c.source, c.start) not in at and c is not best]
+            rows = items.items
         quotes = [self._quote(c, s, span) for s, c, span in chosen]
         itemised = bool(rows) or len(extremes) > 1  # a list of rows, or rows tied for the highest: one item each
         parts: list[str] = []
@@ -726,7 +937,11 @@ class ExtractiveAnswerer:
             notes.append(f"{said}; {best.source} says:")
         if listed.left_out:
             parts.append(f"… and {listed.left_out} more rows of this table in {best.source}")
-        text = " ".join(notes + parts) if not itemised else "\n".join([" ".join(notes), *(f"- {p}" for p in parts)])
+        if items.left_out:
+            parts.append(f"… and {items.left_out} more items of this list in {best.source}")
+        bullets = [f"{n}." if items.numbered else "-" for n in range(1, len(parts) + 1)]
+        lines = [f"{bullet} {part}" for bullet, part in zip(bullets, parts, strict=True)]
+        text = " ".join(notes + parts) if not itemised else "\n".join([" ".join(notes), *lines])
         return Answer(question, text.strip(), True, quotes, related, phrase, query)
 
     def _read(self, question: str, sentences: Sequence[Sentence]) -> list[TokenScores | None]:

@@ -548,9 +548,26 @@ def about_another_measure(question: str, sentence: str) -> bool:
 _MONTH = re.compile(r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b")
 
 
-def months_named(question: str) -> set[str]:
-    """The months ``question`` names ("Who was absent from the June board meeting?"); "May" not as its first word."""
-    return {m.group() for m in _MONTH.finditer(question) if m.group() != "May" or question[: m.start()].strip()}
+_VERSION = re.compile(
+    r"(?:\b[Vv]|\b(?:[Vv]ersion|[Rr]elease)\s+|\b[A-Z][\w-]*\s+)(?P<number>\d+(?:\.\d+)+)(?![\w.]|\.\d)"
+)
+"""A version a question names: "Tally 3.0.0", "version 2.4", "v1.2" (not a bare decimal such as "3.5")."""
+
+
+_CODE = re.compile(r"(?<![\w-])[A-Za-z][A-Za-z-]*\d[\w-]*(?<!-)")
+"""A code: a letter first, then a digit ("E01", "HR-07", "B-52", "COVID-19")."""
+
+
+def marks_named(question: str) -> list[re.Pattern[str]]:
+    """What a question names that tells one meeting, report, release or record from another, as patterns to find
+    it written: its months ("Who was absent from the June board meeting?"; "May" not as its first word), versions
+    ("What was removed in Tally 3.0.0?") and codes ("What does error E04 mean?")."""
+    months = {m.group() for m in _MONTH.finditer(question) if m.group() != "May" or question[: m.start()].strip()}
+    versions = {m["number"] for m in _VERSION.finditer(question)}
+    written = [re.compile(rf"\b{month}\b") for month in sorted(months)]
+    written += [re.compile(rf"(?<![\w-]){re.escape(code)}(?![\w-])") for code in sorted(set(_CODE.findall(question)))]
+    # a version asked as "3.0" may be written "3.0.0"
+    return written + [re.compile(rf"(?<![\d.]){re.escape(n)}(?:\.0)*(?!\d|\.\d)") for n in sorted(versions)]
 
 
 def money_for_a_count(question: str, sentence: str, scores: TokenScores | None) -> bool:

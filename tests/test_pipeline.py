@@ -713,6 +713,113 @@ def test_a_figure_answers_only_for_the_measure_and_the_year_asked(tmp_path: Path
         assert not answer.answered, (question, answer.text)
 
 
+def test_release_notes_answer_by_the_release_heading(tmp_path: Path, embedder) -> None:
+    """Found by a trial: "When was Tally 3.2.0 released?" could not be answered (the date is only in a heading, and
+    headings were never quoted), and "What was added in Tally 3.1.0?" took another release's "Added" list."""
+    notes = (
+        "# Tally release notes\n\nTally is a note-taking app.\n\n"
+        "## Tally 3.2.0 — 21 October 2024\n\n### Added\n\n- Export to EPUB.\n- Dark theme Midnight.\n\n"
+        "## Tally 3.1.0 — 12 August 2024\n\n### Added\n\n- End-to-end encryption for synced vaults.\n\n"
+        "## Tally 3.0.0 — 3 June 2024\n\n### Added\n\n- A new editor built on a block model.\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"release-notes.md": notes})
+    for version, date in (("3.2.0", "21 October 2024"), ("3.1.0", "12 August 2024")):
+        released = pipeline.answer(f"When was Tally {version} released?")
+        assert released.answered and released.key_phrase == date, released.text
+        assert released.quotes[0].text.endswith(f"Tally {version} — {date}")
+    for version, item in (("3.1.0", "encryption"), ("3.0", "block model"), ("3.2.0", "EPUB")):
+        added = pipeline.answer(f"What was added in Tally {version}?")
+        assert added.answered and item in added.quotes[0].text, (version, added.text)
+        assert not added.text.startswith("Note"), added.text  # "3.0" is written "3.0.0"
+        assert added.quotes[0].section.startswith(f"Tally {version}"), added.quotes[0].section
+    listed = pipeline.answer("What was added in Tally 3.2.0?")  # the list under the heading it names: all of it
+    assert [q.text for q in listed.quotes] == ["Export to EPUB.", "Dark theme Midnight."], listed.text
+    assert listed.text == "- Export to EPUB. [1]\n- Dark theme Midnight. [2]"
+    for question in ("What was fixed in Tally 3.5?", "When was Tally 4.0 released?"):  # no such release
+        assert not pipeline.answer(question).answered, question
+
+
+def test_a_table_row_keyed_by_the_code_asked_answers(tmp_path: Path, embedder) -> None:
+    """Found by a trial: "What does error E04 mean?" was refused (the E05 row, whose "if the error remains" shares
+    a word, was ranked first, then found to be another code's) and so was "What should I do if the display shows
+    E01?" (the reader unsure of the E01 row)."""
+    manual = (
+        "# Aurora coffee machine\n\n## Troubleshooting\n\n| Code | Meaning | What to do |\n|---|---|---|\n"
+        "| E01 | Water tank empty or not seated | Refill the tank and push it down firmly until it clicks. |\n"
+        "| E03 | Grinder blocked | Switch off, unplug, and remove foreign objects from the hopper. |\n"
+        "| E04 | Thermoblock overheating | Switch off and let the machine cool for 60 minutes. |\n"
+        "| E05 | Flow sensor fault | Descale the machine; if the error remains, contact service. |\n\n"
+        "The display shows HEATING and then READY when the machine is switched on.\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"manual.md": manual})
+    for question, row, phrase in [
+        ("What does error E04 mean?", "| E04 |", "Thermoblock overheating"),
+        ("What should I do if the display shows E01?", "| E01 |", "Refill the tank and push it down firmly"),
+    ]:
+        answer = pipeline.answer(question)
+        assert answer.answered and answer.quotes[0].text.startswith(row), (question, answer.text)
+        assert answer.key_phrase.startswith(phrase), (question, answer.text)
+    assert not pipeline.answer("What does error E09 mean?").answered
+
+
+def test_a_spec_sheet_compares_its_columns(tmp_path: Path, embedder) -> None:
+    """Found by a trial: "Which model has the biggest water tank?" of a sheet whose columns are the models marked
+    the first model's 1.2 litres, and "Which is heavier, BM-500 or BM-700?" the BM-500's weight."""
+    sheet = (
+        "# Aurora line-up\n\n## Models at a glance\n\n| Feature | BM-300 Compact | BM-500 | BM-700 Barista |\n"
+        "|---|---|---|---|\n| Price | €399 | €649 | €1,099 |\n| Water tank | 1.2 litres | 1.8 litres | 2.4 litres |\n"
+        "| Weight | 5.9 kg | 7.2 kg | 10.4 kg |\n| Grind settings | 12 | 18 | 30 |\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"line-up.md": sheet})
+    for question, phrase, value in [
+        ("Which model has the biggest water tank?", "BM-700 Barista", "2.4 litres"),
+        ("Which is heavier, BM-500 or BM-700?", "BM-700 Barista", "10.4 kg"),
+        ("Which is lighter, BM-500 or BM-700?", "BM-500", "7.2 kg"),  # of the two named, not the lightest
+        ("Which model has the fewest grind settings?", "BM-300 Compact", "12"),
+    ]:
+        answer = pipeline.answer(question)
+        assert answer.answered and answer.key_phrase == phrase, (question, answer.text)
+        assert f"**{value}**" in answer.text, (question, answer.text)
+        assert_quotes_verbatim(pipeline, answer)
+
+
+def test_a_question_for_a_list_or_steps_gets_the_list(tmp_path: Path, embedder) -> None:
+    """Found by a trial: "What ingredients are in the dal?" got a tip that names ginger, "How do I descale the
+    machine?" when to descale, not the steps, and an FAQ's steps in HTML were no list at all."""
+    recipes = (
+        "# Weeknight recipes\n\n## Red Lentil Dal\n\nA quick vegan curry.\n\n### Ingredients\n- 250 g red lentils\n"
+        "- 1 onion and 3 cloves of garlic\n- 400 ml coconut milk\n\n### Method\n1. Fry the onion for 8 minutes.\n"
+        "2. Add the lentils and simmer for 20 minutes.\n\n## Tips\n- To make the dal milder, leave out the garlic.\n"
+        "- Leftover rice keeps for a day.\n"
+    )
+    manual = (
+        "# Aurora coffee machine\n\n## How to descale\n\nThe machine must be descaled every 300 cups.\n\n"
+        "1. Remove the water filter.\n2. Pour 100 ml of descaler into the tank.\n3. Press OK and wait.\n\n"
+        "Never use vinegar.\n"
+    )
+    faq = (
+        "<html><body><h1>Router FAQ</h1><h2>How do I set up the router for the first time?</h2><ol>"
+        "<li>Connect the modem to the WAN port.</li><li>Press the power button.</li><li>Open the admin page.</li>"
+        "</ol><h2>How do I reset the router?</h2><p>Hold the RESET button for 10 seconds.</p></body></html>"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"recipes.md": recipes, "manual.md": manual, "faq.html": faq})
+    for question, items, numbered in [
+        ("What ingredients are in the dal?", ["250 g red lentils", "1 onion and 3 cloves of garlic"], False),
+        ("How do I descale the machine?", ["Remove the water filter.", "Pour 100 ml of descaler into the tank."], True),
+        (
+            "What are the steps to set up the router?",
+            ["Connect the modem to the WAN port.", "Press the power button."],
+            True,
+        ),
+    ]:
+        answer = pipeline.answer(question)
+        assert answer.answered and [q.text for q in answer.quotes[:2]] == items, (question, answer.text)
+        assert answer.text.startswith(f"{'1.' if numbered else '-'} {items[0]} [1]\n"), answer.text
+        assert_quotes_verbatim(pipeline, answer)
+    single = pipeline.answer("How do I reset the router?")  # no list there: the sentence
+    assert single.answered and len(single.quotes) == 1 and "RESET" in single.quotes[0].text, single.text
+
+
 def test_a_month_the_question_names_picks_the_minutes_of_that_month(tmp_path: Path, embedder) -> None:
     """Found by a newcomer: "Who was absent from the June board meeting?" was answered from the March minutes."""
     minutes = (
