@@ -573,12 +573,14 @@ def extreme_cell(
     columns it names): the header row with the winning column's name and ``best`` with its figure, the one asked
     for first. Empty otherwise, and for a tie."""
     more = _MORE.search(question)
-    if more is None or excerpt is None:
+    if excerpt is None:
         return []
     header = best.header.rpartition("\n")[2]
     names, cells = cells_of(header), cells_of(best.text)
     if len(cells) != len(names) or len(cells) < 3:
         return []
+    if more is None:
+        return _column_writing(question, best, excerpt, cells)
     label = set(tokenize(best.text[slice(*cells[0])]))
     asked = set(tokenize(question)) | {m for w, m in _MEASURED_BY.items() if w in more.group().lower()}
     if not label or not label <= asked:
@@ -594,6 +596,26 @@ def extreme_cell(
         return []
     found = [(top, cells_of(top.text)[winners[0]]), (best, cells[winners[0]])]
     return found[::-1] if _ASKS_VALUE.match(question) else found
+
+
+_WHICH = re.compile(r"^\W*(?:which|what)\s+\w+(?:\s+\w+)?\s+(?:has|have|is|are|offers?|comes?|supports?|uses?)\b", re.I)
+"""A question for the one of several things that has something: "Which model has a touchscreen?"."""
+
+
+def _column_writing(
+    question: str, best: Sentence, excerpt: Callable[[str, int, int], str], cells: list[tuple[int, int]]
+) -> list[tuple[Sentence, tuple[int, int]]]:
+    """The column of a spec sheet whose cell in the row ``best`` writes what the question asks for, alone of the
+    row ("Which model has a touchscreen?" of "| Display | LED icons | 2.8-inch colour display | 4.3-inch
+    touchscreen |"): the header row with its name, and ``best`` with that cell."""
+    if not _WHICH.match(question):
+        return []
+    asked = set(tokenize(question)) - set(tokenize(best.text[slice(*cells[0])]))
+    writing = [n for n in range(1, len(cells)) if asked & set(tokenize(best.text[slice(*cells[n])]))]
+    top = _header_row(best, excerpt) if len(writing) == 1 else None
+    if top is None:
+        return []
+    return [(top, cells_of(top.text)[writing[0]]), (best, cells[writing[0]])]
 
 
 def _names_column(question: str, cell: str) -> bool:

@@ -83,6 +83,20 @@ def _answered(question: str, reply: str) -> str | None:
     return phrase if _PERSON.fullmatch(phrase) else None
 
 
+_A_NAME = re.compile(r"(?:[A-Z][\w.&'-]*|[\w.-]*\d[\w.-]*)(?:\s+[\w.&'-]+){0,4}")
+"""A thing's name as an answer marks it: capitalised or with a digit first ("BM-700 Barista", "Tally 3.2.0")."""
+
+
+def _chosen(question: str, reply: str) -> str | None:
+    """The thing a "Which …?" question was answered with (the reply's key phrase, when it reads as a name), which a
+    following *it* points to ("Which model has a touchscreen?" -> "BM-700 Barista"; "How much does it weigh?")."""
+    if not re.match(r"\s*which\b", question, re.IGNORECASE):
+        return None
+    marked = _MARKED.search(reply)
+    phrase = marked["phrase"].strip() if marked else ""
+    return phrase if _A_NAME.fullmatch(phrase) and not _PERSON.fullmatch(phrase) else None
+
+
 def _same_name(one: str, other: str) -> bool:
     """Whether two ways of naming someone share a name ("Dr. Vogel" and "Lena Vogel", "the CFO" and "CFO Tom
     Becker"): then the one answered is enough, not both side by side."""
@@ -358,8 +372,9 @@ def _swappable(phrase: str) -> bool:
 def resolve_follow_up(question: str, history: Sequence[Message] | None = None) -> str | None:
     """``question`` with what it points back to written in, or None when that is not clear.
 
-    The topic is what an earlier "What is X?" / "Who is X?" asked about, or the person an earlier "Who …?" was
-    answered with (the answer's key phrase, when it reads as a name), carried through the follow-ups after
+    The topic is what an earlier "What is X?" / "Who is X?" asked about, or the person an earlier "Who …?" or the
+    thing an earlier "Which …?" was answered with (the answer's key phrase, when it reads as a name), carried
+    through the follow-ups after
     it: a pronoun of the topic's kind (*it*, *its* for a thing; *he*, *his* for a person; *they* for several)
     is replaced by it, and "And Y?" / "What about Y?" asks the previous question about the name Y instead of
     the topic's name. Left to :func:`standalone_question`: a pronoun of another kind ("What is its budget?"
@@ -434,6 +449,9 @@ def resolve_follow_up(question: str, history: Sequence[Message] | None = None) -
             place = _place(resolved or turn) or place
         else:
             topic = _topic(turn)
+            chosen = _chosen(turn, replies.get(at, "")) if topic is None else None
+            if chosen:
+                topic = (chosen, "thing")  # "Which model has a touchscreen?" answered "BM-700 Barista": it
             shown = topic[0] if topic else ""
             person = _answered(turn, replies.get(at, ""))
             if person and not (topic and topic[1] == "plural"):  # "they" after "Who are the founders?": them

@@ -584,13 +584,17 @@ def money_for_a_count(question: str, sentence: str, scores: TokenScores | None) 
 
 def named_columns(header: str, question: str) -> dict[int, list[str]]:
     """The columns of a table's ``header`` row, but the first (it names the rows), all of whose words the question
-    writes (units in brackets aside: "Minimum term", "Price (EUR)"), each with those words (stemmed)."""
+    writes (units in brackets aside: "Minimum term", "Price (EUR)"), or the code they start with ("BM-300" of
+    "BM-300 Compact"), each with those words (stemmed)."""
     words = set(tokenize(question))
     named = {}
     for n, (a, b) in enumerate(cells_of(header)[1:], start=1):
         wanted = tokenize(re.sub(r"\([^)]*\)", " ", header[a:b]))
+        code = _CODE.match(header[a:b].strip())
         if wanted and set(wanted) <= words:
             named[n] = wanted
+        elif code and re.search(rf"(?<![\w-]){re.escape(code.group())}(?![\w-])", question, re.I):
+            named[n] = tokenize(code.group())
     return named
 
 
@@ -611,7 +615,8 @@ def asked_column(row: str, header: str, question: str) -> tuple[int, int] | None
     best: tuple[int, tuple[int, int]] | None = None
     for n, wanted in named_columns(header, question).items():
         a, b = values[n]
-        if a == b or set(tokenize(row[a:b])) <= set(words):
+        given = set(tokenize(row[a:b]))
+        if a == b or (given and given <= set(words)):
             continue  # empty, or the question gives this column's value: a condition, not what is asked
         if qtype == "quantity" and not any(c.isdigit() for c in row[a:b]):
             continue  # "How much does cold storage cost per unit?": not the Unit column's "pallet per week"

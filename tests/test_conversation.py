@@ -203,6 +203,17 @@ def test_a_pronoun_after_a_who_question_is_whom_it_was_answered_with(
     assert resolve_follow_up(question, exchange(turn)) == resolved
 
 
+def test_it_after_a_which_question_is_the_thing_it_was_answered_with() -> None:
+    """Found by a trial: "How much does it weigh?" after "Which model has a touchscreen?" searched both questions
+    joined and answered with a router's weight."""
+    which = ("Which model has a touchscreen?", "- | Feature | BM-300 | **BM-700 Barista** | [1]\n- | Display | …")
+    assert resolve_follow_up("How much does it weigh?", exchange(which)) == "How much does BM-700 Barista weigh?"
+    weighed = ("How much does it weigh?", "| Weight | 5.9 kg | **10.4 kg** | [1]")
+    assert resolve_follow_up("And the BM-300?", exchange(which, weighed)) == "How much does the BM-300 weigh?"
+    for reply in ("The **cheapest one** is …", "**Anna Berg** chairs it. [1]"):  # no name; a person is no *it*
+        assert resolve_follow_up("How much does it weigh?", exchange(("Which model is best?", reply))) is None
+
+
 def test_a_question_about_a_role_starts_afresh_and_its_answer_is_what_she_stands_for() -> None:
     """Found by a newcomer: "Who is the recruiter?" was searched with the two turns before it, and *she* was lost."""
     history = exchange(

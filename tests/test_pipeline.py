@@ -769,6 +769,7 @@ def test_a_spec_sheet_compares_its_columns(tmp_path: Path, embedder) -> None:
         "# Aurora line-up\n\n## Models at a glance\n\n| Feature | BM-300 Compact | BM-500 | BM-700 Barista |\n"
         "|---|---|---|---|\n| Price | €399 | €649 | €1,099 |\n| Water tank | 1.2 litres | 1.8 litres | 2.4 litres |\n"
         "| Weight | 5.9 kg | 7.2 kg | 10.4 kg |\n| Grind settings | 12 | 18 | 30 |\n"
+        "| Display | LED icons | 2.8-inch colour display | 4.3-inch touchscreen |\n| App control | no | no | yes |\n"
     )
     pipeline = pipeline_on(tmp_path, embedder, {"line-up.md": sheet})
     for question, phrase, value in [
@@ -776,11 +777,14 @@ def test_a_spec_sheet_compares_its_columns(tmp_path: Path, embedder) -> None:
         ("Which is heavier, BM-500 or BM-700?", "BM-700 Barista", "10.4 kg"),
         ("Which is lighter, BM-500 or BM-700?", "BM-500", "7.2 kg"),  # of the two named, not the lightest
         ("Which model has the fewest grind settings?", "BM-300 Compact", "12"),
+        ("Which model has a touchscreen?", "BM-700 Barista", "4.3-inch touchscreen"),  # the one cell that says so
     ]:
         answer = pipeline.answer(question)
         assert answer.answered and answer.key_phrase == phrase, (question, answer.text)
         assert f"**{value}**" in answer.text, (question, answer.text)
         assert_quotes_verbatim(pipeline, answer)
+    app = pipeline.answer("Can the BM-300 be controlled with an app?")  # its column, named by its code
+    assert app.answered and app.text.startswith("| App control | **no** | no | yes |"), app.text
 
 
 def test_a_question_for_a_list_or_steps_gets_the_list(tmp_path: Path, embedder) -> None:
