@@ -398,6 +398,38 @@ def _figure_of_the_year(
     return tagged[0] if len(tagged) == 1 else None
 
 
+_AMOUNTS = re.compile(
+    r"(?<![\w.,])(?:(?:(?:"
+    + _CURRENCY_WORDS
+    + r")\s?|(?:[A-Z]{1,2})?[€$£¥])\d(?:[\d,.]*\d)?(?:\s?(?:"
+    + _SCALE_WORDS
+    + r"))?"
+    r"|\d(?:[\d,.]*\d)?(?:\s?(?:" + _SCALE_WORDS + r"))?\s(?:" + _CURRENCY_WORDS + r"))(?![\w-])"
+)
+"""Amounts of money: "GBP 45", "€624 billion", "400 EUR"."""
+_QUALIFIER_END = re.compile(r"[,;:()]|\s(?:and|or|but|while|whereas)\s|\.(?!\d)")
+
+
+def _amount_qualified(sentence: str, question: str, span: tuple[int, int]) -> tuple[int, int] | None:
+    """Of a sentence's amounts of money, each with the first word after it (before the next amount or its clause's
+    end; "UK" of "GBP 45 in the UK", "abroad" of "EUR 55 abroad to cover meals"), the one amount whose word the
+    question writes, when only one does ("What is the daily allowance abroad?"); None when that is the reader's
+    ``span`` already, or no one amount is asked."""
+    amounts = [m.span() for m in _AMOUNTS.finditer(sentence)]
+    if len(amounts) < 2:
+        return None
+    asked = set(tokenize(question))
+    qualified = []
+    for n, (a, b) in enumerate(amounts):
+        stop = _QUALIFIER_END.search(sentence, b)
+        end = min(stop.start() if stop else len(sentence), amounts[n + 1][0] if n + 1 < len(amounts) else len(sentence))
+        if asked & set(tokenize(sentence[b:end])[:1]):  # its own word: "abroad", not a predicate all share
+            qualified.append((a, b))
+    if len(qualified) != 1 or qualified[0] == span:
+        return None
+    return qualified[0]
+
+
 def _one_figure(asked: set[int], sentence: str, span: tuple[int, int]) -> tuple[int, int] | None:
     """Of a span that holds two figures or more, the one with an asked year right after it ("14 percent" of "11
     percent in 2024 from 14 percent" in "Staff turnover fell to 11 percent in 2024 from 14 percent in 2022.")."""
@@ -463,10 +495,17 @@ _FOR_A_FIGURE = re.compile(
     re.I,
 )
 _NUMBER = re.compile(
-    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|"
-    r"thousand|million|billion|half|quarter|third|double|doubled|tripled|free|nil|zero)\b",
+    r"\d|[$€£¥]|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|(?:thir|four|fif|six|seven|eigh|"
+    r"nine)teen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million|billion|half|quarter|"
+    r"third|double|doubled|tripled|free|nil|zero)\b",
     re.I,
 )
+_FOR_A_PRICE = re.compile(
+    r"^\W*(?:how\s+much\s+(?:does|did|do|will|would)\b.*\bcost\W*$|what\s+(?:does|did|do|will|would)\b.*\bcost\W*$"
+    r"|(?:what|how\s+much)\s+(?:is|was|are|were)\s+the\s+(?:\w+\s+)?(?:price|cost|fee|fare)s?\b)",
+    re.I,
+)
+"""A question for a price: "What does the MeshPoint MP-1 cost?", "What is the price of …?"."""
 
 
 _A_CHANGE_OF = re.compile(
@@ -483,9 +522,12 @@ def lacks_the_figure(question: str, sentence: str, scores: TokenScores | None) -
     """Whether the reader answers a question for a year's figure ("What was operating profit in 2022?") with words
     that hold no number ("Staff turnover" of "Staff turnover fell to 11 percent in 2024 from 14 percent in
     2022."), or with the size of a change ("What was revenue in 2025?" is not answered by "For 2025, the board
-    expects revenue growth of 5 to 7 percent."). SQuAD train: of the 225 such questions, one gold answer holds no
-    number, none is the size of a change."""
-    if scores is None or not _asked_years(question) or not _FOR_A_FIGURE.search(question):
+    expects revenue growth of 5 to 7 percent."); nor a question for a price ("What does the MeshPoint MP-1
+    cost?") with words that hold no number ("For larger homes"). SQuAD train: of the 225 questions for a year's
+    figure, one gold answer holds no number, none is the size of a change; of the 63 for a price, one ("fifteen
+    shillings", before number words were read as numbers)."""
+    price = bool(_FOR_A_PRICE.search(question))
+    if scores is None or not (price or (_asked_years(question) and _FOR_A_FIGURE.search(question))):
         return False
     span = reader_phrase(sentence, scores)
     if span is None:
@@ -665,6 +707,8 @@ def key_phrase(
             span = _figure_of_the_year(asked, sentence, scores, span) or span  # 2023's 610, not 2024's 684 beside it
         if span is not None and asked:
             span = _one_figure(asked, sentence, span) or span  # "14 percent" of "11 percent in 2024 from 14 percent"
+        if span is not None and _AMOUNTS.fullmatch(sentence, *span):
+            span = _amount_qualified(sentence, question, span) or span  # "EUR 55 abroad" of "GBP 45 in the UK and …"
         if span is not None and _ASKS_HOW_MUCH_CHANGED.search(question):
             span = _change(sentence, span) or span  # "up 6 percent from 2024", not "€7.9 million" before it
         if span is not None:

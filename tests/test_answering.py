@@ -633,6 +633,11 @@ def test_a_year_s_figure_of_something_the_question_never_names_is_no_answer(
             False,
         ),
         ("What was operating profit?", "Staff turnover fell to 11 percent.", "Staff turnover", False),  # no year
+        # a question for a price (found by a trial: "For larger homes" was the price of a satellite)
+        ("What does the MeshPoint MP-1 cost?", "For larger homes, add an MP-1 satellite.", "For larger homes", True),
+        ("How much does the BM-500 cost?", "The BM-500 costs €649.", "€649", False),
+        ("What was the cost of the first copies?", "They cost fifteen shillings.", "fifteen shillings", False),
+        ("What did the defeat cost him?", "It cost him the race.", "the race", False),  # no price asked
     ],
 )
 def test_a_question_for_a_year_s_figure_needs_a_figure_not_a_change(
@@ -640,6 +645,22 @@ def test_a_question_for_a_year_s_figure_needs_a_figure_not_a_change(
 ) -> None:
     at = sentence.index(phrase)
     assert lacks_the_figure(question, sentence, char_scores(sentence, (at, at + len(phrase)))) is lacks
+
+
+@pytest.mark.parametrize(
+    ("question", "phrase"),
+    [
+        ("What is the daily allowance abroad?", "EUR 55"),  # found by a trial: GBP 45 was marked
+        ("What is the daily allowance in the UK?", "GBP 45"),
+        ("What is the daily allowance?", "GBP 45"),  # neither asked: the reader's
+        ("How much do employees receive for small expenses?", "GBP 45"),  # said of both: the reader's
+    ],
+)
+def test_of_two_amounts_the_one_the_question_qualifies_is_marked(question: str, phrase: str) -> None:
+    sentence = "Employees receive a daily allowance of GBP 45 in the UK and EUR 55 abroad for small expenses."
+    at = sentence.index("GBP 45")
+    span = key_phrase(sentence, question, scores=char_scores(sentence, (at, at + len("GBP 45"))))
+    assert span is not None and sentence[span[0] : span[1]] == phrase
 
 
 def test_the_roll_call_of_minutes_answers_who_was_there_or_not() -> None:
