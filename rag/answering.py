@@ -25,6 +25,7 @@ from rag.evidence import MIN_EVIDENCE, EvidenceScorer, IdfLookup, Sentence
 from rag.formats.common import SECTION_PATH
 from rag.lexical import tokenize
 from rag.phrases import (
+    CODE,
     about_another_measure,
     about_another_subject,
     about_another_year,
@@ -664,15 +665,11 @@ def row_is_about_another(names: Sequence[str], row: Sentence, passages: Sequence
     return bool(_not_written(names, _fold(" ".join(around))))
 
 
-_CODE = re.compile(r"(?=\w*\d)(?=\w*[A-Za-z])[\w-]{2,}")
-"""A code: letters and digits ("E01", "HR-07", "A4")."""
-
-
 def keyed_row(names: Sequence[str], sentences: Sequence[Sentence], unfit: np.ndarray) -> int | None:
     """The one table row (of ``sentences``, not ``unfit``) whose first cell is a code the question names ("E01" of
     "| E01 | Water tank empty | Refill the tank … |"): a record of the thing asked about, however unsure the reader
     is of the rest of the question's words. None when no row or more than one is so keyed."""
-    codes = {name for name in names if _CODE.fullmatch(name)}
+    codes = {name for name in names if CODE.fullmatch(name)}
     if not codes:
         return None
     keyed = [
@@ -824,9 +821,9 @@ class ExtractiveAnswerer:
             ],
             dtype=bool,
         )
-        # A month or a version the question names, written around some of the sentences (their sentence before,
-        # heading or title): the others are of another meeting, report or release ("the June board meeting" of two
-        # sets of minutes, "What was removed in Tally 3.0.0?" of release notes)
+        # A month, a version or a code the question names, written around some of the sentences (their sentence
+        # before, heading or title): the others are of another meeting, report, release or record ("the June board
+        # meeting" of two sets of minutes, "What was removed in Tally 3.0.0?" of release notes, "E04" of a table)
         marks = marks_named(question)
         writes = np.asarray(
             [all(m.search(f"{s.title} {s.section} {s.previous} {s.text}") for m in marks) for _, _, s in ranked]
@@ -929,7 +926,7 @@ class ExtractiveAnswerer:
             chosen = [(evidence_of.get((i.source, i.start), best_score), i, None) for i in items.items]
             at = {(i.source, i.start) for i in items.items}
             others = [(s, c) for s, c in others if (c.source, c.start) not in at and c is not best]
-            rows = items.items
+            rows, phrase = items.items, None  # the items, each whole: no one phrase of them is the answer
         quotes = [self._quote(c, s, span) for s, c, span in chosen]
         itemised = bool(rows) or len(extremes) > 1  # a list of rows, or rows tied for the highest: one item each
         parts: list[str] = []

@@ -596,7 +596,7 @@ _VERSION = re.compile(
 """A version a question names: "Tally 3.0.0", "version 2.4", "v1.2" (not a bare decimal such as "3.5")."""
 
 
-_CODE = re.compile(r"(?<![\w-])[A-Za-z][A-Za-z-]*\d[\w-]*(?<!-)")
+CODE = re.compile(r"(?<![\w-])[A-Za-z][A-Za-z-]*\d[\w-]*(?<!-)")
 """A code: a letter first, then a digit ("E01", "HR-07", "B-52", "COVID-19")."""
 
 
@@ -607,7 +607,7 @@ def marks_named(question: str) -> list[re.Pattern[str]]:
     months = {m.group() for m in _MONTH.finditer(question) if m.group() != "May" or question[: m.start()].strip()}
     versions = {m["number"] for m in _VERSION.finditer(question)}
     written = [re.compile(rf"\b{month}\b") for month in sorted(months)]
-    written += [re.compile(rf"(?<![\w-]){re.escape(code)}(?![\w-])") for code in sorted(set(_CODE.findall(question)))]
+    written += [re.compile(rf"(?<![\w-]){re.escape(code)}(?![\w-])") for code in sorted(set(CODE.findall(question)))]
     # a version asked as "3.0" may be written "3.0.0"
     return written + [re.compile(rf"(?<![\d.]){re.escape(n)}(?:\.0)*(?!\d|\.\d)") for n in sorted(versions)]
 
@@ -632,7 +632,7 @@ def named_columns(header: str, question: str) -> dict[int, list[str]]:
     named = {}
     for n, (a, b) in enumerate(cells_of(header)[1:], start=1):
         wanted = tokenize(re.sub(r"\([^)]*\)", " ", header[a:b]))
-        code = _CODE.match(header[a:b].strip())
+        code = CODE.match(header[a:b].strip())
         if wanted and set(wanted) <= words:
             named[n] = wanted
         elif code and re.search(rf"(?<![\w-]){re.escape(code.group())}(?![\w-])", question, re.I):
