@@ -665,19 +665,42 @@ def row_is_about_another(names: Sequence[str], row: Sentence, passages: Sequence
     return bool(_not_written(names, _fold(" ".join(around))))
 
 
-def keyed_row(names: Sequence[str], sentences: Sequence[Sentence], unfit: np.ndarray) -> int | None:
-    """The one table row (of ``sentences``, not ``unfit``) whose first cell is a code the question names ("E01" of
-    "| E01 | Water tank empty | Refill the tank … |"): a record of the thing asked about, however unsure the reader
-    is of the rest of the question's words. None when no row or more than one is so keyed."""
-    codes = {name for name in names if CODE.fullmatch(name)}
-    if not codes:
+_LABEL = re.compile(r"\s*(?:[-*•+]|\d{1,2}[.)])\s+(?P<label>[^:|]{1,60}?):\s+\S")
+"""A list item that labels its value: "- London: GBP 210", "- Paris, Amsterdam, Munich: EUR 190"."""
+
+
+def _keys(sentence: Sentence) -> set[str]:
+    """What a record is keyed by: a table row's first cell, or a labelled list item's label (each of a list of
+    names in it: "Paris", "Amsterdam" of "- Paris, Amsterdam, Munich: EUR 190"), folded."""
+    if sentence.header:
+        cells = cells_of(sentence.text)
+        return {_fold(sentence.text[slice(*cells[0])].strip())} if cells else set()
+    label = _LABEL.match(sentence.text)
+    if label is None:
+        return set()
+    return {_fold(part.strip()) for part in re.split(r",|\band\b", label["label"]) if part.strip()}
+
+
+def keyed_row(
+    names: Sequence[str], sentences: Sequence[Sentence], unfit: np.ndarray, pick: int | None = None
+) -> int | None:
+    """The one record (of ``sentences``, not ``unfit``) keyed by a name the question names: a table row whose first
+    cell is a code ("E01" of "| E01 | Water tank empty | Refill the tank … |"), or a labelled list item ("- London:
+    GBP 210" for "What is the hotel limit in London?"): a record of the thing asked about, however
+    unsure the reader is of the rest of the question's words. Only when nothing was picked, or the ``pick`` does
+    not write that name (the list's lead-in "Hotel costs are reimbursed up to the following limits per night");
+    None when no record or more than one is so keyed."""
+    wanted = {_fold(name) for name in names if CODE.fullmatch(name) or name[:1].isupper()}
+    if not wanted:
         return None
-    keyed = [
-        n
-        for n, s in enumerate(sentences)
-        if s.header and not unfit[n] and (cells := cells_of(s.text)) and s.text[slice(*cells[0])].strip() in codes
-    ]
-    return keyed[0] if len(keyed) == 1 else None
+    keyed = [n for n, s in enumerate(sentences) if not unfit[n] and _keys(s) & wanted]
+    if len(keyed) != 1 or keyed[0] == pick:
+        return None
+    if pick is not None:
+        said = _fold(f"{sentences[pick].text} {sentences[pick].previous}")
+        if any(re.search(rf"(?<!\w){re.escape(key)}(?!\w)", said) for key in _keys(sentences[keyed[0]]) & wanted):
+            return None  # the pick writes the name too: the reader's choice stands
+    return keyed[0]
 
 
 def question_names(question: str) -> list[str]:
@@ -840,8 +863,10 @@ class ExtractiveAnswerer:
         pick = decide(rank, evidence, margins, self.min_evidence)
         if pick is None and self.names_what_is_asked(scored, query):
             pick = 0  # a question that only names something, named exactly by the best-ranked sentence
-        if pick is None:  # "What should I do if the display shows E01?": the row of the code E01 is its record
-            pick = keyed_row(names, [s for _, _, s in top], unfit)
+        # "What should I do if the display shows E01?": the row of the code E01 is its record; "What is the hotel
+        # limit in London?": "- London: GBP 210", not the list's lead-in
+        keyed = keyed_row(names, [s for _, _, s in top], unfit, pick)
+        pick = pick if keyed is None else keyed
         # "Who attended the board meeting?": the minutes' "Present: …" line, of the month asked if it names one, and
         # of the answer's document when there is an answer ("Who attended the training?" may be answered elsewhere)
         named = [

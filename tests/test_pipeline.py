@@ -820,6 +820,16 @@ def test_a_question_for_a_list_or_steps_gets_the_list(tmp_path: Path, embedder) 
         assert answer.answered and [q.text for q in answer.quotes[:2]] == items, (question, answer.text)
         assert answer.text.startswith(f"{'1.' if numbered else '-'} {items[0]} [1]\n"), answer.text
         assert_quotes_verbatim(pipeline, answer)
+    policy = (
+        "TRAVEL POLICY\n\n5. ACCOMMODATION\nHotel costs are reimbursed up to the following limits per night, "
+        "including breakfast and taxes:\n- London: GBP 210\n- Other UK cities: GBP 140\n- Paris, Amsterdam, Munich: "
+        "EUR 190\nA higher rate needs prior approval from the Finance Department.\n"
+    )
+    (tmp_path / "docs" / "travel-policy.txt").write_text(policy, encoding="utf-8")
+    pipeline.index()
+    for city, limit in (("London", "GBP 210"), ("Amsterdam", "EUR 190")):  # found by a trial: the lead-in was quoted
+        answer = pipeline.answer(f"What is the hotel limit in {city}?")
+        assert answer.answered and answer.key_phrase == limit, (city, answer.text)
     single = pipeline.answer("How do I reset the router?")  # no list there: the sentence
     assert single.answered and len(single.quotes) == 1 and "RESET" in single.quotes[0].text, single.text
 
