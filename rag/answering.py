@@ -665,6 +665,32 @@ def row_is_about_another(names: Sequence[str], row: Sentence, passages: Sequence
     return bool(_not_written(names, _fold(" ".join(around))))
 
 
+_HOW_TO = re.compile(r"^\W*(?:how\s+(?:do|can|should|must|would)\s+(?:i|we)\b|how\s+to\b)", re.IGNORECASE)
+"""A question for what to do: "How do I reset the router?", "How to descale"."""
+_INSTRUCTION = re.compile(
+    r"(?:^\W*|[,:;]\s+|\b(?:then|and|first|next|simply|just)\s+)(?:press|hold|open|click|select|go|connect|remove|"
+    r"insert|turn|switch|set|enter|tap|use|follow|restart|unplug|plug|wait|add|fill|empty|choose|type|run|install|"
+    r"update|check|put|place|pour|send|submit|contact|call|ask|write|log|sign|download|upload|make|keep|move|drag|"
+    r"request|complete|book|e-?mail|reset|reboot|visit|fill|attach|print|sign|save|read|apply|take|bring)\b",
+    re.IGNORECASE,
+)
+"""A sentence that says what to do: an imperative first, or after a clause ("With the router on, press …")."""
+
+
+def not_what_to_do(question: str, sentences: Sequence[Sentence]) -> np.ndarray:
+    """For a question for what to do ("How do I reset the router?"), the sentences of the best-ranked one's section
+    that say no instruction, when one of them says one; all False otherwise."""
+    unfit = np.zeros(len(sentences), dtype=bool)
+    if not sentences or not _HOW_TO.search(question):
+        return unfit
+    head = sentences[0]
+    here = [s.source == head.source and s.section == head.section for s in sentences]
+    told = [bool(_INSTRUCTION.search(s.text)) for s in sentences]
+    if any(h and t for h, t in zip(here, told, strict=True)):
+        unfit[:] = [h and not t for h, t in zip(here, told, strict=True)]
+    return unfit
+
+
 _LABEL = re.compile(r"\s*(?:[-*•+]|\d{1,2}[.)])\s+(?P<label>[^:|]{1,60}?):\s+\S")
 """A list item that labels its value: "- London: GBP 210", "- Paris, Amsterdam, Munich: EUR 190"."""
 
@@ -844,6 +870,9 @@ class ExtractiveAnswerer:
             ],
             dtype=bool,
         )
+        # "How do I reset the router?": in the section that answers, what to do ("…, press and hold the RESET button
+        # …"), not what follows from it ("The router restarts with factory settings")
+        unfit |= not_what_to_do(question, [s for _, _, s in top])
         # A month, a version or a code the question names, written around some of the sentences (their sentence
         # before, heading or title): the others are of another meeting, report, release or record ("the June board
         # meeting" of two sets of minutes, "What was removed in Tally 3.0.0?" of release notes, "E04" of a table)
@@ -935,11 +964,15 @@ class ExtractiveAnswerer:
         items = ListedItems([])
         if not (rows or extremes):
             # the best sentence's list, else the list under a heading the question names ("What ingredients are in
-            # the dal?" when the best sentence is a tip on the dal: the list under "Red Lentil Dal › Ingredients")
+            # the dal?" when the best sentence is a tip on the dal: the list under "Red Lentil Dal › Ingredients"),
+            # or for a question for steps, the list of any sentence read
+            steps = bool(_STEPS.search(question))  # "How do I make the dal?": the steps under its name
             headed = [
                 s
                 for i, (_, _, s) in enumerate(top)
-                if s is not best and not unfit[i] and names_its_heading(question, s)  # (of the release asked)
+                if s is not best
+                and not unfit[i]  # (of the release asked)
+                and (steps or names_its_heading(question, s))
             ]
             for candidate in [best, *headed]:
                 items = listed_items(question, candidate, self.excerpt)

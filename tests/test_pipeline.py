@@ -804,7 +804,8 @@ def test_a_question_for_a_list_or_steps_gets_the_list(tmp_path: Path, embedder) 
     faq = (
         "<html><body><h1>Router FAQ</h1><h2>How do I set up the router for the first time?</h2><ol>"
         "<li>Connect the modem to the WAN port.</li><li>Press the power button.</li><li>Open the admin page.</li>"
-        "</ol><h2>How do I reset the router?</h2><p>Hold the RESET button for 10 seconds.</p></body></html>"
+        "</ol><h2>How do I reset the router?</h2><p>With the router switched on, hold the RESET button for 10 seconds."
+        " The router restarts with factory settings; all your settings are erased.</p></body></html>"
     )
     pipeline = pipeline_on(tmp_path, embedder, {"recipes.md": recipes, "manual.md": manual, "faq.html": faq})
     for question, items, numbered in [
@@ -830,8 +831,13 @@ def test_a_question_for_a_list_or_steps_gets_the_list(tmp_path: Path, embedder) 
     for city, limit in (("London", "GBP 210"), ("Amsterdam", "EUR 190")):  # found by a trial: the lead-in was quoted
         answer = pipeline.answer(f"What is the hotel limit in {city}?")
         assert answer.answered and answer.key_phrase == limit, (city, answer.text)
-    single = pipeline.answer("How do I reset the router?")  # no list there: the sentence
-    assert single.answered and len(single.quotes) == 1 and "RESET" in single.quotes[0].text, single.text
+    single = pipeline.answer("How do I reset the router?")  # no list there: the sentence that says what to do
+    assert single.answered and "hold the RESET" in single.quotes[0].text, single.text  # not what follows from it
+    cook = pipeline.answer("How do I make the dal?")  # the steps under its name, not the tip that names it
+    assert [q.text for q in cook.quotes] == [
+        "Fry the onion for 8 minutes.",
+        "Add the lentils and simmer for 20 minutes.",
+    ]
 
 
 def test_a_month_the_question_names_picks_the_minutes_of_that_month(tmp_path: Path, embedder) -> None:
