@@ -41,6 +41,10 @@ TIED = 3
 the list of documents."""
 
 
+_SEPARATORS = re.compile(r"[_.-]")
+"""What a file name writes between its words: "stratus_service_contract.docx" is three words and a suffix."""
+
+
 def named_documents(question: str, listed: Sequence[tuple[str, str]]) -> list[str]:
     """The sources, of ``(source, title)`` pairs, whose title and file name write the most words of ``question``
     (apart from the words that ask for a summary): one, or up to :data:`TIED` that write as many; none when none
@@ -48,7 +52,10 @@ def named_documents(question: str, listed: Sequence[tuple[str, str]]) -> list[st
     wanted = set(tokenize(question)) - _REQUEST_WORDS
     if not wanted:
         return []
-    counts = [(len(wanted & set(tokenize(f"{source} {title}"))), source) for source, title in listed]
+    # "stratus_service_contract.docx" is three words, not one
+    counts = [
+        (len(wanted & set(tokenize(f"{re.sub(r'[_.-]', ' ', source)} {title}"))), source) for source, title in listed
+    ]
     best = max((n for n, _ in counts), default=0)
     named = [source for n, source in counts if n == best]
     return named if best and len(named) <= TIED else []

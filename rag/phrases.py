@@ -668,6 +668,10 @@ def asked_column(row: str, header: str, question: str) -> tuple[int, int] | None
     return best[1] if best else None
 
 
+_CLAUSE_NUMBER = re.compile(r"\s*(?:(?:§|Section|Clause|Article)\s*)?\d{1,3}(?:\.\d{1,3})+\.?(?=\s+[A-Z(])")
+"""The number a clause of a contract or a policy starts with: "7.1", "§ 4.2", "Clause 12.3"."""
+
+
 def key_phrase(
     sentence: str, question: str, qtype: str | None = None, scores: TokenScores | None = None
 ) -> tuple[int, int] | None:
@@ -687,6 +691,11 @@ def key_phrase(
             span = _read_outside(sentence, scores, name)
             if span is None:
                 return None
+        # A clause's number is no answer ("7.1" of "7.1 The Provider's total liability is limited to …"): the
+        # reader's best span after it is
+        clause = _CLAUSE_NUMBER.match(sentence)
+        if span is not None and clause and span[1] <= clause.end():
+            span = _read_outside(sentence, scores, span)
         # In a table row, a bare number is no answer to "Where ...?" or "Who ...?" ("27" of "| Osprey | Tomas Novak |
         # Rostock | 27 |"): the reader's best cell with words is. (In prose it can be: "Where was Namibia ranked?")
         if span is not None and qtype in ("person", "place") and " | " in sentence and not _has_words(sentence, span):

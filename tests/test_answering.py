@@ -663,6 +663,17 @@ def test_of_two_amounts_the_one_the_question_qualifies_is_marked(question: str, 
     assert span is not None and sentence[span[0] : span[1]] == phrase
 
 
+def test_a_clause_number_is_no_key_phrase() -> None:
+    """Found by a trial: "What is the liability cap?" marked "7.1" of a contract's clause."""
+    sentence = "7.1 The Provider's total liability is limited to the fees paid in the previous 12 months."
+    start, end = np.zeros(len(sentence)), np.zeros(len(sentence))
+    for phrase, logit in (("7.1", 5.0), ("12 months", 4.0)):
+        at = sentence.index(phrase)
+        start[at], end[at + len(phrase) - 1] = logit, logit
+    span = key_phrase(sentence, "What is the liability cap?", scores=char_scores(sentence, (0, 3), start, end))
+    assert span is not None and sentence[span[0] : span[1]] == "12 months"
+
+
 def test_the_roll_call_of_minutes_answers_who_was_there_or_not() -> None:
     lines = [
         "The board met online.",

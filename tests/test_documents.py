@@ -354,6 +354,27 @@ def test_docx_zip_bomb_is_refused_before_unzipping(tmp_path: Path, monkeypatch: 
 # ------------------------------------------------------------------------------------------------ PPTX and XLSX
 
 
+def test_docx_lists_keep_their_marks_one_item_per_line(tmp_path: Path) -> None:
+    """Found by a trial: a handbook's numbered steps lost their numbers, so "How do I request parental leave?" got
+    only "To request parental leave, follow these steps:"."""
+    data = make_docx(
+        [
+            ("h1", "Requesting parental leave"),
+            ("p", "To request parental leave, follow these steps:"),
+            ("number", "Tell your line manager."),
+            ("number", "Complete the form in the HR portal."),
+            ("p", "Bring:"),
+            ("bullet", "your ID"),
+            ("bullet", "the certificate"),
+        ]
+    )
+    doc = load_file(write(tmp_path, "handbook.docx", data))
+    assert (
+        "follow these steps:\n\n1. Tell your line manager.\n2. Complete the form in the HR portal.\n\nBring:\n\n"
+        "- your ID\n- the certificate" in doc.text
+    ), doc.text
+
+
 def test_pptx_slides_are_pages_titles_are_sections_and_text_is_read_top_down(tmp_path: Path) -> None:
     deck = make_pptx(
         [

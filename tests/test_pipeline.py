@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from rag import Answer, DocumentsFolderError, ModelLoadError, Pipeline, QuestionError
 from rag.chunking import sentence_spans
 from rag.embedding import Embedder
+from rag.overview import named_documents
 from rag.store import current_generation
 
 pytestmark = pytest.mark.slow
@@ -123,6 +124,15 @@ def test_a_request_for_a_summary_is_told_what_the_bot_can_do_not_that_the_docume
     assert seeds_pipeline.answer("Who summarised the talks?").text.startswith("The documents do not say")
     for asked in ("What were the main topics discussed in Brussels?", "Give me an overview of the reparations loan"):
         assert "cannot summarise" not in seeds_pipeline.answer(asked).text, asked  # questions about something
+
+
+def test_a_document_is_named_by_the_words_of_its_file_name() -> None:
+    """Found by a trial: "Summarise the contract" did not find "stratus_service_contract.docx" (one word to the
+    tokenizer) titled "Cloud Services Agreement"."""
+    listed = [("stratus_service_contract.docx", "Cloud Services Agreement"), ("handbook.docx", "Employee Handbook")]
+    assert named_documents("Summarise the contract", listed) == ["stratus_service_contract.docx"]
+    assert named_documents("Summarise the handbook", listed) == ["handbook.docx"]
+    assert named_documents("Summarise the invoice", listed) == []
 
 
 def test_a_request_for_a_summary_of_one_document_gets_its_own_opening_sentences(

@@ -22,7 +22,7 @@ from rag.formats.ocr import (
     OcrError,
 )
 
-VERSION = 1
+VERSION = 2
 """Recorded in the index (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes the text
 this loader gives, so that the files it read are read again at the next sync."""
 
@@ -93,9 +93,75 @@ def _docx_heading_styles(document: Any) -> dict[str, bool]:
     return headings
 
 
+def _numbering(document: Any) -> tuple[dict[str, tuple[str, str]], dict[tuple[str, str], bool]]:
+    """Word's lists: each list style's (numId, ilvl), and whether the level of a list (numId, ilvl) is numbered
+    (decimal, letters, roman) rather than bulleted."""
+    styles: dict[str, tuple[str, str]] = {}
+    for style in document.styles.element.iterchildren(f"{_W}style"):
+        found = _num_pr(style)
+        if found:
+            styles[style.get(f"{_W}styleId") or ""] = found
+    numbered: dict[tuple[str, str], bool] = {}
+    try:
+        numbering = document.part.numbering_part.element
+    except (KeyError, NotImplementedError, AttributeError):
+        return styles, numbered
+    formats: dict[str, dict[str, bool]] = {}
+    for abstract in numbering.iterchildren(f"{_W}abstractNum"):
+        levels = formats.setdefault(abstract.get(f"{_W}abstractNumId") or "", {})
+        for level in abstract.iterchildren(f"{_W}lvl"):
+            kind = level.find(f"{_W}numFmt")
+            levels[level.get(f"{_W}ilvl") or "0"] = (kind.get(f"{_W}val") if kind is not None else "") not in (
+                "bullet",
+                "none",
+                "",
+            )
+    for num in numbering.iterchildren(f"{_W}num"):
+        abstract_id = num.find(f"{_W}abstractNumId")
+        levels = formats.get(abstract_id.get(f"{_W}val") or "" if abstract_id is not None else "", {})
+        for level, ordered in levels.items():
+            numbered[(num.get(f"{_W}numId") or "", level)] = ordered
+    return styles, numbered
+
+
+def _num_pr(element: Any) -> tuple[str, str] | None:
+    """A paragraph's or style's list (numId, ilvl), if it declares one (numId 0 ends a list)."""
+    num_pr = element.find(f"{_W}pPr/{_W}numPr")
+    if num_pr is None:
+        return None
+    num_id, level = num_pr.find(f"{_W}numId"), num_pr.find(f"{_W}ilvl")
+    value = num_id.get(f"{_W}val") if num_id is not None else None
+    if not value or value == "0":
+        return None
+    return value, (level.get(f"{_W}val") if level is not None else None) or "0"
+
+
+class _ListMarks:
+    """The mark each list paragraph is written with ("- ", "2. "), counted per list and level as Word does."""
+
+    def __init__(self, document: Any) -> None:
+        self.styles, self.numbered = _numbering(document)
+        self.counts: dict[tuple[str, str], int] = {}
+
+    def mark(self, paragraph: Any, style_id: str | None) -> str:
+        found = _num_pr(paragraph) or self.styles.get(style_id or "")
+        if found is None:
+            return ""
+        num_id, level = found
+        for key in [k for k in self.counts if k[0] == num_id and k[1] > level]:
+            del self.counts[key]  # a deeper level starts again under each item above it
+        if not self.numbered.get(found, False):
+            return "- "
+        self.counts[found] = self.counts.get(found, 0) + 1
+        return f"{self.counts[found]}. "
+
+
 def _docx_blocks(document: Any, out: _Blocks) -> str | None:
-    """Paragraphs and tables of the body in order into ``out``; returns the first Title-style paragraph."""
+    """Paragraphs and tables of the body in order into ``out``; returns the first Title-style paragraph. List
+    paragraphs are written with their mark, one per line ("1. Fill in the form.")."""
     headings = _docx_heading_styles(document)
+    marks = _ListMarks(document)
+    previous_item = False
     title: str | None = None
     body = document.element.body
     for element in body.iter(f"{_W}p", f"{_W}tbl"):
@@ -114,6 +180,7 @@ def _docx_blocks(document: Any, out: _Blocks) -> str | None:
                 if any(cells):
                     rows.append(" | ".join(cells))
             out.add("\n".join(rows))
+            previous_item = False
             continue
         text = _docx_paragraph_text(element)
         style = element.find(f"{_W}pPr/{_W}pStyle")
@@ -122,8 +189,11 @@ def _docx_blocks(document: Any, out: _Blocks) -> str | None:
             out.add(_one_line(text), heading=True)
             if title is None and headings.get(style_id or ""):
                 title = _one_line(text) or None
+            previous_item = False
         else:
-            out.add(text)
+            mark = marks.mark(element, style_id) if text.strip() else ""
+            out.add(mark + text.strip() if mark else text, separator="\n" if mark and previous_item else "\n\n")
+            previous_item = bool(mark)
         # Text boxes anchored in this paragraph (call-outs, sidebars) follow it; the VML copy Word keeps as a
         # fallback for old readers is the same text and is skipped.
         for box in element.iter(f"{_W}txbxContent"):
