@@ -533,11 +533,13 @@ def extreme_rows(
     header = best.header.rpartition("\n")[2]
     names = cells_of(header)
     named = {n: len(set(wanted)) for n, wanted in named_columns(header, question).items()}
+    if not named:  # "Which cost line is the largest?": by its Total column, if the table has one
+        named = {n: 1 for n, (a, b) in enumerate(names) if n and _TOTAL.fullmatch(header[a:b])}
     widest = sorted(named.values(), reverse=True)  # "Litres" is in "average price per litre" too: the most words
     if not widest or (len(widest) > 1 and widest[0] == widest[1]):
         return extreme_cell(question, best, excerpt)  # no column named, or two as well: a row, maybe
     column = max(named, key=lambda n: named[n])
-    rows = table_of(best, excerpt)
+    rows = [row for row in table_of(best, excerpt) if not is_total(row)]  # the total is no row of its own
     if len(rows) < 2:
         return []
     values = []
@@ -550,6 +552,38 @@ def extreme_rows(
     extreme = max(v for v, _, _ in values) if most["max"] else min(v for v, _, _ in values)
     shown = column if _ASKS_VALUE.match(question) else 0  # "What is the highest price?" or "Which month …?"
     return [(row, cells[shown]) for value, row, cells in values if value == extreme]
+
+
+_TOTAL = re.compile(r"\W*(?:grand\s+|sub-?)?totals?\W*|\W*sum\W*", re.IGNORECASE)
+"""A table row's first cell that makes it the total of the rows above it."""
+_TOTAL_WORD = re.compile(r"\btotals?\b", re.IGNORECASE)
+
+
+def is_total(row: Sentence) -> bool:
+    """Whether a table row is the total of the rows above it ("Total | £182,000 | …")."""
+    cells = cells_of(row.text) if row.header else []
+    return bool(cells) and _TOTAL.fullmatch(row.text[slice(*cells[0])]) is not None
+
+
+def total_row(question: str, best: Sentence, excerpt: Callable[[str, int, int], str] | None) -> Sentence | None:
+    """The Total row of the table of ``best`` (a row that is not it), when the question asks for a total and names
+    no row of its own ("What is the total budget for Q3?", "What is the total Project Atlas budget?")."""
+    if not best.header or not _TOTAL_WORD.search(question) or is_total(best):
+        return None
+    cells = cells_of(best.text)
+    if not cells or set(tokenize(best.text[slice(*cells[0])])) <= set(tokenize(question)):
+        return None  # "What is the total for Hardware?": that row's total
+    rows = [row for row in table_of(best, excerpt) if is_total(row)]
+    return rows[0] if len(rows) == 1 else None
+
+
+def _cell_named(row: str, header: str, name: str) -> tuple[int, int] | None:
+    """The cell of ``row`` under the column whose name is ``name`` (case aside)."""
+    names, cells = cells_of(header), cells_of(row)
+    if len(names) != len(cells):
+        return None
+    found = [n for n, (a, b) in enumerate(names) if header[a:b].strip().lower() == name]
+    return cells[found[0]] if found else None
 
 
 _MORE = re.compile(
@@ -917,13 +951,24 @@ class ExtractiveAnswerer:
         qtype = question_type(question)
         scored.insert(0, scored.pop(pick))
         best_score, best = scored[0]
+        total = total_row(question, best, self.excerpt)
+        if total is not None:  # "What is the total budget for Q3?": the Total row's Q3 cell, not a cost line's
+            best = total
+            scored = [(best_score, best)] + [
+                (s, c) for s, c in scored[1:] if (c.source, c.start) != (best.source, best.start)
+            ]
+        totals = is_total(best) and bool(_TOTAL_WORD.search(question))
         # Further quotes only when nearly as strong and, when the answer has a key phrase, when they write it
         # too: a sentence that states something else ("Portugal | 60 EUR" under "Norway | 95 EUR") is no
         # support for this answer; it is offered as related instead.
         floor = max(self.min_evidence, best_score - 0.05)
         considered = [(best_score, best)] + [(s, c) for s, c in scored[1 : 3 * self.max_quotes] if s >= floor]
         first_span = key_phrase(best.text, question, qtype, read.get(id(best)))
-        column = asked_column(best.text, best.header.rpartition("\n")[2], question) if best.header else None
+        header = best.header.rpartition("\n")[2]
+        column = None
+        if best.header:  # of a Total row, "total" names the row: the column is the other one named, else Total's
+            column = asked_column(best.text, header, _TOTAL_WORD.sub(" ", question) if totals else question)
+            column = column or (_cell_named(best.text, header, "total") if totals else None)
         if column and not (first_span and column[0] <= first_span[0] and first_span[1] <= column[1]):
             first_span = column  # "What is the minimum term for cold storage?": the Minimum term cell, not the price
         phrase = best.text[first_span[0] : first_span[1]] if first_span else None

@@ -797,6 +797,31 @@ def test_a_spec_sheet_compares_its_columns(tmp_path: Path, embedder) -> None:
     assert app.answered and app.text.startswith("| App control | **no** | no | yes |"), app.text
 
 
+def test_a_table_s_total_row_answers_for_a_total_and_is_no_row_of_its_own(tmp_path: Path, embedder) -> None:
+    """Found by a trial with a budget workbook: "What is the total budget for Q3?" marked the Hardware row's Total,
+    "Which cost line has the highest total?" answered "Total", "Which cost line is the largest?" was refused."""
+    rows = [
+        ["Cost line", "Q1", "Q2", "Q3", "Total"],
+        ["Staff", 120000, 125000, 131000, 376000],
+        ["Cloud hosting", 19500, 19500, 21000, 60000],
+        ["Hardware", 32000, 8000, 4500, 44500],
+        ["Total", 171500, 152500, 156500, 480500],
+    ]
+    workbook = make_xlsx({"Budget 2025": rows}, title="Project Atlas budget 2025")
+    pipeline = pipeline_on(tmp_path, embedder, {"atlas-budget.xlsx": workbook})
+    for question, row, phrase in [
+        ("What is the total budget for Q3?", "Total", "156500"),
+        ("What is the total in Q3?", "Total", "156500"),
+        ("What is the total for hardware?", "Hardware", "44500"),  # that row's own total
+        ("Which cost line has the highest total?", "Staff", "Staff"),
+        ("Which cost line is the largest?", "Staff", "Staff"),  # by the Total column
+    ]:
+        answer = pipeline.answer(question)
+        assert answer.answered and answer.quotes[0].text.startswith(row), (question, answer.text)
+        assert answer.key_phrase and answer.key_phrase.replace(",", "") == phrase, (question, answer.text)
+        assert len({(q.source, q.start) for q in answer.quotes}) == len(answer.quotes), answer.quotes
+
+
 def test_a_question_for_a_list_or_steps_gets_the_list(tmp_path: Path, embedder) -> None:
     """Found by a trial: "What ingredients are in the dal?" got a tip that names ginger, "How do I descale the
     machine?" when to descale, not the steps, and an FAQ's steps in HTML were no list at all."""
