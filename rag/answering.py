@@ -416,7 +416,7 @@ _ITEM = re.compile(r"[ \t]*(?:(?P<bullet>[-*•+])|(?P<number>\d{1,2})[.)])[ \t]
 """A list item's mark at the start of its line: "- ", "* ", "1. ", "2) "."""
 _STEPS = re.compile(
     r"^\W*(?:how\s+(?:do|can|should|would|must)\s+(?:i|you|we|one)\b|how\s+to\b|what\s+are\s+the\s+steps\b"
-    r"|(?:list\s+)?(?:the\s+)?steps\s+(?:to|for)\b|what\s+do\s+i\s+(?:need\s+to\s+)?do\b)",
+    r"|(?:list\s+)?(?:the\s+)?steps\s+(?:to|for)\b|what\s+(?:do|should|must|can)\s+i\s+(?:need\s+to\s+)?do\b)",
     re.IGNORECASE,
 )
 """A question that asks how to do something: "How do I descale the machine?", "What are the steps to …?"."""

@@ -847,6 +847,11 @@ def test_a_question_for_a_list_or_steps_gets_the_list(tmp_path: Path, embedder) 
         ("What ingredients are in the dal?", ["250 g red lentils", "1 onion and 3 cloves of garlic"], False),
         ("How do I descale the machine?", ["Remove the water filter.", "Pour 100 ml of descaler into the tank."], True),
         (
+            "What should I do to set up the router?",  # (no heading named: "set up the router for the first time")
+            ["Connect the modem to the WAN port.", "Press the power button."],
+            True,
+        ),
+        (
             "What are the steps to set up the router?",
             ["Connect the modem to the WAN port.", "Press the power button."],
             True,
