@@ -705,7 +705,7 @@ _INSTRUCTION = re.compile(
     r"(?:^\W*|[,:;]\s+|\b(?:then|and|first|next|simply|just)\s+)(?:press|hold|open|click|select|go|connect|remove|"
     r"insert|turn|switch|set|enter|tap|use|follow|restart|unplug|plug|wait|add|fill|empty|choose|type|run|install|"
     r"update|check|put|place|pour|send|submit|contact|call|ask|write|log|sign|download|upload|make|keep|move|drag|"
-    r"request|complete|book|e-?mail|reset|reboot|visit|fill|attach|print|sign|save|read|apply|take|bring)\b",
+    r"request|complete|book|e-?mail|reset|reboot|visit|attach|print|save|read|apply|take|bring)\b",
     re.IGNORECASE,
 )
 """A sentence that says what to do: an imperative first, or after a clause ("With the router on, press …")."""
@@ -741,7 +741,7 @@ def _keys(sentence: Sentence) -> set[str]:
     return {_fold(part.strip()) for part in re.split(r",|\band\b", label["label"]) if part.strip()}
 
 
-def keyed_row(
+def keyed_record(
     names: Sequence[str], sentences: Sequence[Sentence], unfit: np.ndarray, pick: int | None = None
 ) -> int | None:
     """The one record (of ``sentences``, not ``unfit``) keyed by a name the question names: a table row whose first
@@ -928,7 +928,7 @@ class ExtractiveAnswerer:
             pick = 0  # a question that only names something, named exactly by the best-ranked sentence
         # "What should I do if the display shows E01?": the row of the code E01 is its record; "What is the hotel
         # limit in London?": "- London: GBP 210", not the list's lead-in
-        keyed = keyed_row(names, [s for _, _, s in top], unfit, pick)
+        keyed = keyed_record(names, [s for _, _, s in top], unfit, pick)
         pick = pick if keyed is None else keyed
         # "Who attended the board meeting?": the minutes' "Present: …" line, of the month asked if it names one, and
         # of the answer's document when there is an answer ("Who attended the training?" may be answered elsewhere)
