@@ -147,6 +147,23 @@ _DATED = re.compile(
 """A date in a heading: "21 October 2024", "Oct 21, 2024", "March 2024", "2024-10-21"."""
 
 
+_HEADING_MARK = re.compile(r"#{1,6}[ \t]+")
+"""A Markdown heading's marks ("## ")."""
+_YES_NO = re.compile(
+    r"^\W*(?:is|are|was|were|does|do|did|can|could|will|would|should|has|have|had|may|must)\s+(?!there\b)",
+    re.IGNORECASE,
+)
+"""A question to be answered yes or no: "Is the lentil dal vegan?"."""
+
+
+def headings_for(question: str) -> str:
+    """Which headings may answer ``question`` (:meth:`EvidenceScorer.sentences`): those with a date a *when*
+    question, any a yes-or-no question, none another."""
+    if question_type(question) == "date":
+        return "dated"
+    return "all" if _YES_NO.match(question) else ""
+
+
 def _headline(line: str) -> bool:
     """A short line that names a topic ("Project Falcon kickoff notes."): at most 10 words, none of them stating,
     and, when it ends in a full stop, neither told in the past ("The Heron depot opened in March 2021.") nor
@@ -271,10 +288,11 @@ class EvidenceScorer:
         self._lock = threading.Lock()
 
     def sentences(
-        self, passages: Sequence[Passage], dated_headings: bool = False
+        self, passages: Sequence[Passage], headings_kept: str = ""
     ) -> tuple[list[Sentence], np.ndarray, list[set[str]]]:
         """Candidate sentences of the passages (first occurrence of each; at least 3 words; not a question, title,
-        heading or headline, unless ``dated_headings`` and a heading writes a date), their vectors, and the terms of
+        heading or headline, but the headings ``headings_kept`` names: "dated" those that write a date, "all" every one
+        of three words or more), their vectors, and the terms of
         each sentence with its neighbours (for the window feature)."""
         seen: set[tuple[str, int, int]] = set()
         out: list[Sentence] = []
@@ -301,8 +319,14 @@ class EvidenceScorer:
                 words = _words(texts[k])
                 if key in seen or len(words.split()) < 3:
                     continue
-                if words in headings and not (dated_headings and _DATED.search(texts[k])):
-                    continue  # a heading names; with a date, it tells when ("Tally 3.2.0 — 21 October 2024")
+                if words in headings and not (
+                    headings_kept == "all" or (headings_kept == "dated" and _DATED.search(texts[k]))
+                ):
+                    continue  # a heading names; with a date it tells when ("Tally 3.2.0 — 21 October 2024"), and it
+                    # may say yes or no ("Is the lentil dal vegan?" of "Red Lentil Dal (vegan)")
+                mark = _HEADING_MARK.match(texts[k]) if words in headings else None
+                if mark:  # quoted without its Markdown marks
+                    s, texts[k] = s + mark.end(), texts[k][mark.end() :]
                 if _ASKS.search(texts[k]):
                     continue
                 first_line = s == 0 and bool(_BLANK_LINE.match(chunk.text, e - chunk.start))
@@ -398,7 +422,7 @@ class EvidenceScorer:
         self, question: str, query: str, passages: Sequence[Passage], query_vector: np.ndarray
     ) -> list[tuple[float, float, Sentence]]:
         """Every candidate sentence as ``(rank score, evidence 0..1, sentence)``, best ranked first."""
-        sentences, vectors, windows = self.sentences(passages, dated_headings=question_type(question) == "date")
+        sentences, vectors, windows = self.sentences(passages, headings_for(question))
         if not sentences:
             return []
         vectors = self.read_rows(query, sentences, vectors)
@@ -419,7 +443,7 @@ class EvidenceScorer:
 
     def rerank(self, query: str, passages: Sequence[Passage], query_vector: np.ndarray) -> list[tuple[float, Sentence]]:
         """Every candidate sentence as ``(rerank score, sentence)``, in passage order: what the reranker orders by."""
-        sentences, vectors, windows = self.sentences(passages, dated_headings=question_type(query) == "date")
+        sentences, vectors, windows = self.sentences(passages, headings_for(query))
         if not sentences:
             return []
         vectors = self.read_rows(query, sentences, vectors)

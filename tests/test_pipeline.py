@@ -826,7 +826,7 @@ def test_a_question_for_a_list_or_steps_gets_the_list(tmp_path: Path, embedder) 
     """Found by a trial: "What ingredients are in the dal?" got a tip that names ginger, "How do I descale the
     machine?" when to descale, not the steps, and an FAQ's steps in HTML were no list at all."""
     recipes = (
-        "# Weeknight recipes\n\n## Red Lentil Dal\n\nA quick vegan curry.\n\n### Ingredients\n- 250 g red lentils\n"
+        "# Weeknight recipes\n\n## Red Lentil Dal (vegan)\n\nA quick curry.\n\n### Ingredients\n- 250 g red lentils\n"
         "- 1 onion and 3 cloves of garlic\n- 400 ml coconut milk\n\n### Method\n1. Fry the onion for 8 minutes.\n"
         "2. Add the lentils and simmer for 20 minutes.\n\n## Tips\n- To make the dal milder, leave out the garlic.\n"
         "- Leftover rice keeps for a day.\n"
@@ -873,6 +873,8 @@ def test_a_question_for_a_list_or_steps_gets_the_list(tmp_path: Path, embedder) 
         assert answer.answered and answer.key_phrase == limit, (city, answer.text)
     single = pipeline.answer("How do I reset the router?")  # no list there: the sentence that says what to do
     assert single.answered and "hold the RESET" in single.quotes[0].text, single.text  # not what follows from it
+    vegan = pipeline.answer("Is the lentil dal vegan?")  # said only by its heading (found by a trial: "soft")
+    assert vegan.answered and vegan.quotes[0].text == "Red Lentil Dal (vegan)", vegan.text
     cook = pipeline.answer("How do I make the dal?")  # the steps under its name, not the tip that names it
     assert [q.text for q in cook.quotes] == [
         "Fry the onion for 8 minutes.",
