@@ -29,6 +29,7 @@ from rag.phrases import (
     about_another_measure,
     about_another_subject,
     about_another_year,
+    about_sending,
     asked_column,
     key_phrase,
     lacks_the_contact_asked,
@@ -900,6 +901,7 @@ class ExtractiveAnswerer:
                 or about_another_measure(question, s.text)
                 or about_another_subject(question, s.text, x, s.previous, s.section, s.title)
                 or lacks_the_figure(question, s.text, x)
+                or about_sending(question, s.text)
                 for (_, _, s), x, other in itertools.zip_longest(top, readings, another)
             ],
             dtype=bool,

@@ -26,6 +26,7 @@ from rag.phrases import (
     about_another_measure,
     about_another_subject,
     about_another_year,
+    about_sending,
     asked_column,
     key_phrase,
     lacks_the_figure,
@@ -672,6 +673,25 @@ def test_a_clause_number_is_no_key_phrase() -> None:
         start[at], end[at + len(phrase) - 1] = logit, logit
     span = key_phrase(sentence, "What is the liability cap?", scores=char_scores(sentence, (0, 3), start, end))
     assert span is not None and sentence[span[0] : span[1]] == "12 months"
+
+
+def test_an_emails_headers_answer_who_sent_it_and_when_it_was_sent_only() -> None:
+    """Found by a trial: "Who sent the e-mail about the move date?" marked the recipient, and "When is the office
+    move?" the time the e-mail about it was sent."""
+    headers = (
+        "Oliver Grant <oliver@example.com> sent this e-mail to Maria Lindqvist <maria@example.com> on Wednesday 5"
+        ' March 2025 at 16:40 (UTC+00:00), with the subject "RE: Office move".'
+    )
+    at = headers.index("Maria Lindqvist")
+    reading = char_scores(headers, (at, at + len("Maria Lindqvist")))
+    span = key_phrase(headers, "Who sent the e-mail about the move date?", scores=reading)
+    assert span is not None and headers[span[0] : span[1]] == "Oliver Grant"
+    span = key_phrase(headers, "Who received the e-mail?", scores=reading)  # not the sender asked
+    assert span is not None and headers[span[0] : span[1]] == "Maria Lindqvist"
+    assert about_sending("When is the office move?", headers)
+    assert not about_sending("When was the e-mail about the move sent?", headers)
+    assert not about_sending("Who sent it?", headers)  # not a when-question
+    assert not about_sending("When is the office move?", "We move on Friday 23 May 2025.")
 
 
 def test_the_roll_call_of_minutes_answers_who_was_there_or_not() -> None:

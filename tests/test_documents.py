@@ -591,6 +591,21 @@ def test_an_email_is_its_headers_its_body_and_its_readable_attachments(tmp_path:
     assert_consistent(doc)
 
 
+@pytest.mark.parametrize(
+    ("body", "signature"),
+    [
+        ("We move on 16 May.\n\nThanks,\nMaria Lindqvist\nFacilities Manager\n", "Maria Lindqvist, Facilities Manager"),
+        ("We move on 23 May.\n\nOliver Grant\nChief Operating Officer\n", "Oliver Grant, Chief Operating Officer"),
+        ("Thanks, see you.\n\nBest regards,\nAnna\n", "Best regards,\nAnna"),  # a name alone: as it was
+    ],
+)
+def test_an_emails_signature_says_who_holds_the_role_in_one_line(tmp_path: Path, body: str, signature: str) -> None:
+    """Found by a trial: "Who is the Facilities Manager?" was refused: "Maria Lindqvist" and "Facilities Manager"
+    were two lines of two words, too short to be sentences."""
+    doc = load_file(write(tmp_path, "move.eml", make_eml("Office move", body)))
+    assert doc.text.endswith(signature), doc.text
+
+
 def test_the_senders_sentence_reads_well_whichever_headers_a_mail_has(tmp_path: Path) -> None:
     from email.message import EmailMessage
 

@@ -16,7 +16,7 @@ from rag.formats.common import Extracted, _Blocks, _one_line, _reject_binary
 if TYPE_CHECKING:
     from email.message import EmailMessage
 
-VERSION = 2
+VERSION = 3
 """Recorded in the index (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes the text
 this loader gives, so that the files it read are read again at the next sync."""
 
@@ -87,7 +87,31 @@ def _body(path: Path, message: EmailMessage) -> tuple[str, tuple[tuple[int, str]
         extracted = html.load(path, raw)
         return extracted.text, extracted.sections
     text = content if isinstance(content, str) else content.decode("utf-8", "replace")
-    return text.replace("\r\n", "\n").replace("\r", "\n"), ()
+    return _signed(text.replace("\r\n", "\n").replace("\r", "\n")), ()
+
+
+_SIGN_OFF = re.compile(
+    r"^(?P<off>[ \t]*(?:(?:best|kind|warm|many)\s+)?(?:regards|thanks|thank you|cheers|best|sincerely|yours(?:\s+\w+)?)"
+    r"[ \t]*[,!.]?[ \t]*\n)(?P<name>[ \t]*[A-Z][^\n]{1,40}?)[ \t]*\n(?P<role>[ \t]*[A-Z][^\n.!?]{1,60}?)[ \t]*(?:\n|$)",
+    re.IGNORECASE | re.MULTILINE,
+)
+"""A sign-off ("Thanks,", "Best regards,") with the name and the role under it."""
+_SIGNATURE_LAST = re.compile(
+    r"\n[ \t]*\n(?P<name>[ \t]*[A-Z][\w.'’-]*(?:[ \t]+[A-Z][\w.'’-]*){1,3})[ \t]*\n(?P<role>[ \t]*[A-Z][^\n.!?]{2,60}?)"
+    r"[ \t]*\s*$"
+)
+"""A body that ends with a name and a role on their own lines, without a sign-off ("Oliver Grant" / "Chief
+Operating Officer")."""
+
+
+def _signed(body: str) -> str:
+    """``body`` with its signature's name and role on one line ("Maria Lindqvist, Facilities Manager"), so that it
+    reads as one statement of who holds the role ("Who is the Facilities Manager?"), not two words apiece."""
+    signed = list(_SIGN_OFF.finditer(body))
+    found = signed[-1] if signed else _SIGNATURE_LAST.search(body)  # the last: not a "Thanks," that opens a line
+    if found is None or len(found["name"].split()) > 5:
+        return body
+    return f"{body[: found.end('name')]}, {found['role'].strip()}{body[found.end('role') :]}"
 
 
 def _attachments(path: Path, message: EmailMessage, out: _Blocks, warnings: list[str], nested: bool) -> None:
