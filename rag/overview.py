@@ -87,7 +87,8 @@ def _statements(text: str, start: int, end: int, count: int) -> list[tuple[int, 
 
 
 def _opening(document: Document) -> tuple[list[tuple[int, int]], int, bool]:
-    """The spans an overview of ``document`` quotes, how many sections are left out, and whether it has sections."""
+    """The spans an overview of ``document`` quotes, how many sections are left out, and whether it has sections:
+    each section's first statement, else its first list item or table row."""
     text = document.text
     sections = [offset for offset, heading in document.sections if heading != document.title]  # not the title's
     if not sections:
@@ -97,8 +98,35 @@ def _opening(document: Document) -> tuple[list[tuple[int, int]], int, bool]:
     for n, (start, end) in enumerate(itertools.pairwise(bounds)):
         if len(picked) == SECTIONS:
             return picked, len(bounds) - 1 - n, True
-        picked += _statements(text, start, end, 1)
+        picked += _statements(text, start, end, 1) or _first_item(text, start, end)
     return picked, 0, True
+
+
+_ITEM_LINE = re.compile(r"[ \t]*(?:[-*•+]|\d{1,2}[.)])[ \t]+(?P<item>\S[^\n]*)")
+_RULE_LINE = re.compile(r"[\s|:+-]*")
+
+
+def _first_item(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """A section that states nothing in sentences, only in a list or a table (action items, a price list): its
+    first item (of four words or more: an agenda's "1. Annual report" says nothing), or its table's first row
+    under the header (the line after the table's first), as its opening."""
+    at, rows = start, 0
+    stop = min(end, start + READ)
+    while at < stop:
+        line_end = text.find("\n", at, stop)
+        line_end = stop if line_end < 0 else line_end
+        line = text[at:line_end]
+        item = _ITEM_LINE.fullmatch(line)
+        if item:  # one that says something: not an agenda's "1. Annual report"
+            return [(at + item.start("item"), at + len(line.rstrip()))] if len(item["item"].split()) >= 4 else []
+        if "|" in line and not _RULE_LINE.fullmatch(line):
+            rows += 1
+            if rows == 2:  # the first row under the header
+                return [(at + len(line) - len(line.lstrip()), at + len(line.rstrip()))]
+        elif "|" not in line:
+            rows = 0
+        at = line_end + 1
+    return []
 
 
 def overview(question: str, documents: Sequence[Document]) -> Answer:

@@ -151,7 +151,8 @@ def test_a_request_for_a_summary_of_one_document_gets_its_own_opening_sentences(
     minutes = (
         "# Board meeting minutes\n\nPresent: Anna Schmidt (chair), Lotte Bakker, Jonas Weber.\n\n## Agenda\n\n"
         "1. Annual report\n2. Warehouse\n\n## Decisions\n\nThe board approved the annual report 2025. The next "
-        "meeting is on 9 June.\n\n## Warehouse\n\nThe board decided to open a warehouse in Rotterdam.\n"
+        "meeting is on 9 June.\n\n## Warehouse\n\nThe board decided to open a warehouse in Rotterdam.\n\n"
+        "## Action items\n\n| Action | Owner |\n|---|---|\n| Sign the Rotterdam lease | Lotte Bakker |\n"
     )
     contract = (
         "# Service contract\n\nThe contract runs from 1 January 2026 for two years. Either party may end it with "
@@ -165,6 +166,7 @@ def test_a_request_for_a_summary_of_one_document_gets_its_own_opening_sentences(
         ("Board meeting minutes", "Present: Anna Schmidt (chair), Lotte Bakker, Jonas Weber."),  # before the first
         ("Decisions", "The board approved the annual report 2025."),  # the agenda's list items state nothing
         ("Warehouse", "The board decided to open a warehouse in Rotterdam."),
+        ("Action items", "| Sign the Rotterdam lease | Lotte Bakker |"),  # a section of a table: its first row
     ], topics.text
     assert "- Decisions: The board approved the annual report 2025. [2]" in topics.text
     lead = pipeline.answer("Summarise the contract")  # no heading but its title's: its first sentences
