@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from rag.answering import Answer, Quote
 from rag.chunking import sentence_spans
 from rag.documents import Document
+from rag.formats.common import SECTION_PATH
 from rag.lexical import tokenize
 
 LEAD = 3
@@ -165,3 +166,68 @@ def overview(question: str, documents: Sequence[Document]) -> Answer:
     if not quotes:
         return Answer(question, " ".join(parts) + " Ask about something it may say.", False, query=question)
     return Answer(question, "\n\n".join(parts), True, quotes, query=question)
+
+
+LATEST = re.compile(
+    r"\b(?:the\s+)?(?:latest|newest|most\s+recent|current|last)\s+(?P<name>(?:[\w-]+\s+){0,2}?)(?:version|release)\b",
+    re.IGNORECASE,
+)
+"""What a question calls the latest release: "the latest Tally version", "the most recent release"."""
+_ASKS_LATEST = re.compile(r"^\W*(?:what|which)(?:'s|\s+(?:is|was|are))\s+" + LATEST.pattern + r"\W*$", re.I)
+"""A question for the latest release itself: "What is the latest Tally version?"."""
+_VERSION = re.compile(r"(?<![\w.])v?\d+(?:\.\d+)+(?![\w.]|\.\d)")
+_MARKS = re.compile(r"[#\s]*")
+
+
+def latest_release(document: Document) -> tuple[int, int, str] | None:
+    """The heading of the highest version of a document whose headings name versions (release notes, a changelog;
+    two at least): its line's offsets (without Markdown marks) and its version ("Tally 3.2.1 — 4 November
+    2024", "3.2.1")."""
+    found: list[tuple[tuple[int, ...], int, int, str]] = []
+    for offset, path in document.sections:
+        line_end = document.text.find("\n", offset)
+        line = document.text[offset : len(document.text) if line_end < 0 else line_end]
+        version = _VERSION.search(line)
+        if version is None or line.strip(" #") != path.rpartition(SECTION_PATH)[2].strip():
+            continue  # a heading of its own that names a version, not a line under one
+        start = offset + _MARKS.match(line).end()  # type: ignore[union-attr]
+        number = version.group().lstrip("v")
+        found.append((tuple(int(x) for x in number.split(".")), start, offset + len(line.rstrip()), number))
+    if len(found) < 2:
+        return None
+    _, start, end, number = max(found)
+    return start, end, number
+
+
+def ask_about_latest(question: str, documents: Sequence[Document]) -> Answer | str | None:
+    """For a question about the latest release (:data:`LATEST`) of the first of ``documents`` that has versioned
+    headings: the answer itself when it asks which that is ("What is the latest Tally version?" -> its heading,
+    quoted), else the question with the release named ("What did the latest Tally version fix?" -> "What did
+    Tally 3.2.1 fix?"); None when the question asks no such thing or no document has releases."""
+    asked = LATEST.search(question)
+    if asked is None:
+        return None
+    for document in documents:
+        latest = latest_release(document)
+        if latest is None:
+            continue
+        start, end, number = latest
+        if _ASKS_LATEST.match(question):
+            text = document.text[start:end]
+            at = text.index(number)
+            quote = Quote(
+                text,
+                document.source,
+                start,
+                end,
+                1.0,
+                title=document.title,
+                page=document.page_at(start),
+                highlight=(start + at, start + at + len(number)),
+                section=document.section_at(start) or "",
+            )
+            marked = f"{text[:at]}**{number}**{text[at + len(number) :]} [1]"
+            return Answer(question, marked, True, [quote], key_phrase=number, query=question)
+        name = asked["name"].strip()
+        return f"{question[: asked.start()]}{name + ' ' if name else ''}{number}{question[asked.end() :]}"
+    return None

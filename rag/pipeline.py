@@ -41,7 +41,7 @@ from rag.formats.ocr import OCR_MARK, Ocr
 from rag.formats.pdf import CUT_SHORT as PDF_CUT_SHORT
 from rag.formats.pdf import NO_TEXT as PDF_NO_TEXT
 from rag.formats.pptx import NO_TEXT as PPTX_NO_TEXT
-from rag.overview import named_documents, overview
+from rag.overview import LATEST, ask_about_latest, named_documents, overview
 from rag.reader import SpanReader
 from rag.reranking import CrossEncoderReranker, SentenceReranker, load_reranker
 from rag.retrieval import Passage, Retriever
@@ -770,6 +770,15 @@ class Pipeline:
         query = expand(query, lookup)
         query_vector = self.embedder.encode_query(query)
         passages = self._retrieve(query, query_vector, None, where)
+        if LATEST.search(resolved or question):  # "the latest Tally version": the release notes' highest heading
+            sources = list(dict.fromkeys(p.chunk.source for p in passages))[:3]
+            latest = ask_about_latest(resolved or question, [store.document(source) for source in sources])
+            if isinstance(latest, Answer):
+                return dataclasses.replace(latest, question=question)
+            if latest is not None:  # "What did the latest Tally version fix?" asked as "What did Tally 3.2.1 fix?"
+                resolved = query = latest
+                query_vector = self.embedder.encode_query(query)
+                passages = self._retrieve(query, query_vector, None, where)
         return question, (resolved or question, query, passages, query_vector)
 
     def _spelled_out(self, store: SearchIndex) -> Callable[[str], str | None]:

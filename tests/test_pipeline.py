@@ -747,6 +747,14 @@ def test_release_notes_answer_by_the_release_heading(tmp_path: Path, embedder) -
     listed = pipeline.answer("What was added in Tally 3.2.0?")  # the list under the heading it names: all of it
     assert [q.text for q in listed.quotes] == ["Export to EPUB.", "Dark theme Midnight."], listed.text
     assert listed.text == "- Export to EPUB. [1]\n- Dark theme Midnight. [2]"
+    latest = pipeline.answer("What is the latest Tally version?")  # the highest release heading of the notes
+    assert latest.answered and latest.key_phrase == "3.2.0", latest.text
+    assert latest.quotes[0].text == "Tally 3.2.0 — 21 October 2024" and latest.text.startswith("Tally **3.2.0**")
+    assert_quotes_verbatim(pipeline, latest)
+    history = [{"role": "user", "content": latest.question}, {"role": "assistant", "content": latest.text}]
+    added = pipeline.answer("What was added in it?", history=history)  # "it": the latest version, by its number
+    assert added.query == "What was added in Tally 3.2.0?", added.query
+    assert [q.text for q in added.quotes] == ["Export to EPUB.", "Dark theme Midnight."], added.text
     for question in ("What was fixed in Tally 3.5?", "When was Tally 4.0 released?"):  # no such release
         assert not pipeline.answer(question).answered, question
 
