@@ -1,5 +1,6 @@
 """A request for a summary of one document -> :class:`~rag.answering.Answer`: the document's own opening sentences,
-or the first sentence of each of its sections, quoted.
+or the first sentence of each of its sections, quoted; and a question about the latest release of release notes
+(:func:`ask_about_latest`), read from their headings as the overview reads sections.
 
 No sentence of a document answers "Summarise the board minutes" or "What is the annual report about?", and this
 product writes no prose of its own; but a document's lead (a news article's first sentences) and its headings
@@ -176,7 +177,6 @@ LATEST = re.compile(
 _ASKS_LATEST = re.compile(r"^\W*(?:what|which)(?:'s|\s+(?:is|was|are))\s+" + LATEST.pattern + r"\W*$", re.I)
 """A question for the latest release itself: "What is the latest Tally version?"."""
 _VERSION = re.compile(r"(?<![\w.])v?\d+(?:\.\d+)+(?![\w.]|\.\d)")
-_MARKS = re.compile(r"[#\s]*")
 
 
 def latest_release(document: Document) -> tuple[int, int, str] | None:
@@ -190,7 +190,7 @@ def latest_release(document: Document) -> tuple[int, int, str] | None:
         version = _VERSION.search(line)
         if version is None or line.strip(" #") != path.rpartition(SECTION_PATH)[2].strip():
             continue  # a heading of its own that names a version, not a line under one
-        start = offset + _MARKS.match(line).end()  # type: ignore[union-attr]
+        start = offset + len(line) - len(line.lstrip(" \t#"))  # without its Markdown marks
         number = version.group().lstrip("v")
         found.append((tuple(int(x) for x in number.split(".")), start, offset + len(line.rstrip()), number))
     if len(found) < 2:
