@@ -874,6 +874,8 @@ class ExtractiveAnswerer:
             return self.refusal(question, query, scored, unknown)  # "What about 2021?" of reports of 2022-2024
         if any(_A_VERSION.fullmatch(name) for name in unknown):
             return self.refusal(question, query, scored, unknown)  # "What was fixed in 3.5?" of notes up to 3.2
+        if question_type(question) == "person" and any(len(name.split()) > 1 for name in unknown):
+            return self.refusal(question, query, scored, unknown)  # "Who is the Chief Financial Officer?": not the CEO
         # The reader (~6 ms per sentence with its context) reads the best-ranked sentences when one of them
         # might answer; the answer is the one ranked best once the reader's confidence is counted in.
         top = ranked[: READER_CHOICE if self.reader else 1]

@@ -89,6 +89,22 @@ def test_quotes_are_offsets_into_the_document_and_sentence_vectors_are_reused() 
     assert again == answer
 
 
+def test_a_who_question_about_a_role_no_passage_names_is_refused() -> None:
+    """Found by a trial: "Who is the Chief Financial Officer?" was answered with the CEO under a "never mention"
+    note. A who-question's name of two words or more that no passage writes is refused (SQuAD train: 2 answers
+    changed, both wrong before); one word is only noted, as for other questions."""
+    embedder = HashEmbedder()
+    answerer = ExtractiveAnswerer(embedder, min_evidence=0.0)  # answers whatever it can
+    for question, answered in [
+        ("Who is the Chief Engineer of the bridge?", False),
+        ("Who opened the bridge?", True),
+        ("Who is the Mayor Anna Berg?", True),  # written
+        ("Who is Smith?", True),  # one word: noted, not refused
+    ]:
+        answer = answerer.run(question, question, passages(), embedder.encode_query(question))
+        assert answer.answered is answered, (question, answer.text)
+
+
 def test_each_sentence_knows_the_one_before_it_in_its_paragraph() -> None:
     """What the span reader reads as a sentence's context (with weights trained for it)."""
     text = "Kaja Kallas spoke first. She said the loan was ready.\n\nThe next paragraph starts right here."
