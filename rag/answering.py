@@ -338,7 +338,7 @@ MAX_LISTED_ROWS = 12
 """At most this many rows of a table answer a question that asks for a list."""
 _TABLE_WINDOW = 6000
 """Characters read on each side of the answer's row to find the rest of its table."""
-_RULE = re.compile(r"[\s|:+-]*")
+TABLE_RULE = re.compile(r"[\s|:+-]*")
 """A Markdown table's rule line ("|---|:--|"): no row."""
 
 
@@ -389,7 +389,7 @@ def table_of(best: Sentence, excerpt: Callable[[str, int, int], str] | None) -> 
     for a, b in lines[first : last + 1]:
         line = text[a:b]
         a, b = a + len(line) - len(line.lstrip()), b - (len(line) - len(line.rstrip()))
-        if text[a:b] and text[a:b] != header_row and not _RULE.fullmatch(text[a:b]):
+        if text[a:b] and text[a:b] != header_row and not TABLE_RULE.fullmatch(text[a:b]):
             row = dataclasses.replace(best, start=start + a, end=start + b, text=text[a:b])
             rows.append(best if row.start == best.start else row)
     return rows if any(row is best for row in rows) else []
@@ -413,7 +413,7 @@ def listed_rows(question: str, best: Sentence, excerpt: Callable[[str, int, int]
     return ListedRows(shown, len(rows) - len(shown))
 
 
-_ITEM = re.compile(r"[ \t]*(?:(?P<bullet>[-*•+])|(?P<number>\d{1,2})[.)])[ \t]+(?=\S)")
+LIST_ITEM = re.compile(r"[ \t]*(?:(?P<bullet>[-*•+])|(?P<number>\d{1,2})[.)])[ \t]+(?=\S)")
 """A list item's mark at the start of its line: "- ", "* ", "1. ", "2) "."""
 _STEPS = re.compile(
     r"^\W*(?:how\s+(?:do|can|should|would|must)\s+(?:i|you|we|one)\b|how\s+to\b|what\s+are\s+the\s+steps\b"
@@ -434,11 +434,11 @@ class ListedItems:
     left_out: int = 0
 
 
-def names_its_heading(question: str, sentence: Sentence) -> bool:
-    """Whether ``question`` writes every word of the heading ``sentence`` stands right under ("What ingredients are
-    in the dal?" of a line under "Red Lentil Dal › Ingredients")."""
+def names_its_heading(asked: set[str], sentence: Sentence) -> bool:
+    """Whether a question's words (``asked``, tokenized) hold every word of the heading ``sentence`` stands right
+    under ("What ingredients are in the dal?" of a line under "Red Lentil Dal › Ingredients")."""
     heading = set(tokenize(sentence.section.rpartition(SECTION_PATH)[2]))
-    return bool(heading) and heading <= set(tokenize(question))
+    return bool(heading) and heading <= asked
 
 
 def listed_items(question: str, best: Sentence, excerpt: Callable[[str, int, int], str] | None) -> ListedItems:
@@ -448,13 +448,13 @@ def listed_items(question: str, best: Sentence, excerpt: Callable[[str, int, int
     ingredients are in the dal?" under "Red Lentil Dal › Ingredients", "How do I descale the machine?" of "The
     machine must be descaled when … 1. Remove the water filter …", "What was added in Tally 3.2.0?" under "Tally
     3.2.0 — 21 October 2024 › Added"). Each item is quoted without its mark. Empty otherwise."""
-    asks = _LIST.search(question) or _STEPS.search(question) or names_its_heading(question, best)
+    asks = _LIST.search(question) or _STEPS.search(question) or names_its_heading(set(tokenize(question)), best)
     if excerpt is None or best.header or not asks:
         return ListedItems([])
     start, text, lines, here = _lines_around(best, excerpt)
     if here is None:
         return ListedItems([])
-    marks = [_ITEM.match(text, a, b) for a, b in lines]
+    marks = [LIST_ITEM.match(text, a, b) for a, b in lines]
     kinds = ["" if m is None else "bullet" if m["bullet"] else "number" for m in marks]  # "": no item
     lead = ""
     if not kinds[here]:  # the lead-in: the list starts on the next line with text
@@ -726,7 +726,7 @@ def not_what_to_do(question: str, sentences: Sequence[Sentence]) -> np.ndarray:
     return unfit
 
 
-_LABEL = re.compile(r"\s*(?:[-*•+]|\d{1,2}[.)])\s+(?P<label>[^:|]{1,60}?):\s+\S")
+_LABEL = re.compile(LIST_ITEM.pattern + r"(?P<label>[^:|]{1,60}?):\s+\S")
 """A list item that labels its value: "- London: GBP 210", "- Paris, Amsterdam, Munich: EUR 190"."""
 
 
@@ -1016,12 +1016,13 @@ class ExtractiveAnswerer:
             # the dal?" when the best sentence is a tip on the dal: the list under "Red Lentil Dal › Ingredients"),
             # or for a question for steps, the list of any sentence read
             steps = bool(_STEPS.search(question))  # "How do I make the dal?": the steps under its name
+            asked = set(tokenize(question))
             headed = [
                 s
                 for i, (_, _, s) in enumerate(top)
                 if s is not best
                 and not unfit[i]  # (of the release asked)
-                and (steps or names_its_heading(question, s))
+                and (steps or names_its_heading(asked, s))
             ]
             for candidate in [best, *headed]:
                 items = listed_items(question, candidate, self.excerpt)

@@ -16,7 +16,7 @@ import itertools
 import re
 from collections.abc import Sequence
 
-from rag.answering import Answer, Quote
+from rag.answering import LIST_ITEM, TABLE_RULE, Answer, Quote
 from rag.chunking import sentence_spans
 from rag.documents import Document
 from rag.formats.common import SECTION_PATH
@@ -104,10 +104,6 @@ def _opening(document: Document) -> tuple[list[tuple[int, int]], int, bool]:
     return picked, 0, True
 
 
-_ITEM_LINE = re.compile(r"[ \t]*(?:[-*•+]|\d{1,2}[.)])[ \t]+(?P<item>\S[^\n]*)")
-_RULE_LINE = re.compile(r"[\s|:+-]*")
-
-
 def _first_item(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """A section that states nothing in sentences, only in a list or a table (action items, a price list): its
     first item (of four words or more: an agenda's "1. Annual report" says nothing), or its table's first row
@@ -118,10 +114,10 @@ def _first_item(text: str, start: int, end: int) -> list[tuple[int, int]]:
         line_end = text.find("\n", at, stop)
         line_end = stop if line_end < 0 else line_end
         line = text[at:line_end]
-        item = _ITEM_LINE.fullmatch(line)
+        item = LIST_ITEM.match(line)
         if item:  # one that says something: not an agenda's "1. Annual report"
-            return [(at + item.start("item"), at + len(line.rstrip()))] if len(item["item"].split()) >= 4 else []
-        if "|" in line and not _RULE_LINE.fullmatch(line):
+            return [(at + item.end(), at + len(line.rstrip()))] if len(line[item.end() :].split()) >= 4 else []
+        if "|" in line and not TABLE_RULE.fullmatch(line):
             rows += 1
             if rows == 2:  # the first row under the header
                 return [(at + len(line) - len(line.lstrip()), at + len(line.rstrip()))]
