@@ -26,6 +26,7 @@ from rag.formats.common import SECTION_PATH
 from rag.lexical import tokenize
 from rag.phrases import (
     CODE,
+    MONTH,
     about_another_measure,
     about_another_subject,
     about_another_year,
@@ -749,8 +750,9 @@ def keyed_record(
     cell is a code ("E01" of "| E01 | Water tank empty | Refill the tank … |"), or a labelled list item ("- London:
     GBP 210" for "What is the hotel limit in London?"): a record of the thing asked about, however
     unsure the reader is of the rest of the question's words. Only when nothing was picked, or the ``pick`` does
-    not write that name (the list's lead-in "Hotel costs are reimbursed up to the following limits per night");
-    None when no record or more than one is so keyed."""
+    not write that name (the list's lead-in "Hotel costs are reimbursed up to the following limits per night"),
+    or the name is a code (a manual's "… and the display shows error E01." refers to the code's row); None when no
+    record or more than one is so keyed."""
     wanted = {_fold(name) for name in names if CODE.fullmatch(name) or name[:1].isupper()}
     if not wanted:
         return None
@@ -759,7 +761,8 @@ def keyed_record(
         return None
     if pick is not None:
         said = _fold(f"{sentences[pick].text} {sentences[pick].previous}")
-        if any(re.search(rf"(?<!\w){re.escape(key)}(?!\w)", said) for key in _keys(sentences[keyed[0]]) & wanted):
+        named = [key for key in _keys(sentences[keyed[0]]) & wanted if not CODE.fullmatch(key)]
+        if any(re.search(rf"(?<!\w){re.escape(key)}(?!\w)", said) for key in named):
             return None  # the pick writes the name too: the reader's choice stands
     return keyed[0]
 
@@ -870,10 +873,12 @@ class ExtractiveAnswerer:
         if not ranked:
             return self.refusal(question, query, scored)
         unknown = unmentioned_names(question, passages)
-        if any(_A_YEAR.fullmatch(name) for name in unknown) and question_type(question) in ("quantity", "other"):
+        dated = any(_A_YEAR.fullmatch(name) or MONTH.fullmatch(name) for name in unknown)
+        if dated and question_type(question) in ("quantity", "other"):
             return self.refusal(question, query, scored, unknown)  # "What about 2021?" of reports of 2022-2024
-        if any(_A_VERSION.fullmatch(name) for name in unknown):
-            return self.refusal(question, query, scored, unknown)  # "What was fixed in 3.5?" of notes up to 3.2
+        if any(_A_VERSION.fullmatch(name) or CODE.fullmatch(name) for name in unknown):
+            return self.refusal(question, query, scored, unknown)  # "What was fixed in 3.5?" of notes up to 3.2;
+            # "What does fault code F5 mean?" of a manual that lists F1 to F4
         if question_type(question) == "person" and any(len(name.split()) > 1 for name in unknown):
             return self.refusal(question, query, scored, unknown)  # "Who is the Chief Financial Officer?": not the CEO
         # The reader (~6 ms per sentence with its context) reads the best-ranked sentences when one of them

@@ -76,11 +76,25 @@ _IRREGULAR = {
 """Past forms of common irregular verbs, to match a question's "did they choose" with "they chose"."""
 
 
+_SYNONYMS = (
+    "contract agreement", "start begin commence", "end expire expiry finish", "cancel terminate",
+    "need require", "allow permit", "repair fix", "available availability uptime", "cost price fee",
+    "buy purchase", "employee staff worker", "salary wage", "respond response answer reply", "car vehicle",
+    "doctor physician", "child kid", "film movie", "big large", "bigger larger", "biggest largest",
+    "die death dead", "born birth", "marry marriage", "build construct construction", "borrow lend",
+    "permission approval consent",
+)  # fmt: skip
+"""Words that documents and their readers use for one another ("When does the contract start?" of "This
+Agreement commences on 1 April"): each group's stems count as its first word's stem."""
+_SAME = {stem: stems[0] for group in _SYNONYMS for stems in [stem_words(group.split())] for stem in stems}
+
+
 def tokenize_cased(text: str) -> list[str]:
     """Like :func:`tokenize`, but acronyms (two or more capitals: "SAFE", "US", "WHO") are kept as written, so
     that they match only themselves: the SAFE fund is not the word "safe", and "US" is not the stop word "us".
-    The past forms of common irregular verbs count as the verb ("chose" as "choose"): this is what the answerer
-    compares question and sentence with (the keyword index keeps :func:`tokenize`)."""
+    The past forms of common irregular verbs count as the verb ("chose" as "choose"), and a word of
+    :data:`_SYNONYMS` as its group's first ("commences" as "start"): this is what the answerer compares question
+    and sentence with (the keyword index keeps :func:`tokenize`)."""
     out: list[str] = []
     pending: list[str] = []
     for word in _WORD.findall(text):
@@ -91,7 +105,7 @@ def tokenize_cased(text: str) -> list[str]:
         elif word.lower() not in STOPWORDS:
             pending.append(_IRREGULAR.get(word.lower(), word.lower()))
     out.extend(stem_words(pending))
-    return out
+    return [_SAME.get(term, term) for term in out]
 
 
 def top_ids(scores: np.ndarray, n: int) -> np.ndarray:

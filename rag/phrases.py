@@ -587,7 +587,7 @@ def about_another_measure(question: str, sentence: str) -> bool:
     return False
 
 
-_MONTH = re.compile(r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b")
+MONTH = re.compile(r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b")
 
 
 _VERSION = re.compile(
@@ -604,7 +604,7 @@ def marks_named(question: str) -> list[re.Pattern[str]]:
     """What a question names that tells one meeting, report, release or record from another, as patterns to find
     it written: its months ("Who was absent from the June board meeting?"; "May" not as its first word), versions
     ("What was removed in Tally 3.0.0?") and codes ("What does error E04 mean?")."""
-    months = {m.group() for m in _MONTH.finditer(question) if m.group() != "May" or question[: m.start()].strip()}
+    months = {m.group() for m in MONTH.finditer(question) if m.group() != "May" or question[: m.start()].strip()}
     versions = {m["number"] for m in _VERSION.finditer(question)}
     written = [re.compile(rf"\b{month}\b") for month in sorted(months)]
     written += [re.compile(rf"(?<![\w-]){re.escape(code)}(?![\w-])") for code in sorted(set(CODE.findall(question)))]

@@ -725,6 +725,61 @@ def test_a_figure_answers_only_for_the_measure_and_the_year_asked(tmp_path: Path
         assert not answer.answered, (question, answer.text)
 
 
+CONTRACT = (
+    "# Cloud Services Agreement\n\n"
+    "This Cloud Services Agreement is made on 14 March 2025 between Northwind Labs Ltd, of 14 King's Road, Bristol "
+    '(the "Customer"), and Stratus Hosting GmbH, of Mainzer Landstraße 50, Frankfurt am Main (the "Provider").\n\n'
+    "## 1. Services\n\n1.1 The Provider shall host the Customer's platform on dedicated virtual servers.\n\n"
+    "1.2 Support requests are answered within 4 business hours for priority 1 incidents.\n\n"
+    "## 2. Term\n\n2.1 This Agreement commences on 1 April 2025 and continues for an initial term of 24 months.\n\n"
+    "## 3. Fees\n\n3.1 The Customer shall pay a monthly fee of £6,500, excluding VAT.\n\n"
+    "## 4. Service levels\n\n4.1 The Provider guarantees availability of 99.9% in each calendar month.\n\n"
+    "## 5. Termination\n\n5.1 Either party may terminate immediately by written notice if the other commits a "
+    "material breach and fails to remedy it within 30 days.\n"
+)
+
+
+def test_a_contract_answers_questions_in_its_readers_words(tmp_path: Path, embedder) -> None:
+    """Found by a trial: "When does the contract start?" was refused by an agreement that "commences" (no word of
+    the question in the sentence), and so was "Can we cancel the contract …?" of a clause that says "terminate"."""
+    pipeline = pipeline_on(tmp_path, embedder, {"stratus-agreement.md": CONTRACT})
+    for question, phrase in [
+        ("When does the contract start?", "1 April 2025"),
+        ("Can we cancel the contract if the Provider breaches it?", "30 days"),
+    ]:
+        answer = pipeline.answer(question)
+        assert answer.answered and phrase in (answer.key_phrase or ""), (question, answer.text)
+        assert_quotes_verbatim(pipeline, answer)
+    assert not pipeline.answer("Who is the Provider's data protection officer?").answered
+
+
+def test_a_month_or_code_no_passage_writes_is_refused(tmp_path: Path, embedder) -> None:
+    """Found by a trial: "What was the electricity bill for July to September 2024?" of a bill for October to
+    December was answered with its billing period ("Note: the passages found never mention September; the closest
+    answer: …"), "What should I do if the boiler shows F5?" with a sentence about fault code F1, and "What does
+    fault code F1 mean?" with that sentence instead of the code's row."""
+    files = {
+        "electricity-2025-01.md": "# Your electricity bill\n\nBilling period: 1 October 2024 to 31 December 2024 (92 "
+        "days).\n\n| Charge | Amount |\n|---|---|\n| Electricity used: 1,182 kWh at 24.50p per kWh | £289.59 |\n"
+        "| Standing charge: 92 days at 60.10p per day | £55.29 |\n| Total for this period | £362.12 |\n",
+        "boiler.md": "# Vireo Combi 30i boiler manual\n\n## Pressure\n\nThe pressure gauge should read between 1.0 "
+        "and 1.5 bar when the boiler is cold. A reading below 0.5 bar will stop the boiler and show fault code F1.\n\n"
+        "## Fault codes\n\n| Code | Meaning | What to do |\n|---|---|---|\n"
+        "| F1 | Low water pressure (below 0.5 bar) | Top up the pressure to 1.0-1.5 bar, then press Reset. |\n"
+        "| F2 | Flame loss | Check that the gas supply is on, then press Reset. |\n"
+        "| F3 | Fan fault | Call an engineer. |\n",
+    }
+    pipeline = pipeline_on(tmp_path, embedder, files)
+    for question, unknown in [
+        ("What was the electricity bill for July to September 2024?", "July or September"),
+        ("What should I do if the boiler shows F5?", "F5"),
+    ]:
+        answer = pipeline.answer(question)
+        assert not answer.answered and f"never mention {unknown}" in answer.text, answer.text
+    code = pipeline.answer("What does fault code F1 mean on the boiler?")
+    assert code.answered and code.quotes[0].text.startswith("| F1 |"), code.text
+
+
 def test_release_notes_answer_by_the_release_heading(tmp_path: Path, embedder) -> None:
     """Found by a trial: "When was Tally 3.2.0 released?" could not be answered (the date is only in a heading, and
     headings were never quoted), and "What was added in Tally 3.1.0?" took another release's "Added" list."""
@@ -769,7 +824,8 @@ def test_a_table_row_keyed_by_the_code_asked_answers(tmp_path: Path, embedder) -
         "| E03 | Grinder blocked | Switch off, unplug, and remove foreign objects from the hopper. |\n"
         "| E04 | Thermoblock overheating | Switch off and let the machine cool for 60 minutes. |\n"
         "| E05 | Flow sensor fault | Descale the machine; if the error remains, contact service. |\n\n"
-        "The display shows HEATING and then READY when the machine is switched on.\n"
+        "The display shows HEATING and then READY when the machine is switched on.\n\n"
+        "A water pressure below 0.5 bar stops the machine, and the display shows error E01.\n"
     )
     pipeline = pipeline_on(tmp_path, embedder, {"manual.md": manual})
     for question, row, phrase in [
@@ -780,6 +836,8 @@ def test_a_table_row_keyed_by_the_code_asked_answers(tmp_path: Path, embedder) -
         assert answer.answered and answer.quotes[0].text.startswith(row), (question, answer.text)
         assert answer.key_phrase.startswith(phrase), (question, answer.text)
     assert not pipeline.answer("What does error E09 mean?").answered
+    prose = pipeline.answer("What does error E07 mean?")  # not the closest answer about another code, noted
+    assert not prose.answered and "never mention E07" in prose.text, prose.text
 
 
 def test_a_spec_sheet_compares_its_columns(tmp_path: Path, embedder) -> None:
