@@ -712,6 +712,8 @@ def key_phrase(
         clause = _CLAUSE_NUMBER.match(sentence)
         if span is not None and clause and span[1] <= clause.end():
             span = _read_outside(sentence, scores, span)
+        elif span is not None and clause and span[0] < clause.end():  # "1.1 The Provider": "The Provider"
+            span = (clause.end() + len(sentence[clause.end() :]) - len(sentence[clause.end() :].lstrip()), span[1])
         # In a table row, a bare number is no answer to "Where ...?" or "Who ...?" ("27" of "| Osprey | Tomas Novak |
         # Rostock | 27 |"): the reader's best cell with words is. (In prose it can be: "Where was Namibia ranked?")
         if span is not None and qtype in ("person", "place") and " | " in sentence and not _has_words(sentence, span):

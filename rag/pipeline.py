@@ -8,6 +8,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import threading
 import time
 import weakref
@@ -47,6 +48,7 @@ from rag.reranking import CrossEncoderReranker, SentenceReranker, load_reranker
 from rag.retrieval import Passage, Retriever
 from rag.settings import Settings
 from rag.store import DocumentRecord, SearchIndex, SentenceTable, Store, StoredChunk
+from rag.terms import Definition, asks_who_is, definitions, named_party, who_is, with_terms
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +144,8 @@ class Pipeline:
         self._acronym_cache: tuple[weakref.ref[Any], tuple[int, int], dict[str, str | None]] | None = None
         """For the index's current content (the index object, weakly, and its chunk and document counts): each
         acronym asked so far and the name the documents spell it out as."""
+        self._terms_cache: tuple[weakref.ref[Any], tuple[int, int], list[Definition]] | None = None
+        """For the index's current content, as for acronyms: the terms its documents define for their parties."""
         self._pinned = threading.local()
         """The index one answer reads from start to end, per thread (see :meth:`_pinned_to`)."""
         self._skipped: dict[str, tuple[_FileState, DocumentError]] | None = None
@@ -682,7 +686,7 @@ class Pipeline:
             if isinstance(prepared, Answer):
                 return prepared
             asked, inputs = prepared
-            return _as_asked(self.answerer.run(*inputs), asked)
+            return _as_asked(self._named_party(self.answerer.run(*inputs), filters), asked)
 
     def stream_answer(
         self, question: str, history: Sequence[Message] | None = None, filters: FilterSpec | None = None
@@ -698,13 +702,14 @@ class Pipeline:
         stream = getattr(self.answerer, "stream", None)
         if stream is None:
             with self._pinned_to(store):
-                answer = self.answerer.run(*inputs)
+                answer = self._named_party(self.answerer.run(*inputs), filters)
             yield _as_asked(answer, asked)
             return
         pieces = stream(*inputs)
         while True:  # each step pinned on its own: a caller may take the steps on different threads
             with self._pinned_to(store):
                 piece = next(pieces, None)
+                piece = self._named_party(piece, filters) if isinstance(piece, Answer) else piece
             if piece is None:
                 return
             yield _as_asked(piece, asked) if isinstance(piece, Answer) else piece
@@ -768,6 +773,13 @@ class Pipeline:
         understood = expand(resolved or question, lookup)
         resolved = understood if understood != (resolved or question) else resolved
         query = expand(query, lookup)
+        terms = self._defined_terms(store, understood, allowed)  # "Who is the lender?"; "Stratus" as "the Provider"
+        party = who_is(understood, terms, store.document)
+        if party is not None:
+            return dataclasses.replace(party, question=question)
+        termed = with_terms(understood, terms)
+        resolved = termed if termed != understood else resolved
+        query = with_terms(query, terms)
         query_vector = self.embedder.encode_query(query)
         passages = self._retrieve(query, query_vector, None, where)
         if LATEST.search(resolved or question):  # "the latest Tally version": the release notes' highest heading
@@ -803,6 +815,33 @@ class Pipeline:
             return names[acronym]
 
         return lookup
+
+    def _named_party(self, answer: Answer, filters: FilterSpec | None) -> Answer:
+        """``answer`` with the party its key phrase stands for when that is a defined term ("The Provider")."""
+        if not (answer.key_phrase and re.search(r"(?:^|\s)[A-Z]", answer.key_phrase)):
+            return answer
+        where = _where(filters, self.settings.docs_dir)
+        allowed = self.store.sources(where) if where is not None else None
+        terms = self._defined_terms(self.store, answer.key_phrase, allowed, always=True)
+        return named_party(answer, terms, self.store.document) if terms else answer
+
+    def _defined_terms(
+        self, store: SearchIndex, question: str, allowed: Sequence[str] | None, always: bool = False
+    ) -> list[Definition]:
+        """The parties the documents (of ``allowed``, if given) define terms for (:mod:`rag.terms`), read once per
+        index content and only for a question that may use them: one that asks who a term is, or names something
+        (a capitalised word after its first); none above :data:`ACRONYM_SCAN_CHUNKS` chunks."""
+        if not (always or asks_who_is(question) or re.search(r"\s[A-Z]", question.strip())):
+            return []
+        counts = (len(store), store.catalog(0).documents)
+        cache = self._terms_cache
+        if cache is None or cache[0]() is not store or cache[1] != counts:
+            found: list[Definition] = []
+            if counts[0] <= ACRONYM_SCAN_CHUNKS:
+                for source in store.sources():
+                    found.extend(definitions(store.document(source)))
+            cache = self._terms_cache = (weakref.ref(store), counts, found)
+        return [d for d in cache[2] if allowed is None or d.source in allowed]
 
     def _retrieve(
         self, query: str, query_vector: np.ndarray, top_k: int | None = None, where: Filter | None = None

@@ -751,6 +751,19 @@ def test_a_contract_answers_questions_in_its_readers_words(tmp_path: Path, embed
         assert answer.answered and phrase in (answer.key_phrase or ""), (question, answer.text)
         assert_quotes_verbatim(pipeline, answer)
     assert not pipeline.answer("Who is the Provider's data protection officer?").answered
+    # the parties, named by the terms the agreement defines for them
+    provider = pipeline.answer("Who is the provider?")
+    assert provider.answered and provider.key_phrase == "Stratus Hosting GmbH", provider.text
+    parties = pipeline.answer("Who are the parties to the contract?")
+    assert parties.key_phrase == "Northwind Labs Ltd and Stratus Hosting GmbH", parties.text
+    uptime = pipeline.answer("What uptime does Stratus guarantee?")  # "Stratus": "the Provider" of the clause
+    assert uptime.answered and "99.9%" in (uptime.key_phrase or ""), uptime.text
+    assert uptime.query == "What uptime does Stratus (the Provider) guarantee?"
+    host = pipeline.answer("Which company hosts the Customer's platform?")  # "The Provider": who that is
+    assert host.answered and host.key_phrase == "The Provider", host.text
+    assert host.text.endswith("(the Provider is Stratus Hosting GmbH [2])"), host.text
+    for answer in (provider, parties, uptime, host):
+        assert_quotes_verbatim(pipeline, answer)
 
 
 def test_a_month_or_code_no_passage_writes_is_refused(tmp_path: Path, embedder) -> None:
