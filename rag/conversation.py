@@ -369,6 +369,54 @@ def _swappable(phrase: str) -> bool:
     )
 
 
+_WHEN_PREPOSITIONS = frozenset("at on during over in".split())
+"""Prepositions of time, one as good as another in an ellipsis ("And at weekends?" after "… during the week?")."""
+_ELLIPSIS_PP = re.compile(r"(?P<preposition>[a-z]+)\s+(?P<object>[\w'’£€$%.-]+(?:\s+[\w'’£€$%.-]+){0,3})", re.I)
+_DETERMINER = frozenset("the a an my our your their this that".split())
+_NOT_IN_A_NAME = frozenset(
+    "what which who whom whose when where why how is are was were be been do does did can could will would should "
+    "much many of in on at by for from with to into about as than and or".split()
+)
+"""Words a noun phrase does not stretch back over ("How much was the electricity bill": "the electricity bill")."""
+
+
+def _swap_alike(previous: str, new: str) -> str | None:
+    """``previous`` asked about ``new`` (an ellipsis's phrase) instead of its like, when that is plain: a phrase
+    with the same preposition, or two of time ("And for subsidence?" after "What is the excess for an escape of
+    water claim?"; "And at weekends?" after "What are the quiet hours during the week?"), or a noun phrase with
+    the same last word ("And the water bill?" after "How much was the electricity bill for January to March?":
+    "How much was the water bill for January to March?"). None otherwise: "And the budget?" after "What is the
+    SAFE fund?" asks about the fund's budget, which no swap writes."""
+    body = previous.strip().rstrip("?").rstrip()
+    words = new.split()
+    if not words or len(words) > 5:
+        return None
+    lead = words[0].lower()
+    if _ELLIPSIS_PP.fullmatch(new) and lead in _LINKS | _WHEN_PREPOSITIONS and len(words) > 1:
+        alike = {lead} | (_WHEN_PREPOSITIONS if lead in _WHEN_PREPOSITIONS else set())
+        found = [m for m in re.finditer(r"\b[A-Za-z]+\b", body) if m.group().lower() in alike]
+        if not found:
+            return None
+        at = found[-1].start()
+        return f"{body[:at]}{new}?"
+    if lead not in _DETERMINER or len(words) < 2:
+        return None
+    head = words[-1].lower()
+    tokens = list(re.finditer(r"[\w'’-]+", body))
+    heads = [i for i, t in enumerate(tokens) if t.group().lower() in (head, head + "s") and i > 0]
+    if len(heads) != 1:
+        return None
+    first = heads[0]
+    while first > 0 and tokens[first - 1].group().lower() not in _NOT_IN_A_NAME:
+        first -= 1
+        if tokens[first].group().lower() in _DETERMINER:
+            break
+    if tokens[first].group().lower() not in _DETERMINER:
+        return None  # "How much was electricity …": no phrase of its own to swap
+    start, end = tokens[first].start(), tokens[heads[0]].end()
+    return f"{body[:start]}{new}{body[end:]}?"
+
+
 def resolve_follow_up(question: str, history: Sequence[Message] | None = None) -> str | None:
     """``question`` with what it points back to written in, or None when that is not clear.
 
@@ -420,6 +468,8 @@ def resolve_follow_up(question: str, history: Sequence[Message] | None = None) -
                     if topic[1] == "person":  # two people now: "she" may be either, until one is said to be
                         bound.update({g: "" for g in ("f", "m") if g not in bound})
                     topic, shown = (new, topic[1]), new
+                elif alike := _swap_alike(previous, new):  # "And the meal limit?" after "the hotel limit in London"
+                    resolved, topic = alike, None
                 elif place and place[1] in previous and _swappable(new) and _only_place(previous, place[1]):
                     kind = _NAMED_PLACE.fullmatch(place[1])
                     if kind and not new.lower().startswith("the "):  # "And Paris?" after "the Lyon office"

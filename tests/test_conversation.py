@@ -113,6 +113,31 @@ def test_what_a_follow_up_points_to_is_not_guessed(earlier: list[str], question:
 @pytest.mark.parametrize(
     ("earlier", "question", "resolved"),
     [
+        (  # the phrase with the same last word
+            ["How much was the electricity bill for January to March 2025?"],
+            "And the water bill?",
+            "How much was the water bill for January to March 2025?",
+        ),
+        (["How much is the hotel limit in London?"], "And the meal limit?", "How much is the meal limit in London?"),
+        # the phrase with the same preposition, or another of time
+        (
+            ["What is the excess for an escape of water claim?"],
+            "And for subsidence?",
+            "What is the excess for subsidence?",
+        ),
+        (["What are the quiet hours during the week?"], "And at weekends?", "What are the quiet hours at weekends?"),
+    ],
+)
+def test_an_ellipsis_swaps_the_phrase_alike(earlier: list[str], question: str, resolved: str) -> None:
+    """Found by a trial: "And the water bill?" after a question about the electricity bill, and "And for
+    subsidence?" after one about the excess for an escape of water, were searched as both questions together and
+    answered about the first one's topic."""
+    assert resolve_follow_up(question, said(*earlier)) == resolved
+
+
+@pytest.mark.parametrize(
+    ("earlier", "question", "resolved"),
+    [
         (["Who runs the Lyon office?"], "How many people work there?", "How many people work at the Lyon office?"),
         (["Where is the Heron depot?"], "Who works there?", "Who works at the Heron depot?"),
         (["What did the ministers discuss in Brussels?"], "Who else went there?", "Who else went to Brussels?"),
