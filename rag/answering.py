@@ -579,6 +579,55 @@ def total_row(question: str, best: Sentence, excerpt: Callable[[str, int, int], 
     return rows[0] if len(rows) == 1 else None
 
 
+_BILL = re.compile(
+    r"^\W*how\s+much\s+(?:is|was|are|were|will\s+be|do\s+(?:i|we)\s+(?:owe|pay)\s+(?:on|for))\s+"
+    r"(?:the\s+|my\s+|our\s+|this\s+|that\s+|last\s+)?(?P<kind>[\w -]{0,40}?)\s*"
+    r"\b(?P<bill>bill|invoice|statement|receipt|quote|quotation)s?\b",
+    re.IGNORECASE,
+)
+"""A question for what a bill comes to: "How much is the water bill?", "How much was the electricity bill for October
+to December?"."""
+_AMOUNT_DUE = re.compile(
+    r"[|\s]*(?:total(?:\s+amount)?(?:\s+(?:due|payable|to\s+pay|for\s+this\s+(?:period|bill|invoice)|"
+    r"(?:including|incl\.?)\s+vat))?|amount\s+(?:due|payable|to\s+pay)|balance\s+(?:due|to\s+pay))\b"
+    r"[^\n]{0,40}?\d",
+    re.IGNORECASE,
+)
+"""A bill's line of what is to pay: "Total amount due: £334.75", "| Total | £335.85 |" (not "Subtotal")."""
+_PERIOD_WORDS = frozenset(
+    tokenize(
+        "january february march april may june july august september october november december period quarter "
+        "month year week to from for"
+    )
+)
+
+
+def amount_due(question: str, best: Sentence, excerpt: Callable[[str, int, int], str] | None) -> Sentence | None:
+    """The line of what is to pay of the bill, invoice or quote ``best`` is from, when the question asks what it
+    comes to and names no charge of its own: "How much is the water bill?" is "Total amount due: £334.75", not the
+    charge per cubic metre; "How much is the standing charge on the water bill?" is not asked this way."""
+    asked = _BILL.match(question)
+    if asked is None or excerpt is None:
+        return None
+    text = excerpt(best.source, 0, BILL_CHARS)
+    if not text:
+        return None
+    lines = [line for line in text[:500].splitlines() if line.strip()][:2]
+    head = set(tokenize(" ".join([best.title, *lines])))  # "water", "electricity": what the bill is for
+    own = set(tokenize(question[asked.end() :] + " " + asked["kind"])) - _PERIOD_WORDS - head
+    if own and not all(re.fullmatch(r"\d+", w) for w in own):
+        return None
+    for start, end in sentence_spans(text):
+        line = text[start:end]
+        if _AMOUNT_DUE.match(line) and not (start <= best.start < end):
+            return Sentence(best.source, best.title, start, end, line, best.rank, section=best.section)
+    return None
+
+
+BILL_CHARS = 20_000
+"""How much of a bill is read for the line of what is to pay (a bill is a page or two)."""
+
+
 def _cell_named(row: str, header: str, name: str) -> tuple[int, int] | None:
     """The cell of ``row`` under the column whose name is ``name`` (case aside)."""
     names, cells = cells_of(header), cells_of(row)
@@ -960,7 +1009,7 @@ class ExtractiveAnswerer:
         qtype = question_type(question)
         scored.insert(0, scored.pop(pick))
         best_score, best = scored[0]
-        total = total_row(question, best, self.excerpt)
+        total = total_row(question, best, self.excerpt) or amount_due(question, best, self.excerpt)
         if total is not None:  # "What is the total budget for Q3?": the Total row's Q3 cell, not a cost line's
             best = total
             scored = [(best_score, best)] + [

@@ -793,6 +793,35 @@ def test_a_month_or_code_no_passage_writes_is_refused(tmp_path: Path, embedder) 
     assert code.answered and code.quotes[0].text.startswith("| F1 |"), code.text
 
 
+WATER_BILL = (
+    "AQUACLEAR WATER\nYour water and sewerage bill\n\nBill date: 12 May 2025\n"
+    "Charging period: 1 November 2024 to 30 April 2025 (181 days)\n\nYOUR CHARGES\n"
+    "Water supply: 62 m3 at £2.0712 per m3 = £128.41\nWastewater: 58.9 m3 at £2.4310 per m3 = £143.19\n"
+    "Water standing charge, 181 days = £17.38\nTotal amount due: £334.75\n\nOUR CHARGES ARE CHANGING\n"
+    "From 1 April 2025 our charges for 2025/26 are: water supply £2.2450 per m3 and wastewater £2.6120 per m3.\n"
+)
+ELECTRICITY_BILL = (
+    "# Your electricity bill\n\nBilling period: 1 October 2024 to 31 December 2024 (92 days).\n\n"
+    "| Charge | Amount |\n|---|---|\n| Electricity used: 1,182 kWh at 24.50p per kWh | £289.59 |\n"
+    "| Standing charge: 92 days at 60.10p per day | £55.29 |\n| Total for this period | £362.12 |\n"
+)
+
+
+def test_how_much_a_bill_comes_to_is_its_total(tmp_path: Path, embedder) -> None:
+    """Found by a trial: "How much is the water bill?" marked the new charges per cubic metre, and "How much was the
+    electricity bill for October to December 2024?" the billing period's 92 days."""
+    files = {"water-2025-05.txt": WATER_BILL, "electricity-2025-01.md": ELECTRICITY_BILL}
+    pipeline = pipeline_on(tmp_path, embedder, files)
+    for question, phrase in [
+        ("How much is the water bill?", "£334.75"),
+        ("How much was the electricity bill for October to December 2024?", "£362.12"),
+        ("How much is the standing charge on the water bill?", "£17.38"),  # a charge it names: not the total
+    ]:
+        answer = pipeline.answer(question)
+        assert answer.answered and answer.key_phrase == phrase, (question, answer.text)
+        assert_quotes_verbatim(pipeline, answer)
+
+
 def test_release_notes_answer_by_the_release_heading(tmp_path: Path, embedder) -> None:
     """Found by a trial: "When was Tally 3.2.0 released?" could not be answered (the date is only in a heading, and
     headings were never quoted), and "What was added in Tally 3.1.0?" took another release's "Added" list."""
