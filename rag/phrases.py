@@ -279,6 +279,21 @@ _EMAIL_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE_NUMBER = re.compile(r"(?<![\w.,])\+?\(?\d[\d ()/.-]{5,}\d(?![\w.,]\d)")
 
 
+def asks_for_a_contact(question: str) -> bool:
+    """Whether ``question`` asks for an e-mail address or a number to call ("What number do I call …?")."""
+    return _ASKS_CONTACT.search(question) is not None
+
+
+def _contact_in(question: str, sentence: str, span: tuple[int, int]) -> tuple[int, int] | None:
+    """The e-mail address or phone number inside ``span`` that ``question`` asks for, if it is longer than that."""
+    asked = _ASKS_CONTACT.search(question)
+    if asked is None:
+        return None
+    kind = _EMAIL_ADDRESS if asked["kind"] and "mail" in asked["kind"].lower() else _PHONE_NUMBER
+    found = kind.search(sentence, *span)
+    return found.span() if found and found.span() != span else None
+
+
 def lacks_the_contact_asked(question: str, sentence: str) -> bool:
     """Whether ``question`` asks for an e-mail address or a phone number that ``sentence`` does not write: then it
     is no answer, whoever it names ("What is the fleet manager's email address?" is not answered "Ingrid Vos")."""
@@ -727,6 +742,8 @@ def key_phrase(
             other = _read_outside(sentence, scores, span)
             if other is not None and not _IS_MONEY.search(sentence[other[0] : other[1]]):
                 span = other
+        if span is not None and (contact := _contact_in(question, sentence, span)):
+            return contact  # "0800 612 4477", not "24-hour claims line on 0800 612 4477"
         if span is not None and qtype == "person" and _ASKS_WHO_ALL.search(question):
             span = _listed_names(sentence, span) or span  # "Present: A (chair), B, C.": all of them were there
         asked = _asked_years(question) if span is not None else set()

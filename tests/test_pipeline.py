@@ -822,6 +822,33 @@ def test_how_much_a_bill_comes_to_is_its_total(tmp_path: Path, embedder) -> None
         assert_quotes_verbatim(pipeline, answer)
 
 
+def test_the_document_a_question_names_answers_for_a_code_or_a_number(tmp_path: Path, embedder) -> None:
+    """Found by a trial: "What does error E9 mean on the dishwasher?" was answered from the boiler manual's E9 row,
+    and "What number do I call to make an insurance claim?" with the boiler's warranty line."""
+    files = {
+        "boiler-manual.md": "# Vireo Combi 30i boiler manual\n\n## Fault codes\n\n| Code | Meaning | What to do |\n"
+        "|---|---|---|\n| F1 | Low water pressure | Top up the pressure, then press Reset. |\n"
+        "| E9 | Condensate pipe blocked or frozen | Pour warm water over the condensate pipe, then press Reset. |\n\n"
+        "## Warranty\n\nTo make a warranty claim, call Vireo Customer Care on 0333 200 7190 and have the serial "
+        "number ready.\n",
+        "dishwasher_quick_guide.txt": "KELMAR DISHWASHER - QUICK GUIDE\n\nERROR CODES\n"
+        "E4 - Leak protection has been triggered: turn off the water supply and call Kelmar.\n"
+        "E9 - Drain blocked: clean the filter and check that the drain hose is not kinked.\n",
+        "home_insurance_policy.md": "# Home insurance policy\n\n## Making a claim\n\nCall our 24-hour claims line "
+        "on 0800 612 4477 as soon as possible, and no later than 30 days after the incident.\n",
+    }
+    pipeline = pipeline_on(tmp_path, embedder, files)
+    dishwasher = pipeline.answer("What does error E9 mean on the dishwasher?")
+    assert dishwasher.answered and dishwasher.quotes[0].source == "dishwasher_quick_guide.txt", dishwasher.text
+    assert dishwasher.quotes[0].text.startswith("E9 - Drain blocked"), dishwasher.text
+    boiler = pipeline.answer("What does error E9 mean on the boiler?")
+    assert boiler.answered and boiler.quotes[0].text.startswith("| E9 |"), boiler.text
+    claim = pipeline.answer("What number do I call to make an insurance claim?")
+    assert claim.answered and claim.key_phrase == "0800 612 4477", claim.text  # the number, not the line around it
+    for answer in (dishwasher, boiler, claim):
+        assert_quotes_verbatim(pipeline, answer)
+
+
 def test_release_notes_answer_by_the_release_heading(tmp_path: Path, embedder) -> None:
     """Found by a trial: "When was Tally 3.2.0 released?" could not be answered (the date is only in a heading, and
     headings were never quoted), and "What was added in Tally 3.1.0?" took another release's "Added" list."""
