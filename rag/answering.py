@@ -831,8 +831,26 @@ def of_another_document(sentence: Sentence, named: dict[str, set[str]]) -> bool:
     return not wanted & set(tokenize(f"{sentence.text} {sentence.section} {sentence.previous}"))
 
 
+_ROLE_ASKED = re.compile(
+    r"^\W*who(?:'s|\s+(?:is|are|was|were))\s+(?:the|our|my|your)\s+(?P<role>[a-z][\w-]*(?:\s+[a-z][\w-]*)?)"
+    r"(?=\s+(?:of|for|at|in|on)\b|\s*\?|\s*$)|^\W*who\s+(?P<does>[a-z]+s)\b",
+    re.IGNORECASE,
+)
+"""A question for who holds a role: "Who is the secretary of the association?", "Who chairs the committee?"."""
+
+
+def role_asked(question: str) -> tuple[str, ...]:
+    """The role a question asks who holds, stemmed ("secretari"; "chair" of "Who chairs …?"), or ()."""
+    match = _ROLE_ASKED.match(question)
+    return tuple(tokenize(match["role"] or match["does"])) if match else ()
+
+
 def keyed_record(
-    names: Sequence[str], sentences: Sequence[Sentence], unfit: np.ndarray, pick: int | None = None
+    names: Sequence[str],
+    sentences: Sequence[Sentence],
+    unfit: np.ndarray,
+    pick: int | None = None,
+    role: tuple[str, ...] = (),
 ) -> int | None:
     """The one record (of ``sentences``, not ``unfit``) keyed by a name the question names: a table row whose first
     cell is a code ("E01" of "| E01 | Water tank empty | Refill the tank … |"), or a labelled list item ("- London:
@@ -840,21 +858,26 @@ def keyed_record(
     unsure the reader is of the rest of the question's words. Only when nothing was picked, or the ``pick`` does
     not write that name (the list's lead-in "Hotel costs are reimbursed up to the following limits per night"),
     or the name is a code (a manual's "… and the display shows error E01." refers to the code's row); None when no
-    record or more than one is so keyed. ``sentences`` past ``unfit`` (not read) count only when a code keys them."""
+    record or more than one is so keyed. ``sentences`` past ``unfit`` (not read) count only when a code keys them.
+    A ``role`` (:func:`role_asked`) keys a labelled item too: "- Secretary: Tom Lindqvist" for "Who is the
+    secretary?"."""
     wanted = {_fold(name) for name in names if CODE.fullmatch(name) or name[:1].isupper()}
-    if not wanted:
+    if not wanted and not role:
         return None
+
+    def keys(s: Sentence) -> set[str]:
+        return {key for key in _keys(s) if key in wanted or (role and tuple(tokenize(key)) == role)}
+
     keyed = [
         n
         for n, s in enumerate(sentences)
-        if (not unfit[n] if n < len(unfit) else any(CODE.fullmatch(key) for key in _keys(s) & wanted))
-        and _keys(s) & wanted
+        if (not unfit[n] if n < len(unfit) else any(CODE.fullmatch(key) for key in keys(s))) and keys(s)
     ]
     if len(keyed) != 1 or keyed[0] == pick:
         return None
     if pick is not None:
         said = _fold(f"{sentences[pick].text} {sentences[pick].previous}")
-        named = [key for key in _keys(sentences[keyed[0]]) & wanted if not CODE.fullmatch(key)]
+        named = [key for key in keys(sentences[keyed[0]]) if not CODE.fullmatch(key)]
         if any(re.search(rf"(?<!\w){re.escape(key)}(?!\w)", said) for key in named):
             return None  # the pick writes the name too: the reader's choice stands
     return keyed[0]
@@ -1032,7 +1055,7 @@ class ExtractiveAnswerer:
             pick = 0  # a question that only names something, named exactly by the best-ranked sentence
         # "What should I do if the display shows E01?": the row of the code E01 is its record; "What is the hotel
         # limit in London?": "- London: GBP 210", not the list's lead-in
-        keyed = keyed_record(names, [s for _, _, s in ranked[: 2 * len(top)]], unfit, pick)
+        keyed = keyed_record(names, [s for _, _, s in ranked[: 2 * len(top)]], unfit, pick, role_asked(question))
         pick = pick if keyed is None else keyed
         if keyed is not None and keyed >= len(readings) and readings and self.reader:  # a code's row not yet read
             readings = [*readings, *[None] * (keyed - len(readings)), *self._read(question, [ranked[keyed][2]])]

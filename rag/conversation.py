@@ -380,12 +380,17 @@ _NOT_IN_A_NAME = frozenset(
 """Words a noun phrase does not stretch back over ("How much was the electricity bill": "the electricity bill")."""
 
 
+_ROLE = re.compile(r"\W*who(?:'s|\s+(?:is|are|was|were))\s+(?P<role>the\s+[a-z][\w-]*)\s+(?:of|for|at|in|on)\s", re.I)
+"""A question for who holds a role somewhere: "Who is the secretary of the homeowners' association?"."""
+
+
 def _swap_alike(previous: str, new: str) -> str | None:
     """``previous`` asked about ``new`` (an ellipsis's phrase) instead of its like, when that is plain: a phrase
     with the same preposition, or two of time ("And for subsidence?" after "What is the excess for an escape of
     water claim?"; "And at weekends?" after "What are the quiet hours during the week?"), or a noun phrase with
     the same last word ("And the water bill?" after "How much was the electricity bill for January to March?":
-    "How much was the water bill for January to March?"). None otherwise: "And the budget?" after "What is the
+    "How much was the water bill for January to March?"), or the role a who-question asks about ("And the
+    treasurer?" after "Who is the secretary of the club?"). None otherwise: "And the budget?" after "What is the
     SAFE fund?" asks about the fund's budget, which no swap writes."""
     body = previous.strip().rstrip("?").rstrip()
     words = new.split()
@@ -404,6 +409,9 @@ def _swap_alike(previous: str, new: str) -> str | None:
     head = words[-1].lower()
     tokens = list(re.finditer(r"[\w'’-]+", body))
     heads = [i for i, t in enumerate(tokens) if t.group().lower() in (head, head + "s") and i > 0]
+    role = _ROLE.match(body)
+    if not heads and role and len(words) <= 3:  # "And the treasurer?" after "Who is the secretary of the club?"
+        return f"{body[: role.start('role')]}{new}{body[role.end('role') :]}?"
     if len(heads) != 1:
         return None
     first = heads[0]

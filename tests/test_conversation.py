@@ -126,6 +126,12 @@ def test_what_a_follow_up_points_to_is_not_guessed(earlier: list[str], question:
             "What is the excess for subsidence?",
         ),
         (["What are the quiet hours during the week?"], "And at weekends?", "What are the quiet hours at weekends?"),
+        # the role a who-question asks about
+        (
+            ["Who is the secretary of the residents' club?"],
+            "And the treasurer?",
+            "Who is the treasurer of the residents' club?",
+        ),
     ],
 )
 def test_an_ellipsis_swaps_the_phrase_alike(earlier: list[str], question: str, resolved: str) -> None:

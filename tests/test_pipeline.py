@@ -849,6 +849,32 @@ def test_the_document_a_question_names_answers_for_a_code_or_a_number(tmp_path: 
         assert_quotes_verbatim(pipeline, answer)
 
 
+HOA_RULES = (
+    "# Alder Close Homeowners' Association — Rules\n\n## 1. Quiet hours\n\nQuiet hours are from 22:00 to 07:00 on "
+    "Sunday to Thursday nights, and from 23:00 to 08:00 on Friday and Saturday nights.\n\n## 2. Pets\n\nEach home "
+    "may keep up to three pets, of which no more than two may be dogs.\n\n## 3. Fees\n\nThe service charge is £840 "
+    "a year, paid in two instalments.\n\n## 7. Committee and contacts\n\nThe committee is elected each March at "
+    "the general meeting.\n\n- Chair: Margaret Okafor (no. 3)\n- Secretary: Tom Lindqvist (no. 11)\n"
+    "- Treasurer: Anjali Rao (no. 20)\n"
+)
+
+
+def test_who_holds_a_role_is_read_from_a_labelled_list(tmp_path: Path, embedder) -> None:
+    """Found by a trial: "Who is the secretary of the homeowners' association?" and "Who chairs the homeowners'
+    association?" were refused though "- Secretary: Tom Lindqvist (no. 11)" was found first, and "And the
+    treasurer?" after the first was searched as both questions together, and refused."""
+    pipeline = pipeline_on(tmp_path, embedder, {"hoa-rules.md": HOA_RULES})
+    secretary = pipeline.answer("Who is the secretary of the homeowners' association?")
+    assert secretary.answered and secretary.key_phrase == "Tom Lindqvist", secretary.text
+    chair = pipeline.answer("Who chairs the homeowners' association?")
+    assert chair.answered and chair.key_phrase == "Margaret Okafor", chair.text
+    history = [{"role": "user", "content": secretary.question}, {"role": "assistant", "content": secretary.text}]
+    treasurer = pipeline.answer("And the treasurer?", history=history)
+    assert treasurer.answered and treasurer.key_phrase == "Anjali Rao", treasurer.text
+    for answer in (secretary, chair, treasurer):
+        assert_quotes_verbatim(pipeline, answer)
+
+
 def test_release_notes_answer_by_the_release_heading(tmp_path: Path, embedder) -> None:
     """Found by a trial: "When was Tally 3.2.0 released?" could not be answered (the date is only in a heading, and
     headings were never quoted), and "What was added in Tally 3.1.0?" took another release's "Added" list."""
