@@ -423,6 +423,7 @@ _STEPS = re.compile(
     re.IGNORECASE,
 )
 """A question that asks how to do something: "How do I descale the machine?", "What are the steps to …?"."""
+_FILE_NAME_SEPARATORS = re.compile(r"[_.\-/]")
 _LIST_WORDS = frozenset(tokenize("steps step list items things instructions need do make"))
 """Words a question for a list or steps asks with that its list's heading need not write."""
 
@@ -473,10 +474,9 @@ def listed_items(question: str, best: Sentence, excerpt: Callable[[str, int, int
         last += 1
     if not lead and first > 0:
         lead = text[slice(*lines[first - 1])]
-    if last == first or not set(tokenize(question)) - _LIST_WORDS <= set(
-        tokenize(f"{best.title} {best.section} {lead}")
-    ):
-        return ListedItems([])
+    named = f"{best.title} {_FILE_NAME_SEPARATORS.sub(' ', best.source)} {best.section} {lead}"
+    if last == first or not set(tokenize(question)) - _LIST_WORDS <= set(tokenize(named)):
+        return ListedItems([])  # (the file name may say what the steps are for: "boiler_manual.html")
     items = []
     for n in range(first, last + 1):
         mark = marks[n]
@@ -797,9 +797,6 @@ def _keys(sentence: Sentence) -> set[str]:
         coded = _CODED.match(sentence.text)  # "E9 - Drain blocked: clean the filter …"
         return {_fold(coded["code"])} if coded else set()
     return {_fold(part.strip()) for part in re.split(r",|\band\b", label["label"]) if part.strip()}
-
-
-_FILE_NAME_SEPARATORS = re.compile(r"[_.\-/]")
 
 
 def documents_named(question: str, sentences: Sequence[Sentence]) -> dict[str, set[str]]:

@@ -875,6 +875,24 @@ def test_who_holds_a_role_is_read_from_a_labelled_list(tmp_path: Path, embedder)
         assert_quotes_verbatim(pipeline, answer)
 
 
+def test_steps_for_what_only_the_file_name_says(tmp_path: Path, embedder) -> None:
+    """Found by a trial: "How do I top up the boiler pressure?" got only the first step of a manual's list under
+    "Topping up the pressure": the word "boiler" is in the file's name, not in its title or heading."""
+    manual = (
+        "<html><head><title>Vireo Combi 30i - User Manual</title></head><body>"
+        "<h2>System pressure</h2><p>The pressure gauge should read between 1.0 and 1.5 bar when the system is cold.</p>"
+        "<h3>Topping up the pressure</h3><ol><li>Switch the boiler off and let the system cool down.</li>"
+        "<li>Find the filling loop under the boiler: two taps joined by a braided silver hose.</li>"
+        "<li>Open both taps slowly and watch the pressure gauge.</li><li>Close both taps when the gauge reads 1.5 "
+        "bar.</li><li>Switch the boiler back on and press the Reset button.</li></ol></body></html>"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"boiler_manual_vireo.html": manual})
+    answer = pipeline.answer("How do I top up the boiler pressure?")
+    assert len(answer.quotes) == 5 and answer.text.startswith("1. Switch the boiler off"), answer.text
+    assert answer.quotes[-1].text == "Switch the boiler back on and press the Reset button."
+    assert_quotes_verbatim(pipeline, answer)
+
+
 def test_release_notes_answer_by_the_release_heading(tmp_path: Path, embedder) -> None:
     """Found by a trial: "When was Tally 3.2.0 released?" could not be answered (the date is only in a heading, and
     headings were never quoted), and "What was added in Tally 3.1.0?" took another release's "Added" list."""
