@@ -293,7 +293,11 @@ def unmentioned_names(question: str, passages: Sequence[Passage]) -> list[str]:
     the passages holds is most likely one the documents never mention. On SQuAD train, refusing on it cost more
     right answers (evidence@1 0.797 -> 0.787) than it refused unanswerable questions (0.911 -> 0.919), so the
     answerer only says so (see ``run``), but for a year (:data:`_A_YEAR`)."""
-    names = question_names(question)
+    return names_unwritten(question_names(question), passages)
+
+
+def names_unwritten(names: Sequence[str], passages: Sequence[Passage]) -> list[str]:
+    """Those of ``names`` that no passage of ``passages`` writes (in its text, heading or title)."""
     if not names:
         return []
     text = _fold(" ".join(f"{p.chunk.title} {p.chunk.section or ''} {p.chunk.text}" for p in passages))
@@ -783,6 +787,8 @@ _LABEL = re.compile(LIST_ITEM.pattern + r"(?P<label>[^:|]{1,60}?):\s+\S")
 
 _CODED = re.compile(r"\W*(?P<code>" + CODE.pattern + r")\s*(?:[-–—:=]|\t)\s*\S")
 """A line that a code opens: "E9 - Drain blocked: clean the filter …", "F1: Low water pressure"."""
+_DASHED = re.compile(r"\W*(?P<code>[A-Z][\w'’&.]*(?:[ \t]+[A-Z][\w'’&.]*){0,3})[^\n]{0,20}?[ \t]+[-–—][ \t]+\S")
+"""A line that a name opens, its value after a dash: "Eco 50°C - 3 h 35 min - everyday loads" (keyed "Eco")."""
 
 
 def _keys(sentence: Sentence) -> set[str]:
@@ -794,7 +800,7 @@ def _keys(sentence: Sentence) -> set[str]:
         return {_fold(sentence.text[slice(*cells[0])].strip())} if cells else set()
     label = _LABEL.match(sentence.text)
     if label is None:
-        coded = _CODED.match(sentence.text)  # "E9 - Drain blocked: clean the filter …"
+        coded = _CODED.match(sentence.text) or _DASHED.match(sentence.text)  # "E9 - Drain blocked: …", "Eco 50°C - …"
         return {_fold(coded["code"])} if coded else set()
     return {_fold(part.strip()) for part in re.split(r",|\band\b", label["label"]) if part.strip()}
 

@@ -768,9 +768,31 @@ def key_phrase(
             period = _PERIOD_ON_PERIOD.match(sentence, span[1])
             if period and re.search(rf"\b{period['period']}$", sentence[span[0] : span[1]], re.I):
                 return (span[0], period.end())  # "22 percent year on year", not "22 percent year"
-            return span
+            return _duration(sentence, question, span)
     spans, features = candidates(sentence, question, qtype)
-    return choose(sentence, question, spans, features, load_weights(), qtype)
+    return _duration(sentence, question, choose(sentence, question, spans, features, load_weights(), qtype))
+
+
+_HOW_LONG = re.compile(r"^\W*how\s+long\s+(?:does|do|did|will|would|should|can|could)\b", re.I)
+"""A question for a duration ("How long does the Eco programme take?"; not "How long is the cable?")."""
+_DURATION = re.compile(
+    r"\b\d+(?:[.,]\d+)?\s*(?:h|hrs?|hours?|min|mins|minutes?|days?|weeks?|months?|years?)\b"
+    r"(?:\s+(?:and\s+)?\d+\s*(?:min|mins|minutes?)\b)?",
+    re.I,
+)
+"""A duration in digits: "3 h 35 min", "30 min", "2 hours and 15 minutes", "14 days"."""
+
+
+def _duration(sentence: str, question: str, span: tuple[int, int] | None) -> tuple[int, int] | None:
+    """For a question how long something takes, the one duration ``sentence`` writes, when ``span`` holds none
+    ("3 h 35 min" of "Eco 50°C - 3 h 35 min - everyday loads", not "50") or holds it among much else."""
+    if not _HOW_LONG.match(question):
+        return span
+    if span is not None and (held := list(_DURATION.finditer(sentence, *span))):
+        long = len(held) == 1 and span[1] - span[0] > 2 * (held[0].end() - held[0].start())
+        return held[0].span() if long else span  # "2 h 40 min" of "70°C - 2 h 40 min - pots, pans and …"
+    found = list(_DURATION.finditer(sentence))
+    return found[0].span() if len(found) == 1 else span
 
 
 _ASKS_HOW_MUCH_CHANGED = re.compile(

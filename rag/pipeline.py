@@ -29,6 +29,8 @@ from rag.answering import (
     ExtractiveAnswerer,
     asks_for_overview,
     asks_for_summary,
+    names_unwritten,
+    question_names,
 )
 from rag.chunking import CHUNKER_VERSION, Chunk, chunk_document, sentence_spans
 from rag.conversation import Message, resolve_follow_up, standalone_question
@@ -852,7 +854,7 @@ class Pipeline:
         if reranker is None:
             return _distinct(self.retriever.run(query, 2 * top_k, query_vector, where))[:top_k]
         candidates = self.retriever.run(query, max(top_k, s.rerank_candidates), query_vector, where)
-        return _distinct(reranker.run(query, candidates, query_vector))[:top_k]
+        return _naming(query, _distinct(reranker.run(query, candidates, query_vector)), top_k)
 
     def document_text(self, source: str) -> str:
         """The stored text of a document, the one quote offsets point into."""
@@ -894,6 +896,17 @@ def _moved(
         return None
     vectors = stored.sentence_vectors if stored.sentence_vectors is not None else np.zeros((0, len(stored.vector)))
     return stored.vector, [(chunk.start + a, chunk.start + b) for a, b in spans], np.asarray(vectors)
+
+
+def _naming(question: str, passages: list[Passage], top_k: int) -> list[Passage]:
+    """The first ``top_k`` of ``passages``, the last of them replaced by the best-ranked further one that writes a
+    name of the question none of them writes ("How long does the Intensive programme take?": the dishwasher
+    guide's list of programmes, reranked 6th below passages on how long other things take). On SQuAD train it
+    changes 19 questions of 3,000 (hit@5 0.9400 -> 0.9403)."""
+    top = passages[:top_k]
+    missing = names_unwritten(question_names(question), top) if len(passages) > top_k > 1 else []
+    further = next((p for p in passages[top_k:] if len(names_unwritten(missing, [p])) < len(missing)), None)
+    return top if further is None else [*top[:-1], further]
 
 
 def _distinct(passages: list[Passage]) -> list[Passage]:

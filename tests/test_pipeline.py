@@ -893,6 +893,45 @@ def test_steps_for_what_only_the_file_name_says(tmp_path: Path, embedder) -> Non
     assert_quotes_verbatim(pipeline, answer)
 
 
+DISHWASHER = (
+    "KELMAR DISHWASHER - QUICK GUIDE\n\nPROGRAMMES\n\n"
+    "Eco 50°C - 3 h 35 min - everyday loads, the lowest energy and water use.\n"
+    "Intensive 70°C - 2 h 40 min - pots, pans and dried-on food.\n"
+    "Quick 35°C - 30 min - lightly soiled loads; no drying phase.\n\n"
+    "DELAY START\n\nPress Delay to start the programme 1 to 24 hours later.\n"
+)
+
+
+def test_a_line_a_name_opens_is_its_record(tmp_path: Path, embedder) -> None:
+    """Found by a trial: "How long does the Intensive programme take?" of a guide's "Intensive 70°C - 2 h 40 min -
+    pots, pans …" was answered with how long a kitchen renovation takes, and the Eco programme was refused."""
+    pipeline = pipeline_on(tmp_path, embedder, {"dishwasher_quick_guide.txt": DISHWASHER})
+    for question, line, phrase in [
+        ("How long does the Intensive programme take?", "Intensive 70°C", "2 h 40 min"),
+        ("How long does the Eco programme take?", "Eco 50°C", "3 h 35 min"),  # the duration, not "50"
+    ]:
+        answer = pipeline.answer(question)
+        assert answer.answered and answer.quotes[0].text.startswith(line), (question, answer.text)
+        assert answer.key_phrase == phrase, (question, answer.text)
+
+
+def test_a_passage_that_writes_a_name_asked_is_among_those_returned() -> None:
+    """Found by a trial: the dishwasher guide's list of programmes was reranked 6th for "How long does the
+    Intensive programme take?", below passages on how long other things take, and so never read."""
+    from rag.chunking import Chunk
+    from rag.pipeline import _naming
+    from rag.retrieval import Passage
+
+    def passage(n: int, text: str) -> Passage:
+        return Passage(Chunk(f"{n}.txt", f"Doc {n}", text, 0, len(text), 0), 1.0 / (n + 1), 0.5, 1.0, n)
+
+    ranked = [passage(n, f"The work will take about {n} weeks.") for n in range(6)]
+    ranked.append(passage(6, "Intensive 70°C - 2 h 40 min - pots, pans and dried-on food."))
+    question = "How long does the Intensive programme take?"
+    assert [p.chunk.source for p in _naming(question, ranked, 5)] == ["0.txt", "1.txt", "2.txt", "3.txt", "6.txt"]
+    assert _naming("How long does the work take?", ranked, 5) == ranked[:5]  # no name asked: as ranked
+
+
 def test_release_notes_answer_by_the_release_heading(tmp_path: Path, embedder) -> None:
     """Found by a trial: "When was Tally 3.2.0 released?" could not be answered (the date is only in a heading, and
     headings were never quoted), and "What was added in Tally 3.1.0?" took another release's "Added" list."""
