@@ -842,6 +842,38 @@ _ROLE_ASKED = re.compile(
 """A question for who holds a role: "Who is the secretary of the association?", "Who chairs the committee?"."""
 
 
+_NAME_OF = re.compile(
+    r"^\W*what(?:'s|\s+is|\s+was)\s+the\s+name\s+of\s+(?:the\s+|our\s+|my\s+|your\s+|[\w-]+['’]s\s+)"
+    r"(?P<role>[a-z][\w-]*)\s*\??\s*$",
+    re.IGNORECASE,
+)
+"""A question for the name of someone or something by its role: "What is the name of Priya's cat?"."""
+
+
+def named_in_apposition(question: str, sentences: Sequence[Sentence], unfit: np.ndarray) -> int | None:
+    """The one sentence (of ``sentences``, not ``unfit``) that names the role a question asks about right after it:
+    "Our electrician, Callum Price, will need the power off …" for "Who is the electrician on the kitchen job?",
+    "Could you feed our cat, Miso, …" for "What is the name of Priya's cat?". None when none or several do."""
+    match = _ROLE_ASKED.match(question) or _NAME_OF.match(question)
+    role = (match["role"] if match and match["role"] else "").split()
+    if len(role) != 1:
+        return None
+    named = re.compile(rf"\b{re.escape(role[0])}s?,?\s+(?:[A-Z][\w'’.-]*\s+){{0,3}}[A-Z][\w'’-]+", re.IGNORECASE)
+    found = [
+        n for n, s in enumerate(sentences) if n < len(unfit) and not unfit[n] and _appositive(named, s.text, role[0])
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+def _appositive(named: re.Pattern[str], text: str, role: str) -> bool:
+    """Whether ``text`` writes a capitalised name right after the role (its first letter in any case)."""
+    for m in named.finditer(text):
+        after = text[m.start() + len(role) :].lstrip("s").lstrip(", ")
+        if after[:1].isupper():
+            return True
+    return False
+
+
 def role_asked(question: str) -> tuple[str, ...]:
     """The role a question asks who holds, stemmed ("secretari"; "chair" of "Who chairs …?"), or ()."""
     match = _ROLE_ASKED.match(question)
@@ -1060,6 +1092,8 @@ class ExtractiveAnswerer:
         # limit in London?": "- London: GBP 210", not the list's lead-in
         keyed = keyed_record(names, [s for _, _, s in ranked[: 2 * len(top)]], unfit, pick, role_asked(question))
         pick = pick if keyed is None else keyed
+        if pick is None:  # "Who is the electrician?" of "Our electrician, Callum Price, will need …"
+            pick = named_in_apposition(question, [s for _, _, s in top], unfit)
         if keyed is not None and keyed >= len(readings) and readings and self.reader:  # a code's row not yet read
             readings = [*readings, *[None] * (keyed - len(readings)), *self._read(question, [ranked[keyed][2]])]
         # "Who attended the board meeting?": the minutes' "Present: …" line, of the month asked if it names one, and

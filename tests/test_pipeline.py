@@ -932,6 +932,35 @@ def test_a_passage_that_writes_a_name_asked_is_among_those_returned() -> None:
     assert _naming("How long does the work take?", ranked, 5) == ranked[:5]  # no name asked: as ranked
 
 
+PRIYA_NOTE = (
+    "From: Priya Shah (16 Alder Close)\nTo: Sophie and Daniel (no. 14)\nDate: 2 June 2025\n"
+    "Subject: Fence, and our August holiday\n\nHi both,\n\nThe storm in May blew down two panels of the fence "
+    "between our gardens. I got a quote from Greenline Fencing: £680 to replace three panels and two concrete posts. "
+    "Shall we split it 50/50, so £340 each?\n\nAlso, we're away from 9 to 23 August. Could you feed our cat, Miso, "
+    "once a day and water the tomatoes in the greenhouse? The spare key is in the key safe by our back door.\n\n"
+    "Thanks so much!\nPriya\n"
+)
+BUILDER_MAIL = (
+    "Dear Sophie and Daniel,\n\nThank you for accepting the revised quote. We will start on Monday 28 April and the "
+    "work will take about three weeks. Our electrician, Callum Price, will need the power off for most of Tuesday "
+    "29 April.\n\nBest wishes,\nRob Fenwick\n"
+)
+
+
+def test_a_name_right_after_the_role_asked_answers(tmp_path: Path, embedder) -> None:
+    """Found by a trial: "Who is the electrician on the kitchen job?" and "What is the name of Priya's cat?" were
+    refused: "Our electrician, Callum Price, will …" scored low, and "Could you feed our cat, Miso, …?" was never a
+    candidate (a sentence that ends in a question mark asks; a letter's request says what it asks for)."""
+    pipeline = pipeline_on(tmp_path, embedder, {"note_from_priya.txt": PRIYA_NOTE, "builder.txt": BUILDER_MAIL})
+    for question, phrase in [
+        ("Who is the electrician on the kitchen job?", "Callum Price"),
+        ("What is the name of Priya's cat?", "Miso"),
+    ]:
+        answer = pipeline.answer(question)
+        assert answer.answered and answer.key_phrase == phrase, (question, answer.text)
+        assert_quotes_verbatim(pipeline, answer)
+
+
 def test_release_notes_answer_by_the_release_heading(tmp_path: Path, embedder) -> None:
     """Found by a trial: "When was Tally 3.2.0 released?" could not be answered (the date is only in a heading, and
     headings were never quoted), and "What was added in Tally 3.1.0?" took another release's "Added" list."""
