@@ -15,6 +15,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -574,13 +575,17 @@ def is_total(row: Sentence) -> bool:
 
 def total_row(question: str, best: Sentence, excerpt: Callable[[str, int, int], str] | None) -> Sentence | None:
     """The Total row of the table of ``best`` (a row that is not it), when the question asks for a total and names
-    no row of its own ("What is the total budget for Q3?", "What is the total Project Atlas budget?")."""
-    if not best.header or not _TOTAL_WORD.search(question) or is_total(best):
+    no row of its own ("What is the total budget for Q3?", "What is the total Project Atlas budget?"); of a table
+    with a Subtotal and a Total, the Total."""
+    subtotal = bool(re.match(r"\W*sub", best.text, re.IGNORECASE))
+    if not best.header or not _TOTAL_WORD.search(question) or (is_total(best) and not subtotal):
         return None
     cells = cells_of(best.text)
     if not cells or set(tokenize(best.text[slice(*cells[0])])) <= set(tokenize(question)):
         return None  # "What is the total for Hardware?": that row's total
     rows = [row for row in table_of(best, excerpt) if is_total(row)]
+    if len(rows) > 1:  # "Subtotal" and "Total": the total, the last one
+        rows = [row for row in rows if not re.match(r"\W*sub", row.text, re.IGNORECASE)][-1:]
     return rows[0] if len(rows) == 1 else None
 
 
@@ -803,6 +808,75 @@ def _keys(sentence: Sentence) -> set[str]:
         coded = _CODED.match(sentence.text) or _DASHED.match(sentence.text)  # "E9 - Drain blocked: …", "Eco 50°C - …"
         return {_fold(coded["code"])} if coded else set()
     return {_fold(part.strip()) for part in re.split(r",|\band\b", label["label"]) if part.strip()}
+
+
+_NOW = re.compile(r"\b(?:current(?:ly)?|now|latest|at\s+present|presently|today|these\s+days|most\s+recent)\b", re.I)
+"""A question about how things stand now: "What is the current electricity tariff?"."""
+_THEN = re.compile(r"\b(?:old|older|previous(?:ly)?|original(?:ly)?|former(?:ly)?|earlier)\b", re.I)
+"""A question about how things stood before: "What was the standing charge on the old tariff?"."""
+_FOR_A_FIGURE = re.compile(r"\bhow\s+(?:much|many)\b|\b(?:total|cost|price|fee|amount|rate|sum)s?\b", re.I)
+"""A question for a figure, which a revision may have changed."""
+_REVISED = re.compile(r"\b(?:revised|revision|updated|amended|final|v\d+|r\d+|rev\d*)\b", re.I)
+"""What a file's name says when it replaces another: "kitchen_quote_revised_Q-2025-031-R1.xlsx"."""
+_ISO_DATE = re.compile(r"(?<!\d)((?:19|20)\d\d)[-_.]?(0[1-9]|1[0-2])(?:[-_.]?(0[1-9]|[12]\d|3[01]))?(?!\d)")
+_MONTHS = "january february march april may june july august september october november december".split()
+_WRITTEN_DATE = re.compile(
+    r"\b(?:(\d{1,2})(?:st|nd|rd|th)?\s+(" + "|".join(_MONTHS) + r")\s+((?:19|20)\d\d)"
+    r"|(" + "|".join(_MONTHS) + r")\s+(\d{1,2}),?\s+((?:19|20)\d\d))\b",
+    re.IGNORECASE,
+)
+
+
+def document_date(source: str, head: str) -> tuple[int, int, int] | None:
+    """When a document was written, as far as its file name ("electricity_bill_2025-04.md") or the first date of
+    its first lines ("Bill date: 6 January 2025") tell; None when neither does."""
+    named = _ISO_DATE.search(Path(source).name)
+    if named:
+        return int(named[1]), int(named[2]), int(named[3] or 1)
+    written = _WRITTEN_DATE.search(head)
+    if written is None:
+        return None
+    if written[1]:
+        return int(written[3]), _MONTHS.index(written[2].lower()) + 1, int(written[1])
+    return int(written[6]), _MONTHS.index(written[4].lower()) + 1, int(written[5])
+
+
+def _series(source: str) -> str:
+    """What a file's name says it is, without its dates, numbers and revision marks: two bills, or a quote and
+    its revision, are one series ("electricity bill", "kitchen quote q")."""
+    words = _FILE_NAME_SEPARATORS.sub(" ", Path(source).stem).lower().split()
+    return " ".join(w for w in words if not any(c.isdigit() for c in w) and not _REVISED.fullmatch(w))
+
+
+def superseded(
+    question: str, sentences: Sequence[Sentence], excerpt: Callable[[str, int, int], str] | None
+) -> set[str]:
+    """The documents among those of ``sentences`` that a later one of their series replaces: of two bills, the
+    older one when the question asks how things stand now ("What is the current electricity tariff?"), the newer
+    one when it asks how they stood ("… on the old tariff?"); and a quote that its revision replaces, for a
+    question for a figure or for now ("What is the total cost of the kitchen renovation?" of a quote and
+    "…_revised_…R1")."""
+    now, then = bool(_NOW.search(question)), bool(_THEN.search(question))
+    members: dict[str, list[str]] = {}
+    for source in dict.fromkeys(s.source for s in sentences):
+        members.setdefault(_series(source), []).append(source)
+    out: set[str] = set()
+    for sources in members.values():
+        if len(sources) < 2:
+            continue
+        revised = [source for source in sources if _REVISED.search(_FILE_NAME_SEPARATORS.sub(" ", Path(source).stem))]
+        if revised and (now or _FOR_A_FIGURE.search(question)) and not then:
+            out.update(source for source in sources if source not in revised)  # its figures, not what only the
+            continue  # original says ("What is not included in the kitchen quote?")
+        if not (now or then) or excerpt is None:
+            continue
+        dated = {source: document_date(source, excerpt(source, 0, 600)) for source in sources}
+        known = sorted((date, source) for source, date in dated.items() if date is not None)
+        if len(known) < 2 or known[0][0] == known[-1][0]:
+            continue
+        kept = known[-1][1] if now else known[0][1]
+        out.update(source for _, source in known if source != kept)
+    return out
 
 
 def documents_named(question: str, sentences: Sequence[Sentence]) -> dict[str, set[str]]:
@@ -1051,9 +1125,11 @@ class ExtractiveAnswerer:
         another = [row_is_about_another(names, s, passages) for _, _, s in top]
         about_it = any(s.header and not other for (_, _, s), other in zip(top, another, strict=True))
         named_documents = documents_named(question, [s for _, _, s in top])
+        outdated = superseded(question, [s for _, _, s in top], self.excerpt)
         unfit = np.asarray(
             [
                 (about_it and other)
+                or s.source in outdated
                 or of_another_document(s, named_documents)
                 or money_for_a_count(question, s.text, x)
                 or lacks_the_contact_asked(question, s.text)

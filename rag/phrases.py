@@ -768,9 +768,31 @@ def key_phrase(
             period = _PERIOD_ON_PERIOD.match(sentence, span[1])
             if period and re.search(rf"\b{period['period']}$", sentence[span[0] : span[1]], re.I):
                 return (span[0], period.end())  # "22 percent year on year", not "22 percent year"
-            return _duration(sentence, question, span)
+            return _per_unit(sentence, question, _duration(sentence, question, span))
     spans, features = candidates(sentence, question, qtype)
-    return _duration(sentence, question, choose(sentence, question, spans, features, load_weights(), qtype))
+    chosen = choose(sentence, question, spans, features, load_weights(), qtype)
+    return _per_unit(sentence, question, _duration(sentence, question, chosen))
+
+
+_PER_ASKED = re.compile(
+    r"\b(?:per|a|an|each)\s+(?P<unit>kwh|m3|litre|liter|kg|hour|day|night|month|week|year|person)\b", re.I
+)
+"""A question for a rate: "What do we pay per kWh?", "How much is it a night?"."""
+
+
+def _per_unit(sentence: str, question: str, span: tuple[int, int] | None) -> tuple[int, int] | None:
+    """For a question for a rate, the one amount ``sentence`` writes per the unit asked, when ``span`` is not it
+    ("22.36p per kWh", not the £273.24 the row charges for 1,222 kWh)."""
+    asked = _PER_ASKED.search(question)
+    if asked is None:
+        return span
+    rate = re.compile(
+        rf"[£$€]?\d[\d.,]*\s?(?:p|c|pence|cents|[A-Z]{{3}})?\s+(?:per|a|an|each)\s+{asked['unit']}\b", re.I
+    )
+    found = list(rate.finditer(sentence))
+    if len(found) != 1 or (span is not None and found[0].start() <= span[0] < found[0].end()):
+        return span
+    return found[0].span()
 
 
 _HOW_LONG = re.compile(r"^\W*how\s+long\s+(?:does|do|did|will|would|should|can|could)\b", re.I)

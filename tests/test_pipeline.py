@@ -961,6 +961,40 @@ def test_a_name_right_after_the_role_asked_answers(tmp_path: Path, embedder) -> 
         assert_quotes_verbatim(pipeline, answer)
 
 
+def test_the_newest_of_a_series_answers_for_now_and_a_revision_replaces_its_original(tmp_path: Path, embedder) -> None:
+    """Found by a trial: "What is the current electricity tariff?" of two bills quoted the older one's tariff, "…
+    the old tariff?" the newer one's, and "What is the total cost of the kitchen renovation?" a line of the quote
+    that its revised version ("…_revised_…R1") replaced."""
+    files = {
+        "electricity_bill_2025-01.md": "# Your electricity bill\n\nBill date: 6 January 2025\n\n"
+        "Tariff: Brightwave Standard Variable (electricity)\n\nStanding charge: 92 days at 60.10p per day: £55.29.\n\n"
+        "You asked to move to our Brightwave Fix 24 tariff. Your new fixed prices start on 1 January 2025.\n",
+        "electricity_bill_2025-04.md": "# Your electricity bill\n\nBill date: 4 April 2025\n\nSince 1 January 2025 you "
+        "have been on Brightwave Fix 24, a fixed tariff that ends on 31 December 2026.\n\nYour unit rate is 22.36p "
+        "per kWh and your standing charge is 51.80p per day.\n",
+        "kitchen_quote_Q-031.md": "# Quotation Q-031: kitchen renovation\n\n| Item | Price |\n|---|---|\n"
+        "| Units and worktops | £9,800.00 |\n| Electrical | £1,450.00 |\n| Subtotal | £15,420.00 |\n"
+        "| VAT at 20% | £3,084.00 |\n| Total | £18,504.00 |\n\nNot included: kitchen appliances and building "
+        "control fees.\n",
+        "kitchen_quote_revised_Q-031-R1.md": "# Revised quotation Q-031-R1: kitchen renovation\n\n| Item | Price |\n"
+        "|---|---|\n| Units and worktops | £8,900.00 |\n| Electrical | £1,450.00 |\n| Subtotal | £13,600.00 |\n"
+        "| VAT at 20% | £2,720.00 |\n| Total | £16,320.00 |\n",
+    }
+    pipeline = pipeline_on(tmp_path, embedder, files)
+    now = pipeline.answer("What electricity tariff are we on now?")
+    assert now.answered and now.quotes[0].source == "electricity_bill_2025-04.md", now.text
+    before = pipeline.answer("What was the standing charge on the old electricity tariff?")
+    assert before.answered and before.quotes[0].source == "electricity_bill_2025-01.md", before.text
+    rate = pipeline.answer("What do we pay per kWh now?")
+    assert rate.answered and rate.key_phrase == "22.36p per kWh", rate.text
+    total = pipeline.answer("What is the total cost of the kitchen renovation?")
+    assert total.answered and total.key_phrase == "£16,320.00", total.text  # the revision's Total, not Subtotal
+    left_out = pipeline.answer("What is not included in the kitchen quote?")  # what only the original says
+    assert left_out.answered and left_out.quotes[0].source == "kitchen_quote_Q-031.md", left_out.text
+    for answer in (now, before, rate, total):
+        assert_quotes_verbatim(pipeline, answer)
+
+
 def test_release_notes_answer_by_the_release_heading(tmp_path: Path, embedder) -> None:
     """Found by a trial: "When was Tally 3.2.0 released?" could not be answered (the date is only in a heading, and
     headings were never quoted), and "What was added in Tally 3.1.0?" took another release's "Added" list."""
