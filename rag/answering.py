@@ -40,6 +40,7 @@ from rag.phrases import (
     marks_named,
     money_for_a_count,
     named_columns,
+    offered_choice,
     question_type,
     roll_call,
 )
@@ -1211,6 +1212,8 @@ class ExtractiveAnswerer:
         if best.header:  # of a Total row, "total" names the row: the column is the other one named, else Total's
             column = asked_column(best.text, header, _TOTAL_WORD.sub(" ", question) if totals else question)
             column = column or (_cell_named(best.text, header, "total") if totals else None)
+        if offered_choice(best.text, question):
+            column = None  # "Was it actual or estimated?": the one it writes, not the Reading column
         if column and not (first_span and column[0] <= first_span[0] and first_span[1] <= column[1]):
             first_span = column  # "What is the minimum term for cold storage?": the Minimum term cell, not the price
         phrase = best.text[first_span[0] : first_span[1]] if first_span else None

@@ -699,6 +699,34 @@ _CLAUSE_NUMBER = re.compile(r"\s*(?:(?:§|Section|Clause|Article)\s*)?\d{1,3}(?:
 """The number a clause of a contract or a policy starts with: "7.1", "§ 4.2", "Clause 12.3"."""
 
 
+_CHOICE = re.compile(r"\b(?P<one>[\w-]+)\s*,?\s+or\s+(?P<other>[\w-]+)\s*\?\s*$", re.I)
+"""A question that offers two answers: "Was the reading actual or estimated?"."""
+
+
+def offered_choice(sentence: str, question: str) -> tuple[int, int] | None:
+    """Of a question that offers two answers, the one ``sentence`` writes, if it writes only one of them."""
+    offered = _CHOICE.search(question)
+    if offered is None or offered["one"].lower() in STOPWORDS or offered["other"].lower() in STOPWORDS:
+        return None
+    found = [m for word in (offered["one"], offered["other"]) for m in re.finditer(rf"\b{word}\b", sentence, re.I)]
+    return found[0].span() if len({m.group().lower() for m in found}) == 1 else None
+
+
+def _value_cell(sentence: str, qtype: str, span: tuple[int, int] | None) -> tuple[int, int] | None:
+    """For a question for an amount, the last cell of a table row with a figure, when ``span`` is in the row's
+    first cell, which names the row ("£2,720.00" of "VAT at 20% | | | | £2,720.00", not "20%")."""
+    if span is None or qtype != "quantity" or " | " not in sentence:
+        return span
+    cells = [(m.start(), m.end()) for m in re.finditer(r"[^|]+", sentence) if m.group().strip()]
+    if len(cells) < 2 or not (cells[0][0] <= span[0] < cells[0][1]):
+        return span
+    figures = [(a, b) for a, b in cells[1:] if re.search(r"\d", sentence[a:b])]
+    if not figures:
+        return span
+    a, b = figures[-1]
+    return a + len(sentence[a:b]) - len(sentence[a:b].lstrip()), b - len(sentence[a:b]) + len(sentence[a:b].rstrip())
+
+
 def key_phrase(
     sentence: str, question: str, qtype: str | None = None, scores: TokenScores | None = None
 ) -> tuple[int, int] | None:
@@ -706,6 +734,9 @@ def key_phrase(
     ``scores``: the span reader's reading of this sentence with this question, when there is one (its own
     best span is the answer then; the hand-made candidates and features are the fallback)."""
     qtype = qtype or question_type(question)
+    chosen = offered_choice(sentence, question)
+    if chosen is not None:
+        return chosen  # "Estimated", to "Was the reading actual or estimated?"
     listed = _roll_call_names(sentence, question)
     if listed is not None:
         return listed  # "Who attended?" of "Present: A (chair), B, C.": all of them
@@ -768,10 +799,10 @@ def key_phrase(
             period = _PERIOD_ON_PERIOD.match(sentence, span[1])
             if period and re.search(rf"\b{period['period']}$", sentence[span[0] : span[1]], re.I):
                 return (span[0], period.end())  # "22 percent year on year", not "22 percent year"
-            return _per_unit(sentence, question, _duration(sentence, question, span))
+            return _value_cell(sentence, qtype, _per_unit(sentence, question, _duration(sentence, question, span)))
     spans, features = candidates(sentence, question, qtype)
     chosen = choose(sentence, question, spans, features, load_weights(), qtype)
-    return _per_unit(sentence, question, _duration(sentence, question, chosen))
+    return _value_cell(sentence, qtype, _per_unit(sentence, question, _duration(sentence, question, chosen)))
 
 
 _PER_ASKED = re.compile(

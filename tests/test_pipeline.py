@@ -995,6 +995,26 @@ def test_the_newest_of_a_series_answers_for_now_and_a_revision_replaces_its_orig
         assert_quotes_verbatim(pipeline, answer)
 
 
+def test_a_row_answers_with_its_value_or_the_option_it_writes(tmp_path: Path, embedder) -> None:
+    """Found by a trial: "How much VAT is on the kitchen quote?" marked the "20%" of the row's name "VAT at 20%",
+    not its £2,720.00, and "Was the March 2025 electricity meter reading actual or estimated?" the reading."""
+    files = {
+        "kitchen-quote.md": "# Quotation: kitchen renovation\n\n| Item | Qty | Price |\n|---|---|---|\n"
+        "| Units and worktops | 1 | £8,900.00 |\n| Subtotal | | £13,600.00 |\n| VAT at 20% | | £2,720.00 |\n"
+        "| Total | | £16,320.00 |\n",
+        "electricity-bill.md": "# Your electricity bill\n\n## Meter readings\n\n| Date | Reading (kWh) | Type |\n"
+        "|---|---|---|\n| 1 January 2025 | 42,389 | Actual |\n| 31 March 2025 | 43,611 | Estimated |\n",
+    }
+    pipeline = pipeline_on(tmp_path, embedder, files)
+    for question, phrase in [
+        ("How much VAT is on the kitchen quote?", "£2,720.00"),
+        ("Was the March 2025 electricity meter reading actual or estimated?", "Estimated"),
+    ]:
+        answer = pipeline.answer(question)
+        assert answer.answered and answer.key_phrase == phrase, (question, answer.text)
+        assert_quotes_verbatim(pipeline, answer)
+
+
 def test_release_notes_answer_by_the_release_heading(tmp_path: Path, embedder) -> None:
     """Found by a trial: "When was Tally 3.2.0 released?" could not be answered (the date is only in a heading, and
     headings were never quoted), and "What was added in Tally 3.1.0?" took another release's "Added" list."""
