@@ -949,6 +949,42 @@ def _appositive(named: re.Pattern[str], text: str, role: str) -> bool:
     return False
 
 
+_FIELD_ASKED = re.compile(
+    r"^\W*what(?:'s|\s+is|\s+was|\s+are)\s+(?:the|our|my|your)\s+(?P<named>(?:[a-z][\w-]*\s+){0,3}[a-z][\w-]*)"
+    r"\s*\??\s*$|^\W*what\s+(?P<kind>(?:[a-z][\w-]*\s+){0,3}[a-z][\w-]*)\s+(?:is|was|are|were|does|do|did)\b",
+    re.IGNORECASE,
+)
+"""A question for a form's field: "What is the account reference?", "What council tax band is the house in?"."""
+_FIELD = re.compile(r"\W*(?P<label>[A-Z][\w'’/()-]*(?:[ \t]+[\w'’/()-]+){0,3}):[ \t]+\S")
+"""A line of a form, a bill or a letter's header that labels its value: "Valuation band: D"."""
+
+
+def field_asked(question: str) -> tuple[str, ...]:
+    """The field a question asks for, stemmed ("council tax band" -> ("council", "tax", "band")), or ()."""
+    match = _FIELD_ASKED.match(question)
+    return tuple(tokenize(match["named"] or match["kind"])) if match else ()
+
+
+def labelled_field(question: str, sentences: Sequence[Sentence], unfit: np.ndarray) -> int | None:
+    """The one line (of ``sentences``; those past ``unfit`` were not read) that labels the field a question asks
+    for: its label ends with the word the question's field ends with ("Valuation band: D" for "What council tax
+    band is the house in?"), and of several, the one whose label's words the question all writes. None otherwise."""
+    field = field_asked(question)
+    if not field:
+        return None
+    asked = set(tokenize(question))
+    found: list[tuple[int, bool]] = []
+    for n, s in enumerate(sentences):
+        line = None if s.header or (n < len(unfit) and unfit[n]) else _FIELD.match(s.text)
+        label = tuple(tokenize(line["label"])) if line else ()
+        if label and label[-1] == field[-1]:
+            found.append((n, set(label) <= asked))
+    strong = [n for n, whole in found if whole]
+    if len(strong) == 1:
+        return strong[0]
+    return found[0][0] if len(found) == 1 else None
+
+
 def role_asked(question: str) -> tuple[str, ...]:
     """The role a question asks who holds, stemmed ("secretari"; "chair" of "Who chairs …?"), or ()."""
     match = _ROLE_ASKED.match(question)
@@ -1171,6 +1207,11 @@ class ExtractiveAnswerer:
         pick = pick if keyed is None else keyed
         if pick is None:  # "Who is the electrician?" of "Our electrician, Callum Price, will need …"
             pick = named_in_apposition(question, [s for _, _, s in top], unfit)
+        field = labelled_field(question, [s for _, _, s in ranked[: 2 * len(top)]], unfit)
+        if field is not None and field != pick:  # "What council tax band is the house in?": "Valuation band: D"
+            pick = field
+            if field >= len(readings) and readings and self.reader:
+                readings = [*readings, *[None] * (field - len(readings)), *self._read(question, [ranked[field][2]])]
         if keyed is not None and keyed >= len(readings) and readings and self.reader:  # a code's row not yet read
             readings = [*readings, *[None] * (keyed - len(readings)), *self._read(question, [ranked[keyed][2]])]
         # "Who attended the board meeting?": the minutes' "Present: …" line, of the month asked if it names one, and

@@ -712,6 +712,18 @@ def offered_choice(sentence: str, question: str) -> tuple[int, int] | None:
     return found[0].span() if len({m.group().lower() for m in found}) == 1 else None
 
 
+_LABELLED = re.compile(r"\W*[A-Z][^:\n|]{0,40}:[ \t]+(?P<value>\S.*?)[ \t.]*$")
+"""A line that labels its value: "Valuation band: D"."""
+
+
+def _field_value(sentence: str, span: tuple[int, int] | None) -> tuple[int, int] | None:
+    """The value of a line that labels it, when ``span`` is in the label ("D" of "Valuation band: D")."""
+    line = _LABELLED.match(sentence)
+    if span is None or line is None or span[0] >= line.start("value"):
+        return span
+    return line.span("value")
+
+
 def _value_cell(sentence: str, qtype: str, span: tuple[int, int] | None) -> tuple[int, int] | None:
     """For a question for an amount, the last cell of a table row with a figure, when ``span`` is in the row's
     first cell, which names the row ("£2,720.00" of "VAT at 20% | | | | £2,720.00", not "20%")."""
@@ -799,10 +811,12 @@ def key_phrase(
             period = _PERIOD_ON_PERIOD.match(sentence, span[1])
             if period and re.search(rf"\b{period['period']}$", sentence[span[0] : span[1]], re.I):
                 return (span[0], period.end())  # "22 percent year on year", not "22 percent year"
-            return _value_cell(sentence, qtype, _per_unit(sentence, question, _duration(sentence, question, span)))
+            span = _value_cell(sentence, qtype, _per_unit(sentence, question, _duration(sentence, question, span)))
+            return _field_value(sentence, span)
     spans, features = candidates(sentence, question, qtype)
     chosen = choose(sentence, question, spans, features, load_weights(), qtype)
-    return _value_cell(sentence, qtype, _per_unit(sentence, question, _duration(sentence, question, chosen)))
+    chosen = _value_cell(sentence, qtype, _per_unit(sentence, question, _duration(sentence, question, chosen)))
+    return _field_value(sentence, chosen)
 
 
 _PER_ASKED = re.compile(

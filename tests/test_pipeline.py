@@ -1015,6 +1015,28 @@ def test_a_row_answers_with_its_value_or_the_option_it_writes(tmp_path: Path, em
         assert_quotes_verbatim(pipeline, answer)
 
 
+COUNCIL_TAX = (
+    "BROOKFIELD DISTRICT COUNCIL\nCouncil Tax Bill 2025/26\nDate of issue: 10 March 2025\nAccount reference: "
+    "5001238847\nProperty: 14 Alder Close, Brookfield BR4 7NE\nValuation band: D\nCharge period: 1 April 2025 to 31 "
+    "March 2026\nTotal council tax £2,214.60\nYou pay by direct debit in 10 monthly instalments of £221.46.\n"
+    "If you think your band is wrong\nCouncil tax bands are set by the Valuation Office Agency, not by the council. "
+    "You can ask the Valuation Office Agency to review your band at www.gov.uk/council-tax-bands.\n"
+)
+
+
+def test_a_field_a_form_labels_answers(tmp_path: Path, embedder) -> None:
+    """Found by a trial: "What council tax band is the house in?" was answered "Council tax bands are set by the
+    **Valuation Office Agency**" (its words), not from the bill's "Valuation band: D"."""
+    pipeline = pipeline_on(tmp_path, embedder, {"council_tax_bill_2025-26.txt": COUNCIL_TAX})
+    for question, phrase in [
+        ("What council tax band is the house in?", "D"),
+        ("What is the account reference?", "5001238847"),
+    ]:
+        answer = pipeline.answer(question)
+        assert answer.answered and answer.key_phrase == phrase, (question, answer.text)
+        assert_quotes_verbatim(pipeline, answer)
+
+
 def test_release_notes_answer_by_the_release_heading(tmp_path: Path, embedder) -> None:
     """Found by a trial: "When was Tally 3.2.0 released?" could not be answered (the date is only in a heading, and
     headings were never quoted), and "What was added in Tally 3.1.0?" took another release's "Added" list."""
