@@ -880,6 +880,10 @@ def superseded(
     return out
 
 
+_CONTACT_WORDS = frozenset(tokenize("email e-mail mail address phone telephone number call ring dial contact reach"))
+"""Words a question for an e-mail address or a number to call asks with."""
+
+
 def documents_named(question: str, sentences: Sequence[Sentence]) -> dict[str, set[str]]:
     """The words of ``question`` that the title or file name of each sentence's document writes, when not every
     document's does: "What does error E9 mean on the dishwasher?" names the dishwasher's quick guide (and not the
@@ -888,7 +892,7 @@ def documents_named(question: str, sentences: Sequence[Sentence]) -> dict[str, s
     city did NATO bomb?" of an article "Oklahoma City": SQuAD train, 2,000 questions, evidence@1 -0.002)."""
     if not (CODE.search(question) or asks_for_a_contact(question)):
         return {}
-    asked = set(tokenize(question))
+    asked = set(tokenize(question)) - _CONTACT_WORDS  # "email" of "What is Marcus's email address?" names no e-mail
     named = {
         s.source: asked & set(tokenize(f"{s.title} {_FILE_NAME_SEPARATORS.sub(' ', s.source)}")) for s in sentences
     }
@@ -936,6 +940,23 @@ def named_in_apposition(question: str, sentences: Sequence[Sentence], unfit: np.
     named = re.compile(rf"\b{re.escape(role[0])}s?,?\s+(?:[A-Z][\w'’.-]*\s+){{0,3}}[A-Z][\w'’-]+", re.IGNORECASE)
     found = [
         n for n, s in enumerate(sentences) if n < len(unfit) and not unfit[n] and _appositive(named, s.text, role[0])
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+def contact_of(question: str, sentences: Sequence[Sentence], unfit: np.ndarray) -> int | None:
+    """For a question for an e-mail address or a number to call, the one read sentence (not ``unfit``: those
+    without the contact asked are) that writes every other word of the question ("The teaching assistant is Marcus
+    Lindqvist (m.lindqvist@…)" for "What is the teaching assistant's email address?"). None otherwise."""
+    if not asks_for_a_contact(question):
+        return None
+    whose = set(tokenize(question)) - _CONTACT_WORDS
+    if not whose:
+        return None
+    found = [
+        n
+        for n, s in enumerate(sentences)
+        if n < len(unfit) and not unfit[n] and whose <= set(tokenize(f"{s.text} {s.previous} {s.section}"))
     ]
     return found[0] if len(found) == 1 else None
 
@@ -1203,17 +1224,18 @@ class ExtractiveAnswerer:
             pick = 0  # a question that only names something, named exactly by the best-ranked sentence
         # "What should I do if the display shows E01?": the row of the code E01 is its record; "What is the hotel
         # limit in London?": "- London: GBP 210", not the list's lead-in
-        keyed = keyed_record(names, [s for _, _, s in ranked[: 2 * len(top)]], unfit, pick, role_asked(question))
+        # (a code's record, or a form's field, is looked for among twice the sentences read)
+        further = [s for _, _, s in ranked[: 2 * len(top)]]
+        keyed = keyed_record(names, further, unfit, pick, role_asked(question))
         pick = pick if keyed is None else keyed
         if pick is None:  # "Who is the electrician?" of "Our electrician, Callum Price, will need …"
             pick = named_in_apposition(question, [s for _, _, s in top], unfit)
-        field = labelled_field(question, [s for _, _, s in ranked[: 2 * len(top)]], unfit)
-        if field is not None and field != pick:  # "What council tax band is the house in?": "Valuation band: D"
-            pick = field
-            if field >= len(readings) and readings and self.reader:
-                readings = [*readings, *[None] * (field - len(readings)), *self._read(question, [ranked[field][2]])]
-        if keyed is not None and keyed >= len(readings) and readings and self.reader:  # a code's row not yet read
-            readings = [*readings, *[None] * (keyed - len(readings)), *self._read(question, [ranked[keyed][2]])]
+        if pick is None:  # "What is the teaching assistant's email address?" of "The teaching assistant is … (m.l…@…)"
+            pick = contact_of(question, [s for _, _, s in top], unfit)
+        field = labelled_field(question, further, unfit)
+        pick = pick if field is None else field  # "What council tax band is the house in?": "Valuation band: D"
+        if pick is not None and pick >= len(readings) and readings and self.reader:  # a record not read yet: read
+            readings = [*readings, *[None] * (pick - len(readings)), *self._read(question, [ranked[pick][2]])]
         # "Who attended the board meeting?": the minutes' "Present: …" line, of the month asked if it names one, and
         # of the answer's document when there is an answer ("Who attended the training?" may be answered elsewhere)
         named = [

@@ -287,10 +287,12 @@ _NOT_A_TOPIC_END = frozenset(
 _LINKS = frozenset("of in on at by for from with to into about as than and or".split())
 _PRONOUNS = {
     "thing": {"it": "", "its": "'s"},
-    "person": {"he": "", "him": "", "his": "'s", "she": ""},
+    "person": {"he": "", "him": "", "his": "'s", "she": "", "her": "'s"},
     "plural": {"they": "", "them": "", "their": "'s"},
 }
 """The pronouns that may stand for a topic of each kind, and the ending of their possessive."""
+_POSSESSIVE = re.compile(r"\s+(?!(?:to|for|about|at|in|on|with|from|by|and|or|that|if|when|after|before)\b)[a-z]", re.I)
+"""What follows a possessive *her*: a noun ("her email address"), not a preposition or the question's end."""
 _PRONOUN = re.compile(r"\b(it|its|he|him|his|she|her|hers|they|them|their|theirs)\b", re.IGNORECASE)
 _GENDER = {"he": "m", "him": "m", "his": "m", "she": "f", "her": "f", "hers": "f"}
 _EXPLETIVE = re.compile(
@@ -349,6 +351,8 @@ def _put(topic: str, question: str, kind: str) -> str | None:
         if match.group().isupper() and len(match.group()) > 1:
             return match.group()
         ending = _PRONOUNS[kind][match.group().lower()]
+        if match.group().lower() == "her" and not _POSSESSIVE.match(question, match.end()):
+            ending = ""  # "What did they tell her?": her, not hers
         if ending and topic.endswith("s") and not topic[-1:].isupper():
             ending = "'"
         text = topic + ending

@@ -285,12 +285,16 @@ def asks_for_a_contact(question: str) -> bool:
 
 
 def _contact_in(question: str, sentence: str, span: tuple[int, int]) -> tuple[int, int] | None:
-    """The e-mail address or phone number inside ``span`` that ``question`` asks for, if it is longer than that."""
+    """The e-mail address or phone number inside ``span`` that ``question`` asks for, if it is longer than that, or
+    the one ``sentence`` writes when ``span`` holds none."""
     asked = _ASKS_CONTACT.search(question)
     if asked is None:
         return None
     kind = _EMAIL_ADDRESS if asked["kind"] and "mail" in asked["kind"].lower() else _PHONE_NUMBER
     found = kind.search(sentence, *span)
+    if found is None:  # "Marcus Lindqvist" of "… is Marcus Lindqvist (m.lindqvist@…)": the one address written
+        written = list(kind.finditer(sentence))
+        found = written[0] if len(written) == 1 else None
     return found.span() if found and found.span() != span else None
 
 

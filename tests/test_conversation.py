@@ -280,6 +280,16 @@ def test_a_follow_up_is_prefixed_with_the_turn_before_as_it_was_understood() -> 
         ),
         (("Who is Dr. Vogel?", "**Lena Vogel** heads security. [1]"), "What did she say?", "What did Lena Vogel say?"),
         (("Who is the CFO?", "The CFO is **Tom Becker**. [1]"), "And the CEO?", "Who is the CEO?"),  # as asked
+        (  # a possessive "her" (found by a trial), and an object one
+            ("Who is the module leader?", "The module leader is **Helen Okafor** (h.okafor@uni.ac.uk). [1]"),
+            "What is her email address?",
+            "What is the module leader Helen Okafor's email address?",
+        ),
+        (
+            ("Who is the module leader?", "The module leader is **Helen Okafor** (h.okafor@uni.ac.uk). [1]"),
+            "When can I meet her?",
+            "When can I meet the module leader Helen Okafor?",
+        ),
         (("Who are the founders?", "**Anna Nowak** … [1]"), "When did they start?", "When did the founders start?"),
     ],
 )

@@ -1037,6 +1037,23 @@ def test_a_field_a_form_labels_answers(tmp_path: Path, embedder) -> None:
         assert_quotes_verbatim(pipeline, answer)
 
 
+def test_an_address_asked_by_role_is_the_one_its_sentence_writes(tmp_path: Path, embedder) -> None:
+    """Found by a trial: "What is the teaching assistant's email address?" was refused though the handbook writes
+    "The teaching assistant is Marcus Lindqvist (m.lindqvist@…)": the word "email" named another file, an e-mail,
+    and the reader marked the name."""
+    files = {
+        "CS204_module_handbook.md": "# CS204 Databases: module handbook\n\n## Staff\n\nThe module leader is Dr Helen "
+        "Okafor (h.okafor@northbridge.ac.uk).\nThe teaching assistant is Marcus Lindqvist "
+        "(m.lindqvist@northbridge.ac.uk).\n",
+        "email_2025-03-24_cw2_extension.md": "# CS204: Coursework 2 deadline extended\n\nThe new deadline is Friday 11 "
+        "April 2025 at 16:00. Marcus Lindqvist will answer questions in the lab on Thursday.\n",
+    }
+    pipeline = pipeline_on(tmp_path, embedder, files)
+    answer = pipeline.answer("What is the teaching assistant's email address?")
+    assert answer.answered and answer.key_phrase == "m.lindqvist@northbridge.ac.uk", answer.text
+    assert_quotes_verbatim(pipeline, answer)
+
+
 def test_release_notes_answer_by_the_release_heading(tmp_path: Path, embedder) -> None:
     """Found by a trial: "When was Tally 3.2.0 released?" could not be answered (the date is only in a heading, and
     headings were never quoted), and "What was added in Tally 3.1.0?" took another release's "Added" list."""
