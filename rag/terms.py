@@ -62,16 +62,16 @@ def definitions(document: Document) -> list[Definition]:
         if term.lower() in _GENERIC:
             continue
         spans = sentence_spans(text) if spans is None else spans
-        at = next((i for i, (a, b) in enumerate(spans) if a <= match.start() < b), None)
-        if at is None:
+        own = next((i for i, (a, b) in enumerate(spans) if a <= match.start() < b), None)
+        if own is None:
             continue
+        at, last = own, own  # the defining sentence's first and last line
         name = _party(text, spans[at][0], match.start())
         if name is None and at > 0 and _broken(text, spans[at - 1], spans[at]):
             at -= 1  # a line break inside the sentence ("… Brookfield BR4\n7NE ("the Borrower")." of a PDF)
             name = _party(text, spans[at][0], match.start())
         if name is None:
             continue
-        last = next(i for i, (a, b) in enumerate(spans) if a <= match.start() < b)
         if last + 1 < len(spans) and _broken(text, spans[last], spans[last + 1]):
             last += 1  # the rest of the sentence on the next line: "… BR4\n7NE ("the Borrower")."
         out.append(Definition(term, text[slice(*name)], document.source, spans[at][0], spans[last][1], *name))
