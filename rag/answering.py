@@ -24,7 +24,7 @@ from rag.chunking import ABBREVIATIONS, sentence_spans
 from rag.embedding import Embedder
 from rag.evidence import MIN_EVIDENCE, EvidenceScorer, IdfLookup, Sentence
 from rag.formats.common import SECTION_PATH
-from rag.lexical import tokenize
+from rag.lexical import STOPWORDS, tokenize
 from rag.phrases import (
     CODE,
     MONTH,
@@ -980,10 +980,15 @@ _FIELD = re.compile(r"\W*(?P<label>[A-Z][\w'’/()-]*(?:[ \t]+[\w'’/()-]+){0,3
 """A line of a form, a bill or a letter's header that labels its value: "Valuation band: D"."""
 
 
+_MODALS = frozenset("may might must shall".split())
+
+
 def field_asked(question: str) -> tuple[str, ...]:
     """The field a question asks for, stemmed ("council tax band" -> ("council", "tax", "band")), or ()."""
     match = _FIELD_ASKED.match(question)
-    return tuple(tokenize(match["named"] or match["kind"])) if match else ()
+    if match is None or (match["kind"] and set(match["kind"].lower().split()) & (STOPWORDS | _MODALS)):
+        return ()  # "What can the lender do …?" asks for no field
+    return tuple(tokenize(match["named"] or match["kind"]))
 
 
 def labelled_field(question: str, sentences: Sequence[Sentence], unfit: np.ndarray) -> int | None:

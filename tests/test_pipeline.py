@@ -1027,7 +1027,13 @@ COUNCIL_TAX = (
 def test_a_field_a_form_labels_answers(tmp_path: Path, embedder) -> None:
     """Found by a trial: "What council tax band is the house in?" was answered "Council tax bands are set by the
     **Valuation Office Agency**" (its words), not from the bill's "Valuation band: D"."""
-    pipeline = pipeline_on(tmp_path, embedder, {"council_tax_bill_2025-26.txt": COUNCIL_TAX})
+    mortgage = (
+        "Residential Mortgage Agreement\n10. Default\n10.1 If the Borrower misses three monthly payments, the Lender "
+        "may demand repayment of the whole Loan and, as a last resort, apply to the court for possession.\n"
+        "Signed for the Lender: Karen Whitfield, Mortgage Underwriting Manager, 9 June 2022\n"
+    )
+    files = {"council_tax_bill_2025-26.txt": COUNCIL_TAX, "mortgage.txt": mortgage}
+    pipeline = pipeline_on(tmp_path, embedder, files)
     for question, phrase in [
         ("What council tax band is the house in?", "D"),
         ("What is the account reference?", "5001238847"),
@@ -1035,6 +1041,8 @@ def test_a_field_a_form_labels_answers(tmp_path: Path, embedder) -> None:
         answer = pipeline.answer(question)
         assert answer.answered and answer.key_phrase == phrase, (question, answer.text)
         assert_quotes_verbatim(pipeline, answer)
+    default = pipeline.answer("What can the lender do if we miss three payments?")  # no field asked (a review)
+    assert default.answered and default.quotes[0].text.startswith("10.1"), default.text
 
 
 def test_an_address_asked_by_role_is_the_one_its_sentence_writes(tmp_path: Path, embedder) -> None:
