@@ -728,6 +728,25 @@ def _field_value(sentence: str, span: tuple[int, int] | None) -> tuple[int, int]
     return line.span("value")
 
 
+_ASKS_JOB = re.compile(
+    r"(?P<name>[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)+)['’]s?\s+(?:job\s+title|job|title|role|position)\s*\??\s*$"
+)
+"""A question for someone's job: "What is Priya Raman's job title?"."""
+
+
+def _job_of(sentence: str, question: str) -> tuple[int, int] | None:
+    """Of "What is <name>'s job title?", the capitalised words right after the name in ``sentence``: "Travel
+    Coordinator" of "… Priya Raman, Travel Coordinator)"."""
+    asked = _ASKS_JOB.search(question)
+    if asked is None:
+        return None
+    name = asked["name"].split()
+    written = re.search(
+        rf"\b{re.escape(name[-2])}\s+{re.escape(name[-1])},\s+(?P<job>[A-Z][\w'’-]*(?:\s+[A-Z&][\w'’-]*)*)", sentence
+    )
+    return written.span("job") if written else None
+
+
 def _value_cell(sentence: str, qtype: str, span: tuple[int, int] | None) -> tuple[int, int] | None:
     """For a question for an amount, the last cell of a table row with a figure, when ``span`` is in the row's
     first cell, which names the row ("£2,720.00" of "VAT at 20% | | | | £2,720.00", not "20%")."""
@@ -750,9 +769,9 @@ def key_phrase(
     ``scores``: the span reader's reading of this sentence with this question, when there is one (its own
     best span is the answer then; the hand-made candidates and features are the fallback)."""
     qtype = qtype or question_type(question)
-    chosen = offered_choice(sentence, question)
+    chosen = offered_choice(sentence, question) or _job_of(sentence, question)
     if chosen is not None:
-        return chosen  # "Estimated", to "Was the reading actual or estimated?"
+        return chosen  # "Estimated", to "Was the reading actual or estimated?"; a job after its holder's name
     listed = _roll_call_names(sentence, question)
     if listed is not None:
         return listed  # "Who attended?" of "Present: A (chair), B, C.": all of them

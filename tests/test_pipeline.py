@@ -1062,6 +1062,22 @@ def test_an_address_asked_by_role_is_the_one_its_sentence_writes(tmp_path: Path,
     assert_quotes_verbatim(pipeline, answer)
 
 
+def test_her_job_title_after_who_she_is(tmp_path: Path, embedder) -> None:
+    """Found by a rerun of a trial: "What is her job title?" after "Who is the travel policy contact?" marked the
+    department once "her" was read as "the travel policy contact Priya Raman"."""
+    policy = (
+        "# Travel policy\n\nOwner: Finance Department (policy contact: Priya Raman, Travel Coordinator).\n\n"
+        "Employees book all travel through the Northwind travel portal. Business class is allowed only for flights "
+        "longer than 9 hours.\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"travel-policy.md": policy})
+    contact = pipeline.answer("Who is the travel policy contact?")
+    assert contact.answered and contact.key_phrase == "Priya Raman", contact.text
+    history = [{"role": "user", "content": contact.question}, {"role": "assistant", "content": contact.text}]
+    job = pipeline.answer("What is her job title?", history=history)
+    assert job.answered and job.key_phrase == "Travel Coordinator", job.text
+
+
 def test_release_notes_answer_by_the_release_heading(tmp_path: Path, embedder) -> None:
     """Found by a trial: "When was Tally 3.2.0 released?" could not be answered (the date is only in a heading, and
     headings were never quoted), and "What was added in Tally 3.1.0?" took another release's "Added" list."""
