@@ -844,9 +844,16 @@ def document_date(source: str, head: str) -> tuple[int, int, int] | None:
 
 def _series(source: str) -> str:
     """What a file's name says it is, without its dates, numbers and revision marks: two bills, or a quote and
-    its revision, are one series ("electricity bill", "kitchen quote q")."""
+    its revision, are one series ("electricity bill", "kitchen quote q"; a code such as "cw2" stays)."""
     words = _FILE_NAME_SEPARATORS.sub(" ", Path(source).stem).lower().split()
-    return " ".join(w for w in words if not any(c.isdigit() for c in w) and not _REVISED.fullmatch(w))
+    return " ".join(w for w in words if not w.isdigit() and not _REVISED.fullmatch(w))
+
+
+def _alike(one: str, other: str) -> bool:
+    """Whether two series (:func:`_series`) are one: the same words, or half of them shared by two names of three
+    words or more ("email cw reminder" and "email cw extension": two e-mails about one coursework)."""
+    a, b = set(one.split()), set(other.split())
+    return a == b or (min(len(a), len(b)) >= 3 and len(a & b) >= len(a | b) / 2)
 
 
 def superseded(
@@ -858,13 +865,12 @@ def superseded(
     question for a figure or for now ("What is the total cost of the kitchen renovation?" of a quote and
     "…_revised_…R1")."""
     now, then = bool(_NOW.search(question)), bool(_THEN.search(question))
-    members: dict[str, list[str]] = {}
-    for source in dict.fromkeys(s.source for s in sentences):
-        members.setdefault(_series(source), []).append(source)
+    found = list(dict.fromkeys(s.source for s in sentences))
     out: set[str] = set()
-    for sources in members.values():
-        if len(sources) < 2:
-            continue
+    for source in found:
+        sources = [other for other in found if _alike(_series(source), _series(other))]
+        if len(sources) < 2 or source != sources[0]:
+            continue  # (each series once, from its first member)
         revised = [source for source in sources if _REVISED.search(_FILE_NAME_SEPARATORS.sub(" ", Path(source).stem))]
         if revised and (now or _FOR_A_FIGURE.search(question)) and not then:
             out.update(source for source in sources if source not in revised)  # its figures, not what only the

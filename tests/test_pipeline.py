@@ -995,6 +995,23 @@ def test_the_newest_of_a_series_answers_for_now_and_a_revision_replaces_its_orig
         assert_quotes_verbatim(pipeline, answer)
 
 
+def test_a_later_mail_of_a_thread_answers_for_now(tmp_path: Path, embedder) -> None:
+    """Found by a trial: "When is the SQL project due now?" quoted the e-mail that the lecturer's later one replaced
+    (their names, "…_cw2_reminder" and "…_cw2_extension", differ beyond their dates)."""
+    files = {
+        "email_2025-03-10_cw2_reminder.md": "# CS204: Coursework 2 deadline reminder\n\nA quick reminder that "
+        "Coursework 2 (the SQL project) is due on Friday 4 April 2025 at 16:00. Submit it on Moodle as one zip file "
+        "per group.\n",
+        "email_2025-03-24_cw2_extension.md": "# CS204: Coursework 2 deadline extended\n\nBecause of the server outage "
+        "last week, I have extended the deadline for Coursework 2. The new deadline is Friday 11 April 2025 at 16:00. "
+        "This replaces the date in my e-mail of 10 March.\n",
+    }
+    pipeline = pipeline_on(tmp_path, embedder, files)
+    now = pipeline.answer("When is the SQL project due now?")
+    assert now.answered and now.key_phrase and "11 April 2025" in now.key_phrase, now.text
+    assert_quotes_verbatim(pipeline, now)
+
+
 def test_a_row_answers_with_its_value_or_the_option_it_writes(tmp_path: Path, embedder) -> None:
     """Found by a trial: "How much VAT is on the kitchen quote?" marked the "20%" of the row's name "VAT at 20%",
     not its £2,720.00, and "Was the March 2025 electricity meter reading actual or estimated?" the reading."""
