@@ -935,6 +935,25 @@ _NAME_OF = re.compile(
 """A question for the name of someone or something by its role: "What is the name of Priya's cat?"."""
 
 
+_TITLED = re.compile(
+    r"\b(?:Dr|Prof|Professor|Mr|Mrs|Ms|Miss|Sir|Dame)\.?\s+(?:[A-Z][\w-]+\s+)?(?P<surname>[A-Z][\w-]+)"
+)
+"""A person named with a title: "Dr Okafor", "Dr Helen Okafor", "Prof. Iyer"."""
+_FULL_NAME = re.compile(r"\b[A-Z][a-z]+\s+[A-Z][a-z]+(?:-[A-Z][a-z]+)?\b")
+"""Two capitalised words: a person ("Marcus Lindqvist") or a named place ("Turing Building")."""
+
+
+def about_another_person(question: str, sentence: Sentence) -> bool:
+    """Whether ``sentence`` names someone (or something) else than the titled person the question asks about, and
+    never that person (nor does the sentence before it or its heading): "Dr Okafor holds office hours on Tuesdays"
+    or "Marcus Lindqvist runs a lab drop-in on Fridays" is no answer to "Where are Dr Iyer's office hours?"."""
+    asked = {m["surname"] for m in _TITLED.finditer(question)}
+    if not asked:
+        return False
+    around = set(re.findall(r"\w+", f"{sentence.text} {sentence.previous} {sentence.section}"))
+    return not asked & around and bool(_TITLED.search(sentence.text) or _FULL_NAME.search(sentence.text))
+
+
 def named_in_apposition(question: str, sentences: Sequence[Sentence], unfit: np.ndarray) -> int | None:
     """The one sentence (of ``sentences``, not ``unfit``) that names the role a question asks about right after it:
     "Our electrician, Callum Price, will need the power off …" for "Who is the electrician on the kitchen job?",
@@ -1199,6 +1218,7 @@ class ExtractiveAnswerer:
             [
                 (about_it and other)
                 or s.source in outdated
+                or about_another_person(question, s)
                 or of_another_document(s, named_documents)
                 or money_for_a_count(question, s.text, x)
                 or lacks_the_contact_asked(question, s.text)

@@ -1095,6 +1095,21 @@ def test_her_job_title_after_who_she_is(tmp_path: Path, embedder) -> None:
     assert job.answered and job.key_phrase == "Travel Coordinator", job.text
 
 
+def test_office_hours_of_someone_the_documents_do_not_give_are_refused(tmp_path: Path, embedder) -> None:
+    """Found by a trial: "Where are Dr Iyer's office hours?" was answered with Dr Okafor's, and once those were
+    ruled out, with the teaching assistant's drop-in."""
+    handbook = (
+        "# CS204 Databases: module handbook\n\n## Office hours\n\nDr Okafor holds office hours on Tuesdays from 14:00 "
+        "to 16:00 in Room 3.14 of the Turing Building. Marcus Lindqvist runs a lab drop-in on Fridays from 13:00 to "
+        "14:00 in Lab 2.05.\n\n## Teaching\n\nThe lectures on indexing are given by Dr Rajesh Iyer.\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"handbook.md": handbook})
+    okafor = pipeline.answer("When are Dr Okafor's office hours?")
+    assert okafor.answered and "Tuesdays" in (okafor.key_phrase or ""), okafor.text
+    iyer = pipeline.answer("Where are Dr Iyer's office hours?")
+    assert not iyer.answered, iyer.text
+
+
 def test_release_notes_answer_by_the_release_heading(tmp_path: Path, embedder) -> None:
     """Found by a trial: "When was Tally 3.2.0 released?" could not be answered (the date is only in a heading, and
     headings were never quoted), and "What was added in Tally 3.1.0?" took another release's "Added" list."""
