@@ -871,10 +871,13 @@ def superseded(
         sources = [other for other in found if _alike(_series(source), _series(other))]
         if len(sources) < 2 or source != sources[0]:
             continue  # (each series once, from its first member)
-        revised = [source for source in sources if _REVISED.search(_FILE_NAME_SEPARATORS.sub(" ", Path(source).stem))]
-        if revised and (now or _FOR_A_FIGURE.search(question)) and not then:
-            out.update(source for source in sources if source not in revised)  # its figures, not what only the
-            continue  # original says ("What is not included in the kitchen quote?")
+        # a revision replaces the files named exactly as it is but for it (a thread's "…_final" e-mail does not
+        # replace its "…_proposal"): its figures, not what only the original says ("What is not included …?")
+        same = [other for other in sources if _series(other) == _series(source)]
+        revised = [other for other in same if _REVISED.search(_FILE_NAME_SEPARATORS.sub(" ", Path(other).stem))]
+        if revised and len(same) > 1 and (now or _FOR_A_FIGURE.search(question)) and not then:
+            out.update(other for other in same if other not in revised)
+            continue
         if not (now or then) or excerpt is None:
             continue
         dated = {source: document_date(source, excerpt(source, 0, 600)) for source in sources}

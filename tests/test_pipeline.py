@@ -1012,6 +1012,20 @@ def test_a_later_mail_of_a_thread_answers_for_now(tmp_path: Path, embedder) -> N
     assert_quotes_verbatim(pipeline, now)
 
 
+def test_a_final_mail_does_not_replace_the_thread_before_it(tmp_path: Path, embedder) -> None:
+    """Found by a rerun of a trial: "How many desks does the new office have?" was answered "4" (of "Level 4") from
+    "03_re_office_move_final", read as a revision of "01_office_move_proposal", which says 60."""
+    files = {
+        "01_office_move_proposal.md": "# Office move to Harbour Street\n\nThe new office on Level 4 of 27 Harbour "
+        "Street has 60 desks, four meeting rooms and a kitchen.\n",
+        "03_re_office_move_final.md": "# RE: Office move - final arrangements\n\nDesks on Level 4 are allocated to "
+        "teams: Engineering gets 24 desks in Zone A. Please pack your desk by Thursday 22 May.\n",
+    }
+    pipeline = pipeline_on(tmp_path, embedder, files)
+    desks = pipeline.answer("How many desks does the new office have?")
+    assert desks.answered and desks.key_phrase == "60", desks.text
+
+
 def test_a_row_answers_with_its_value_or_the_option_it_writes(tmp_path: Path, embedder) -> None:
     """Found by a trial: "How much VAT is on the kitchen quote?" marked the "20%" of the row's name "VAT at 20%",
     not its £2,720.00, and "Was the March 2025 electricity meter reading actual or estimated?" the reading."""
