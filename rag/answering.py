@@ -27,6 +27,7 @@ from rag.formats.common import SECTION_PATH
 from rag.lexical import STOPWORDS, tokenize
 from rag.phrases import (
     CODE,
+    LABELLED,
     MONTH,
     about_another_measure,
     about_another_subject,
@@ -429,7 +430,14 @@ _STEPS = re.compile(
     re.IGNORECASE,
 )
 """A question that asks how to do something: "How do I descale the machine?", "What are the steps to …?"."""
-_FILE_NAME_SEPARATORS = re.compile(r"[_.\-/]")
+
+
+def file_name_words(name: str) -> str:
+    """A file name with its words apart: "stratus_service_contract.docx" -> "stratus service contract docx" (the
+    tokenizer's words hold "_")."""
+    return re.sub(r"[_.\-/]", " ", name)
+
+
 _LIST_WORDS = frozenset(tokenize("steps step list items things instructions need do make"))
 """Words a question for a list or steps asks with that its list's heading need not write."""
 
@@ -480,7 +488,7 @@ def listed_items(question: str, best: Sentence, excerpt: Callable[[str, int, int
         last += 1
     if not lead and first > 0:
         lead = text[slice(*lines[first - 1])]
-    named = f"{best.title} {_FILE_NAME_SEPARATORS.sub(' ', best.source)} {best.section} {lead}"
+    named = f"{best.title} {file_name_words(best.source)} {best.section} {lead}"
     if last == first or not set(tokenize(question)) - _LIST_WORDS <= set(tokenize(named)):
         return ListedItems([])  # (the file name may say what the steps are for: "boiler_manual.html")
     items = []
@@ -815,7 +823,7 @@ _NOW = re.compile(r"\b(?:current(?:ly)?|now|latest|at\s+present|presently|today|
 """A question about how things stand now: "What is the current electricity tariff?"."""
 _THEN = re.compile(r"\b(?:old|older|previous(?:ly)?|original(?:ly)?|former(?:ly)?|earlier)\b", re.I)
 """A question about how things stood before: "What was the standing charge on the old tariff?"."""
-_FOR_A_FIGURE = re.compile(r"\bhow\s+(?:much|many)\b|\b(?:total|cost|price|fee|amount|rate|sum)s?\b", re.I)
+_FIGURE_ASKED = re.compile(r"\bhow\s+(?:much|many)\b|\b(?:total|cost|price|fee|amount|rate|sum)s?\b", re.I)
 """A question for a figure, which a revision may have changed."""
 _REVISED = re.compile(r"\b(?:revised|revision|updated|amended|final|v\d+|r\d+|rev\d*)\b", re.I)
 """What a file's name says when it replaces another: "kitchen_quote_revised_Q-2025-031-R1.xlsx"."""
@@ -845,7 +853,7 @@ def document_date(source: str, head: str) -> tuple[int, int, int] | None:
 def _series(source: str) -> str:
     """What a file's name says it is, without its dates, numbers and revision marks: two bills, or a quote and
     its revision, are one series ("electricity bill", "kitchen quote q"; a code such as "cw2" stays)."""
-    words = _FILE_NAME_SEPARATORS.sub(" ", Path(source).stem).lower().split()
+    words = file_name_words(Path(source).stem).lower().split()
     return " ".join(w for w in words if not w.isdigit() and not _REVISED.fullmatch(w))
 
 
@@ -874,8 +882,8 @@ def superseded(
         # a revision replaces the files named exactly as it is but for it (a thread's "…_final" e-mail does not
         # replace its "…_proposal"): its figures, not what only the original says ("What is not included …?")
         same = [other for other in sources if _series(other) == _series(source)]
-        revised = [other for other in same if _REVISED.search(_FILE_NAME_SEPARATORS.sub(" ", Path(other).stem))]
-        if revised and len(same) > 1 and (now or _FOR_A_FIGURE.search(question)) and not then:
+        revised = [other for other in same if _REVISED.search(file_name_words(Path(other).stem))]
+        if revised and len(same) > 1 and (now or _FIGURE_ASKED.search(question)) and not then:
             out.update(other for other in same if other not in revised)
             continue
         if not (now or then) or excerpt is None:
@@ -902,9 +910,7 @@ def documents_named(question: str, sentences: Sequence[Sentence]) -> dict[str, s
     if not (CODE.search(question) or asks_for_a_contact(question)):
         return {}
     asked = set(tokenize(question)) - _CONTACT_WORDS  # "email" of "What is Marcus's email address?" names no e-mail
-    named = {
-        s.source: asked & set(tokenize(f"{s.title} {_FILE_NAME_SEPARATORS.sub(' ', s.source)}")) for s in sentences
-    }
+    named = {s.source: asked & set(tokenize(f"{s.title} {file_name_words(s.source)}")) for s in sentences}
     common = set.intersection(*named.values()) if named else set()
     named = {source: words - common for source, words in named.items()}
     # a word the other documents' sentences write too is a topic, not a document's name ("city" of "Oklahoma City")
@@ -1004,8 +1010,6 @@ _FIELD_ASKED = re.compile(
     re.IGNORECASE,
 )
 """A question for a form's field: "What is the account reference?", "What council tax band is the house in?"."""
-_FIELD = re.compile(r"\W*(?P<label>[A-Z][\w'’/()-]*(?:[ \t]+[\w'’/()-]+){0,3}):[ \t]+\S")
-"""A line of a form, a bill or a letter's header that labels its value: "Valuation band: D"."""
 
 
 _MODALS = frozenset("may might must shall".split())
@@ -1029,8 +1033,8 @@ def labelled_field(question: str, sentences: Sequence[Sentence], unfit: np.ndarr
     asked = set(tokenize(question))
     found: list[tuple[int, bool]] = []
     for n, s in enumerate(sentences):
-        line = None if s.header or (n < len(unfit) and unfit[n]) else _FIELD.match(s.text)
-        label = tuple(tokenize(line["label"])) if line else ()
+        line = None if s.header or (n < len(unfit) and unfit[n]) else LABELLED.match(s.text)
+        label = tuple(tokenize(line["label"])) if line and len(line["label"].split()) <= 4 else ()
         if label and label[-1] == field[-1]:
             found.append((n, set(label) <= asked))
     strong = [n for n, whole in found if whole]

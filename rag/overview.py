@@ -16,7 +16,7 @@ import itertools
 import re
 from collections.abc import Sequence
 
-from rag.answering import LIST_ITEM, TABLE_RULE, Answer, Quote
+from rag.answering import LIST_ITEM, TABLE_RULE, Answer, Quote, file_name_words
 from rag.chunking import sentence_spans
 from rag.documents import Document
 from rag.formats.common import SECTION_PATH
@@ -43,10 +43,6 @@ TIED = 3
 the list of documents."""
 
 
-_SEPARATORS = re.compile(r"[_.-]")
-"""What a file name writes between its words: "stratus_service_contract.docx" is three words and a suffix."""
-
-
 def named_documents(question: str, listed: Sequence[tuple[str, str]]) -> list[str]:
     """The sources, of ``(source, title)`` pairs, whose title and file name write the most words of ``question``
     (apart from the words that ask for a summary): one, or up to :data:`TIED` that write as many; none when none
@@ -55,9 +51,7 @@ def named_documents(question: str, listed: Sequence[tuple[str, str]]) -> list[st
     if not wanted:
         return []
     # "stratus_service_contract.docx" is three words, not one
-    counts = [
-        (len(wanted & set(tokenize(f"{re.sub(r'[_.-]', ' ', source)} {title}"))), source) for source, title in listed
-    ]
+    counts = [(len(wanted & set(tokenize(f"{file_name_words(source)} {title}"))), source) for source, title in listed]
     best = max((n for n, _ in counts), default=0)
     named = [source for n, source in counts if n == best]
     return named if best and len(named) <= TIED else []

@@ -716,13 +716,9 @@ def offered_choice(sentence: str, question: str) -> tuple[int, int] | None:
     return found[0].span() if len({m.group().lower() for m in found}) == 1 else None
 
 
-_LABELLED = re.compile(r"\W*[A-Z][^:\n|]{0,40}:[ \t]+(?P<value>\S.*?)[ \t.]*$")
-"""A line that labels its value: "Valuation band: D"."""
-
-
 def _field_value(sentence: str, span: tuple[int, int] | None) -> tuple[int, int] | None:
     """The value of a line that labels it, when ``span`` is in the label ("D" of "Valuation band: D")."""
-    line = _LABELLED.match(sentence)
+    line = LABELLED.match(sentence)
     if span is None or line is None or span[0] >= line.start("value"):
         return span
     return line.span("value")
@@ -952,12 +948,13 @@ def _roll_call_names(sentence: str, question: str) -> tuple[int, int] | None:
     """The names a roll-call line lists (after its label), when ``question`` asks for them."""
     if roll_call(question, [sentence]) is None:
         return None
-    line = _LABELLED.fullmatch(sentence)
+    line = LABELLED.fullmatch(sentence)
     return line.span("value") if line else None
 
 
-_LABELLED = re.compile(r"\s*[A-Z][\w ]{0,30}:\s+(?P<value>\S.*?)[.;]?\s*$")
-"""A line of minutes or a form: "Present: Anna Schmidt (chair), Lotte Bakker, Jonas Weber."."""
+LABELLED = re.compile(r"\s*(?P<label>[A-Z][\w ]{0,30}):\s+(?P<value>\S.*?)[.;]?\s*$")
+"""A line of minutes or a form that labels its value: "Present: Anna Schmidt (chair), Lotte Bakker, Jonas Weber.",
+"Valuation band: D"."""
 _LISTED_NAME = re.compile(
     r"(?:and\s+)?[A-Z][\w'’.-]*(?:\s+(?:[A-Z][\w'’.-]*|van|von|de|der|den|da|di|du|la|le))*"
     r"(?:\s*\([^()]*\))?"
@@ -969,7 +966,7 @@ def _listed_names(sentence: str, span: tuple[int, int]) -> tuple[int, int] | Non
     """The whole list of names after a label ("Present: …", "Attendees: …") when ``span`` is one of them: to "Who
     was present?" the answer is every name listed, not the first. None for anything else: a name followed by a
     clause ("Absent: Maria Rossi, who sent her apologies.") is no list."""
-    line = _LABELLED.fullmatch(sentence)
+    line = LABELLED.fullmatch(sentence)
     if line is None or not (line.start("value") <= span[0] and span[1] <= line.end("value")):
         return None
     items = re.split(r"\s*,\s*|\s+and\s+", line["value"])

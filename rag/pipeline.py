@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -143,11 +143,9 @@ class Pipeline:
         self.last_report: IndexReport | None = None
         """What the latest :meth:`index` of this pipeline did (None before the first): the web chat shows its
         skipped files."""
-        self._acronym_cache: tuple[weakref.ref[Any], tuple[int, int], dict[str, str | None]] | None = None
-        """For the index's current content (the index object, weakly, and its chunk and document counts): each
-        acronym asked so far and the name the documents spell it out as."""
-        self._terms_cache: tuple[weakref.ref[Any], tuple[int, int], list[Definition]] | None = None
-        """For the index's current content, as for acronyms: the terms its documents define for their parties."""
+        self._scans: tuple[weakref.ref[Any], tuple[int, int], dict[str, Any]] | None = None
+        """What reading every document found, for the index's current content (the index object, weakly, and its
+        chunk and document counts): the name each acronym asked so far is spelled out as, the parties' terms."""
         self._pinned = threading.local()
         """The index one answer reads from start to end, per thread (see :meth:`_pinned_to`)."""
         self._skipped: dict[str, tuple[_FileState, DocumentError]] | None = None
@@ -802,19 +800,11 @@ class Pipeline:
         (on PostgreSQL that is a round trip)."""
 
         def lookup(acronym: str) -> str | None:
-            # The object itself, not its id(): a sync's new index may reuse the id of the one it replaced.
-            counts = (len(store), store.catalog(0).documents)
-            cache = self._acronym_cache
-            if cache is None or cache[0]() is not store or cache[1] != counts:
-                cache = self._acronym_cache = (weakref.ref(store), counts, {})
-            names = cache[2]
-            if acronym not in names:
-                name = None
-                if len(store) <= ACRONYM_SCAN_CHUNKS:
-                    texts = [store.document(source).text for source in store.sources()]
-                    name = None if is_written(acronym, texts) else spelled_out(acronym, texts)
-                names[acronym] = name
-            return names[acronym]
+            def spell() -> str | None:
+                texts = [store.document(source).text for source in store.sources()]
+                return None if is_written(acronym, texts) else spelled_out(acronym, texts)
+
+            return cast("str | None", self._scanned(store, f"acronym {acronym}", spell))
 
         return lookup
 
@@ -835,15 +825,23 @@ class Pipeline:
         (a capitalised word after its first); none above :data:`ACRONYM_SCAN_CHUNKS` chunks."""
         if not (always or asks_who_is(question) or re.search(r"\s[A-Z]", question.strip())):
             return []
+        found = self._scanned(
+            store, "terms", lambda: [d for source in store.sources() for d in definitions(store.document(source))]
+        )
+        return [d for d in found or [] if allowed is None or d.source in allowed]
+
+    def _scanned(self, store: SearchIndex, key: str, scan: Callable[[], Any]) -> Any:
+        """``scan()``'s result, read from every document once per index content and kept under ``key``; None
+        above :data:`ACRONYM_SCAN_CHUNKS` chunks. The index is asked for its size at each call (on PostgreSQL a
+        round trip: another replica may have synced it)."""
+        # The object itself, not its id(): a sync's new index may reuse the id of the one it replaced.
         counts = (len(store), store.catalog(0).documents)
-        cache = self._terms_cache
+        cache = self._scans
         if cache is None or cache[0]() is not store or cache[1] != counts:
-            found: list[Definition] = []
-            if counts[0] <= ACRONYM_SCAN_CHUNKS:
-                for source in store.sources():
-                    found.extend(definitions(store.document(source)))
-            cache = self._terms_cache = (weakref.ref(store), counts, found)
-        return [d for d in cache[2] if allowed is None or d.source in allowed]
+            cache = self._scans = (weakref.ref(store), counts, {})
+        if key not in cache[2]:
+            cache[2][key] = scan() if counts[0] <= ACRONYM_SCAN_CHUNKS else None
+        return cache[2][key]
 
     def _retrieve(
         self, query: str, query_vector: np.ndarray, top_k: int | None = None, where: Filter | None = None

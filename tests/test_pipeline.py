@@ -455,6 +455,14 @@ def test_index_prints_nothing_and_reports_the_skipped_files(tmp_path: Path, seed
     assert (out.stdout, out.stderr) == ("", "['binary.txt', 'empty.txt']")
 
 
+def assert_marks(pipeline: Pipeline, asked: list[tuple[str, str]]) -> None:
+    """Each question is answered with that key phrase, every quote verbatim."""
+    for question, phrase in asked:
+        answer = pipeline.answer(question)
+        assert answer.answered and answer.key_phrase == phrase, (question, answer.text)
+        assert_quotes_verbatim(pipeline, answer)
+
+
 def pipeline_on(tmp_path: Path, embedder: Embedder, files: dict[str, str | bytes]) -> Pipeline:
     """A pipeline over a documents folder of ``files`` (name -> text, or the bytes of a binary format)."""
     docs = tmp_path / "docs"
@@ -812,14 +820,14 @@ def test_how_much_a_bill_comes_to_is_its_total(tmp_path: Path, embedder) -> None
     electricity bill for October to December 2024?" the billing period's 92 days."""
     files = {"water-2025-05.txt": WATER_BILL, "electricity-2025-01.md": ELECTRICITY_BILL}
     pipeline = pipeline_on(tmp_path, embedder, files)
-    for question, phrase in [
-        ("How much is the water bill?", "£334.75"),
-        ("How much was the electricity bill for October to December 2024?", "£362.12"),
-        ("How much is the standing charge on the water bill?", "£17.38"),  # a charge it names: not the total
-    ]:
-        answer = pipeline.answer(question)
-        assert answer.answered and answer.key_phrase == phrase, (question, answer.text)
-        assert_quotes_verbatim(pipeline, answer)
+    assert_marks(
+        pipeline,
+        [
+            ("How much is the water bill?", "£334.75"),
+            ("How much was the electricity bill for October to December 2024?", "£362.12"),
+            ("How much is the standing charge on the water bill?", "£17.38"),  # a charge it names: not the total
+        ],
+    )
 
 
 def test_the_document_a_question_names_answers_for_a_code_or_a_number(tmp_path: Path, embedder) -> None:
@@ -952,13 +960,13 @@ def test_a_name_right_after_the_role_asked_answers(tmp_path: Path, embedder) -> 
     refused: "Our electrician, Callum Price, will …" scored low, and "Could you feed our cat, Miso, …?" was never a
     candidate (a sentence that ends in a question mark asks; a letter's request says what it asks for)."""
     pipeline = pipeline_on(tmp_path, embedder, {"note_from_priya.txt": PRIYA_NOTE, "builder.txt": BUILDER_MAIL})
-    for question, phrase in [
-        ("Who is the electrician on the kitchen job?", "Callum Price"),
-        ("What is the name of Priya's cat?", "Miso"),
-    ]:
-        answer = pipeline.answer(question)
-        assert answer.answered and answer.key_phrase == phrase, (question, answer.text)
-        assert_quotes_verbatim(pipeline, answer)
+    assert_marks(
+        pipeline,
+        [
+            ("Who is the electrician on the kitchen job?", "Callum Price"),
+            ("What is the name of Priya's cat?", "Miso"),
+        ],
+    )
 
 
 def test_the_newest_of_a_series_answers_for_now_and_a_revision_replaces_its_original(tmp_path: Path, embedder) -> None:
@@ -1037,13 +1045,13 @@ def test_a_row_answers_with_its_value_or_the_option_it_writes(tmp_path: Path, em
         "|---|---|---|\n| 1 January 2025 | 42,389 | Actual |\n| 31 March 2025 | 43,611 | Estimated |\n",
     }
     pipeline = pipeline_on(tmp_path, embedder, files)
-    for question, phrase in [
-        ("How much VAT is on the kitchen quote?", "£2,720.00"),
-        ("Was the March 2025 electricity meter reading actual or estimated?", "Estimated"),
-    ]:
-        answer = pipeline.answer(question)
-        assert answer.answered and answer.key_phrase == phrase, (question, answer.text)
-        assert_quotes_verbatim(pipeline, answer)
+    assert_marks(
+        pipeline,
+        [
+            ("How much VAT is on the kitchen quote?", "£2,720.00"),
+            ("Was the March 2025 electricity meter reading actual or estimated?", "Estimated"),
+        ],
+    )
 
 
 COUNCIL_TAX = (
@@ -1065,13 +1073,13 @@ def test_a_field_a_form_labels_answers(tmp_path: Path, embedder) -> None:
     )
     files = {"council_tax_bill_2025-26.txt": COUNCIL_TAX, "mortgage.txt": mortgage}
     pipeline = pipeline_on(tmp_path, embedder, files)
-    for question, phrase in [
-        ("What council tax band is the house in?", "D"),
-        ("What is the account reference?", "5001238847"),
-    ]:
-        answer = pipeline.answer(question)
-        assert answer.answered and answer.key_phrase == phrase, (question, answer.text)
-        assert_quotes_verbatim(pipeline, answer)
+    assert_marks(
+        pipeline,
+        [
+            ("What council tax band is the house in?", "D"),
+            ("What is the account reference?", "5001238847"),
+        ],
+    )
     default = pipeline.answer("What can the lender do if we miss three payments?")  # no field asked (a review)
     assert default.answered and default.quotes[0].text.startswith("10.1"), default.text
 
