@@ -44,6 +44,7 @@ from rag.phrases import (
     offered_choice,
     question_type,
     roll_call,
+    task_of,
 )
 from rag.reader import SpanReader, TokenScores, cells_of, linear_row
 from rag.retrieval import Passage
@@ -1238,6 +1239,10 @@ class ExtractiveAnswerer:
             ],
             dtype=bool,
         )
+        # "What does Grace Liu have to do?": her row of the minutes' actions, when one is read, not her budget line
+        tasks = [task_of(question, s.text, s.header.rpartition("\n")[2]) for _, _, s in top]
+        if any(tasks):
+            unfit |= np.asarray([task is None for task in tasks], dtype=bool)
         # "How do I reset the router?": in the section that answers, what to do ("…, press and hold the RESET button
         # …"), not what follows from it ("The router restarts with factory settings")
         unfit |= not_what_to_do(question, [s for _, _, s in top])
@@ -1313,6 +1318,8 @@ class ExtractiveAnswerer:
         if best.header:  # of a Total row, "total" names the row: the column is the other one named, else Total's
             column = asked_column(best.text, header, _TOTAL_WORD.sub(" ", question) if totals else question)
             column = column or (_cell_named(best.text, header, "total") if totals else None)
+        task = task_of(question, best.text, header)  # "Write the test plan for the public beta", all of it
+        first_span = task or first_span
         if offered_choice(best.text, question):
             column = None  # "Was it actual or estimated?": the one it writes, not the Reading column
         if column and not (first_span and column[0] <= first_span[0] and first_span[1] <= column[1]):

@@ -521,10 +521,13 @@ _NUMBER = re.compile(
 )
 _FOR_A_PRICE = re.compile(
     r"^\W*(?:how\s+much\s+(?:does|did|do|will|would)\b.*\bcost\W*$|what\s+(?:does|did|do|will|would)\b.*\bcost\W*$"
-    r"|(?:what|how\s+much)\s+(?:is|was|are|were)\s+the\s+(?:\w+\s+)?(?:price|cost|fee|fare)s?\b)",
+    r"|(?:what|how\s+much)\s+(?:is|was|are|were)\s+the\s+(?:\w+\s+)?(?:price|cost|fee|fare|rent)s?\b)",
     re.I,
 )
 """A question for a price: "What does the MeshPoint MP-1 cost?", "What is the price of …?"."""
+_NUMBER_OF_A_NAME = re.compile(r"\s+[A-Z][a-z]+")
+"""What follows a number that is part of a name or a date, not an amount: " Harbour" of "27 Harbour Street",
+" May" of "31 May"."""
 
 
 _A_CHANGE_OF = re.compile(
@@ -551,6 +554,8 @@ def lacks_the_figure(question: str, sentence: str, scores: TokenScores | None) -
     span = reader_phrase(sentence, scores)
     if span is None:
         return False
+    if price and sentence[span[0] : span[1]].isdigit() and _NUMBER_OF_A_NAME.match(sentence, span[1]):
+        return True  # "27" of "27 Harbour Street" is no rent
     return not _NUMBER.search(sentence, span[0], span[1]) or bool(_A_CHANGE_OF.search(sentence, 0, span[0]))
 
 
@@ -641,6 +646,31 @@ def money_for_a_count(question: str, sentence: str, scores: TokenScores | None) 
         return False
     text = sentence[span[0] : span[1]]
     return bool(_IS_MONEY.search(text) or _PAID.search(text) or _PAID_AFTER.match(sentence, span[1]))
+
+
+_ASKS_TASK = re.compile(
+    r"^\W*(?i:what\s+(?:does|do|did|must|should|will|is|are))\s+(?P<who>[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,3})\s+"
+    r"(?i:(?:(?:have|has|need|needs|got|going|supposed)\s+to\s+)?(?:do|be\s+doing))\W*$"
+)
+"""A question for what someone named has to do: "What does Grace Liu have to do?"."""
+_TASK_COLUMN = re.compile(r"(?:actions?|action\s+items?|tasks?|to[- ]?dos?|activit(?:y|ies)|deliverables?)", re.I)
+"""The header of a table's column of things to do: "Action", "Task", "To do"."""
+
+
+def task_of(question: str, row: str, header: str) -> tuple[int, int] | None:
+    """The cell of a table ``row`` under a column of things to do (Action, Task) when the question asks what
+    someone has to do and another cell of the row names them: "Write the test plan for the public beta" of
+    "Write the test plan … | Grace Liu | 9 May 2025" to "What does Grace Liu have to do?". None otherwise."""
+    asked = _ASKS_TASK.match(question)
+    if asked is None or not header:
+        return None
+    heads, values = cells_of(header), cells_of(row)
+    if len(heads) != len(values):
+        return None
+    who = set(tokenize(asked["who"]))
+    if not any(who <= set(tokenize(row[a:b])) for a, b in values):
+        return None
+    return next((v for h, v in zip(heads, values, strict=True) if _TASK_COLUMN.fullmatch(header[h[0] : h[1]])), None)
 
 
 def named_columns(header: str, question: str) -> dict[int, list[str]]:

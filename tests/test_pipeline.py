@@ -1054,6 +1054,34 @@ def test_a_row_answers_with_its_value_or_the_option_it_writes(tmp_path: Path, em
     )
 
 
+def test_what_someone_has_to_do_is_their_action_row_and_a_house_number_is_no_rent(tmp_path: Path, embedder) -> None:
+    """Found by a trial: "What does Grace Liu have to do?" marked her budget line's role ("QA analyst"), not her
+    row of the minutes' action items; "What is the monthly rent at Harbour Street?" marked the "27" of "27 Harbour
+    Street" where no rent is written."""
+    files = {
+        "steering-minutes.md": "# Steering group minutes\n\nGrace Liu will join the project as QA analyst from 14 "
+        "April.\n\n## Action items\n\n| Action | Owner | Due |\n|---|---|---|\n| Write the test plan for the "
+        "public beta | Grace Liu | 9 May 2025 |\n| Book a venue for the launch event | Tom Reyes | 2 May 2025 |\n",
+        "budget.md": "# Project budget\n\n## Staffing\n\n| Role | Name | Days | Cost |\n|---|---|---|---|\n"
+        "| QA analyst | Grace Liu | 132 | £55,440 |\n| ML engineer | Tom Reyes | 220 | £132,000 |\n",
+        "office-move.eml": "From: Maria Lindqvist <maria@example.com>\nTo: All Staff <staff@example.com>\nSubject: "
+        "Office move to Harbour Street\nDate: Mon, 3 Mar 2025 09:12:00 +0000\n\nHi all,\n\nOur lease at 14 King's "
+        "Road ends on 31 May 2025, and we have agreed terms for a new office on Level 4 of 27 Harbour Street, "
+        "Bristol.\n\nI propose that we move on Friday 16 May 2025.\n",
+    }
+    pipeline = pipeline_on(tmp_path, embedder, files)
+    assert_marks(
+        pipeline,
+        [
+            ("What does Grace Liu have to do?", "Write the test plan for the public beta"),
+            ("What does Tom Reyes need to do?", "Book a venue for the launch event"),
+            ("What is Grace Liu's role?", "QA analyst"),
+        ],
+    )
+    rent = pipeline.answer("What is the monthly rent at Harbour Street?")
+    assert not rent.answered and not rent.quotes, rent.text
+
+
 COUNCIL_TAX = (
     "BROOKFIELD DISTRICT COUNCIL\nCouncil Tax Bill 2025/26\nDate of issue: 10 March 2025\nAccount reference: "
     "5001238847\nProperty: 14 Alder Close, Brookfield BR4 7NE\nValuation band: D\nCharge period: 1 April 2025 to 31 "
