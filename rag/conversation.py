@@ -524,3 +524,124 @@ def resolve_follow_up(question: str, history: Sequence[Message] | None = None) -
             place = _place(turn)
         previous = resolved or turn
     return resolved
+
+
+_PREPOSITIONS = frozenset("of in on at for from to".split())
+_ADVERBS = frozenset("still also already currently really actually ever now yet always never usually".split())
+_OPENS_YES_NO = frozenset("is are was were".split())
+_IT_OR_THEY = {"it": "", "its": "'s", "they": "", "them": "", "their": "'s"}
+"""The pronouns a guessed thing may stand for: *they* too, for a hotel or an insurer ("What's their phone number?")."""
+_WORD = re.compile(r"[\w'’&.-]*\w")
+_A_THING = re.compile(r"\b(?:the|a|an)\s+\w+", re.I)
+_ONES = re.compile(r"^\s*(?:and|what about|how about)\s+(?:the\s+)?(?P<kind>[a-z][\w-]*)\s+ones\s*\??\s*$", re.I)
+"""An ellipsis of the same things of another kind: "And failed ones?"."""
+
+
+def _participle(word: str) -> bool:
+    """A word that ends a noun phrase as a passive verb does ("backed", "included"), not "speed" or "bed"."""
+    return len(word) > 4 and word.endswith("ed") and not word.endswith("eed")
+
+
+def _antecedent(question: str) -> str | None:
+    """What an earlier question that is not "What is X?" asks about, for a pronoun after it to stand for: a name
+    before anything else it names and before any *of*, *in*, *on*, … ("F2" of "What does F2 mean on the
+    boiler?"); else its first noun phrase with a determiner and up to two phrases of *of*, *in*, *on*, … after it
+    ("the excess on the hire car", "the address of our hotel in Lisbon"); the bare noun a yes-no question opens
+    with ("breakfast" of "Is breakfast included in Porto?"); or the thing a which- or what-question asks for
+    ("the flight" of "What flight are we taking to Madrid?"). None when it has none."""
+    body = question.strip().rstrip("?.! ")
+    tokens = list(_WORD.finditer(body))
+    words = [t.group().lower() for t in tokens]
+
+    def phrase_end(at: int) -> int:
+        end = at
+        while end < len(tokens) and end - at < 4 and words[end] not in _NOT_IN_A_NAME | _DETERMINER | _ADVERBS:
+            if end > at and (_participle(words[end]) or body[tokens[end - 1].end() : tokens[end].start()].strip()):
+                break  # "the reparations loan backed by …"; a comma ends it too
+            end += 1
+        return end
+
+    start = next((i for i, w in enumerate(words) if i > 0 and w in _DETERMINER and w not in ("a", "an")), None)
+    linked = next((i for i, w in enumerate(words) if w in _PREPOSITIONS), len(words))
+    named = [i for i in range(1, min(linked, start or linked)) if _names(f"_ {tokens[i].group()}")]
+    if named:  # "What does F2 mean on the boiler?": F2, what the question is about, not where
+        last = named[0]
+        while last + 1 in named:
+            last += 1
+        return body[tokens[named[0]].start() : tokens[last].end()]
+    if start is not None:
+        end = phrase_end(start + 1)
+    elif len(words) > 2 and words[0] in _OPENS_YES_NO and words[1] not in _NOT_IN_A_NAME:
+        start, end = 1, phrase_end(1)  # "Is breakfast included in Porto?": "breakfast"
+    elif len(words) > 2 and words[0] in ("what", "which") and words[1] not in _NOT_IN_A_NAME:
+        end = phrase_end(1)  # "What flight are we taking …?": "the flight"
+        return f"the {body[tokens[1].start() : tokens[end - 1].end()]}" if end > 1 else None
+    else:
+        return None
+    if end <= start + (words[start] in _DETERMINER):
+        return None
+    for _ in range(2):  # "the address" "of our hotel" "in Lisbon"
+        if end + 1 >= len(tokens) or words[end] not in _PREPOSITIONS:
+            break
+        at = end + 1 + (words[end + 1] in _DETERMINER)
+        further = phrase_end(at)
+        if further == at:
+            break
+        end = further
+    return body[tokens[start].start() : tokens[end - 1].end()]
+
+
+def guess_follow_up(question: str, history: Sequence[Message] | None = None) -> str | None:
+    """A follow-up that :func:`resolve_follow_up` leaves alone, with its *it* or *they* taken to stand for what
+    the question before asked about (:func:`_antecedent`): "Can I reduce it?" after "How much is the excess on
+    the hire car?" -> "Can I reduce the excess on the hire car?"; "What's their phone number?" after "What's the
+    address of our hotel in Lisbon?" -> "What's our hotel in Lisbon's phone number?"; or the same things of
+    another kind ("And failed ones?" after "How long are completed jobs kept?"), or the other of a pair ("And
+    check-out?" after "… check in at the hotel?"). A guess: it is what the answer is read against, while the
+    search still uses the turns it leans on (:func:`standalone_question`). None when there is nothing to guess
+    with. (A bare "What's the address?" is not asked "of the fado dinner": the restaurant's "Address: …" line
+    does not write the dinner, its booking sentence does.)"""
+    turns = user_turns(history)
+    if not turns or not is_follow_up(question, turns[-1]) or resolve_follow_up(question, history):
+        return None
+    previous = _understood(history or []) or turns[-1]
+    asked = question.strip()
+    ones = _ONES.match(asked)
+    if ones:  # "And failed ones?" after "How long are completed jobs kept?"
+        pair = re.search(
+            r"\b(?!(?:the|our|my|your|their|this|that|these|those|are|were|is|was|do|does|did|many|much)\b)"
+            r"([a-z][\w-]*)\s+([a-z][\w-]*s)\b",
+            previous,
+        )
+        if pair is None:
+            return None
+        return f"{previous[: pair.start(1)]}{ones['kind']}{previous[pair.end(1) :]}"
+    swap = _SWAP.match(asked)
+    pair = (
+        re.fullmatch(r"(?:the\s+)?(?P<first>[a-z]+)-(?P<second>[a-z]+)", swap["topic"].strip(), re.I) if swap else None
+    )
+    if pair:  # "And check-out?" after "From what time can we check in at the hotel?"
+        alike = re.search(rf"\b{pair['first']}[\s-]+(?!{pair['second']}\b)[a-z]+\b", previous, re.I)
+        if alike:
+            return f"{previous[: alike.start()]}{pair['first']} {pair['second']}{previous[alike.end() :]}"
+    topic = _topic(previous)
+    thing = topic[0] if topic and topic[1] != "person" else _antecedent(previous)
+    if not thing:
+        return None
+    found = _pronouns(question)
+    if not found:
+        return None
+    first = _PRONOUN.search(asked)
+    before = asked[: first.start()] if first else asked  # "What is the fund and how big is it?": its own thing
+    if any(word not in _IT_OR_THEY for word in found) or _EXPLETIVE.search(asked) or _A_THING.search(before):
+        return None
+    owner = thing.split(" of ", 1)[1] if " of " in thing else thing  # "their phone number": the hotel's
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group().isupper() and len(match.group()) > 1:
+            return match.group()
+        ending = _IT_OR_THEY[match.group().lower()]
+        text = (owner + ("'" if owner.endswith("s") else "'s")) if ending else thing
+        return text[0].upper() + text[1:] if match.start() == len(asked) - len(asked.lstrip()) else text
+
+    return _PRONOUN.sub(replace, asked)

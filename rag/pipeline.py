@@ -33,7 +33,7 @@ from rag.answering import (
     question_names,
 )
 from rag.chunking import CHUNKER_VERSION, Chunk, chunk_document, sentence_spans
-from rag.conversation import Message, resolve_follow_up, standalone_question
+from rag.conversation import Message, guess_follow_up, resolve_follow_up, standalone_question
 from rag.documents import LOADER_VERSIONS, OCR_LOADERS, Document, iter_files, load_file
 from rag.embedding import Embedder
 from rag.errors import DocumentError, DocumentsFolderError, IndexStoreError, QuestionError
@@ -769,6 +769,8 @@ class Pipeline:
             return Answer(question, CANNOT_SUMMARISE.format(titles=titles), False, query=question)
         resolved = resolve_follow_up(question, history)
         query = resolved or standalone_question(question, history)
+        # a follow-up not surely resolved is searched with the turns it leans on, and read as best guessed
+        resolved = resolved or guess_follow_up(question, history)
         lookup = self._spelled_out(store)  # "Who is the CISO?" of documents that write "Chief Information …"
         understood = expand(resolved or question, lookup)
         resolved = understood if understood != (resolved or question) else resolved
