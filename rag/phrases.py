@@ -655,22 +655,43 @@ _ASKS_TASK = re.compile(
 """A question for what someone named has to do: "What does Grace Liu have to do?"."""
 _TASK_COLUMN = re.compile(r"(?:actions?|action\s+items?|tasks?|to[- ]?dos?|activit(?:y|ies)|deliverables?)", re.I)
 """The header of a table's column of things to do: "Action", "Task", "To do"."""
+_ASKS_WHAT_TO_DO = re.compile(
+    r"^\W*(?:what\s+(?:should|do|must|can|shall)\s+(?:I|we|you)\s+do|how\s+(?:do|can|should)\s+(?:I|we|you)\s+"
+    r"(?:fix|solve|clear|resolve))\b",
+    re.I,
+)
+"""A question for what to do about something: "What should I do about F2?"."""
+_REMEDY_COLUMN = re.compile(
+    r"(?:what\s+to\s+do|what\s+you\s+should\s+do|remed(?:y|ies)|solutions?|fix|resolution|action\s+to\s+take)", re.I
+)
+"""The header of a table's column of what to do about each row: "What to do", "Remedy", "Solution"."""
 
 
 def task_of(question: str, row: str, header: str) -> tuple[int, int] | None:
-    """The cell of a table ``row`` under a column of things to do (Action, Task) when the question asks what
-    someone has to do and another cell of the row names them: "Write the test plan for the public beta" of
-    "Write the test plan … | Grace Liu | 9 May 2025" to "What does Grace Liu have to do?". None otherwise."""
-    asked = _ASKS_TASK.match(question)
-    if asked is None or not header:
+    """The cell of a table ``row`` under a column of things to do when the question asks what someone has to do
+    and another cell of the row names them ("Write the test plan for the public beta" of "Write the test plan …
+    | Grace Liu | 9 May 2025" to "What does Grace Liu have to do?"), or asks what to do about what the row's first
+    cell names ("Check that the gas supply is on …" of "F2 | Flame loss | Check that …" under "Code | Meaning |
+    What to do", to "What should I do about F2?"). None otherwise."""
+    if not header:
         return None
     heads, values = cells_of(header), cells_of(row)
-    if len(heads) != len(values):
+    if len(heads) != len(values) or not values:
         return None
-    who = set(tokenize(asked["who"]))
-    if not any(who <= set(tokenize(row[a:b])) for a, b in values):
+    asked = _ASKS_TASK.match(question)
+    if asked:
+        who = set(tokenize(asked["who"]))
+        if not any(who <= set(tokenize(row[a:b])) for a, b in values):
+            return None
+        column = _TASK_COLUMN
+    elif _ASKS_WHAT_TO_DO.match(question):
+        key = set(tokenize(row[values[0][0] : values[0][1]]))
+        if not key or not key <= set(tokenize(question)):
+            return None
+        column = _REMEDY_COLUMN
+    else:
         return None
-    return next((v for h, v in zip(heads, values, strict=True) if _TASK_COLUMN.fullmatch(header[h[0] : h[1]])), None)
+    return next((v for h, v in zip(heads, values, strict=True) if column.fullmatch(header[h[0] : h[1]])), None)
 
 
 def named_columns(header: str, question: str) -> dict[int, list[str]]:

@@ -1056,14 +1056,17 @@ def test_a_row_answers_with_its_value_or_the_option_it_writes(tmp_path: Path, em
 
 def test_what_someone_has_to_do_is_their_action_row_and_a_house_number_is_no_rent(tmp_path: Path, embedder) -> None:
     """Found by a trial: "What does Grace Liu have to do?" marked her budget line's role ("QA analyst"), not her
-    row of the minutes' action items; "What is the monthly rent at Harbour Street?" marked the "27" of "27 Harbour
-    Street" where no rent is written."""
+    row of the minutes' action items ("What should I do about F2?": the fault's What to do cell, all of it); "What
+    is the monthly rent at Harbour Street?" marked the "27" of "27 Harbour Street" where no rent is written."""
     files = {
         "steering-minutes.md": "# Steering group minutes\n\nGrace Liu will join the project as QA analyst from 14 "
         "April.\n\n## Action items\n\n| Action | Owner | Due |\n|---|---|---|\n| Write the test plan for the "
         "public beta | Grace Liu | 9 May 2025 |\n| Book a venue for the launch event | Tom Reyes | 2 May 2025 |\n",
         "budget.md": "# Project budget\n\n## Staffing\n\n| Role | Name | Days | Cost |\n|---|---|---|---|\n"
         "| QA analyst | Grace Liu | 132 | £55,440 |\n| ML engineer | Tom Reyes | 220 | £132,000 |\n",
+        "boiler-manual.md": "# Boiler manual\n\n## Fault codes\n\n| Code | Meaning | What to do |\n|---|---|---|\n"
+        "| F1 | Low water pressure | Top up the pressure to 1.5 bar, then press Reset. |\n| F2 | Flame loss | "
+        "Check that the gas supply is on, then press Reset. |\n",
         "office-move.eml": "From: Maria Lindqvist <maria@example.com>\nTo: All Staff <staff@example.com>\nSubject: "
         "Office move to Harbour Street\nDate: Mon, 3 Mar 2025 09:12:00 +0000\n\nHi all,\n\nOur lease at 14 King's "
         "Road ends on 31 May 2025, and we have agreed terms for a new office on Level 4 of 27 Harbour Street, "
@@ -1074,6 +1077,7 @@ def test_what_someone_has_to_do_is_their_action_row_and_a_house_number_is_no_ren
         pipeline,
         [
             ("What does Grace Liu have to do?", "Write the test plan for the public beta"),
+            ("What should I do about F2?", "Check that the gas supply is on, then press Reset."),
             ("What does Tom Reyes need to do?", "Book a venue for the launch event"),
             ("What is Grace Liu's role?", "QA analyst"),
         ],
