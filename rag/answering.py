@@ -433,6 +433,20 @@ _STEPS = re.compile(
 """A question that asks how to do something: "How do I descale the machine?", "What are the steps to …?"."""
 
 
+def emphasised(text: str, span: tuple[int, int]) -> str:
+    """``text`` with ``span`` in Markdown bold, around the whole of an inline code span it cuts into ("**`--delay`**",
+    not "`**--delay`**", which shows the asterisks), and left as it is when the text has it in bold already
+    ("**Does Tidemill retry jobs?**")."""
+    start, end = span
+    if text.count("`", 0, start) % 2:
+        start = text.rfind("`", 0, start)
+    if text.count("`", 0, end) % 2 and text.find("`", end) >= 0:
+        end = text.find("`", end) + 1
+    if text[max(start - 2, 0) : start] == "**" and text[end : end + 2] == "**":
+        return text
+    return f"{text[:start]}**{text[start:end]}**{text[end:]}"
+
+
 def file_name_words(name: str) -> str:
     """A file name with its words apart: "stratus_service_contract.docx" -> "stratus service contract docx" (the
     tokenizer's words hold "_")."""
@@ -1393,7 +1407,7 @@ class ExtractiveAnswerer:
                 continue
             text = candidate.text
             if span and (n == 1 or itemised):  # one answer in bold (further quotes write it: highlighted there),
-                text = f"{text[: span[0]]}**{text[span[0] : span[1]]}**{text[span[1] :]}"  # or each item listed
+                text = emphasised(text, span)  # or each item listed
             parts.append(f"{text} [{n}]")
         related = [self._quote(c, s, None) for s, c in others]
         notes: list[str] = []

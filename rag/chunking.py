@@ -31,7 +31,7 @@ _WRAP_MIN = 40
 hard-wrapped line of one sentence (e-mails, plain-text books, PDF text), not a headline or a list item."""
 _ENDS_LINE = frozenset(".!?…:;\"'”’)]|")
 
-CHUNKER_VERSION = 7
+CHUNKER_VERSION = 8
 """Recorded in the index manifest: bump it when a change to this module changes the chunks it makes, so
 indexes chunked by the old code are rebuilt."""
 
@@ -59,8 +59,8 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     """(start, end) of every sentence in ``text[start:end]``, whitespace trimmed, as offsets into ``text``.
 
     Line breaks end a sentence (headlines, list items, paragraphs) unless the line was hard-wrapped inside one
-    (a long line without closing punctuation, followed by one starting in lower case); full stops after common
-    abbreviations, initials and inside numbers do not.
+    (a long line without closing punctuation, followed by one starting, perhaps indented, in lower case or with
+    inline code); full stops after common abbreviations, initials and inside numbers do not.
     """
     end = len(text) if end is None else end
     spans: list[tuple[int, int]] = []
@@ -69,8 +69,10 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
         stop = match.end()
         if match.group() == "\n":
             line = text[text.rfind("\n", 0, match.start()) + 1 : match.start()].rstrip()
-            if len(line) >= _WRAP_MIN and line[-1] not in _ENDS_LINE and text[stop : stop + 1].islower():
-                continue  # a hard-wrapped line: the sentence goes on
+            following = text[stop : stop + 40].lstrip(" \t")[:1]
+            if len(line) >= _WRAP_MIN and line[-1] not in _ENDS_LINE and (following.islower() or following == "`"):
+                continue  # a hard-wrapped line: the sentence goes on (on an indented line of a list item, or at
+                # inline code: "… the `--config` flag, the\n`TIDEMILL_CONFIG` environment variable, …")
         else:
             line_start = text.rfind("\n", 0, match.start()) + 1
             line_end = text.find("\n", match.end())

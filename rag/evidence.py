@@ -124,8 +124,8 @@ ROWS_READ = 10
 :meth:`EvidenceScorer.read_rows`)."""
 _BLANK_LINE = re.compile(r"[ \t]*\r?\n[ \t]*\r?\n")
 """A blank line after a sentence: what sets a document's headline apart from its text."""
-_ASKS = re.compile(r"^(?!\W*(?:could|can|would|will)\s+you\b|\W*shall\s+we\b).*\?\s*$", re.IGNORECASE | re.DOTALL)
-"""A sentence that ends in a question mark: it asks, it does not state (an FAQ's "Q: …?" line is never the
+_ASKS = re.compile(r"^(?!\W*(?:could|can|would|will)\s+you\b|\W*shall\s+we\b).*\?[\s*_]*$", re.IGNORECASE | re.DOTALL)
+"""A sentence that ends in a question mark: it asks, it does not state (an FAQ's "Q: …?" or "**…?**" line is never the
 answer; the "A: …" line after it is, read with the question as its context). Not a request or a proposal of a
 letter, which says what it asks for: "Could you feed our cat, Miso, once a day …?", "Shall we split it 50/50, so
 £340 each?"."""

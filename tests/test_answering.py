@@ -15,6 +15,7 @@ from rag.answering import (
     answer_confidence,
     contradicts,
     decide,
+    emphasised,
     phrase_in,
     question_names,
     row_is_about_another,
@@ -57,6 +58,16 @@ def char_scores(
     offsets, flat = np.arange(len(sentence)), np.zeros(len(sentence))
     start, end = flat if start is None else start, flat if end is None else end
     return TokenScores(offsets, offsets + 1, start, end, margin, best, cells)
+
+
+def test_the_key_phrase_is_bolded_around_inline_code_and_never_inside_bold() -> None:
+    """Found by a trial of software docs: "`**TIDEMILL_LOG_LEVEL**`" showed its asterisks inside the code span, and
+    a bold FAQ line got bold inside bold."""
+    text = "Set `TIDEMILL_LOG_LEVEL` to `debug` for more output."
+    assert emphasised(text, (5, 22)) == "Set **`TIDEMILL_LOG_LEVEL`** to `debug` for more output."
+    assert emphasised(text, (4, 23)) == "Set **`TIDEMILL_LOG_LEVEL`** to `debug` for more output."
+    assert emphasised(text, (45, 51)) == "Set `TIDEMILL_LOG_LEVEL` to `debug` for more **output**."
+    assert emphasised("**Is it free?** Yes.", (2, 13)) == "**Is it free?** Yes."
 
 
 def test_question_types_follow_the_wording() -> None:
@@ -411,7 +422,8 @@ def test_a_further_quote_writes_the_answer_only_if_it_writes_the_phrase_whole() 
         ("What is the unit for cold storage?", "pallet per week"),
         ("Which storage has a minimum term of 8 weeks?", None),  # the term is the condition, not what is asked
         ("Which service costs 14.2?", None),  # the first column names the row: left to the reader
-        ("How much does cold storage cost?", None),  # no column named
+        ("How much does cold storage cost?", "14.2"),  # a cost is a price (the answerer's words alike)
+        ("How long must I keep cold storage?", None),  # no column named
     ],
 )
 def test_the_column_a_question_names_is_the_cell_asked_for(question: str, cell: str | None) -> None:
@@ -799,16 +811,27 @@ def test_a_question_for_the_size_of_a_change_gets_the_change(
 
 def test_a_column_is_not_the_answer_to_a_question_for_a_place_or_to_an_amount_it_does_not_hold() -> None:
     """Found by a review: "Where is the event on 12 May?" gave the Event cell; "How much does cold storage cost
-    per unit?" the Unit cell's "pallet per week"."""
+    per unit?" the Unit cell's "pallet per week" (its Price cell, named "cost", is the answer)."""
     assert (
         asked_column("12 May | Board meeting | Hamburg", "Date | Event | Location", "Where is the event on 12 May?")
         is None
     )
     row = "Cold storage | pallet per week | 14.2 | 8 weeks"
+    span = asked_column(row, "Service | Unit | Price (EUR) | Minimum term", "How much does cold storage cost per unit?")
+    assert span is not None and row[span[0] : span[1]] == "14.2"
     assert (
-        asked_column(row, "Service | Unit | Price (EUR) | Minimum term", "How much does cold storage cost per unit?")
-        is None
+        asked_column(row, "Service | Unit | Minimum term | Notes", "How much does cold storage cost per unit?") is None
     )
+
+
+def test_a_column_is_named_in_the_words_a_reader_uses_for_it() -> None:
+    """Found by a trial of software docs: "Which env var sets the log level?" was refused, its row's
+    "Environment variable" column unnamed."""
+    row = "| `log.level` | `info` | `TIDEMILL_LOG_LEVEL` | One of `debug`, `info` |"
+    span = asked_column(
+        row, "| Option | Default | Environment variable | Meaning |", "Which env var sets the log level?"
+    )
+    assert span is not None and row[span[0] : span[1]] == "`TIDEMILL_LOG_LEVEL`"
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,26 @@ def test_initials_and_titles_do_not_end_a_sentence() -> None:
     ]
 
 
+def test_a_wrapped_line_of_a_list_item_or_at_inline_code_goes_on_with_its_sentence() -> None:
+    """Found by a trial of software docs: "… waits up to\n`--shutdown-grace` (default 30s) …" was cut before the
+    inline code (the answer), and a list item's indented second line was a sentence of its own."""
+    text = (
+        "The worker stops taking jobs on `SIGTERM` and waits up to\n"
+        "`--shutdown-grace` (default 30s) for running jobs.\n"
+        "- The variable `DB_URL` was renamed to `DATABASE_URL`. The old name is still read,\n"
+        "  with a warning, until 3.3, when it will be removed.\n"
+        "- Short item\n"
+        "  - a sub-item stays apart"
+    )
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "The worker stops taking jobs on `SIGTERM` and waits up to\n`--shutdown-grace` (default 30s) for running jobs.",
+        "- The variable `DB_URL` was renamed to `DATABASE_URL`.",
+        "The old name is still read,\n  with a warning, until 3.3, when it will be removed.",
+        "- Short item",
+        "- a sub-item stays apart",
+    ]
+
+
 def test_a_sentence_hard_wrapped_over_lines_stays_one_sentence() -> None:
     text = (
         "Harbour news\n"

@@ -519,16 +519,24 @@ def test_an_faq_is_answered_by_its_answer_lines_not_by_the_question_copied(tmp_p
         "Q: What is the warranty period?\nA: All Nimbusfold furniture carries a five-year warranty.\n\n"
         "Q: Can I return a product?\nA: Unused products can be returned within 45 days of delivery.\n"
     )
-    pipeline = pipeline_on(tmp_path, embedder, {"faq.txt": faq})
+    # a Markdown FAQ writes its questions in bold (found by a trial of software docs: "**Does Tidemill guarantee
+    # exactly-once delivery?**" was quoted as its own answer, with the highlight nested in its bold)
+    markdown = (
+        "# Tidemill FAQ\n\n**Does Tidemill guarantee exactly-once delivery?**\n\nNo. Delivery is at least once: "
+        "a job may run twice if a worker dies before it acknowledges it.\n\n**Can a job be delayed?**\n\nYes: "
+        "set `run_at`, or pass `--delay` to `tidemill enqueue`.\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"faq.txt": faq, "faq.md": markdown})
     for question, fact in [
         ("How much weight can the Stratus chair hold?", "140 kg"),
         ("What is the warranty period?", "five-year warranty"),
         ("Can I return a product?", "45 days"),
+        ("Does Tidemill guarantee exactly-once delivery?", "at least once"),
     ]:
         answer = pipeline.answer(question)
-        assert answer.answered and answer.quotes[0].text.startswith("A: "), (question, answer.text)
+        assert answer.answered and answer.quotes[0].text.startswith(("A: ", "No.")), (question, answer.text)
         assert fact in answer.quotes[0].text, (question, answer.text)
-        assert not any(q.text.endswith("?") for q in [*answer.quotes, *answer.related]), (question, answer.text)
+        assert not any(q.text.rstrip("*").endswith("?") for q in [*answer.quotes, *answer.related]), answer.text
 
 
 def test_any_row_of_a_table_answers_with_the_cell_asked_for(tmp_path: Path, embedder) -> None:
