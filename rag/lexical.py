@@ -82,7 +82,8 @@ _SYNONYMS = (
     "buy purchase", "employee staff worker", "salary wage", "respond response answer reply", "car vehicle",
     "doctor physician", "child kid", "film movie", "big large", "bigger larger", "biggest largest",
     "die death dead", "born birth", "marry marriage", "build construct construction", "borrow lend",
-    "permission approval consent",
+    "permission approval consent", "environment env", "variable var", "configuration config",
+    "directory dir folder", "repository repo",
 )  # fmt: skip
 """Words that documents and their readers use for one another ("When does the contract start?" of "This
 Agreement commences on 1 April"): each group's stems count as its first word's stem."""

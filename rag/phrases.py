@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.lexical import STOPWORDS, stem_words, tokenize
+from rag.lexical import STOPWORDS, stem_words, tokenize, tokenize_cased
 from rag.reader import TokenScores, cells_of
 
 WEIGHTS_FILE = Path(__file__).with_name("phrase_weights.json")
@@ -698,15 +698,15 @@ def named_columns(header: str, question: str) -> dict[int, list[str]]:
     """The columns of a table's ``header`` row, but the first (it names the rows), all of whose words the question
     writes (units in brackets aside: "Minimum term", "Price (EUR)"), or the code they start with ("BM-300" of
     "BM-300 Compact"), each with those words (stemmed)."""
-    words = set(tokenize(question))
+    words = set(tokenize_cased(question))  # "env var" names the column "Environment variable"
     named = {}
     for n, (a, b) in enumerate(cells_of(header)[1:], start=1):
-        wanted = tokenize(re.sub(r"\([^)]*\)", " ", header[a:b]))
+        wanted = tokenize_cased(re.sub(r"\([^)]*\)", " ", header[a:b]))
         code = CODE.match(header[a:b].strip())
         if wanted and set(wanted) <= words:
             named[n] = wanted
         elif code and re.search(rf"(?<![\w-]){re.escape(code.group())}(?![\w-])", question, re.I):
-            named[n] = tokenize(code.group())
+            named[n] = tokenize_cased(code.group())
     return named
 
 
@@ -723,11 +723,11 @@ def asked_column(row: str, header: str, question: str) -> tuple[int, int] | None
     values = cells_of(row)
     if len(cells_of(header)) != len(values):
         return None
-    words = tokenize(question)
+    words = tokenize_cased(question)
     best: tuple[int, tuple[int, int]] | None = None
     for n, wanted in named_columns(header, question).items():
         a, b = values[n]
-        given = set(tokenize(row[a:b]))
+        given = set(tokenize_cased(row[a:b]))
         if a == b or (given and given <= set(words)):
             continue  # empty, or the question gives this column's value: a condition, not what is asked
         if qtype == "quantity" and not any(c.isdigit() for c in row[a:b]):
