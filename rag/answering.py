@@ -728,9 +728,12 @@ def _column_writing(
     """The column of a spec sheet whose cell in the row ``best`` writes what the question asks for, alone of the
     row ("Which model has a touchscreen?" of "| Display | LED icons | 2.8-inch colour display | 4.3-inch
     touchscreen |"): the header row with its name, and ``best`` with that cell."""
-    if not _WHICH.match(question):
-        return []
-    asked = set(tokenize(question)) - set(tokenize(best.text[slice(*cells[0])]))
+    label = best.text[slice(*cells[0])]
+    if not _WHICH.match(question) or question_type(question) in ("date", "person", "place", "quantity"):
+        return []  # "What time is the fado dinner?" asks for a time, not for a column
+    if not re.search(r"[^\W\d_]", label):
+        return []  # a row keyed by a number or a date is a record ("| 3 | Wed 10 June | … |"), not a feature
+    asked = set(tokenize(question)) - set(tokenize(label))
     writing = [n for n in range(1, len(cells)) if asked & set(tokenize(best.text[slice(*cells[n])]))]
     top = _header_row(best, excerpt) if len(writing) == 1 else None
     if top is None:

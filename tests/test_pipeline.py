@@ -1257,6 +1257,21 @@ def test_a_spec_sheet_compares_its_columns(tmp_path: Path, embedder) -> None:
     assert app.answered and app.text.startswith("| App control | **no** | no | yes |"), app.text
 
 
+def test_a_table_of_records_is_no_spec_sheet(tmp_path: Path, embedder) -> None:
+    """Found by a trial of a travel folder: "What time is the fado dinner?" of a day-by-day itinerary quoted the
+    header row first, its Plan column marked as if the columns were the things compared."""
+    plan = (
+        "# Portugal, June 2026 - day by day\n\n| Day | Date | Where | Plan | Booked? |\n|---|---|---|---|---|\n"
+        "| 1 | Mon 8 June | Lisbon | Fly TP1351 from Heathrow T2, check in at Casa do Alfama | Yes |\n"
+        "| 2 | Tue 9 June | Sintra | Day trip by train from Rossio, fado dinner at Tasca do Largo at 20:30 | Yes |\n"
+        "| 3 | Wed 10 June | Lisbon | Free day, Time Out Market for lunch | No |\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"itinerary.md": plan})
+    assert_marks(pipeline, [("What time is the fado dinner?", "20:30")])
+    answer = pipeline.answer("What time is the fado dinner?")
+    assert answer.quotes[0].text.startswith("| 2 |"), answer.text  # the row, never the header row
+
+
 def test_a_table_s_total_row_answers_for_a_total_and_is_no_row_of_its_own(tmp_path: Path, embedder) -> None:
     """Found by a trial with a budget workbook: "What is the total budget for Q3?" marked the Hardware row's Total,
     "Which cost line has the highest total?" answered "Total", "Which cost line is the largest?" was refused."""
