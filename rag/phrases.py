@@ -270,13 +270,15 @@ _PERIOD_ON_PERIOD = re.compile(r"[\s-](?:on|over)[\s-](?P<period>year|quarter|mo
 _ASKS_CONTACT = re.compile(
     r"^\W*(?:what|which)(?:'s|\s+is|\s+are|\s+was)\s+(?:the\s+|an?\s+)?(?:[\w'’.-]+\s+){0,4}?"
     r"(?P<kind>e-?mail\s+address|(?:tele)?phone\s+number|fax\s+number)"
-    r"|\bnumbers?\s+(?:do|should|can)\s+(?:i|we|you)\s+(?P<call>call|dial|ring)\b",
+    r"|\b(?:numbers?|who)\s+(?:do|should|can)\s+(?:i|we|you)\s+(?P<call>call|dial|ring|phone)\b",
     re.I,
 )
 """A question that asks for an e-mail address or a number to call: "What is the fleet manager's email address?",
-"What number do I call for a breakdown?" (not "How many digits do phone numbers have?")."""
+"What number do I call for a breakdown?", "Who do I call if the car breaks down?" (not "How many digits do phone
+numbers have?")."""
 _EMAIL_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE_NUMBER = re.compile(r"(?<![\w.,])\+?\(?\d[\d ()/.-]{5,}\d(?![\w.,]\d)")
+_PHONE_NUMBER = re.compile(r"(?<![\w.,-])(?!\d{4}-\d\d-\d\d(?!\d))\+?\(?\d[\d ()/.-]{5,}\d(?![\w.,]\d)")
+"""A number to call: "+44 20 3994 1180", "0800 612 4477"; not a code's digits ("ATI-2026-0488172") nor a date."""
 
 
 def asks_for_a_contact(question: str) -> bool:

@@ -852,6 +852,11 @@ def test_the_document_a_question_names_answers_for_a_code_or_a_number(tmp_path: 
         "E9 - Drain blocked: clean the filter and check that the drain hose is not kinked.\n",
         "home_insurance_policy.md": "# Home insurance policy\n\n## Making a claim\n\nCall our 24-hour claims line "
         "on 0800 612 4477 as soon as possible, and no later than 30 days after the incident.\n",
+        # a policy's code holds digits, but no number to call (found by a trial of a travel folder: "What number do
+        # I ring for a medical emergency abroad?" marked the "2026-0488172" of "ATI-2026-0488172")
+        "travel_insurance.md": "# Travel insurance - policy summary\n\nPolicy number: ATI-2026-0488172.\n\n## "
+        "Emergency assistance\n\nIf you need medical treatment abroad, call our 24-hour emergency assistance line "
+        "on +44 20 3994 1180 before going to hospital.\n",
     }
     pipeline = pipeline_on(tmp_path, embedder, files)
     dishwasher = pipeline.answer("What does error E9 mean on the dishwasher?")
@@ -861,7 +866,9 @@ def test_the_document_a_question_names_answers_for_a_code_or_a_number(tmp_path: 
     assert boiler.answered and boiler.quotes[0].text.startswith("| E9 |"), boiler.text
     claim = pipeline.answer("What number do I call to make an insurance claim?")
     assert claim.answered and claim.key_phrase == "0800 612 4477", claim.text  # the number, not the line around it
-    for answer in (dishwasher, boiler, claim):
+    abroad = pipeline.answer("What number do I ring for a medical emergency abroad?")
+    assert abroad.answered and abroad.key_phrase == "+44 20 3994 1180", abroad.text
+    for answer in (dishwasher, boiler, claim, abroad):
         assert_quotes_verbatim(pipeline, answer)
 
 
