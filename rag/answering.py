@@ -915,6 +915,32 @@ def superseded(
     return out
 
 
+_ASKS_CLOCK = re.compile(r"^\W*(?:(?:at|from|until|by)\s+)?what\s+time\b(?!\s+(?:of|period|frame|span|zone)\b)", re.I)
+"""A question for a time of day: "What time is our flight to Lisbon?" (not "What time of year …?")."""
+_CLOCK = re.compile(
+    r"\b(?:[01]?\d|2[0-3])[:.h][0-5]\d\b|\b\d{1,2}(?:[:.][0-5]\d)?\s*(?:am|pm|a\.m\.|p\.m\.)|\b(?:noon|midnight)\b",
+    re.I,
+)
+"""A time of day: "11:20", "9.30", "7pm", "noon"."""
+_NEW_LEAD = re.compile(r"\b(?:new|revised|updated|amended|changed|rescheduled|current)\b", re.I)
+"""A lead-in that says what follows replaces what was: "Your new flight:"."""
+
+
+def replaced_in_place(question: str, sentences: Sequence[Sentence]) -> list[bool]:
+    """Whether each sentence stands under a lead-in or heading that says it was ("Your original flight:", "Old
+    tariff") while one of ``sentences`` from its document stands under one that says it is ("Your new flight:"):
+    a schedule change's old time is no answer to "What time is our flight to Lisbon?"; it is to a question about
+    how things were ("What was the original departure time?")."""
+    if _THEN.search(question):
+        return [False] * len(sentences)
+
+    def lead(sentence: Sentence) -> str:
+        return sentence.previous if sentence.previous.rstrip().endswith(":") else sentence.section
+
+    renewed = {s.source for s in sentences if _NEW_LEAD.search(lead(s))}
+    return [s.source in renewed and bool(_THEN.search(lead(s))) for s in sentences]
+
+
 _CONTACT_WORDS = frozenset(tokenize("email e-mail mail address phone telephone number call ring dial contact reach"))
 """Words a question for an e-mail address or a number to call asks with."""
 
@@ -1256,6 +1282,12 @@ class ExtractiveAnswerer:
             ],
             dtype=bool,
         )
+        unfit |= np.asarray(replaced_in_place(question, [s for _, _, s in top]), dtype=bool)
+        # "What time is our flight?": a sentence with a time of day, when one is read, not "by 20 May 2026"
+        if _ASKS_CLOCK.match(question):
+            clocked = np.asarray([bool(_CLOCK.search(s.text)) for _, _, s in top], dtype=bool)
+            if (clocked & ~unfit).any():
+                unfit |= ~clocked
         # "What does Grace Liu have to do?": her row of the minutes' actions, when one is read, not her budget line
         tasks = [task_of(question, s.text, s.header.rpartition("\n")[2]) for _, _, s in top]
         if any(tasks):

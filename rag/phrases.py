@@ -796,6 +796,33 @@ def _job_of(sentence: str, question: str) -> tuple[int, int] | None:
     return written.span("job") if written else None
 
 
+_NUMBERED = r"(?:[A-Z]?\d+[A-Z]?|[A-Z]\d*)"
+"""What a terminal, gate, platform or pier is numbered with: "2", "B12", "4a", "C"."""
+
+
+def _of_the_place_asked(sentence: str, question: str, span: tuple[int, int] | None) -> tuple[int, int] | None:
+    """Of two numbered places told apart by a name ("departs from Heathrow Terminal 2 and arrives at Lisbon
+    Terminal 1"), the one whose name the question writes ("Which terminal at Heathrow …?"), when ``span`` is the
+    other."""
+    if span is None:
+        return None
+    words = sentence[span[0] : span[1]].split()
+    if (
+        len(words) != 3
+        or not words[0][:1].isupper()
+        or not re.fullmatch(rf"[A-Z][a-z]+ {_NUMBERED}", " ".join(words[1:]))
+    ):
+        return span
+    asked = {w.casefold() for w in re.findall(r"\w+", question)} - STOPWORDS
+    if words[0].casefold() in asked:
+        return span
+    alike = re.compile(rf"\b(?P<name>[A-Z][\w-]*)\s+{re.escape(words[1])}\s+{_NUMBERED}\b")
+    for found in alike.finditer(sentence):
+        if found["name"].casefold() in asked and found.start() != span[0]:
+            return found.span()
+    return span
+
+
 def _value_cell(sentence: str, qtype: str, span: tuple[int, int] | None) -> tuple[int, int] | None:
     """For a question for an amount, the last cell of a table row with a figure, when ``span`` is in the row's
     first cell, which names the row ("£2,720.00" of "VAT at 20% | | | | £2,720.00", not "20%")."""
@@ -884,7 +911,7 @@ def key_phrase(
             if period and re.search(rf"\b{period['period']}$", sentence[span[0] : span[1]], re.I):
                 return (span[0], period.end())  # "22 percent year on year", not "22 percent year"
             span = _value_cell(sentence, qtype, _per_unit(sentence, question, _duration(sentence, question, span)))
-            return _field_value(sentence, span)
+            return _field_value(sentence, _of_the_place_asked(sentence, question, span))
     spans, features = candidates(sentence, question, qtype)
     chosen = choose(sentence, question, spans, features, load_weights(), qtype)
     chosen = _value_cell(sentence, qtype, _per_unit(sentence, question, _duration(sentence, question, chosen)))

@@ -1264,6 +1264,29 @@ def test_a_spec_sheet_compares_its_columns(tmp_path: Path, embedder) -> None:
     assert app.answered and app.text.startswith("| App control | **no** | no | yes |"), app.text
 
 
+def test_a_schedule_change_answers_with_its_new_time_and_the_place_asked(tmp_path: Path, embedder) -> None:
+    """Found by a trial of a travel folder: "What time is our flight to Lisbon?" of an airline's schedule change
+    quoted the line under "Your original flight:", and "Which terminal at Heathrow do we fly out from?" marked
+    "Lisbon Terminal 1" of "departs from Heathrow Terminal 2 and arrives at Lisbon Terminal 1"."""
+    change = (
+        "From: TAP Air Portugal <noreply@flytap.example>\nTo: Hannah Whitcombe <hannah@example.com>\nSubject: "
+        "Schedule change to your booking K7QX2M\nDate: Wed, 22 Apr 2026 16:05:00 +0100\n\nDear Ms Whitcombe,\n\n"
+        "The schedule of your flight has changed due to operational reasons.\n\nYour original flight:\nTP1351 "
+        "London Heathrow (LHR) to Lisbon (LIS), Monday 08 June 2026, departing 09:50, arriving 12:35.\n\nYour new "
+        "flight:\nTP1351 London Heathrow (LHR) to Lisbon (LIS), Monday 08 June 2026, now departing at 11:20 and "
+        "arriving at 14:05.\nThe flight still departs from Heathrow Terminal 2 and arrives at Lisbon Terminal 1.\n\n"
+        "Your seats 14A and 14B and your baggage allowance remain the same.\n\nIf the new time does not suit you, you "
+        "may change to another TAP flight on the same route within 3 days of the original date free of charge, or "
+        "request a full refund, by 20 May 2026.\nYou do not need to do anything to accept the new time.\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"TAP_schedule_change.eml": change})
+    now = pipeline.answer("What time is our flight to Lisbon?")
+    assert now.answered and "11:20" in (now.key_phrase or ""), now.text
+    before = pipeline.answer("What was the original departure time of our flight to Lisbon?")
+    assert before.answered and "09:50" in before.quotes[0].text, before.text
+    assert_marks(pipeline, [("Which terminal at Heathrow do we fly out from?", "Heathrow Terminal 2")])
+
+
 def test_a_table_of_records_is_no_spec_sheet(tmp_path: Path, embedder) -> None:
     """Found by a trial of a travel folder: "What time is the fado dinner?" of a day-by-day itinerary quoted the
     header row first, its Plan column marked as if the columns were the things compared."""
