@@ -1233,6 +1233,16 @@ class ExtractiveAnswerer:
 
     def run(self, question: str, query: str, passages: Sequence[Passage], query_vector: np.ndarray) -> Answer:
         ranked = self.scorer.score(question, query, passages, query_vector)
+        # A month, a version or a code the question names, written around some of the sentences (their sentence
+        # before, heading or title): the others are of another meeting, report, release or record ("the June board
+        # meeting" of two sets of minutes, "What was removed in Tally 3.0.0?" of release notes, "E04" of a table);
+        # when none of the best-ranked writes it, those that do are read first ("What was fixed in 3.2.1?" of a
+        # changelog's "## [3.2.1] - 2025-03-04 › Fixed", below a table of supported versions "3.2.x")
+        marks = marks_named(question)
+        writes = [all(m.search(f"{s.title} {s.section} {s.previous} {s.text}") for m in marks) for _, _, s in ranked]
+        if marks and not any(writes[:READER_CHOICE]) and any(writes):
+            order = sorted(range(len(ranked)), key=lambda n: not writes[n])
+            ranked, writes = [ranked[n] for n in order], [writes[n] for n in order]
         scored = [(evidence, s) for _, evidence, s in ranked]
         if not ranked:
             return self.refusal(question, query, scored)
@@ -1295,18 +1305,8 @@ class ExtractiveAnswerer:
         # "How do I reset the router?": in the section that answers, what to do ("…, press and hold the RESET button
         # …"), not what follows from it ("The router restarts with factory settings")
         unfit |= not_what_to_do(question, [s for _, _, s in top])
-        # A month, a version or a code the question names, written around some of the sentences (their sentence
-        # before, heading or title): the others are of another meeting, report, release or record ("the June board
-        # meeting" of two sets of minutes, "What was removed in Tally 3.0.0?" of release notes, "E04" of a table)
-        marks = marks_named(question)
-        writes = np.asarray(
-            [all(m.search(f"{s.title} {s.section} {s.previous} {s.text}") for m in marks) for _, _, s in ranked]
-            if marks
-            else [True] * len(ranked),
-            dtype=bool,
-        )
-        if writes[: len(top)].any():
-            unfit |= ~writes[: len(top)]
+        if marks and any(writes[: len(top)]):  # (see the marks above)
+            unfit |= ~np.asarray(writes[: len(top)], dtype=bool)
         if unfit.any():
             if unfit.all():
                 return self.refusal(question, query, scored, unknown)

@@ -617,11 +617,17 @@ MONTH = re.compile(r"\b(?:January|February|March|April|May|June|July|August|Sept
 
 
 _VERSION = re.compile(
-    r"(?:\b[Vv]|\b(?:[Vv]ersion|[Rr]elease)\s+|\b[A-Z][\w-]*\s+)(?P<number>\d+(?:\.\d+)+)(?![\w.]|\.\d)"
+    r"(?:\b[Vv]|\b(?:[Vv]ersion|[Rr]elease)\s+|\b[A-Z][\w-]*\s+|(?<![\w.])(?=\d+\.\d+\.\d))"
+    r"(?P<number>\d+(?:\.\d+)+)(?![\w.]|\.\d)"
 )
-"""A version a question names: "Tally 3.0.0", "version 2.4", "v1.2" (not a bare decimal such as "3.5")."""
+"""A version a question names: "Tally 3.0.0", "version 2.4", "v1.2", "3.2.1" (not a bare decimal such as "3.5")."""
 
 
+_RELEASE_WORDS = re.compile(
+    r"\b(?:deprecated|released|fixed|added|removed|introduced|dropped|changed|renamed|upgrad\w*|release|version)\b",
+    re.I,
+)
+"""Words that make a question's bare "3.2" a version ("What is deprecated in 3.2?")."""
 CODE = re.compile(r"(?<![\w-])[A-Za-z][A-Za-z-]*\d[\w-]*(?<!-)")
 """A code: a letter first, then a digit ("E01", "HR-07", "B-52", "COVID-19")."""
 
@@ -632,6 +638,8 @@ def marks_named(question: str) -> list[re.Pattern[str]]:
     ("What was removed in Tally 3.0.0?") and codes ("What does error E04 mean?")."""
     months = {m.group() for m in MONTH.finditer(question) if m.group() != "May" or question[: m.start()].strip()}
     versions = {m["number"] for m in _VERSION.finditer(question)}
+    if _RELEASE_WORDS.search(question):  # "What is deprecated in 3.2?": a release, not a decimal
+        versions |= {m.group() for m in re.finditer(r"(?<![\w.])\d+\.\d+(?![\w.]|\.\d)", question)}
     written = [re.compile(rf"\b{month}\b") for month in sorted(months)]
     written += [re.compile(rf"(?<![\w-]){re.escape(code)}(?![\w-])") for code in sorted(set(CODE.findall(question)))]
     # a version asked as "3.0" may be written "3.0.0"

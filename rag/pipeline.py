@@ -44,7 +44,7 @@ from rag.formats.ocr import OCR_MARK, Ocr
 from rag.formats.pdf import CUT_SHORT as PDF_CUT_SHORT
 from rag.formats.pdf import NO_TEXT as PDF_NO_TEXT
 from rag.formats.pptx import NO_TEXT as PPTX_NO_TEXT
-from rag.overview import LATEST, ask_about_latest, named_documents, overview
+from rag.overview import LATEST, ask_about_latest, latest_release, named_documents, overview
 from rag.reader import SpanReader
 from rag.reranking import CrossEncoderReranker, SentenceReranker, load_reranker
 from rag.retrieval import Passage, Retriever
@@ -786,6 +786,10 @@ class Pipeline:
         passages = self._retrieve(query, query_vector, None, where)
         if LATEST.search(resolved or question):  # "the latest Tally version": the release notes' highest heading
             sources = list(dict.fromkeys(p.chunk.source for p in passages))[:3]
+            # and the changelogs no passage found ("What's the latest Tidemill release?" of install docs that
+            # write "tidemill:3"), looked for once per index content
+            released = self._scanned(store, "releases", lambda: [s for s in store.sources() if _releases(store, s)])
+            sources += [source for source in released or [] if source not in sources]
             latest = ask_about_latest(resolved or question, [store.document(source) for source in sources])
             if isinstance(latest, Answer):
                 return dataclasses.replace(latest, question=question)
@@ -896,6 +900,11 @@ def _moved(
         return None
     vectors = stored.sentence_vectors if stored.sentence_vectors is not None else np.zeros((0, len(stored.vector)))
     return stored.vector, [(chunk.start + a, chunk.start + b) for a, b in spans], np.asarray(vectors)
+
+
+def _releases(store: SearchIndex, source: str) -> bool:
+    """Whether the document ``source`` has versioned headings (release notes, a changelog)."""
+    return latest_release(store.document(source)) is not None
 
 
 def _naming(question: str, passages: list[Passage], top_k: int) -> list[Passage]:

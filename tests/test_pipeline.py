@@ -1213,6 +1213,61 @@ def test_release_notes_answer_by_the_release_heading(tmp_path: Path, embedder) -
         assert not pipeline.answer(question).answered, question
 
 
+def test_a_keep_a_changelog_file_answers_by_its_release_headings(tmp_path: Path, embedder) -> None:
+    """Found by a trial of software docs: "What was fixed in 3.2.1?" of "## [3.2.1] - 2025-03-04" was refused (a
+    bare version was no name of the question, and a table of supported versions "3.2.x" was read first), "What is
+    deprecated in 3.2?" answered from 2.4.0, and "What's the latest Tidemill release?" from the install guide,
+    the changelog not among the passages found."""
+    changelog = (
+        "# Changelog\n\nAll notable changes to Tidemill are documented here.\n\n## [3.2.1] - 2025-03-04\n\n"
+        "### Fixed\n\n- The dashboard no longer shows negative queue latency.\n- `tidemill queue purge` no longer "
+        "deletes leased jobs.\n\n## [3.2.0] - 2025-02-10\n\n### Deprecated\n\n- The `--ca` flag of the CLI is "
+        "deprecated in favour of `--ca-file`.\n\n## [2.4.0] - 2024-05-13\n\n### Deprecated\n\n- The MySQL backend "
+        "is deprecated and will be removed in 3.0.\n"
+    )
+    security = (
+        "# Security\n\n## Supported versions\n\n| Version | Security fixes until |\n|---|---|\n| 3.2.x | supported "
+        "|\n| 3.1.x | 30 September 2025 |\n| 3.0.x | 28 February 2025 |\n| 2.x | ended 31 January 2025 |\n| 1.x | "
+        "ended 30 June 2024 |\n\nWe acknowledge reports within 3 working days and aim to release a fix within 30 "
+        "days.\n"
+    )
+    install = (
+        "# Installation\n\n## Run with Docker\n\nThe official image is published to the GitHub Container Registry: "
+        "`docker run ghcr.io/tidemill/tidemill:3`. The `latest` tag always points to the newest stable release; "
+        "pin a version tag in production.\n\n## Install the binary by hand\n\nDownload the archive of the latest "
+        "release for your platform from the releases page.\n"
+    )
+    upgrading = (
+        "# Upgrading\n\n## Minor and patch upgrades\n\nMinor releases within one major version support rolling "
+        "upgrades: servers of version 3.1 and 3.2 can run against the same database at the same time.\n"
+    )
+    cli = "# CLI\n\n## tidemill version\n\n`tidemill version` prints the release of the CLI and of the server.\n"
+    troubleshooting = (
+        "# Troubleshooting\n\n## Known issues\n\nMost issues are fixed by upgrading to the latest patch release. To "
+        "fix a stuck job, release its lease with `tidemill job release`. A fix for slow dashboards is planned for "
+        "the next release.\n"
+    )
+    files = {
+        "troubleshooting.md": troubleshooting,
+        "CHANGELOG.md": changelog,
+        "security.md": security,
+        "installation.md": install,
+        "upgrading.md": upgrading,
+        "cli.md": cli,
+    }
+    pipeline = pipeline_on(tmp_path, embedder, files)
+    fixed = pipeline.answer("What was fixed in 3.2.1?")
+    assert [q.text for q in fixed.quotes] == [
+        "The dashboard no longer shows negative queue latency.",
+        "`tidemill queue purge` no longer deletes leased jobs.",
+    ], fixed.text
+    deprecated = pipeline.answer("What is deprecated in 3.2?")
+    assert deprecated.answered and "--ca" in deprecated.quotes[0].text, deprecated.text
+    latest = pipeline.answer("What's the latest Tidemill release?")
+    assert latest.answered and latest.key_phrase == "3.2.1", latest.text
+    assert_quotes_verbatim(pipeline, latest)
+
+
 def test_a_table_row_keyed_by_the_code_asked_answers(tmp_path: Path, embedder) -> None:
     """Found by a trial: "What does error E04 mean?" was refused (the E05 row, whose "if the error remains" shares
     a word, was ranked first, then found to be another code's) and so was "What should I do if the display shows
