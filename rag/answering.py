@@ -571,6 +571,9 @@ def extreme_rows(
     if not widest or (len(widest) > 1 and widest[0] == widest[1]):
         return extreme_cell(question, best, excerpt)  # no column named, or two as well: a row, maybe
     column = max(named, key=lambda n: named[n])
+    superlative = set(tokenize(most.group()))  # ("most" is a stop word: it names no column)
+    if superlative and superlative <= set(tokenize(header[slice(*names[column])])):
+        return []  # "What is the minimum PostgreSQL version?": the Minimum version column, of the row named
     rows = [row for row in table_of(best, excerpt) if not is_total(row)]  # the total is no row of its own
     if len(rows) < 2:
         return []

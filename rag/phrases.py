@@ -831,6 +831,31 @@ def _of_the_place_asked(sentence: str, question: str, span: tuple[int, int] | No
     return span
 
 
+_ASKS_BEFORE = re.compile(
+    r"\b(?:before|previously|used\s+to|originally|formerly|old|older|previous|earlier|original)\b", re.I
+)
+"""A question about how things were: "What was required before that?", "What was the old default?"."""
+_WAS = re.compile(
+    r"\(\s*(?:was|previously|formerly)\s+(?P<old>[^()]{1,60}?)\s*\)"
+    r"|\b(?:changed|raised|lowered|increased|decreased|reduced|moved|renamed|bumped|cut|extended)\s+from\s+"
+    r"(?P<from>[^,;]{1,60}?)\s+to\b",
+    re.I,
+)
+"""A value a sentence says was replaced: "now requires Go 1.23 (was Go 1.22)", "raised from 262144 to 1048576"."""
+
+
+def _earlier_value(sentence: str, question: str, span: tuple[int, int] | None) -> tuple[int, int] | None:
+    """For a question about how things were, the value the sentence says was replaced ("Go 1.22" of "… now requires
+    Go 1.23 (was Go 1.22)"), not the one that replaced it; ``span`` otherwise."""
+    if not _ASKS_BEFORE.search(question):
+        return span
+    found = _WAS.search(sentence)
+    if found is None:
+        return span
+    old = found.span("old") if found["old"] is not None else found.span("from")
+    return span if span is not None and old[0] <= span[0] and span[1] <= old[1] else old
+
+
 def _value_cell(sentence: str, qtype: str, span: tuple[int, int] | None) -> tuple[int, int] | None:
     """For a question for an amount, the last cell of a table row with a figure, when ``span`` is in the row's
     first cell, which names the row ("£2,720.00" of "VAT at 20% | | | | £2,720.00", not "20%")."""
@@ -919,11 +944,13 @@ def key_phrase(
             if period and re.search(rf"\b{period['period']}$", sentence[span[0] : span[1]], re.I):
                 return (span[0], period.end())  # "22 percent year on year", not "22 percent year"
             span = _value_cell(sentence, qtype, _per_unit(sentence, question, _duration(sentence, question, span)))
-            return _field_value(sentence, _of_the_place_asked(sentence, question, span))
+            return _field_value(
+                sentence, _earlier_value(sentence, question, _of_the_place_asked(sentence, question, span))
+            )
     spans, features = candidates(sentence, question, qtype)
     chosen = choose(sentence, question, spans, features, load_weights(), qtype)
     chosen = _value_cell(sentence, qtype, _per_unit(sentence, question, _duration(sentence, question, chosen)))
-    return _field_value(sentence, chosen)
+    return _field_value(sentence, _earlier_value(sentence, question, chosen))
 
 
 _PER_ASKED = re.compile(

@@ -1268,6 +1268,24 @@ def test_a_keep_a_changelog_file_answers_by_its_release_headings(tmp_path: Path,
     assert_quotes_verbatim(pipeline, latest)
 
 
+def test_a_question_about_how_things_were_gets_the_value_replaced(tmp_path: Path, embedder) -> None:
+    """Found by a trial of software docs: "What was required before that?" (after "Which Go version do I need?")
+    marked Go 1.23 of "now requires Go 1.23 (was Go 1.22)"."""
+    changelog = (
+        "# Changelog\n\n## [3.2.0] - 2025-02-10\n\n### Changed\n\n- Building from source now requires Go 1.23 (was "
+        "Go 1.22).\n- The default `server.max_payload_bytes` was raised from 262144 (256 KiB) to 1048576 (1 MiB).\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"CHANGELOG.md": changelog})
+    assert_marks(
+        pipeline,
+        [
+            ("Which Go version do I need to build from source?", "1.23"),
+            ("Which Go version was needed to build from source before 3.2?", "Go 1.22"),
+            ("What was the default server.max_payload_bytes before?", "262144 (256 KiB)"),
+        ],
+    )
+
+
 def test_a_table_row_keyed_by_the_code_asked_answers(tmp_path: Path, embedder) -> None:
     """Found by a trial: "What does error E04 mean?" was refused (the E05 row, whose "if the error remains" shares
     a word, was ranked first, then found to be another code's) and so was "What should I do if the display shows
@@ -1340,6 +1358,20 @@ def test_a_schedule_change_answers_with_its_new_time_and_the_place_asked(tmp_pat
     before = pipeline.answer("What was the original departure time of our flight to Lisbon?")
     assert before.answered and "09:50" in before.quotes[0].text, before.text
     assert_marks(pipeline, [("Which terminal at Heathrow do we fly out from?", "Heathrow Terminal 2")])
+
+
+def test_a_column_named_with_a_superlative_is_read_in_the_row_asked(tmp_path: Path, embedder) -> None:
+    """Found by a trial of software docs: "What is the minimum PostgreSQL version?" marked SQLite's 3.35, the
+    lowest of the "Minimum version" column, as if it asked for the row with the least."""
+    readme = (
+        "# Tidemill\n\n## Storage backends\n\n| Backend | Status | Minimum version | Notes |\n|---|---|---|---|\n"
+        "| PostgreSQL | recommended | 13 | All features |\n| Redis | supported | 6.2 | No unique jobs |\n"
+        "| SQLite | development only | 3.35 | Single node only |\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"README.md": readme})
+    assert_marks(
+        pipeline, [("What is the minimum PostgreSQL version?", "13"), ("What is the minimum Redis version?", "6.2")]
+    )
 
 
 def test_a_table_of_records_is_no_spec_sheet(tmp_path: Path, embedder) -> None:
