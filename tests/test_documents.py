@@ -89,6 +89,10 @@ def test_pdf_running_headers_footers_and_page_numbers_are_left_out(tmp_path: Pat
         write(tmp_path, "short.pdf", make_pdf(["Tide table\nHigh water 06:12.\n1", "Tide table\nLow 12:30.\n- 2 -"]))
     )
     assert short.text == "Tide table\nHigh water 06:12.\n\nTide table\nLow 12:30."
+    # ... but a footer of two pages that writes its page number goes (found by a trial of a travel folder: "TAP Air
+    # Portugal - PNR K7QX2M - page 1 of 2" stayed in the e-ticket's text)
+    ticket = make_pdf([f"Flight TP1351 departs at 09:50.\nTAP - PNR K7QX2M - page {n} of 2" for n in (1, 2)])
+    assert load_file(write(tmp_path, "ticket.pdf", ticket)).text == "\n\n".join(["Flight TP1351 departs at 09:50."] * 2)
     # Lines that repeat but for their numbers are data ("Weight: 12 kg" on a data sheet's every page), and a lone
     # number that is not the page's own (a year) stays.
     sheets = [f"Product sheet: X{n}\nThe X{n} is light.\nWeight: {10 + n} kg\n{2020 + n}" for n in range(1, 5)]

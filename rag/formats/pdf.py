@@ -22,7 +22,7 @@ from rag.formats.ocr import (
     page_ranges,
 )
 
-VERSION = 2
+VERSION = 3
 """Recorded in the index (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes the text
 this loader gives, so that the files it read are read again at the next sync."""
 
@@ -69,11 +69,15 @@ def _without_running_lines(pages: list[str]) -> list[str]:
     """The pages without their running headers and footers: a line among the first or last
     :data:`RUNNING_EDGE_LINES` of a page that is only its page number, or that repeats at the edge of at least
     half of the pages, three or more, the same but for the page number ("ACME Corp. Confidential", "Annual
-    report 2024 | 7" on page 7). Other numbers must repeat too: "Weight: 12 kg" on a data sheet's every page is
-    data. Left in, running lines break sentences that run over a page and turn up in quotes."""
+    report 2024 | 7" on page 7), or at the edge of both pages of two, writing its page number ("… - page 1 of
+    2"). Other numbers must repeat too: "Weight: 12 kg" on a data sheet's every page is data. Left in, running
+    lines break sentences that run over a page and turn up in quotes."""
 
     def key(line: str, page: int) -> str:
         return re.sub(rf"(?<![\w.,]){page}(?![\w.,])", "#", " ".join(line.split())).casefold()
+
+    def loose(line: str) -> str:
+        return re.sub(r"\d+", "#", " ".join(line.split())).casefold()
 
     def edges(lines: list[str]) -> list[int]:
         filled = [i for i, line in enumerate(lines) if line.strip()]
@@ -90,9 +94,22 @@ def _without_running_lines(pages: list[str]) -> list[str]:
             seen[k] = seen.get(k, 0) + 1
     with_text = sum(1 for page in pages if page.strip())
     running = {k for k, n in seen.items() if with_text >= 3 and n >= max(3, (with_text + 1) // 2)}
+    # of two pages, a line at the edge of both, the same but for its numbers, that writes its page number ("… -
+    # page 1 of 2" and "… - page 2 of 2")
+    paired: set[str] = set()
+    if len(split) == with_text == 2:
+        numbered = [
+            {loose(lines[i]) for i in edges(lines) if re.search(rf"(?<![\w.,]){n}(?![\w.,])", lines[i])}
+            for n, lines in enumerate(split, start=1)
+        ]
+        paired = numbered[0] & numbered[1]
     out = []
     for number, lines in enumerate(split, start=1):
-        drop = {i for i in edges(lines) if key(lines[i], number) in running or page_number(lines[i], number)}
+        drop = {
+            i
+            for i in edges(lines)
+            if key(lines[i], number) in running or page_number(lines[i], number) or loose(lines[i]) in paired
+        }
         out.append("\n".join(line for i, line in enumerate(lines) if i not in drop))
     return out
 
