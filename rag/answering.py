@@ -35,6 +35,7 @@ from rag.phrases import (
     about_sending,
     asked_column,
     asks_for_a_contact,
+    asks_for_code,
     key_phrase,
     lacks_the_contact_asked,
     lacks_the_figure,
@@ -379,6 +380,41 @@ def _lines_around(
     return start, text, lines, here
 
 
+_FENCE_LINE = re.compile(r"[ \t]*(?P<fence>```|~~~)[^\n]*")
+
+
+def code_after(best: Sentence, excerpt: Callable[[str, int, int], str] | None) -> Sentence | None:
+    """The fenced code block that ``best`` leads into (it ends in ":" and the block follows: "On macOS with
+    Homebrew:" over "```bash / brew install tidemill / ```"), as a quotable sentence; None otherwise."""
+    if excerpt is None or not best.text.endswith(":"):
+        return None
+    text = excerpt(best.source, best.end, best.end + _TABLE_WINDOW)
+    lead = len(text) - len(text.lstrip())
+    opening = _FENCE_LINE.match(text, lead)
+    if opening is None or ("\n" not in text[:lead] and lead):
+        return None
+    closing = re.compile(rf"^[ \t]*{re.escape(opening['fence'])}[ \t]*$", re.M).search(text, opening.end())
+    if closing is None:
+        return None
+    a, b = best.end + lead, best.end + closing.end()
+    return dataclasses.replace(best, start=a, end=b, text=text[lead : closing.end()], header="", previous=best.text)
+
+
+def lead_in_of(block: Sentence, excerpt: Callable[[str, int, int], str] | None) -> Sentence | None:
+    """The line ending in ":" that leads into the fenced code block ``block`` ("The official image is published to
+    the GitHub Container Registry:"), as a quotable sentence; None when the block has none."""
+    if excerpt is None or not _FENCE_LINE.match(block.text):
+        return None
+    start = max(0, block.start - 600)
+    text = excerpt(block.source, start, block.start).rstrip()
+    line_start = text.rfind("\n") + 1
+    line = text[line_start:].strip()
+    if not line.endswith(":") or _FENCE_LINE.match(line) or (start and line_start == 0):
+        return None
+    a = start + line_start + len(text[line_start:]) - len(text[line_start:].lstrip())
+    return dataclasses.replace(block, start=a, end=a + len(line), text=line, header="", previous="")
+
+
 def table_of(best: Sentence, excerpt: Callable[[str, int, int], str] | None) -> list[Sentence]:
     """The rows of the table of ``best`` (a row), read from the document around it, in the table's order; the
     header row and rule lines left out. A table ends at a line that is no row (a blank line, a caption), so
@@ -438,9 +474,9 @@ def emphasised(text: str, span: tuple[int, int]) -> str:
     not "`**--delay`**", which shows the asterisks), and left as it is when the text has it in bold already
     ("**Does Tidemill retry jobs?**")."""
     start, end = span
-    if text.count("`", 0, start) % 2:
+    if "```" not in text and text.count("`", 0, start) % 2:  # (a fenced block's code is marked as it is)
         start = text.rfind("`", 0, start)
-    if text.count("`", 0, end) % 2 and text.find("`", end) >= 0:
+    if "```" not in text and text.count("`", 0, end) % 2 and text.find("`", end) >= 0:
         end = text.find("`", end) + 1
     if text[max(start - 2, 0) : start] == "**" and text[end : end + 2] == "**":
         return text
@@ -918,6 +954,8 @@ def superseded(
     return out
 
 
+_FENCED = re.compile(r"^[ \t]*(?:```|~~~)", re.M)
+"""A sentence that holds a fenced code block (:func:`rag.chunking.sentence_spans` makes one of each block)."""
 _ASKS_CLOCK = re.compile(r"^\W*(?:(?:at|from|until|by)\s+)?what\s+time\b(?!\s+(?:of|period|frame|span|zone)\b)", re.I)
 """A question for a time of day: "What time is our flight to Lisbon?" (not "What time of year …?")."""
 _CLOCK = re.compile(
@@ -1296,6 +1334,10 @@ class ExtractiveAnswerer:
             dtype=bool,
         )
         unfit |= np.asarray(replaced_in_place(question, [s for _, _, s in top]), dtype=bool)
+        # a code block answers how to do something, or a question for a command or a setting, not "What license
+        # …?"; its lead-in, quoted with it, answers what it says ("Where is the official image published?")
+        if not asks_for_code(question):
+            unfit |= np.asarray([bool(_FENCED.match(s.text)) for _, _, s in top], dtype=bool)
         # "What time is our flight?": a sentence with a time of day, when one is read, not "by 20 May 2026"
         if _ASKS_CLOCK.match(question):
             clocked = np.asarray([bool(_CLOCK.search(s.text)) for _, _, s in top], dtype=bool)
@@ -1378,6 +1420,12 @@ class ExtractiveAnswerer:
             first_span = column  # "What is the minimum term for cold storage?": the Minimum term cell, not the price
         phrase = best.text[first_span[0] : first_span[1]] if first_span else None
         chosen: list[tuple[float, Sentence, tuple[int, int] | None]] = [(best_score, best, first_span)]
+        block = code_after(best, self.excerpt)
+        if block is not None:  # "On macOS with Homebrew:": and the command it leads into
+            chosen.append((best_score, block, None))
+        lead = lead_in_of(best, self.excerpt)
+        if lead is not None:  # a command, after what it is for
+            chosen.insert(0, (best_score, lead, None))
         others: list[tuple[float, Sentence]] = []
         for score, candidate in considered[1:]:
             if len(chosen) >= self.max_quotes:
@@ -1446,7 +1494,9 @@ class ExtractiveAnswerer:
             text = candidate.text
             if span and (n == 1 or itemised):  # one answer in bold (further quotes write it: highlighted there),
                 text = emphasised(text, span)  # or each item listed
-            parts.append(f"{text} [{n}]")
+            if _FENCED.search(text):  # a code block stands on lines of its own, or Markdown shows it as text
+                text = f"\n\n{text}\n\n" if _FENCED.match(text) else f"{text}\n\n"
+            parts.append(f"{text} [{n}]".replace("\n\n [", "\n\n["))
         related = [self._quote(c, s, None) for s, c in others]
         notes: list[str] = []
         if unknown:  # most likely an answer about something else ("Norway | 95 EUR" asked about Sweden): say so

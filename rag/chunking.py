@@ -31,7 +31,12 @@ _WRAP_MIN = 40
 hard-wrapped line of one sentence (e-mails, plain-text books, PDF text), not a headline or a list item."""
 _ENDS_LINE = frozenset(".!?…:;\"'”’)]|")
 
-CHUNKER_VERSION = 8
+_STARTED = re.compile(r"[a-z0-9)][.!?]\s+[A-Z][\w'’-]*(?:\s+[\w'’,-]+){1,}$")
+"""A line whose last sentence starts after a full stop in it and has not ended: "… arm64). The server needs"."""
+_NEW_BLOCK = re.compile(r"[ \t]*(?:[-*+•>|#]|\d{1,2}[.)]\s|```|~~~)")
+"""A line that starts a list item, a quote, a table row, a heading or a code block, never a wrapped sentence."""
+
+CHUNKER_VERSION = 9
 """Recorded in the index manifest: bump it when a change to this module changes the chunks it makes, so
 indexes chunked by the old code are rebuilt."""
 
@@ -60,9 +65,43 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
 
     Line breaks end a sentence (headlines, list items, paragraphs) unless the line was hard-wrapped inside one
     (a long line without closing punctuation, followed by one starting, perhaps indented, in lower case or with
-    inline code); full stops after common abbreviations, initials and inside numbers do not.
+    inline code); full stops after common abbreviations, initials and inside numbers do not. A fenced code block
+    is one sentence.
     """
     end = len(text) if end is None else end
+    spans = _line_spans(text, start, end)
+    return _with_code_blocks(text, spans, start, end)
+
+
+_FENCE = re.compile(r"^[ \t]*(?P<fence>```+|~~~+)[^\n]*$", re.M)
+"""A Markdown code fence's line: "```bash", "~~~"."""
+
+
+def _with_code_blocks(text: str, spans: list[tuple[int, int]], start: int, end: int) -> list[tuple[int, int]]:
+    """``spans`` with each fenced code block one sentence, fences included: a command is quoted whole, not line
+    by line (its lead-in, "On macOS with Homebrew:", stays a sentence of its own, read for what it says)."""
+    if "```" not in text[start:end] and "~~~" not in text[start:end]:
+        return spans
+    blocks = []
+    fences = iter(_FENCE.finditer(text, start, end))
+    for opening in fences:
+        closing = next((f for f in fences if f["fence"].startswith(opening["fence"][:3])), None)
+        blocks.append((opening.start(), closing.end() if closing else end))
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        block = next(((a, b) for a, b in blocks if s < b and e > a), None)
+        if block is None:
+            out.append((s, e))
+            continue
+        if out and out[-1][1] > block[0] and out[-1][0] < block[1]:
+            out[-1] = (min(out[-1][0], s), max(out[-1][1], e))  # more of the block
+        else:
+            out.append((s, e))
+    return out
+
+
+def _line_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The sentences of ``text[start:end]`` as :func:`sentence_spans` finds them, code blocks aside."""
     spans: list[tuple[int, int]] = []
     cursor = start
     for match in _BOUNDARY.finditer(text, start, end):
@@ -73,6 +112,14 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
             if len(line) >= _WRAP_MIN and line[-1] not in _ENDS_LINE and (following.islower() or following == "`"):
                 continue  # a hard-wrapped line: the sentence goes on (on an indented line of a list item, or at
                 # inline code: "… the `--config` flag, the\n`TIDEMILL_CONFIG` environment variable, …")
+            if (
+                len(line) >= _WRAP_MIN
+                and line[-1].isalnum()
+                and _STARTED.search(line)
+                and following.isupper()
+                and not _NEW_BLOCK.match(text, stop)
+            ):
+                continue  # prose wrapped before a name: "… (amd64, arm64). The server needs\nPostgreSQL 13 …"
         else:
             line_start = text.rfind("\n", 0, match.start()) + 1
             line_end = text.find("\n", match.end())

@@ -83,7 +83,7 @@ _SYNONYMS = (
     "doctor physician", "child kid", "film movie", "big large", "bigger larger", "biggest largest",
     "die death dead", "born birth", "marry marriage", "build construct construction", "borrow lend",
     "permission approval consent", "environment env", "variable var", "configuration config",
-    "directory dir folder", "repository repo", "break breakdown",
+    "directory dir folder", "repository repo", "break breakdown", "luggage baggage",
 )  # fmt: skip
 """Words that documents and their readers use for one another ("When does the contract start?" of "This
 Agreement commences on 1 April"): each group's stems count as its first word's stem."""

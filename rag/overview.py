@@ -173,6 +173,16 @@ def latest_release(document: Document) -> tuple[int, int, str] | None:
     """The heading of the highest version of a document whose headings name versions (release notes, a changelog;
     two at least): its line's offsets (without Markdown marks) and its version ("Tally 3.2.1 — 4 November
     2024", "3.2.1")."""
+    found = _release_headings(document)
+    if len(found) < 2:
+        return None
+    _, start, end, number = max(found)
+    return start, end, number
+
+
+def _release_headings(document: Document) -> list[tuple[tuple[int, ...], int, int, str]]:
+    """The headings of ``document`` that name a version: the version's numbers, the line's offsets (without
+    Markdown marks) and the version as written."""
     found: list[tuple[tuple[int, ...], int, int, str]] = []
     for offset, path in document.sections:
         line_end = document.text.find("\n", offset)
@@ -183,21 +193,19 @@ def latest_release(document: Document) -> tuple[int, int, str] | None:
         start = offset + len(line) - len(line.lstrip(" \t#"))  # without its Markdown marks
         number = version.group().lstrip("v")
         found.append((tuple(int(x) for x in number.split(".")), start, offset + len(line.rstrip()), number))
-    if len(found) < 2:
-        return None
-    _, start, end, number = max(found)
-    return start, end, number
+    return found
 
 
 def ask_about_latest(question: str, documents: Sequence[Document]) -> Answer | str | None:
-    """For a question about the latest release (:data:`LATEST`) of the first of ``documents`` that has versioned
+    """For a question about the latest release (:data:`LATEST`) of the one of ``documents`` with the most versioned
     headings: the answer itself when it asks which that is ("What is the latest Tally version?" -> its heading,
     quoted), else the question with the release named ("What did the latest Tally version fix?" -> "What did
     Tally 3.2.1 fix?"); None when the question asks no such thing or no document has releases."""
     asked = LATEST.search(question)
     if asked is None:
         return None
-    for document in documents:
+    # the document with the most release headings first: a changelog, not an upgrade guide's "API changes in 3.0"
+    for document in sorted(documents, key=lambda d: -len(_release_headings(d))):
         latest = latest_release(document)
         if latest is None:
             continue

@@ -237,6 +237,21 @@ def candidates(sentence: str, question: str, qtype: str | None = None) -> tuple[
     return spans, np.asarray(rows, dtype=np.float32).reshape(-1, len(FEATURES))
 
 
+_FENCE = re.compile(r"^[ \t]*(?:```|~~~)", re.M)
+"""A fenced code block's first line in a sentence (:func:`rag.chunking.sentence_spans` makes one of each block)."""
+_ASKS_CODE = re.compile(
+    r"^\W*how\s+(?:do|can|should|would|must)\s+(?:i|you|we|one)\b|\bhow\s+to\b|\b(?:commands?|syntax|examples?|"
+    r"snippet|code|config(?:uration)?\s+(?:file|example|snippet))\b",
+    re.I,
+)
+
+
+def asks_for_code(question: str) -> bool:
+    """Whether a code block may answer ``question``: how to do something, or a command, an example, a config file
+    ("How do I run Tidemill with Docker?", "What command purges a queue?"); not "What license is it under?"."""
+    return _ASKS_CODE.search(question) is not None
+
+
 @lru_cache(maxsize=1)
 def load_weights(path: Path = WEIGHTS_FILE) -> np.ndarray:
     """The fitted weights (written by benchmarks/train_phrases.py), in :data:`FEATURES` order."""
@@ -878,6 +893,12 @@ def key_phrase(
     ``scores``: the span reader's reading of this sentence with this question, when there is one (its own
     best span is the answer then; the hand-made candidates and features are the fallback)."""
     qtype = qtype or question_type(question)
+    fence = _FENCE.search(sentence)
+    if fence:  # a code block with its lead-in: the answer whole to how to do it, no part of a command the phrase;
+        # else a phrase of the lead-in ("the GitHub Container Registry" of "The image is published to the GitHub
+        # Container Registry:")
+        lead = sentence[: fence.start()].rstrip()
+        return None if asks_for_code(question) or not lead else key_phrase(lead, question, qtype)
     chosen = offered_choice(sentence, question) or _job_of(sentence, question)
     if chosen is not None:
         return chosen  # "Estimated", to "Was the reading actual or estimated?"; a job after its holder's name

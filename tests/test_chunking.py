@@ -60,6 +60,28 @@ def test_a_wrapped_line_of_a_list_item_or_at_inline_code_goes_on_with_its_senten
     ]
 
 
+def test_a_fenced_code_block_is_one_sentence() -> None:
+    """Found by a trial of software docs: each line of a code block was a sentence of its own, so "How do I run
+    Tidemill with Docker?" quoted a command cut at its "\\"; and a
+    sentence wrapped before a name was cut there ("The server needs" / "PostgreSQL 13 or newer …")."""
+    text = (
+        "## Install\n\nTidemill ships as a single binary for Linux (amd64) and macOS (arm64). The server needs\n"
+        "PostgreSQL 13 or newer.\n\nOn macOS with Homebrew:\n\n```bash\nbrew install tidemill\n```\n\n"
+        "```toml\n[tls]\nenabled = true\n```\nDone.\n- Item one\n- Item two"
+    )
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "## Install",
+        "Tidemill ships as a single binary for Linux (amd64) and macOS (arm64).",
+        "The server needs\nPostgreSQL 13 or newer.",
+        "On macOS with Homebrew:",
+        "```bash\nbrew install tidemill\n```",
+        "```toml\n[tls]\nenabled = true\n```",
+        "Done.",
+        "- Item one",
+        "- Item two",
+    ]
+
+
 def test_a_sentence_hard_wrapped_over_lines_stays_one_sentence() -> None:
     text = (
         "Harbour news\n"

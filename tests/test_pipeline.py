@@ -1213,6 +1213,33 @@ def test_release_notes_answer_by_the_release_heading(tmp_path: Path, embedder) -
         assert not pipeline.answer(question).answered, question
 
 
+def test_a_code_block_answers_how_to_whole_with_its_lead_in(tmp_path: Path, embedder) -> None:
+    """Found by a trial of software docs: each line of a code block was a sentence, so "How do I run Tidemill with
+    Docker?" quoted a command cut at its "\\"; now the block is quoted whole, on lines of its own in the answer,
+    after its lead-in, and a block alone answers only a question for how to do something or for a command."""
+    install = (
+        "# Installing Tidemill\n\nTidemill ships as a single static binary for Linux and macOS.\n\n## Run with "
+        "Docker\n\nThe official image is published to the GitHub Container Registry:\n\n```bash\ndocker run -d "
+        "--name tidemill -p 7420:7420 \\\n  -e TIDEMILL_DATABASE_URL=postgres://db:5432/tidemill \\\n  "
+        "ghcr.io/tidemill/tidemill:3.2.1\n```\n\n## Install the binary by hand\n\nDownload the archive from the "
+        "releases page and put both binaries on your PATH:\n\n```bash\ntar -xzf tidemill_3.2.1_linux_amd64.tar.gz\n"
+        "sudo install -m 0755 tidemill tidemilld /usr/local/bin/\n```\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"installation.md": install})
+    docker = pipeline.answer("How do I run Tidemill with Docker?")  # the command, after what it is for
+    assert docker.answered and [q.text.split("\n")[0] for q in docker.quotes[:2]] == [
+        "The official image is published to the GitHub Container Registry:",
+        "```bash",
+    ], docker.text
+    assert docker.quotes[1].text.endswith("ghcr.io/tidemill/tidemill:3.2.1\n```"), docker.text
+    assert "\n```\n\n[2]" in docker.text and "**" not in docker.text, docker.text  # the fence closes on its line
+    where = pipeline.answer("Where is the official image published?")  # the lead-in answers, its command follows
+    assert where.key_phrase == "GitHub Container Registry" and where.quotes[1].text.startswith("```bash"), where.text
+    for answer in (docker, where):
+        assert_quotes_verbatim(pipeline, answer)
+    assert not pipeline.answer("What license is Tidemill released under?").answered
+
+
 def test_a_keep_a_changelog_file_answers_by_its_release_headings(tmp_path: Path, embedder) -> None:
     """Found by a trial of software docs: "What was fixed in 3.2.1?" of "## [3.2.1] - 2025-03-04" was refused (a
     bare version was no name of the question, and a table of supported versions "3.2.x" was read first), "What is
