@@ -94,12 +94,16 @@ def _without_running_lines(pages: list[str]) -> list[str]:
             seen[k] = seen.get(k, 0) + 1
     with_text = sum(1 for page in pages if page.strip())
     running = {k for k, n in seen.items() if with_text >= 3 and n >= max(3, (with_text + 1) // 2)}
-    # of two pages, a line at the edge of both, the same but for its numbers, that writes its page number ("… -
-    # page 1 of 2" and "… - page 2 of 2")
+    # of two pages, a line at the edge of both, the same but for its numbers, that writes its page number as one
+    # ("… - page 1 of 2" and "… - page 2 of 2"; not "The depot number 1 …" and "The depot number 2 …")
     paired: set[str] = set()
     if len(split) == with_text == 2:
         numbered = [
-            {loose(lines[i]) for i in edges(lines) if re.search(rf"(?<![\w.,]){n}(?![\w.,])", lines[i])}
+            {
+                loose(lines[i])
+                for i in edges(lines)
+                if re.search(rf"(?i:page|p\.|seite)\s*{n}\b|\b{n}\s*(?:/|of)\s*2\b", lines[i])
+            }
             for n, lines in enumerate(split, start=1)
         ]
         paired = numbered[0] & numbered[1]
