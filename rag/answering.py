@@ -27,6 +27,7 @@ from rag.formats.common import SECTION_PATH
 from rag.lexical import STOPWORDS, tokenize
 from rag.phrases import (
     CODE,
+    FENCE,
     LABELLED,
     MONTH,
     about_another_measure,
@@ -954,8 +955,6 @@ def superseded(
     return out
 
 
-_FENCED = re.compile(r"^[ \t]*(?:```|~~~)", re.M)
-"""A sentence that holds a fenced code block (:func:`rag.chunking.sentence_spans` makes one of each block)."""
 _ASKS_CLOCK = re.compile(r"^\W*(?:(?:at|from|until|by)\s+)?what\s+time\b(?!\s+(?:of|period|frame|span|zone)\b)", re.I)
 """A question for a time of day: "What time is our flight to Lisbon?" (not "What time of year …?")."""
 _CLOCK = re.compile(
@@ -1334,10 +1333,10 @@ class ExtractiveAnswerer:
             dtype=bool,
         )
         unfit |= np.asarray(replaced_in_place(question, [s for _, _, s in top]), dtype=bool)
-        # a code block answers how to do something, or a question for a command or a setting, not "What license
-        # …?"; its lead-in, quoted with it, answers what it says ("Where is the official image published?")
+        # a code block answers how to do something or a question for a command, not "What license …?"; its
+        # lead-in, quoted with it, answers what it says ("Where is the official image published?")
         if not asks_for_code(question):
-            unfit |= np.asarray([bool(_FENCED.match(s.text)) for _, _, s in top], dtype=bool)
+            unfit |= np.asarray([bool(FENCE.match(s.text)) for _, _, s in top], dtype=bool)
         # "What time is our flight?": a sentence with a time of day, when one is read, not "by 20 May 2026"
         if _ASKS_CLOCK.match(question):
             clocked = np.asarray([bool(_CLOCK.search(s.text)) for _, _, s in top], dtype=bool)
@@ -1494,8 +1493,8 @@ class ExtractiveAnswerer:
             text = candidate.text
             if span and (n == 1 or itemised):  # one answer in bold (further quotes write it: highlighted there),
                 text = emphasised(text, span)  # or each item listed
-            if _FENCED.search(text):  # a code block stands on lines of its own, or Markdown shows it as text
-                text = f"\n\n{text}\n\n" if _FENCED.match(text) else f"{text}\n\n"
+            if FENCE.search(text):  # a code block stands on lines of its own, or Markdown shows it as text
+                text = f"\n\n{text}\n\n" if FENCE.match(text) else f"{text}\n\n"
             parts.append(f"{text} [{n}]".replace("\n\n [", "\n\n["))
         related = [self._quote(c, s, None) for s, c in others]
         notes: list[str] = []

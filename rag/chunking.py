@@ -65,8 +65,8 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
 
     Line breaks end a sentence (headlines, list items, paragraphs) unless the line was hard-wrapped inside one
     (a long line without closing punctuation, followed by one starting, perhaps indented, in lower case or with
-    inline code); full stops after common abbreviations, initials and inside numbers do not. A fenced code block
-    is one sentence.
+    inline code, or by a capitalised word when its last sentence began in it after a full stop); full stops after
+    common abbreviations, initials and inside numbers do not. A fenced code block is one sentence.
     """
     end = len(text) if end is None else end
     spans = _line_spans(text, start, end)

@@ -3,7 +3,9 @@
 Two ways, the surer first: :func:`resolve_follow_up` writes the conversation's topic in place of a pronoun
 ("How big is it?" after "What is the SAFE fund?" -> "How big is the SAFE fund?") or of an ellipsis ("And
 Kallas?" after "What did the commissioner say?" -> "What did Kallas say?"); when it cannot tell what a follow-up
-points to, :func:`standalone_question` prefixes it with the user turns it leans on.
+points to, :func:`standalone_question` prefixes it with the user turns it leans on for the search, and
+:func:`guess_follow_up` gives the question the answer is read against ("Can I reduce it?" after "How much is the
+excess on the hire car?" -> "Can I reduce the excess on the hire car?").
 """
 
 from __future__ import annotations

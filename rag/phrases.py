@@ -237,7 +237,7 @@ def candidates(sentence: str, question: str, qtype: str | None = None) -> tuple[
     return spans, np.asarray(rows, dtype=np.float32).reshape(-1, len(FEATURES))
 
 
-_FENCE = re.compile(r"^[ \t]*(?:```|~~~)", re.M)
+FENCE = re.compile(r"^[ \t]*(?:```|~~~)", re.M)
 """A fenced code block's first line in a sentence (:func:`rag.chunking.sentence_spans` makes one of each block)."""
 _ASKS_CODE = re.compile(
     r"^\W*how\s+(?:do|can|should|would|must)\s+(?:i|you|we|one)\b|\bhow\s+to\b|\b(?:commands?|syntax|examples?|"
@@ -893,7 +893,7 @@ def key_phrase(
     ``scores``: the span reader's reading of this sentence with this question, when there is one (its own
     best span is the answer then; the hand-made candidates and features are the fallback)."""
     qtype = qtype or question_type(question)
-    fence = _FENCE.search(sentence)
+    fence = FENCE.search(sentence)
     if fence:  # a code block with its lead-in: the answer whole to how to do it, no part of a command the phrase;
         # else a phrase of the lead-in ("the GitHub Container Registry" of "The image is published to the GitHub
         # Container Registry:")
