@@ -84,6 +84,7 @@ _SYNONYMS = (
     "die death dead", "born birth", "marry marriage", "build construct construction", "borrow lend",
     "permission approval consent", "environment env", "variable var", "configuration config",
     "directory dir folder", "repository repo", "break breakdown", "luggage baggage",
+    "cafe cafeteria café", "mac macos",
 )  # fmt: skip
 """Words that documents and their readers use for one another ("When does the contract start?" of "This
 Agreement commences on 1 April"): each group's stems count as its first word's stem."""

@@ -782,6 +782,28 @@ def test_a_contract_answers_questions_in_its_readers_words(tmp_path: Path, embed
         assert_quotes_verbatim(pipeline, answer)
 
 
+def test_a_train_ticket_answers_in_the_traveller_s_words(tmp_path: Path, embedder) -> None:
+    """Found by a trial of a travel folder: "Is there a cafe on the train?" was refused by a ticket whose coach 3
+    is "a cafeteria car"; the flight's baggage is not the train's luggage."""
+    ticket = (
+        "CP - Comboios de Portugal\nBILHETE / TICKET - Alfa Pendular\nDate of travel: 12/06/2026\nTrain: Alfa "
+        "Pendular 131\nFrom: Lisboa Santa Apolonia - Departure: 10:09\nTo: Porto Campanha - Arrival: 12:58\nCoach: 4\n"
+        "Seats: 61 (window) and 62 (aisle)\nConditions: The Promo fare is valid only on the train, date and time "
+        "shown.\nExchanges are not allowed; refunds are not allowed.\nThe train also stops at Lisboa Oriente (10:18), "
+        "Coimbra-B (11:56) and Aveiro (12:21).\nPlease be on the platform 10 minutes before departure.\nA cafeteria "
+        "car is located in coach 3.\nLuggage: up to 2 pieces of luggage per passenger.\n"
+    )
+    flight = (
+        "TAP Air Portugal - Electronic Ticket\nFlight TP1351 London Heathrow to Lisbon, Monday 08 June 2026.\nBaggage "
+        "allowance\nChecked "
+        "baggage: 1 piece of up to 23 kg per passenger is included in the Classic fare.\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"train-ticket.txt": ticket, "e-ticket.txt": flight})
+    cafe = pipeline.answer("Is there a cafe on the train?")
+    assert cafe.answered and "cafeteria car" in cafe.quotes[0].text, cafe.text
+    assert_marks(pipeline, [("How much luggage can I check in on the flight to Lisbon?", "23 kg")])
+
+
 def test_a_month_or_code_no_passage_writes_is_refused(tmp_path: Path, embedder) -> None:
     """Found by a trial: "What was the electricity bill for July to September 2024?" of a bill for October to
     December was answered with its billing period ("Note: the passages found never mention September; the closest
