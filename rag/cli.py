@@ -11,6 +11,7 @@ import errno
 import json
 import logging
 import os
+import re
 import socket
 import sys
 import time
@@ -299,8 +300,17 @@ def _say_what_the_sync_changed(pipeline: Pipeline) -> None:
     print(f"index {index} synced first: {why}{report.summary()}", file=sys.stderr)
 
 
+def shown(text: str, terminal: bool | None = None) -> str:
+    """An answer's text as printed: in a terminal, its Markdown bold (the key phrase) in the terminal's bold, or
+    without the asterisks when ``NO_COLOR`` is set; piped elsewhere, as it is (Markdown, as the chat shows it)."""
+    if not (sys.stdout.isatty() if terminal is None else terminal):
+        return text
+    bold = "\\1" if os.environ.get("NO_COLOR") else "\033[1m\\1\033[0m"
+    return re.sub(r"\*\*(.+?)\*\*", bold, text, flags=re.DOTALL)
+
+
 def _print_answer(answer: Answer) -> None:
-    print(answer.text)
+    print(shown(answer.text))
     for n, quote in enumerate(answer.quotes, start=1):
         print(f"\n[{n}] {quote.title} ({quote.source}, {quote.location})\n    “{quote.text}”")
         if quote.columns:

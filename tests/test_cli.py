@@ -82,6 +82,35 @@ def test_index_then_ask_prints_the_answer_with_located_quotes(tmp_path: Path, se
     assert "Loading weights" not in out.stderr
 
 
+def test_ask_in_a_terminal_shows_the_key_phrase_in_bold(tmp_path: Path, seeds_copy: Path) -> None:
+    """Found by a trial: in a terminal `rag ask` printed the Markdown asterisks around the key phrase; piped (the
+    test above), the answer stays Markdown."""
+    import pty
+
+    main, terminal = pty.openpty()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("RAG_") and k != "NO_COLOR"}
+    environ["RAG_INDEX_DIR"] = str(tmp_path / "index")
+    question = "How much could Ukraine borrow under the reparations loan?"
+    args = [sys.executable, "-m", "rag", "ask", "--docs", str(seeds_copy), question]
+    with subprocess.Popen(
+        args, stdout=terminal, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=environ
+    ) as run:
+        os.close(terminal)
+        printed = b""
+        while True:
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            printed += chunk
+        assert run.wait(timeout=300) == 0
+    os.close(main)
+    text = printed.decode("utf-8")
+    assert "up to \x1b[1m€140 billion\x1b[0m" in text and "**" not in text, text
+
+
 def test_ask_into_a_pipe_closed_early_ends_quietly(tmp_path: Path, seeds_copy: Path) -> None:
     """`rag ask … | head -3` ended with a BrokenPipeError traceback."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
