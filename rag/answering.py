@@ -626,6 +626,49 @@ def extreme_rows(
     return [(row, cells[shown]) for value, row, cells in values if value == extreme]
 
 
+_YES = frozenset("yes y true ✓ ✔ x".split())
+_NO = frozenset("no n false ✗ ✘ - — –".split())
+_NEGATED = re.compile(r"\b(?:not|no|nothing|none|never|without)\b|n't\b", re.IGNORECASE)
+_WHICH_ROWS = re.compile(
+    r"^\W*(?:which|what)\s+(?:[\w-]+\s+)?[\w-]+s\s+(?:have|has|are|is|were|was|do|does|did|need|needs)\b", re.IGNORECASE
+)
+"""A question for the rows of a table that something holds for: "Which days have nothing booked?"."""
+
+
+def rows_where(
+    question: str, best: Sentence, excerpt: Callable[[str, int, int], str] | None
+) -> list[tuple[Sentence, tuple[int, int]]]:
+    """The rows of the table of ``best`` whose yes-or-no column the question names says yes, or no when the
+    question says not ("Which days have nothing booked?" of an itinerary's "Booked?" column: every row with "No"),
+    each with its first cell; empty when it names no such column or every row or none would do."""
+    if not best.header or not _WHICH_ROWS.match(question):
+        return []
+    header = best.header.rpartition("\n")[2]
+    width = len(cells_of(header))
+    rows = [row for row in table_of(best, excerpt) if not is_total(row)]
+    for column in named_columns(header, question):
+        cells = [cells_of(row.text) for row in rows]
+        if any(len(c) != width for c in cells):
+            return []
+        values = [
+            row.text[slice(*c[column])].strip().strip("?.!").casefold() for row, c in zip(rows, cells, strict=True)
+        ]
+        if not set(values) <= _YES | _NO or not set(values) & _YES or not set(values) & _NO:
+            continue
+        wanted = _NO if _NEGATED.search(question) else _YES
+        found = [(row, c[0]) for row, c, value in zip(rows, cells, values, strict=True) if value in wanted]
+        return found[:MAX_LISTED_ROWS]
+    return []
+
+
+def rows_asked(
+    question: str, best: Sentence, excerpt: Callable[[str, int, int], str] | None
+) -> list[tuple[Sentence, tuple[int, int]]]:
+    """The rows of the table of ``best`` that answer together: those with the most or least of a column
+    (:func:`extreme_rows`), or those a yes-or-no column says yes or no to (:func:`rows_where`)."""
+    return extreme_rows(question, best, excerpt) or rows_where(question, best, excerpt)
+
+
 _TOTAL = re.compile(r"\W*(?:grand\s+|sub-?)?totals?\W*|\W*sum\W*", re.IGNORECASE)
 """A table row's first cell that makes it the total of the rows above it."""
 _TOTAL_WORD = re.compile(r"\btotals?\b", re.IGNORECASE)
@@ -1382,7 +1425,7 @@ class ExtractiveAnswerer:
         line = roll_call(question, [ranked[i][2].text for i in named])
         if line is not None:
             pick = named[line]
-        extremes = extreme_rows(question, ranked[0][2], self.excerpt) if pick is None else None
+        extremes = rows_asked(question, ranked[0][2], self.excerpt) if pick is None else None
         if extremes:
             pick = 0  # "Which workshop has the lowest hourly rate?": the best-ranked row's table answers it
         if pick is None:
@@ -1438,7 +1481,7 @@ class ExtractiveAnswerer:
             elif len(others) < 2:
                 others.append((score, candidate))
         if extremes is None:  # (read above only when the reader was unsure, of the same row)
-            extremes = extreme_rows(question, best, self.excerpt)
+            extremes = rows_asked(question, best, self.excerpt)
         if extremes:  # "Which month had the highest price?": the table's own figures decide, not the reader
             evidence_of = {(c.source, c.start): s for s, c in scored}
             chosen = [(evidence_of.get((r.source, r.start), best_score), r, span) for r, span in extremes]

@@ -1436,6 +1436,11 @@ def test_a_table_of_records_is_no_spec_sheet(tmp_path: Path, embedder) -> None:
     assert_marks(pipeline, [("What time is the fado dinner?", "20:30")])
     answer = pipeline.answer("What time is the fado dinner?")
     assert answer.quotes[0].text.startswith("| 2 |"), answer.text  # the row, never the header row
+    # a yes-or-no column the question names: every row it says no (or yes) to, found by the same trial
+    free = pipeline.answer("Which days have nothing booked?")
+    assert [q.text.split(" | ")[0] for q in free.quotes] == ["| 3"], free.text
+    booked = pipeline.answer("Which days are booked?")
+    assert [q.text.split(" | ")[0] for q in booked.quotes] == ["| 1", "| 2"], booked.text
 
 
 def test_a_table_s_total_row_answers_for_a_total_and_is_no_row_of_its_own(tmp_path: Path, embedder) -> None:
