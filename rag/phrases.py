@@ -1088,9 +1088,9 @@ def _roll_call_names(sentence: str, question: str) -> tuple[int, int] | None:
     return line.span("value") if line else None
 
 
-LABELLED = re.compile(r"\s*(?P<label>[A-Z][\w ]{0,30}):\s+(?P<value>\S.*?)[.;]?\s*$")
+LABELLED = re.compile(r"\s*(?P<label>[A-Z][\w ]{0,30}(?:\s\([\w .-]{1,12}\))?):\s+(?P<value>\S.*?)[.;]?\s*$")
 """A line of minutes or a form that labels its value: "Present: Anna Schmidt (chair), Lotte Bakker, Jonas Weber.",
-"Valuation band: D"."""
+"Valuation band: D", "Booking reference (PNR): K7QX2M"."""
 _LISTED_NAME = re.compile(
     r"(?:and\s+)?[A-Z][\w'’.-]*(?:\s+(?:[A-Z][\w'’.-]*|van|von|de|der|den|da|di|du|la|le))*"
     r"(?:\s*\([^()]*\))?"

@@ -784,7 +784,8 @@ def test_a_contract_answers_questions_in_its_readers_words(tmp_path: Path, embed
 
 def test_a_train_ticket_answers_in_the_traveller_s_words(tmp_path: Path, embedder) -> None:
     """Found by a trial of a travel folder: "Is there a cafe on the train?" was refused by a ticket whose coach 3
-    is "a cafeteria car"; the flight's baggage is not the train's luggage."""
+    is "a cafeteria car", and "What's the booking reference …?" marked the "PNR" of "Booking reference (PNR):
+    K7QX2M"; the flight's baggage is not the train's luggage."""
     ticket = (
         "CP - Comboios de Portugal\nBILHETE / TICKET - Alfa Pendular\nDate of travel: 12/06/2026\nTrain: Alfa "
         "Pendular 131\nFrom: Lisboa Santa Apolonia - Departure: 10:09\nTo: Porto Campanha - Arrival: 12:58\nCoach: 4\n"
@@ -794,14 +795,20 @@ def test_a_train_ticket_answers_in_the_traveller_s_words(tmp_path: Path, embedde
         "car is located in coach 3.\nLuggage: up to 2 pieces of luggage per passenger.\n"
     )
     flight = (
-        "TAP Air Portugal - Electronic Ticket\nFlight TP1351 London Heathrow to Lisbon, Monday 08 June 2026.\nBaggage "
-        "allowance\nChecked "
+        "TAP Air Portugal - Electronic Ticket\nBooking reference (PNR): K7QX2M\nFlight TP1351 London Heathrow to "
+        "Lisbon, Monday 08 June 2026.\nBaggage allowance\nChecked "
         "baggage: 1 piece of up to 23 kg per passenger is included in the Classic fare.\n"
     )
     pipeline = pipeline_on(tmp_path, embedder, {"train-ticket.txt": ticket, "e-ticket.txt": flight})
     cafe = pipeline.answer("Is there a cafe on the train?")
     assert cafe.answered and "cafeteria car" in cafe.quotes[0].text, cafe.text
-    assert_marks(pipeline, [("How much luggage can I check in on the flight to Lisbon?", "23 kg")])
+    assert_marks(
+        pipeline,
+        [
+            ("How much luggage can I check in on the flight to Lisbon?", "23 kg"),
+            ("What's the booking reference for the flight?", "K7QX2M"),  # the field's value, not "PNR" of its label
+        ],
+    )
 
 
 def test_a_month_or_code_no_passage_writes_is_refused(tmp_path: Path, embedder) -> None:
