@@ -35,7 +35,7 @@ from rag.embedding import Embedder
 from rag.formats.common import SECTION_PATH
 from rag.lexical import index_term, tokenize, tokenize_cased
 from rag.phrases import ENTITY_PATTERNS, question_type
-from rag.reader import linear_row
+from rag.reader import cells_of, linear_row
 from rag.retrieval import Passage
 
 FEATURES = ("cosine", "overlap", "type_match", "names", "passage_rank", "idf_overlap", "window_overlap", "bigrams")
@@ -202,12 +202,19 @@ def _table_headers(
         if rows and at_start and not whole and not ruled:
             for j in rows if carried else ():
                 out[j] = carried  # the chunk continues a table: its header is the one before the chunk
-        elif len(rows) >= 2:
+        elif len(rows) >= 2 and not _a_field(text[spans[rows[0]][0] : spans[rows[0]][1]]):
             header = text[spans[rows[0]][0] : spans[rows[0]][1]]
             for j in rows:
                 out[j] = header
         k = max(k, first + 1)
     return out
+
+
+def _a_field(row: str) -> bool:
+    """Whether a table's first row is a field and its value, not a header: of two cells, a value with a digit
+    ("Confirmation number | 4127.883.519" of a booking's details; a header names, "Item | Amount")."""
+    cells = cells_of(row)
+    return len(cells) == 2 and any(c.isdigit() for c in row[slice(*cells[1])])
 
 
 HEADER_REACH = 8_000

@@ -811,6 +811,31 @@ def test_a_train_ticket_answers_in_the_traveller_s_words(tmp_path: Path, embedde
     )
 
 
+def test_a_table_of_fields_and_values_has_no_header_row(tmp_path: Path, embedder) -> None:
+    """Found by a trial of a travel folder: a hotel's booking details, a two-column table of fields and values
+    ("Confirmation number | 4127.883.519" first), had its first row taken for a header, never quoted, so "What's
+    the confirmation number for Casa do Alfama?" marked "Your reservation … is confirmed"."""
+    page = (
+        "<html><body><h1>Your booking at Casa do Alfama Boutique Hotel is confirmed</h1><p>Your reservation at "
+        "Casa do Alfama Boutique Hotel in Lisbon is confirmed.</p><h2>Booking details</h2><table>"
+        "<tr><td>Confirmation number</td><td>4127.883.519</td></tr><tr><td>PIN code</td><td>2291</td></tr>"
+        "<tr><td>Check-out</td><td>Friday 12 June 2026, until 11:00</td></tr></table><h2>Charges</h2><table>"
+        "<tr><td>Item</td><td>Amount</td></tr><tr><td>Room, 4 nights</td><td>EUR 672</td></tr>"
+        "<tr><td>Tourist tax</td><td>EUR 32</td></tr></table></body></html>"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"hotel-lisbon.html": page})
+    assert_marks(
+        pipeline,
+        [
+            ("What's the confirmation number for Casa do Alfama?", "4127.883.519"),
+            ("What is the PIN code?", "2291"),
+            ("How much is the tourist tax?", "EUR 32"),  # under its header row "Item | Amount"
+        ],
+    )
+    tax = pipeline.answer("How much is the tourist tax?")
+    assert tax.quotes[0].columns == "Item | Amount", tax.quotes[0]
+
+
 def test_a_month_or_code_no_passage_writes_is_refused(tmp_path: Path, embedder) -> None:
     """Found by a trial: "What was the electricity bill for July to September 2024?" of a bill for October to
     December was answered with its billing period ("Note: the passages found never mention September; the closest
