@@ -20,16 +20,16 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.chunking import ABBREVIATIONS, sentence_spans
+from rag.chunking import ABBREVIATIONS, FENCE, sentence_spans
 from rag.embedding import Embedder
 from rag.evidence import MIN_EVIDENCE, EvidenceScorer, IdfLookup, Sentence
 from rag.formats.common import SECTION_PATH
 from rag.lexical import STOPWORDS, tokenize
 from rag.phrases import (
     CODE,
-    FENCE,
     LABELLED,
     MONTH,
+    STEPS,
     about_another_measure,
     about_another_subject,
     about_another_year,
@@ -381,9 +381,6 @@ def _lines_around(
     return start, text, lines, here
 
 
-_FENCE_LINE = re.compile(r"[ \t]*(?P<fence>```|~~~)[^\n]*")
-
-
 def code_after(best: Sentence, excerpt: Callable[[str, int, int], str] | None) -> Sentence | None:
     """The fenced code block that ``best`` leads into (it ends in ":" and the block follows: "On macOS with
     Homebrew:" over "```bash / brew install tidemill / ```"), as a quotable sentence; None otherwise."""
@@ -391,8 +388,10 @@ def code_after(best: Sentence, excerpt: Callable[[str, int, int], str] | None) -
         return None
     text = excerpt(best.source, best.end, best.end + _TABLE_WINDOW)
     lead = len(text) - len(text.lstrip())
-    opening = _FENCE_LINE.match(text, lead)
-    if opening is None or ("\n" not in text[:lead] and lead):
+    if lead and "\n" not in text[:lead]:
+        return None
+    opening = FENCE.match(text, text.rfind("\n", 0, lead) + 1)  # (the fence's line, indented or not)
+    if opening is None:
         return None
     closing = re.compile(rf"^[ \t]*{re.escape(opening['fence'])}[ \t]*$", re.M).search(text, opening.end())
     if closing is None:
@@ -404,13 +403,13 @@ def code_after(best: Sentence, excerpt: Callable[[str, int, int], str] | None) -
 def lead_in_of(block: Sentence, excerpt: Callable[[str, int, int], str] | None) -> Sentence | None:
     """The line ending in ":" that leads into the fenced code block ``block`` ("The official image is published to
     the GitHub Container Registry:"), as a quotable sentence; None when the block has none."""
-    if excerpt is None or not _FENCE_LINE.match(block.text):
+    if excerpt is None or not FENCE.match(block.text):
         return None
     start = max(0, block.start - 600)
     text = excerpt(block.source, start, block.start).rstrip()
     line_start = text.rfind("\n") + 1
     line = text[line_start:].strip()
-    if not line.endswith(":") or _FENCE_LINE.match(line) or (start and line_start == 0):
+    if not line.endswith(":") or FENCE.match(line) or (start and line_start == 0):
         return None
     a = start + line_start + len(text[line_start:]) - len(text[line_start:].lstrip())
     return dataclasses.replace(block, start=a, end=a + len(line), text=line, header="", previous="")
@@ -462,12 +461,6 @@ def listed_rows(question: str, best: Sentence, excerpt: Callable[[str, int, int]
 
 LIST_ITEM = re.compile(r"[ \t]*(?:(?P<bullet>[-*•+])|(?P<number>\d{1,2})[.)])[ \t]+(?=\S)")
 """A list item's mark at the start of its line: "- ", "* ", "1. ", "2) "."""
-_STEPS = re.compile(
-    r"^\W*(?:how\s+(?:do|can|should|would|must)\s+(?:i|you|we|one)\b|how\s+to\b|what\s+are\s+the\s+steps\b"
-    r"|(?:list\s+)?(?:the\s+)?steps\s+(?:to|for)\b|what\s+(?:do|should|must|can)\s+i\s+(?:need\s+to\s+)?do\b)",
-    re.IGNORECASE,
-)
-"""A question that asks how to do something: "How do I descale the machine?", "What are the steps to …?"."""
 
 
 def emphasised(text: str, span: tuple[int, int]) -> str:
@@ -517,7 +510,7 @@ def listed_items(question: str, best: Sentence, excerpt: Callable[[str, int, int
     ingredients are in the dal?" under "Red Lentil Dal › Ingredients", "How do I descale the machine?" of "The
     machine must be descaled when … 1. Remove the water filter …", "What was added in Tally 3.2.0?" under "Tally
     3.2.0 — 21 October 2024 › Added"). Each item is quoted without its mark. Empty otherwise."""
-    asks = _LIST.search(question) or _STEPS.search(question) or names_its_heading(set(tokenize(question)), best)
+    asks = _LIST.search(question) or STEPS.search(question) or names_its_heading(set(tokenize(question)), best)
     if excerpt is None or best.header or not asks:
         return ListedItems([])
     start, text, lines, here = _lines_around(best, excerpt)
@@ -1322,7 +1315,11 @@ class ExtractiveAnswerer:
         # when none of the best-ranked writes it, those that do are read first ("What was fixed in 3.2.1?" of a
         # changelog's "## [3.2.1] - 2025-03-04 › Fixed", below a table of supported versions "3.2.x")
         marks = marks_named(question)
-        writes = [all(m.search(f"{s.title} {s.section} {s.previous} {s.text}") for m in marks) for _, _, s in ranked]
+        writes = (
+            [all(m.search(f"{s.title} {s.section} {s.previous} {s.text}") for m in marks) for _, _, s in ranked]
+            if marks
+            else [True] * len(ranked)
+        )
         if marks and not any(writes[:READER_CHOICE]) and any(writes):
             order = sorted(range(len(ranked)), key=lambda n: not writes[n])
             ranked, writes = [ranked[n] for n in order], [writes[n] for n in order]
@@ -1506,7 +1503,7 @@ class ExtractiveAnswerer:
             # the best sentence's list, else the list under a heading the question names ("What ingredients are in
             # the dal?" when the best sentence is a tip on the dal: the list under "Red Lentil Dal › Ingredients"),
             # or for a question for steps, the list of any sentence read
-            steps = bool(_STEPS.search(question))  # "How do I make the dal?": the steps under its name
+            steps = bool(STEPS.search(question))  # "How do I make the dal?": the steps under its name
             asked = set(tokenize(question))
             headed = [
                 s

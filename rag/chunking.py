@@ -73,8 +73,8 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     return _with_code_blocks(text, spans, start, end)
 
 
-_FENCE = re.compile(r"^[ \t]*(?P<fence>```+|~~~+)[^\n]*$", re.M)
-"""A Markdown code fence's line: "```bash", "~~~"."""
+FENCE = re.compile(r"^[ \t]*(?P<fence>```+|~~~+)[^\n]*$", re.M)
+"""A Markdown code fence's line: "```bash", "~~~" (a sentence that starts with one is a code block)."""
 
 
 def _with_code_blocks(text: str, spans: list[tuple[int, int]], start: int, end: int) -> list[tuple[int, int]]:
@@ -83,7 +83,7 @@ def _with_code_blocks(text: str, spans: list[tuple[int, int]], start: int, end: 
     if "```" not in text[start:end] and "~~~" not in text[start:end]:
         return spans
     blocks = []
-    fences = iter(_FENCE.finditer(text, start, end))
+    fences = iter(FENCE.finditer(text, start, end))
     for opening in fences:
         closing = next((f for f in fences if f["fence"].startswith(opening["fence"][:3])), None)
         blocks.append((opening.start(), closing.end() if closing else end))
@@ -113,10 +113,10 @@ def _line_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
                 continue  # a hard-wrapped line: the sentence goes on (on an indented line of a list item, or at
                 # inline code: "… the `--config` flag, the\n`TIDEMILL_CONFIG` environment variable, …")
             if (
-                len(line) >= _WRAP_MIN
+                following.isupper()
+                and len(line) >= _WRAP_MIN
                 and line[-1].isalnum()
                 and _STARTED.search(line)
-                and following.isupper()
                 and not _NEW_BLOCK.match(text, stop)
             ):
                 continue  # prose wrapped before a name: "… (amd64, arm64). The server needs\nPostgreSQL 13 …"

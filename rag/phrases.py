@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.chunking import FENCE
 from rag.lexical import STOPWORDS, stem_words, tokenize, tokenize_cased
 from rag.reader import TokenScores, cells_of
 
@@ -237,19 +238,22 @@ def candidates(sentence: str, question: str, qtype: str | None = None) -> tuple[
     return spans, np.asarray(rows, dtype=np.float32).reshape(-1, len(FEATURES))
 
 
-FENCE = re.compile(r"^[ \t]*(?:```|~~~)", re.M)
-"""A fenced code block's first line in a sentence (:func:`rag.chunking.sentence_spans` makes one of each block)."""
+STEPS = re.compile(
+    r"^\W*(?:how\s+(?:do|can|should|would|must)\s+(?:i|you|we|one)\b|how\s+to\b|what\s+are\s+the\s+steps\b"
+    r"|(?:list\s+)?(?:the\s+)?steps\s+(?:to|for)\b|what\s+(?:do|should|must|can)\s+i\s+(?:need\s+to\s+)?do\b)",
+    re.IGNORECASE,
+)
+"""A question that asks how to do something: "How do I descale the machine?", "What are the steps to …?"."""
 _ASKS_CODE = re.compile(
-    r"^\W*how\s+(?:do|can|should|would|must)\s+(?:i|you|we|one)\b|\bhow\s+to\b|\b(?:commands?|syntax|examples?|"
-    r"snippet|code|config(?:uration)?\s+(?:file|example|snippet))\b",
-    re.I,
+    r"\b(?:commands?|syntax|examples?|snippet|code|config(?:uration)?\s+(?:file|example|snippet))\b", re.I
 )
 
 
 def asks_for_code(question: str) -> bool:
-    """Whether a code block may answer ``question``: how to do something, or a command, an example, a config file
-    ("How do I run Tidemill with Docker?", "What command purges a queue?"); not "What license is it under?"."""
-    return _ASKS_CODE.search(question) is not None
+    """Whether a code block may answer ``question``: how to do something (:data:`STEPS`), or a command, an
+    example, a config file ("How do I run Tidemill with Docker?", "What command purges a queue?"); not "What
+    license is it under?"."""
+    return STEPS.search(question) is not None or _ASKS_CODE.search(question) is not None
 
 
 @lru_cache(maxsize=1)
@@ -698,24 +702,22 @@ def task_of(question: str, row: str, header: str) -> tuple[int, int] | None:
     | Grace Liu | 9 May 2025" to "What does Grace Liu have to do?"), or asks what to do about what the row's first
     cell names ("Check that the gas supply is on …" of "F2 | Flame loss | Check that …" under "Code | Meaning |
     What to do", to "What should I do about F2?"). None otherwise."""
-    if not header:
-        return None
+    asked = _ASKS_TASK.match(question)
+    if not header or not (asked or _ASKS_WHAT_TO_DO.match(question)):
+        return None  # (asked of every sentence read: the question decides first)
     heads, values = cells_of(header), cells_of(row)
     if len(heads) != len(values) or not values:
         return None
-    asked = _ASKS_TASK.match(question)
     if asked:
         who = set(tokenize(asked["who"]))
         if not any(who <= set(tokenize(row[a:b])) for a, b in values):
             return None
         column = _TASK_COLUMN
-    elif _ASKS_WHAT_TO_DO.match(question):
+    else:
         key = set(tokenize(row[values[0][0] : values[0][1]]))
         if not key or not key <= set(tokenize(question)):
             return None
         column = _REMEDY_COLUMN
-    else:
-        return None
     return next((v for h, v in zip(heads, values, strict=True) if column.fullmatch(header[h[0] : h[1]])), None)
 
 
