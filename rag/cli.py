@@ -173,6 +173,7 @@ def _main(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from rag.conversation import is_follow_up
     from rag.pipeline import Pipeline
 
     fields = ("index_dir", "embedding_model", "generator", "reranker", "docs_dir", "host", "port", "embedding_cluster")
@@ -207,6 +208,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "ask":
         answer = pipeline.answer(args.question, filters=_filters(args.filters or []))
         _say_what_the_sync_changed(pipeline)
+        if is_follow_up(args.question):
+            print(
+                "note: this reads as a follow-up, but `rag ask` answers each question on its own: "
+                "ask the whole question, or use `rag chat`, which keeps the conversation",
+                file=sys.stderr,
+            )
         if args.json:
             data = dataclasses.asdict(answer)
             for shown, quote in zip(data["quotes"] + data["related"], answer.quotes + answer.related, strict=True):

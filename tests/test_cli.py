@@ -279,6 +279,8 @@ def test_ask_without_docs_answers_from_the_folder_the_index_holds(tmp_path: Path
     assert re.search(r"\*\*(about )?2.5 million light years( from Earth)?\*\*", out.stdout)
     assert "(sub/deeper/astronomy.md, chars" in out.stdout
     assert out.stderr == ""  # no skipped-file warnings on every question
+    out = rag("ask", "And how big is it?", index_dir=index)  # a follow-up typed as a question of its own
+    assert "`rag chat`, which keeps the conversation" in out.stderr, out.stderr
     again = json.loads(rag("index", "--json", index_dir=index).stdout)
     assert (again["unchanged"], again["added"], again["removed"], again["embedded"]) == (
         ["sub/deeper/astronomy.md"],
