@@ -35,8 +35,24 @@ _STARTED = re.compile(r"[a-z0-9)][.!?]\s+[A-Z][\w'’-]*(?:\s+[\w'’,-]+){1,}$"
 """A line whose last sentence starts after a full stop in it and has not ended: "… arm64). The server needs"."""
 _NEW_BLOCK = re.compile(r"[ \t]*(?:[-*+•>|#]|\d{1,2}[.)]\s|```|~~~)")
 """A line that starts a list item, a quote, a table row, a heading or a code block, never a wrapped sentence."""
+_GOES_ON = frozenset(
+    "and or nor but from the a an of to for by with at than that which whose is are was were be been per as into "
+    "between if when while because since not such both either each every any some very will would can could may "
+    "might must shall should has have had does did our your their its my his her these those until whether "
+    "including about".split()
+)
+"""Words no sentence ends with: a line ending in one goes on in the next, whatever that starts with ("… rises
+from $1,000 to $1,250 for an individual and from\n$2,000 to $2,500 for a family.")."""
+_CUT_NAME = re.compile(r"\b(?:the|an?|by|of|for|to|at|from|with)\s+[A-Z][a-z]+$")
+"""A line ending in a name just begun: "… an external review by an Independent\nReview Organization …"."""
+_LAID_OUT = re.compile(r"\S {3,}\S| \| ")
+"""Cells laid out on a line (a PDF table's columns, a Markdown row): not prose, so never a wrapped sentence."""
+_TIME_ZONE = re.compile(r"\s*(?:[A-Z]{1,3}T|UTC|GMT|CET|CEST)\b")
+"""A time zone after "p.m." ("4:00 p.m. ET and Thursday …"): the sentence goes on."""
+_LIST_NUMBER = re.compile(r"[ \t]*\d{1,3}$")
+"""What stands before the full stop of a numbered list item's "1. Log in …": the number, alone on its line."""
 
-CHUNKER_VERSION = 9
+CHUNKER_VERSION = 10
 """Recorded in the index manifest: bump it when a change to this module changes the chunks it makes, so
 indexes chunked by the old code are rebuilt."""
 
@@ -113,6 +129,18 @@ def _line_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
                 continue  # a hard-wrapped line: the sentence goes on (on an indented line of a list item, or at
                 # inline code: "… the `--config` flag, the\n`TIDEMILL_CONFIG` environment variable, …")
             if (
+                len(line) >= _WRAP_MIN
+                and following
+                and not _LAID_OUT.search(line)
+                and not _NEW_BLOCK.match(text, stop)
+                and (
+                    line.rsplit(None, 1)[-1] in _GOES_ON
+                    or (following.isupper() and _CUT_NAME.search(line))
+                    or (line.endswith(("a.m.", "p.m.")) and _TIME_ZONE.match(text, stop))
+                )
+            ):
+                continue  # wrapped where no sentence ends: "… and from\n$2,000 …", "… by an Independent\nReview"
+            if (
                 following.isupper()
                 and len(line) >= _WRAP_MIN
                 and line[-1].isalnum()
@@ -133,6 +161,10 @@ def _line_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
                 continue
             if token in _BEFORE_A_NUMBER and following[:1].isdigit():
                 continue
+            if match.group() == "." and _LIST_NUMBER.fullmatch(text, line_start, match.start()):
+                continue  # "1. Log in to the app": a numbered item, not a sentence "1."
+            if match.group() == "." and raw in ("a.m", "p.m") and _TIME_ZONE.match(text, stop):
+                continue  # "at 4:00 p.m. ET and …"
             if following and following[0].islower():
                 continue
         _append_trimmed(text, cursor, stop, spans)

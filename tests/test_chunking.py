@@ -103,6 +103,38 @@ def test_a_sentence_hard_wrapped_over_lines_stays_one_sentence() -> None:
     ]
 
 
+def test_a_line_wrapped_before_a_figure_or_inside_a_name_goes_on() -> None:
+    """Found by a trial of a benefits folder: e-mails and PDFs wrap before a dollar amount or inside a name, and
+    the family figure, the review body and the time zone were cut off their sentences; a numbered step was two."""
+    text = (
+        "The in-network deductible on the PPO Gold plan rises from $1,000 to $1,250 for an individual and from\n"
+        "$2,000 to $2,500 for a family.\n"
+        "If we uphold our denial after your appeal, you may ask for an external review by an Independent\n"
+        "Review Organization within 4 months.\n"
+        "We are holding two live webinars: Wednesday, November 5 at 12:00 p.m. ET and Thursday at 4:00 p.m.\n"
+        "ET.\n"
+        "1. Log in to the FlexPoint app.\n"
+        "2. Choose a claim.\n"
+        "Primary care visit to treat an injury or illness    $25 copay/visit    40% coinsurance after the\n"
+        "Specialist visit    $50 copay/visit    40% coinsurance\n"
+        "Plan summary for employees and their families from\n"
+        "- Medical"
+    )
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "The in-network deductible on the PPO Gold plan rises from $1,000 to $1,250 for an individual and from\n"
+        "$2,000 to $2,500 for a family.",
+        "If we uphold our denial after your appeal, you may ask for an external review by an Independent\n"
+        "Review Organization within 4 months.",
+        "We are holding two live webinars: Wednesday, November 5 at 12:00 p.m. ET and Thursday at 4:00 p.m.\nET.",
+        "1. Log in to the FlexPoint app.",
+        "2. Choose a claim.",
+        "Primary care visit to treat an injury or illness    $25 copay/visit    40% coinsurance after the",  # cells
+        "Specialist visit    $50 copay/visit    40% coinsurance",
+        "Plan summary for employees and their families from",  # a list item starts a block of its own
+        "- Medical",
+    ]
+
+
 def test_chunks_overlap_by_one_sentence_and_stay_near_the_target_size() -> None:
     text = " ".join(f"Sentence number {i} is about topic {i}." for i in range(40))
     chunks = chunk_document(doc(text), chunk_chars=200, overlap_sentences=1)
