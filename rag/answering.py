@@ -24,11 +24,12 @@ from rag.chunking import ABBREVIATIONS, FENCE, sentence_spans
 from rag.embedding import Embedder
 from rag.evidence import MIN_EVIDENCE, EvidenceScorer, IdfLookup, Sentence
 from rag.formats.common import SECTION_PATH
-from rag.lexical import STOPWORDS, tokenize
+from rag.lexical import STOPWORDS, tokenize, tokenize_cased
 from rag.phrases import (
     CODE,
     LABELLED,
     MONTH,
+    MONTHS,
     STEPS,
     about_another_measure,
     about_another_subject,
@@ -42,6 +43,7 @@ from rag.phrases import (
     lacks_the_figure,
     marks_named,
     money_for_a_count,
+    month_written,
     named_columns,
     offered_choice,
     question_type,
@@ -63,6 +65,8 @@ READER_WEIGHT = 0.5026
 score (0.2 times that score's spread), chosen on SQuAD train by ``benchmarks/tune_reader_choice.py`` (0.849
 answered with a gold sentence of 8; 0.3 times the spread 0.848, 0.12 times 0.845)."""
 MARGIN_CLIP = 15.0
+RELATED_RANKED = 3
+"""A refusal offers, as related, those of the best-ranked sentences that write half the words searched."""
 READ_SHARE = 0.3
 """The reader reads only when the best evidence among the sentences it would read reaches ``READ_SHARE *
 min_evidence``: below that nothing is answered, however sure the reader (a safety net for text the reader
@@ -251,9 +255,11 @@ _NAME_WORD = re.compile(r"\w(?:[\w.-]*\w)?")
 """A word of a name: "U.S." and "Jean-Claude" whole, without a sentence's final full stop."""
 
 
-_QUESTION_NAME = re.compile(r"(?<![\w.'’-])[A-Z][\w'’-]*(?:\.[A-Z])*\.?|\d[\d,.:]*\d\w*|\b\d\w*")
-"""A capitalised word ("Sweden", "O'Brien", "U.S.") or a number as written ("1,500", "23:40", "Q3" is caught by
-the first branch)."""
+_QUESTION_NAME = re.compile(
+    r"(?<![\w.'’-])[A-Z][\w'’-]*(?:\.[A-Z])*\.?|(?<![\w.'’-])[a-z]+\d\w*|\d[\d,.:]*\d\w*|\b\d\w*"
+)
+"""A capitalised word ("Sweden", "O'Brien", "U.S."), an identifier ("r24", "v2"; "Q3" is caught by the first
+branch) or a number as written ("1,500", "23:40")."""
 _AFTER_A_BREAK = re.compile(r"[:;–—-]\s*$|^\s*$")
 """What may stand before a sentence-initial capital: "Quick question: Can …", "Travel - Could I …"."""
 _ORDINAL_OR_SHORT_ACRONYM = re.compile(r"\d+(?:st|nd|rd|th|s)|[A-Z]{2,3}")
@@ -1190,7 +1196,11 @@ def keyed_record(
         return None
 
     def keys(s: Sentence) -> set[str]:
-        return {key for key in _keys(s) if key in wanted or (role and tuple(tokenize(key)) == role)}
+        found = {key for key in _keys(s) if key in wanted or (role and tuple(tokenize(key)) == role)}
+        line = None if found or not role or s.header else LABELLED.match(s.text)
+        if line and tuple(tokenize(line["label"])) == role:  # "Host: Dr. Pieter de Vries, …" for "Who is my host?"
+            found.add(_fold(line["label"]))
+        return found
 
     keyed = [
         n
@@ -1243,7 +1253,14 @@ def _written(name: str, words: set[str], text: str) -> bool:
     "america") or a near spelling (a typo: "Melborne" for "Melbourne")."""
     if any(c.isdigit() for c in name):
         zeros = r"(?:\.0)*" if re.fullmatch(r"\d+(?:\.\d+)+", name) else ""
-        return re.search(rf"(?<![\w.,:]){re.escape(name)}{zeros}(?![\w]|[.,:]\d)", text) is not None
+        written = re.escape(name)
+        if re.fullmatch(r"\d{1,3}(?:,\d{3})+|\d{4,}", name):  # "1800" as "1,800" or "1 800", and "2,000" as "2000"
+            digits = _plain(name)
+            groups = [digits[max(0, i - 3) : i] for i in range(len(digits), 0, -3)][::-1]
+            written = "[,.\u202f\u2009 ’']?".join(groups)
+        return re.search(rf"(?<![\w.,:]){written}{zeros}(?![\w]|[.,:]\d)", text) is not None
+    if name.capitalize() in MONTHS:  # "February" as "Feb 18" or "2025-02-18"
+        return month_written(name.capitalize(), re.I).search(text) is not None
     parts = re.findall(r"\w+", name)
     if len(parts) != 1:
         return all(_written(p, words, text) for p in parts)
@@ -1580,8 +1597,17 @@ class ExtractiveAnswerer:
     ) -> Answer:
         """The 'documents do not say' answer; the two closest sentences are offered as related, not as support.
         ``unknown``: names of the question that the documents do not write (said in the text)."""
-        closest = sorted(scored, key=lambda item: -item[0])[:2]
-        related = [self._quote(c, s, None) for s, c in closest if s >= 0.75 * self.min_evidence]
+        floor = 0.75 * self.min_evidence
+        closest = [item for item in sorted(scored, key=lambda item: -item[0])[:2] if item[0] >= floor]
+        # the best-ranked sentences that write half the words searched (two at least) are close too, however weak
+        # their evidence (a paraphrase the heads cannot bridge: "Who is my host at Wageningen?" of "Host: Dr. …")
+        asked = set(tokenize_cased(query))
+        for item in scored[:RELATED_RANKED]:
+            if len(closest) < 2 and item not in closest:
+                shared = asked & set(tokenize_cased(f"{item[1].header} {item[1].text}"))
+                if len(shared) >= max(2, len(asked) / 2):
+                    closest.append(item)
+        related = [self._quote(c, s, None) for s, c in closest]
         text = NOT_COVERED.format(question=question.strip())
         if unknown:
             text += f" (the passages found never mention {_listed(unknown)})"

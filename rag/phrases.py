@@ -632,7 +632,16 @@ def about_another_measure(question: str, sentence: str) -> bool:
     return False
 
 
-MONTH = re.compile(r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b")
+MONTHS = ("January February March April May June July August September October November December").split()
+MONTH = re.compile(rf"\b(?:{'|'.join(MONTHS)})\b")
+
+
+def month_written(month: str, flags: int = 0) -> re.Pattern[str]:
+    """How ``month`` (its name, "February") may be written: by name, abbreviated ("Feb", "Feb.", "Nov-Dec",
+    "Sept"), or as the month of an ISO date ("2025-02-18", "2025-02")."""
+    number = MONTHS.index(month) + 1
+    short = "Sept?" if month == "September" else month[:3]
+    return re.compile(rf"\b(?:{month}|{short})\b|\b(?:19|20)\d\d-{number:02d}(?:-\d\d)?\b", flags)
 
 
 _VERSION = re.compile(
@@ -659,7 +668,7 @@ def marks_named(question: str) -> list[re.Pattern[str]]:
     versions = {m["number"] for m in _VERSION.finditer(question)}
     if _RELEASE_WORDS.search(question):  # "What is deprecated in 3.2?": a release, not a decimal
         versions |= {m.group() for m in re.finditer(r"(?<![\w.])\d+\.\d+(?![\w.]|\.\d)", question)}
-    written = [re.compile(rf"\b{month}\b") for month in sorted(months)]
+    written = [month_written(month) for month in sorted(months)]
     written += [re.compile(rf"(?<![\w-]){re.escape(code)}(?![\w-])") for code in sorted(set(CODE.findall(question)))]
     # a version asked as "3.0" may be written "3.0.0"
     return written + [re.compile(rf"(?<![\d.]){re.escape(n)}(?:\.0)*(?!\d|\.\d)") for n in sorted(versions)]
@@ -802,6 +811,22 @@ def _field_value(sentence: str, span: tuple[int, int] | None) -> tuple[int, int]
     return line.span("value")
 
 
+_HOLDER = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:[A-Z][\w'’.-]*|van|von|de|der|den|da|di|du|la|le))+")
+"""A name of two words or more, titles and particles included: "Dr. Pieter de Vries"."""
+
+
+def _holder_of(sentence: str, question: str) -> tuple[int, int] | None:
+    """Of a who-question, the name a line labelled with the role it asks about opens its value with: "Dr. Pieter
+    de Vries" of "Host: Dr. Pieter de Vries, Plant Ecology and Nature Conservation Group, …" for "Who is my host
+    at Wageningen?"."""
+    line = LABELLED.match(sentence) if re.match(r"\W*who\b", question, re.I) else None
+    role = line["label"].split()[-1] if line else ""
+    if not role or not re.search(rf"\b{re.escape(role)}\b", question, re.I):
+        return None
+    name = _HOLDER.match(sentence, line.start("value")) if line else None
+    return name.span() if name else None
+
+
 _ASKS_JOB = re.compile(
     r"(?P<name>[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)+)['’]s?\s+(?:job\s+title|job|title|role|position)\s*\??\s*$"
 )
@@ -901,9 +926,10 @@ def key_phrase(
         # Container Registry:")
         lead = sentence[: fence.start()].rstrip()
         return None if asks_for_code(question) or not lead else key_phrase(lead, question, qtype)
-    chosen = offered_choice(sentence, question) or _job_of(sentence, question)
+    chosen = offered_choice(sentence, question) or _job_of(sentence, question) or _holder_of(sentence, question)
     if chosen is not None:
-        return chosen  # "Estimated", to "Was the reading actual or estimated?"; a job after its holder's name
+        return chosen  # "Estimated", to "Was the reading actual or estimated?"; a job after its holder's name;
+        # the name after a role's label
     listed = _roll_call_names(sentence, question)
     if listed is not None:
         return listed  # "Who attended?" of "Present: A (chair), B, C.": all of them

@@ -385,6 +385,17 @@ def test_names_the_passages_never_write_are_found_despite_case_typos_and_endings
     assert unmentioned_names("Who approves claims over 1,500 EUR?", passages) == ["1,500"]
     assert unmentioned_names("Who approves claims over 1,000 EUR?", passages) == []
     assert unmentioned_names("Does the ferry leave at 3:40?", passages) == ["3:40"]
+    # Found by two trials: "1000" as "1,000", a month as "Feb 18" or in an ISO date, a run's id "r24" whole.
+    dated = [
+        Passage(Chunk("n.md", "Notes", t, 0, len(t), 0), 1.0, 1.0, 1.0, 0)
+        for t in ("- Feb 18: cleanings, paid $185.\n2025-07-22 | recheck | LDL 128\nr24 | bigger tiles, no gain",)
+    ]
+    assert unmentioned_names("Who approves claims over 1000 EUR?", passages) == []
+    assert unmentioned_names("What did I pay in February?", dated) == []
+    assert unmentioned_names("What was my LDL in July?", dated) == []
+    assert unmentioned_names("What happened in March?", dated) == ["March"]
+    assert unmentioned_names("What did run r24 change?", dated) == []
+    assert unmentioned_names("What did run r25 change?", dated) == ["r25"]
     # Capitals that are no names: sentence starts, after a colon or a dash, modals, titles, abbreviations.
     for question in (
         "Quick question: Can employees claim hotel costs?",
@@ -402,6 +413,22 @@ def test_a_refusal_names_what_the_passages_never_mention() -> None:
     assert not refusal.answered and refusal.text.endswith("(the passages found never mention Sweden)")
     two = answerer.refusal("q", "q", [], ["Sweden", "Finland", "2013"])
     assert two.text.endswith("(the passages found never mention Sweden, Finland or 2013)")
+
+
+def test_a_refusal_offers_the_best_ranked_sentences_that_write_half_the_words_searched() -> None:
+    """Found by a trial of a research folder: 29 of 36 refusals offered nothing to read, though the best-ranked
+    sentence often answered in other words than the evidence head knows ("… models with lme4 in R 4.3.1")."""
+    answerer = ExtractiveAnswerer(HashEmbedder(), min_evidence=0.63)
+    texts = [
+        "We fitted the mixed models with lme4 in R 4.3.1.",
+        "The turning point of the talks came in May.",  # one word of the boiling question: not close
+    ]
+    scored = [(0.01, Sentence("paper.txt", "Paper", 0, len(t), t, n)) for n, t in enumerate(texts)]
+    question = "Which R package were the mixed models fitted with?"
+    refusal = answerer.refusal(question, question, scored)
+    assert not refusal.answered and [quote.text for quote in refusal.related] == [texts[0]]
+    boiling = "What is the boiling point of water?"
+    assert answerer.refusal(boiling, boiling, scored).related == []
 
 
 def test_a_further_quote_writes_the_answer_only_if_it_writes_the_phrase_whole() -> None:

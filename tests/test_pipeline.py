@@ -103,6 +103,7 @@ def test_off_topic_questions_are_refused_without_quotes(seeds_pipeline: Pipeline
     assert answer.quotes == []
     assert "do not say" in answer.text
     assert not re.search(r"\[\d\]", answer.text)
+    assert answer.related == []  # nothing close: no "point" of "turning point" for the boiling point of water
 
 
 @pytest.mark.parametrize(
@@ -950,6 +951,22 @@ def test_who_holds_a_role_is_read_from_a_labelled_list(tmp_path: Path, embedder)
     assert treasurer.answered and treasurer.key_phrase == "Anjali Rao", treasurer.text
     for answer in (secretary, chair, treasurer):
         assert_quotes_verbatim(pipeline, answer)
+
+
+def test_who_holds_a_role_is_read_from_a_labelled_line(tmp_path: Path, embedder) -> None:
+    """Found by a trial of a research folder: "Who is my host at Wageningen?" was refused though the proposal's
+    "Host: Dr. Pieter de Vries, …" line was found first (its evidence is weak: the line is embedded with the
+    proposal around it), and asked "Who is the host of the Doc.Mobility stay?" it was answered."""
+    proposal = (
+        "Doc.Mobility proposal\n\nApplicant: Lena Hartmann, PhD candidate, Institute of Ecology and Evolution, "
+        "University of Bern.\nHost: Dr. Pieter de Vries, Plant Ecology and Nature Conservation Group, Wageningen "
+        "University & Research (Netherlands).\nRequested duration: 6 months, 1 September 2025 to 28 February 2026.\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"DocMobility_proposal.txt": proposal})
+    host = pipeline.answer("Who is my host at Wageningen?")
+    assert host.answered and host.quotes[0].text.startswith("Host: Dr. Pieter de Vries"), host.text
+    assert host.key_phrase == "Dr. Pieter de Vries"  # the name, not "Nature Conservation Group" after it
+    assert_quotes_verbatim(pipeline, host)
 
 
 def test_steps_for_what_only_the_file_name_says(tmp_path: Path, embedder) -> None:
