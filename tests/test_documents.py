@@ -470,6 +470,15 @@ def test_xlsx_title_rows_are_headings_and_unsaved_formulas_are_shown_as_written(
     )
     two_rows = make_xlsx({"T": [["Targets"], [""], ["Quarter", "Owner"], ["Q1", "Anna"]]}, merged=[("T", "A1:B2")])
     assert load_file(write(tmp_path, "two.xlsx", two_rows)).text == "Targets\n\nQuarter | Owner\nQ1 | Anna"
+    # Found by a trial: a title typed in A1 and not merged was read as the columns' names, and the real header
+    # row as a row of data (so "What do specialty drugs cost on the PPO?" had no column to read). A lone figure
+    # above a table, or a one-column list, is no title.
+    unmerged = make_xlsx({"T": [["Rx formulary 2025"], ["Tier", "Retail"], ["Tier 4", "25%"]]})
+    assert load_file(write(tmp_path, "rx.xlsx", unmerged)).text == "Rx formulary 2025\n\nTier | Retail\nTier 4 | 25%"
+    figure = make_xlsx({"T": [[2025], ["Tier", "Retail"]]})
+    assert load_file(write(tmp_path, "fig.xlsx", figure)).text == "2025 |\nTier | Retail"
+    column = make_xlsx({"T": [["Milk"], ["Eggs"]]})
+    assert load_file(write(tmp_path, "list.xlsx", column)).text == "Milk\nEggs"
     doc = load_file(write(tmp_path, "targets.xlsx", book))
     assert doc.text == "Quarterly targets\n\nQuarter | Owner | Target\nQ1 | Anna | 100\nQ2 | Ben | =C3*2"
     assert doc.sections == ((0, "Quarterly targets"),)

@@ -1,8 +1,9 @@
 """XLSX (openpyxl): each visible worksheet a table, written as the other formats write theirs ("cell | cell" per
 row), under its sheet's name as a heading when the workbook has more than one. Cells read as Excel shows them:
 a formula's saved result, numbers in their cell's format (40.0%, €45,000.50, 1,235K), dates without a midnight
-time. A title above a table (one cell merged across columns) is its heading, not its header; empty rows and the
-empty columns around a sheet's data are left out; hidden sheets are not read (a warning names them).
+time. A title above a table (a row of one cell, merged across columns or not) is its heading, not its header;
+empty rows and the empty columns around a sheet's data are left out; hidden sheets are not read (a warning names
+them).
 
 Sheets are streamed (openpyxl's read-only mode, their declared size ignored: it may be stale or absurd), at most
 :data:`MAX_CELLS` cells per workbook."""
@@ -24,7 +25,7 @@ from typing import Any
 from rag.errors import DocumentError
 from rag.formats.common import Extracted, _Blocks, _check_office_zip, _name_as_title, _one_line, _useful_title
 
-VERSION = 1
+VERSION = 2
 """Recorded in the index (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes the text
 this loader gives, so that the files it read are read again at the next sync."""
 
@@ -157,10 +158,25 @@ def _table(rows: list[tuple[int, list[str]]], merged: set[int]) -> tuple[list[st
     padded = [(number, cells + [""] * (width - len(cells))) for number, cells in rows]
     used = [c for c in range(width) if any(cells[c] for _, cells in padded)]
     table = [(number, [cells[c] for c in used]) for number, cells in padded]
+    # a title over the table that is not merged across it ("Formulary 2025 - Cost Sharing by Tier" typed in A1,
+    # then the header row): words alone in the first row, with several cells under them (not a sparse table's
+    # first rows, "Apples |" / "Pears |", nor a figure)
+    first = [cell for cell in table[0][1] if cell]
+    unmerged = (
+        len(table) > 1
+        and len(first) == 1
+        and len(first[0].split()) >= 2
+        and not _NUMBER.fullmatch(first[0])
+        and sum(1 for cell in table[1][1] if cell) > 1
+    )
     titles: list[str] = []
-    while len(table) > 1 and table[0][0] in merged and sum(1 for cell in table[0][1] if cell) == 1:
+    while len(table) > 1 and (table[0][0] in merged or unmerged) and sum(1 for cell in table[0][1] if cell) == 1:
         titles.append(next(cell for cell in table.pop(0)[1] if cell))
     return titles, "\n".join(" | ".join(cells).rstrip() for _, cells in table)
+
+
+_NUMBER = re.compile(r"[-+$€£¥]?\s?[\d.,]+\s?[%$€£¥]?")
+"""A cell that is a figure, never a title."""
 
 
 def load(path: Path, raw: bytes) -> Extracted:
