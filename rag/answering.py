@@ -817,6 +817,9 @@ def _column_writing(
         return []  # a row keyed by a number or a date is a record ("| 3 | Wed 10 June | … |"), not a feature
     asked = set(tokenize(question)) - set(tokenize(label))
     writing = [n for n in range(1, len(cells)) if asked & set(tokenize(best.text[slice(*cells[n])]))]
+    header = best.header.rpartition("\n")[2]
+    if writing and writing[0] in named_columns(header, question):
+        return []  # "What tier is atorvastatin?" of a drug list's Tier column: a field of the row, not a column
     top = _header_row(best, excerpt) if len(writing) == 1 else None
     if top is None:
         return []
@@ -1169,6 +1172,23 @@ def labelled_field(question: str, sentences: Sequence[Sentence], unfit: np.ndarr
     return found[0][0] if len(found) == 1 else None
 
 
+def _cells_asked(question: str, row: Sentence) -> set[str]:
+    """The first cell of a table ``row``, or its second of two words or more, that the folded ``question`` writes
+    whole (not inside a longer word: "preferred brand" is not "non-preferred brand"), folded; not a number, a
+    stop word or a word shorter than four letters."""
+    found = set()
+    for k, (start, end) in enumerate(cells_of(row.text)[:2]):
+        cell = _fold(row.text[start:end].strip())
+        words = re.findall(r"\w+", cell)
+        if not words or any(c.isdigit() for c in cell) or (k == 1 and len(words) < 2):
+            continue
+        if len(words) == 1 and (len(cell) < 4 or cell in STOPWORDS):
+            continue
+        if re.search(rf"(?<![\w-]){re.escape(cell)}(?![\w-])", question):
+            found.add(cell)
+    return found
+
+
 def role_asked(question: str) -> tuple[str, ...]:
     """The role a question asks who holds, stemmed ("secretari"; "chair" of "Who chairs …?"), or ()."""
     match = _ROLE_ASKED.match(question)
@@ -1181,6 +1201,7 @@ def keyed_record(
     unfit: np.ndarray,
     pick: int | None = None,
     role: tuple[str, ...] = (),
+    question: str = "",
 ) -> int | None:
     """The one record (of ``sentences``, not ``unfit``) keyed by a name the question names: a table row whose first
     cell is a code ("E01" of "| E01 | Water tank empty | Refill the tank … |"), or a labelled list item ("- London:
@@ -1190,13 +1211,21 @@ def keyed_record(
     or the name is a code (a manual's "… and the display shows error E01." refers to the code's row); None when no
     record or more than one is so keyed. ``sentences`` past ``unfit`` (not read) count only when a code keys them.
     A ``role`` (:func:`role_asked`) keys a labelled item too: "- Secretary: Tom Lindqvist" for "Who is the
-    secretary?"."""
+    secretary?"; and when the ``pick`` (else the best-ranked sentence) is a table row, the ``question`` keys
+    another row of its table whose first cell it writes whole, or whose second of two words or more ("Tier 2 |
+    Preferred brand | $40 |" for "What is the copay for a preferred brand drug?", not "Tier 3 | Non-preferred brand
+    | …"; "atorvastatin | generic | …" for "What tier is atorvastatin?"), not a row of another table ("Travel
+    insurance" of a budget's rows, for "Does my travel insurance cover lost luggage?")."""
     wanted = {_fold(name) for name in names if CODE.fullmatch(name) or name[:1].isupper()}
-    if not wanted and not role:
+    asked = _fold(question)
+    if (not wanted and not role and not asked) or not sentences:
         return None
+    reference = sentences[0 if pick is None else pick]
 
     def keys(s: Sentence) -> set[str]:
         found = {key for key in _keys(s) if key in wanted or (role and tuple(tokenize(key)) == role)}
+        if asked and s.header and s.header == reference.header:  # a row of the table of the pick, or of the best
+            found |= _cells_asked(asked, s)
         line = None if found or not role or s.header else LABELLED.match(s.text)
         if line and tuple(tokenize(line["label"])) == role:  # "Host: Dr. Pieter de Vries, …" for "Who is my host?"
             found.add(_fold(line["label"]))
@@ -1419,7 +1448,7 @@ class ExtractiveAnswerer:
         # limit in London?": "- London: GBP 210", not the list's lead-in
         # (a code's record, or a form's field, is looked for among twice the sentences read)
         further = [s for _, _, s in ranked[: 2 * len(top)]]
-        keyed = keyed_record(names, further, unfit, pick, role_asked(question))
+        keyed = keyed_record(names, further, unfit, pick, role_asked(question), query)  # (a follow-up: with its turns)
         pick = pick if keyed is None else keyed
         if pick is None:  # "Who is the electrician?" of "Our electrician, Callum Price, will need …"
             pick = named_in_apposition(question, [s for _, _, s in top], unfit)

@@ -261,6 +261,10 @@ def _next_line(text: str, previous: tuple[int, int], span: tuple[int, int]) -> b
     return text[previous[1] : span[0]] == "\n"
 
 
+_LIST_NUMBER = re.compile(r"\s*\d{1,3}[.)]\s")
+"""A numbered item's number ("2. The Loan"), no word of its own."""
+
+
 def _words(text: str) -> str:
     """The words of ``text``, lower case, one space apart: "## Travel expenses" and "Travel expenses." match."""
     return " ".join(re.findall(r"\w+", text.lower()))
@@ -326,7 +330,7 @@ class EvidenceScorer:
             for k, (s, e) in enumerate(spans):
                 key = (chunk.source, s, e)
                 words = _words(texts[k])
-                if key in seen or len(words.split()) < 3:
+                if key in seen or len(words.split()) - bool(_LIST_NUMBER.match(texts[k])) < 3:  # "2. The Loan": two
                     continue
                 if words in headings and not (
                     headings_kept == "all" or (headings_kept == "dated" and _DATED.search(texts[k]))

@@ -733,9 +733,11 @@ def task_of(question: str, row: str, header: str) -> tuple[int, int] | None:
 def named_columns(header: str, question: str) -> dict[int, list[str]]:
     """The columns of a table's ``header`` row, but the first (it names the rows), all of whose words the question
     writes (units in brackets aside: "Minimum term", "Price (EUR)"), or the code they start with ("BM-300" of
-    "BM-300 Compact"), each with those words (stemmed)."""
+    "BM-300 Compact"), each with those words (stemmed); with none so named, the one column that shares the most
+    words with the question, two at least."""
     words = set(tokenize_cased(question))  # "env var" names the column "Environment variable"
     named = {}
+    partly: dict[int, list[str]] = {}
     for n, (a, b) in enumerate(cells_of(header)[1:], start=1):
         wanted = tokenize_cased(re.sub(r"\([^)]*\)", " ", header[a:b]))
         code = CODE.match(header[a:b].strip())
@@ -743,6 +745,14 @@ def named_columns(header: str, question: str) -> dict[int, list[str]]:
             named[n] = wanted
         elif code and re.search(rf"(?<![\w-]){re.escape(code.group())}(?![\w-])", question, re.I):
             named[n] = tokenize_cased(code.group())
+        elif len(shared := [w for w in wanted if w in words]) >= 2:
+            partly[n] = shared
+    if not named and partly:  # none named whole: the one that shares most words, two at least ("retail" and "PPO"
+        # of "PPO Gold retail 30-day" beside "PPO Gold mail order 90-day")
+        most = max(len(shared) for shared in partly.values())
+        best = [n for n, shared in partly.items() if len(shared) == most]
+        if len(best) == 1:
+            named[best[0]] = partly[best[0]]
     return named
 
 
@@ -926,13 +936,12 @@ def key_phrase(
         # Container Registry:")
         lead = sentence[: fence.start()].rstrip()
         return None if asks_for_code(question) or not lead else key_phrase(lead, question, qtype)
-    chosen = offered_choice(sentence, question) or _job_of(sentence, question) or _holder_of(sentence, question)
+    chosen = offered_choice(sentence, question) or _job_of(sentence, question)
     if chosen is not None:
-        return chosen  # "Estimated", to "Was the reading actual or estimated?"; a job after its holder's name;
-        # the name after a role's label
-    listed = _roll_call_names(sentence, question)
+        return chosen  # "Estimated", to "Was the reading actual or estimated?"; a job after its holder's name
+    listed = _roll_call_names(sentence, question) or _holder_of(sentence, question)
     if listed is not None:
-        return listed  # "Who attended?" of "Present: A (chair), B, C.": all of them
+        return listed  # "Who attended?" of "Present: A (chair), B, C.": all of them; the name after a role's label
     # "Who sent the e-mail about the move date?": its sender, not a recipient the reader marks
     sent = _MAIL_SENT.match(sentence) if _ASKS_SENDER.search(question) else None
     if sent:

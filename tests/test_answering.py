@@ -116,6 +116,18 @@ def test_a_who_question_about_a_role_no_passage_names_is_refused() -> None:
         assert answer.answered is answered, (question, answer.text)
 
 
+def test_a_numbered_heading_of_two_words_is_no_candidate() -> None:
+    """Found when numbered items began to keep their number ("2. The Loan" was "2." and "The Loan"): a heading of
+    two words and its number was long enough to be read, and answered "How long is my loan?" with "2"."""
+    text = "2. The Loan\n2.1 The Lender lends the sum of £285,000.\n3. Term\n3.1 The mortgage term is 25 years."
+    chunk = Chunk("a.txt", "A", text, 0, len(text), 0)
+    sentences, _, _ = EvidenceScorer(HashEmbedder()).sentences([Passage(chunk, 1.0, 0.5, 1.0, 0)])
+    assert [s.text for s in sentences] == [
+        "2.1 The Lender lends the sum of £285,000.",
+        "3.1 The mortgage term is 25 years.",
+    ]
+
+
 def test_each_sentence_knows_the_one_before_it_in_its_paragraph() -> None:
     """What the span reader reads as a sentence's context (with weights trained for it)."""
     text = "Kaja Kallas spoke first. She said the loan was ready.\n\nThe next paragraph starts right here."

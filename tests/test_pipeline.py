@@ -969,6 +969,38 @@ def test_who_holds_a_role_is_read_from_a_labelled_line(tmp_path: Path, embedder)
     assert_quotes_verbatim(pipeline, host)
 
 
+FORMULARY = (
+    "# Meridian Rx formulary 2025\n\n## Cost sharing by tier\n\n"
+    "| Tier | Description | PPO Gold retail 30-day | PPO Gold mail order 90-day | HDHP Silver (after deductible) |\n"
+    "|---|---|---|---|---|\n| Tier 1 | Preferred generic | $10 | $20 | $10 |\n"
+    "| Tier 2 | Preferred brand | $40 | $100 | 25% coinsurance |\n"
+    "| Tier 3 | Non-preferred brand | $75 | $190 | 40% coinsurance |\n"
+    "| Tier 4 | Specialty | 25% up to $250 max | Not available (specialty pharmacy only) | 30% coinsurance |\n"
+    "\n## Drug list\n\n| Drug name | Generic / brand | Used for | Tier | Quantity limit |\n|---|---|---|---|---|\n"
+    "| atorvastatin | generic | High cholesterol | Tier 1 | No |\n"
+    "| Lipitor | brand | High cholesterol | Tier 3 | No |\n"
+    "| Flovent HFA | brand | Asthma (controller) | Tier 2 | No |\n"
+    "| Humira | brand | Rheumatoid arthritis | Tier 4 | 2 pens per 28 days |\n"
+)
+
+
+def test_the_row_a_question_names_in_lower_case_and_the_column_it_names_in_part(tmp_path: Path, embedder) -> None:
+    """Found by a trial of a benefits folder: "preferred brand" was read in the Non-preferred and Specialty rows
+    (the words alike, the reader unsure), and no column was named whole ("retail" and "PPO" of "PPO Gold retail
+    30-day"), so the key phrase was the HDHP cell; "What tier is atorvastatin?" quoted the drug list's header row
+    (its Tier column read as a thing compared, as a spec sheet's)."""
+    pipeline = pipeline_on(tmp_path, embedder, {"formulary.md": FORMULARY})
+    retail = pipeline.answer("What is the copay for a preferred brand drug at a retail pharmacy on the PPO?")
+    assert retail.answered and retail.quotes[0].text.startswith("| Tier 2 |") and retail.key_phrase == "$40"
+    history = [{"role": "user", "content": retail.question}, {"role": "assistant", "content": retail.text}]
+    mail = pipeline.answer("What about a 90-day supply by mail order?", history=history)
+    assert mail.answered and mail.key_phrase == "$100", mail.text
+    tier = pipeline.answer("What tier is atorvastatin?")
+    assert tier.answered and tier.quotes[0].text.startswith("| atorvastatin |") and tier.key_phrase == "Tier 1"
+    for answer in (retail, mail, tier):
+        assert_quotes_verbatim(pipeline, answer)
+
+
 def test_steps_for_what_only_the_file_name_says(tmp_path: Path, embedder) -> None:
     """Found by a trial: "How do I top up the boiler pressure?" got only the first step of a manual's list under
     "Topping up the pressure": the word "boiler" is in the file's name, not in its title or heading."""
