@@ -1026,6 +1026,36 @@ def replaced_in_place(question: str, sentences: Sequence[Sentence]) -> list[bool
     return [s.source in renewed and bool(_THEN.search(lead(s))) for s in sentences]
 
 
+_MOVED = re.compile(
+    r"\b(?:moved|postponed|delayed|pushed\s+back|brought\s+forward|rescheduled|changed|extended|deferred|shifted|"
+    r"put\s+back)\s+(?:to|until|till)\b",
+    re.IGNORECASE,
+)
+"""What a sentence says when a date or a figure it names has changed: "thesis submission moved to 30 June"."""
+
+
+def moved_since(question: str, sentences: Sequence[Sentence]) -> list[bool]:
+    """Whether each sentence states what a later sentence of its document says was moved or changed ("Planned
+    thesis submission: 31 March 2026." of minutes whose next meeting says "thesis submission moved to 30 June
+    2026"): no answer to "When do I plan to submit my thesis?", but to a question about how things were. The
+    later sentence must write a word of the question the earlier one writes, and more than half of its words
+    (figures and dates aside: "thesis" and "submission" of "Planned thesis submission: 31 March 2026")."""
+    if _THEN.search(question):
+        return [False] * len(sentences)
+    asked = set(tokenize(question))
+    moves = [(s.source, s.start, set(tokenize(s.text))) for s in sentences if _MOVED.search(s.text)]
+    out = []
+    for s in sentences:
+        mine = {w for w in tokenize(s.text) if not w.isdigit() and w not in _MONTHS}
+        out.append(
+            any(
+                src == s.source and at > s.start and mine & asked & words and 2 * len(mine & words) > len(mine)
+                for src, at, words in moves
+            )
+        )
+    return out
+
+
 _CONTACT_WORDS = frozenset(tokenize("email e-mail mail address phone telephone number call ring dial contact reach"))
 """Words a question for an e-mail address or a number to call asks with."""
 
@@ -1419,6 +1449,7 @@ class ExtractiveAnswerer:
             dtype=bool,
         )
         unfit |= np.asarray(replaced_in_place(question, [s for _, _, s in top]), dtype=bool)
+        unfit |= np.asarray(moved_since(question, [s for _, _, s in top]), dtype=bool)
         # a code block answers how to do something or a question for a command, not "What license …?"; its
         # lead-in, quoted with it, answers what it says ("Where is the official image published?")
         if not asks_for_code(question):

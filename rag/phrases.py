@@ -730,17 +730,25 @@ def task_of(question: str, row: str, header: str) -> tuple[int, int] | None:
     return next((v for h, v in zip(heads, values, strict=True) if column.fullmatch(header[h[0] : h[1]])), None)
 
 
+_SCOPED = re.compile(r"\b(?:in|out(?:[- ]of)?|non|off|on)-[^\W\d_]+", re.IGNORECASE)
+"""A word whose stop-word prefix tells it from another: "In-network" and "Out-of-network", "Non-member"."""
+
+
 def named_columns(header: str, question: str) -> dict[int, list[str]]:
     """The columns of a table's ``header`` row, but the first (it names the rows), all of whose words the question
     writes (units in brackets aside: "Minimum term", "Price (EUR)"), or the code they start with ("BM-300" of
     "BM-300 Compact"), each with those words (stemmed); with none so named, the one column that shares the most
-    words with the question, two at least."""
+    words with the question, two at least. A column named with a prefix that tells it from another ("In-network",
+    "Out-of-network") is named only by a question that writes it so."""
     words = set(tokenize_cased(question))  # "env var" names the column "Environment variable"
     named = {}
     partly: dict[int, list[str]] = {}
     for n, (a, b) in enumerate(cells_of(header)[1:], start=1):
         wanted = tokenize_cased(re.sub(r"\([^)]*\)", " ", header[a:b]))
         code = CODE.match(header[a:b].strip())
+        scoped = _SCOPED.findall(header[a:b])
+        if any(not re.search(r"\b" + re.sub(r"[- ]+", "[- ]+", x) + r"\b", question, re.I) for x in scoped):
+            continue  # "In-network" is not named by "out-of-network", whose words ("network") it holds
         if wanted and set(wanted) <= words:
             named[n] = wanted
         elif code and re.search(rf"(?<![\w-]){re.escape(code.group())}(?![\w-])", question, re.I):

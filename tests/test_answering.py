@@ -472,6 +472,28 @@ def test_the_column_a_question_names_is_the_cell_asked_for(question: str, cell: 
     assert asked_column(row, "Service | Unit", question) is None  # cells and names do not line up
 
 
+@pytest.mark.parametrize(
+    ("question", "cell"),
+    [
+        ("How much does dental cover for a crown? And out-of-network?", "40%"),  # not In-network's "network"
+        ("How much does dental cover for a crown out of network?", "40%"),
+        ("What is the in-network coverage for crowns?", "50%"),
+        ("What does a preferred brand drug cost at a retail pharmacy on the PPO?", "$40"),  # "retail", "PPO": most
+        ("What does a preferred brand drug cost on the PPO?", None),  # "PPO" alone: both PPO columns, one word
+    ],
+)
+def test_a_column_is_named_with_its_prefix_or_by_most_of_its_words(question: str, cell: str | None) -> None:
+    """Found by a trial of a benefits folder: "And out-of-network?" marked the In-network cell ("in" and "out" are
+    stop words), and "retail … PPO" named no column of "PPO Gold retail 30-day" (not all its words)."""
+    dental = "Class III - Major | Crowns, bridges, dentures, implants | 50% | 40%"
+    drugs = "Tier 2 | Preferred brand | $40 | $100 | 25% coinsurance"
+    header = "Tier | Description | PPO Gold retail 30-day | PPO Gold mail order 90-day | HDHP Silver"
+    row, span = (dental, asked_column(dental, "Class | Services | In-network | Out-of-network", question))
+    if "brand" in question:
+        row, span = drugs, asked_column(drugs, header, question)
+    assert (row[span[0] : span[1]] if span else None) == cell
+
+
 def test_a_row_is_about_the_names_it_holds_or_its_document_writes_beside_its_table() -> None:
     table = "| City | Manager |\n|---|---|\n| Lyon | Camille Roux |\n| Gdansk | Piotr Nowak |"
     text = f"# Offices\n\nNordlicht runs four offices.\n\n{table}"

@@ -969,6 +969,21 @@ def test_who_holds_a_role_is_read_from_a_labelled_line(tmp_path: Path, embedder)
     assert_quotes_verbatim(pipeline, host)
 
 
+def test_a_date_moved_later_in_the_same_notes_replaces_the_planned_one(tmp_path: Path, embedder) -> None:
+    """Found by a trial of a research folder: "When do I plan to submit my thesis?" was answered with the January
+    meeting's "31 March 2026", though the March meeting of the same notes says it moved to 30 June 2026."""
+    notes = (
+        "# Meetings with my supervisor\n\n## 14 January 2025\n\n- Planned thesis submission: **31 March 2026**.\n"
+        "- Funding: the SNSF grant runs until 31 August 2026.\n\n## 12 March 2025\n\n- We add a third field season "
+        "in 2025.\n- Because of the extra season, thesis submission moved to **30 June 2026**.\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"meeting_notes.md": notes})
+    now = pipeline.answer("When do I plan to submit my thesis?")
+    assert now.answered and now.key_phrase == "30 June 2026", now.text
+    before = pipeline.answer("When was the thesis originally planned to be submitted?")
+    assert before.answered and before.key_phrase == "31 March 2026", before.text
+
+
 FORMULARY = (
     "# Meridian Rx formulary 2025\n\n## Cost sharing by tier\n\n"
     "| Tier | Description | PPO Gold retail 30-day | PPO Gold mail order 90-day | HDHP Silver (after deductible) |\n"
