@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import itertools
+import logging
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -52,6 +53,8 @@ from rag.phrases import (
 )
 from rag.reader import SpanReader, TokenScores, cells_of, linear_row
 from rag.retrieval import Passage
+
+logger = logging.getLogger(__name__)
 
 READER_CHOICE = 8
 """How many of the best-ranked sentences the span reader reads when choosing the answer's sentence (SQuAD train,
@@ -1401,16 +1404,19 @@ class ExtractiveAnswerer:
             ranked, writes = [ranked[n] for n in order], [writes[n] for n in order]
         scored = [(evidence, s) for _, evidence, s in ranked]
         if not ranked:
-            return self.refusal(question, query, scored)
+            return self.refusal(question, query, scored, why="nothing was retrieved")
         unknown = unmentioned_names(question, passages)
         dated = any(_A_YEAR.fullmatch(name) or MONTH.fullmatch(name) for name in unknown)
         if dated and question_type(question) in ("quantity", "other"):
-            return self.refusal(question, query, scored, unknown)  # "What about 2021?" of reports of 2022-2024
+            return self.refusal(question, query, scored, unknown, "a date it names is never written")  # "What about
+            # 2021?" of reports of 2022-2024
         if any(_A_VERSION.fullmatch(name) or CODE.fullmatch(name) for name in unknown):
-            return self.refusal(question, query, scored, unknown)  # "What was fixed in 3.5?" of notes up to 3.2;
+            why = "a version or a code it names is never written"
+            return self.refusal(question, query, scored, unknown, why)  # "What was fixed in 3.5?" of notes up to 3.2;
             # "What does fault code F5 mean?" of a manual that lists F1 to F4
         if question_type(question) == "person" and any(len(name.split()) > 1 for name in unknown):
-            return self.refusal(question, query, scored, unknown)  # "Who is the Chief Financial Officer?": not the CEO
+            why = "the person it names is never written"
+            return self.refusal(question, query, scored, unknown, why)  # "Who is the Chief Financial Officer?": no CEO
         # The reader (~6 ms per sentence with its context) reads the best-ranked sentences when one of them
         # might answer; the answer is the one ranked best once the reader's confidence is counted in.
         top = ranked[: READER_CHOICE if self.reader else 1]
@@ -1470,7 +1476,8 @@ class ExtractiveAnswerer:
             unfit |= ~np.asarray(writes[: len(top)], dtype=bool)
         if unfit.any():
             if unfit.all():
-                return self.refusal(question, query, scored, unknown)
+                why = "every sentence read is of another year, measure, document, subject or version"
+                return self.refusal(question, query, scored, unknown, why)
             rank = np.where(unfit, -np.inf, rank)
         pick = decide(rank, evidence, margins, self.min_evidence)
         if pick is None and self.names_what_is_asked(scored, query):
@@ -1503,9 +1510,11 @@ class ExtractiveAnswerer:
         if extremes:
             pick = 0  # "Which workshop has the lowest hourly rate?": the best-ranked row's table answers it
         if pick is None:
-            return self.refusal(question, query, scored, unknown)
+            why = f"too weak: best evidence {evidence.max():.2f}, {self.min_evidence:.2f} needed, or the reader unsure"
+            return self.refusal(question, query, scored, unknown, why)
         if row_is_about_another(names, ranked[pick][2], passages):
-            return self.refusal(question, query, scored, unknown)  # the table holds no row about what is asked
+            why = "the table holds no row about what is asked"
+            return self.refusal(question, query, scored, unknown, why)
         read = {id(s): x for (_, _, s), x in zip(ranked, readings, strict=False)}
         qtype = question_type(question)
         scored.insert(0, scored.pop(pick))
@@ -1653,10 +1662,17 @@ class ExtractiveAnswerer:
         return [x.on_row(where) if x is not None and where else x for x, where in zip(readings, rows, strict=True)]
 
     def refusal(
-        self, question: str, query: str, scored: Sequence[tuple[float, Sentence]], unknown: Sequence[str] = ()
+        self,
+        question: str,
+        query: str,
+        scored: Sequence[tuple[float, Sentence]],
+        unknown: Sequence[str] = (),
+        why: str = "",
     ) -> Answer:
         """The 'documents do not say' answer; the two closest sentences are offered as related, not as support.
-        ``unknown``: names of the question that the documents do not write (said in the text)."""
+        ``unknown``: names of the question that the documents do not write (said in the text); ``why``: the reason,
+        logged (``rag ask -v`` shows it)."""
+        logger.info("refused %r: %s", question, why or "no sentence answers it")
         floor = 0.75 * self.min_evidence
         closest = [item for item in sorted(scored, key=lambda item: -item[0])[:2] if item[0] >= floor]
         # the best-ranked sentences that write half the words searched (two at least) are close too, however weak

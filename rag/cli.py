@@ -156,6 +156,7 @@ def serve_main(argv: Sequence[str] | None = None, prog: str = "python ui.py") ->
 
 def _main(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    logging.getLogger("faiss.loader").setLevel(logging.WARNING)  # which CPU build it tried: noise, not news
     if not args.verbose:
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no weight-loading bars in a shell
     try:
@@ -316,10 +317,16 @@ def shown(text: str, terminal: bool | None = None) -> str:
     return re.sub(r"\*\*(.+?)\*\*", bold, text, flags=re.DOTALL)
 
 
+def unwrapped(quote: str) -> str:
+    """A quote as printed: a sentence hard-wrapped in its document (an e-mail, a PDF) on one line; a code block
+    as it is."""
+    return quote if quote.lstrip().startswith(("```", "~~~")) else re.sub(r"[ \t]*\n\s*", " ", quote)
+
+
 def _print_answer(answer: Answer) -> None:
     print(shown(answer.text))
     for n, quote in enumerate(answer.quotes, start=1):
-        print(f"\n[{n}] {quote.title} ({quote.source}, {quote.location})\n    “{quote.text}”")
+        print(f"\n[{n}] {quote.title} ({quote.source}, {quote.location})\n    “{unwrapped(quote.text)}”")
         if quote.columns:
             print(f"    (columns: {quote.columns})")
     if answer.related:
@@ -328,7 +335,7 @@ def _print_answer(answer: Answer) -> None:
         else:
             print("\nClosest passages (too weak to count as an answer):")
         for quote in answer.related:
-            print(f"  - {quote.source}, {quote.location}: “{quote.text}”")
+            print(f"  - {quote.source}, {quote.location}: “{unwrapped(quote.text)}”")
 
 
 def _chat(pipeline: Pipeline, filters: dict[str, list[str]] | None) -> int:

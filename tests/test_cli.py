@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.load import running_app
+from rag.cli import unwrapped
 from ui import chat_url, open_warning
 
 pytestmark = pytest.mark.slow
@@ -125,6 +126,13 @@ def test_ask_into_a_pipe_closed_early_ends_quietly(tmp_path: Path, seeds_copy: P
     process.stdout.close()  # the reader is gone before anything is written
     errors = process.stderr.read().decode()
     assert process.wait(timeout=300) == 141 and "Traceback" not in errors, errors
+
+
+def test_a_quote_wrapped_in_its_document_is_printed_on_one_line() -> None:
+    """Found by a trial: a quote of a hard-wrapped e-mail kept its line break ("…the 30-visit limit would" / "still
+    apply."), which reads as two quotes in a terminal; a code block keeps its lines."""
+    assert unwrapped("the 30-visit limit would\n  still apply.") == "the 30-visit limit would still apply."
+    assert unwrapped("```bash\nrag index docs\nrag ask x\n```") == "```bash\nrag index docs\nrag ask x\n```"
 
 
 def test_ask_json_gives_quotes_that_are_verbatim(tmp_path: Path, seeds_copy: Path) -> None:
@@ -281,6 +289,9 @@ def test_ask_without_docs_answers_from_the_folder_the_index_holds(tmp_path: Path
     assert out.stderr == ""  # no skipped-file warnings on every question
     out = rag("ask", "And how big is it?", index_dir=index)  # a follow-up typed as a question of its own
     assert "`rag chat`, which keeps the conversation" in out.stderr, out.stderr
+    out = rag("ask", "-v", "What is the boiling point of water?", index_dir=index)  # verbose: why it was refused
+    assert "INFO refused 'What is the boiling point of water?': " in out.stderr, out.stderr
+    assert "AVX" not in out.stderr  # not which builds of FAISS it tried to load
     again = json.loads(rag("index", "--json", index_dir=index).stdout)
     assert (again["unchanged"], again["added"], again["removed"], again["embedded"]) == (
         ["sub/deeper/astronomy.md"],
