@@ -397,11 +397,16 @@ def _swap_alike(previous: str, new: str) -> str | None:
     the same last word ("And the water bill?" after "How much was the electricity bill for January to March?":
     "How much was the water bill for January to March?"), or the role a who-question asks about ("And the
     treasurer?" after "Who is the secretary of the club?"). None otherwise: "And the budget?" after "What is the
-    SAFE fund?" asks about the fund's budget, which no swap writes."""
+    SAFE fund?" asks about the fund's budget, which no swap writes. A year replaces the one year the question
+    wrote, whatever its preposition ("And for 2026?" after "What is the limit for a family in 2025?")."""
     body = previous.strip().rstrip("?").rstrip()
     words = new.split()
     if not words or len(words) > 5:
         return None
+    year = re.fullmatch(r"(?:(?:in|for|of|during)\s+)?((?:19|20)\d\d)", new, re.IGNORECASE)
+    years = list(re.finditer(r"(?<![\w-])(?:19|20)\d\d(?![\w-])", body)) if year else []
+    if len(years) == 1:  # "And for 2026?" after "… limit for a family in 2025?": the year, not the family
+        return f"{body[: years[0].start()]}{year[1] if year else ''}{body[years[0].end() :]}?"
     lead = words[0].lower()
     if _ELLIPSIS_PP.fullmatch(new) and lead in _LINKS | _WHEN_PREPOSITIONS and len(words) > 1:
         alike = {lead} | (_WHEN_PREPOSITIONS if lead in _WHEN_PREPOSITIONS else set())

@@ -175,6 +175,13 @@ def test_nothing_is_guessed_without_a_thing_to_stand_for(earlier: list[str], que
             "What is the excess for subsidence?",
         ),
         (["What are the quiet hours during the week?"], "And at weekends?", "What are the quiet hours at weekends?"),
+        # a year, whatever its preposition (found by a trial: "for 2026" replaced "for a family in 2025")
+        (
+            ["What is the HSA contribution limit for a family in 2025?"],
+            "And for 2026?",
+            "What is the HSA contribution limit for a family in 2026?",
+        ),
+        (["What was revenue in 2023?"], "What about 2022?", "What was revenue in 2022?"),
         # the role a who-question asks about
         (
             ["Who is the secretary of the residents' club?"],
