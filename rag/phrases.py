@@ -470,6 +470,30 @@ def _amount_qualified(sentence: str, question: str, span: tuple[int, int]) -> tu
     return qualified[0]
 
 
+_AMOUNT_RANGE = re.compile(rf"(?:{_AMOUNTS.pattern})(?:\s+(?:to|-|–)\s+(?:{_AMOUNTS.pattern}))?")
+"""An amount of money, or a range of two: "$1,000 to $1,250"."""
+
+
+def _amounts_qualified(sentence: str, question: str, span: tuple[int, int]) -> tuple[int, int] | None:
+    """Of a span that holds two amounts (or ranges) or more, each with the words after it (up to the next amount
+    or its clause's end) or in brackets right after it, the one whose words the question writes, when only one's
+    do: "$8,750" of "$4,400 (self-only) and $8,750 (family)", "$2,000 to $2,500" of "… from $1,000 to $1,250 for an
+    individual and from $2,000 to $2,500 for a family", asked about the family."""
+    amounts = [m.span() for m in _AMOUNT_RANGE.finditer(sentence, span[0], span[1])]
+    if len(amounts) < 2:
+        return None
+    asked = set(tokenize(question))
+    qualified = []
+    for n, (a, b) in enumerate(amounts):
+        bracket = re.match(r"\s*\(([^()]{1,40})\)", sentence[b:])
+        stop = _QUALIFIER_END.search(sentence, b)
+        end = min(stop.start() if stop else len(sentence), amounts[n + 1][0] if n + 1 < len(amounts) else len(sentence))
+        words = bracket[1] if bracket else sentence[b:end]
+        if asked & set(tokenize(words)[:2]):
+            qualified.append((a, b))
+    return qualified[0] if len(qualified) == 1 else None
+
+
 def _one_figure(asked: set[int], sentence: str, span: tuple[int, int]) -> tuple[int, int] | None:
     """Of a span that holds two figures or more, the one with an asked year right after it ("14 percent" of "11
     percent in 2024 from 14 percent" in "Staff turnover fell to 11 percent in 2024 from 14 percent in 2022.")."""
@@ -994,6 +1018,9 @@ def key_phrase(
             span = _one_figure(asked, sentence, span) or span  # "14 percent" of "11 percent in 2024 from 14 percent"
         if span is not None and _AMOUNTS.fullmatch(sentence, *span):
             span = _amount_qualified(sentence, question, span) or span  # "EUR 55 abroad" of "GBP 45 in the UK and …"
+        elif span is not None:
+            span = _amounts_qualified(sentence, question, span) or span  # "$8,750" of "$4,400 (self-only) and
+            # $8,750 (family)", asked about the family
         if span is not None and _ASKS_HOW_MUCH_CHANGED.search(question):
             span = _change(sentence, span) or span  # "up 6 percent from 2024", not "€7.9 million" before it
         if span is not None:

@@ -818,6 +818,39 @@ def test_the_figure_of_the_year_asked_is_marked_of_two_in_a_sentence() -> None:
 
 
 @pytest.mark.parametrize(
+    ("sentence", "question", "read", "phrase"),
+    [
+        (
+            "The 2026 IRS limits are $4,400 (self-only) and\n$8,750 (family).",
+            "What is the HSA contribution limit for a family in 2026?",
+            "$4,400 (self-only) and\n$8,750",
+            "$8,750",
+        ),
+        (
+            "The deductible rises from $1,000 to $1,250 for an individual and from\n$2,000 to $2,500 for a family.",
+            "What's the deductible for the whole family?",
+            "$1,000 to $1,250 for an individual and from\n$2,000 to $2,500",
+            "$2,000 to $2,500",
+        ),
+        (  # neither asked: the reader's span stands
+            "The 2026 IRS limits are $4,400 (self-only) and\n$8,750 (family).",
+            "What are the 2026 IRS limits?",
+            "$4,400 (self-only) and\n$8,750",
+            "$4,400 (self-only) and\n$8,750",
+        ),
+    ],
+)
+def test_of_amounts_read_together_the_one_the_question_qualifies(
+    sentence: str, question: str, read: str, phrase: str
+) -> None:
+    """Found by a trial of a benefits folder: "And for the whole family?" marked the individual and the family
+    figures together, and "And for 2026?" both IRS limits."""
+    at = sentence.index(read)
+    span = key_phrase(sentence, question, scores=char_scores(sentence, (at, at + len(read))))
+    assert span is not None and sentence[span[0] : span[1]] == phrase
+
+
+@pytest.mark.parametrize(
     ("sentence", "read", "phrase"),
     [
         (
