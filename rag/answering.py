@@ -1671,8 +1671,8 @@ class ExtractiveAnswerer:
     ) -> Answer:
         """The 'documents do not say' answer; the two closest sentences are offered as related, not as support.
         ``unknown``: names of the question that the documents do not write (said in the text); ``why``: the reason,
-        logged (``rag ask -v`` shows it)."""
-        logger.info("refused %r: %s", question, why or "no sentence answers it")
+        logged at DEBUG level (``rag ask -v`` shows it)."""
+        logger.debug("refused %r: %s", question, why or "no sentence answers it")
         floor = 0.75 * self.min_evidence
         closest = [item for item in sorted(scored, key=lambda item: -item[0])[:2] if item[0] >= floor]
         # the best-ranked sentences that write half the words searched (two at least) are close too, however weak

@@ -157,6 +157,8 @@ def serve_main(argv: Sequence[str] | None = None, prog: str = "python ui.py") ->
 def _main(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     logging.getLogger("faiss.loader").setLevel(logging.WARNING)  # which CPU build it tried: noise, not news
+    if args.verbose:
+        logging.getLogger("rag.answering").setLevel(logging.DEBUG)  # why a question was refused
     if not args.verbose:
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no weight-loading bars in a shell
     try:

@@ -290,7 +290,7 @@ def test_ask_without_docs_answers_from_the_folder_the_index_holds(tmp_path: Path
     out = rag("ask", "And how big is it?", index_dir=index)  # a follow-up typed as a question of its own
     assert "`rag chat`, which keeps the conversation" in out.stderr, out.stderr
     out = rag("ask", "-v", "What is the boiling point of water?", index_dir=index)  # verbose: why it was refused
-    assert "INFO refused 'What is the boiling point of water?': " in out.stderr, out.stderr
+    assert "DEBUG refused 'What is the boiling point of water?': " in out.stderr, out.stderr
     assert "AVX" not in out.stderr  # not which builds of FAISS it tried to load
     again = json.loads(rag("index", "--json", index_dir=index).stdout)
     assert (again["unchanged"], again["added"], again["removed"], again["embedded"]) == (
