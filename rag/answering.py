@@ -36,6 +36,7 @@ from rag.phrases import (
     about_another_subject,
     about_another_year,
     about_sending,
+    another_kind_of_money,
     asked_column,
     asks_for_a_contact,
     asks_for_code,
@@ -1449,6 +1450,7 @@ class ExtractiveAnswerer:
                 or about_another_measure(question, s.text)
                 or about_another_subject(question, s.text, x, s.previous, s.section, s.title)
                 or lacks_the_figure(question, s.text, x)
+                or (not s.header and another_kind_of_money(question, s.text, x))  # (a row's column is asked below)
                 or about_sending(question, s.text)
                 for (_, _, s), x, other in itertools.zip_longest(top, readings, another)
             ],

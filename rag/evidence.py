@@ -332,7 +332,17 @@ class EvidenceScorer:
                 words = _words(texts[k])
                 if key in seen or len(words.split()) - bool(_LIST_NUMBER.match(texts[k])) < 3:  # "2. The Loan": two
                     continue
-                if words in headings and not (
+                run_in = (  # a few words that open a paragraph and name it: "PPO Gold deductible. The in-network
+                    # deductible on the PPO Gold plan rises …" (every word of it written again in the next sentence)
+                    len(words.split()) <= 4
+                    and k + 1 < len(spans)
+                    and chunk.text[spans[k][1] - chunk.start : spans[k + 1][0] - chunk.start] in (" ", "\n")
+                    and (s == chunk.start or chunk.text[s - chunk.start - 1] == "\n")
+                    and _headline(texts[k])
+                    and not _is_row(chunk.text, relative[k])
+                    and set(terms[k]) <= set(terms[k + 1])
+                )
+                if (words in headings or run_in) and not (
                     headings_kept == "all" or (headings_kept == "dated" and _DATED.search(texts[k]))
                 ):
                     continue  # a heading names; with a date it tells when ("Tally 3.2.0 — 21 October 2024"), and it

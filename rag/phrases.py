@@ -604,6 +604,34 @@ def lacks_the_figure(question: str, sentence: str, scores: TokenScores | None) -
     return not _NUMBER.search(sentence, span[0], span[1]) or bool(_A_CHANGE_OF.search(sentence, 0, span[0]))
 
 
+_MONEY_KINDS = (
+    "premium", "co-?pay(?:ment)?", "deductible", "co-?insurance", "excess", "deposit", "rent", "salary|wage",
+    "tax", "refund", "discount", "allowance", "fine|penalty", "bonus", "pension",
+)  # fmt: skip
+"""Kinds of money that no question confuses: a premium is not a copay, a deposit not the rent."""
+_MONEY_KIND = re.compile(r"\b(?:" + "|".join(f"(?P<k{n}>{k})" for n, k in enumerate(_MONEY_KINDS)) + r")s?\b", re.I)
+
+
+def _money_kinds(text: str) -> set[int]:
+    return {int(name[1:]) for m in _MONEY_KIND.finditer(text) for name, value in m.groupdict().items() if value}
+
+
+def another_kind_of_money(question: str, sentence: str, scores: TokenScores | None) -> bool:
+    """Whether the reader answers a question for one kind of money (:data:`_MONEY_KINDS`: "How much will the PPO
+    family premium be in 2026?") with an amount the sentence says is of another kind, right beside it ("a $50
+    copay each"), in a sentence that never writes the kind asked."""
+    asked = _money_kinds(question)
+    if scores is None or len(asked) != 1 or asked & _money_kinds(sentence):
+        return False
+    span = reader_phrase(sentence, scores)
+    if span is None:
+        return False
+    after = re.match(r"[ \t]*(?:per\s+\w+\s+)?(\S+(?:\s\S+)?)", sentence[span[1] :])  # "$50 copay", "$9 per day fine"
+    before = re.search(r"(\S+)\s*(?:of|:|is|was|=)?\s*$", sentence[: span[0]])  # "a deposit of $500", "Rent: £900"
+    tags = f"{before[1] if before else ''} {sentence[span[0] : span[1]]} {after[1] if after else ''}"
+    return bool(_money_kinds(tags))
+
+
 _CLAUSE_BREAK = re.compile(r"[,;:()—]|\.(?!\d)|\s–\s|\b(?:and|to|from|while|whereas|but|versus|than)\b", re.I)
 
 

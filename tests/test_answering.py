@@ -28,6 +28,7 @@ from rag.phrases import (
     about_another_subject,
     about_another_year,
     about_sending,
+    another_kind_of_money,
     asked_column,
     key_phrase,
     lacks_the_figure,
@@ -114,6 +115,33 @@ def test_a_who_question_about_a_role_no_passage_names_is_refused() -> None:
     ]:
         answer = answerer.run(question, question, passages(), embedder.encode_query(question))
         assert answer.answered is answered, (question, answer.text)
+
+
+def test_a_run_in_heading_is_no_candidate() -> None:
+    """Found by a trial of a benefits folder: an e-mail's "PPO Gold deductible. The in-network deductible on the
+    PPO Gold plan rises …" answered "What will the PPO deductible be in 2026?" with its three-word lead-in."""
+    text = "Hello,\n\nPPO Gold deductible. The PPO Gold deductible rises from $1,000 to $1,250.\nCopays stay the same."
+    chunk = Chunk("a.eml", "A", text, 0, len(text), 0)
+    sentences, _, _ = EvidenceScorer(HashEmbedder()).sentences([Passage(chunk, 1.0, 0.5, 1.0, 0)])
+    assert [s.text for s in sentences] == [
+        "The PPO Gold deductible rises from $1,000 to $1,250.",
+        "Copays stay the same.",
+    ]
+
+
+def test_an_amount_of_another_kind_of_money_answers_no_question_for_one_kind() -> None:
+    """Found by a trial of a benefits folder: "a $50 copay each" of an e-mail about the PPO plan for 2026 answered
+    "How much will the PPO family premium be in 2026?" and "What will the PPO deductible be in 2026?"."""
+    sentence = "If you switch to the PPO Gold plan for 2026, the same visits would be a $50 copay each."
+    at = sentence.index("$50")
+    reading = char_scores(sentence, (at, at + 3))
+    assert another_kind_of_money("How much will the PPO family premium be in 2026?", sentence, reading)
+    assert not another_kind_of_money("What is the copay for a visit on the PPO?", sentence, reading)
+    assert not another_kind_of_money("How much would the visits cost on the PPO?", sentence, reading)  # no kind
+    premium = "The PPO premium rises to $658, with a $50 copay."  # writes the kind asked: left to the reader
+    assert not another_kind_of_money(
+        "What is the PPO premium?", premium, char_scores(premium, (premium.index("$50"), premium.index("$50") + 3))
+    )
 
 
 def test_a_numbered_heading_of_two_words_is_no_candidate() -> None:
