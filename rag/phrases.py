@@ -796,7 +796,7 @@ def named_columns(header: str, question: str) -> dict[int, list[str]]:
     named = {}
     partly: dict[int, list[str]] = {}
     for n, (a, b) in enumerate(cells_of(header)[1:], start=1):
-        wanted = tokenize_cased(re.sub(r"\([^)]*\)", " ", header[a:b]))
+        wanted = tokenize_cased(re.sub(r"\([^)]*\)|@\S*", " ", header[a:b]))  # "Price (EUR)", "AP@0.5": a unit
         code = CODE.match(header[a:b].strip())
         scoped = _SCOPED.findall(header[a:b])
         if any(not re.search(r"\b" + re.sub(r"[- ]+", "[- ]+", x) + r"\b", question, re.I) for x in scoped):

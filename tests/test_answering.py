@@ -522,6 +522,14 @@ def test_a_column_is_named_with_its_prefix_or_by_most_of_its_words(question: str
     assert (row[span[0] : span[1]] if span else None) == cell
 
 
+def test_a_column_named_with_a_threshold_after_an_at_sign_is_named_by_its_measure() -> None:
+    """Found by a trial of a research folder: "What is the AP for hoverflies?" marked the Test instances cell of
+    "hoverfly | 702 | 0.588": the column "AP@0.5" was not named, its "0" and "5" not in the question."""
+    row = "hoverfly | 702 | 0.588"
+    span = asked_column(row, "Class | Test instances | AP@0.5", "What is the AP for hoverflies?")
+    assert span is not None and row[span[0] : span[1]] == "0.588"
+
+
 def test_a_row_is_about_the_names_it_holds_or_its_document_writes_beside_its_table() -> None:
     table = "| City | Manager |\n|---|---|\n| Lyon | Camille Roux |\n| Gdansk | Piotr Nowak |"
     text = f"# Offices\n\nNordlicht runs four offices.\n\n{table}"
