@@ -821,9 +821,8 @@ def _column_writing(
         return []  # a row keyed by a number or a date is a record ("| 3 | Wed 10 June | … |"), not a feature
     asked = set(tokenize(question)) - set(tokenize(label))
     writing = [n for n in range(1, len(cells)) if asked & set(tokenize(best.text[slice(*cells[n])]))]
-    header = best.header.rpartition("\n")[2]
-    if writing and writing[0] in named_columns(header, question):
-        return []  # "What tier is atorvastatin?" of a drug list's Tier column: a field of the row, not a column
+    if named_columns(best.header.rpartition("\n")[2], question):
+        return []  # "What tier is atorvastatin?", "Which camera is at Wengernalp?": a field of a record, not a column
     top = _header_row(best, excerpt) if len(writing) == 1 else None
     if top is None:
         return []

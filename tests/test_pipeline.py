@@ -969,6 +969,19 @@ def test_who_holds_a_role_is_read_from_a_labelled_line(tmp_path: Path, embedder)
     assert_quotes_verbatim(pipeline, host)
 
 
+def test_which_field_of_a_record_is_read_from_its_row_not_its_header(tmp_path: Path, embedder) -> None:
+    """Found by a trial of a research folder: "Which camera is installed at Wengernalp?" quoted the sites table's
+    header row with "Locality" marked (the column that writes Wengernalp, read as a spec sheet's things)."""
+    sites = (
+        "# Field sites\n\n| Site ID | Locality | Valley | Elevation (m) | Camera |\n|---|---|---|---|---|\n"
+        "| E7 | Mürren | Lauterbrunnen | 1650 | C05 |\n| E8 | Wengernalp | Lauterbrunnen | 2390 | C07 |\n"
+        "| U6 | Sulwald | Lauterbrunnen | 1530 | C09 |\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"sites.md": sites})
+    answer = pipeline.answer("Which camera is installed at Wengernalp?")
+    assert answer.answered and answer.key_phrase == "C07" and answer.quotes[0].text.startswith("| E8 |"), answer.text
+
+
 def test_a_date_moved_later_in_the_same_notes_replaces_the_planned_one(tmp_path: Path, embedder) -> None:
     """Found by a trial of a research folder: "When do I plan to submit my thesis?" was answered with the January
     meeting's "31 March 2026", though the March meeting of the same notes says it moved to 30 June 2026."""
