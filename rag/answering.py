@@ -1037,6 +1037,10 @@ _MOVED = re.compile(
 """What a sentence says when a date or a figure it names has changed: "thesis submission moved to 30 June"."""
 
 
+_MONTH_TERMS = frozenset(tokenize(" ".join(MONTHS)))
+"""The months as :func:`~rag.lexical.tokenize` writes them ("januari")."""
+
+
 def moved_since(question: str, sentences: Sequence[Sentence]) -> list[bool]:
     """Whether each sentence states what a later sentence of its document says was moved or changed ("Planned
     thesis submission: 31 March 2026." of minutes whose next meeting says "thesis submission moved to 30 June
@@ -1049,7 +1053,7 @@ def moved_since(question: str, sentences: Sequence[Sentence]) -> list[bool]:
     moves = [(s.source, s.start, set(tokenize(s.text))) for s in sentences if _MOVED.search(s.text)]
     out = []
     for s in sentences:
-        mine = {w for w in tokenize(s.text) if not w.isdigit() and w not in _MONTHS}
+        mine = {w for w in tokenize(s.text) if not w.isdigit()} - _MONTH_TERMS
         out.append(
             any(
                 src == s.source and at > s.start and mine & asked & words and 2 * len(mine & words) > len(mine)
