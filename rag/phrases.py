@@ -565,7 +565,8 @@ _NUMBER = re.compile(
     re.I,
 )
 _FOR_A_PRICE = re.compile(
-    r"^\W*(?:how\s+much\s+(?:does|did|do|will|would)\b.*\bcost\W*$|what\s+(?:does|did|do|will|would)\b.*\bcost\W*$"
+    r"^\W*(?:how\s+much\s+(?:does|did|do|will|would)\b.*\bcost(?:\s+(?:me|us|you|them|now|today|each))*\W*$"
+    r"|what\s+(?:does|did|do|will|would)\b.*\bcost(?:\s+(?:me|us|you|them|now|today|each))*\W*$"
     r"|(?:what|how\s+much)\s+(?:is|was|are|were)\s+the\s+(?:\w+\s+)?(?:price|cost|fee|fare|rent)s?\b)",
     re.I,
 )
@@ -590,7 +591,8 @@ def lacks_the_figure(question: str, sentence: str, scores: TokenScores | None) -
     that hold no number ("Staff turnover" of "Staff turnover fell to 11 percent in 2024 from 14 percent in
     2022."), or with the size of a change ("What was revenue in 2025?" is not answered by "For 2025, the board
     expects revenue growth of 5 to 7 percent."); nor a question for a price ("What does the MeshPoint MP-1
-    cost?") with words that hold no number ("For larger homes"). SQuAD train: of the 225 questions for a year's
+    cost?") with words that hold no number ("For larger homes"), or with a figure where no money is written ("30" of
+    "The plan covers up to 30 visits per calendar year"). SQuAD train: of the 225 questions for a year's
     figure, one gold answer holds no number, none is the size of a change; of the 63 for a price, one ("fifteen
     shillings", before number words were read as numbers)."""
     price = bool(_FOR_A_PRICE.search(question))
@@ -601,6 +603,9 @@ def lacks_the_figure(question: str, sentence: str, scores: TokenScores | None) -
         return False
     if price and sentence[span[0] : span[1]].isdigit() and _NUMBER_OF_A_NAME.match(sentence, span[1]):
         return True  # "27" of "27 Harbour Street" is no rent
+    digits = any(c.isdigit() for c in sentence[span[0] : span[1]])  # ("free", "fifteen shillings" may be prices)
+    if price and digits and " | " not in sentence and not _IS_MONEY.search(sentence):
+        return True  # "30" of "The plan covers up to 30 visits per calendar year" is no price: no money is written
     return not _NUMBER.search(sentence, span[0], span[1]) or bool(_A_CHANGE_OF.search(sentence, 0, span[0]))
 
 

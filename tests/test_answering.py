@@ -764,6 +764,9 @@ def test_a_year_s_figure_of_something_the_question_never_names_is_no_answer(
         ("How much does the BM-500 cost?", "The BM-500 costs €649.", "€649", False),
         ("What was the cost of the first copies?", "They cost fifteen shillings.", "fifteen shillings", False),
         ("What did the defeat cost him?", "It cost him the race.", "the race", False),  # no price asked
+        # found by a benefits trial: a count where no money is written is no price
+        ("How much does each therapy session cost us now?", "The plan covers up to 30 visits a year.", "30", True),
+        ("How much does a session cost us?", "Each session now costs 10% of $145, or $14.50.", "$14.50", False),
     ],
 )
 def test_a_question_for_a_year_s_figure_needs_a_figure_not_a_change(
