@@ -51,6 +51,7 @@ from rag.phrases import (
     question_type,
     roll_call,
     task_of,
+    usual_column,
 )
 from rag.reader import SpanReader, TokenScores, cells_of, linear_row
 from rag.retrieval import Passage
@@ -1542,6 +1543,7 @@ class ExtractiveAnswerer:
         if best.header:  # of a Total row, "total" names the row: the column is the other one named, else Total's
             column = asked_column(best.text, header, _TOTAL_WORD.sub(" ", question) if totals else question)
             column = column or (_cell_named(best.text, header, "total") if totals else None)
+            column = column or usual_column(best.text, header, question, first_span)  # in-network, unless asked
         task = task_of(question, best.text, header)  # "Write the test plan for the public beta", all of it
         first_span = task or first_span
         if offered_choice(best.text, question):

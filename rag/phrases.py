@@ -821,6 +821,33 @@ def named_columns(header: str, question: str) -> dict[int, list[str]]:
     return named
 
 
+_EXCEPTION = re.compile(r"\s*(?:out[- ]+of|non)[- ]+(?P<usual>\S.*?)\s*$", re.IGNORECASE)
+"""A column of the exception, beside its usual one: "Out-of-network" ("network"), "Non-member" ("member")."""
+
+
+def usual_column(row: str, header: str, question: str, span: tuple[int, int] | None) -> tuple[int, int] | None:
+    """When ``span`` (the reader's cell of a table ``row``) stands under an exception's column that the question
+    does not name ("Out-of-network"), the cell under its usual one ("In-network", "Network"): "What percentage does
+    the dental plan pay for fillings?" asks what it pays in its network. None otherwise."""
+    names, cells = cells_of(header), cells_of(row)
+    if span is None or len(names) != len(cells):
+        return None
+    here = next((n for n, (a, b) in enumerate(cells) if a <= span[0] and span[1] <= b), None)
+    if here is None:
+        return None
+    exception = _EXCEPTION.fullmatch(header[slice(*names[here])])
+    if exception is None:
+        return None
+    written = re.sub(r"[- ]+", "[- ]+", re.escape(header[slice(*names[here])].strip()).replace("\\-", "-"))
+    if re.search(rf"\b{written}\b", question, re.IGNORECASE):
+        return None  # "And out-of-network?" asks for it
+    usual = exception["usual"].lower()
+    for n, (a, b) in enumerate(names):
+        if n != here and re.fullmatch(rf"(?:in[- ]+)?{re.escape(usual)}", header[a:b].strip(), re.IGNORECASE):
+            return cells[n] if cells[n][0] < cells[n][1] else None
+    return None
+
+
 def asked_column(row: str, header: str, question: str) -> tuple[int, int] | None:
     """The cell of a table ``row`` under the column the question asks for: of the columns it names
     (:func:`named_columns`), the first it names, unless the question writes that cell's value too (then the

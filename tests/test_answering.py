@@ -35,6 +35,7 @@ from rag.phrases import (
     money_for_a_count,
     question_type,
     roll_call,
+    usual_column,
     whole_name,
 )
 from rag.reader import TokenScores
@@ -520,6 +521,27 @@ def test_a_column_is_named_with_its_prefix_or_by_most_of_its_words(question: str
     if "brand" in question:
         row, span = drugs, asked_column(drugs, header, question)
     assert (row[span[0] : span[1]] if span else None) == cell
+
+
+@pytest.mark.parametrize(
+    ("question", "cell"),
+    [
+        ("What percentage does the dental plan pay for fillings?", "80%"),  # the usual: in network
+        ("What is paid for fillings out of network?", None),  # asked: the reader's cell stands
+        ("And out-of-network?", None),
+    ],
+)
+def test_an_exception_s_column_answers_only_when_asked(question: str, cell: str | None) -> None:
+    """Found by a trial of a benefits folder: "What percentage does the dental plan pay for fillings?" marked the
+    Out-of-network cell the reader chose (70%), though the question asks what the plan pays in its network."""
+    row = "Class II - Basic | Fillings, simple extractions | 80% | 70%"
+    at = row.index("70%")
+    span = usual_column(row, "Class | Covered services | In-network | Out-of-network", question, (at, at + 3))
+    assert (row[span[0] : span[1]] if span else None) == cell
+    price = "Day pass | EUR 5 | EUR 9"  # "Non-member" beside "Member"
+    at = price.index("EUR 9")
+    span = usual_column(price, "Item | Member | Non-member", "How much is a day pass?", (at, at + 5))
+    assert span is not None and price[span[0] : span[1]] == "EUR 5"
 
 
 def test_a_column_named_with_a_threshold_after_an_at_sign_is_named_by_its_measure() -> None:
