@@ -1269,16 +1269,17 @@ def keyed_record(
             found.add(_fold(line["label"]))
         return found
 
+    keys_of = [keys(s) for s in sentences]
     keyed = [
         n
-        for n, s in enumerate(sentences)
-        if (not unfit[n] if n < len(unfit) else any(CODE.fullmatch(key) for key in keys(s))) and keys(s)
+        for n, own in enumerate(keys_of)
+        if own and (not unfit[n] if n < len(unfit) else any(CODE.fullmatch(key) for key in own))
     ]
     if len(keyed) != 1 or keyed[0] == pick:
         return None
     if pick is not None:
         said = _fold(f"{sentences[pick].text} {sentences[pick].previous}")
-        named = [key for key in keys(sentences[keyed[0]]) if not CODE.fullmatch(key)]
+        named = [key for key in keys_of[keyed[0]] if not CODE.fullmatch(key)]
         if any(re.search(rf"(?<!\w){re.escape(key)}(?!\w)", said) for key in named):
             return None  # the pick writes the name too: the reader's choice stands
     return keyed[0]

@@ -49,8 +49,8 @@ _LAID_OUT = re.compile(r"\S {3,}\S| \| ")
 """Cells laid out on a line (a PDF table's columns, a Markdown row): not prose, so never a wrapped sentence."""
 _TIME_ZONE = re.compile(r"\s*(?:[A-Z]{1,3}T|UTC|GMT|CET|CEST)\b")
 """A time zone after "p.m." ("4:00 p.m. ET and Thursday …"): the sentence goes on."""
-_LIST_NUMBER = re.compile(r"[ \t]*\d{1,3}$")
-"""What stands before the full stop of a numbered list item's "1. Log in …": the number, alone on its line."""
+LIST_NUMBER = re.compile(r"[ \t]*\d{1,3}[.)]\s")
+"""A numbered item's number, at its line's start: "1. Log in …", "2. The Loan" (a number, no word of its own)."""
 
 CHUNKER_VERSION = 10
 """Recorded in the index manifest: bump it when a change to this module changes the chunks it makes, so
@@ -161,7 +161,8 @@ def _line_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
                 continue
             if token in _BEFORE_A_NUMBER and following[:1].isdigit():
                 continue
-            if match.group() == "." and _LIST_NUMBER.fullmatch(text, line_start, match.start()):
+            number = LIST_NUMBER.match(text, line_start) if match.group() == "." else None
+            if number and number.end() == stop + 1:
                 continue  # "1. Log in to the app": a numbered item, not a sentence "1."
             if match.group() == "." and raw in ("a.m", "p.m") and _TIME_ZONE.match(text, stop):
                 continue  # "at 4:00 p.m. ET and …"

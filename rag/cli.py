@@ -322,7 +322,9 @@ def shown(text: str, terminal: bool | None = None) -> str:
 def unwrapped(quote: str) -> str:
     """A quote as printed: a sentence hard-wrapped in its document (an e-mail, a PDF) on one line; a code block
     as it is."""
-    return quote if quote.lstrip().startswith(("```", "~~~")) else re.sub(r"[ \t]*\n\s*", " ", quote)
+    from rag.chunking import FENCE
+
+    return quote if FENCE.match(quote) else re.sub(r"[ \t]*\n\s*", " ", quote)
 
 
 def _print_answer(answer: Answer) -> None:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.chunking import Chunk, sentence_spans
+from rag.chunking import LIST_NUMBER, Chunk, sentence_spans
 from rag.embedding import Embedder
 from rag.formats.common import SECTION_PATH
 from rag.lexical import index_term, tokenize, tokenize_cased
@@ -261,10 +261,6 @@ def _next_line(text: str, previous: tuple[int, int], span: tuple[int, int]) -> b
     return text[previous[1] : span[0]] == "\n"
 
 
-_LIST_NUMBER = re.compile(r"\s*\d{1,3}[.)]\s")
-"""A numbered item's number ("2. The Loan"), no word of its own."""
-
-
 def _words(text: str) -> str:
     """The words of ``text``, lower case, one space apart: "## Travel expenses" and "Travel expenses." match."""
     return " ".join(re.findall(r"\w+", text.lower()))
@@ -330,7 +326,7 @@ class EvidenceScorer:
             for k, (s, e) in enumerate(spans):
                 key = (chunk.source, s, e)
                 words = _words(texts[k])
-                if key in seen or len(words.split()) - bool(_LIST_NUMBER.match(texts[k])) < 3:  # "2. The Loan": two
+                if key in seen or len(words.split()) - bool(LIST_NUMBER.match(texts[k])) < 3:  # "2. The Loan": two
                     continue
                 run_in = (  # a few words that open a paragraph and name it: "PPO Gold deductible. The in-network
                     # deductible on the PPO Gold plan rises …" (every word of it written again in the next sentence)

@@ -459,15 +459,23 @@ def _amount_qualified(sentence: str, question: str, span: tuple[int, int]) -> tu
     if len(amounts) < 2:
         return None
     asked = set(tokenize(question))
-    qualified = []
-    for n, (a, b) in enumerate(amounts):
-        stop = _QUALIFIER_END.search(sentence, b)
-        end = min(stop.start() if stop else len(sentence), amounts[n + 1][0] if n + 1 < len(amounts) else len(sentence))
-        if asked & set(tokenize(sentence[b:end])[:1]):  # its own word: "abroad", not a predicate all share
-            qualified.append((a, b))
+    # its own word: "abroad", not a predicate all share
+    qualified = [a for a, words in zip(amounts, _words_after(sentence, amounts), strict=True) if asked & set(words[:1])]
     if len(qualified) != 1 or qualified[0] == span:
         return None
     return qualified[0]
+
+
+def _words_after(sentence: str, amounts: list[tuple[int, int]], brackets: bool = False) -> list[list[str]]:
+    """The words (:func:`~rag.lexical.tokenize`) after each of ``amounts`` (offsets in ``sentence``), up to the next
+    one or its clause's end; with ``brackets``, those in brackets right after it when there are some ("(family)")."""
+    out = []
+    for n, (_, b) in enumerate(amounts):
+        bracket = re.match(r"\s*\(([^()]{1,40})\)", sentence[b:]) if brackets else None
+        stop = _QUALIFIER_END.search(sentence, b)
+        end = min(stop.start() if stop else len(sentence), amounts[n + 1][0] if n + 1 < len(amounts) else len(sentence))
+        out.append(tokenize(bracket[1] if bracket else sentence[b:end]))
+    return out
 
 
 _AMOUNT_RANGE = re.compile(rf"(?:{_AMOUNTS.pattern})(?:\s+(?:to|-|–)\s+(?:{_AMOUNTS.pattern}))?")
@@ -483,14 +491,8 @@ def _amounts_qualified(sentence: str, question: str, span: tuple[int, int]) -> t
     if len(amounts) < 2:
         return None
     asked = set(tokenize(question))
-    qualified = []
-    for n, (a, b) in enumerate(amounts):
-        bracket = re.match(r"\s*\(([^()]{1,40})\)", sentence[b:])
-        stop = _QUALIFIER_END.search(sentence, b)
-        end = min(stop.start() if stop else len(sentence), amounts[n + 1][0] if n + 1 < len(amounts) else len(sentence))
-        words = bracket[1] if bracket else sentence[b:end]
-        if asked & set(tokenize(words)[:2]):
-            qualified.append((a, b))
+    words = _words_after(sentence, amounts, brackets=True)
+    qualified = [a for a, after in zip(amounts, words, strict=True) if asked & set(after[:2])]
     return qualified[0] if len(qualified) == 1 else None
 
 
@@ -609,16 +611,19 @@ def lacks_the_figure(question: str, sentence: str, scores: TokenScores | None) -
     return not _NUMBER.search(sentence, span[0], span[1]) or bool(_A_CHANGE_OF.search(sentence, 0, span[0]))
 
 
-_MONEY_KINDS = (
-    "premium", "co-?pay(?:ment)?", "deductible", "co-?insurance", "excess", "deposit", "rent", "salary|wage",
-    "tax", "refund", "discount", "allowance", "fine|penalty", "bonus", "pension",
+_MONEY_KINDS = tuple(
+    re.compile(rf"\b(?:{kind})s?\b", re.IGNORECASE)
+    for kind in (
+        "premium", "co-?pay(?:ment)?", "deductible", "co-?insurance", "excess", "deposit", "rent", "salary|wage",
+        "tax", "refund", "discount", "allowance", "fine|penalty", "bonus", "pension",
+    )
 )  # fmt: skip
 """Kinds of money that no question confuses: a premium is not a copay, a deposit not the rent."""
-_MONEY_KIND = re.compile(r"\b(?:" + "|".join(f"(?P<k{n}>{k})" for n, k in enumerate(_MONEY_KINDS)) + r")s?\b", re.I)
 
 
 def _money_kinds(text: str) -> set[int]:
-    return {int(name[1:]) for m in _MONEY_KIND.finditer(text) for name, value in m.groupdict().items() if value}
+    """Which of :data:`_MONEY_KINDS` ``text`` writes."""
+    return {n for n, kind in enumerate(_MONEY_KINDS) if kind.search(text)}
 
 
 def another_kind_of_money(question: str, sentence: str, scores: TokenScores | None) -> bool:
@@ -791,6 +796,12 @@ _SCOPED = re.compile(r"\b(?:in|out(?:[- ]of)?|non|off|on)-[^\W\d_]+", re.IGNOREC
 """A word whose stop-word prefix tells it from another: "In-network" and "Out-of-network", "Non-member"."""
 
 
+def _writes(question: str, name: str) -> bool:
+    """Whether ``question`` writes ``name`` whole, hyphens and spaces alike ("out of network", "Out-of-network")."""
+    words = [re.escape(w) for w in re.split(r"[- ]+", name.strip()) if w]
+    return bool(words) and re.search(r"\b" + r"[- ]+".join(words) + r"\b", question, re.IGNORECASE) is not None
+
+
 def named_columns(header: str, question: str) -> dict[int, list[str]]:
     """The columns of a table's ``header`` row, but the first (it names the rows), all of whose words the question
     writes (units in brackets aside: "Minimum term", "Price (EUR)"), or the code they start with ("BM-300" of
@@ -803,8 +814,7 @@ def named_columns(header: str, question: str) -> dict[int, list[str]]:
     for n, (a, b) in enumerate(cells_of(header)[1:], start=1):
         wanted = tokenize_cased(re.sub(r"\([^)]*\)|@\S*", " ", header[a:b]))  # "Price (EUR)", "AP@0.5": a unit
         code = CODE.match(header[a:b].strip())
-        scoped = _SCOPED.findall(header[a:b])
-        if any(not re.search(r"\b" + re.sub(r"[- ]+", "[- ]+", x) + r"\b", question, re.I) for x in scoped):
+        if any(not _writes(question, scoped) for scoped in _SCOPED.findall(header[a:b])):
             continue  # "In-network" is not named by "out-of-network", whose words ("network") it holds
         if wanted and set(wanted) <= words:
             named[n] = wanted
@@ -838,8 +848,7 @@ def usual_column(row: str, header: str, question: str, span: tuple[int, int] | N
     exception = _EXCEPTION.fullmatch(header[slice(*names[here])])
     if exception is None:
         return None
-    written = re.sub(r"[- ]+", "[- ]+", re.escape(header[slice(*names[here])].strip()).replace("\\-", "-"))
-    if re.search(rf"\b{written}\b", question, re.IGNORECASE):
+    if _writes(question, header[slice(*names[here])]):
         return None  # "And out-of-network?" asks for it
     usual = exception["usual"].lower()
     for n, (a, b) in enumerate(names):

@@ -118,13 +118,18 @@ def test_a_who_question_about_a_role_no_passage_names_is_refused() -> None:
         assert answer.answered is answered, (question, answer.text)
 
 
+def candidates(text: str) -> list[str]:
+    """The candidate sentences of ``text`` as one retrieved chunk."""
+    chunk = Chunk("a.txt", "A", text, 0, len(text), 0)
+    sentences, _, _ = EvidenceScorer(HashEmbedder()).sentences([Passage(chunk, 1.0, 0.5, 1.0, 0)])
+    return [s.text for s in sentences]
+
+
 def test_a_run_in_heading_is_no_candidate() -> None:
     """Found by a trial of a benefits folder: an e-mail's "PPO Gold deductible. The in-network deductible on the
     PPO Gold plan rises …" answered "What will the PPO deductible be in 2026?" with its three-word lead-in."""
     text = "Hello,\n\nPPO Gold deductible. The PPO Gold deductible rises from $1,000 to $1,250.\nCopays stay the same."
-    chunk = Chunk("a.eml", "A", text, 0, len(text), 0)
-    sentences, _, _ = EvidenceScorer(HashEmbedder()).sentences([Passage(chunk, 1.0, 0.5, 1.0, 0)])
-    assert [s.text for s in sentences] == [
+    assert candidates(text) == [
         "The PPO Gold deductible rises from $1,000 to $1,250.",
         "Copays stay the same.",
     ]
@@ -140,18 +145,15 @@ def test_an_amount_of_another_kind_of_money_answers_no_question_for_one_kind() -
     assert not another_kind_of_money("What is the copay for a visit on the PPO?", sentence, reading)
     assert not another_kind_of_money("How much would the visits cost on the PPO?", sentence, reading)  # no kind
     premium = "The PPO premium rises to $658, with a $50 copay."  # writes the kind asked: left to the reader
-    assert not another_kind_of_money(
-        "What is the PPO premium?", premium, char_scores(premium, (premium.index("$50"), premium.index("$50") + 3))
-    )
+    at = premium.index("$50")
+    assert not another_kind_of_money("What is the PPO premium?", premium, char_scores(premium, (at, at + 3)))
 
 
 def test_a_numbered_heading_of_two_words_is_no_candidate() -> None:
     """Found when numbered items began to keep their number ("2. The Loan" was "2." and "The Loan"): a heading of
     two words and its number was long enough to be read, and answered "How long is my loan?" with "2"."""
     text = "2. The Loan\n2.1 The Lender lends the sum of £285,000.\n3. Term\n3.1 The mortgage term is 25 years."
-    chunk = Chunk("a.txt", "A", text, 0, len(text), 0)
-    sentences, _, _ = EvidenceScorer(HashEmbedder()).sentences([Passage(chunk, 1.0, 0.5, 1.0, 0)])
-    assert [s.text for s in sentences] == [
+    assert candidates(text) == [
         "2.1 The Lender lends the sum of £285,000.",
         "3.1 The mortgage term is 25 years.",
     ]
