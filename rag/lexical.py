@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,11 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+
+
+KEYWORD_VERSION = 2
+"""Recorded in the index: bump it when :func:`tokenize` changes, so that the next sync rebuilds the keyword index
+from the stored chunks (without embedding anything). 2: words without accents, identifiers' parts."""
 
 
 # English function words (the usual IR list): they carry no topic, so neither BM25 nor overlap counts them.
@@ -54,9 +60,24 @@ def stem_words(words: list[str]) -> list[str]:
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-cased, stop-word-free, stemmed words: the shared vocabulary of documents and questions."""
-    words = [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+    """Lower-cased, stop-word-free, stemmed words without accents, and the parts of identifiers: the shared
+    vocabulary of documents and questions ("Tiramisù" is typed "tiramisu", "max_pool_size" asked as "max pool
+    size")."""
+    words = [_plain(w) for w in _with_parts(_WORD.findall(text.lower())) if w not in STOPWORDS]
     return list(_stemmer().stemWords(words))
+
+
+def _with_parts(words: list[str]) -> list[str]:
+    """``words``, each identifier written in snake case followed by its parts: "statement_timeout_ms",
+    "statement", "timeout", "ms" (a question says "the statement timeout")."""
+    if not any("_" in word for word in words):
+        return words
+    out = []
+    for word in words:
+        out.append(word)
+        if "_" in word.strip("_"):
+            out += [part.lower() for part in word.split("_") if len(part) > 1]
+    return out
 
 
 _IRREGULAR = {
@@ -96,7 +117,8 @@ def tokenize_cased(text: str) -> list[str]:
     that they match only themselves: the SAFE fund is not the word "safe", and "US" is not the stop word "us".
     The past forms of common irregular verbs count as the verb ("chose" as "choose"), and a word of
     :data:`_SYNONYMS` as its group's first ("commences" as "start"): this is what the answerer compares question
-    and sentence with (the keyword index keeps :func:`tokenize`)."""
+    and sentence with (the keyword index keeps :func:`tokenize`). An identifier stays whole: its parts would make
+    "the max webhook payload size" share three words with "`max_pool_size = 10` and `webhook_max_retries = 3`"."""
     out: list[str] = []
     pending: list[str] = []
     for word in _WORD.findall(text):
@@ -105,9 +127,18 @@ def tokenize_cased(text: str) -> list[str]:
             pending = []
             out.append(word)
         elif word.lower() not in STOPWORDS:
-            pending.append(_IRREGULAR.get(word.lower(), word.lower()))
+            pending.append(_IRREGULAR.get(word.lower(), _plain(word.lower())))
     out.extend(stem_words(pending))
     return [_SAME.get(term, term) for term in out]
+
+
+def fold_accents(word: str) -> str:
+    """``word`` without its accents ("tiramisù" -> "tiramisu")."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
+def _plain(word: str) -> str:
+    return word if word.isascii() else fold_accents(word)
 
 
 def top_ids(scores: np.ndarray, n: int) -> np.ndarray:
@@ -149,22 +180,37 @@ class KeywordIndex:
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk for ``query`` (zeros when no query word is in the vocabulary)."""
-        ids = self._bm25.get_tokens_ids(tokenize(query)) if self._bm25 is not None else []
+        ids = self._ids(tokenize(query)) if self._bm25 is not None else []
         if not ids:
             return np.zeros(len(self), dtype=np.float32)
         return np.asarray(self._bm25.get_scores_from_ids(ids), dtype=np.float32)
+
+    def _ids(self, tokens: Sequence[str]) -> list[int]:
+        vocab = self._bm25.vocab_dict
+        ids = [vocab[token] for token in tokens if token in vocab]
+        return ids + [i for token in tokens if token not in vocab for i in self._accented.get(token, [])]
+
+    @cached_property
+    def _accented(self) -> dict[str, list[int]]:
+        """The ids of the vocabulary's words with accents by their spelling without: an index built before
+        :func:`tokenize` dropped accents holds them ("tiramisù"), and a question's words have none. Built at
+        the first question that needs it (one pass over the vocabulary)."""
+        out: dict[str, list[int]] = {}
+        for term, i in self._bm25.vocab_dict.items():
+            if not term.isascii():
+                out.setdefault(fold_accents(term), []).append(i)
+        return out
 
     def idf(self, terms: Sequence[str]) -> np.ndarray:
         """BM25 inverse document frequency of each term (already tokenized) over the indexed chunks; a term
         no chunk holds gets the highest value."""
         if self._bm25 is None:
             return np.ones(len(terms), dtype=np.float32)
-        vocab = self._bm25.vocab_dict
         indptr = self._bm25.scores["indptr"]
         frequency = []
         for term in terms:
-            i = vocab.get(term)
-            frequency.append(int(indptr[i + 1] - indptr[i]) if i is not None and i + 1 < len(indptr) else 0)
+            ids = [i for i in self._ids([term]) if i + 1 < len(indptr)]
+            frequency.append(sum(int(indptr[i + 1] - indptr[i]) for i in ids))
         df = np.asarray(frequency, dtype=np.float64)
         return np.log((len(self) - df + 0.5) / (df + 0.5) + 1.0).astype(np.float32)
 

@@ -350,3 +350,62 @@ def test_a_filter_of_the_wrong_shape_is_a_value_error_that_says_so(spec: object)
     """From JSON (the HTTP API) any shape can come: each was a TypeError or an AttributeError (a 500) before."""
     with pytest.raises(ValueError, match="filter"):
         Filter.of(spec)  # type: ignore[arg-type]
+
+
+def test_keyword_search_finds_a_word_with_or_without_its_accents(tmp_path: Path) -> None:
+    """Found by a restaurant's trial: "allergens in the tiramisu?" did not find the chart's "Tiramisù" row (BM25
+    held the word with its accent), while "tiramisù" did. An index built before accents were dropped still finds it."""
+    import bm25s
+
+    from rag.lexical import KeywordIndex, stem_words
+
+    texts = ["Tiramisù | Dolci | Y", "Panna cotta | Dolci |", "Ragù alla bolognese, slow-cooked"]
+    index = KeywordIndex.build(texts)
+    for query, hit in [("tiramisu", 0), ("tiramisù", 0), ("the ragu", 2), ("RAGÙ", 2)]:
+        assert int(np.argmax(index.scores(query))) == hit and index.scores(query).max() > 0, query
+    old = bm25s.BM25()  # as indexes were built before: the vocabulary with its accents
+    old.index([stem_words(t.lower().replace("|", " ").split()) for t in texts], show_progress=False)
+    old_index = KeywordIndex(old)
+    assert int(np.argmax(old_index.scores("tiramisu"))) == 0 and old_index.scores("tiramisu").max() > 0
+    old_index.save(tmp_path / "keyword")
+    assert KeywordIndex.load(tmp_path / "keyword").scores("tiramisu").max() > 0
+
+
+def test_an_index_of_an_older_keyword_tokenizer_gets_its_keyword_index_rebuilt_without_embedding(
+    tmp_path: Path,
+) -> None:
+    """Identifiers are searched by their parts ("statement timeout" finds "statement_timeout_ms"): an index whose
+    keyword side was built before that is given a new one at the next sync, from its stored chunks."""
+    import bm25s
+
+    from rag.lexical import KEYWORD_VERSION, stem_words
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "config.md").write_text(
+        "# Settings\n\n| Setting | Default |\n|---|---|\n| statement_timeout_ms | 5000 |\n", encoding="utf-8"
+    )
+    (docs / "notes.md").write_text("# Notes\n\nThe statement of accounts is sent monthly.\n", encoding="utf-8")
+    pipeline(tmp_path).index()
+    folder = current_generation(tmp_path / "index")
+    store = Store.load(tmp_path / "index")
+    old = bm25s.BM25()  # as an index written before the keyword tokenizer had a version: identifiers whole
+    texts = [store.chunk(i).text for i in range(len(store))]
+    old.index([stem_words(t.lower().replace("|", " ").split()) for t in texts], show_progress=False)
+    old.save(str(folder / "keyword"), show_progress=False)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["chunking"]["keywords"]
+    manifest["files"] = {
+        p.relative_to(folder).as_posix(): p.stat().st_size
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "manifest.json"
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert Store.load(tmp_path / "index").keyword_search("statement timeout", 2)[0].tolist() == [1]  # the notes
+    embedder = HashEmbedder()
+    again = pipeline(tmp_path, embedder)
+    report = again.index()
+    assert report.embedded == 0 and embedder.calls == 0, report  # no vector computed again
+    assert again.store.manifest.chunking["keywords"] == KEYWORD_VERSION
+    found = [p.chunk.source for p in again.retrieve("What is the statement timeout?", top_k=1)]
+    assert found == ["config.md"]

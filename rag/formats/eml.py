@@ -16,7 +16,7 @@ from rag.formats.common import Extracted, _Blocks, _one_line, _reject_binary
 if TYPE_CHECKING:
     from email.message import EmailMessage
 
-VERSION = 3
+VERSION = 4
 """Recorded in the index (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes the text
 this loader gives, so that the files it read are read again at the next sync."""
 
@@ -63,6 +63,13 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
 
 
 def _content(part: Any) -> str | bytes:
+    if part.get_content_maintype() == "text" and part.get_content_charset() is None:
+        # no charset declared (a message saved by hand, or by a script): read as 7-bit ASCII, "£" was "��"
+        payload = part.get_payload(decode=True) or b""
+        try:
+            return str(payload.decode("utf-8"))
+        except UnicodeDecodeError:
+            return str(payload.decode("cp1252", "replace"))
     try:
         content = part.get_content()
     except (LookupError, ValueError, AssertionError):  # an unknown charset or a damaged transfer encoding
