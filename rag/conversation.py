@@ -407,6 +407,9 @@ def _swap_alike(previous: str, new: str) -> str | None:
     years = list(re.finditer(r"(?<![\w-])(?:19|20)\d\d(?![\w-])", body)) if year else []
     if len(years) == 1:  # "And for 2026?" after "… limit for a family in 2025?": the year, not the family
         return f"{body[: years[0].start()]}{year[1] if year else ''}{body[years[0].end() :]}?"
+    named = _name_swapped(body, new)
+    if named is not None:  # "And Northgate?" after "When does Canal Street close on Friday?"
+        return named
     lead = words[0].lower()
     if _ELLIPSIS_PP.fullmatch(new) and lead in _LINKS | _WHEN_PREPOSITIONS and len(words) > 1:
         alike = {lead} | (_WHEN_PREPOSITIONS if lead in _WHEN_PREPOSITIONS else set())
@@ -434,6 +437,37 @@ def _swap_alike(previous: str, new: str) -> str | None:
         return None  # "How much was electricity …": no phrase of its own to swap
     start, end = tokens[first].start(), tokens[heads[0]].end()
     return f"{body[:start]}{new}{body[end:]}?"
+
+
+_WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)s?"
+_A_WEEKDAY = re.compile(rf"(?<![\w-]){_WEEKDAY}(?![\w-])", re.IGNORECASE)
+_MONTHS = frozenset("January February March April May June July August September October November December".split())
+_NAMED = re.compile(r"(?:(?:at|in|for|on|of|with)\s+)?(?:the\s+)?(?P<name>[A-Z][\w&'’-]*(?:\s+[A-Z][\w&'’-]*){0,2})")
+_BODY_NAME = re.compile(r"(?<![\w'’-])[A-Z][\w&'’-]*(?:\s+[A-Z][\w&'’-]*)*")
+
+
+def _name_swapped(body: str, new: str) -> str | None:
+    """``body`` (a question without its "?") asked of the weekday or the name ``new`` instead of the one weekday,
+    or the one other name, it writes: "And Saturday?" after "What shift is Sofia doing on Friday?", "And
+    Northgate?" after "When does Canal Street close on Friday?" (a weekday is no name of a place), "And for
+    Business?" after "What uptime do we promise Enterprise customers?". None when it writes none or two."""
+    day = _A_WEEKDAY.fullmatch(re.sub(r"^(?:on|for)\s+", "", new, flags=re.IGNORECASE))
+    if day is not None:
+        days = list(_A_WEEKDAY.finditer(body))
+        if len(days) != 1:
+            return None
+        return f"{body[: days[0].start()]}{day.group().capitalize()}{body[days[0].end() :]}?"
+    named = _NAMED.fullmatch(new)
+    if named is None or _A_WEEKDAY.fullmatch(named["name"]) or named["name"] in _MONTHS:
+        return None
+    names = [
+        m
+        for m in _BODY_NAME.finditer(body)
+        if m.start() > 0 and not _A_WEEKDAY.fullmatch(m.group()) and m.group() not in _MONTHS and m.group() != "I"
+    ]
+    if len(names) != 1 or names[0].group() == named["name"]:
+        return None
+    return f"{body[: names[0].start()]}{named['name']}{body[names[0].end() :]}?"
 
 
 def resolve_follow_up(question: str, history: Sequence[Message] | None = None) -> str | None:
