@@ -13,7 +13,6 @@ import difflib
 import itertools
 import logging
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from rag.chunking import ABBREVIATIONS, FENCE, sentence_spans
 from rag.embedding import Embedder
 from rag.evidence import MIN_EVIDENCE, EvidenceScorer, IdfLookup, Sentence
 from rag.formats.common import SECTION_PATH
-from rag.lexical import STOPWORDS, tokenize, tokenize_cased
+from rag.lexical import STOPWORDS, fold_accents, tokenize, tokenize_cased
 from rag.phrases import (
     CODE,
     LABELLED,
@@ -261,10 +260,15 @@ _NAME_WORD = re.compile(r"\w(?:[\w.-]*\w)?")
 
 
 _QUESTION_NAME = re.compile(
-    r"(?<![\w.'’-])[A-Z][\w'’-]*(?:\.[A-Z])*\.?|(?<![\w.'’-])[a-z]+\d\w*|\d[\d,.:]*\d\w*|\b\d\w*"
+    r"(?<![\w.'’-])[A-Z][\w'’-]*(?:\.[A-Z])*\.?|(?<![\w.'’-])[a-z]+\d\w*(?:\.\d\w*)*|\d[\d,.:]*\d\w*|\b\d\w*"
+    r"|(?<![\w.'’-])[a-z]+(?:_[a-z\d]+)+\b"
 )
-"""A capitalised word ("Sweden", "O'Brien", "U.S."), an identifier ("r24", "v2"; "Q3" is caught by the first
-branch) or a number as written ("1,500", "23:40")."""
+"""A capitalised word ("Sweden", "O'Brien", "U.S."), an identifier ("r24", "v2.4.0", "pool_recycle_seconds"; "Q3"
+is caught by the first branch) or a number as written ("1,500", "23:40")."""
+_IDENTIFIER = re.compile(r"\w+_\w+")
+"""A setting's or a variable's name ("max_pool_size"): written as such, or it is another one."""
+_V_VERSION = re.compile(r"[vV](?=\d+(?:\.\d+)+$)")
+"""The "v" of a version ("v2.4.0"), which release notes often leave out ("## [2.4.0] - 2024-09-17")."""
 _AFTER_A_BREAK = re.compile(r"[:;–—-]\s*$|^\s*$")
 """What may stand before a sentence-initial capital: "Quick question: Can …", "Travel - Could I …"."""
 _ORDINAL_OR_SHORT_ACRONYM = re.compile(r"\d+(?:st|nd|rd|th|s)|[A-Z]{2,3}")
@@ -290,7 +294,7 @@ def _listed(words: Sequence[str]) -> str:
 
 def _fold(text: str) -> str:
     """Lower case without accents, so "Beyonce" finds "Beyoncé"."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+    return fold_accents(text.casefold())
 
 
 _A_YEAR = re.compile(r"1[5-9]\d\d|20\d\d")
@@ -634,9 +638,12 @@ _YES = frozenset("yes y true ✓ ✔ x".split())
 _NO = frozenset("no n false ✗ ✘ - — –".split())
 _NEGATED = re.compile(r"\b(?:not|no|nothing|none|never|without)\b|n't\b", re.IGNORECASE)
 _WHICH_ROWS = re.compile(
-    r"^\W*(?:which|what)\s+(?:[\w-]+\s+)?[\w-]+s\s+(?:have|has|are|is|were|was|do|does|did|need|needs)\b", re.IGNORECASE
+    r"^\W*(?:which|what)\s+(?:[\w-]+\s+)?[\w-]+s\s+(?:have|has|are|is|were|was|do|does|did|need|needs|contain|"
+    r"contains|include|includes|use|uses|support|supports|got)\b",
+    re.IGNORECASE,
 )
-"""A question for the rows of a table that something holds for: "Which days have nothing booked?"."""
+"""A question for the rows of a table that something holds for: "Which days have nothing booked?", "Which dishes
+contain mustard?"."""
 
 
 def rows_where(
@@ -650,19 +657,75 @@ def rows_where(
     header = best.header.rpartition("\n")[2]
     width = len(cells_of(header))
     rows = [row for row in table_of(best, excerpt) if not is_total(row)]
-    for column in named_columns(header, question):
+    for column in named_columns(header, question) or _column_by_head(header, question):
         cells = [cells_of(row.text) for row in rows]
         if any(len(c) != width for c in cells):
             return []
         values = [
             row.text[slice(*c[column])].strip().strip("?.!").casefold() for row, c in zip(rows, cells, strict=True)
         ]
+        if set(values) <= _YES | {""}:  # a matrix of marks ("Y" under "Celery", or nothing): a blank says no
+            values = [value or "no" for value in values]
         if not set(values) <= _YES | _NO or not set(values) & _YES or not set(values) & _NO:
             continue
         wanted = _NO if _NEGATED.search(question) else _YES
         found = [(row, c[0]) for row, c, value in zip(rows, cells, values, strict=True) if value in wanted]
         return found[:MAX_LISTED_ROWS]
     return []
+
+
+_ASKS_YES_NO = re.compile(
+    r"^\W*(?:is|are|was|were|does|do|did|can|could|will|would|should|has|have|had|may|must)\b", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class Marked:
+    """What a row of a chart of marks says about the columns asked: their names (offsets into the header row) and
+    which of them the row marks."""
+
+    asked: list[tuple[int, int]]
+    marked: list[tuple[int, int]]
+
+
+def marked_columns(question: str, best: Sentence, excerpt: Callable[[str, int, int], str] | None) -> Marked | None:
+    """For a row of a chart of marks (an allergen chart: a column per allergen, "Y" or nothing in each cell; a
+    feature grid of "✓") that the question names by its first cell, the columns it marks: of those the question
+    names ("Does the tiramisu contain eggs?": Eggs, or none), else of all, when it asks what they are in words of
+    the table's title, heading or first column ("allergens in the tiramisu?" of an allergen chart: Gluten, Eggs,
+    Milk, Sulphites). None when ``best`` is no such row, or the question asks something else ("How much is the
+    tiramisu?", "Is the tiramisu vegan?")."""
+    if not best.header:
+        return None
+    header = best.header.rpartition("\n")[2]
+    names, cells = cells_of(header), cells_of(best.text)
+    key = set(tokenize(best.text[slice(*cells[0])])) if cells else set()
+    asked = set(tokenize(question))
+    if len(names) != len(cells) or not key or not key <= asked:
+        return None
+    named = [n for n in named_columns(header, question) or _column_by_head(header, question) if n in range(len(cells))]
+    kind = set(tokenize(f"{best.title} {best.section} {header[slice(*names[0])]}"))
+    if not named and (_ASKS_YES_NO.match(question) or not (asked - key) & kind):
+        return None
+    rows = [[row.text[a:b].strip().casefold() for a, b in cells_of(row.text)] for row in table_of(best, excerpt)]
+    if len(rows) < 2 or any(len(values) != len(names) for values in rows):
+        return None
+    marks = [n for n in range(1, len(names)) if {values[n] for values in rows} <= _YES | _NO | {""}]
+    if len(marks) < 3 or not set(named) <= set(marks):
+        return None
+    columns = named or marks
+    yes = [n for n in columns if best.text[slice(*cells[n])].strip().casefold() in _YES]
+    return Marked([names[n] for n in columns], [names[n] for n in yes])
+
+
+def _column_by_head(header: str, question: str) -> list[int]:
+    """The one column (not the first) whose header's last word the question writes, when no other's is: "nuts" of
+    "Tree nuts" beside "Peanuts"; none when two or none are."""
+    asked = set(tokenize(question))
+    heads = [
+        n for n, (a, b) in enumerate(cells_of(header)[1:], start=1) if asked.intersection(tokenize(header[a:b])[-1:])
+    ]
+    return heads if len(heads) == 1 else []
 
 
 def rows_asked(
@@ -1227,6 +1290,31 @@ def _cells_asked(question: str, row: Sentence) -> set[str]:
     return found
 
 
+_WEEKDAYS = frozenset("Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split())
+_GIVEN_NAME = re.compile(r"(?P<given>[A-Z][a-z]+)(?:\s+[A-Z][\w'’-]+){1,2}")
+"""A person's name as a row's first cell: "Sofia Marin"; the question may call her "Sofia"."""
+
+
+def named_cell(question: str, sentences: Sequence[Sentence]) -> int | None:
+    """The one table row of ``sentences`` that the question names, by its first cell written whole or by a
+    person's given name ("Sofia" of "Sofia Marin"), and one of whose columns it names too ("Friday" of "Fri 14"):
+    the cell it asks for ("What shift is Sofia doing on Friday?" of a rota), however weak the sentence ranking's
+    evidence for a row of times. None when no row, or more than one, is so named."""
+    asked = _fold(question)
+    found = []
+    for n, s in enumerate(sentences):
+        header = s.header.rpartition("\n")[2]
+        cells = cells_of(s.text)
+        if not header or not cells or len(named_columns(header, question)) != 1:
+            continue
+        first = s.text[slice(*cells[0])].strip()
+        person = _GIVEN_NAME.fullmatch(first)
+        whole = len(first) > 3 and re.search(rf"(?<![\w-]){re.escape(_fold(first))}(?![\w-])", asked)
+        if whole or (person and re.search(rf"\b{person['given']}\b", question)):
+            found.append(n)
+    return found[0] if len(found) == 1 else None
+
+
 def role_asked(question: str) -> tuple[str, ...]:
     """The role a question asks who holds, stemmed ("secretari"; "chair" of "Who chairs …?"), or ()."""
     match = _ROLE_ASKED.match(question)
@@ -1293,7 +1381,7 @@ def question_names(question: str) -> list[str]:
         sentence = question[start:end]
         last = -1  # where the previous name ended, to write "World Cup" as one name, not "World" and "Cup"
         for m in _QUESTION_NAME.finditer(sentence):
-            word = re.sub(r"['’]s$", "", m.group()).rstrip(".,:'’")
+            word = _V_VERSION.sub("", re.sub(r"['’]s$", "", m.group()).rstrip(".,:'’"))
             if _AFTER_A_BREAK.search(sentence[: m.start()]) or not _is_name(word):
                 continue
             if words and last >= 0 and not sentence[last : m.start()].strip() and not word[0].isdigit():
@@ -1326,12 +1414,18 @@ def _written(name: str, words: set[str], text: str) -> bool:
             digits = _plain(name)
             groups = [digits[max(0, i - 3) : i] for i in range(len(digits), 0, -3)][::-1]
             written = "[,.\u202f\u2009 ’']?".join(groups)
-        return re.search(rf"(?<![\w.,:]){written}{zeros}(?![\w]|[.,:]\d)", text) is not None
+        before = r"(?:(?<![\w.,:])|(?<=(?<![\w.])v))" if zeros else r"(?<![\w.,:])"  # "2.4.0" as "v2.4.0" too
+        return re.search(rf"{before}{written}{zeros}(?![\w]|[.,:]\d)", text) is not None
     if name.capitalize() in MONTHS:  # "February" as "Feb 18" or "2025-02-18"
         return month_written(name.capitalize(), re.I).search(text) is not None
+    if name.capitalize() in _WEEKDAYS:  # "Friday" as "Fri 14" (a rota's column)
+        day = name.lower()
+        return any(day.startswith(w) or w == f"{day}s" for w in re.findall(rf"(?<!\w){day[:3]}\w*", text))
     parts = re.findall(r"\w+", name)
     if len(parts) != 1:
         return all(_written(p, words, text) for p in parts)
+    if _IDENTIFIER.fullmatch(name):  # "min_pool_size" is no spelling of "max_pool_size"
+        return name in words
     stem = name[: max(4, len(name) - 3)]
     if any(w.startswith(stem) for w in words):
         return True
@@ -1416,7 +1510,7 @@ class ExtractiveAnswerer:
         if dated and question_type(question) in ("quantity", "other"):
             return self.refusal(question, query, scored, unknown, "a date it names is never written")  # "What about
             # 2021?" of reports of 2022-2024
-        if any(_A_VERSION.fullmatch(name) or CODE.fullmatch(name) for name in unknown):
+        if any(_A_VERSION.fullmatch(name) or CODE.fullmatch(name) or _IDENTIFIER.fullmatch(name) for name in unknown):
             why = "a version or a code it names is never written"
             return self.refusal(question, query, scored, unknown, why)  # "What was fixed in 3.5?" of notes up to 3.2;
             # "What does fault code F5 mean?" of a manual that lists F1 to F4
@@ -1495,6 +1589,8 @@ class ExtractiveAnswerer:
         further = [s for _, _, s in ranked[: 2 * len(top)]]
         keyed = keyed_record(names, further, unfit, pick, role_asked(question), query)  # (a follow-up: with its turns)
         pick = pick if keyed is None else keyed
+        if pick is None:  # "What shift is Sofia doing on Friday?": the rota's row of Sofia Marin, its "Fri 14" cell
+            pick = named_cell(question, [s for _, _, s in ranked])
         if pick is None:  # "Who is the electrician?" of "Our electrician, Callum Price, will need …"
             pick = named_in_apposition(question, [s for _, _, s in top], unfit)
         if pick is None:  # "What is the teaching assistant's email address?" of "The teaching assistant is … (m.l…@…)"
@@ -1516,6 +1612,9 @@ class ExtractiveAnswerer:
         extremes = rows_asked(question, ranked[0][2], self.excerpt) if pick is None else None
         if extremes:
             pick = 0  # "Which workshop has the lowest hourly rate?": the best-ranked row's table answers it
+        elif pick is None:  # "allergens in the tiramisu?": the row it names of a chart of marks
+            charted = (i for i, (_, _, s) in enumerate(ranked) if marked_columns(question, s, self.excerpt) is not None)
+            pick = next(charted, None)
         if pick is None:
             why = f"too weak: best evidence {evidence.max():.2f}, {self.min_evidence:.2f} needed, or the reader unsure"
             return self.refusal(question, query, scored, unknown, why)
@@ -1617,6 +1716,18 @@ class ExtractiveAnswerer:
             at = {(i.source, i.start) for i in items.items}
             others = [(s, c) for s, c in others if (c.source, c.start) not in at and c is not best]
             rows, phrase = items.items, None  # the items, each whole: no one phrase of them is the answer
+        chart = None if rows or extremes or items.items else marked_columns(question, best, self.excerpt)
+        if chart is not None:  # "allergens in the tiramisu?": the columns its row marks, by their names
+            key = cells_of(best.text)[0]
+            if chart.marked:
+                marked = ", ".join(header[a:b] for a, b in chart.marked)
+                said = f"**{marked}** (marked in its row [1])"
+            else:  # "Does the tiramisu contain nuts?" of a blank cell
+                marked = "not marked"
+                said = f"**not marked** for {', '.join(header[a:b] for a, b in chart.asked)} in its row [1]"
+            text = f"{best.text[slice(*key)]}: {said}"
+            related = [self._quote(c, s, None) for s, c in others]
+            return Answer(question, text, True, [self._quote(best, best_score, key)], related, marked, query)
         quotes = [self._quote(c, s, span) for s, c, span in chosen]
         itemised = bool(rows) or len(extremes) > 1  # a list of rows, or rows tied for the highest: one item each
         parts: list[str] = []

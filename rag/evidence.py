@@ -142,7 +142,7 @@ _SUBJECT = frozenset("the a an this that these those it its we our they their he
 """First words of a sentence's subject ("The depot grew fast."), rarely of a title."""
 
 
-_DATED = re.compile(
+DATED = re.compile(
     r"\b(?:\d{1,2}(?:st|nd|rd|th)?\s+)?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+(?:\d{1,2},?\s+)?"
     r"(?:1[5-9]|20)\d\d\b|\b(?:1[5-9]|20)\d\d-\d\d-\d\d\b"
 )
@@ -339,7 +339,7 @@ class EvidenceScorer:
                     and set(terms[k]) <= set(terms[k + 1])
                 )
                 if (words in headings or run_in) and not (
-                    headings_kept == "all" or (headings_kept == "dated" and _DATED.search(texts[k]))
+                    headings_kept == "all" or (headings_kept == "dated" and DATED.search(texts[k]))
                 ):
                     continue  # a heading names; with a date it tells when ("Tally 3.2.0 — 21 October 2024"), and it
                     # may say yes or no ("Is the lentil dal vegan?" of "Red Lentil Dal (vegan)")

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from rag.answering import LIST_ITEM, TABLE_RULE, Answer, Quote, file_name_words
 from rag.chunking import sentence_spans
 from rag.documents import Document
+from rag.evidence import DATED
 from rag.formats.common import SECTION_PATH
 from rag.lexical import tokenize
 
@@ -164,8 +165,14 @@ LATEST = re.compile(
     re.IGNORECASE,
 )
 """What a question calls the latest release: "the latest Tally version", "the most recent release"."""
-_ASKS_LATEST = re.compile(r"^\W*(?:what|which)(?:'s|\s+(?:is|was|are))\s+" + LATEST.pattern + r"\W*$", re.I)
-"""A question for the latest release itself: "What is the latest Tally version?"."""
+_ASKS_LATEST = re.compile(
+    r"^\W*(?:what|which)(?:'s|\s+(?:is|was|are))\s+"
+    + LATEST.pattern
+    + r"(?:\s+(?:of|for)\s+(?:the\s+|our\s+)?(?:[\w-]+\s+){0,2}?(?:service|app|application|product|api|project))?\W*$",
+    re.I,
+)
+"""A question for the latest release itself: "What is the latest Tally version?", "What is the current release of
+the service?"."""
 _VERSION = re.compile(r"(?<![\w.])v?\d+(?:\.\d+)+(?![\w.]|\.\d)")
 
 
@@ -211,21 +218,53 @@ def ask_about_latest(question: str, documents: Sequence[Document]) -> Answer | s
             continue
         start, end, number = latest
         if _ASKS_LATEST.match(question):
-            text = document.text[start:end]
-            at = text.index(number)
-            quote = Quote(
-                text,
-                document.source,
-                start,
-                end,
-                1.0,
-                title=document.title,
-                page=document.page_at(start),
-                highlight=(start + at, start + at + len(number)),
-                section=document.section_at(start) or "",
-            )
-            marked = f"{text[:at]}**{number}**{text[at + len(number) :]} [1]"
-            return Answer(question, marked, True, [quote], key_phrase=number, query=question)
+            return _heading_answer(question, document, start, end, number)
         name = asked["name"].strip()
         return f"{question[: asked.start()]}{name + ' ' if name else ''}{number}{question[asked.end() :]}"
     return None
+
+
+ASKS_RELEASED = re.compile(
+    r"^\W*when\s+(?:was|were|is|will|did|does|do)\s+(?:the\s+)?(?:[\w-]+\s+)?(?:version\s+|release\s+)?"
+    r"v?(?P<number>\d+(?:\.\d+)+)\s+(?:be\s+|get\s+|got\s+)?"
+    r"(?:released|release|come\s+out|came\s+out|ship|shipped|published|launched|out|go\s+live|went\s+live)\b",
+    re.IGNORECASE,
+)
+"""A question for when a version was released: "When was v2.4.0 released?", "When did Tally 3.2 come out?"."""
+
+
+def release_date(question: str, documents: Sequence[Document]) -> Answer | None:
+    """For a question when a version came out (:data:`ASKS_RELEASED`), the heading of that version in the
+    release notes or changelog among ``documents`` that dates it ("[2.4.0] - 2024-09-17", its date marked): a
+    changelog's headings date its releases, and a heading is no answer the sentence ranking would give. None when
+    the question asks no such thing, or no heading names the version with a date."""
+    asked = ASKS_RELEASED.match(question)
+    if asked is None:
+        return None
+    wanted = tuple(int(x) for x in asked["number"].split("."))
+    for document in sorted(documents, key=lambda d: -len(_release_headings(d))):
+        for numbers, start, end, _ in _release_headings(document):
+            same = numbers + (0,) * (len(wanted) - len(numbers)) == wanted + (0,) * (len(numbers) - len(wanted))
+            dated = DATED.search(document.text, start, end) if same else None
+            if dated is not None:
+                return _heading_answer(question, document, start, end, dated.group())
+    return None
+
+
+def _heading_answer(question: str, document: Document, start: int, end: int, phrase: str) -> Answer:
+    """The heading ``document.text[start:end]`` quoted as the answer, ``phrase`` (written in it) marked."""
+    text = document.text[start:end]
+    at = text.index(phrase)
+    quote = Quote(
+        text,
+        document.source,
+        start,
+        end,
+        1.0,
+        title=document.title,
+        page=document.page_at(start),
+        highlight=(start + at, start + at + len(phrase)),
+        section=document.section_at(start) or "",
+    )
+    marked = f"{text[:at]}**{phrase}**{text[at + len(phrase) :]} [1]"
+    return Answer(question, marked, True, [quote], key_phrase=phrase, query=question)

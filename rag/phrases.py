@@ -802,12 +802,32 @@ def _writes(question: str, name: str) -> bool:
     return bool(words) and re.search(r"\b" + r"[- ]+".join(words) + r"\b", question, re.IGNORECASE) is not None
 
 
+_DAY_HEADED = re.compile(
+    r"(?P<day>mon|tue|wed|thu|fri|sat|sun|jan|feb|mar|apr|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:\s+\d{1,2}(?:st|nd|rd|th)?)?$",
+    re.IGNORECASE,
+)
+"""A column headed by a weekday or a month, short or whole, maybe with its date: "Fri 14", "Friday", "Sept"."""
+
+
+_CALENDAR_NAMES = re.compile(
+    r"\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|january|february|march|april|june|july|august|september|"
+    r"october|november|december)s?\b",
+    re.IGNORECASE,
+)
+
+
+def _days_named(question: str) -> dict[str, str]:
+    """The weekdays and months ``question`` writes in full, by their first three letters ("fri": "Friday")."""
+    return {m.group()[:3].lower(): m.group() for m in _CALENDAR_NAMES.finditer(question)}
+
+
 def named_columns(header: str, question: str) -> dict[int, list[str]]:
     """The columns of a table's ``header`` row, but the first (it names the rows), all of whose words the question
     writes (units in brackets aside: "Minimum term", "Price (EUR)"), or the code they start with ("BM-300" of
-    "BM-300 Compact"), each with those words (stemmed); with none so named, the one column that shares the most
-    words with the question, two at least. A column named with a prefix that tells it from another ("In-network",
-    "Out-of-network") is named only by a question that writes it so."""
+    "BM-300 Compact"), each with those words (stemmed), or the weekday or month that heads it ("Fri 14" of "… on
+    Friday?"); with none so named, the one column that shares the most words with the question, two at least. A
+    column named with a prefix that tells it from another ("In-network", "Out-of-network") is named only by a
+    question that writes it so."""
     words = set(tokenize_cased(question))  # "env var" names the column "Environment variable"
     named = {}
     partly: dict[int, list[str]] = {}
@@ -816,8 +836,11 @@ def named_columns(header: str, question: str) -> dict[int, list[str]]:
         code = CODE.match(header[a:b].strip())
         if any(not _writes(question, scoped) for scoped in _SCOPED.findall(header[a:b])):
             continue  # "In-network" is not named by "out-of-network", whose words ("network") it holds
+        day = _DAY_HEADED.match(header[a:b].strip())
         if wanted and set(wanted) <= words:
             named[n] = wanted
+        elif day and day["day"].lower() in (days := _days_named(question)):  # "Friday" names "Fri 14"
+            named[n] = tokenize_cased(days[day["day"].lower()])
         elif code and re.search(rf"(?<![\w-]){re.escape(code.group())}(?![\w-])", question, re.I):
             named[n] = tokenize_cased(code.group())
         elif len(shared := [w for w in wanted if w in words]) >= 2:
@@ -862,14 +885,17 @@ def asked_column(row: str, header: str, question: str) -> tuple[int, int] | None
     (:func:`named_columns`), the first it names, unless the question writes that cell's value too (then the
     column is a condition: "What is the minimum term for 8 weeks of storage?"), or asks for an amount the cell
     does not hold. The first column names the row, not what is asked of it ("Who runs the Lyon office?" of an
-    Office column), and a question for a person, a place or a date asks for that. None when it names none, or
-    the cells do not line up."""
+    Office column), and a question for a person, a place or a date asks for that (a date: but the cell of the
+    weekday or month it names, of a rota or a calendar). None when it names none, or the cells do not line up."""
     qtype = question_type(question)
-    if qtype in ("person", "place", "date"):
-        return None  # "Where is the event on 12 May?" asks for a place, whatever columns it names
-    values = cells_of(row)
-    if len(cells_of(header)) != len(values):
+    values, names = cells_of(row), cells_of(header)
+    if len(names) != len(values):
         return None
+    if qtype == "date":  # "What time does Tom start on Friday?" of a rota: the "Fri 14" cell holds the time
+        days = [n for n in named_columns(header, question) if _DAY_HEADED.match(header[slice(*names[n])].strip())]
+        return values[days[0]] if len(days) == 1 and values[days[0]][0] < values[days[0]][1] else None
+    if qtype in ("person", "place"):
+        return None  # "Where is the event on 12 May?" asks for a place, whatever columns it names
     words = tokenize_cased(question)
     best: tuple[int, tuple[int, int]] | None = None
     for n, wanted in named_columns(header, question).items():

@@ -21,7 +21,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from rag.acronyms import expand, is_written, spelled_out
+from rag.acronyms import as_written, expand, is_written, spelled_out
 from rag.answering import (
     CANNOT_SUMMARISE,
     Answer,
@@ -44,7 +44,16 @@ from rag.formats.ocr import OCR_MARK, Ocr
 from rag.formats.pdf import CUT_SHORT as PDF_CUT_SHORT
 from rag.formats.pdf import NO_TEXT as PDF_NO_TEXT
 from rag.formats.pptx import NO_TEXT as PPTX_NO_TEXT
-from rag.overview import LATEST, ask_about_latest, latest_release, named_documents, overview
+from rag.lexical import KEYWORD_VERSION
+from rag.overview import (
+    ASKS_RELEASED,
+    LATEST,
+    ask_about_latest,
+    latest_release,
+    named_documents,
+    overview,
+    release_date,
+)
 from rag.reader import SpanReader
 from rag.reranking import CrossEncoderReranker, SentenceReranker, load_reranker
 from rag.retrieval import Passage, Retriever
@@ -338,13 +347,15 @@ class Pipeline:
 
     def _chunking(self) -> dict[str, Any]:
         """What the index records of how its text was made: the chunking settings (another value rebuilds the
-        index) and the loaders' versions (another one re-reads that type's files: :data:`LOADER_VERSIONS`)."""
+        index), the loaders' versions (another one re-reads that type's files: :data:`LOADER_VERSIONS`) and the
+        keyword tokenizer's (another one rebuilds the keyword index at the next sync: :data:`KEYWORD_VERSION`)."""
         s = self.settings
         return {
             "chunk_chars": s.chunk_chars,
             "chunk_overlap_sentences": s.chunk_overlap_sentences,
             "chunker_version": CHUNKER_VERSION,
             "loaders": dict(LOADER_VERSIONS),
+            "keywords": KEYWORD_VERSION,
         }
 
     def _scan(
@@ -477,7 +488,8 @@ class Pipeline:
             old_records = {r.source: r for r in old.manifest.documents} if old else {}
             kept, fresh = self._scan(old_records, report, old.manifest.chunking if old else None, progress)
             chunking = _recorded(chunking, old.manifest.chunking if old else None)
-            if old is not None and not fresh and not report.removed and kept == list(old.manifest.documents):
+            same = old is not None and not fresh and not report.removed and kept == list(old.manifest.documents)
+            if old is not None and same and old.manifest.chunking.get("keywords") == KEYWORD_VERSION:
                 store = old
                 if old.manifest.docs_dir == folder:
                     self._store = old
@@ -784,19 +796,26 @@ class Pipeline:
         query = with_terms(query, terms)
         query_vector = self.embedder.encode_query(query)
         passages = self._retrieve(query, query_vector, None, where)
-        if LATEST.search(resolved or question):  # "the latest Tally version": the release notes' highest heading
+        if LATEST.search(resolved or question) or ASKS_RELEASED.match(resolved or question):
+            # "the latest Tally version": the release notes' highest heading; "When was 2.4.0 released?": its heading
             sources = list(dict.fromkeys(p.chunk.source for p in passages))[:3]
             # and the changelogs no passage found ("What's the latest Tidemill release?" of install docs that
             # write "tidemill:3"), looked for once per index content
             released = self._scanned(store, "releases", lambda: [s for s in store.sources() if _releases(store, s)])
             sources += [source for source in released or [] if source not in sources]
-            latest = ask_about_latest(resolved or question, [store.document(source) for source in sources])
+            documents = [store.document(source) for source in sources]
+            dated = release_date(resolved or question, documents)
+            if dated is not None:
+                return dataclasses.replace(dated, question=question)
+            latest = ask_about_latest(resolved or question, documents)
             if isinstance(latest, Answer):
                 return dataclasses.replace(latest, question=question)
             if latest is not None:  # "What did the latest Tally version fix?" asked as "What did Tally 3.2.1 fix?"
                 resolved = query = latest
                 query_vector = self.embedder.encode_query(query)
                 passages = self._retrieve(query, query_vector, None, where)
+        cased = as_written(resolved or question, [passage.chunk.text for passage in passages])  # "a diavola"
+        resolved = cased if cased != (resolved or question) else resolved
         return question, (resolved or question, query, passages, query_vector)
 
     def _spelled_out(self, store: SearchIndex) -> Callable[[str], str | None]:
@@ -951,8 +970,10 @@ def _no_match(where: Filter, sources: list[str]) -> str:
 
 def _same_chunks(held: dict[str, Any], wanted: dict[str, Any]) -> bool:
     """Whether an index chunked as ``held`` says can be kept for ``wanted``: the loaders' versions do not count
-    (a changed loader re-reads its own files, see :meth:`Pipeline._scan`)."""
-    return {k: v for k, v in held.items() if k != "loaders"} == {k: v for k, v in wanted.items() if k != "loaders"}
+    (a changed loader re-reads its own files, see :meth:`Pipeline._scan`), nor the keyword tokenizer's (the
+    keyword index is rebuilt from the stored chunks)."""
+    mine = ("loaders", "keywords")
+    return {k: v for k, v in held.items() if k not in mine} == {k: v for k, v in wanted.items() if k not in mine}
 
 
 def _recorded(chunking: dict[str, Any], held: dict[str, Any] | None) -> dict[str, Any]:

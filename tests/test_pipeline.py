@@ -1371,6 +1371,49 @@ def test_a_code_block_answers_how_to_whole_with_its_lead_in(tmp_path: Path, embe
     assert not pipeline.answer("What license is Tidemill released under?").answered
 
 
+def test_a_version_written_with_a_v_is_the_version_and_a_changelog_dates_its_releases(tmp_path: Path, embedder) -> None:
+    """Found by a trial of a software team's folder: "When does v2.5.0 ship?" was refused ("the passages found
+    never mention 5.0": "v2.5.0" was read as "v2" and "5.0"), "When was v2.4.0 released?" too, and "What is the
+    current release of the service?" was asked as "What is 2.4.0 of the service?", and "What is the statement
+    timeout by default?" was refused (the setting is written "statement_timeout_ms")."""
+    changelog = (
+        "# Changelog\n\nAll notable changes to Tidepool are documented in this file.\n\n## [Unreleased]\n\n### Added"
+        "\n\n- Idempotency keys on `POST /v2/payments`.\n\n## [2.4.0] - 2024-09-17\n\n### Added\n\n- `POST "
+        "/v2/invoices/{id}/void` to void an invoice.\n\n### Removed\n\n- `GET /v1/invoices/export`, deprecated since "
+        "2.1.0.\n\n## [2.3.0] - 2024-06-11\n\n### Added\n\n- Webhook signatures with HMAC-SHA256.\n"
+    )
+    readme = (
+        "# Tidepool API\n\nCurrent release: v2.4.0.\n\n## Deploying\n\nProduction deploys are made with `tpctl "
+        "deploy --env production --version v2.4.0` by the release captain of the week.\n"
+    )
+    thread = make_eml(
+        "Re: v2.5.0 release date",
+        "Hi all,\n\nWe first said 5 November, then 19 November.\n\nFinal update, and this one sticks: v2.5.0 ships "
+        "on Tuesday 12 November 2024.\n\nPriya\n",
+    )
+    config = (
+        "# Configuration reference\n\n| Setting | Type | Default | Environment variable |\n|---|---|---|---|\n"
+        "| max_pool_size | int | 30 | TIDEPOOL_DB_MAX_POOL_SIZE |\n| statement_timeout_ms | int | 5000 | "
+        "TIDEPOOL_DB_STATEMENT_TIMEOUT_MS |\n| default_payment_terms | int | 30 | TIDEPOOL_PAYMENT_TERMS_DAYS |\n"
+    )
+    files = {"CHANGELOG.md": changelog, "README.md": readme, "release.eml": thread, "configuration.md": config}
+    pipeline = pipeline_on(tmp_path, embedder, files)
+    assert_marks(
+        pipeline,
+        [
+            ("When was v2.4.0 released?", "2024-09-17"),  # the changelog's heading of it
+            ("When did 2.3 come out?", "2024-06-11"),
+            ("When does v2.5.0 ship?", "Tuesday 12 November 2024"),
+            ("What is the current release of the service?", "2.4.0"),
+            # a setting asked in words: its identifier's parts ("statement timeout" was refused)
+            ("What is the statement timeout by default?", "5000"),
+            ("What are the default payment terms?", "30"),
+        ],
+    )
+    unknown = pipeline.answer("What is the default value of pool_recycle_seconds?")  # a setting never written
+    assert not unknown.answered and "pool_recycle_seconds" in unknown.text, unknown.text
+
+
 def test_a_keep_a_changelog_file_answers_by_its_release_headings(tmp_path: Path, embedder) -> None:
     """Found by a trial of software docs: "What was fixed in 3.2.1?" of "## [3.2.1] - 2025-03-04" was refused (a
     bare version was no name of the question, and a table of supported versions "3.2.x" was read first), "What is
@@ -1550,6 +1593,121 @@ def test_a_table_of_records_is_no_spec_sheet(tmp_path: Path, embedder) -> None:
     assert [q.text.split(" | ")[0] for q in free.quotes] == ["| 3"], free.text
     booked = pipeline.answer("Which days are booked?")
     assert [q.text.split(" | ")[0] for q in booked.quotes] == ["| 1", "| 2"], booked.text
+
+
+def test_a_chart_of_marks_answers_by_its_columns_and_rows_and_names_are_read_as_written(
+    tmp_path: Path, embedder
+) -> None:
+    """Found by a restaurant's trial: "which dishes have nuts in them?" listed the allergen chart's first 12 rows,
+    "allergens in the tiramisu?" was refused (typed without the accent) and "allergens in the tiramisù?" answered
+    with the bare row, "how much will the branzino go up to?" was refused where "… the Branzino …" was answered
+    (a name typed in lower case was no name), and an e-mail saved without a charset had "��26.00" for "£26.00"."""
+    allergens = ["Gluten", "Eggs", "Milk", "Tree nuts", "Peanuts", "Celery", "Mustard"]
+    dishes = [
+        ("Diavola", "Pizze", {"Gluten", "Milk"}),
+        ("Ravioli di zucca", "Primi", {"Gluten", "Eggs", "Milk", "Tree nuts"}),
+        ("Risotto ai funghi", "Primi", {"Milk", "Celery"}),
+        ("Branzino", "Secondi", {"Mustard"}),
+        ("Pollo alla griglia", "Secondi", {"Mustard", "Celery"}),
+        ("Tiramisù", "Dolci", {"Gluten", "Eggs", "Milk"}),
+        ("Torta caprese", "Dolci", {"Eggs", "Milk", "Tree nuts"}),
+    ]
+    rows = [["Dish", "Course", *allergens]]
+    rows += [[dish, course, *["Y" if a in has else "" for a in allergens]] for dish, course, has in dishes]
+    chart = make_xlsx({"Allergens": rows}, title="Osteria Lumen allergen chart, reviewed 10 Feb 2025")
+    email = (
+        "From: Giulia Ferraro <giulia@osterialumen.example>\nTo: Kitchen <kitchen@osterialumen.example>\nSubject: "
+        "Spring menu prices\nDate: Mon, 3 Mar 2025 09:12:00 +0000\n\nHi all,\n\nFrom Monday 17 March these "
+        "dinner prices change:\n\n- Burrata: £11.50 to £12.00\n- Branzino: £26.00 to £28.00\n- Tiramisù: £7.50 "
+        "to £8.00\n\nGiulia\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"allergen_chart.xlsx": chart, "RE_spring_prices.eml": email})
+    for question, listed in [
+        ("which dishes have nuts in them?", ["Ravioli di zucca", "Torta caprese"]),  # "Tree nuts", not "Peanuts"
+        ("Which dishes contain mustard?", ["Branzino", "Pollo alla griglia"]),  # a blank cell says no
+    ]:
+        answer = pipeline.answer(question)
+        assert [q.text.split(" | ")[0] for q in answer.quotes] == listed, (question, answer.text)
+        assert_quotes_verbatim(pipeline, answer)
+    for question, row, marked in [
+        ("allergens in the tiramisu?", "Tiramisù", "Gluten, Eggs, Milk"),
+        ("Which allergens does the Pollo alla griglia have?", "Pollo alla griglia", "Celery, Mustard"),
+    ]:
+        answer = pipeline.answer(question)
+        assert answer.answered and answer.key_phrase == marked, (question, answer.text)
+        assert answer.quotes[0].text.startswith(f"{row} |") and marked in answer.text, answer.text
+        assert_quotes_verbatim(pipeline, answer)
+    # a column named: its cell, said by the column's name
+    assert_marks(
+        pipeline, [("Does the tiramisu contain eggs?", "Eggs"), ("Does the tiramisu contain nuts?", "not marked")]
+    )
+    assert_marks(
+        pipeline,
+        [("what will the branzino cost?", "£26.00 to £28.00"), ("How much is the tiramisu?", "£7.50 to £8.00")],
+    )
+
+
+def test_a_rota_answers_by_the_person_and_the_day_named(tmp_path: Path, embedder) -> None:
+    """Found by a restaurant's trial: "what shift is Sofia doing on Friday?" was refused with Sofia Marin's row
+    offered as too weak ("Fri 14" was no column named by "Friday", and "Friday" was never written), and "what time
+    does Tom start on Friday?" marked Wednesday's shift."""
+    days = ["Mon 10", "Tue 11", "Wed 12", "Thu 13", "Fri 14", "Sat 15", "Sun 16"]
+    rows = [
+        ["Name", "Role", *days, "Total hours"],
+        [
+            "Marco Bellini",
+            "Head Chef",
+            "OFF",
+            "10:00-22:30",
+            "10:00-22:30",
+            "OFF",
+            "10:00-23:00",
+            "10:00-23:00",
+            "OFF",
+            51,
+        ],
+        [
+            "Sofia Marin",
+            "Server",
+            "OFF",
+            "11:30-15:00",
+            "17:00-22:30",
+            "OFF",
+            "16:30-23:30",
+            "11:30-23:30",
+            "11:30-20:30",
+            37,
+        ],
+        ["Aisha Bello", "Server", "OFF", "OFF", "11:30-15:00", "17:00-23:00", "11:30-15:00", "16:30-23:30", "OFF", 20],
+        [
+            "Tom Reilly",
+            "Sous Chef",
+            "OFF",
+            "OFF",
+            "14:00-22:30",
+            "14:00-22:30",
+            "10:00-23:00",
+            "10:00-23:00",
+            "OFF",
+            43,
+        ],
+    ]
+    rota = make_xlsx({"Canal Street": rows}, title="Canal Street rota, week commencing Monday 10 March 2025")
+    handbook = (
+        "# Staff handbook\n\nIf you work more than 6 hours you get an unpaid 30-minute break. Swaps must be agreed by "
+        "the manager on duty and entered in the rota app by Thursday noon.\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"rota_w10.xlsx": rota, "handbook.md": handbook})
+    assert_marks(
+        pipeline,
+        [
+            ("what shift is Sofia doing on Friday?", "16:30-23:30"),
+            ("is Aisha in on Sunday?", "OFF"),
+            ("what time does Tom start on Friday?", "10:00-23:00"),
+        ],
+    )
+    for question in ["what shift is Sofia doing on Friday?", "is Aisha in on Sunday?"]:
+        assert pipeline.answer(question).quotes[0].text.split(" | ")[0] in ("Sofia Marin", "Aisha Bello")
 
 
 def test_a_table_s_total_row_answers_for_a_total_and_is_no_row_of_its_own(tmp_path: Path, embedder) -> None:
