@@ -306,13 +306,13 @@ def asks_for_a_contact(question: str) -> bool:
 
 
 def _contact_in(question: str, sentence: str, span: tuple[int, int]) -> tuple[int, int] | None:
-    """The e-mail address or phone number inside ``span`` that ``question`` asks for, if it is longer than that, or
-    the one ``sentence`` writes when ``span`` holds none."""
+    """The e-mail address or phone number ``span`` is part of ("0161 496 0455" of "496 0455") that ``question`` asks
+    for, if it is longer than that, or the one ``sentence`` writes when ``span`` holds none."""
     asked = _ASKS_CONTACT.search(question)
     if asked is None:
         return None
     kind = _EMAIL_ADDRESS if asked["kind"] and "mail" in asked["kind"].lower() else _PHONE_NUMBER
-    found = kind.search(sentence, *span)
+    found = next((m for m in kind.finditer(sentence) if m.start() < span[1] and span[0] < m.end()), None)
     if found is None:  # "Marcus Lindqvist" of "… is Marcus Lindqvist (m.lindqvist@…)": the one address written
         written = list(kind.finditer(sentence))
         found = written[0] if len(written) == 1 else None

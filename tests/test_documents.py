@@ -1440,3 +1440,23 @@ def test_a_file_not_in_utf8_is_read_in_the_fallback_encoding_named(tmp_path: Pat
     markdown = tmp_path / "notes.md"
     markdown.write_bytes("# Zürich\n\nDas Büro öffnet um 8 Uhr.\n".encode("latin-1"))
     assert load_file(markdown, fallback_encoding="latin-1").sections == ((0, "Zürich"),)
+
+
+def test_html_keeps_a_header_or_footer_of_text_and_drops_one_of_links(tmp_path: Path) -> None:
+    """Found by a restaurant's trial: "What's the phone number at Northgate?" was refused, the number only in the
+    menu page's footer (each site's address, phone and hours), dropped with the header's "Menu valid from …"."""
+    page = (
+        "<html><body><header><h1>Osteria Lumen — Dinner Menu</h1><p>Menu valid from 10 February 2025.</p></header>"
+        "<nav><a href='/'>Home</a> <a href='/book'>Book a table</a></nav><main><h2>Dolci</h2><ul><li>Tiramisù £8.00"
+        "</li></ul></main><footer><div><h3>Canal Street</h3><p>14 Canal Street, Manchester M1 3HE · 0161 496 0120"
+        "</p></div><div><h3>Northgate</h3><p>22 Northgate Road, Stockport SK1 2AF · 0161 496 0455</p></div>"
+        "<nav class='footer-links'><a href='/jobs'>Jobs at Lumen</a></nav>"
+        "<p>© 2025 Lumen Hospitality Ltd · <a href='/privacy'>Privacy</a></p></footer>"
+        "<footer><a href='/a'>About us</a> · <a href='/press'>Press and media</a> · <a href='/c'>Contact</a></footer>"
+        "</body></html>"
+    )
+    doc = load_file(write(tmp_path, "menu.html", page))
+    assert "Menu valid from 10 February 2025." in doc.text
+    assert "22 Northgate Road, Stockport SK1 2AF · 0161 496 0455" in doc.text
+    for boilerplate in ("Book a table", "Jobs at Lumen", "Press and media"):  # menus, in a footer or not
+        assert boilerplate not in doc.text

@@ -1650,7 +1650,7 @@ def test_a_chart_of_marks_answers_by_its_columns_and_rows_and_names_are_read_as_
 def test_a_rota_answers_by_the_person_and_the_day_named(tmp_path: Path, embedder) -> None:
     """Found by a restaurant's trial: "what shift is Sofia doing on Friday?" was refused with Sofia Marin's row
     offered as too weak ("Fri 14" was no column named by "Friday", and "Friday" was never written), and "what time
-    does Tom start on Friday?" marked Wednesday's shift."""
+    does Tom start on Friday?" marked Wednesday's shift; the phone number in the menu page's footer was never read."""
     days = ["Mon 10", "Tue 11", "Wed 12", "Thu 13", "Fri 14", "Sat 15", "Sun 16"]
     rows = [
         ["Name", "Role", *days, "Total hours"],
@@ -1697,13 +1697,23 @@ def test_a_rota_answers_by_the_person_and_the_day_named(tmp_path: Path, embedder
         "# Staff handbook\n\nIf you work more than 6 hours you get an unpaid 30-minute break. Swaps must be agreed by "
         "the manager on duty and entered in the rota app by Thursday noon.\n"
     )
-    pipeline = pipeline_on(tmp_path, embedder, {"rota_w10.xlsx": rota, "handbook.md": handbook})
+    menu = (
+        "<html><body><header><h1>Osteria Lumen — Dinner Menu</h1><p>Menu valid from 10 February 2025.</p></header>"
+        "<main><h2>Dolci</h2><ul><li>Tiramisù £8.00</li></ul></main><footer><div><h3>Canal Street</h3><p>14 Canal "
+        "Street, Manchester M1 3HE · 0161 496 0120</p></div><div><h3>Northgate</h3><p>22 Northgate Road, Stockport "
+        "SK1 2AF · 0161 496 0455</p></div><p>© 2025 Lumen Hospitality Ltd · <a href='/privacy'>Privacy</a></p>"
+        "</footer></body></html>"
+    )
+    files = {"rota_w10.xlsx": rota, "handbook.md": handbook, "dinner_menu.html": menu}
+    pipeline = pipeline_on(tmp_path, embedder, files)
     assert_marks(
         pipeline,
         [
             ("what shift is Sofia doing on Friday?", "16:30-23:30"),
             ("is Aisha in on Sunday?", "OFF"),
             ("what time does Tom start on Friday?", "10:00-23:00"),
+            # the number in the menu page's footer, whole (it was refused: the footer was dropped; then "496 0455")
+            ("what's the phone number for Northgate?", "0161 496 0455"),
         ],
     )
     for question in ["what shift is Sofia doing on Friday?", "is Aisha in on Sunday?"]:

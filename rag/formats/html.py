@@ -1,4 +1,5 @@
-"""HTML: the main text of a page, without menus, navigation, footers, scripts or hidden elements."""
+"""HTML: the main text of a page, without menus, navigation, footers, scripts or hidden elements (a header or
+footer of text without links, such as an address and opening hours, is kept)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import NamedTuple
 from rag.errors import DocumentError
 from rag.formats.common import _JUNK, Extracted, _Blocks, _decode, _one_line, _reject_binary, heading_paths
 
-VERSION = 2
+VERSION = 3
 """Recorded in the index (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes the text
 this loader gives, so that the files it read are read again at the next sync."""
 
@@ -29,6 +30,8 @@ class _Piece(NamedTuple):
     block: int
     text: str
     mode: int
+    edge: int = -1
+    """The page header or footer it stands in (an index into ``_HTMLText.edges``), or -1."""
 
 
 class _Frame(NamedTuple):
@@ -36,6 +39,18 @@ class _Frame(NamedTuple):
     mode: int
     mains: int
     """How many main/article elements enclose this one (itself included)."""
+    edge: int = -1
+    """The page header or footer it stands in, or -1 (also inside a menu within one)."""
+
+
+class _Edge(NamedTuple):
+    """What a page's <header> or <footer> holds: links make it navigation; blocks of text with few (a footer of
+    each site's address, phone and opening hours, and a "Privacy" link) make it content."""
+
+    linked: list[int]
+    """Characters of its text inside links."""
+    blocks: set[int]
+    chars: list[int]
 
 
 class _HTMLText:
@@ -82,6 +97,7 @@ class _HTMLText:
         self._mark = ""
         self.levels: dict[int, int] = {}
         """The level of each heading block (1 for <h1>)."""
+        self.edges: list[_Edge] = []
 
     @property
     def _top(self) -> _Frame:
@@ -127,7 +143,13 @@ class _HTMLText:
             mode = (mode | _MAIN) & ~_BOILER  # boilerplate is judged again inside the main content
         elif boiler:
             mode |= _BOILER
-        self._stack.append(_Frame(tag, mode, parent.mains + main))
+        edge = parent.edge
+        if boiler and tag in {"header", "footer"} and not parent.mode & _BOILER:
+            edge = len(self.edges)
+            self.edges.append(_Edge([0], set(), [0]))
+        elif boiler or main:
+            edge = -1  # a menu inside a footer stays out
+        self._stack.append(_Frame(tag, mode, parent.mains + main, edge))
         if tag == "pre":
             self._pre += 1
         if self._cells:  # inside a table cell everything stays on the row's line, nested tables included
@@ -185,7 +207,13 @@ class _HTMLText:
 
     def _add(self, text: str) -> None:
         if text:
-            self.pieces.append(_Piece(len(self.kinds) - 1, text, self._top.mode))
+            top = self._top
+            self.pieces.append(_Piece(len(self.kinds) - 1, text, top.mode, top.edge))
+            if top.edge >= 0 and text.strip():
+                self.edges[top.edge].blocks.add(len(self.kinds) - 1)
+                self.edges[top.edge].chars[0] += len(text.strip())
+                if any(frame.tag == "a" for frame in self._stack[-8:]):
+                    self.edges[top.edge].linked[0] += len(text.strip())
 
     def result(self) -> tuple[str, list[tuple[int, str]], str | None]:
         """(text, sections, title): the main content if the page marks it, else everything but boilerplate."""
@@ -209,9 +237,16 @@ class _HTMLText:
             keep = is_content
         else:  # a page that is all header or footer: better its text than nothing
             keep = is_visible
+        # a header or footer of text without links is the page's too: each site's address and phone in a
+        # restaurant's footer, "Menu valid from 10 February 2025" under its title (not "Copyright 2024 …", one line)
+        kept = {
+            n
+            for n, e in enumerate(self.edges)
+            if len(e.blocks) >= 2 and e.chars[0] >= 40 and e.linked[0] * 5 <= e.chars[0]
+        }
         blocks: dict[int, list[str]] = {}
         for piece in self.pieces:
-            if piece.text == _CELL or keep(piece.mode):
+            if piece.text == _CELL or keep(piece.mode) or (piece.edge in kept and not piece.mode & _HARD):
                 blocks.setdefault(piece.block, []).append(piece.text)
         out = _Blocks()
         levels: list[int] = []
