@@ -1074,6 +1074,42 @@ _CLOCK = re.compile(
     re.I,
 )
 """A time of day: "11:20", "9.30", "7pm", "noon"."""
+_ASKS_CLOSING = re.compile(r"\b(?:clos(?:e|es|ing)|shut(?:s|ting)?|until\s+when|till\s+when|finish(?:es)?)\b", re.I)
+_ASKS_OPENING = re.compile(r"\b(?:open(?:s|ing)?|start(?:s|ing)?)\b", re.I)
+_HOURS = re.compile(rf"(?P<from>{_CLOCK.pattern})\s*(?:[–—-]|to|until|till)\s*(?P<to>{_CLOCK.pattern})", re.I)
+"""Opening hours, a shift: "12:00-15:00", "9am to 5pm"."""
+
+
+def hours_asked(question: str, text: str) -> tuple[int, int] | None:
+    """When a question asks when something closes (or opens) and ``text`` writes hours ("Friday and Saturday |
+    12:00-15:00 | 17:00-23:00"), the last time they end (or the first they start): "23:00", not the lunch hours.
+    None otherwise, or when it asks both."""
+    closing, opening = _ASKS_CLOSING.search(question), _ASKS_OPENING.search(question)
+    if bool(closing) == bool(opening):
+        return None
+    hours = list(_HOURS.finditer(text))
+    if not hours:
+        return None
+    return hours[-1].span("to") if closing else hours[0].span("from")
+
+
+_ASKS_NUMBERED = re.compile(r"\b(?:number|no\.|code|#)\s*(?P<n>\d{1,3})\b", re.I)
+_NUMBERED_ITEM = re.compile(r"(?<![\w.,£$€#])(?P<n>\d{1,3})\s+(?P<name>[A-Z][^\W\d_]*(?:[ -][a-z]+)*)(?=\s*[,;.]|\s*$)")
+"""An item of a numbered legend: "10 Mustard" of "allergen codes: 1 Gluten, 2 Crustaceans, … 10 Mustard, …"."""
+
+
+def numbered_item(question: str, text: str) -> tuple[int, int] | None:
+    """The name ``text``'s numbered legend gives the number the question asks about ("what's allergen number 10?":
+    "Mustard" of "1 Gluten, 2 Crustaceans, … 10 Mustard, …"); None when it asks for no number or ``text`` is no
+    legend (three numbered names at least)."""
+    asked = _ASKS_NUMBERED.search(question)
+    if asked is None:
+        return None
+    items = list(_NUMBERED_ITEM.finditer(text))
+    named = [m for m in items if m["n"] == asked["n"]]
+    return named[0].span("name") if len(items) >= 3 and len(named) == 1 else None
+
+
 _NEW_LEAD = re.compile(r"\b(?:new|revised|updated|amended|changed|rescheduled|current)\b", re.I)
 """A lead-in that says what follows replaces what was: "Your new flight:"."""
 
@@ -1650,6 +1686,10 @@ class ExtractiveAnswerer:
             column = None  # "Was it actual or estimated?": the one it writes, not the Reading column
         if column and not (first_span and column[0] <= first_span[0] and first_span[1] <= column[1]):
             first_span = column  # "What is the minimum term for cold storage?": the Minimum term cell, not the price
+        within = column or (0, len(best.text))  # "What time does Canal Street shut on a Friday?": "23:00"
+        hours = hours_asked(question, best.text[slice(*within)])
+        first_span = (within[0] + hours[0], within[0] + hours[1]) if hours else first_span
+        first_span = numbered_item(question, best.text) or first_span  # "what's allergen number 10?": "Mustard"
         phrase = best.text[first_span[0] : first_span[1]] if first_span else None
         chosen: list[tuple[float, Sentence, tuple[int, int] | None]] = [(best_score, best, first_span)]
         block = code_after(best, self.excerpt)

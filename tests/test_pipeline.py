@@ -1621,7 +1621,12 @@ def test_a_chart_of_marks_answers_by_its_columns_and_rows_and_names_are_read_as_
         "dinner prices change:\n\n- Burrata: £11.50 to £12.00\n- Branzino: £26.00 to £28.00\n- Tiramisù: £7.50 "
         "to £8.00\n\nGiulia\n"
     )
-    pipeline = pipeline_on(tmp_path, embedder, {"allergen_chart.xlsx": chart, "RE_spring_prices.eml": email})
+    menu = (
+        "# Dinner menu\n\n## Good to know\n\nNumbers in brackets are allergen codes: 1 Gluten, 2 Crustaceans, 3 Eggs, "
+        "4 Fish, 5 Peanuts, 6 Soya, 7 Milk, 8 Tree nuts, 9 Celery, 10 Mustard, 11 Sesame, 12 Sulphites.\n"
+    )
+    files = {"allergen_chart.xlsx": chart, "RE_spring_prices.eml": email, "menu.md": menu}
+    pipeline = pipeline_on(tmp_path, embedder, files)
     for question, listed in [
         ("which dishes have nuts in them?", ["Ravioli di zucca", "Torta caprese"]),  # "Tree nuts", not "Peanuts"
         ("Which dishes contain mustard?", ["Branzino", "Pollo alla griglia"]),  # a blank cell says no
@@ -1643,14 +1648,19 @@ def test_a_chart_of_marks_answers_by_its_columns_and_rows_and_names_are_read_as_
     )
     assert_marks(
         pipeline,
-        [("what will the branzino cost?", "£26.00 to £28.00"), ("How much is the tiramisu?", "£7.50 to £8.00")],
+        [
+            ("what will the branzino cost?", "£26.00 to £28.00"),
+            ("How much is the tiramisu?", "£7.50 to £8.00"),
+            ("what's allergen number 10?", "Mustard"),  # of the legend (it marked "1 Gluten")
+        ],
     )
 
 
 def test_a_rota_answers_by_the_person_and_the_day_named(tmp_path: Path, embedder) -> None:
     """Found by a restaurant's trial: "what shift is Sofia doing on Friday?" was refused with Sofia Marin's row
     offered as too weak ("Fri 14" was no column named by "Friday", and "Friday" was never written), and "what time
-    does Tom start on Friday?" marked Wednesday's shift; the phone number in the menu page's footer was never read."""
+    does Tom start on Friday?" marked Wednesday's shift; "what time does Canal Street shut on a Friday?" marked the
+    lunch hours "12:00-15:00"; the phone number in the menu page's footer was never read."""
     days = ["Mon 10", "Tue 11", "Wed 12", "Thu 13", "Fri 14", "Sat 15", "Sun 16"]
     rows = [
         ["Name", "Role", *days, "Total hours"],
@@ -1704,14 +1714,20 @@ def test_a_rota_answers_by_the_person_and_the_day_named(tmp_path: Path, embedder
         "SK1 2AF · 0161 496 0455</p></div><p>© 2025 Lumen Hospitality Ltd · <a href='/privacy'>Privacy</a></p>"
         "</footer></body></html>"
     )
-    files = {"rota_w10.xlsx": rota, "handbook.md": handbook, "dinner_menu.html": menu}
+    hours = (
+        "# Opening hours\n\n## Canal Street\n\n| Days | Lunch | Dinner |\n|---|---|---|\n| Tuesday to Thursday | "
+        "12:00-14:30 | 17:30-22:00 |\n| Friday and Saturday | 12:00-15:00 | 17:00-23:00 |\n| Sunday | 12:00-20:00 (all "
+        "day) | |\n"
+    )
+    files = {"rota_w10.xlsx": rota, "handbook.md": handbook, "dinner_menu.html": menu, "opening_hours.md": hours}
     pipeline = pipeline_on(tmp_path, embedder, files)
     assert_marks(
         pipeline,
         [
             ("what shift is Sofia doing on Friday?", "16:30-23:30"),
             ("is Aisha in on Sunday?", "OFF"),
-            ("what time does Tom start on Friday?", "10:00-23:00"),
+            ("what time does Tom start on Friday?", "10:00"),  # the start of the shift, not the whole of it
+            ("what time does Canal Street shut on a Friday?", "23:00"),  # the end of dinner, not the lunch hours
             # the number in the menu page's footer, whole (it was refused: the footer was dropped; then "496 0455")
             ("what's the phone number for Northgate?", "0161 496 0455"),
         ],
