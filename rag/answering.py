@@ -31,6 +31,7 @@ from rag.phrases import (
     MONTH,
     MONTHS,
     STEPS,
+    about_another_day,
     about_another_measure,
     about_another_subject,
     about_another_year,
@@ -39,6 +40,7 @@ from rag.phrases import (
     asked_column,
     asks_for_a_contact,
     asks_for_code,
+    date_for_a_count,
     key_phrase,
     lacks_the_contact_asked,
     lacks_the_figure,
@@ -1163,6 +1165,32 @@ def moved_since(question: str, sentences: Sequence[Sentence]) -> list[bool]:
     return out
 
 
+_WAS = re.compile(r"\(\s*(?:was|previously|formerly|before:?)\s+(?P<old>[^()]{1,30}?)\s*\)", re.IGNORECASE)
+"""What a sentence writes after a figure that replaced another: "now kept for 24 hours (was 48 hours)"."""
+
+
+def said_to_be_old(question: str, sentences: Sequence[Sentence]) -> list[bool]:
+    """Whether each sentence states what another of ``sentences`` says it was before ("keys are kept for 48
+    hours" of a changelog's 2.3.0, whose 2.3.1 says "Idempotency keys are now kept for 24 hours (was 48 hours)."):
+    no answer, wherever it stands, but to a question about how things were. The other must write more than half
+    of its words (figures aside)."""
+    if _THEN.search(question):
+        return [False] * len(sentences)
+    olds = [(m["old"], set(tokenize(s.text)), s) for s in sentences for m in _WAS.finditer(s.text)]
+    out = []
+    for s in sentences:
+        mine = {w for w in tokenize(s.text) if not w.isdigit()}
+        out.append(
+            any(
+                other is not s
+                and re.search(rf"(?<![\w.,]){re.escape(old)}(?![\w]|[.,]\d)", s.text) is not None
+                and 2 * len(mine & words) > len(mine)
+                for old, words, other in olds
+            )
+        )
+    return out
+
+
 _CONTACT_WORDS = frozenset(tokenize("email e-mail mail address phone telephone number call ring dial contact reach"))
 """Words a question for an e-mail address or a number to call asks with."""
 
@@ -1531,7 +1559,10 @@ class ExtractiveAnswerer:
         # changelog's "## [3.2.1] - 2025-03-04 › Fixed", below a table of supported versions "3.2.x")
         marks = marks_named(question)
         writes = (
-            [all(m.search(f"{s.title} {s.section} {s.previous} {s.text}") for m in marks) for _, _, s in ranked]
+            [
+                all(m.search(f"{s.source} {s.title} {s.section} {s.previous} {s.text}") for m in marks)
+                for _, _, s in ranked
+            ]
             if marks
             else [True] * len(ranked)
         )
@@ -1580,9 +1611,11 @@ class ExtractiveAnswerer:
                 or about_another_person(question, s)
                 or of_another_document(s, named_documents)
                 or money_for_a_count(question, s.text, x)
+                or date_for_a_count(question, s.text, x)
                 or lacks_the_contact_asked(question, s.text)
                 or about_another_year(question, s.text, x, s.section, s.title)
                 or about_another_measure(question, s.text)
+                or about_another_day(question, s.text)
                 or about_another_subject(question, s.text, x, s.previous, s.section, s.title)
                 or lacks_the_figure(question, s.text, x)
                 or (not s.header and another_kind_of_money(question, s.text, x))  # (a row's column is asked below)
@@ -1593,6 +1626,7 @@ class ExtractiveAnswerer:
         )
         unfit |= np.asarray(replaced_in_place(question, [s for _, _, s in top]), dtype=bool)
         unfit |= np.asarray(moved_since(question, [s for _, _, s in top]), dtype=bool)
+        unfit |= np.asarray(said_to_be_old(question, [s for _, _, s in top]), dtype=bool)
         # a code block answers how to do something or a question for a command, not "What license …?"; its
         # lead-in, quoted with it, answers what it says ("Where is the official image published?")
         if not asks_for_code(question):

@@ -681,6 +681,26 @@ def _measures(text: str) -> dict[str, set[tuple[int, int]]]:
     return found
 
 
+_WEEKDAY_WRITTEN = re.compile(
+    r"\b(?P<day>mon|tue|wed|thu|fri|sat|sun)(?:day|s|sday|nesday|rsday|urday)?s?\b\.?(?P<range>\s*(?:[-–—]|to|until|till|through"
+    r"|thru)\s*(?:mon|tue|wed|thu|fri|sat|sun))?",
+    re.I,
+)  # fmt: skip
+
+
+def about_another_day(question: str, sentence: str) -> bool:
+    """Whether ``sentence`` is about other weekdays than the one the question asks about: it names weekdays, none
+    of them that one and no range of days ("Northgate will stay open on Sundays …" to "is Northgate open on a
+    Tuesday?"; not "Tue–Thu 12:00–14:30", nor "Monday and Tuesday | Closed")."""
+    asked = {
+        m.group()[:3].lower() for m in _CALENDAR_NAMES.finditer(question) if m.group().lower().endswith(("day", "days"))
+    }
+    if not asked:
+        return False
+    written = list(_WEEKDAY_WRITTEN.finditer(sentence))
+    return bool(written) and not any(m["range"] for m in written) and not asked & {m["day"].lower() for m in written}
+
+
 def about_another_measure(question: str, sentence: str) -> bool:
     """Whether ``sentence`` states another measure of the thing the question asks about and not the one asked:
     "What was net profit in 2023?" is not answered by "Operating profit rose to £5.6 million in 2024 from £4.9
@@ -748,11 +768,67 @@ def money_for_a_count(question: str, sentence: str, scores: TokenScores | None) 
     return bool(_IS_MONEY.search(text) or _PAID.search(text) or _PAID_AFTER.match(sentence, span[1]))
 
 
+_DATE_IN_DIGITS = re.compile(r"(?<![\w.])(?:\d{4}-\d\d-\d\d|\d{1,2}[./]\d{1,2}[./]\d{2,4})(?![\w.]|[.]\d)")
+
+
+def date_for_a_count(question: str, sentence: str, scores: TokenScores | None) -> bool:
+    """Whether the reader answers a question that counts things ("How many duplicate webhooks were sent in the
+    June incident?") with a piece of a date ("18" of "Date: 2024-06-18"): no answer to it."""
+    if scores is None or not _COUNT.search(question):
+        return False
+    span = reader_phrase(sentence, scores)
+    return span is not None and any(
+        m.start() <= span[0] and span[1] <= m.end() for m in _DATE_IN_DIGITS.finditer(sentence)
+    )
+
+
+_BOUNDS = {
+    "max": r"max(?:imum)?|up\s+to|at\s+most|no\s+more\s+than|limit(?:ed)?\s+to",
+    "min": r"min(?:imum)?|at\s+least|no\s+less\s+than",
+    "default": r"default(?:s\s+to)?",
+}
+_BOUND_ASKED = re.compile(r"\b(?:(?P<max>max(?:imum)?)|(?P<min>min(?:imum)?)|(?P<default>default))\b", re.I)
+"""A question for a limit or a default ("What's the maximum page size?"; not "the most common", a superlative)."""
+
+
+def _bound_asked(question: str, sentence: str, span: tuple[int, int]) -> tuple[int, int] | None:
+    """When the question asks for a maximum, a minimum or a default and ``sentence`` writes several numbers, the
+    one written right after that word ("200" of "Page size, default 50, maximum 200" to "What's the maximum page
+    size?"), if only one is and it is not the reader's ``span``."""
+    asked = [kind for m in _BOUND_ASKED.finditer(question) for kind, word in m.groupdict().items() if word]
+    if len(set(asked)) != 1:
+        return None
+    after = re.compile(rf"\b(?:{_BOUNDS[asked[0]]})\b\s*(?:of|is|:|=)?\s*(?P<n>\d+(?:,\d{3})*(?:\.\d+)?)", re.I)
+    found = [m.span("n") for m in after.finditer(sentence)]
+    if len(found) != 1 or found[0] == span or len(_FIGURE.findall(sentence)) < 2:
+        return None
+    return found[0]
+
+
+_HOW_MANY = re.compile(r"\bhow\s+many\s+(?P<counted>[\w-]+(?:\s+[\w-]+)?)", re.I)
+_COUNTED = re.compile(r"(?<![\w.,])\d+(?:,\d{3})*(?:\.\d+)?(?P<after>(?:\s+[^\W\d_][\w-]*){1,3})")
+
+
+def _count_of(question: str, sentence: str, span: tuple[int, int]) -> tuple[int, int] | None:
+    """Of the numbers of ``sentence`` written before words (a count of something), the one counting what the
+    question counts ("How many duplicate webhooks were sent?": "18,342" of "18,342 duplicate webhook events were
+    sent to 212 customers"), when ``span`` (the reader's) is another such number and it is the only one."""
+    asked = _HOW_MANY.search(question)
+    if asked is None:
+        return None
+    counted = set(tokenize(asked["counted"]))
+    counts = [m for m in _COUNTED.finditer(sentence) if counted & set(tokenize(m["after"]))]
+    here = next((m for m in _COUNTED.finditer(sentence) if m.start() <= span[0] < m.end("after")), None)
+    if len(counts) != 1 or here is None or span[0] <= counts[0].start() < span[1]:
+        return None  # (the reader's span holds it: "2 to 12" guns, "between 80,000 and 200,000")
+    return counts[0].start(), counts[0].start("after")
+
+
 _ASKS_TASK = re.compile(
-    r"^\W*(?i:what\s+(?:does|do|did|must|should|will|is|are))\s+(?P<who>[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,3})\s+"
+    r"^\W*(?i:what\s+(?:does|do|did|must|should|will|is|are|has|have))\s+(?P<who>[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,3})\s+"
     r"(?i:(?:(?:have|has|need|needs|got|going|supposed)\s+to\s+)?(?:do|be\s+doing))\W*$"
 )
-"""A question for what someone named has to do: "What does Grace Liu have to do?"."""
+"""A question for what someone named has to do: "What does Grace Liu have to do?", "What has Hannah got to do?"."""
 _TASK_COLUMN = re.compile(r"(?:actions?|action\s+items?|tasks?|to[- ]?dos?|activit(?:y|ies)|deliverables?)", re.I)
 """The header of a table's column of things to do: "Action", "Task", "To do"."""
 _ASKS_WHAT_TO_DO = re.compile(
@@ -1102,6 +1178,10 @@ def key_phrase(
             other = _read_outside(sentence, scores, span)
             if other is not None and not _IS_MONEY.search(sentence[other[0] : other[1]]):
                 span = other
+        if span is not None:
+            span = _bound_asked(question, sentence, span) or span  # "maximum 200" of "default 50, maximum 200"
+        if span is not None and _COUNT.search(question):
+            span = _count_of(question, sentence, span) or span  # "18,342 duplicate webhook events", not "212 customers"
         if span is not None and (contact := _contact_in(question, sentence, span)):
             return contact  # "0800 612 4477", not "24-hour claims line on 0800 612 4477"
         if span is not None and qtype == "person" and _ASKS_WHO_ALL.search(question):

@@ -1375,7 +1375,8 @@ def test_a_version_written_with_a_v_is_the_version_and_a_changelog_dates_its_rel
     """Found by a trial of a software team's folder: "When does v2.5.0 ship?" was refused ("the passages found
     never mention 5.0": "v2.5.0" was read as "v2" and "5.0"), "When was v2.4.0 released?" too, and "What is the
     current release of the service?" was asked as "What is 2.4.0 of the service?", and "What is the statement
-    timeout by default?" was refused (the setting is written "statement_timeout_ms")."""
+    timeout by default?" was refused (the setting is written "statement_timeout_ms"); "How many duplicate webhooks
+    were sent in the June incident?" marked "18" of "Date: 2024-06-18", and the maximum page size the default."""
     changelog = (
         "# Changelog\n\nAll notable changes to Tidepool are documented in this file.\n\n## [Unreleased]\n\n### Added"
         "\n\n- Idempotency keys on `POST /v2/payments`.\n\n## [2.4.0] - 2024-09-17\n\n### Added\n\n- `POST "
@@ -1396,7 +1397,23 @@ def test_a_version_written_with_a_v_is_the_version_and_a_changelog_dates_its_rel
         "| max_pool_size | int | 30 | TIDEPOOL_DB_MAX_POOL_SIZE |\n| statement_timeout_ms | int | 5000 | "
         "TIDEPOOL_DB_STATEMENT_TIMEOUT_MS |\n| default_payment_terms | int | 30 | TIDEPOOL_PAYMENT_TERMS_DAYS |\n"
     )
-    files = {"CHANGELOG.md": changelog, "README.md": readme, "release.eml": thread, "configuration.md": config}
+    postmortem = (
+        "# Postmortem: duplicate webhook deliveries\n\n- Date: 2024-06-18\n- Severity: SEV-2\n\n## Impact\n\n- 18,342 "
+        "duplicate webhook events were sent to 212 customers.\n- No invoice was charged twice.\n"
+    )
+    api = (
+        "# API reference\n\n## List invoices\n\n`GET /v2/invoices` lists invoices, newest first.\n\n| Parameter | Type "
+        "| Description |\n|---|---|---|\n| limit | integer | Page size, default 50, maximum 200 |\n| cursor | string | "
+        "The next_cursor value of the previous page |\n"
+    )
+    files = {
+        "CHANGELOG.md": changelog,
+        "README.md": readme,
+        "release.eml": thread,
+        "configuration.md": config,
+        "postmortem-2024-06-18-duplicate-webhooks.md": postmortem,
+        "api-reference.md": api,
+    }
     pipeline = pipeline_on(tmp_path, embedder, files)
     assert_marks(
         pipeline,
@@ -1408,10 +1425,30 @@ def test_a_version_written_with_a_v_is_the_version_and_a_changelog_dates_its_rel
             # a setting asked in words: its identifier's parts ("statement timeout" was refused)
             ("What is the statement timeout by default?", "5000"),
             ("What are the default payment terms?", "30"),
+            # the count of what is asked, never a piece of a date ("18" of "2024-06-18"), nor of another noun
+            ("How many duplicate webhooks were sent in the June incident?", "18,342"),
+            ("How many customers got duplicate webhooks?", "212"),
+            # the number after the limit asked ("50" was marked for the maximum)
+            ("What's the maximum page size when listing invoices?", "200"),
+            ("What's the default page size when listing invoices?", "50"),
         ],
     )
     unknown = pipeline.answer("What is the default value of pool_recycle_seconds?")  # a setting never written
     assert not unknown.answered and "pool_recycle_seconds" in unknown.text, unknown.text
+
+
+def test_a_figure_a_later_entry_says_was_is_no_answer(tmp_path: Path, embedder) -> None:
+    """Found by a software team's trial: "How long are idempotency keys kept?" marked the 48 hours of a changelog's
+    2.3.0 entry, which the 2.3.1 entry above it says was replaced ("now kept for 24 hours (was 48 hours)")."""
+    changelog = (
+        "# Changelog\n\n## [2.3.1] - 2024-07-02\n\n### Changed\n\n- Idempotency keys are now kept for 24 hours (was "
+        "48 hours) to reduce Redis memory (TP-1451).\n\n## [2.3.0] - 2024-06-11\n\n### Added\n\n- Webhook signatures "
+        "with HMAC-SHA256.\n- `Idempotency-Key` header on `POST /v2/payments`; keys are kept for 48 hours (TP-1398).\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"CHANGELOG.md": changelog})
+    assert_marks(pipeline, [("How long are idempotency keys kept?", "24 hours")])
+    before = pipeline.answer("How long were idempotency keys kept before?")  # how things were: the old figure
+    assert before.answered and "48 hours" in before.quotes[0].text, before.text
 
 
 def test_a_keep_a_changelog_file_answers_by_its_release_headings(tmp_path: Path, embedder) -> None:
@@ -1660,7 +1697,8 @@ def test_a_rota_answers_by_the_person_and_the_day_named(tmp_path: Path, embedder
     """Found by a restaurant's trial: "what shift is Sofia doing on Friday?" was refused with Sofia Marin's row
     offered as too weak ("Fri 14" was no column named by "Friday", and "Friday" was never written), and "what time
     does Tom start on Friday?" marked Wednesday's shift; "what time does Canal Street shut on a Friday?" marked the
-    lunch hours "12:00-15:00"; the phone number in the menu page's footer was never read."""
+    lunch hours "12:00-15:00"; "is Northgate open on a Tuesday?" marked "Sundays" of another sentence; "what has
+    Hannah got to do?" quoted her rota row; the phone number in the menu page's footer was never read."""
     days = ["Mon 10", "Tue 11", "Wed 12", "Thu 13", "Fri 14", "Sat 15", "Sun 16"]
     rows = [
         ["Name", "Role", *days, "Total hours"],
@@ -1717,9 +1755,21 @@ def test_a_rota_answers_by_the_person_and_the_day_named(tmp_path: Path, embedder
     hours = (
         "# Opening hours\n\n## Canal Street\n\n| Days | Lunch | Dinner |\n|---|---|---|\n| Tuesday to Thursday | "
         "12:00-14:30 | 17:30-22:00 |\n| Friday and Saturday | 12:00-15:00 | 17:00-23:00 |\n| Sunday | 12:00-20:00 (all "
-        "day) | |\n"
+        "day) | |\n\n## Northgate\n\n| Days | Lunch | Dinner |\n|---|---|---|\n| Monday and Tuesday | Closed | Closed |"
+        "\n| Wednesday and Thursday | Closed | 17:00-22:00 |\n| Friday and Saturday | 12:00-23:00 (all day) | |\n"
     )
-    files = {"rota_w10.xlsx": rota, "handbook.md": handbook, "dinner_menu.html": menu, "opening_hours.md": hours}
+    minutes = (
+        "# Managers' meeting, 4 March 2025\n\nFrom Sunday 6 April 2025 Northgate will stay open on Sundays until 21:00 "
+        "instead of 17:00.\n\n## Action items\n\n| Who | Action | Due |\n|---|---|---|\n| Hannah Cole | Recruit one "
+        "weekend server for Northgate | 31 March 2025 |\n| Tom Reilly | Book the extraction clean | 21 March 2025 |\n"
+    )
+    files = {
+        "rota_w10.xlsx": rota,
+        "handbook.md": handbook,
+        "dinner_menu.html": menu,
+        "opening_hours.md": hours,
+        "managers_meeting.md": minutes,
+    }
     pipeline = pipeline_on(tmp_path, embedder, files)
     assert_marks(
         pipeline,
@@ -1728,6 +1778,8 @@ def test_a_rota_answers_by_the_person_and_the_day_named(tmp_path: Path, embedder
             ("is Aisha in on Sunday?", "OFF"),
             ("what time does Tom start on Friday?", "10:00"),  # the start of the shift, not the whole of it
             ("what time does Canal Street shut on a Friday?", "23:00"),  # the end of dinner, not the lunch hours
+            ("is Northgate open on a Tuesday?", "Closed"),  # not "Sundays" of the minutes, another day
+            ("what has Hannah got to do?", "Recruit one weekend server for Northgate"),
             # the number in the menu page's footer, whole (it was refused: the footer was dropped; then "496 0455")
             ("what's the phone number for Northgate?", "0161 496 0455"),
         ],
