@@ -31,6 +31,7 @@ from rag.phrases import (
     MONTH,
     MONTHS,
     STEPS,
+    WEEKDAYS,
     about_another_day,
     about_another_measure,
     about_another_subject,
@@ -705,7 +706,7 @@ def marked_columns(question: str, best: Sentence, excerpt: Callable[[str, int, i
     asked = set(tokenize(question))
     if len(names) != len(cells) or not key or not key <= asked:
         return None
-    named = [n for n in named_columns(header, question) or _column_by_head(header, question) if n in range(len(cells))]
+    named = list(named_columns(header, question)) or _column_by_head(header, question)
     kind = set(tokenize(f"{best.title} {best.section} {header[slice(*names[0])]}"))
     if not named and (_ASKS_YES_NO.match(question) or not (asked - key) & kind):
         return None
@@ -1354,7 +1355,6 @@ def _cells_asked(question: str, row: Sentence) -> set[str]:
     return found
 
 
-_WEEKDAYS = frozenset("Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split())
 _GIVEN_NAME = re.compile(r"(?P<given>[A-Z][a-z]+)(?:\s+[A-Z][\w'’-]+){1,2}")
 """A person's name as a row's first cell: "Sofia Marin"; the question may call her "Sofia"."""
 
@@ -1482,7 +1482,7 @@ def _written(name: str, words: set[str], text: str) -> bool:
         return re.search(rf"{before}{written}{zeros}(?![\w]|[.,:]\d)", text) is not None
     if name.capitalize() in MONTHS:  # "February" as "Feb 18" or "2025-02-18"
         return month_written(name.capitalize(), re.I).search(text) is not None
-    if name.capitalize() in _WEEKDAYS:  # "Friday" as "Fri 14" (a rota's column)
+    if name.capitalize() in WEEKDAYS:  # "Friday" as "Fri 14" (a rota's column)
         day = name.lower()
         return any(day.startswith(w) or w == f"{day}s" for w in re.findall(rf"(?<!\w){day[:3]}\w*", text))
     parts = re.findall(r"\w+", name)

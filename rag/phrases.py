@@ -715,6 +715,7 @@ def about_another_measure(question: str, sentence: str) -> bool:
 
 
 MONTHS = ("January February March April May June July August September October November December").split()
+WEEKDAYS = ("Monday Tuesday Wednesday Thursday Friday Saturday Sunday").split()
 MONTH = re.compile(rf"\b(?:{'|'.join(MONTHS)})\b")
 
 
