@@ -105,10 +105,12 @@ _SYNONYMS = (
     "die death dead", "born birth", "marry marriage", "build construct construction", "borrow lend",
     "permission approval consent", "environment env", "variable var", "configuration config",
     "directory dir folder", "repository repo", "break breakdown", "luggage baggage",
-    "cafe cafeteria café", "mac macos",
+    "cafe cafeteria café", "mac macos", "people guests persons", "fit seat accommodate", "keep hold retain",
+    "veg vegetables", "call ring dial", "mistake error",
 )  # fmt: skip
 """Words that documents and their readers use for one another ("When does the contract start?" of "This
-Agreement commences on 1 April"): each group's stems count as its first word's stem."""
+Agreement commences on 1 April", "How many people fit in the private room?" of "… seats up to 22 guests"): each
+group's stems count as its first word's stem."""
 _SAME = {stem: stems[0] for group in _SYNONYMS for stems in [stem_words(group.split())] for stem in stems}
 
 

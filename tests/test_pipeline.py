@@ -783,6 +783,32 @@ def test_a_contract_answers_questions_in_its_readers_words(tmp_path: Path, embed
         assert_quotes_verbatim(pipeline, answer)
 
 
+def test_a_booking_policy_answers_in_a_manager_s_words(tmp_path: Path, embedder) -> None:
+    """Found by a restaurant's trial: "how many people fit in the private room?" was refused by a room that "seats
+    up to 22 guests", "how long do we keep a table for latecomers?" by "We hold a table for 15 minutes", and "what
+    email do I use to order veg?" by the supplier of "Fruit and vegetables"."""
+    policy = (
+        "# Bookings and events policy\n\n## Tables\n\nWe hold a table for 15 minutes after the booking time; after "
+        "that it may be given to guests who are waiting.\n\n## Private dining\n\nThe Sala Verde private dining room "
+        "at Canal Street seats up to 22 guests. Guests may bring a celebration cake; we charge £2.50 per person for "
+        "plating and serving it.\n"
+    )
+    suppliers = (
+        "Supplier,Supplies,Contact,Email\nGreenway Produce,Fruit and vegetables,Jo Greenway,orders@greenway.example\n"
+        "Northern Fish Co.,Fish and shellfish,Sam Whitaker,sales@northernfish.example\n"
+        'Pennine Dairy,"Milk, cream, butter",Ann Hollis,orders@penninedairy.example\n'
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"bookings_policy.md": policy, "suppliers.csv": suppliers})
+    assert_marks(
+        pipeline,
+        [
+            ("how many people fit in the private room?", "22"),
+            ("how long do we keep a table for latecomers?", "15 minutes"),
+            ("what email do I use to order veg?", "orders@greenway.example"),
+        ],
+    )
+
+
 def test_a_train_ticket_answers_in_the_traveller_s_words(tmp_path: Path, embedder) -> None:
     """Found by a trial of a travel folder: "Is there a cafe on the train?" was refused by a ticket whose coach 3
     is "a cafeteria car", and "What's the booking reference …?" marked the "PNR" of "Booking reference (PNR):
