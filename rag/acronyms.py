@@ -1,7 +1,8 @@
 """A question in the documents' words. Acronyms a question uses and the documents spell out: "Who is the CISO?" of a
 handbook that only writes "The Chief Information Security Officer is Dr. Lena Vogel." is asked as "Who is the Chief
-Information Security Officer?". And names typed in lower case, as chat users do: "how much is a diavola?" of a menu
-that writes "Diavola" is read as "how much is a Diavola?" (:func:`as_written`).
+Information Security Officer?". Names typed in lower case, as chat users do: "how much is a diavola?" of a menu
+that writes "Diavola" is read as "how much is a Diavola?" (:func:`as_written`). And days named by what they are, by
+their dates: "Are we open on Boxing Day?" is asked as "… Boxing Day (26 December)?" (:func:`with_dates`).
 
 Neither retriever can bridge it: BM25 finds no "ciso" in any passage, and the embedding of a bare acronym lies far
 from its words. So an acronym of a question that no document writes is looked up in the documents: capitalised
@@ -150,3 +151,34 @@ def as_written(question: str, texts: Sequence[str]) -> str:
         return written.get(fold_accents(word.casefold()), word) if word.islower() else word
 
     return _LOWER_WORD.sub(replace, question) if written else question
+
+
+HOLIDAYS = {
+    "christmas eve": "24 December", "christmas day": "25 December", "christmas": "25 December",
+    "boxing day": "26 December", "new year eve": "31 December", "new year day": "1 January",
+    "valentine day": "14 February", "halloween": "31 October",
+}  # fmt: skip
+"""Days named by what they are, by their dates (the key without its "'s": "new year day")."""
+_HOLIDAY = re.compile(
+    r"\b(?:christmas\s+(?:eve|day)|christmas(?=\s*(?:[?.!,;]|$|\s+(?:and|or|too)\b))|boxing\s+day|new\s+year['’]?s?\s+"
+    r"(?:eve|day)|valentine['’]?s?\s+day|halloween)\b",
+    re.IGNORECASE,
+)
+"""A day named by what it is; "Christmas" alone only when it names the day ("Are you open at Christmas?", not "When
+is the Christmas party?")."""
+
+
+def holiday_key(name: str) -> str:
+    """``name``'s key in :data:`HOLIDAYS`: "New Year's Day", "New Years Day" -> "new year day"."""
+    return " ".join(re.sub(r"(?<=year|tine)['’]?s\b", "", name.lower()).split())
+
+
+def with_dates(question: str) -> str:
+    """``question`` with the date of each day it names by what it is: "Are we open on Boxing Day?" -> "Are we open
+    on Boxing Day (26 December)?", so that "closed on 25 and 26 December" is found and read as its answer."""
+
+    def dated(match: re.Match[str]) -> str:
+        date = HOLIDAYS.get(holiday_key(match.group()))
+        return f"{match.group()} ({date})" if date and date not in question else match.group()
+
+    return _HOLIDAY.sub(dated, question)

@@ -20,6 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
+from rag.acronyms import HOLIDAYS, holiday_key
 from rag.chunking import ABBREVIATIONS, FENCE, sentence_spans
 from rag.embedding import Embedder
 from rag.evidence import MIN_EVIDENCE, EvidenceScorer, IdfLookup, Sentence
@@ -1471,7 +1472,7 @@ def _written(name: str, words: set[str], text: str) -> bool:
     """Whether the folded passages (``text``, its ``words``) hold ``name`` (folded): a number exactly as written
     ("1,500" is not in "1,000"; a version "3.0" is in "3.0.0"), a word as itself, its stem ("Americans":
     "america") or a near spelling (a typo: "Melborne" for "Melbourne")."""
-    if any(c.isdigit() for c in name):
+    if any(c.isdigit() for c in name) and " " not in name:  # ("25 December": each of its words)
         zeros = r"(?:\.0)*" if re.fullmatch(r"\d+(?:\.\d+)+", name) else ""
         written = re.escape(name)
         if re.fullmatch(r"\d{1,3}(?:,\d{3})+|\d{4,}", name):  # "1800" as "1,800" or "1 800", and "2,000" as "2000"
@@ -1482,6 +1483,11 @@ def _written(name: str, words: set[str], text: str) -> bool:
         return re.search(rf"{before}{written}{zeros}(?![\w]|[.,:]\d)", text) is not None
     if name.capitalize() in MONTHS:  # "February" as "Feb 18" or "2025-02-18"
         return month_written(name.capitalize(), re.I).search(text) is not None
+    holiday = HOLIDAYS.get(holiday_key(name))
+    if holiday is not None:  # "Boxing Day" as "26 December"
+        date, month = holiday.split()
+        day_month = rf"\b{date}(?:st|nd|rd|th)?(?:\s*(?:and|&|[-–])\s*\d{{1,2}})?\s+{month[:3]}"  # "25 and 26 December"
+        return re.search(rf"{day_month}|\b{month[:3]}[a-z]*\s+{date}\b", text, re.I) is not None
     if name.capitalize() in WEEKDAYS:  # "Friday" as "Fri 14" (a rota's column)
         day = name.lower()
         return any(day.startswith(w) or w == f"{day}s" for w in re.findall(rf"(?<!\w){day[:3]}\w*", text))

@@ -21,7 +21,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from rag.acronyms import as_written, expand, is_written, spelled_out
+from rag.acronyms import as_written, expand, is_written, spelled_out, with_dates
 from rag.answering import (
     CANNOT_SUMMARISE,
     Answer,
@@ -784,9 +784,9 @@ class Pipeline:
         # a follow-up not surely resolved is searched with the turns it leans on, and read as best guessed
         resolved = resolved or guess_follow_up(question, history)
         lookup = self._spelled_out(store)  # "Who is the CISO?" of documents that write "Chief Information …"
-        understood = expand(resolved or question, lookup)
+        understood = with_dates(expand(resolved or question, lookup))  # "Boxing Day (26 December)"
         resolved = understood if understood != (resolved or question) else resolved
-        query = expand(query, lookup)
+        query = with_dates(expand(query, lookup))
         terms = self._defined_terms(store, understood, allowed)  # "Who is the lender?"; "Stratus" as "the Provider"
         party = who_is(understood, terms, store.document)
         if party is not None:

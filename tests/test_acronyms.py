@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rag import Pipeline
-from rag.acronyms import as_written, expand, is_written, spelled_out
+from rag.acronyms import as_written, expand, is_written, spelled_out, with_dates
 from rag.embedding import Embedder
 
 HANDBOOK = [
@@ -91,3 +91,14 @@ def test_a_question_with_an_acronym_is_answered_from_the_name_the_documents_writ
     assert answer.answered and answer.key_phrase == "Dr. Lena Vogel", answer.text
     assert answer.query == "Who is the Chief Information Security Officer?"  # shown as "Searched for"
     assert answer.question == "Who is the CISO?"
+
+
+def test_a_day_named_by_what_it_is_is_asked_with_its_date() -> None:
+    """Found by a restaurant's trial: "are we open on Boxing Day?" was refused ("the passages found never mention
+    Boxing Day") by opening hours that say "closed on 25 and 26 December"."""
+    assert with_dates("are we open on Boxing Day?") == "are we open on Boxing Day (26 December)?"
+    assert with_dates("Is the office open on New Years Eve?") == "Is the office open on New Years Eve (31 December)?"
+    assert with_dates("Open on Christmas Day (25 December)?") == "Open on Christmas Day (25 December)?"  # once
+    assert with_dates("are you open at Christmas?") == "are you open at Christmas (25 December)?"
+    for other in ("When is the Christmas party?", "Who wrote A Christmas Carol?"):  # not the day itself
+        assert with_dates(other) == other

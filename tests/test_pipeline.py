@@ -1782,7 +1782,9 @@ def test_a_rota_answers_by_the_person_and_the_day_named(tmp_path: Path, embedder
         "# Opening hours\n\n## Canal Street\n\n| Days | Lunch | Dinner |\n|---|---|---|\n| Tuesday to Thursday | "
         "12:00-14:30 | 17:30-22:00 |\n| Friday and Saturday | 12:00-15:00 | 17:00-23:00 |\n| Sunday | 12:00-20:00 (all "
         "day) | |\n\n## Northgate\n\n| Days | Lunch | Dinner |\n|---|---|---|\n| Monday and Tuesday | Closed | Closed |"
-        "\n| Wednesday and Thursday | Closed | 17:00-22:00 |\n| Friday and Saturday | 12:00-23:00 (all day) | |\n"
+        "\n| Wednesday and Thursday | Closed | 17:00-22:00 |\n| Friday and Saturday | 12:00-23:00 (all day) | |\n\n"
+        "## Bank holidays\n\nBoth sites open on bank holiday Mondays from 12:00 to 18:00. Both sites are closed on 25 "
+        "and 26 December.\n"
     )
     minutes = (
         "# Managers' meeting, 4 March 2025\n\nFrom Sunday 6 April 2025 Northgate will stay open on Sundays until 21:00 "
@@ -1810,6 +1812,9 @@ def test_a_rota_answers_by_the_person_and_the_day_named(tmp_path: Path, embedder
             ("what's the phone number for Northgate?", "0161 496 0455"),
         ],
     )
+    for question in ["are we open on Boxing Day?", "are we open at Christmas?"]:  # "never mention Boxing Day"
+        answer = pipeline.answer(question)
+        assert answer.answered and "25 and 26 December" in answer.quotes[0].text, (question, answer.text)
     for question in ["what shift is Sofia doing on Friday?", "is Aisha in on Sunday?"]:
         assert pipeline.answer(question).quotes[0].text.split(" | ")[0] in ("Sofia Marin", "Aisha Bello")
 
