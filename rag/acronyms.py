@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
+from rag.conversation import AGE_GROUP
 from rag.lexical import STOPWORDS, fold_accents
 
 _ACRONYM = re.compile(r"\b[A-Z]{2,6}s?\b")
@@ -182,3 +183,22 @@ def with_dates(question: str) -> str:
         return f"{match.group()} ({date})" if date and date not in question else match.group()
 
     return _HOLIDAY.sub(dated, question)
+
+
+def age_group_written(age: str, texts: Iterable[str]) -> str | None:
+    """How ``texts`` write the age group of ``age`` most often ("U12", "U-12", "Under-12s"), or None."""
+    pattern = re.compile(rf"(?<![\w-])(?:U-?|Under[- ]){age}(?:s|['’]s)?(?![\w-])")
+    found = Counter(m.group() for text in texts for m in pattern.finditer(text))
+    return found.most_common(1)[0][0] if found else None
+
+
+def with_age_groups(question: str, lookup: Callable[[str], str | None]) -> str:
+    """``question`` with each age group written as the documents write it (``lookup``: :func:`age_group_written`
+    over them): "when do the under 12s train?" of a schedule of "U12 Lions" -> "when do the U12 train?"."""
+
+    def replace(match: re.Match[str]) -> str:
+        age = match["plural"] or match["hyphen"] or match["short"]
+        written = lookup(age)
+        return written if written else match.group()
+
+    return AGE_GROUP.sub(replace, question)

@@ -446,17 +446,33 @@ _NAMED = re.compile(r"(?:(?:at|in|for|on|of|with)\s+)?(?:the\s+)?(?P<name>[A-Z][
 _BODY_NAME = re.compile(r"(?<![\w'’-])[A-Z][\w&'’-]*(?:\s+[A-Z][\w&'’-]*)*")
 
 
+AGE_GROUP = re.compile(
+    r"(?<![\w-])(?:under(?:[- ]?(?P<plural>\d{1,2})(?:s|['’]s)|-(?P<hyphen>\d{1,2}))|u-?(?P<short>\d{1,2})s?)(?![\w-])",
+    re.IGNORECASE,
+)
+"""An age group as people say it: "the under 12s", "under-14", "u12s"."""
+
+
 def _name_swapped(body: str, new: str) -> str | None:
     """``body`` (a question without its "?") asked of the weekday or the name ``new`` instead of the one weekday,
     or the one other name, it writes: "And Saturday?" after "What shift is Sofia doing on Friday?", "And
     Northgate?" after "When does Canal Street close on Friday?" (a weekday is no name of a place), "And for
-    Business?" after "What uptime do we promise Enterprise customers?". None when it writes none or two."""
+    Business?" after "What uptime do we promise Enterprise customers?", an age group for the one it writes ("and the
+    under 14s?" after "when do the under 12s train on tuesday"). None when it writes none or two."""
     day = _A_WEEKDAY.fullmatch(re.sub(r"^(?:on|for)\s+", "", new, flags=re.IGNORECASE))
     if day is not None:
         days = list(_A_WEEKDAY.finditer(body))
         if len(days) != 1:
             return None
         return f"{body[: days[0].start()]}{day.group().capitalize()}{body[days[0].end() :]}?"
+    age = AGE_GROUP.fullmatch(re.sub(r"^(?:for\s+|with\s+)?(?:the\s+)?", "", new, flags=re.IGNORECASE))
+    if age is not None:  # "and the under 14s?" after "when do the under 12s train on tuesday"
+        ages = list(AGE_GROUP.finditer(body))
+        if len(ages) != 1:
+            return None
+        team = re.match(r"\s+[A-Z][a-z]+\b", body[ages[0].end() :])  # "U12 Lions": the U9 are not the Lions
+        end = ages[0].end() + (team.end() if team else 0)
+        return f"{body[: ages[0].start()]}{age.group()}{body[end:]}?"
     named = _NAMED.fullmatch(new)
     if named is None or _A_WEEKDAY.fullmatch(named["name"]) or named["name"] in _MONTHS:
         return None

@@ -21,7 +21,15 @@ from typing import Any, cast
 
 import numpy as np
 
-from rag.acronyms import as_written, expand, is_written, spelled_out, with_dates
+from rag.acronyms import (
+    age_group_written,
+    as_written,
+    expand,
+    is_written,
+    spelled_out,
+    with_age_groups,
+    with_dates,
+)
 from rag.answering import (
     CANNOT_SUMMARISE,
     Answer,
@@ -784,9 +792,10 @@ class Pipeline:
         # a follow-up not surely resolved is searched with the turns it leans on, and read as best guessed
         resolved = resolved or guess_follow_up(question, history)
         lookup = self._spelled_out(store)  # "Who is the CISO?" of documents that write "Chief Information …"
-        understood = with_dates(expand(resolved or question, lookup))  # "Boxing Day (26 December)"
+        ages = self._age_groups(store)  # "the under 12s" of a club's "U12"
+        understood = with_age_groups(with_dates(expand(resolved or question, lookup)), ages)  # "Boxing Day (26 …)"
         resolved = understood if understood != (resolved or question) else resolved
-        query = with_dates(expand(query, lookup))
+        query = with_age_groups(with_dates(expand(query, lookup)), ages)
         terms = self._defined_terms(store, understood, allowed)  # "Who is the lender?"; "Stratus" as "the Provider"
         party = who_is(understood, terms, store.document)
         if party is not None:
@@ -830,6 +839,18 @@ class Pipeline:
                 return None if is_written(acronym, texts) else spelled_out(acronym, texts)
 
             return cast("str | None", self._scanned(store, f"acronym {acronym}", spell))
+
+        return lookup
+
+    def _age_groups(self, store: SearchIndex) -> Callable[[str], str | None]:
+        """How the documents write an age group ("U12" for "the under 12s"), each looked up once per index content
+        (:func:`~rag.acronyms.age_group_written`; none above :data:`ACRONYM_SCAN_CHUNKS` chunks)."""
+
+        def lookup(age: str) -> str | None:
+            def scan() -> str | None:
+                return age_group_written(age, (store.document(source).text for source in store.sources()))
+
+            return cast("str | None", self._scanned(store, f"age group {age}", scan))
 
         return lookup
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rag import Pipeline
-from rag.acronyms import as_written, expand, is_written, spelled_out, with_dates
+from rag.acronyms import age_group_written, as_written, expand, is_written, spelled_out, with_age_groups, with_dates
 from rag.embedding import Embedder
 
 HANDBOOK = [
@@ -102,3 +102,13 @@ def test_a_day_named_by_what_it_is_is_asked_with_its_date() -> None:
     assert with_dates("are you open at Christmas?") == "are you open at Christmas (25 December)?"
     for other in ("When is the Christmas party?", "Who wrote A Christmas Carol?"):  # not the day itself
         assert with_dates(other) == other
+
+
+def test_an_age_group_is_asked_as_the_documents_write_it() -> None:
+    """Found by a sports club's trial: "the under 12s", "u12s" of a club whose documents write "U12 Lions"."""
+    texts = ["| U12 Lions | 18:00-19:15 |", "Stanton Colts U12 | Away", "U14 Tigers: Sarah Okafor"]
+    lookup = {age: age_group_written(age, texts) for age in ("9", "12", "14")}.get
+    assert with_age_groups("when do the under 12s train?", lookup) == "when do the U12 train?"
+    assert with_age_groups("did the u12s win? and the under-14 team?", lookup) == "did the U12 win? and the U14 team?"
+    for other in ("do the under 9s get medals?", "is it under 12 months?", "a u2 concert"):  # unwritten, or no group
+        assert with_age_groups(other, lookup) == other

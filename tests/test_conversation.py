@@ -195,6 +195,9 @@ def test_nothing_is_guessed_without_a_thing_to_stand_for(earlier: list[str], que
         ),
         (["What is the defence budget of Germany?"], "And France?", "What is the defence budget of France?"),
         (["What is the US position?"], "And the EU's?", "What is the EU's position?"),
+        # an age group for the one the question wrote (found by a sports club's trial), and its team's name with it
+        (["when do the under 12s train on tuesday"], "and the under 14s?", "when do the under 14s train on tuesday?"),
+        (["Who coaches the U12 Lions?"], "And the U9s?", "Who coaches the U9s?"),
         # the role a who-question asks about
         (
             ["Who is the secretary of the residents' club?"],
