@@ -995,8 +995,11 @@ def _keys(sentence: Sentence) -> set[str]:
 
 _NOW = re.compile(r"\b(?:current(?:ly)?|now|latest|at\s+present|presently|today|these\s+days|most\s+recent)\b", re.I)
 """A question about how things stand now: "What is the current electricity tariff?"."""
-_THEN = re.compile(r"\b(?:old|older|previous(?:ly)?|original(?:ly)?|former(?:ly)?|earlier)\b", re.I)
-"""A question about how things stood before: "What was the standing charge on the old tariff?"."""
+_THEN = re.compile(
+    r"\b(?:old|older|previous(?:ly)?|original(?:ly)?|former(?:ly)?|earlier|last\s+(?:season|year|term|time))\b", re.I
+)
+"""A question about how things stood before: "What was the standing charge on the old tariff?", "How much was youth
+football last season?"."""
 _FIGURE_ASKED = re.compile(r"\bhow\s+(?:much|many)\b|\b(?:total|cost|price|fee|amount|rate|sum)s?\b", re.I)
 """A question for a figure, which a revision may have changed."""
 _REVISED = re.compile(r"\b(?:revised|revision|updated|amended|final|v\d+|r\d+|rev\d*)\b", re.I)
@@ -1024,11 +1027,27 @@ def document_date(source: str, head: str) -> tuple[int, int, int] | None:
     return int(written[6]), _MONTHS.index(written[4].lower()) + 1, int(written[5])
 
 
+_OLD = re.compile(r"old|archived?|superseded|obsolete|outdated|previous|deprecated|expired", re.I)
+"""A word of a file's name that says it is replaced: "Membership fees 2024-25 (old).pdf"."""
+
+
 def _series(source: str) -> str:
     """What a file's name says it is, without its dates, numbers and revision marks: two bills, or a quote and
     its revision, are one series ("electricity bill", "kitchen quote q"; a code such as "cw2" stays)."""
-    words = file_name_words(Path(source).stem).lower().split()
-    return " ".join(w for w in words if not w.isdigit() and not _REVISED.fullmatch(w))
+    words = re.findall(r"[^\W_]+", Path(source).stem.lower())
+    return " ".join(w for w in words if not w.isdigit() and not _REVISED.fullmatch(w) and not _OLD.fullmatch(w))
+
+
+_SAID_OLD = re.compile(r"\b(?:superseded|obsolete|archived|outdated|no\s+longer\s+(?:valid|applies|in\s+use))\b", re.I)
+"""What a document's first lines say when it is replaced: "Leaf & Kettle shipping rates 2024 (SUPERSEDED)"."""
+
+
+def _said_old(source: str, excerpt: Callable[[str, int, int], str] | None) -> bool:
+    """Whether a document's file name calls it old ("Membership fees 2024-25 (old).pdf"), or its first lines say it
+    is replaced ("… shipping rates 2024 (SUPERSEDED)")."""
+    if any(_OLD.fullmatch(word) for word in re.findall(r"[^\W_]+", Path(source).stem)):
+        return True
+    return excerpt is not None and _SAID_OLD.search(excerpt(source, 0, 300)) is not None
 
 
 def _alike(one: str, other: str) -> bool:
@@ -1045,7 +1064,8 @@ def superseded(
     older one when the question asks how things stand now ("What is the current electricity tariff?"), the newer
     one when it asks how they stood ("… on the old tariff?"); and a quote that its revision replaces, for a
     question for a figure or for now ("What is the total cost of the kitchen renovation?" of a quote and
-    "…_revised_…R1")."""
+    "…_revised_…R1"); and a file its name calls old ("Membership fees 2024-25 (old).pdf") or its first lines say is
+    replaced ("shipping rates 2024 (SUPERSEDED)"), unless the question asks how things stood."""
     now, then = bool(_NOW.search(question)), bool(_THEN.search(question))
     found = list(dict.fromkeys(s.source for s in sentences))
     out: set[str] = set()
@@ -1056,6 +1076,10 @@ def superseded(
         # a revision replaces the files named exactly as it is but for it (a thread's "…_final" e-mail does not
         # replace its "…_proposal"): its figures, not what only the original says ("What is not included …?")
         same = [other for other in sources if _series(other) == _series(source)]
+        old = [other for other in same if _said_old(other, excerpt)]
+        if old and len(old) < len(same) and not then:  # "… 2024-25 (old).pdf" beside "… 2025-26.pdf"
+            out.update(old)
+            continue
         revised = [other for other in same if _REVISED.search(file_name_words(Path(other).stem))]
         if revised and len(same) > 1 and (now or _FIGURE_ASKED.search(question)) and not then:
             out.update(other for other in same if other not in revised)
@@ -1712,7 +1736,9 @@ class ExtractiveAnswerer:
         # too: a sentence that states something else ("Portugal | 60 EUR" under "Norway | 95 EUR") is no
         # support for this answer; it is offered as related instead.
         floor = max(self.min_evidence, best_score - 0.05)
-        considered = [(best_score, best)] + [(s, c) for s, c in scored[1 : 3 * self.max_quotes] if s >= floor]
+        considered = [(best_score, best)] + [
+            (s, c) for s, c in scored[1 : 3 * self.max_quotes] if s >= floor and c.source not in outdated
+        ]  # (a replaced document's sentence supports no answer: "UK orders over £35 …" of the 2024 rate card)
         first_span = key_phrase(best.text, question, qtype, read.get(id(best)))
         header = best.header.rpartition("\n")[2]
         column = None
