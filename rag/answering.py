@@ -485,13 +485,13 @@ LIST_ITEM = re.compile(r"[ \t]*(?:(?P<bullet>[-*•+])|(?P<number>\d{1,2})[.)])[
 def emphasised(text: str, span: tuple[int, int]) -> str:
     """``text`` with ``span`` in Markdown bold, around the whole of an inline code span it cuts into ("**`--delay`**",
     not "`**--delay`**", which shows the asterisks), and left as it is when the text has it in bold already
-    ("**Does Tidemill retry jobs?**")."""
+    ("**Does Tidemill retry jobs?**", "3" of "**Zone 3**": not "**Zone **3****")."""
     start, end = span
     if "```" not in text and text.count("`", 0, start) % 2:  # (a fenced block's code is marked as it is)
         start = text.rfind("`", 0, start)
     if "```" not in text and text.count("`", 0, end) % 2 and text.find("`", end) >= 0:
         end = text.find("`", end) + 1
-    if text[max(start - 2, 0) : start] == "**" and text[end : end + 2] == "**":
+    if text.count("**", 0, start) % 2:  # inside a bold run of its own ("**Zone 3**"): bold already
         return text
     return f"{text[:start]}**{text[start:end]}**{text[end:]}"
 

@@ -70,6 +70,9 @@ def test_the_key_phrase_is_bolded_around_inline_code_and_never_inside_bold() -> 
     assert emphasised(text, (4, 23)) == "Set **`TIDEMILL_LOG_LEVEL`** to `debug` for more output."
     assert emphasised(text, (45, 51)) == "Set `TIDEMILL_LOG_LEVEL` to `debug` for more **output**."
     assert emphasised("**Is it free?** Yes.", (2, 13)) == "**Is it free?** Yes."
+    # part of a bold run (found by an online shop's trial: "**Zone **3****"), and after one
+    assert emphasised("- **Zone 3**: Australia, New Zealand", (9, 10)) == "- **Zone 3**: Australia, New Zealand"
+    assert emphasised("**Zone 3**: 9 to 14 days", (12, 19)) == "**Zone 3**: **9 to 14** days"
 
 
 def test_question_types_follow_the_wording() -> None:
