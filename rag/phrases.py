@@ -784,10 +784,14 @@ def date_for_a_count(question: str, sentence: str, scores: TokenScores | None) -
 
 
 _BOUNDS = {
-    "max": r"max(?:imum)?|up\s+to|at\s+most|no\s+more\s+than|limit(?:ed)?\s+to",
-    "min": r"min(?:imum)?|at\s+least|no\s+less\s+than",
-    "default": r"default(?:s\s+to)?",
+    kind: re.compile(rf"\b(?:{words})\b\s*(?:of|is|:|=)?\s*(?P<n>\d+(?:,\d{{3}})*(?:\.\d+)?)", re.I)
+    for kind, words in {
+        "max": r"max(?:imum)?|up\s+to|at\s+most|no\s+more\s+than|limit(?:ed)?\s+to",
+        "min": r"min(?:imum)?|at\s+least|no\s+less\s+than",
+        "default": r"default(?:s\s+to)?",
+    }.items()
 }
+"""A number after the words of a maximum, a minimum or a default: "maximum 200", "up to 22", "defaults to 50"."""
 _BOUND_ASKED = re.compile(r"\b(?:(?P<max>max(?:imum)?)|(?P<min>min(?:imum)?)|(?P<default>default))\b", re.I)
 """A question for a limit or a default ("What's the maximum page size?"; not "the most common", a superlative)."""
 
@@ -799,8 +803,7 @@ def _bound_asked(question: str, sentence: str, span: tuple[int, int]) -> tuple[i
     asked = [kind for m in _BOUND_ASKED.finditer(question) for kind, word in m.groupdict().items() if word]
     if len(set(asked)) != 1:
         return None
-    after = re.compile(rf"\b(?:{_BOUNDS[asked[0]]})\b\s*(?:of|is|:|=)?\s*(?P<n>\d+(?:,\d{3})*(?:\.\d+)?)", re.I)
-    found = [m.span("n") for m in after.finditer(sentence)]
+    found = [m.span("n") for m in _BOUNDS[asked[0]].finditer(sentence)]
     if len(found) != 1 or found[0] == span or len(_FIGURE.findall(sentence)) < 2:
         return None
     return found[0]

@@ -791,11 +791,16 @@ class Pipeline:
         query = resolved or standalone_question(question, history)
         # a follow-up not surely resolved is searched with the turns it leans on, and read as best guessed
         resolved = resolved or guess_follow_up(question, history)
-        lookup = self._spelled_out(store)  # "Who is the CISO?" of documents that write "Chief Information …"
-        ages = self._age_groups(store)  # "the under 12s" of a club's "U12"
-        understood = with_age_groups(with_dates(expand(resolved or question, lookup)), ages)  # "Boxing Day (26 …)"
+        # "Who is the CISO?" of documents that write "Chief Information …"; "the under 12s" of a club's "U12"
+        spelled = self._from_documents(store, "acronym", _spelled_out)
+        ages = self._from_documents(store, "age group", age_group_written)
+
+        def in_their_words(text: str) -> str:  # (and "Boxing Day" as "Boxing Day (26 December)")
+            return with_age_groups(with_dates(expand(text, spelled)), ages)
+
+        understood = in_their_words(resolved or question)
         resolved = understood if understood != (resolved or question) else resolved
-        query = with_age_groups(with_dates(expand(query, lookup)), ages)
+        query = in_their_words(query)
         terms = self._defined_terms(store, understood, allowed)  # "Who is the lender?"; "Stratus" as "the Provider"
         party = who_is(understood, terms, store.document)
         if party is not None:
@@ -827,30 +832,18 @@ class Pipeline:
         resolved = cased if cased != (resolved or question) else resolved
         return question, (resolved or question, query, passages, query_vector)
 
-    def _spelled_out(self, store: SearchIndex) -> Callable[[str], str | None]:
-        """The name the documents spell an acronym out as, when they never write the acronym itself (else None;
-        :mod:`rag.acronyms`): each acronym looked up once per index content, none above
-        :data:`ACRONYM_SCAN_CHUNKS` chunks. The index is asked for its size only when a question has an acronym
-        (on PostgreSQL that is a round trip)."""
+    def _from_documents(
+        self, store: SearchIndex, kind: str, find: Callable[[str, list[str]], str | None]
+    ) -> Callable[[str], str | None]:
+        """A lookup of what the documents write for a word of a question, ``find(word, their texts)``, each word
+        looked up once per index content, none above :data:`ACRONYM_SCAN_CHUNKS` chunks. The index is asked for its
+        size only when a question has such a word (on PostgreSQL that is a round trip)."""
 
-        def lookup(acronym: str) -> str | None:
-            def spell() -> str | None:
-                texts = [store.document(source).text for source in store.sources()]
-                return None if is_written(acronym, texts) else spelled_out(acronym, texts)
-
-            return cast("str | None", self._scanned(store, f"acronym {acronym}", spell))
-
-        return lookup
-
-    def _age_groups(self, store: SearchIndex) -> Callable[[str], str | None]:
-        """How the documents write an age group ("U12" for "the under 12s"), each looked up once per index content
-        (:func:`~rag.acronyms.age_group_written`; none above :data:`ACRONYM_SCAN_CHUNKS` chunks)."""
-
-        def lookup(age: str) -> str | None:
+        def lookup(word: str) -> str | None:
             def scan() -> str | None:
-                return age_group_written(age, (store.document(source).text for source in store.sources()))
+                return find(word, [store.document(source).text for source in store.sources()])
 
-            return cast("str | None", self._scanned(store, f"age group {age}", scan))
+            return cast("str | None", self._scanned(store, f"{kind} {word}", scan))
 
         return lookup
 
@@ -987,6 +980,11 @@ def _no_match(where: Filter, sources: list[str]) -> str:
     if meant:
         text += " Did you mean " + " or ".join(f"source={s}" for s in meant) + "?"
     return text
+
+
+def _spelled_out(acronym: str, texts: list[str]) -> str | None:
+    """The name ``texts`` spell ``acronym`` out as, when they never write the acronym itself (:mod:`rag.acronyms`)."""
+    return None if is_written(acronym, texts) else spelled_out(acronym, texts)
 
 
 def _same_chunks(held: dict[str, Any], wanted: dict[str, Any]) -> bool:

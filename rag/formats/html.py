@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -43,14 +44,21 @@ class _Frame(NamedTuple):
     """The page header or footer it stands in, or -1 (also inside a menu within one)."""
 
 
-class _Edge(NamedTuple):
+@dataclass
+class _Edge:
     """What a page's <header> or <footer> holds: links make it navigation; blocks of text with few (a footer of
     each site's address, phone and opening hours, and a "Privacy" link) make it content."""
 
-    linked: list[int]
+    chars: int = 0
+    linked: int = 0
     """Characters of its text inside links."""
-    blocks: set[int]
-    chars: list[int]
+    blocks: set[int] = field(default_factory=set)
+
+    @property
+    def is_content(self) -> bool:
+        """Two blocks of text or more, 40 characters at least, a fifth of them in links at most ("Copyright 2024
+        …", one line, and a menu of links are not)."""
+        return len(self.blocks) >= 2 and self.chars >= 40 and self.linked * 5 <= self.chars
 
 
 class _HTMLText:
@@ -146,7 +154,7 @@ class _HTMLText:
         edge = parent.edge
         if boiler and tag in {"header", "footer"} and not parent.mode & _BOILER:
             edge = len(self.edges)
-            self.edges.append(_Edge([0], set(), [0]))
+            self.edges.append(_Edge())
         elif boiler or main:
             edge = -1  # a menu inside a footer stays out
         self._stack.append(_Frame(tag, mode, parent.mains + main, edge))
@@ -210,10 +218,11 @@ class _HTMLText:
             top = self._top
             self.pieces.append(_Piece(len(self.kinds) - 1, text, top.mode, top.edge))
             if top.edge >= 0 and text.strip():
-                self.edges[top.edge].blocks.add(len(self.kinds) - 1)
-                self.edges[top.edge].chars[0] += len(text.strip())
+                edge = self.edges[top.edge]
+                edge.blocks.add(len(self.kinds) - 1)
+                edge.chars += len(text.strip())
                 if any(frame.tag == "a" for frame in self._stack[-8:]):
-                    self.edges[top.edge].linked[0] += len(text.strip())
+                    edge.linked += len(text.strip())
 
     def result(self) -> tuple[str, list[tuple[int, str]], str | None]:
         """(text, sections, title): the main content if the page marks it, else everything but boilerplate."""
@@ -237,13 +246,9 @@ class _HTMLText:
             keep = is_content
         else:  # a page that is all header or footer: better its text than nothing
             keep = is_visible
-        # a header or footer of text without links is the page's too: each site's address and phone in a
-        # restaurant's footer, "Menu valid from 10 February 2025" under its title (not "Copyright 2024 …", one line)
-        kept = {
-            n
-            for n, e in enumerate(self.edges)
-            if len(e.blocks) >= 2 and e.chars[0] >= 40 and e.linked[0] * 5 <= e.chars[0]
-        }
+        # a header or footer of text, not links, is the page's too: each site's address and phone in a restaurant's
+        # footer, "Menu valid from 10 February 2025" under its title
+        kept = {n for n, edge in enumerate(self.edges) if edge.is_content}
         blocks: dict[int, list[str]] = {}
         for piece in self.pieces:
             if piece.text == _CELL or keep(piece.mode) or (piece.edge in kept and not piece.mode & _HARD):
