@@ -173,6 +173,41 @@ def test_a_pdf_that_parses_too_slowly_is_cut_short_with_a_warning(
     assert "New routes open in spring." in pipeline.document_text("slow.pdf")
 
 
+def test_pdf_lines_laid_out_in_columns_are_read_as_table_rows(tmp_path: Path) -> None:
+    """Found by a trial of a tea shop: a price list typeset in columns was read as lines of words ("LK-BLK-003
+    Assam Halmari Gold 44.00 39.50 35.00"), so no price stood under its tier. Prose with two spaces after a full
+    stop, and lines of as many words that do not line up, are not a table."""
+    page = (
+        "Price list.  Valid from 1 April.  Prices per kg.\n"
+        "SKU         Tea                          Tier A   Tier B   Tier C\n"
+        "LK-GRN-014  Sencha Kyoto Morning         52.00    47.00    42.00\n"
+        "LK-GRN-011  Dragon Well (Longjing)      120.00   108.00    96.00\n"
+        "LK-BLK-003  Assam Halmari Gold           44.00    39.50    35.00\n"
+        "Orders ship  within two days.\nWe close on Sundays  and on holidays.\nCall us  any time."
+    )
+    doc = load_file(write(tmp_path, "prices.pdf", make_pdf([page])))
+    lines = doc.text.split("\n")
+    assert lines[1:5] == [
+        "SKU | Tea | Tier A | Tier B | Tier C",
+        "LK-GRN-014 | Sencha Kyoto Morning | 52.00 | 47.00 | 42.00",
+        "LK-GRN-011 | Dragon Well (Longjing) | 120.00 | 108.00 | 96.00",
+        "LK-BLK-003 | Assam Halmari Gold | 44.00 | 39.50 | 35.00",
+    ]
+    assert lines[0] == "Price list.  Valid from 1 April.  Prices per kg."
+    assert lines[5:] == ["Orders ship  within two days.", "We close on Sundays  and on holidays.", "Call us  any time."]
+    centred = (  # a paper's table: its headers centred over figures (found by a trial of a research folder)
+        "Table 1. Detection results.\nModel                          Params (M)  mAP@0.5 test  FPS (Pi 5)\n"
+        "YOLOv5s (baseline)                 7.2        0.612         2.1\n"
+        "PolliCam (ours)                    3.2        0.703         3.9\nTiling contributed most of the gain."
+    )
+    doc = load_file(write(tmp_path, "paper.pdf", make_pdf([centred])))
+    assert doc.text.split("\n")[1:4] == [
+        "Model | Params (M) | mAP@0.5 test | FPS (Pi 5)",
+        "YOLOv5s (baseline) | 7.2 | 0.612 | 2.1",
+        "PolliCam (ours) | 3.2 | 0.703 | 3.9",
+    ]
+
+
 def test_pdf_lines_wrapped_inside_a_sentence_are_rejoined_but_headings_and_lists_are_not(tmp_path: Path) -> None:
     page = (
         "Fleet report\nThe fleet grew by\ntwelve ships in 2023 and\nnow sails daily. The new hub opens in\n"
@@ -617,6 +652,24 @@ def test_an_emails_signature_says_who_holds_the_role_in_one_line(tmp_path: Path,
     were two lines of two words, too short to be sentences."""
     doc = load_file(write(tmp_path, "move.eml", make_eml("Office move", body)))
     assert doc.text.endswith(signature), doc.text
+
+
+def test_an_emails_quoted_and_wrapped_lines_read_as_sentences(tmp_path: Path) -> None:
+    """Found by trials of a sports club's and a teacher's folders: the earlier message a reply quotes ("> ") and the
+    lines a mail program wraps at 72 characters were read line by line, so "how do i pay for the kit" and "who picks
+    up oliver on fridays" found no sentence that answers. A sign-off and a list of short lines stay as written."""
+    body = (
+        "Thank you, I have passed this on to the office.\n\nKind regards,\nSarah Patel\n\n"
+        "On Tue, 13 Jan 2026, Karen Grant wrote:\n> From Friday 16 January Oliver will be collected on Fridays by his\n"
+        "> grandmother, Mrs Eileen Grant, as I have started a new job.\n>\n>> Prices:\n>> Shorts 12 pounds\n"
+        ">> Socks 6 pounds\n>5 kg parcels go by courier.\n"
+    )
+    doc = load_file(write(tmp_path, "pick-up.eml", make_eml("Re: Oliver - Friday pick up", body)))
+    assert doc.text.endswith(
+        "Kind regards,\nSarah Patel\n\nOn Tue, 13 Jan 2026, Karen Grant wrote:\nFrom Friday 16 January Oliver will be "
+        "collected on Fridays by his grandmother, Mrs Eileen Grant, as I have started a new job.\n\nPrices:\n"
+        "Shorts 12 pounds\nSocks 6 pounds\n>5 kg parcels go by courier."
+    ), doc.text
 
 
 def test_the_senders_sentence_reads_well_whichever_headers_a_mail_has(tmp_path: Path) -> None:

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.errors import DocumentError
-from rag.formats.common import Extracted, _Blocks, _one_line, _reject_binary
+from rag.formats.common import Extracted, _Blocks, _join_wrapped_lines, _one_line, _reject_binary
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
 
-VERSION = 4
+VERSION = 5
 """Recorded in the index (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes the text
 this loader gives, so that the files it read are read again at the next sync."""
 
@@ -94,7 +94,27 @@ def _body(path: Path, message: EmailMessage) -> tuple[str, tuple[tuple[int, str]
         extracted = html.load(path, raw)
         return extracted.text, extracted.sections
     text = content if isinstance(content, str) else content.decode("utf-8", "replace")
-    return _signed(text.replace("\r\n", "\n").replace("\r", "\n")), ()
+    return _signed(_unwrapped(_QUOTED.sub("", text.replace("\r\n", "\n").replace("\r", "\n")))), ()
+
+
+WRAPPED_WIDTH = 50
+"""A paragraph with a line this long or longer was wrapped by the mail program (at ~72 characters)."""
+
+
+def _unwrapped(body: str) -> str:
+    """``body`` with the lines of its wrapped paragraphs rejoined as a PDF's are (a line that ends "collected on
+    Fridays by his" goes on with "grandmother, Mrs Eileen Grant"); a paragraph of short lines (a sign-off, a list
+    of prices) stays as written."""
+    paragraphs = body.split("\n\n")
+    return "\n\n".join(
+        _join_wrapped_lines(p) if max(map(len, p.split("\n"))) >= WRAPPED_WIDTH else p for p in paragraphs
+    )
+
+
+_QUOTED = re.compile(r"^[ \t]*>(?:[ \t]*>)*(?:[ \t]|$)", re.MULTILINE)
+"""The marks that open the lines of an earlier message quoted in a reply ("> ", ">> ", "> > "): taken off, so that
+its sentences read as any other (the line "On 1 Sep 2025, Dave Collins wrote:" still says whose they are). A line
+that starts with ">5 kg" is no quote."""
 
 
 _SIGN_OFF = re.compile(

@@ -22,7 +22,7 @@ from rag.formats.ocr import (
     page_ranges,
 )
 
-VERSION = 3
+VERSION = 4
 """Recorded in the index (:data:`rag.documents.LOADER_VERSIONS`): bump it when a change here changes the text
 this loader gives, so that the files it read are read again at the next sync."""
 
@@ -118,6 +118,48 @@ def _without_running_lines(pages: list[str]) -> list[str]:
     return out
 
 
+_GAP = re.compile(r"\S(?: ?\S)*")
+"""A cell of a line laid out in columns: words joined by single spaces (two or more spaces part cells)."""
+ALIGN_SLACK = 1
+"""How far (in characters) a column's cells may miss the stretch of the line they share."""
+
+
+def _aligned_tables(page: str) -> str:
+    """Lines laid out in columns with spaces (a price list typeset in a fixed-width font, a report's table) as
+    table rows, their cells joined by ``" | "`` as the DOCX and HTML loaders write rows, so the first is read as
+    the header of the rest ("Tier C" of "LK-BLK-003 | Assam Halmari Gold | 44.00 | 39.50 | 35.00").
+
+    A table is three or more consecutive lines of the same two or more cells, the cells of each column on a common
+    stretch of the line (left-aligned text, right-aligned figures, centred headers); prose with a double space
+    after a full stop is not."""
+    lines = page.split("\n")
+    cells = [[(m.start(), m.end()) for m in _GAP.finditer(line)] if "|" not in line else [] for line in lines]
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        j = i
+        while j < len(lines) and len(cells[j]) >= 2 and len(cells[j]) == len(cells[i]):
+            j += 1
+        while j - i >= 3 and not _aligned(cells[i:j]):
+            j -= 1  # a last line that only happens to have as many cells
+        if j - i >= 3:
+            out.extend(" | ".join(lines[k][a:b] for a, b in cells[k]) for k in range(i, j))
+            i = j
+        else:
+            out.append(lines[i])
+            i += 1
+    return "\n".join(out)
+
+
+def _aligned(rows: list[list[tuple[int, int]]]) -> bool:
+    """Whether each column's cells, on every line, share a stretch of the line: left-aligned text, right-aligned
+    figures and headers centred over them all do; prose's words after a double space do not."""
+    for column in zip(*rows, strict=True):
+        if max(a for a, _ in column) - ALIGN_SLACK > min(b for _, b in column) + ALIGN_SLACK:
+            return False
+    return True
+
+
 MAX_IMAGES_PER_PAGE = 8
 """At most this many images of one page are read (a page drawn from hundreds of tiles is no scan)."""
 OCR_BELOW_WORDS = 8
@@ -202,7 +244,7 @@ def load(path: Path, raw: bytes, ocr: Ocr | None = None) -> Extracted:
         texts.append(_JUNK.sub(" ", page_text.replace("\r\n", "\n").replace("\r", "\n")))
     if ocr is not None and not ocr.problem:
         _read_scans(reader, texts, unread, read_by_ocr, warnings, ocr)
-    texts = [_join_wrapped_lines(page.strip()) for page in _without_running_lines(texts)]
+    texts = [_join_wrapped_lines(_aligned_tables(page.strip())) for page in _without_running_lines(texts)]
     for number, page_text in enumerate(texts, start=1):
         if not page_text and number not in unread and number not in read_by_ocr:
             warnings.append(f"page {number} {NO_TEXT}" if ocr is None or ocr.problem else f"page {number} has no text")
