@@ -52,7 +52,7 @@ _TIME_ZONE = re.compile(r"\s*(?:[A-Z]{1,3}T|UTC|GMT|CET|CEST)\b")
 LIST_NUMBER = re.compile(r"[ \t]*\d{1,3}[.)]\s")
 """A numbered item's number, at its line's start: "1. Log in …", "2. The Loan" (a number, no word of its own)."""
 
-CHUNKER_VERSION = 10
+CHUNKER_VERSION = 11
 """Recorded in the index manifest: bump it when a change to this module changes the chunks it makes, so
 indexes chunked by the old code are rebuilt."""
 
@@ -125,7 +125,12 @@ def _line_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
         if match.group() == "\n":
             line = text[text.rfind("\n", 0, match.start()) + 1 : match.start()].rstrip()
             following = text[stop : stop + 40].lstrip(" \t")[:1]
-            if len(line) >= _WRAP_MIN and line[-1] not in _ENDS_LINE and (following.islower() or following == "`"):
+            if (
+                len(line) >= _WRAP_MIN
+                and line[-1] not in _ENDS_LINE
+                and (following.islower() or following == "`")
+                and " | " not in line  # a table row ends with its line, whatever the next one starts with
+            ):
                 continue  # a hard-wrapped line: the sentence goes on (on an indented line of a list item, or at
                 # inline code: "… the `--config` flag, the\n`TIDEMILL_CONFIG` environment variable, …")
             if (
@@ -146,6 +151,7 @@ def _line_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
                 and line[-1].isalnum()
                 and _STARTED.search(line)
                 and not _NEW_BLOCK.match(text, stop)
+                and not _LAID_OUT.search(line)  # a table row ends with its line: "… | Did the 2025 EICR\nPlumber | …"
             ):
                 continue  # prose wrapped before a name: "… (amd64, arm64). The server needs\nPostgreSQL 13 …"
         else:

@@ -254,11 +254,12 @@ def header_before(before: str, from_start: bool = False) -> tuple[bool, str | No
 
 def _is_row(text: str, span: tuple[int, int]) -> bool:
     a, b = span
-    return "|" in text[a:b] and (a == 0 or text[a - 1] == "\n") and (b == len(text) or text[b] == "\n")
+    rest = text[b:].lstrip(" \t")  # a CSV row whose last cell is empty ends "| N | "
+    return "|" in text[a:b] and (a == 0 or text[a - 1] == "\n") and (not rest or rest[0] == "\n")
 
 
 def _next_line(text: str, previous: tuple[int, int], span: tuple[int, int]) -> bool:
-    return text[previous[1] : span[0]] == "\n"
+    return text[previous[1] : span[0]].strip(" \t") == "\n"
 
 
 def _words(text: str) -> str:

@@ -60,6 +60,18 @@ def test_a_wrapped_line_of_a_list_item_or_at_inline_code_goes_on_with_its_senten
     ]
 
 
+def test_a_table_row_ends_with_its_line_whatever_the_next_one_starts_with() -> None:
+    """Found by a trial of a landlord's folder: a contractors CSV row ending "… Did the 2025 EICR" ran on into the
+    plumber's row (read as prose wrapped before a name), so "plumber number" found no row of the plumber."""
+    rows = [
+        "Electrician | Sandra Boyle | Boyle Electrical | 07700 900562 | NICEIC registered. Did the 2025 EICR",
+        "Plumber | Ahmed Rashid | Rashid Plumbing | 0113 496 0021 | No gas work",
+        "the roofer | Dean Clough | Clough Roofing | 07700 900651 | Slates, flashing, gutters at height",
+    ]
+    text = "\n".join(rows)
+    assert [text[a:b] for a, b in sentence_spans(text)] == rows
+
+
 def test_a_fenced_code_block_is_one_sentence() -> None:
     """Found by a trial of software docs: each line of a code block was a sentence of its own, so "How do I run
     Tidemill with Docker?" quoted a command cut at its "\\"; and a
