@@ -35,6 +35,7 @@ from rag.phrases import (
     WEEKDAYS,
     about_another_day,
     about_another_measure,
+    about_another_numbered,
     about_another_subject,
     about_another_year,
     about_sending,
@@ -42,7 +43,9 @@ from rag.phrases import (
     asked_column,
     asks_for_a_contact,
     asks_for_code,
+    contact_column,
     date_for_a_count,
+    day_written,
     key_phrase,
     lacks_the_contact_asked,
     lacks_the_figure,
@@ -642,7 +645,8 @@ _YES = frozenset("yes y true ✓ ✔ x".split())
 _NO = frozenset("no n false ✗ ✘ - — –".split())
 _NEGATED = re.compile(r"\b(?:not|no|nothing|none|never|without)\b|n't\b", re.IGNORECASE)
 _WHICH_ROWS = re.compile(
-    r"^\W*(?:which|what)\s+(?:[\w-]+\s+)?[\w-]+s\s+(?:have|has|are|is|were|was|do|does|did|need|needs|contain|"
+    r"^\W*(?:which|what)\s+(?:[\w-]+\s+)?(?:[\w-]+s|children|people|men|women|staff)\s+"
+    r"(?:have|has|are|is|were|was|do|does|did|need|needs|contain|"
     r"contains|include|includes|use|uses|support|supports|got)\b",
     re.IGNORECASE,
 )
@@ -656,11 +660,13 @@ def rows_where(
     """The rows of the table of ``best`` whose yes-or-no column the question names says yes, or no when the
     question says not ("Which days have nothing booked?" of an itinerary's "Booked?" column: every row with "No"),
     each with its first cell; empty when it names no such column or every row or none would do."""
-    if not best.header or not _WHICH_ROWS.match(question):
+    if not best.header or not (_WHICH_ROWS.match(question) or _WHO_IS_IN.match(question)):
         return []
     header = best.header.rpartition("\n")[2]
     width = len(cells_of(header))
     rows = [row for row in table_of(best, excerpt) if not is_total(row)]
+    if not _WHICH_ROWS.match(question):
+        return _rows_of_value(question, rows, width)
     for column in named_columns(header, question) or _column_by_head(header, question):
         cells = [cells_of(row.text) for row in rows]
         if any(len(c) != width for c in cells):
@@ -675,7 +681,36 @@ def rows_where(
         wanted = _NO if _NEGATED.search(question) else _YES
         found = [(row, c[0]) for row, c, value in zip(rows, cells, values, strict=True) if value in wanted]
         return found[:MAX_LISTED_ROWS]
-    return []
+    return _rows_of_value(question, rows, width)
+
+
+_WHO_IS_IN = re.compile(r"^\W*who(?:['’]s|\s+is|\s+are)\s+(?:in|on)\b", re.IGNORECASE)
+"""A question for the rows that hold a value: "Who is in Owls?"."""
+
+
+def _rows_of_value(question: str, rows: Sequence[Sentence], width: int) -> list[tuple[Sentence, tuple[int, int]]]:
+    """The rows whose cell in some column (not the first) is a value the question writes whole, shared by some rows
+    but not all ("who is in owls" of a class list: every child whose Reading group is Owls), each with its first
+    cell; empty when no value, or values of two columns, are so written."""
+    cells = [cells_of(row.text) for row in rows]
+    if any(len(c) != width for c in cells):
+        return []
+    asked = _fold(question)
+    hits = []
+    for n in range(1, width):
+        values = [_fold(row.text[slice(*c[n])].strip()) for row, c in zip(rows, cells, strict=True)]
+        for value in set(values):
+            if len(value) < 3 or any(ch.isdigit() for ch in value) or not 2 <= values.count(value) < len(values):
+                continue
+            if re.search(rf"(?<![\w-]){re.escape(value)}(?![\w-])", asked):
+                hits.append((n, value))
+    if len(hits) != 1:
+        return []
+    column, wanted = hits[0]
+    found = [
+        (row, c[0]) for row, c in zip(rows, cells, strict=True) if _fold(row.text[slice(*c[column])].strip()) == wanted
+    ]
+    return found[:MAX_LISTED_ROWS]
 
 
 _ASKS_YES_NO = re.compile(
@@ -854,7 +889,7 @@ def extreme_cell(
     if len(cells) != len(names) or len(cells) < 3:
         return []
     if more is None:
-        return _column_writing(question, best, excerpt, cells)
+        return _column_writing(question, best, excerpt, cells) or _day_writing(question, best, excerpt, cells)
     label = set(tokenize(best.text[slice(*cells[0])]))
     asked = set(tokenize(question)) | {m for w, m in _MEASURED_BY.items() if w in more.group().lower()}
     if not label or not label <= asked:
@@ -891,10 +926,26 @@ def _column_writing(
     writing = [n for n in range(1, len(cells)) if asked & set(tokenize(best.text[slice(*cells[n])]))]
     if named_columns(best.header.rpartition("\n")[2], question):
         return []  # "What tier is atorvastatin?", "Which camera is at Wengernalp?": a field of a record, not a column
+    if _rows_of_value(question, [r for r in table_of(best, excerpt) if not is_total(r)], len(cells)):
+        return []  # "Which children are in Owls?": the rows of a class list whose group is Owls, not "Reading group"
     top = _header_row(best, excerpt) if len(writing) == 1 else None
     if top is None:
         return []
     return [(top, cells_of(top.text)[writing[0]]), (best, cells[writing[0]])]
+
+
+def _day_writing(
+    question: str, best: Sentence, excerpt: Callable[[str, int, int], str], cells: list[tuple[int, int]]
+) -> list[tuple[Sentence, tuple[int, int]]]:
+    """Of a timetable's row, for "When is French?": the header row with the weekday whose cell writes it
+    (:func:`day_written`), and ``best`` with its time."""
+    if question_type(question) != "date":
+        return []
+    day = day_written(best.header.rpartition("\n")[2], best.text, question)
+    top = _header_row(best, excerpt) if day is not None else None
+    if top is None or day is None:
+        return []
+    return [(top, cells_of(top.text)[day]), (best, cells[0])]
 
 
 def _names_column(question: str, cell: str) -> bool:
@@ -1335,6 +1386,12 @@ _FIELD_ASKED = re.compile(
 _MODALS = frozenset("may might must shall".split())
 
 
+_KEYWORDS = re.compile(
+    r"\W*(?!(?:what|which|who|whom|whose|when|where|why|how)\b)[\w'’-]+(?:\s+[\w'’-]+){0,5}\W*", re.I
+)
+"""A question typed as a few words, as into a search box: "electric meter reading flat 2", "plumber number"."""
+
+
 def field_asked(question: str) -> tuple[str, ...]:
     """The field a question asks for, stemmed ("council tax band" -> ("council", "tax", "band")), or ()."""
     match = _FIELD_ASKED.match(question)
@@ -1343,20 +1400,26 @@ def field_asked(question: str) -> tuple[str, ...]:
     return tuple(tokenize(match["named"] or match["kind"]))
 
 
-def labelled_field(question: str, sentences: Sequence[Sentence], unfit: np.ndarray) -> int | None:
+def labelled_field(
+    question: str, sentences: Sequence[Sentence], unfit: np.ndarray, typed_as_words: bool = True
+) -> int | None:
     """The one line (of ``sentences``; those past ``unfit`` were not read) that labels the field a question asks
     for: its label ends with the word the question's field ends with ("Valuation band: D" for "What council tax
     band is the house in?"), and of several, the one whose label's words the question all writes. None otherwise."""
     field = field_asked(question)
-    if not field:
+    phrase = typed_as_words and not field and _KEYWORDS.fullmatch(question) is not None
+    phrase = phrase and not _ASKS_YES_NO.match(question)
+    if not field and not phrase:
         return None
     asked = set(tokenize(question))
     found: list[tuple[int, bool]] = []
     for n, s in enumerate(sentences):
         line = None if s.header or (n < len(unfit) and unfit[n]) else LABELLED.match(s.text)
         label = tuple(tokenize(line["label"])) if line and len(line["label"].split()) <= 4 else ()
-        if label and label[-1] == field[-1]:
+        if label and field and label[-1] == field[-1]:
             found.append((n, set(label) <= asked))
+        elif line and phrase and (named := set(tokenize(re.sub(r"\([^)]*\)", " ", line["label"])))) <= asked and named:
+            found.append((n, True))  # "electric meter reading flat 2": "Electricity meter (hall cupboard): 045812"
     strong = [n for n, whole in found if whole]
     if len(strong) == 1:
         return strong[0]
@@ -1388,20 +1451,36 @@ def named_cell(question: str, sentences: Sequence[Sentence]) -> int | None:
     """The one table row of ``sentences`` that the question names, by its first cell written whole or by a
     person's given name ("Sofia" of "Sofia Marin"), and one of whose columns it names too ("Friday" of "Fri 14"):
     the cell it asks for ("What shift is Sofia doing on Friday?" of a rota), however weak the sentence ranking's
-    evidence for a row of times. None when no row, or more than one, is so named."""
+    evidence for a row of times. Else the one row whose first two cells write a word of the question that no
+    other row does ("assam" of "LK-BLK-003 | Assam Halmari Gold | …" for "what's the tier c price for assam").
+    None when no row, or more than one, is so named."""
     asked = _fold(question)
-    found = []
+    words = {w for w in re.findall(r"\w+", asked) if len(w) > 3 and w not in STOPWORDS and not w.isdigit()}
+    found, partly = [], []
     for n, s in enumerate(sentences):
         header = s.header.rpartition("\n")[2]
         cells = cells_of(s.text)
-        if not header or not cells or len(named_columns(header, question)) != 1:
+        if not header or not cells:
             continue
+        if len(named_columns(header, question)) != 1 and contact_column(header, question) is None:
+            continue  # ("plumber number" names no column, but asks for the Phone one)
         first = s.text[slice(*cells[0])].strip()
         person = _GIVEN_NAME.fullmatch(first)
         whole = len(first) > 3 and re.search(rf"(?<![\w-]){re.escape(_fold(first))}(?![\w-])", asked)
         if whole or (person and re.search(rf"\b{person['given']}\b", question)):
             found.append(n)
+        elif words & set(re.findall(r"\w+", _fold(s.text[cells[0][0] : cells[min(1, len(cells) - 1)][1]]))):
+            partly.append(n)
+    if not found and len(partly) == 1:
+        return partly[0]
     return found[0] if len(found) == 1 else None
+
+
+def _names_row(sentence: Sentence, row: Sentence, question: str) -> bool:
+    """Whether ``sentence`` writes a word of the question that the first two cells of a table ``row`` write."""
+    cells = cells_of(row.text)
+    naming = set(tokenize(question)) & set(tokenize(row.text[cells[0][0] : cells[min(1, len(cells) - 1)][1]]))
+    return bool(naming & set(tokenize(sentence.text)))
 
 
 def role_asked(question: str) -> tuple[str, ...]:
@@ -1646,6 +1725,7 @@ class ExtractiveAnswerer:
                 or about_another_year(question, s.text, x, s.section, s.title)
                 or about_another_measure(question, s.text)
                 or about_another_day(question, s.text)
+                or about_another_numbered(question, s.text)
                 or about_another_subject(question, s.text, x, s.previous, s.section, s.title)
                 or lacks_the_figure(question, s.text, x)
                 or (not s.header and another_kind_of_money(question, s.text, x))  # (a row's column is asked below)
@@ -1689,13 +1769,20 @@ class ExtractiveAnswerer:
         further = [s for _, _, s in ranked[: 2 * len(top)]]
         keyed = keyed_record(names, further, unfit, pick, role_asked(question), query)  # (a follow-up: with its turns)
         pick = pick if keyed is None else keyed
-        if pick is None:  # "What shift is Sofia doing on Friday?": the rota's row of Sofia Marin, its "Fri 14" cell
-            pick = named_cell(question, [s for _, _, s in ranked])
+        # "What shift is Sofia doing on Friday?": the rota's row of Sofia Marin, its "Fri 14" cell; "what's the tier c
+        # price for assam": the price list's row of Assam, not "Tier C: 50 kg and over", which does not name it
+        cell = named_cell(question, [s for _, _, s in ranked])
+        if cell is not None and (
+            pick is None or (not ranked[pick][2].header and not _names_row(ranked[pick][2], ranked[cell][2], question))
+        ):
+            pick = cell
         if pick is None:  # "Who is the electrician?" of "Our electrician, Callum Price, will need …"
             pick = named_in_apposition(question, [s for _, _, s in top], unfit)
         if pick is None:  # "What is the teaching assistant's email address?" of "The teaching assistant is … (m.l…@…)"
             pick = contact_of(question, [s for _, _, s in top], unfit)
-        field = labelled_field(question, further, unfit)
+        # (a question typed as a few words names a labelled line loosely: not over a table row, as "washing machine
+        # repair guy" does the repairs log's row, not "Washing machine: Hotpoint 8kg")
+        field = labelled_field(question, further, unfit, typed_as_words=pick is None or not ranked[pick][2].header)
         pick = pick if field is None else field  # "What council tax band is the house in?": "Valuation band: D"
         if pick is not None and pick >= len(readings) and readings and self.reader:  # a record not read yet: read
             readings = [*readings, *[None] * (pick - len(readings)), *self._read(question, [ranked[pick][2]])]
@@ -1709,9 +1796,14 @@ class ExtractiveAnswerer:
         line = roll_call(question, [ranked[i][2].text for i in named])
         if line is not None:
             pick = named[line]
+        # "Which workshop has the lowest hourly rate?": the best-ranked row's table answers it; "Which children have
+        # SEN?": the table of a row among the first three (a line about SEN may rank above the class list)
         extremes = rows_asked(question, ranked[0][2], self.excerpt) if pick is None else None
+        row = next((i for i, (_, _, s) in enumerate(ranked[1:3], start=1) if s.header), None)
         if extremes:
-            pick = 0  # "Which workshop has the lowest hourly rate?": the best-ranked row's table answers it
+            pick = 0
+        elif pick is None and row is not None and (extremes := rows_where(question, ranked[row][2], self.excerpt)):
+            pick = row
         elif pick is None:  # "allergens in the tiramisu?": the row it names of a chart of marks
             charted = (i for i, (_, _, s) in enumerate(ranked) if marked_columns(question, s, self.excerpt) is not None)
             pick = next(charted, None)

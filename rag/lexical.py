@@ -106,7 +106,7 @@ _SYNONYMS = (
     "permission approval consent", "environment env", "variable var", "configuration config",
     "directory dir folder", "repository repo", "break breakdown", "luggage baggage",
     "cafe cafeteria café", "mac macos", "people guests persons", "fit seat accommodate", "keep hold retain",
-    "veg vegetables", "call ring dial", "mistake error",
+    "veg vegetables", "call ring dial", "mistake error", "pay payment", "weigh weight", "collect pick",
 )  # fmt: skip
 """Words that documents and their readers use for one another ("When does the contract start?" of "This
 Agreement commences on 1 April", "How many people fit in the private room?" of "… seats up to 22 guests"): each

@@ -716,6 +716,29 @@ def about_another_measure(question: str, sentence: str) -> bool:
 
 MONTHS = ("January February March April May June July August September October November December").split()
 WEEKDAYS = ("Monday Tuesday Wednesday Thursday Friday Saturday Sunday").split()
+
+
+_THING_NUMBERED = re.compile(r"\b(?P<thing>[^\W\d_]{3,})\s+(?P<n>\d{1,3}[a-z]?)\b(?![.,:/-]?\d)", re.IGNORECASE)
+"""A thing a question tells apart by its number: "flat 3", "Year 4", "zone 2", "room 12b" (not "9.30", "1/2")."""
+_NOT_NUMBERED = frozenset(
+    "age aged over under about around than and from with after before until till each per only just every top "
+    "for the are was were has have had will can ago".split()
+) | frozenset(m.lower() for m in (*MONTHS, *WEEKDAYS))
+
+
+def about_another_numbered(question: str, sentence: str) -> bool:
+    """Whether ``sentence`` is about another of the numbered things the question tells apart ("When does the flat 3
+    EPC expire?" is not answered by "Flat 2's EPC expires in June 2026", nor by the table row of Flat 2): it writes
+    the thing with another number, and the number asked nowhere."""
+    for m in _THING_NUMBERED.finditer(question):
+        thing, n = m["thing"].lower(), m["n"].lower()
+        if thing in _NOT_NUMBERED or thing in STOPWORDS or re.search(rf"\b{re.escape(n)}\b", sentence, re.I):
+            continue
+        if re.search(rf"\b{re.escape(thing)}s?['’]?s?\s+\d{{1,3}}[a-z]?\b(?![.,:/-]?\d)", sentence, re.IGNORECASE):
+            return True
+    return False
+
+
 MONTH = re.compile(rf"\b(?:{'|'.join(MONTHS)})\b")
 
 
@@ -772,15 +795,21 @@ def money_for_a_count(question: str, sentence: str, scores: TokenScores | None) 
 _DATE_IN_DIGITS = re.compile(r"(?<![\w.])(?:\d{4}-\d\d-\d\d|\d{1,2}[./]\d{1,2}[./]\d{2,4})(?![\w.]|[.]\d)")
 
 
+_ASKS_AGE = re.compile(r"\b(?:ages?|how\s+old)\b", re.I)
+_CLOCK = re.compile(r"(?<![\w.:])\d{1,2}:\d{2}(?![\w:])")
+"""A time of day: "5:30", "13:05"."""
+
+
 def date_for_a_count(question: str, sentence: str, scores: TokenScores | None) -> bool:
     """Whether the reader answers a question that counts things ("How many duplicate webhooks were sent in the
-    June incident?") with a piece of a date ("18" of "Date: 2024-06-18"): no answer to it."""
-    if scores is None or not _COUNT.search(question):
+    June incident?") with a piece of a date ("18" of "Date: 2024-06-18"), or a question for an age with a time of
+    day ("5:30" of a parents' evening slot for "what's ethan's reading age"): no answer to it."""
+    counts, age = _COUNT.search(question), _ASKS_AGE.search(question)
+    if scores is None or not (counts or age):
         return False
     span = reader_phrase(sentence, scores)
-    return span is not None and any(
-        m.start() <= span[0] and span[1] <= m.end() for m in _DATE_IN_DIGITS.finditer(sentence)
-    )
+    wrong = [*(_DATE_IN_DIGITS.finditer(sentence) if counts else ()), *(_CLOCK.finditer(sentence) if age else ())]
+    return span is not None and any(m.start() <= span[0] and span[1] <= m.end() for m in wrong)
 
 
 _BOUNDS = {
@@ -872,13 +901,17 @@ def task_of(question: str, row: str, header: str) -> tuple[int, int] | None:
     return next((v for h, v in zip(heads, values, strict=True) if column.fullmatch(header[h[0] : h[1]])), None)
 
 
-_SCOPED = re.compile(r"\b(?:in|out(?:[- ]of)?|non|off|on)-[^\W\d_]+", re.IGNORECASE)
-"""A word whose stop-word prefix tells it from another: "In-network" and "Out-of-network", "Non-member"."""
+_SCOPED = re.compile(r"\b(?:in|out(?:[- ]of)?|non|off|on|re)-[^\W\d_]+", re.IGNORECASE)
+"""A word whose stop-word prefix tells it from another: "In-network" and "Out-of-network", "Non-member",
+"Re-steeps" (beside "Steeping time")."""
 
 
 def _writes(question: str, name: str) -> bool:
-    """Whether ``question`` writes ``name`` whole, hyphens and spaces alike ("out of network", "Out-of-network")."""
+    """Whether ``question`` writes ``name`` whole, hyphens and spaces alike ("out of network", "Out-of-network"), its
+    last word with or without a plural's "s" ("re-steep", "Re-steeps")."""
     words = [re.escape(w) for w in re.split(r"[- ]+", name.strip()) if w]
+    if words and len(words[-1]) > 3 and words[-1][-1] in "sS":
+        words[-1] = words[-1][:-1] + "s?"
     return bool(words) and re.search(r"\b" + r"[- ]+".join(words) + r"\b", question, re.IGNORECASE) is not None
 
 
@@ -887,6 +920,23 @@ _DAY_HEADED = re.compile(
     re.IGNORECASE,
 )
 """A column headed by a weekday or a month, short or whole, maybe with its date: "Fri 14", "Friday", "Sept"."""
+
+
+_TIME_OF_DAY = re.compile(r"\b\d{1,2}[:.]\d{2}\b")
+"""A time, as a timetable's rows are labelled: "13:00-14:00", "9.15"."""
+
+
+def day_written(header: str, row: str, question: str) -> int | None:
+    """Of a timetable (a column per weekday, a row per time), the one weekday column whose cell in ``row`` writes a
+    word of the question that its other days' cells do not, when the question names no day: Wednesday of "13:00-14:00
+    | Science | PE | French (Mrs Okafor) | …" for "When is French?"."""
+    names, values = cells_of(header), cells_of(row)
+    days = [n for n in range(1, len(names)) if _DAY_HEADED.match(header[slice(*names[n])].strip())]
+    if len(names) != len(values) or len(days) < 3 or _days_named(question) or not _TIME_OF_DAY.search(row):
+        return None
+    words = set(tokenize(question))
+    found = [n for n in days if words & set(tokenize(row[slice(*values[n])]))]
+    return found[0] if len(found) == 1 else None
 
 
 _CALENDAR_NAMES = re.compile(
@@ -907,15 +957,22 @@ def named_columns(header: str, question: str) -> dict[int, list[str]]:
     "BM-300 Compact"), each with those words (stemmed), or the weekday or month that heads it ("Fri 14" of "… on
     Friday?"); with none so named, the one column that shares the most words with the question, two at least. A
     column named with a prefix that tells it from another ("In-network", "Out-of-network") is named only by a
-    question that writes it so."""
+    question that writes it so, and then alone ("re-steep" names "Re-steeps", not "Steeping time" by "times"); one
+    whose words another's include, only when that one is not named too."""
     words = set(tokenize_cased(question))  # "env var" names the column "Environment variable"
     named = {}
+    scoped_named = set()
     partly: dict[int, list[str]] = {}
     for n, (a, b) in enumerate(cells_of(header)[1:], start=1):
         wanted = tokenize_cased(re.sub(r"\([^)]*\)|@\S*", " ", header[a:b]))  # "Price (EUR)", "AP@0.5": a unit
         code = CODE.match(header[a:b].strip())
-        if any(not _writes(question, scoped) for scoped in _SCOPED.findall(header[a:b])):
+        scopes = _SCOPED.findall(header[a:b])
+        if any(not _writes(question, scoped) for scoped in scopes):
             continue  # "In-network" is not named by "out-of-network", whose words ("network") it holds
+        if scopes:
+            scoped_named.add(n)
+            named[n] = wanted
+            continue
         day = _DAY_HEADED.match(header[a:b].strip())
         if wanted and set(wanted) <= words:
             named[n] = wanted
@@ -931,7 +988,10 @@ def named_columns(header: str, question: str) -> dict[int, list[str]]:
         best = [n for n, shared in partly.items() if len(shared) == most]
         if len(best) == 1:
             named[best[0]] = partly[best[0]]
-    return named
+    if scoped_named:
+        return {n: named[n] for n in scoped_named}
+    # of "Tier A" and "Tier C" ("a" is no word), "tier c" names the one whose every word it writes, not both
+    return {n: w for n, w in named.items() if not any(set(w) < set(other) for other in named.values())}
 
 
 _EXCEPTION = re.compile(r"\s*(?:out[- ]+of|non)[- ]+(?P<usual>\S.*?)\s*$", re.IGNORECASE)
@@ -973,7 +1033,12 @@ def asked_column(row: str, header: str, question: str) -> tuple[int, int] | None
         return None
     if qtype == "date":  # "What time does Tom start on Friday?" of a rota: the "Fri 14" cell holds the time
         days = [n for n in named_columns(header, question) if _DAY_HEADED.match(header[slice(*names[n])].strip())]
-        return values[days[0]] if len(days) == 1 and values[days[0]][0] < values[days[0]][1] else None
+        if len(days) != 1 or values[days[0]][0] == values[days[0]][1]:
+            return None
+        cell = row[slice(*values[days[0]])]
+        if not re.search(r"\d", cell) and _TIME_OF_DAY.search(row[slice(*values[0])]):
+            return values[0]  # "What time is PE on Friday?" of a timetable: its row's time; the Friday cell says PE
+        return values[days[0]]
     if qtype in ("person", "place"):
         return None  # "Where is the event on 12 May?" asks for a place, whatever columns it names
     words = tokenize_cased(question)
@@ -988,19 +1053,86 @@ def asked_column(row: str, header: str, question: str) -> tuple[int, int] | None
         first = min(words.index(w) for w in wanted)
         if best is None or first < best[0]:
             best = (first, (a, b))
+    if best is None and not named_columns(header, question):
+        implied = _column_implied(row, header, question, qtype)
+        return values[implied] if implied is not None and values[implied][0] < values[implied][1] else None
     return best[1] if best else None
+
+
+_MONEY_HEAD = re.compile(r"\b(?:price|cost|fee|charge|amount|rate)s?\b|[£$€]|\b(?:GBP|EUR|USD)\b", re.IGNORECASE)
+_ASKS_PRICE = re.compile(r"^\W*how\s+much\s+(?:is|are|was|does|do|would|will|for)\b", re.IGNORECASE)
+_ASKS_WHAT = re.compile(r"^\W*(?:what|which)(?:['’]s|\s+is|\s+are)?\s+(?:the\s+|its\s+)?(?P<what>\w+(?:\s+\w+)?)", re.I)
+"""What a question asks for first: "what's the sku …" ("sku …")."""
+_ASKS_NUMBER = re.compile(r"\b(?:(?:tele)?phone|tel|mobile|number|e-?mail|contact)\b", re.IGNORECASE)
+_NOT_A_CONTACT = re.compile(r"\bhow\s+many\b|\bnumber\s+of\b", re.IGNORECASE)
+_CONTACT_HEAD = {
+    "mail": re.compile(r"\be-?mail\b", re.IGNORECASE),
+    "phone": re.compile(r"\b(?:(?:tele)?phone|tel|mobile|cell|contact\s+number)\b", re.IGNORECASE),
+}
+
+
+def contact_column(header: str, question: str) -> int | None:
+    """The one column of phone numbers (or e-mail addresses) a question asks for, however it says so: "Phone" for
+    "plumber number", "E-mail" for "whats the electricians email"."""
+    asked = _ASKS_NUMBER.search(question)
+    if asked is None or _NOT_A_CONTACT.search(question):
+        return None
+    head = _CONTACT_HEAD["mail" if "mail" in asked.group().lower() else "phone"]
+    found = [n for n, (a, b) in enumerate(cells_of(header)) if n and head.search(header[a:b])]
+    return found[0] if len(found) == 1 else None
+
+
+_CURRENT = re.compile(r"\b(?:current|present|actual|now)\b", re.IGNORECASE)
+_ASKS_WHETHER = re.compile(r"^\W*(?:is|are|was|were|does|do|did|has|have)\b", re.IGNORECASE)
+
+
+def _column_implied(row: str, header: str, question: str, qtype: str) -> int | None:
+    """When the question names no column whole, the one it still means: the first column, when it asks for it by its
+    name ("what's the …") of a row it names by another cell ("what's the sku for the celadon gaiwan" of "SKU |
+    Product name | …"); the one column of money, for "how much is …" (not "how much does it weigh"); else the one
+    column that shares a word with it ("is the gyokuro in stock?" of "Stock status"; of several, the current one)."""
+    names, values = cells_of(header), cells_of(row)
+    words = set(tokenize_cased(question))
+    contact = contact_column(header, question)
+    if contact is not None:
+        return contact
+    asked = _ASKS_WHAT.match(question)
+    first, plain = set(tokenize(header[slice(*names[0])])), set(tokenize(asked["what"] if asked else ""))
+    if first and first <= plain and not set(tokenize(row[slice(*values[0])])) & set(tokenize(question)):
+        return 0  # ("sku" names "SKU"; "How many people work at the Porto office?" asks no Office)
+    if _ASKS_PRICE.match(question) and not re.search(r"\bweigh", question, re.IGNORECASE):
+        money = [n for n in range(1, len(names)) if _MONEY_HEAD.search(header[slice(*names[n])])]
+        if len(money) == 1 and any(c.isdigit() for c in row[slice(*values[money[0]])]):
+            return money[0]
+    sharing = [n for n in range(1, len(names)) if words & set(tokenize_cased(header[slice(*names[n])]))]
+    current = [n for n in sharing if _CURRENT.search(header[slice(*names[n])])]
+    sharing = current if len(sharing) > 1 and len(current) == 1 else sharing  # "Current rating", not "Potential …"
+    if len(sharing) != 1 or qtype in ("person", "place"):
+        return None
+    given = set(tokenize_cased(row[slice(*values[sharing[0]])]))
+    # a yes-or-no question is answered by a cell that writes its word ("out of stock" of "Stock status"), not by
+    # one that only stands under it ("brand" of "Brand or generic" for "Is there a cheaper generic?"); any other
+    # question writes no word of the value it asks for
+    return sharing[0] if bool(given & words) == bool(_ASKS_WHETHER.match(question)) else None
 
 
 _MAIL_SENT = re.compile(r"(?P<sender>[^<\n]+?)(?:\s*<[^>\n]*>)? sent this e-mail\b")
 """The sentence an e-mail's headers are written as (:mod:`rag.formats.eml`), and its sender's name."""
+_MAIL_COPIED = re.compile(r"It was copied to\b")
+"""The headers' second sentence, when the e-mail was copied to others."""
 _ASKS_SENDER = re.compile(r"^\W*who\s+(?:sent|wrote|e-?mailed|signed)\b", re.IGNORECASE)
-_ASKS_SENDING = re.compile(r"\b(?:e-?mail|message|mail|sent|send|wrote|written|reply|replied)\b", re.IGNORECASE)
+_ASKS_SENDING = re.compile(
+    r"\b(?:e-?mails?|messages?|mails?|sent|send|sender|wrote|written|reply|replied|received|recipients?|addressed|"
+    r"copied|cc|subject)\b",
+    re.IGNORECASE,
+)
 
 
 def about_sending(question: str, sentence: str) -> bool:
-    """Whether ``sentence`` is an e-mail's headers (who sent it to whom, when) and the question asks when something
-    else happens ("When is the office move?" is not answered by the time the e-mail about it was sent)."""
-    return question_type(question) == "date" and bool(_MAIL_SENT.match(sentence)) and not _ASKS_SENDING.search(question)
+    """Whether ``sentence`` is an e-mail's headers (who sent it to whom, when, about what) and the question asks
+    something else: "When is the office move?" is not answered by the time the e-mail about it was sent, nor "Who
+    picks up Oliver on Fridays?" by who wrote to whom about it."""
+    return bool(_MAIL_SENT.match(sentence) or _MAIL_COPIED.match(sentence)) and not _ASKS_SENDING.search(question)
 
 
 _CLAUSE_NUMBER = re.compile(r"\s*(?:(?:§|Section|Clause|Article)\s*)?\d{1,3}(?:\.\d{1,3})+\.?(?=\s+[A-Z(])")
@@ -1339,7 +1471,7 @@ def _roll_call_names(sentence: str, question: str) -> tuple[int, int] | None:
     return line.span("value") if line else None
 
 
-LABELLED = re.compile(r"\s*(?P<label>[A-Z][\w ]{0,30}(?:\s\([\w .-]{1,12}\))?):\s+(?P<value>\S.*?)[.;]?\s*$")
+LABELLED = re.compile(r"\s*(?P<label>[A-Z][\w ]{0,30}(?:\s\([\w .-]{1,24}\))?):\s+(?P<value>\S.*?)[.;]?\s*$")
 """A line of minutes or a form that labels its value: "Present: Anna Schmidt (chair), Lotte Bakker, Jonas Weber.",
 "Valuation band: D", "Booking reference (PNR): K7QX2M"."""
 _LISTED_NAME = re.compile(

@@ -25,11 +25,13 @@ from rag.chunking import Chunk
 from rag.evidence import EvidenceScorer, Sentence
 from rag.phrases import (
     about_another_measure,
+    about_another_numbered,
     about_another_subject,
     about_another_year,
     about_sending,
     another_kind_of_money,
     asked_column,
+    date_for_a_count,
     key_phrase,
     lacks_the_figure,
     money_for_a_count,
@@ -506,6 +508,49 @@ def test_the_column_a_question_names_is_the_cell_asked_for(question: str, cell: 
     assert asked_column(row, "Service | Unit", question) is None  # cells and names do not line up
 
 
+CATALOGUE = "SKU | Product name | Type | Weight (g) | Price (GBP) | Stock status | Current rating | Last rating"
+
+
+@pytest.mark.parametrize(
+    ("question", "cell"),
+    [
+        ("what's the sku for the celadon gaiwan", "LK-TWR-111"),  # the first column, of a row named by another
+        ("how much is the celadon gaiwan", "16.50"),  # the one column of money
+        ("how much does the celadon gaiwan weigh", "220"),  # "weigh" names "Weight (g)"; no price
+        ("is the celadon gaiwan in stock?", "out of stock"),  # the one column that shares a word, yes or no
+        ("what type is LK-TWR-111", "teaware"),
+        ("what's the rating of the celadon gaiwan", "4.5"),  # the current rating, not the one before
+        ("what is LK-TWR-111", None),  # the SKU given: the row, no cell of it
+    ],
+)
+def test_a_column_the_question_means_without_naming_it_whole_gives_the_cell(question: str, cell: str | None) -> None:
+    """Found by a trial of a tea shop's catalogue: each of these marked another cell ("150 ml" of the name for the
+    SKU, "6 teas" for the gift box's price, the weight for whether it is in stock)."""
+    row = "LK-TWR-111 | Gaiwan Celadon 150 ml | teaware | 220 | 16.50 | out of stock | 4.5 | 4.2"
+    span = asked_column(row, CATALOGUE, question)
+    assert (row[span[0] : span[1]] if span else None) == cell
+
+
+@pytest.mark.parametrize(
+    ("question", "header", "cell"),
+    [
+        ("what's the tier c price for assam", "SKU | Tea | Tier A | Tier B | Tier C", "35.00"),  # "a" is no word
+        ("what's the tier b price for assam", "SKU | Tea | Tier A | Tier B | Tier C", "39.50"),
+        ("how many times can you re-steep oolong", "Tea | Steeping time | Re-steeps", "4–5"),  # not by "times"
+        ("how long do i steep oolong", "Tea | Steeping time | Re-steeps", None),  # "steep" alone: left to the reader
+        ("what is the steeping time for oolong", "Tea | Steeping time | Re-steeps", "3 min"),
+    ],
+)
+def test_a_column_named_with_a_word_that_tells_it_from_another_is_the_one_asked(
+    question: str, header: str, cell: str | None
+) -> None:
+    """Found by a trial of a tea shop: "tier c" marked the Tier A price (both columns are "tier" once "a" is dropped
+    as a stop word), and "re-steep" the steeping time ("Re-steeps" is "steep", and "times" named "Steeping time")."""
+    row = "LK-BLK-003 | Assam Halmari Gold | 44.00 | 39.50 | 35.00" if "Tier" in header else "Oolong | 3 min | 4–5"
+    span = asked_column(row, header, question)
+    assert (row[span[0] : span[1]] if span else None) == cell
+
+
 @pytest.mark.parametrize(
     ("question", "cell"),
     [
@@ -845,8 +890,35 @@ def test_an_emails_headers_answer_who_sent_it_and_when_it_was_sent_only() -> Non
     assert span is not None and headers[span[0] : span[1]] == "Maria Lindqvist"
     assert about_sending("When is the office move?", headers)
     assert not about_sending("When was the e-mail about the move sent?", headers)
-    assert not about_sending("Who sent it?", headers)  # not a when-question
+    assert not about_sending("Who sent it?", headers) and not about_sending("Who was the message copied to?", headers)
+    assert about_sending("Who picks up Oliver on Fridays?", headers)  # found by a trial of a teacher's folder
+    assert about_sending("Why did the trip date change?", headers)
     assert not about_sending("When is the office move?", "We move on Friday 23 May 2025.")
+
+
+def test_a_sentence_about_another_numbered_thing_is_no_answer() -> None:
+    """Found by trials of a landlord's and a teacher's folders: "when does flat 3 epc expire" was answered with
+    "Flat 2's EPC expires in June 2026", and "who teaches year 3" with the teacher of Year 1."""
+    assert about_another_numbered("when does flat 3 epc expire", "Flat 2's EPC expires in June 2026.")
+    assert about_another_numbered("when does flat 3 epc expire", "| Flat 2 | D | 64 | 2 June 2026 |")
+    assert about_another_numbered("who teaches year 3", "Her class teacher is Miss Kaur in Hazel Class (Year 1).")
+    assert not about_another_numbered("when does flat 3 epc expire", "| Flat 3 | C | 69 | 29 September 2033 |")
+    assert not about_another_numbered("when does flat 3 epc expire", "Flats 2 and 3 were assessed in 2023.")
+    assert not about_another_numbered("when does flat 3 epc expire", "The EPC of each flat lasts ten years.")
+    assert not about_another_numbered("What is on 12 May?", "The hall is closed on 14 May.")  # a date, not a thing
+    assert not about_another_numbered("Is it open at 9?", "Open from 10 to 6.")
+
+
+def test_a_time_of_day_is_no_age_and_a_date_no_count() -> None:
+    """Found by a trial of a teacher's folder: "what's ethan's reading age" (the folder does not say) was answered
+    "5:30" of his parents' evening slot."""
+    slot = "5:30 | Ethan Price *"
+    assert date_for_a_count("what's ethan's reading age", slot, char_scores(slot, (0, 4)))
+    assert date_for_a_count("How old is Ethan?", slot, char_scores(slot, (0, 4)))
+    assert not date_for_a_count("When is Ethan's slot?", slot, char_scores(slot, (0, 4)))
+    dated = "Date: 2024-06-18, 18,342 duplicate webhooks."
+    assert date_for_a_count("How many webhooks were sent?", dated, char_scores(dated, (14, 16)))
+    assert not date_for_a_count("How many webhooks were sent?", dated, char_scores(dated, (18, 24)))
 
 
 def test_the_roll_call_of_minutes_answers_who_was_there_or_not() -> None:

@@ -570,6 +570,132 @@ OFFICES = [
 """An office table: its header row, then its rows (written as Markdown and as CSV by the tests below)."""
 
 
+PRICE_LIST = (
+    "Leaf & Kettle Wholesale Price List 2025\nValid from 1 April 2025 for approved trade accounts.\n"
+    "Tier A: 5 to 19 kg. Tier B: 20 to 49 kg. Tier C: 50 kg and over.\nPrices per kg, GBP excluding VAT\n"
+    "SKU         Tea                          Tier A   Tier B   Tier C\n"
+    "LK-GRN-014  Sencha Kyoto Morning         52.00    47.00    42.00\n"
+    "LK-GRN-011  Dragon Well (Longjing)      120.00   108.00    96.00\n"
+    "LK-BLK-003  Assam Halmari Gold           44.00    39.50    35.00\n"
+    "LK-BLK-012  Earl Grey Bergamot Blue      36.00    32.00    28.50\n"
+    "Prices may change with 30 days notice."
+)
+
+
+def test_a_pdf_table_laid_out_with_spaces_answers_with_the_cell_asked_for(tmp_path: Path, embedder) -> None:
+    """Found by a trial of a tea shop's folder: a wholesale price list typeset in columns was read as lines of
+    words, and "what's the tier c price for assam" marked "50 kg" of the tiers' definition."""
+    pipeline = pipeline_on(tmp_path, embedder, {"wholesale_price_list_2025.pdf": make_pdf([PRICE_LIST])})
+    assam, dragon = (
+        "LK-BLK-003 | Assam Halmari Gold | 44.00 | 39.50 | 35.00",
+        "LK-GRN-011 | Dragon Well (Longjing) | 120.00 | 108.00 | 96.00",
+    )
+    assert_rows_answer(
+        pipeline,
+        [
+            ("what's the tier c price for assam", assam, "35.00"),
+            ("What is the Tier B price of Dragon Well?", dragon, "108.00"),  # not Tier A's: "Tier" is in both
+            ("What is the tier A price of Dragon Well?", dragon, "120.00"),
+        ],
+    )
+    answer = pipeline.answer("What is the Tier C price of Earl Grey?")
+    assert answer.key_phrase == "28.50" and answer.quotes[0].columns == "SKU | Tea | Tier A | Tier B | Tier C"
+
+
+def test_a_question_typed_as_a_few_words_finds_its_row_or_its_labelled_line(tmp_path: Path, embedder) -> None:
+    """Found by a trial of a landlord's folder: "plumber number" (no column is named "number") and "electric meter
+    reading flat 2" (of "Electricity meter (hall cupboard): 045812") were refused."""
+    contractors = (
+        "Trade,Name,Company,Phone,Call-out fee,Hourly rate,Notes\n"
+        "Gas engineer,Kevin Marsh,Marsh Heating Ltd,07700 900417,£65,£48,Gas Safe 537281\n"
+        "Electrician,Sandra Boyle,Boyle Electrical,07700 900562,£55,£45,NICEIC registered. Did the 2025 EICR\n"
+        "Plumber,Ahmed Rashid,Rashid Plumbing,0113 496 0021,£60,£42,No gas work\n"
+        "Locksmith,Gary Pike,Pike Locks 24/7,07700 900833,£85 (£120 after 6pm),n/a,Emergency lockouts\n"
+    )
+    inventory = (
+        "Check-in inventory, Flat 2, 22 Carlton Street\n\nMeter readings on 1 February 2025:\n"
+        "Electricity meter (hall cupboard): 045812\nGas meter (kitchen cupboard): 12744.3\n"
+        "Water: no meter, charged by rateable value.\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"contractors.csv": contractors, "inventory-flat2.md": inventory})
+    assert_marks(
+        pipeline,
+        [
+            ("plumber number", "0113 496 0021"),
+            ("whats the locksmiths number", "07700 900833"),
+            ("electric meter reading flat 2", "045812"),
+        ],
+    )
+
+
+def test_a_csv_whose_rows_end_with_an_empty_cell_is_read_with_its_header(tmp_path: Path, embedder) -> None:
+    """Found by a trial of a teacher's folder: a class list whose Notes column is mostly empty lost its header from
+    the first such row on ("Amara | Okonkwo | Dark Red | Owls | Hexagons | N | Y | "), so "which maths group is
+    oliver in" and "what book band is sofia on" were refused."""
+    rows = [
+        "First name,Surname,Book band,Reading group,Maths group,SEN,Pupil premium,Notes",
+        "Amara,Okonkwo,Dark Red,Owls,Hexagons,N,Y,",
+        "Leo,Brennan,Orange,Hedgehogs,Circles,Y,N,Dyslexia - coloured overlay (yellow)",
+        "Sofia,Marchetti,Grey,Owls,Hexagons,N,N,",
+        "Oliver,Grant,Lime,Foxes,Triangles,N,N,Type 1 diabetes - see medical list",
+        "Noah,Fletcher,Brown,Badgers,Triangles,N,Y,",
+    ]
+    pipeline = pipeline_on(tmp_path, embedder, {"class_list.csv": "\n".join(rows) + "\n"})
+    assert_marks(
+        pipeline,
+        [
+            ("which maths group is oliver in", "Triangles"),
+            ("what book band is sofia on", "Grey"),
+            ("is noah pupil premium", "Y"),
+        ],
+    )
+    # the rows a column's value or mark picks, each with its first cell ("children" is a plural too)
+    for question, names in [
+        ("which children have SEN", ["Leo"]),
+        ("which children are pupil premium", ["Amara", "Noah"]),
+        ("who is in owls", ["Amara", "Sofia"]),
+        ("which children are in owls", ["Amara", "Sofia"]),
+    ]:
+        answer = pipeline.answer(question)
+        assert [q.text.split(" | ")[0] for q in answer.quotes] == names, (question, answer.text)
+
+
+def test_a_numbered_flat_is_answered_about_itself_and_its_current_rating(tmp_path: Path, embedder) -> None:
+    """Found by a trial of a landlord's folder: "when does flat 3 epc expire" quoted "Flat 2's EPC expires in June
+    2026", and "what's the epc rating for flat 2" marked its score, 64 (two columns are ratings)."""
+    epc = (
+        "# Energy Performance Certificates - 22 Carlton Street\n\n"
+        "| Flat | Current rating | Score | Potential rating | Valid until |\n|---|---|---|---|---|\n"
+        "| Flat 1 | C | 72 | B (81) | 14 May 2030 |\n| Flat 2 | D | 64 | C (74) | 2 June 2026 |\n"
+        "| Flat 3 | C | 69 | C (78) | 29 September 2033 |\n\n## Notes\n\n"
+        "- Flat 2's EPC expires in June 2026, so a new assessment must be booked before it is re-let.\n"
+        "- Minimum legal rating for letting is E.\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"EPC_summary.md": epc})
+    assert_marks(
+        pipeline, [("when does flat 3 epc expire", "29 September 2033"), ("what's the epc rating for flat 2", "D")]
+    )
+
+
+def test_a_timetable_answers_when_a_lesson_is_and_at_what_time(tmp_path: Path, embedder) -> None:
+    """Found by a trial of a teacher's folder: "when is french" marked the row's time without its day, and "what
+    time is PE on friday" the Friday cell, "PE (outdoor, field)"."""
+    timetable = (
+        "# Willow Class timetable, Spring 2026\n\n| Time | Monday | Tuesday | Wednesday | Thursday | Friday |\n"
+        "|---|---|---|---|---|---|\n| 9:00-10:00 | English | English | English | English | English |\n"
+        "| 10:35-11:35 | Maths | Maths | Maths | Maths | Maths |\n"
+        "| 13:00-14:00 | Science | PE (indoor, hall) | French (Mrs Okafor) | Swimming | PE (outdoor, field) |\n"
+        "| 14:00-14:45 | History | Computing (ICT suite) | Music (Mrs Okafor) | Swimming | Art |\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"timetable.md": timetable})
+    french = pipeline.answer("when is french")
+    assert french.answered and french.key_phrase == "Wednesday", french.text
+    marked = [q.text[q.highlight[0] - q.start : q.highlight[1] - q.start] for q in french.quotes if q.highlight]
+    assert marked == ["Wednesday", "13:00-14:00"], french.text
+    assert_quotes_verbatim(pipeline, french)
+    assert_marks(pipeline, [("what time is PE on friday", "13:00-14:00"), ("when is computing", "Tuesday")])
+
+
 def test_a_table_row_answers_a_question_that_names_its_column_in_other_words(tmp_path: Path, embedder) -> None:
     """A question of a Staff column, "How many people work in Gdansk?", was refused: the row's vector, pooled
     from its cells, did not know the column's name; read as "Office Warehouse North, City Gdansk, …, Staff 41."
@@ -1269,6 +1395,24 @@ def test_a_later_mail_of_a_thread_answers_for_now(tmp_path: Path, embedder) -> N
     now = pipeline.answer("When is the SQL project due now?")
     assert now.answered and now.key_phrase and "11 April 2025" in now.key_phrase, now.text
     assert_quotes_verbatim(pipeline, now)
+
+
+def test_the_earlier_mail_a_reply_quotes_answers_too(tmp_path: Path, embedder) -> None:
+    """Found by a trial of a sports club: "how do i pay for the kit" was refused: the answer stood in the kit
+    manager's first message, quoted with "> " under two replies, and "pay" is not "Payment"."""
+    body = (
+        "Hi all,\n\nKitPro have delayed their production slot, so I have moved the deadline for kit orders to Monday "
+        "22 September.\n\nThanks, Dave\n\nOn Mon, 1 Sep 2025, Dave Collins wrote:\n> Hello everyone,\n>\n"
+        "> The kit order for 2025/26 is now open.\n>\n> Prices:\n> Home shirt (junior) 22 pounds\n> Shorts 12 pounds\n"
+        ">\n> Payment by bank transfer to the club account with the reference KIT plus your surname.\n>\n"
+        "> Dave Collins\n> Kit Manager\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"Kit order thread.eml": make_eml("Re: Kit order 2025/26", body)})
+    pay = pipeline.answer("how do i pay for the kit")
+    assert pay.answered and pay.quotes[0].text.startswith("Payment by bank transfer"), pay.text
+    assert_quotes_verbatim(pipeline, pay)
+    who = pipeline.answer("Who is the Kit Manager?")
+    assert who.answered and who.key_phrase == "Dave Collins" and who.quotes[0].text == "Dave Collins, Kit Manager"
 
 
 def test_a_final_mail_does_not_replace_the_thread_before_it(tmp_path: Path, embedder) -> None:
