@@ -1451,7 +1451,7 @@ def named_cell(question: str, sentences: Sequence[Sentence]) -> int | None:
     """The one table row of ``sentences`` that the question names, by its first cell written whole or by a
     person's given name ("Sofia" of "Sofia Marin"), and one of whose columns it names too ("Friday" of "Fri 14"):
     the cell it asks for ("What shift is Sofia doing on Friday?" of a rota), however weak the sentence ranking's
-    evidence for a row of times. Else the one row whose first two cells write a word of the question that no
+    evidence for a row of times. Else the one row whose first two cells write a name the question writes that no
     other row does ("assam" of "LK-BLK-003 | Assam Halmari Gold | …" for "what's the tier c price for assam").
     None when no row, or more than one, is so named."""
     asked = _fold(question)
@@ -1466,10 +1466,12 @@ def named_cell(question: str, sentences: Sequence[Sentence]) -> int | None:
             continue  # ("plumber number" names no column, but asks for the Phone one)
         first = s.text[slice(*cells[0])].strip()
         person = _GIVEN_NAME.fullmatch(first)
-        whole = len(first) > 3 and re.search(rf"(?<![\w-]){re.escape(_fold(first))}(?![\w-])", asked)
+        code = len(first) > 1 and any(c.isdigit() for c in first)  # "F1" of a fault code table
+        whole = (len(first) > 3 or code) and re.search(rf"(?<![\w-]){re.escape(_fold(first))}(?![\w-])", asked)
+        names = re.findall(r"\b[A-Z][\w'’-]*", s.text[cells[0][0] : cells[min(1, len(cells) - 1)][1]])
         if whole or (person and re.search(rf"\b{person['given']}\b", question)):
             found.append(n)
-        elif words & set(re.findall(r"\w+", _fold(s.text[cells[0][0] : cells[min(1, len(cells) - 1)][1]]))):
+        elif words & {_fold(name) for name in names}:  # a name ("Assam", "Alpiglen"), not "fault" of "Fan fault"
             partly.append(n)
     if not found and len(partly) == 1:
         return partly[0]
@@ -1770,11 +1772,10 @@ class ExtractiveAnswerer:
         keyed = keyed_record(names, further, unfit, pick, role_asked(question), query)  # (a follow-up: with its turns)
         pick = pick if keyed is None else keyed
         # "What shift is Sofia doing on Friday?": the rota's row of Sofia Marin, its "Fri 14" cell; "what's the tier c
-        # price for assam": the price list's row of Assam, not "Tier C: 50 kg and over", which does not name it
+        # price for assam": the price list's row of Assam, not "Tier C: 50 kg and over", which does not name it (nor
+        # does a row of another table: "What is the grazing level at Alpiglen?" of a paper's "Intensive | 8 | …")
         cell = named_cell(question, [s for _, _, s in ranked])
-        if cell is not None and (
-            pick is None or (not ranked[pick][2].header and not _names_row(ranked[pick][2], ranked[cell][2], question))
-        ):
+        if cell is not None and (pick is None or not _names_row(ranked[pick][2], ranked[cell][2], question)):
             pick = cell
         if pick is None:  # "Who is the electrician?" of "Our electrician, Callum Price, will need …"
             pick = named_in_apposition(question, [s for _, _, s in top], unfit)
