@@ -1849,6 +1849,9 @@ class ExtractiveAnswerer:
         hours = hours_asked(question, best.text[slice(*within)])
         first_span = (within[0] + hours[0], within[0] + hours[1]) if hours else first_span
         first_span = numbered_item(question, best.text) or first_span  # "what's allergen number 10?": "Mustard"
+        if first_span and best.header and " | " in best.text[first_span[0] : first_span[1]]:
+            one = next((c for c in cells_of(best.text) if c[0] <= first_span[0] < c[1]), None)
+            first_span = one if one and one[0] < one[1] else None  # one cell's, not "Lime | Foxes"
         phrase = best.text[first_span[0] : first_span[1]] if first_span else None
         chosen: list[tuple[float, Sentence, tuple[int, int] | None]] = [(best_score, best, first_span)]
         block = code_after(best, self.excerpt)

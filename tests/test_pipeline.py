@@ -639,6 +639,7 @@ def test_a_csv_whose_rows_end_with_an_empty_cell_is_read_with_its_header(tmp_pat
         "Sofia,Marchetti,Grey,Owls,Hexagons,N,N,",
         "Oliver,Grant,Lime,Foxes,Triangles,N,N,Type 1 diabetes - see medical list",
         "Noah,Fletcher,Brown,Badgers,Triangles,N,Y,",
+        "Maya,Kowalski,Lime,Foxes,Squares,N,N,EAL - Polish",
     ]
     pipeline = pipeline_on(tmp_path, embedder, {"class_list.csv": "\n".join(rows) + "\n"})
     assert_marks(
@@ -658,6 +659,8 @@ def test_a_csv_whose_rows_end_with_an_empty_cell_is_read_with_its_header(tmp_pat
     ]:
         answer = pipeline.answer(question)
         assert [q.text.split(" | ")[0] for q in answer.quotes] == names, (question, answer.text)
+    eal = pipeline.answer("does maya have english as an additional language")  # a key phrase is one cell's at most
+    assert eal.quotes and eal.quotes[0].text.startswith("Maya") and " | " not in (eal.key_phrase or ""), eal.text
 
 
 def test_a_numbered_flat_is_answered_about_itself_and_its_current_rating(tmp_path: Path, embedder) -> None:
