@@ -684,14 +684,18 @@ def rows_where(
     return _rows_of_value(question, rows, width)
 
 
-_WHO_IS_IN = re.compile(r"^\W*who(?:['’]s|\s+is|\s+are)\s+(?:in|on)\b", re.IGNORECASE)
-"""A question for the rows that hold a value: "Who is in Owls?"."""
+_WHO_IS_IN = re.compile(r"^\W*who(?:(?:['’]s|\s+is|\s+are)\s+(?:in|on)|\s+(?:has|have))\b", re.IGNORECASE)
+"""A question for the rows that hold a value: "Who is in Owls?", "Who has asthma?"."""
+_WHO_HAS = re.compile(r"^\W*(?:who|which\s+(?:[\w-]+\s+)?[\w-]+)\s+(?:has|have|is|are|got)\b", re.IGNORECASE)
+"""A question for the rows whose cells say something ("Which children have asthma?"), not for a thing one row
+says ("What days does the fish get delivered?")."""
 
 
 def _rows_of_value(question: str, rows: Sequence[Sentence], width: int) -> list[tuple[Sentence, tuple[int, int]]]:
     """The rows whose cell in some column (not the first) is a value the question writes whole, shared by some rows
-    but not all ("who is in owls" of a class list: every child whose Reading group is Owls), each with its first
-    cell; empty when no value, or values of two columns, are so written."""
+    but not all ("who is in owls" of a class list: every child whose Reading group is Owls), else whose cell in one
+    column writes a word of it ("who has asthma"), each with its first cell; empty when values or words of two
+    columns are so written, or none."""
     cells = [cells_of(row.text) for row in rows]
     if any(len(c) != width for c in cells):
         return []
@@ -704,13 +708,26 @@ def _rows_of_value(question: str, rows: Sequence[Sentence], width: int) -> list[
                 continue
             if re.search(rf"(?<![\w-]){re.escape(value)}(?![\w-])", asked):
                 hits.append((n, value))
-    if len(hits) != 1:
+    if len(hits) == 1:
+        column, wanted = hits[0]
+        return [
+            (row, c[0])
+            for row, c in zip(rows, cells, strict=True)
+            if _fold(row.text[slice(*c[column])].strip()) == wanted
+        ][:MAX_LISTED_ROWS]
+    if hits or not _WHO_HAS.match(question):
         return []
-    column, wanted = hits[0]
-    found = [
-        (row, c[0]) for row, c in zip(rows, cells, strict=True) if _fold(row.text[slice(*c[column])].strip()) == wanted
-    ]
-    return found[:MAX_LISTED_ROWS]
+    # else the rows whose cell in one column writes a word of the question ("who has asthma": "Asthma (mild)",
+    # "Asthma"), two rows at least (one row answers as any row does) and not all
+    words = {w for w in re.findall(r"\w+", asked) if len(w) > 3 and w not in STOPWORDS}
+    picked = {
+        n: [k for k, c in enumerate(cells) if words & set(re.findall(r"\w+", _fold(rows[k].text[slice(*c[n])])))]
+        for n in range(1, width)
+    }
+    picked = {n: found for n, found in picked.items() if 2 <= len(found) < len(rows)}
+    if len(picked) != 1:
+        return []
+    return [(rows[k], cells[k][0]) for k in next(iter(picked.values()))][:MAX_LISTED_ROWS]
 
 
 _ASKS_YES_NO = re.compile(

@@ -641,7 +641,15 @@ def test_a_csv_whose_rows_end_with_an_empty_cell_is_read_with_its_header(tmp_pat
         "Noah,Fletcher,Brown,Badgers,Triangles,N,Y,",
         "Maya,Kowalski,Lime,Foxes,Squares,N,N,EAL - Polish",
     ]
-    pipeline = pipeline_on(tmp_path, embedder, {"class_list.csv": "\n".join(rows) + "\n"})
+    medical = (
+        "# Medical\n\n| Pupil | Condition | Medication | Where kept |\n|---|---|---|---|\n"
+        "| Amara Okonkwo | Severe peanut and tree nut allergy | EpiPen x2, Piriton | Red medical box |\n"
+        "| Leo Brennan | Asthma (mild) | Blue inhaler (salbutamol) | Class medical bag |\n"
+        "| Ella Wright | Asthma | Blue inhaler + spacer | Class medical bag |\n"
+        "| Oliver Grant | Type 1 diabetes | Insulin pump; glucose tablets | Snack box in his drawer |\n"
+    )
+    files = {"class_list.csv": "\n".join(rows) + "\n", "medical.md": medical}
+    pipeline = pipeline_on(tmp_path, embedder, files)
     assert_marks(
         pipeline,
         [
@@ -656,6 +664,7 @@ def test_a_csv_whose_rows_end_with_an_empty_cell_is_read_with_its_header(tmp_pat
         ("which children are pupil premium", ["Amara", "Noah"]),
         ("who is in owls", ["Amara", "Sofia"]),
         ("which children are in owls", ["Amara", "Sofia"]),
+        ("who has asthma", ["| Leo Brennan", "| Ella Wright"]),  # a word of their Condition cells
     ]:
         answer = pipeline.answer(question)
         assert [q.text.split(" | ")[0] for q in answer.quotes] == names, (question, answer.text)
