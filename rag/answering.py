@@ -1443,6 +1443,37 @@ def labelled_field(
     return found[0][0] if len(found) == 1 else None
 
 
+def labelled_alike(question: str, best: Sentence, candidates: Sequence[Sentence]) -> list[Sentence]:
+    """When ``best`` labels its value ("INSET day: Friday 13 February 2026.") and the question asks for its label in
+    the plural ("inset days this year?"), every line of its document among ``candidates`` with the same label (its
+    words, a bracket aside: "INSET days (school closed to pupils): …"), in the document's order; [] for fewer than
+    two."""
+    line = LABELLED.match(best.text)
+    label = _label_words(line["label"]) if line else ()
+    if not label or not re.search(rf"\b{re.escape(label[-1][:4])}\w*s\b", question, re.IGNORECASE):
+        return []
+    if not set(label) <= set(tokenize(question)):
+        return []
+    alike = {
+        (s.start, s.end): s for s in candidates if s.source == best.source and not s.header and _labelled_as(s, label)
+    }
+    return [alike[k] for k in sorted(alike)][:MAX_LISTED_ROWS] if len(alike) >= 2 else []
+
+
+def _label_words(label: str) -> tuple[str, ...]:
+    return tuple(tokenize(re.sub(r"\([^)]*\)", " ", label)))
+
+
+def _labelled_as(sentence: Sentence, label: tuple[str, ...]) -> bool:
+    line = LABELLED.match(sentence.text)
+    return line is not None and _label_words(line["label"]) == label
+
+
+def _value_of(sentence: Sentence) -> tuple[int, int] | None:
+    line = LABELLED.match(sentence.text)
+    return line.span("value") if line else None
+
+
 def _cells_asked(question: str, row: Sentence) -> set[str]:
     """The first cell of a table ``row``, or its second of two words or more, that the folded ``question`` writes
     whole (not inside a longer word: "preferred brand" is not "non-preferred brand"), folded; not a number, a
@@ -1935,6 +1966,13 @@ class ExtractiveAnswerer:
             at = {(i.source, i.start) for i in items.items}
             others = [(s, c) for s, c in others if (c.source, c.start) not in at and c is not best]
             rows, phrase = items.items, None  # the items, each whole: no one phrase of them is the answer
+        alike = [] if rows or extremes or items.items else labelled_alike(question, best, [c for _, c in scored])
+        if alike:  # "inset days this year?": each "INSET day: …" line, its value marked
+            evidence_of = {(c.source, c.start): s for s, c in scored}
+            chosen = [(evidence_of.get((s.source, s.start), best_score), s, _value_of(s)) for s in alike]
+            at = {(s.source, s.start) for s in alike}
+            others = [(sc, c) for sc, c in others if (c.source, c.start) not in at]
+            rows, phrase = alike, None
         chart = None if rows or extremes or items.items else marked_columns(question, best, self.excerpt)
         if chart is not None:  # "allergens in the tiramisu?": the columns its row marks, by their names
             key = cells_of(best.text)[0]

@@ -582,6 +582,27 @@ PRICE_LIST = (
 )
 
 
+def test_a_question_for_a_label_in_the_plural_gets_every_line_so_labelled(tmp_path: Path, embedder) -> None:
+    """Found by a trial of a teacher's folder: "inset days this year?" gave one of the five INSET days, each on a
+    line of its own under its term."""
+    dates = (
+        "# Term dates 2025-26\n\n## Autumn term\n\nINSET days (school closed to pupils): Monday 1 September and "
+        "Tuesday 2 September 2025.\nTerm starts: Wednesday 3 September 2025.\nHalf term: Monday 27 October to Friday "
+        "31 October 2025.\nINSET day: Monday 3 November 2025.\n\n## Spring term\n\nTerm starts: Monday 5 January "
+        "2026.\nINSET day: Friday 13 February 2026.\nHalf term: Monday 16 February to Friday 20 February 2026.\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"term-dates.md": dates})
+    inset = pipeline.answer("inset days this year?")
+    marked = [q.text[q.highlight[0] - q.start : q.highlight[1] - q.start] for q in inset.quotes if q.highlight]
+    assert marked == [
+        "Monday 1 September and Tuesday 2 September 2025",
+        "Monday 3 November 2025",
+        "Friday 13 February 2026",
+    ], inset.text
+    assert_quotes_verbatim(pipeline, inset)
+    assert_marks(pipeline, [("when is the inset day in february", "Friday 13 February 2026")])  # one: its line
+
+
 def test_a_pdf_table_laid_out_with_spaces_answers_with_the_cell_asked_for(tmp_path: Path, embedder) -> None:
     """Found by a trial of a tea shop's folder: a wholesale price list typeset in columns was read as lines of
     words, and "what's the tier c price for assam" marked "50 kg" of the tiers' definition."""
