@@ -27,6 +27,7 @@ from rag.evidence import MIN_EVIDENCE, EvidenceScorer, IdfLookup, Sentence
 from rag.formats.common import SECTION_PATH
 from rag.lexical import STOPWORDS, fold_accents, tokenize, tokenize_cased
 from rag.phrases import (
+    ASKS_YES_NO,
     CODE,
     LABELLED,
     MONTH,
@@ -730,11 +731,6 @@ def _rows_of_value(question: str, rows: Sequence[Sentence], width: int) -> list[
     return [(rows[k], cells[k][0]) for k in next(iter(picked.values()))][:MAX_LISTED_ROWS]
 
 
-_ASKS_YES_NO = re.compile(
-    r"^\W*(?:is|are|was|were|does|do|did|can|could|will|would|should|has|have|had|may|must)\b", re.IGNORECASE
-)
-
-
 @dataclass(frozen=True)
 class Marked:
     """What a row of a chart of marks says about the columns asked: their names (offsets into the header row) and
@@ -761,7 +757,7 @@ def marked_columns(question: str, best: Sentence, excerpt: Callable[[str, int, i
         return None
     named = list(named_columns(header, question)) or _column_by_head(header, question)
     kind = set(tokenize(f"{best.title} {best.section} {header[slice(*names[0])]}"))
-    if not named and (_ASKS_YES_NO.match(question) or not (asked - key) & kind):
+    if not named and (ASKS_YES_NO.match(question) or not (asked - key) & kind):
         return None
     rows = [[row.text[a:b].strip().casefold() for a, b in cells_of(row.text)] for row in table_of(best, excerpt)]
     if len(rows) < 2 or any(len(values) != len(names) for values in rows):
@@ -941,11 +937,11 @@ def _column_writing(
         return []  # a row keyed by a number or a date is a record ("| 3 | Wed 10 June | … |"), not a feature
     asked = set(tokenize(question)) - set(tokenize(label))
     writing = [n for n in range(1, len(cells)) if asked & set(tokenize(best.text[slice(*cells[n])]))]
-    if named_columns(best.header.rpartition("\n")[2], question):
+    if len(writing) != 1 or named_columns(best.header.rpartition("\n")[2], question):
         return []  # "What tier is atorvastatin?", "Which camera is at Wengernalp?": a field of a record, not a column
     if _rows_of_value(question, [r for r in table_of(best, excerpt) if not is_total(r)], len(cells)):
         return []  # "Which children are in Owls?": the rows of a class list whose group is Owls, not "Reading group"
-    top = _header_row(best, excerpt) if len(writing) == 1 else None
+    top = _header_row(best, excerpt)
     if top is None:
         return []
     return [(top, cells_of(top.text)[writing[0]]), (best, cells[writing[0]])]
@@ -1425,7 +1421,7 @@ def labelled_field(
     band is the house in?"), and of several, the one whose label's words the question all writes. None otherwise."""
     field = field_asked(question)
     phrase = typed_as_words and not field and _KEYWORDS.fullmatch(question) is not None
-    phrase = phrase and not _ASKS_YES_NO.match(question)
+    phrase = phrase and not ASKS_YES_NO.match(question)
     if not field and not phrase:
         return None
     asked = set(tokenize(question))
@@ -1435,7 +1431,7 @@ def labelled_field(
         label = tuple(tokenize(line["label"])) if line and len(line["label"].split()) <= 4 else ()
         if label and field and label[-1] == field[-1]:
             found.append((n, set(label) <= asked))
-        elif line and phrase and (named := set(tokenize(re.sub(r"\([^)]*\)", " ", line["label"])))) <= asked and named:
+        elif line and phrase and (named := set(_label_words(line["label"]))) <= asked and named:
             found.append((n, True))  # "electric meter reading flat 2": "Electricity meter (hall cupboard): 045812"
     strong = [n for n, whole in found if whole]
     if len(strong) == 1:
@@ -1461,6 +1457,7 @@ def labelled_alike(question: str, best: Sentence, candidates: Sequence[Sentence]
 
 
 def _label_words(label: str) -> tuple[str, ...]:
+    """A line's label as words, a bracket aside: "Electricity meter (hall cupboard)" -> ("electr", "meter")."""
     return tuple(tokenize(re.sub(r"\([^)]*\)", " ", label)))
 
 
@@ -1516,7 +1513,7 @@ def named_cell(question: str, sentences: Sequence[Sentence]) -> int | None:
         person = _GIVEN_NAME.fullmatch(first)
         code = len(first) > 1 and any(c.isdigit() for c in first)  # "F1" of a fault code table
         whole = (len(first) > 3 or code) and re.search(rf"(?<![\w-]){re.escape(_fold(first))}(?![\w-])", asked)
-        names = re.findall(r"\b[A-Z][\w'’-]*", s.text[cells[0][0] : cells[min(1, len(cells) - 1)][1]])
+        names = re.findall(r"\b[A-Z][\w'’-]*", _naming_cells(s.text))
         if whole or (person and re.search(rf"\b{person['given']}\b", question)):
             found.append(n)
         elif words & {_fold(name) for name in names}:  # a name ("Assam", "Alpiglen"), not "fault" of "Fan fault"
@@ -1526,10 +1523,15 @@ def named_cell(question: str, sentences: Sequence[Sentence]) -> int | None:
     return found[0] if len(found) == 1 else None
 
 
+def _naming_cells(row: str) -> str:
+    """The first two cells of a table row, which name it ("LK-BLK-003 | Assam Halmari Gold")."""
+    cells = cells_of(row)
+    return row[cells[0][0] : cells[min(1, len(cells) - 1)][1]] if cells else ""
+
+
 def _names_row(sentence: Sentence, row: Sentence, question: str) -> bool:
     """Whether ``sentence`` writes a word of the question that the first two cells of a table ``row`` write."""
-    cells = cells_of(row.text)
-    naming = set(tokenize(question)) & set(tokenize(row.text[cells[0][0] : cells[min(1, len(cells) - 1)][1]]))
+    naming = set(tokenize(question)) & set(tokenize(_naming_cells(row.text)))
     return bool(naming & set(tokenize(sentence.text)))
 
 

@@ -1083,7 +1083,10 @@ def contact_column(header: str, question: str) -> int | None:
 
 
 _CURRENT = re.compile(r"\b(?:current|present|actual|now)\b", re.IGNORECASE)
-_ASKS_WHETHER = re.compile(r"^\W*(?:is|are|was|were|does|do|did|has|have)\b", re.IGNORECASE)
+ASKS_YES_NO = re.compile(
+    r"^\W*(?:is|are|was|were|does|do|did|can|could|will|would|should|has|have|had|may|must)\b", re.IGNORECASE
+)
+"""A question for yes or no: "Is the gyokuro in stock?", "Does the tiramisu contain nuts?"."""
 
 
 def _column_implied(row: str, header: str, question: str, qtype: str) -> int | None:
@@ -1113,7 +1116,7 @@ def _column_implied(row: str, header: str, question: str, qtype: str) -> int | N
     # a yes-or-no question is answered by a cell that writes its word ("out of stock" of "Stock status"), not by
     # one that only stands under it ("brand" of "Brand or generic" for "Is there a cheaper generic?"); any other
     # question writes no word of the value it asks for
-    return sharing[0] if bool(given & words) == bool(_ASKS_WHETHER.match(question)) else None
+    return sharing[0] if bool(given & words) == bool(ASKS_YES_NO.match(question)) else None
 
 
 _MAIL_SENT = re.compile(r"(?P<sender>[^<\n]+?)(?:\s*<[^>\n]*>)? sent this e-mail\b")
