@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -133,20 +135,31 @@ class Int8Encoder:
     intra-op thread (:func:`rag.embedding.onnx_session`): concurrent answers use the cores side by side.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, workers: int | None = None) -> None:
         self.session = onnx_session(path)
+        self.workers = workers or os.cpu_count() or 1
+        """Rows read side by side (onnxruntime's ``run`` releases the GIL and is safe to call from threads)."""
+        self._pool: ThreadPoolExecutor | None = None
 
     def __call__(self, ids: np.ndarray, types: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Hidden states (batch, tokens, dimension) of padded ``ids`` (``mask`` 1 for real tokens, first; the
         padding's states are 0)."""
-        states: np.ndarray | None = None
-        for r, m in enumerate(mask.sum(axis=1).astype(np.int64).tolist()):
+        lengths = mask.sum(axis=1).astype(np.int64).tolist()
+
+        def run(r: int) -> np.ndarray:
+            m = lengths[r]
             feed = {"ids": ids[r, :m], "positions": np.arange(m, dtype=np.int64), "types": types[r, :m]}
-            x = np.asarray(self.session.run(["states"], feed)[0])
-            if states is None:
-                states = np.zeros((*ids.shape, x.shape[1]), dtype=np.float32)
-            states[r, :m] = x
-        assert states is not None
+            return np.asarray(self.session.run(["states"], feed)[0])
+
+        if len(lengths) > 1 and self.workers > 1:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="span-reader")
+            rows = list(self._pool.map(run, range(len(lengths))))
+        else:
+            rows = [run(r) for r in range(len(lengths))]
+        states = np.zeros((*ids.shape, rows[0].shape[1]), dtype=np.float32)
+        for r, x in enumerate(rows):
+            states[r, : lengths[r]] = x
         return states
 
 

@@ -200,6 +200,22 @@ def test_the_reader_tells_a_sentence_that_answers_from_one_that_does_not(reader:
     assert yes.margin > no.margin + 5
 
 
+def test_sentences_read_side_by_side_read_as_one_by_one() -> None:
+    reader = SpanReader(backend="onnx-int8")
+    sentences = [sentence for _, sentence in PAIRS] + ["The bridge is painted green every spring."] * 2
+    encoder = reader._model[0]  # type: ignore[index]
+    assert isinstance(encoder, reader_onnx.Int8Encoder) and encoder.workers > 1
+    together, workers = reader.read("When was the bridge opened?", sentences), encoder.workers
+    encoder.workers = 1
+    try:
+        alone = reader.read("When was the bridge opened?", sentences)
+    finally:
+        encoder.workers = workers
+    for a, b in zip(together, alone, strict=True):
+        assert a is not None and b is not None
+        assert np.array_equal(a.start_logp, b.start_logp) and a.margin == b.margin
+
+
 def test_a_question_too_long_for_the_reader_is_read_up_to_its_limit(reader: SpanReader) -> None:
     """A question of ~200 tokens left the sentence no room, and the tokenizer raised: every answer failed."""
     sentence = "The bridge was opened in 1932 by Mayor Anna Berg."
