@@ -7,8 +7,11 @@ the chunk hold a whole gold answer). Retrievers, all over the product's own inde
 - ``bm25``: the store's keyword index alone (``store.keyword.scores``);
 - ``dense``: the store's FAISS index alone (``store.dense.search``);
 - ``fusion``: the product's first stage (dense + BM25 fused);
-- ``fusion + sentence rerank``: what ``pipeline.retrieve`` runs: the first ``rerank_candidates`` fused
-  passages reordered by their best sentence (``rag.reranking``; the retriever the product uses).
+- ``fusion + sentence rerank``: the first ``rerank_candidates`` fused passages reordered by their best
+  sentence (``rag.reranking``);
+- ``fusion + sentence rerank + reader``: what ``pipeline.retrieve`` runs (the retriever the product uses): the
+  same, then the span reader reads the best sentence of the 4th to 7th passages and settles which of them make
+  the top 5 (``rerank_reads``; ``RAG_RERANK_READS=0`` leaves it out, and the row above is then the product's).
 
 Questions are embedded once, in batches (checked against ``encode_query``), and the vector is shared by
 ``dense`` and ``fusion``; the latency columns are search time alone.
@@ -38,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import squad
+from rag.reranking import SentenceReranker
 
 logger = logging.getLogger(__name__)
 
@@ -109,12 +113,23 @@ def retrievers(pipeline: Any) -> dict[str, Callable[[str, np.ndarray], Ranked]]:
     out = {"bm25": bm25, "dense": dense, "fusion": fusion}
     reranker = pipeline.reranker
     if reranker is not None:
-        name = "fusion + sentence rerank" if type(reranker).__name__ == "SentenceReranker" else "fusion + rerank"
+        name = "fusion + sentence rerank" if isinstance(reranker, SentenceReranker) else "fusion + rerank"
 
         def product(question: str, vector: np.ndarray) -> Ranked:
             # What pipeline.retrieve(question, DEPTH) runs, given the question's vector.
             return [(p.chunk.source, p.chunk.start, p.chunk.end) for p in pipeline.retrieve(question, DEPTH, vector)]
 
+        if isinstance(reranker, SentenceReranker) and reranker.reader is not None:
+
+            def unread(question: str, vector: np.ndarray) -> Ranked:
+                reader, reranker.reader = reranker.reader, None  # the same stage without its reading
+                try:
+                    return product(question, vector)
+                finally:
+                    reranker.reader = reader
+
+            out[name] = unread
+            name += " + reader"
         out[name] = product
     return out
 

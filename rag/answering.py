@@ -23,7 +23,7 @@ import numpy as np
 from rag.acronyms import HOLIDAYS, holiday_key
 from rag.chunking import ABBREVIATIONS, FENCE, sentence_spans
 from rag.embedding import Embedder
-from rag.evidence import MIN_EVIDENCE, EvidenceScorer, IdfLookup, Sentence
+from rag.evidence import MIN_EVIDENCE, EvidenceScorer, IdfLookup, Sentence, read_sentences
 from rag.formats.common import SECTION_PATH
 from rag.lexical import STOPWORDS, fold_accents, tokenize, tokenize_cased
 from rag.phrases import (
@@ -60,7 +60,7 @@ from rag.phrases import (
     task_of,
     usual_column,
 )
-from rag.reader import SpanReader, TokenScores, cells_of, linear_row
+from rag.reader import SpanReader, TokenScores, cells_of
 from rag.retrieval import Passage
 
 logger = logging.getLogger(__name__)
@@ -2026,18 +2026,8 @@ class ExtractiveAnswerer:
         return Answer(question, text.strip(), True, quotes, related, phrase, query)
 
     def _read(self, question: str, sentences: Sequence[Sentence]) -> list[TokenScores | None]:
-        """The reader's reading of each sentence, after its title and the sentence before it; a table row is
-        read as a sentence of its values after their columns' names (:func:`~rag.reader.linear_row`), after its
-        title and heading, and the reading moved back onto the row."""
         assert self.reader is not None
-        texts, contexts, rows = [], [], []
-        for s in sentences:
-            linear = linear_row(s.text, s.header.rpartition("\n")[2]) if s.header else None
-            texts.append(linear[0] if linear else s.text)
-            contexts.append((s.title, s.section) if linear else (s.title, s.previous))
-            rows.append(linear[1] if linear else None)
-        readings = self.reader.read(question, texts, contexts)
-        return [x.on_row(where) if x is not None and where else x for x, where in zip(readings, rows, strict=True)]
+        return read_sentences(self.reader, question, sentences)
 
     def refusal(
         self,

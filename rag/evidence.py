@@ -35,7 +35,7 @@ from rag.embedding import Embedder
 from rag.formats.common import SECTION_PATH
 from rag.lexical import index_term, tokenize, tokenize_cased
 from rag.phrases import ENTITY_PATTERNS, question_type
-from rag.reader import cells_of, linear_row
+from rag.reader import SpanReader, TokenScores, cells_of, linear_row
 from rag.retrieval import Passage
 
 FEATURES = ("cosine", "overlap", "type_match", "names", "passage_rank", "idf_overlap", "window_overlap", "bigrams")
@@ -117,6 +117,22 @@ class Sentence:
     for a table row its ``header``."""
     section: str = ""
     """The heading its passage stands under (Markdown, HTML, DOCX headings; PDF outline), if any."""
+
+
+def read_sentences(
+    reader: SpanReader, question: str, sentences: Sequence[Sentence], context: bool = True
+) -> list[TokenScores | None]:
+    """The span reader's reading of each sentence, after its title and the sentence before it (``context``); a
+    table row is read as a sentence of its values after their columns' names (:func:`~rag.reader.linear_row`),
+    after its title and heading, and the reading moved back onto the row."""
+    texts, contexts, rows = [], [], []
+    for s in sentences:
+        linear = linear_row(s.text, s.header.rpartition("\n")[2]) if s.header else None
+        texts.append(linear[0] if linear else s.text)
+        contexts.append((s.title, s.section) if linear else (s.title, s.previous))
+        rows.append(linear[1] if linear else None)
+    readings = reader.read(question, texts, contexts if context else None)
+    return [x.on_row(where) if x is not None and where else x for x, where in zip(readings, rows, strict=True)]
 
 
 ROWS_READ = 10

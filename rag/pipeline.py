@@ -245,9 +245,8 @@ class Pipeline:
             )
         if self._answerer is None:
             s = self.settings
-            reader = SpanReader(backend=s.reader_backend) if s.span_reader else None
             self._answerer = ExtractiveAnswerer(
-                self.embedder, s.min_evidence, s.max_quotes, self.page_at, self._idf, reader, self._excerpt
+                self.embedder, s.min_evidence, s.max_quotes, self.page_at, self._idf, self.reader, self._excerpt
             )
         return self._answerer
 
@@ -275,11 +274,18 @@ class Pipeline:
         return self.store.idf(terms)
 
     @cached_property
+    def reader(self) -> SpanReader | None:
+        """The span reader (``settings.span_reader``), made once and shared by the reranker and the answerer; its
+        model loads at its first reading."""
+        s = self.settings
+        return SpanReader(backend=s.reader_backend) if s.span_reader else None
+
+    @cached_property
     def reranker(self) -> SentenceReranker | CrossEncoderReranker | None:
         """The second retrieval stage named by ``settings.reranker`` (None when it is ``none``), made once."""
         s = self.settings
         scorer = EvidenceScorer(self.embedder, self._idf, excerpt=self._excerpt)
-        return load_reranker(s.reranker, scorer, s.device, s.offline)
+        return load_reranker(s.reranker, scorer, s.device, s.offline, self.reader, s.top_k, s.rerank_reads)
 
     @property
     def retriever(self) -> Retriever:

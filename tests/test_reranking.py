@@ -10,7 +10,9 @@ import pytest
 from rag import Pipeline
 from rag.embedding import Embedder, resolve_model
 from rag.errors import ModelLoadError
-from rag.reranking import CrossEncoderReranker, SentenceReranker
+from rag.evidence import Sentence
+from rag.reader import SpanReader
+from rag.reranking import CrossEncoderReranker, SentenceReranker, load_reranker
 
 LOAN = "How much could Ukraine borrow under the reparations loan?"
 
@@ -110,3 +112,56 @@ def test_the_sentence_reranker_follows_the_rerank_head(seeds_pipeline: Pipeline)
     head = rerank_scores(reranker.scorer.features(LOAN, LOAN, sentences, vectors, windows, vector))
     first = sentences[int(np.argmax(head))]
     assert pipeline.retrieve(LOAN, 1)[0].index == fused[first.rank].index
+
+
+BRIDGE = [  # (rerank score, best sentence) of seven passages, in the rerank's order; the 6th says when
+    (0.95, "The Berg bridge crosses the river at its narrowest point."),
+    (0.90, "The bridge carries four lanes of traffic and a cycle path."),
+    (0.85, "Its towers stand 40 metres above the water."),
+    (0.80, "The bridge is painted green every spring."),
+    (0.79, "A toll was charged on the bridge until the loan was repaid."),
+    (0.78, "The bridge was opened in 1932 by Mayor Anna Berg."),
+    (0.77, "Walkers cross the bridge on the first Sunday of May."),
+]
+
+
+def _bridge_sentences() -> list[tuple[float, Sentence]]:
+    return [(score, Sentence("bridge.md", "Bridge", 0, len(t), t, k)) for k, (score, t) in enumerate(BRIDGE)]
+
+
+def test_the_reader_settles_which_passages_make_the_cut(scorer_free_reranker: SentenceReranker) -> None:
+    from rag.reranking import best_sentence_order
+
+    scored = _bridge_sentences()
+    order = best_sentence_order([(score, s.rank) for score, s in scored], len(scored))
+    read = scorer_free_reranker.read("When was the bridge opened?", scored, order)
+    assert scorer_free_reranker.window == (3, 7)  # the 4th to 7th, around the 5th place
+    positions = [i for i, _ in read]
+    assert positions.index(5) < 5, "the passage that says when now makes the top 5"
+    assert positions[:3] == [0, 1, 2], "passages above the window keep their places"
+    assert sorted(positions[3:]) == [3, 4, 5, 6]
+    assert [score for _, score in read] == [score for _, score in order], "each place keeps its score"
+
+
+def test_without_reads_the_rerank_order_stands(seeds_pipeline: Pipeline) -> None:
+    scorer = seeds_pipeline.reranker.scorer  # type: ignore[union-attr]
+    reader = SpanReader()
+    assert isinstance(seeds_pipeline.reranker, SentenceReranker) and seeds_pipeline.reranker.reader is not None
+    for reads in (0, 1):
+        reranker = load_reranker("sentences", scorer, reader=reader, reads=reads)
+        assert isinstance(reranker, SentenceReranker) and reranker.reader is None
+    off = Pipeline(
+        docs_dir=seeds_pipeline.settings.docs_dir,
+        index_dir=seeds_pipeline.settings.index_dir,
+        embedder=seeds_pipeline.embedder,
+        span_reader=False,
+    )
+    assert isinstance(off.reranker, SentenceReranker) and off.reranker.reader is None
+
+
+@pytest.fixture(scope="module")
+def scorer_free_reranker() -> SentenceReranker:
+    """The sentence reranker's reading stage with the real span reader (``read`` needs no scorer)."""
+    reader = SpanReader()
+    assert reader.available
+    return SentenceReranker(None, reader)  # type: ignore[arg-type]

@@ -36,6 +36,7 @@ def test_defaults_construct_with_no_environment(caplog: pytest.LogCaptureFixture
         ("RAG_MAX_QUOTES", "0", "max_quotes"),
         ("RAG_RRF_K", "-10", "rrf_k"),
         ("RAG_RERANK_CANDIDATES", "0", "rerank_candidates"),
+        ("RAG_RERANK_READS", "-1", "rerank_reads"),
         ("RAG_MIN_EVIDENCE", "1.5", "min_evidence"),
         ("RAG_MIN_EVIDENCE", "-0.1", "min_evidence"),
         ("RAG_FALLBACK_ENCODING", "klingon", "fallback_encoding"),
