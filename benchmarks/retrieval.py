@@ -7,11 +7,10 @@ the chunk hold a whole gold answer). Retrievers, all over the product's own inde
 - ``bm25``: the store's keyword index alone (``store.keyword.scores``);
 - ``dense``: the store's FAISS index alone (``store.dense.search``);
 - ``fusion``: the product's first stage (dense + BM25 fused);
-- ``fusion + sentence rerank``: the first ``rerank_candidates`` fused passages reordered by their best
-  sentence (``rag.reranking``);
-- ``fusion + sentence rerank + reader``: what ``pipeline.retrieve`` runs (the retriever the product uses): the
-  same, then the span reader reads the best sentence of the 4th to 7th passages and settles which of them make
-  the top 5 (``rerank_reads``; ``RAG_RERANK_READS=0`` leaves it out, and the row above is then the product's).
+- ``fusion + sentence rerank``: what ``pipeline.retrieve`` runs (the retriever the product uses): the first
+  ``rerank_candidates`` fused passages reordered by their best sentence (``rag.reranking``);
+- ``fusion + sentence rerank + reader (4 reads)``: the same, then the span reader reads the best sentence of the
+  4th to 7th passages and settles which of them make the top 5 (``RAG_RERANK_READS=4``; off by default).
 
 Questions are embedded once, in batches (checked against ``encode_query``), and the vector is shared by
 ``dense`` and ``fusion``; the latency columns are search time alone.
@@ -41,12 +40,15 @@ from typing import Any
 import numpy as np
 
 from benchmarks import squad
-from rag.reranking import SentenceReranker
+from rag.reranking import SentenceReranker, reading_window
 
 logger = logging.getLogger(__name__)
 
 DEPTH = 10
 CUTOFFS = (1, 5, 10)
+READS = 4
+READ = f"fusion + sentence rerank + reader ({READS} reads)"
+"""The sentence rerank with the span reader settling the top 5 (``rerank_reads``), measured beside it."""
 
 Ranked = list[tuple[str, int, int]]
 """A ranked list of retrieved chunks as (source, start, end), best first."""
@@ -119,18 +121,19 @@ def retrievers(pipeline: Any) -> dict[str, Callable[[str, np.ndarray], Ranked]]:
             # What pipeline.retrieve(question, DEPTH) runs, given the question's vector.
             return [(p.chunk.source, p.chunk.start, p.chunk.end) for p in pipeline.retrieve(question, DEPTH, vector)]
 
-        if isinstance(reranker, SentenceReranker) and reranker.reader is not None:
+        reads = isinstance(reranker, SentenceReranker) and reranker.reader is not None
+        out[f"{name} + reader ({pipeline.settings.rerank_reads} reads)" if reads else name] = product
+        if isinstance(reranker, SentenceReranker) and not reads and pipeline.reader is not None:
 
-            def unread(question: str, vector: np.ndarray) -> Ranked:
-                reader, reranker.reader = reranker.reader, None  # the same stage without its reading
+            def read(question: str, vector: np.ndarray) -> Ranked:  # the product's retrieve, reading READS
+                window = reranker.window
+                reranker.reader, reranker.window = pipeline.reader, reading_window(pipeline.settings.top_k, READS)
                 try:
                     return product(question, vector)
                 finally:
-                    reranker.reader = reader
+                    reranker.reader, reranker.window = None, window
 
-            out[name] = unread
-            name += " + reader"
-        out[name] = product
+            out[READ] = read
     return out
 
 

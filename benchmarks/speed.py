@@ -235,7 +235,7 @@ def measure_latency(workdir: Path, target_chunks: int, queries: int) -> dict[str
         ["step", "p50 ms", "p95 ms"],
         [
             ["encode_query", embed["p50"], embed["p95"]],
-            ["retrieve (embed + dense + BM25 + fusion)", retrieve["p50"], retrieve["p95"]],
+            ["retrieve (embed + fusion + rerank)", retrieve["p50"], retrieve["p95"]],
             ["answer (retrieve + evidence + quotes)", answer["p50"], answer["p95"]],
         ],
     )

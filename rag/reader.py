@@ -9,10 +9,10 @@ The encoder is the default embedding model (all-MiniLM-L6-v2, whose weights ship
 SQuAD v1.1 *train* by ``benchmarks/train_reader.py``. Only the adapters and the output layer ship
 (``reader_weights.npz``, ~0.34M numbers); they are merged into the package's weights when the reader loads,
 and the model runs without torch: as an int8 onnxruntime graph (``backend="onnx-int8"``, built once and
-cached: :mod:`rag.reader_onnx`, ~6 ms per sentence and its context on one core) or in numpy (``"numpy"``:
-:class:`Encoder`, float32, ~20 ms per sentence on two cores). ``auto`` (the default) takes onnx-int8 when onnxruntime is
-installed and the graph builds, else numpy. The reader does not depend on the embedding model chosen in
-settings: it is a model of its own, used on any index.
+cached: :mod:`rag.reader_onnx`, ~6 ms per sentence and its context on one core, the sentences of one call
+read side by side) or in numpy (``"numpy"``: :class:`Encoder`, float32, ~20 ms per sentence on two cores).
+``auto`` (the default) takes onnx-int8 when onnxruntime is installed and the graph builds, else numpy. The
+reader does not depend on the embedding model chosen in settings: it is a model of its own, used on any index.
 
 The shipped weights read each sentence with its context in the question's segment (``[CLS] question [SEP]
 title | previous sentence [SEP] sentence [SEP]``, :func:`with_context`; a table row reads its header instead):

@@ -125,10 +125,12 @@ class Settings:
     ``/models/ms-marco-MiniLM-L-6-v2``), run with sentence-transformers."""
     rerank_candidates: int = 20
     """How many fused candidates the reranker reorders (the best ``top_k`` of them go to the answerer)."""
-    rerank_reads: int = 4
+    rerank_reads: int = 0
     """How many passages around the ``top_k``-th the span reader reads to settle which make the cut (with
-    ``reranker = sentences`` and ``span_reader`` on; 0 or 1: none). Each costs ~4 ms a question; with 4, SQuAD
-    dev hit@5 rises by ~0.004 (``benchmarks/retrieval.py``)."""
+    ``reranker = sentences`` and ``span_reader`` on; 0 or 1: none). With 4, SQuAD dev hit@5 rises from 0.957
+    to 0.962 and retrieve p95 from 14 to 42 ms (15.8k chunks, 2 cores), while the answers do not gain (SQuAD
+    evidence@1 +0.001; the newcomers' folders: 2 answers better, 4 worse of 1,303): worth it where programs
+    read the passages themselves (``retrieve``, the search API)."""
 
     max_quotes: int = 3
     span_reader: bool = True

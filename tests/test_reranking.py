@@ -143,18 +143,21 @@ def test_the_reader_settles_which_passages_make_the_cut(scorer_free_reranker: Se
     assert [score for _, score in read] == [score for _, score in order], "each place keeps its score"
 
 
-def test_without_reads_the_rerank_order_stands(seeds_pipeline: Pipeline) -> None:
-    scorer = seeds_pipeline.reranker.scorer  # type: ignore[union-attr]
-    reader = SpanReader()
-    assert isinstance(seeds_pipeline.reranker, SentenceReranker) and seeds_pipeline.reranker.reader is not None
+def test_reading_at_the_cut_is_opt_in_and_leaves_the_top_three(seeds_pipeline: Pipeline) -> None:
+    assert isinstance(seeds_pipeline.reranker, SentenceReranker) and seeds_pipeline.reranker.reader is None
+    s = seeds_pipeline.settings
+    reading = Pipeline(docs_dir=s.docs_dir, index_dir=s.index_dir, embedder=seeds_pipeline.embedder, rerank_reads=4)
+    reranker = reading.reranker
+    assert isinstance(reranker, SentenceReranker) and reranker.reader is reading.reader is not None
+    assert reranker.window == (3, 7)
+    plain, read = seeds_pipeline.retrieve(LOAN, 7), reading.retrieve(LOAN, 7)
+    assert [p.index for p in read[:3]] == [p.index for p in plain[:3]]
+    assert sorted(p.index for p in read) == sorted(p.index for p in plain)
     for reads in (0, 1):
-        reranker = load_reranker("sentences", scorer, reader=reader, reads=reads)
-        assert isinstance(reranker, SentenceReranker) and reranker.reader is None
+        unread = load_reranker("sentences", reranker.scorer, reader=reading.reader, reads=reads)
+        assert isinstance(unread, SentenceReranker) and unread.reader is None
     off = Pipeline(
-        docs_dir=seeds_pipeline.settings.docs_dir,
-        index_dir=seeds_pipeline.settings.index_dir,
-        embedder=seeds_pipeline.embedder,
-        span_reader=False,
+        docs_dir=s.docs_dir, index_dir=s.index_dir, embedder=seeds_pipeline.embedder, rerank_reads=4, span_reader=False
     )
     assert isinstance(off.reranker, SentenceReranker) and off.reranker.reader is None
 
