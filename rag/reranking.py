@@ -6,7 +6,7 @@
   reader (:mod:`rag.reader`) and ``rerank_reads`` in settings, it then settles which passages make the
   answer's cut: the passages ranked just above and below it have their best sentence read, and reorder among
   themselves by rerank score plus :data:`READ_WEIGHT` times the reader's margin. With 4 reads, SQuAD dev hit@5
-  0.957 -> 0.962 for ~16 ms more a question; off by default, since the answers do not gain (see
+  0.957 -> 0.962 for ~20 ms more a question; off by default, since the answers do not gain (see
   ``Settings.rerank_reads``).
 - :class:`CrossEncoderReranker` scores (question, passage) pairs with a cross-encoder given by hub name or
   local folder, for users who have one (none ships as a package here).
@@ -32,8 +32,8 @@ logger = logging.getLogger(__name__)
 
 READ_WEIGHT = 0.3
 """How much a read passage's reader margin (logits) counts beside its rerank score. Chosen on SQuAD train
-(3 sets of 48 articles, 3,000 questions each, reading the 4th to 7th passages): hit@5 +0.0037 / +0.0044 /
-+0.0047 / +0.0043 / +0.0046 at 0.1 / 0.2 / 0.3 / 0.5 / 1.0."""
+(3 sets of 48 articles, 3,000 questions each, reading the 4th to 7th passages without their context; with it
+alike): hit@5 +0.0037 / +0.0044 / +0.0047 / +0.0043 / +0.0046 at 0.1 / 0.2 / 0.3 / 0.5 / 1.0."""
 
 
 class Reranker(Protocol):
