@@ -33,6 +33,7 @@ from rag.phrases import (
     MONTH,
     MONTHS,
     STEPS,
+    TIME_OF_DAY,
     WEEKDAYS,
     about_another_day,
     about_another_measure,
@@ -1161,14 +1162,9 @@ def superseded(
 
 _ASKS_CLOCK = re.compile(r"^\W*(?:(?:at|from|until|by)\s+)?what\s+time\b(?!\s+(?:of|period|frame|span|zone)\b)", re.I)
 """A question for a time of day: "What time is our flight to Lisbon?" (not "What time of year …?")."""
-_CLOCK = re.compile(
-    r"\b(?:[01]?\d|2[0-3])[:.h][0-5]\d\b|\b\d{1,2}(?:[:.][0-5]\d)?\s*(?:am|pm|a\.m\.|p\.m\.)|\b(?:noon|midnight)\b",
-    re.I,
-)
-"""A time of day: "11:20", "9.30", "7pm", "noon"."""
 _ASKS_CLOSING = re.compile(r"\b(?:clos(?:e|es|ing)|shut(?:s|ting)?|until\s+when|till\s+when|finish(?:es)?)\b", re.I)
 _ASKS_OPENING = re.compile(r"\b(?:open(?:s|ing)?|start(?:s|ing)?)\b", re.I)
-_HOURS = re.compile(rf"(?P<from>{_CLOCK.pattern})\s*(?:[–—-]|to|until|till)\s*(?P<to>{_CLOCK.pattern})", re.I)
+_HOURS = re.compile(rf"(?P<from>{TIME_OF_DAY.pattern})\s*(?:[–—-]|to|until|till)\s*(?P<to>{TIME_OF_DAY.pattern})", re.I)
 """Opening hours, a shift: "12:00-15:00", "9am to 5pm"."""
 
 
@@ -1795,7 +1791,7 @@ class ExtractiveAnswerer:
             unfit |= np.asarray([bool(FENCE.match(s.text)) for _, _, s in top], dtype=bool)
         # "What time is our flight?": a sentence with a time of day, when one is read, not "by 20 May 2026"
         if _ASKS_CLOCK.match(question):
-            clocked = np.asarray([bool(_CLOCK.search(s.text)) for _, _, s in top], dtype=bool)
+            clocked = np.asarray([bool(TIME_OF_DAY.search(s.text)) for _, _, s in top], dtype=bool)
             if (clocked & ~unfit).any():
                 unfit |= ~clocked
         # "What does Grace Liu have to do?": her row of the minutes' actions, when one is read, not her budget line

@@ -119,19 +119,17 @@ class Sentence:
     """The heading its passage stands under (Markdown, HTML, DOCX headings; PDF outline), if any."""
 
 
-def read_sentences(
-    reader: SpanReader, question: str, sentences: Sequence[Sentence], context: bool = True
-) -> list[TokenScores | None]:
-    """The span reader's reading of each sentence, after its title and the sentence before it (``context``); a
-    table row is read as a sentence of its values after their columns' names (:func:`~rag.reader.linear_row`),
-    after its title and heading, and the reading moved back onto the row."""
+def read_sentences(reader: SpanReader, question: str, sentences: Sequence[Sentence]) -> list[TokenScores | None]:
+    """The span reader's reading of each sentence, after its title and the sentence before it; a table row is read
+    as a sentence of its values after their columns' names (:func:`~rag.reader.linear_row`), after its title and
+    heading, and the reading moved back onto the row."""
     texts, contexts, rows = [], [], []
     for s in sentences:
         linear = linear_row(s.text, s.header.rpartition("\n")[2]) if s.header else None
         texts.append(linear[0] if linear else s.text)
         contexts.append((s.title, s.section) if linear else (s.title, s.previous))
         rows.append(linear[1] if linear else None)
-    readings = reader.read(question, texts, contexts if context else None)
+    readings = reader.read(question, texts, contexts)
     return [x.on_row(where) if x is not None and where else x for x, where in zip(readings, rows, strict=True)]
 
 
@@ -268,10 +266,13 @@ def header_before(before: str, from_start: bool = False) -> tuple[bool, str | No
     return False, rows[0] if rows else None
 
 
+_LINE_END = re.compile(r"[ \t]*(?:\n|\Z)")
+"""Where a row's line ends, after any spaces (a CSV row whose last cell is empty ends "| N | ")."""
+
+
 def _is_row(text: str, span: tuple[int, int]) -> bool:
     a, b = span
-    rest = text[b:].lstrip(" \t")  # a CSV row whose last cell is empty ends "| N | "
-    return "|" in text[a:b] and (a == 0 or text[a - 1] == "\n") and (not rest or rest[0] == "\n")
+    return "|" in text[a:b] and (a == 0 or text[a - 1] == "\n") and _LINE_END.match(text, b) is not None
 
 
 def _next_line(text: str, previous: tuple[int, int], span: tuple[int, int]) -> bool:

@@ -795,9 +795,14 @@ def money_for_a_count(question: str, sentence: str, scores: TokenScores | None) 
 _DATE_IN_DIGITS = re.compile(r"(?<![\w.])(?:\d{4}-\d\d-\d\d|\d{1,2}[./]\d{1,2}[./]\d{2,4})(?![\w.]|[.]\d)")
 
 
+TIME_OF_DAY = re.compile(
+    r"\b(?:[01]?\d|2[0-3])[:.h][0-5]\d\b|\b\d{1,2}(?:[:.][0-5]\d)?\s*(?:am|pm|a\.m\.|p\.m\.)|\b(?:noon|midnight)\b",
+    re.I,
+)
+"""A time of day: "11:20", "9.30", "7pm", "noon" (a timetable's rows are labelled so: "13:00-14:00", "9.15")."""
 _ASKS_AGE = re.compile(r"\b(?:ages?|how\s+old)\b", re.I)
-_CLOCK = re.compile(r"(?<![\w.:])\d{1,2}:\d{2}(?![\w:])")
-"""A time of day: "5:30", "13:05"."""
+_COLON_TIME = re.compile(r"(?<![\w.:])\d{1,2}:\d{2}(?![\w:])")
+"""A time of day written with a colon: "5:30", "13:05" (not "5.30", which may be a score or a price)."""
 
 
 def date_for_a_count(question: str, sentence: str, scores: TokenScores | None) -> bool:
@@ -808,7 +813,7 @@ def date_for_a_count(question: str, sentence: str, scores: TokenScores | None) -
     if scores is None or not (counts or age):
         return False
     span = reader_phrase(sentence, scores)
-    wrong = [*(_DATE_IN_DIGITS.finditer(sentence) if counts else ()), *(_CLOCK.finditer(sentence) if age else ())]
+    wrong = [*(_DATE_IN_DIGITS.finditer(sentence) if counts else ()), *(_COLON_TIME.finditer(sentence) if age else ())]
     return span is not None and any(m.start() <= span[0] and span[1] <= m.end() for m in wrong)
 
 
@@ -922,17 +927,13 @@ _DAY_HEADED = re.compile(
 """A column headed by a weekday or a month, short or whole, maybe with its date: "Fri 14", "Friday", "Sept"."""
 
 
-_TIME_OF_DAY = re.compile(r"\b\d{1,2}[:.]\d{2}\b")
-"""A time, as a timetable's rows are labelled: "13:00-14:00", "9.15"."""
-
-
 def day_written(header: str, row: str, question: str) -> int | None:
     """Of a timetable (a column per weekday, a row per time), the one weekday column whose cell in ``row`` writes a
     word of the question that its other days' cells do not, when the question names no day: Wednesday of "13:00-14:00
     | Science | PE | French (Mrs Okafor) | …" for "When is French?"."""
     names, values = cells_of(header), cells_of(row)
     days = [n for n in range(1, len(names)) if _DAY_HEADED.match(header[slice(*names[n])].strip())]
-    if len(names) != len(values) or len(days) < 3 or _days_named(question) or not _TIME_OF_DAY.search(row):
+    if len(names) != len(values) or len(days) < 3 or _days_named(question) or not TIME_OF_DAY.search(row):
         return None
     words = set(tokenize(question))
     found = [n for n in days if words & set(tokenize(row[slice(*values[n])]))]
@@ -1036,7 +1037,7 @@ def asked_column(row: str, header: str, question: str) -> tuple[int, int] | None
         if len(days) != 1 or values[days[0]][0] == values[days[0]][1]:
             return None
         cell = row[slice(*values[days[0]])]
-        if not re.search(r"\d", cell) and _TIME_OF_DAY.search(row[slice(*values[0])]):
+        if not re.search(r"\d", cell) and TIME_OF_DAY.search(row[slice(*values[0])]):
             return values[0]  # "What time is PE on Friday?" of a timetable: its row's time; the Friday cell says PE
         return values[days[0]]
     if qtype in ("person", "place"):
