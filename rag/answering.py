@@ -487,18 +487,43 @@ LIST_ITEM = re.compile(r"[ \t]*(?:(?P<bullet>[-*•+])|(?P<number>\d{1,2})[.)])[
 """A list item's mark at the start of its line: "- ", "* ", "1. ", "2) "."""
 
 
+def bold_whole(text: str, span: tuple[int, int]) -> tuple[int, int]:
+    """``span`` of ``text`` without Markdown bold marks (``**``) at its ends, and widened over the other mark of a
+    bold run it cuts into, so that its marks pair up: "Wednesday** morning break" of "**Wednesday** morning break"
+    is the whole, "the **top playground" of "the **top playground**, by …" ends after the run, "9:00**" of "by
+    **9:00**." is "9:00" (found by a teacher's folder in Markdown, whose answers showed "**the **top
+    playground**, …**")."""
+    start, end = span
+    while end - start > 2 and text.startswith("**", start):
+        start += 2
+    while end - start > 2 and text.endswith("**", 0, end):
+        end -= 2
+    if text.count("**", start, end) % 2:
+        if text.count("**", 0, start) % 2:  # it starts inside a run that ends within it: from the run's start
+            start = text.rfind("**", 0, start)
+        elif text.find("**", end) >= 0:  # it starts a run that ends after it: to the run's end
+            end = text.find("**", end) + 2
+    return start, end
+
+
+def unbolded(phrase: str) -> str:
+    """A key phrase as read, without its text's Markdown bold marks ("**Wednesday** morning break")."""
+    return phrase.replace("**", "")
+
+
 def emphasised(text: str, span: tuple[int, int]) -> str:
     """``text`` with ``span`` in Markdown bold, around the whole of an inline code span it cuts into ("**`--delay`**",
     not "`**--delay`**", which shows the asterisks), and left as it is when the text has it in bold already
-    ("**Does Tidemill retry jobs?**", "3" of "**Zone 3**": not "**Zone **3****")."""
-    start, end = span
+    ("**Does Tidemill retry jobs?**", "3" of "**Zone 3**": not "**Zone **3****"). Bold runs of the text that the
+    span takes in (:func:`bold_whole`) merge into its own: "**Wednesday morning break**"."""
+    start, end = bold_whole(text, span)
     if "```" not in text and text.count("`", 0, start) % 2:  # (a fenced block's code is marked as it is)
         start = text.rfind("`", 0, start)
     if "```" not in text and text.count("`", 0, end) % 2 and text.find("`", end) >= 0:
         end = text.find("`", end) + 1
     if text.count("**", 0, start) % 2:  # inside a bold run of its own ("**Zone 3**"): bold already
         return text
-    return f"{text[:start]}**{text[start:end]}**{text[end:]}"
+    return f"{text[:start]}**{unbolded(text[start:end])}**{text[end:]}"
 
 
 def file_name_words(name: str) -> str:
@@ -1898,7 +1923,8 @@ class ExtractiveAnswerer:
         if first_span and best.header and " | " in best.text[first_span[0] : first_span[1]]:
             one = next((c for c in cells_of(best.text) if c[0] <= first_span[0] < c[1]), None)
             first_span = one if one and one[0] < one[1] else None  # one cell's, not "Lime | Foxes"
-        phrase = best.text[first_span[0] : first_span[1]] if first_span else None
+        first_span = bold_whole(best.text, first_span) if first_span else None
+        phrase = unbolded(best.text[first_span[0] : first_span[1]]) if first_span else None
         chosen: list[tuple[float, Sentence, tuple[int, int] | None]] = [(best_score, best, first_span)]
         block = code_after(best, self.excerpt)
         if block is not None:  # "On macOS with Homebrew:": and the command it leads into
@@ -1924,7 +1950,7 @@ class ExtractiveAnswerer:
             evidence_of = {(c.source, c.start): s for s, c in scored}
             chosen = [(evidence_of.get((r.source, r.start), best_score), r, span) for r, span in extremes]
             best, first_span = extremes[0]
-            phrase = best.text[first_span[0] : first_span[1]]
+            phrase = unbolded(best.text[first_span[0] : first_span[1]])
             quoted = {(r.source, r.start) for r, _ in extremes}
             others = [(s, c) for s, c in others if (c.source, c.start) not in quoted]
         listed = listed_rows(question, best, self.excerpt) if not extremes else ListedRows([])

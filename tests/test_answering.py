@@ -75,6 +75,12 @@ def test_the_key_phrase_is_bolded_around_inline_code_and_never_inside_bold() -> 
     # part of a bold run (found by an online shop's trial: "**Zone **3****"), and after one
     assert emphasised("- **Zone 3**: Australia, New Zealand", (9, 10)) == "- **Zone 3**: Australia, New Zealand"
     assert emphasised("**Zone 3**: 9 to 14 days", (12, 19)) == "**Zone 3**: **9 to 14** days"
+    # across a bold run's mark (a teacher's Markdown folder: "**the **top playground**, by …**"): one run
+    duty = "Duty is **Wednesday** morning break."
+    assert emphasised(duty, (10, 35)) == "Duty is **Wednesday morning break**."
+    point = "It is the **top playground, by the frame**."
+    assert emphasised(point, (6, 26)) == "It is **the top playground, by the frame**."
+    assert emphasised("Taken by **9:00**.", (11, 17)) == "Taken by **9:00**."
 
 
 def test_question_types_follow_the_wording() -> None:

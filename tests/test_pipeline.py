@@ -491,6 +491,31 @@ def test_a_first_line_that_tells_something_is_a_sentence_not_a_headline(tmp_path
 
 
 @pytest.mark.slow
+def test_a_key_phrase_in_the_texts_own_bold_is_shown_in_one_bold_run(tmp_path: Path, embedder) -> None:
+    """Found by a teacher's folder in Markdown: the reader's span cut into the text's own bold, and the answer
+    showed "**the **top playground**, by the climbing frame**" and the key phrase "Wednesday** morning break"."""
+    notes = (
+        "# Supply teacher information\n\n## The day\n\n"
+        "- The register must be taken on Arbor by **9:00**. Late marks close at 9:30.\n"
+        "- Morning break is 10:20-10:35. Playground duty for Year 4 staff is **Wednesday** morning break.\n\n"
+        "## Safety\n\n1. The fire assembly point is the **top playground, by the climbing frame**. The register "
+        "folder (red) is on the hook by the door.\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"supply.md": notes})
+    asked = [
+        ("Where is the fire assembly point?", {"the top playground, by the climbing frame"}),
+        ("When do Year 4 staff do playground duty?", {"Wednesday", "Wednesday morning break"}),
+        ("When must the register be taken?", {"9:00"}),
+    ]
+    for question, phrases in asked:
+        answer = pipeline.answer(question)
+        assert answer.answered and answer.key_phrase in phrases, answer.text
+        phrase = answer.key_phrase
+        assert f"**{phrase}**" in answer.text and answer.text.count("**") == 2, answer.text
+        assert_quotes_verbatim(pipeline, answer)
+
+
+@pytest.mark.slow
 def test_a_table_row_is_answered_with_its_header_and_heading(tmp_path: Path, embedder) -> None:
     files = {
         "policy.md": "# Travel policy\n\n## Allowances\n\n| Item | Daily limit |\n|---|---|\n| Hotel | 140 GBP |\n"
