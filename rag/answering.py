@@ -1243,11 +1243,15 @@ def replaced_in_place(question: str, sentences: Sequence[Sentence]) -> list[bool
 
 
 _MOVED = re.compile(
-    r"\b(?:moved|postponed|delayed|pushed\s+back|brought\s+forward|rescheduled|changed|extended|deferred|shifted|"
-    r"put\s+back)\s+(?:to|until|till)\b",
+    r"\b(?:moved|moving|moves|postponed|delayed|pushed\s+back|brought\s+forward|rescheduled|changed|extended|"
+    r"deferred|shifted|put\s+back)\s+(?:to|until|till)\b",
     re.IGNORECASE,
 )
 """What a sentence says when a date or a figure it names has changed: "thesis submission moved to 30 June"."""
+_DAY_OF_MONTH = re.compile(
+    rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{'|'.join(MONTHS)})\b|\b(?:{'|'.join(MONTHS)})\s+\d{{1,2}}(?:st|nd|rd|th)?\b"
+)
+"""A day of a month, as the date that a move leaves ("cancelled on us for Thursday 12 March, so … is moving to …")."""
 
 
 _MONTH_TERMS = frozenset(tokenize(" ".join(MONTHS)))
@@ -1259,18 +1263,31 @@ def moved_since(question: str, sentences: Sequence[Sentence]) -> list[bool]:
     thesis submission: 31 March 2026." of minutes whose next meeting says "thesis submission moved to 30 June
     2026"): no answer to "When do I plan to submit my thesis?", but to a question about how things were. The
     later sentence must write a word of the question the earlier one writes, and more than half of its words
-    (figures and dates aside: "thesis" and "submission" of "Planned thesis submission: 31 March 2026")."""
+    (figures and dates aside: "thesis" and "submission" of "Planned thesis submission: 31 March 2026").
+    In another document, the sentence of the move must write the day it leaves, as the earlier sentence does: a
+    head's e-mail "… cancelled on us for Thursday 12 March, so the Year 4 trip to Chedworth Roman Villa is moving to
+    Thursday 19 March 2026." of the trip letter's "… visiting Chedworth Roman Villa on Thursday 12 March 2026."."""
     if _THEN.search(question):
         return [False] * len(sentences)
     asked = set(tokenize(question))
-    moves = [(s.source, s.start, set(tokenize(s.text))) for s in sentences if _MOVED.search(s.text)]
+    moves = []
+    for s in sentences:
+        if (move := _MOVED.search(s.text)) is not None:
+            left = {" ".join(day.lower().split()) for day in _DAY_OF_MONTH.findall(s.text, 0, move.start())}
+            moves.append((s, set(tokenize(s.text)), left))
     out = []
     for s in sentences:
         mine = {w for w in tokenize(s.text) if not w.isdigit()} - _MONTH_TERMS
+        days = {" ".join(day.lower().split()) for day in _DAY_OF_MONTH.findall(s.text)}
         out.append(
             any(
-                src == s.source and at > s.start and mine & asked & words and 2 * len(mine & words) > len(mine)
-                for src, at, words in moves
+                mover is not s
+                and mine & asked & words
+                and (
+                    (mover.source == s.source and mover.start > s.start and 2 * len(mine & words) > len(mine))
+                    or bool(days & left)
+                )
+                for mover, words, left in moves
             )
         )
     return out

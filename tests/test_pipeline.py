@@ -1286,6 +1286,32 @@ def test_a_date_moved_later_in_the_same_notes_replaces_the_planned_one(tmp_path:
     assert before.answered and before.key_phrase == "31 March 2026", before.text
 
 
+def test_a_date_another_document_says_was_moved_is_not_the_answer(tmp_path: Path, embedder) -> None:
+    """Found by a teacher's folder: "when is the roman villa trip" was answered with the letter's 12 March, though
+    the head's later e-mail moves the trip from that day to 19 March."""
+    letter = (
+        "Dear Parents and Carers of Willow Class,\n\nYear 4 trip to Chedworth Roman Villa\n\n"
+        "As part of our Romans topic, Year 4 will be visiting Chedworth Roman Villa on Thursday 12 March 2026. "
+        "The children will take part in a guided tour of the mosaics and a hands-on Roman artefacts workshop.\n\n"
+        "The coach will leave school at 8.30am, so please make sure your child is in class by 8.15am.\n"
+    )
+    mail = (
+        "From: Sarah Patel <s.patel@oakfield.sch.uk>\nTo: Graham Whitfield <head@oakfield.sch.uk>\n"
+        "Subject: Re: Chedworth trip - change of date\nDate: Mon, 2 Feb 2026 16:05:12 +0000\n"
+        'Content-Type: text/plain; charset="utf-8"\n\nThanks Graham,\n\nNo problem. Daniel can still come on '
+        "the 19th.\n\nSarah\n\nOn Mon, 2 Feb 2026 at 14:12, Graham Whitfield <head@oakfield.sch.uk> wrote:\n"
+        "> Hi Sarah,\n>\n> Afon Coaches have cancelled on us for Thursday 12 March, so the Year 4\n"
+        "> trip to Chedworth Roman Villa is moving to Thursday 19 March 2026.\n"
+        "> The villa has confirmed the workshop for the new date.\n>\n> Graham\n"
+    )
+    files = {"Trip_letter_Chedworth_Y4.txt": letter, "change_of_date.eml": mail}
+    pipeline = pipeline_on(tmp_path, embedder, files)
+    now = pipeline.answer("when is the roman villa trip")
+    assert now.answered and now.key_phrase == "Thursday 19 March 2026", now.text
+    coach = pipeline.answer("When does the coach leave school?")  # the letter still answers what was not moved
+    assert coach.answered and coach.key_phrase == "8.30am", coach.text
+
+
 FORMULARY = (
     "# Meridian Rx formulary 2025\n\n## Cost sharing by tier\n\n"
     "| Tier | Description | PPO Gold retail 30-day | PPO Gold mail order 90-day | HDHP Silver (after deductible) |\n"
