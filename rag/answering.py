@@ -1561,6 +1561,60 @@ def named_cell(question: str, sentences: Sequence[Sentence]) -> int | None:
     return found[0] if len(found) == 1 else None
 
 
+def _one_word(word: str, other: str) -> bool:
+    """Whether two folded words are one word, or forms of one ("allergic" of "allergy", "playdough")."""
+    if word == other:
+        return True
+    shared = next((k for k, (a, b) in enumerate(zip(word, other, strict=False)) if a != b), min(len(word), len(other)))
+    return min(len(word), len(other)) >= 5 and shared >= max(5, min(len(word), len(other)) - 2)
+
+
+_WHICH_ROW = re.compile(
+    r"^\W*(?:who|which\s+(?:[\w-]+\s+)?[\w-]+)\s+(?:has|have|got|needs?|takes?|uses?|gets?|wears?)\b", re.IGNORECASE
+)
+"""A question for a row by what it says: "who has an EHCP", "which kid needs a yellow overlay" (not "Which dishwasher
+programme is the quickest?", which compares rows)."""
+
+
+def row_saying(question: str, sentences: Sequence[Sentence], unfit: np.ndarray) -> tuple[int, tuple[int, int]] | None:
+    """The one table row of ``sentences`` (not ``unfit``) that says what the question asks of it in words the
+    sentence ranking's evidence cannot bridge, with its cell that says it: a row the question names by its first
+    cell ("Ruby" of "Ruby Walsh") one of whose other cells writes a further word of the question ("what is ruby
+    allergic to": "Egg allergy (mild); hay fever"; "can sofia use playdough": "… No playdough in class (contains
+    wheat)."), or for "who has …" the one row whose cell writes it ("who has an EHCP": "EHCP - 1:1 support
+    mornings", its row's first cell). A word of the header names a column, which is asked otherwise; a word
+    written in more than one cell, or rows, is no answer (found by a teacher's folder, whose medical list and
+    class list were refused to these questions at rank 1)."""
+    asked = {w for w in re.findall(r"\w+", _fold(question)) if len(w) > 3 and w not in STOPWORDS and not w.isdigit()}
+    who = _WHICH_ROW.match(question) is not None
+    found: list[tuple[int, tuple[int, int]]] = []
+    for n, s in enumerate(sentences):
+        cells = cells_of(s.text)
+        header = s.header.rpartition("\n")[2]
+        if not header or len(cells) < 3 or unfit[n]:
+            continue
+        first = s.text[slice(*cells[0])].strip()
+        person = _GIVEN_NAME.fullmatch(first)
+        key = set(re.findall(r"\w+", _fold(_naming_cells(s.text))))
+        given = _fold(person["given"]) if person else first
+        named = any(
+            len(name) > 3 and re.search(rf"(?<![\w-]){re.escape(_fold(name))}(?![\w-])", _fold(question))
+            for name in (first, given)
+        )
+        if not (named or who):
+            continue
+        columns = set(re.findall(r"\w+", _fold(header)))
+        further = {w for w in asked - key if not any(_one_word(w, c) for c in columns)}
+        saying = [
+            c
+            for c in cells[1:]
+            if further & {w for w in asked for v in re.findall(r"\w+", _fold(s.text[slice(*c)])) if _one_word(w, v)}
+        ]
+        if len(saying) == 1 and not (named and _fold(s.text[slice(*saying[0])].strip()) in key):
+            found.append((n, cells[0] if who and not named else saying[0]))
+    return found[0] if len(found) == 1 else None
+
+
 def _naming_cells(row: str) -> str:
     """The first two cells of a table row, which name it ("LK-BLK-003 | Assam Halmari Gold")."""
     cells = cells_of(row)
@@ -1896,6 +1950,9 @@ class ExtractiveAnswerer:
         elif pick is None:  # "allergens in the tiramisu?": the row it names of a chart of marks
             charted = (i for i, (_, _, s) in enumerate(ranked) if marked_columns(question, s, self.excerpt) is not None)
             pick = next(charted, None)
+        saying = row_saying(question, [s for _, _, s in top], unfit) if pick is None else None
+        if saying is not None:  # "what is ruby allergic to": Ruby's row, its "Egg allergy (mild); hay fever" cell
+            pick = saying[0]
         if pick is None:
             why = f"too weak: best evidence {evidence.max():.2f}, {self.min_evidence:.2f} needed, or the reader unsure"
             return self.refusal(question, query, scored, unknown, why)
@@ -1929,6 +1986,8 @@ class ExtractiveAnswerer:
             column = column or usual_column(best.text, header, question, first_span)  # in-network, unless asked
         task = task_of(question, best.text, header)  # "Write the test plan for the public beta", all of it
         first_span = task or first_span
+        if saying is not None and best is ranked[saying[0]][2]:
+            column = saying[1]
         if offered_choice(best.text, question):
             column = None  # "Was it actual or estimated?": the one it writes, not the Reading column
         if column and not (first_span and column[0] <= first_span[0] and first_span[1] <= column[1]):
