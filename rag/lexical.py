@@ -107,10 +107,14 @@ _SYNONYMS = (
     "directory dir folder", "repository repo", "break breakdown", "luggage baggage",
     "cafe cafeteria café", "mac macos", "people guests persons", "fit seat accommodate", "keep hold retain",
     "veg vegetables", "call ring dial", "mistake error", "pay payment", "weigh weight", "collect pick",
+    "information info", "certificate cert", "telephone phone tel", "maximum max", "department dept",
+    "approximately approx", "temperature temp", "administration admin", "photograph photo", "laboratory lab",
+    "appointment appt",
 )  # fmt: skip
 """Words that documents and their readers use for one another ("When does the contract start?" of "This
-Agreement commences on 1 April", "How many people fit in the private room?" of "… seats up to 22 guests"): each
-group's stems count as its first word's stem."""
+Agreement commences on 1 April", "How many people fit in the private room?" of "… seats up to 22 guests"), and
+words and their short forms ("When was the prescribed info served?" of "Prescribed information was served …"):
+each group's stems count as its first word's stem."""
 _SAME = {stem: stems[0] for group in _SYNONYMS for stems in [stem_words(group.split())] for stem in stems}
 
 

@@ -515,6 +515,21 @@ def test_a_key_phrase_in_the_texts_own_bold_is_shown_in_one_bold_run(tmp_path: P
         assert_quotes_verbatim(pipeline, answer)
 
 
+@pytest.mark.slow
+def test_a_word_asked_in_its_short_form_is_the_word(tmp_path: Path, embedder) -> None:
+    """Found by a landlord's folder: "when was the prescribed info served" was refused, the sentence that says it
+    ("Prescribed information was served …") ranked first by far."""
+    certificate = (
+        "Deposit Protection Service - protection certificate\n\nDeposit amount: 836.00 GBP\n"
+        "Date deposit received by landlord: 4 March 2025\nDate deposit protected: 6 March 2025\n\n"
+        "Prescribed information was served on the tenant on 10 March 2025.\n"
+        "This certificate confirms that the deposit is held by the DPS and protected for the duration of the tenancy."
+        "\nDisputes must be raised within 3 months of the tenancy ending.\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"DPS_deposit_certificate.txt": certificate})
+    assert_marks(pipeline, [("when was the prescribed info served", "10 March 2025")])
+
+
 CLASS_LIST = (
     "First name,Surname,Book band,Reading group,Maths group,SEN,Pupil premium,Notes\n"
     "Amara,Okonkwo,Dark Red,Owls,Hexagons,N,Y,\n"
