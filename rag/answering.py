@@ -1385,6 +1385,26 @@ def about_another_person(question: str, sentence: Sentence) -> bool:
     return not asked & around and bool(_TITLED.search(sentence.text) or _FULL_NAME.search(sentence.text))
 
 
+_WHOSE_CONTACT = re.compile(
+    r"(?P<whose>\w+)['’]s\s+(?:(?:work|home|mobile|cell|office|direct)\s+)?(?:(?:tele)?phone|mobile|number|e-?mail)",
+    re.IGNORECASE,
+)
+"""Whose contact a question asks for: "Ines's phone number", "lucy's email"."""
+
+
+def contact_of_another(question: str, sentence: Sentence) -> bool:
+    """Whether the question asks for the phone number or e-mail address of someone (or something) that neither
+    ``sentence`` nor what stands around it (the sentence before it, its heading, title and file name) writes:
+    "Phone: +351 21 887 1290" of a restaurant's e-mail is no answer to "What's Ines's phone number?" (found by a
+    travel folder, once "phone" and "telephone" were one word)."""
+    match = _WHOSE_CONTACT.search(question)
+    if match is None or not asks_for_a_contact(question):
+        return False
+    around = " ".join((sentence.text, sentence.previous, sentence.section, sentence.title))
+    around += " " + file_name_words(sentence.source)
+    return not re.search(rf"\b{re.escape(match['whose'])}", around, re.IGNORECASE)
+
+
 def named_in_apposition(question: str, sentences: Sequence[Sentence], unfit: np.ndarray) -> int | None:
     """The one sentence (of ``sentences``, not ``unfit``) that names the role a question asks about right after it:
     "Our electrician, Callum Price, will need the power off …" for "Who is the electrician on the kitchen job?",
@@ -1862,6 +1882,7 @@ class ExtractiveAnswerer:
                 (about_it and other)
                 or s.source in outdated
                 or about_another_person(question, s)
+                or contact_of_another(question, s)
                 or of_another_document(s, named_documents)
                 or money_for_a_count(question, s.text, x)
                 or date_for_a_count(question, s.text, x)

@@ -296,8 +296,12 @@ _ASKS_CONTACT = re.compile(
 "What number do I call for a breakdown?", "Who do I call if the car breaks down?" (not "How many digits do phone
 numbers have?")."""
 _EMAIL_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE_NUMBER = re.compile(r"(?<![\w.,-])(?!\d{4}-\d\d-\d\d(?!\d))\+?\(?\d[\d ()/.-]{5,}\d(?![\w.,]\d)")
-"""A number to call: "+44 20 3994 1180", "0800 612 4477"; not a code's digits ("ATI-2026-0488172") nor a date."""
+_PHONE_NUMBER = re.compile(
+    r"(?<![\w.,/-])(?!\d{4}-\d\d-\d\d(?!\d)|\d{1,2}([/.-])\d{1,2}\1(?:\d\d){1,2}(?![\d/.-]))"
+    r"\+?\(?\d[\d ()/.-]{5,}\d(?![\w.,]\d)"
+)
+"""A number to call: "+44 20 3994 1180", "0800 612 4477"; not a code's digits ("ATI-2026-0488172") nor a date
+("2026-02-03", "03/02/2026": a medical list's "Updated" column was the answer to "what is amara's phone number")."""
 
 
 def asks_for_a_contact(question: str) -> bool:

@@ -13,6 +13,7 @@ from rag.answering import (
     Answer,
     ExtractiveAnswerer,
     answer_confidence,
+    contact_of_another,
     contradicts,
     decide,
     emphasised,
@@ -1104,3 +1105,13 @@ def test_a_cells_figure_is_read_with_its_separators(cell: str, figure: float | N
     from rag.answering import _figure
 
     assert _figure(cell) == figure
+
+
+def test_a_contact_asked_for_someone_is_not_anothers() -> None:
+    """Found by a travel folder: "What's Ines's phone number?" was answered with a restaurant's "Phone: …" line."""
+    restaurant = Sentence("fado_dinner.eml", "Booking confirmed", 0, 23, "Phone: +351 21 887 1290", 0)
+    assert contact_of_another("What's Ines's phone number?", restaurant)
+    assert not contact_of_another("What's the phone number?", restaurant)
+    host = Sentence("guesthouse.txt", "Porto", 0, 26, "Phone: +351 912 345 678", 0, previous="Your host is Rui.")
+    assert not contact_of_another("What is Rui's phone number?", host)
+    assert not contact_of_another("What is the guesthouse's phone number?", host)  # (its file's name)

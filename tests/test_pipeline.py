@@ -530,6 +530,21 @@ def test_a_word_asked_in_its_short_form_is_the_word(tmp_path: Path, embedder) ->
     assert_marks(pipeline, [("when was the prescribed info served", "10 March 2025")])
 
 
+@pytest.mark.slow
+def test_a_date_is_no_phone_number(tmp_path: Path, embedder) -> None:
+    """Found by a teacher's folder: "what is amara's phone number" was answered from her medical row, whose date
+    "03/02/2026" passed for a number to call."""
+    medical = (
+        "Pupil,Condition,What to do,Updated\n"
+        'Amara Okonkwo,Peanut allergy,"Give EpiPen, call 999, then call mum.",03/02/2026\n'
+        "Leo Brennan,Asthma (mild),2 puffs before PE if wheezy,09/09/2025\n"
+    )
+    contacts = "Parent contacts\n\nLeo Brennan's mum: phone 07700 900123.\n"
+    pipeline = pipeline_on(tmp_path, embedder, {"medical.csv": medical, "contacts.txt": contacts})
+    assert not pipeline.answer("what is amara's phone number").answered
+    assert_marks(pipeline, [("What is the phone number of Leo's mum?", "07700 900123")])
+
+
 CLASS_LIST = (
     "First name,Surname,Book band,Reading group,Maths group,SEN,Pupil premium,Notes\n"
     "Amara,Okonkwo,Dark Red,Owls,Hexagons,N,Y,\n"
