@@ -56,6 +56,7 @@ from rag.phrases import (
     month_written,
     named_columns,
     offered_choice,
+    priced_line,
     question_type,
     roll_call,
     task_of,
@@ -1971,9 +1972,14 @@ class ExtractiveAnswerer:
         elif pick is None:  # "allergens in the tiramisu?": the row it names of a chart of marks
             charted = (i for i, (_, _, s) in enumerate(ranked) if marked_columns(question, s, self.excerpt) is not None)
             pick = next(charted, None)
+        # "how much is a diavola?": the menu's line that starts with it, its price (not "Pollo alla diavola … £21.00")
+        priced = None if extremes else priced_line(question, [s.text for _, _, s in top])
+        if priced is not None and not unfit[priced[0]]:
+            pick = priced[0]
         saying = row_saying(question, [s for _, _, s in top], unfit) if pick is None else None
         if saying is not None:  # "what is ruby allergic to": Ruby's row, its "Egg allergy (mild); hay fever" cell
             pick = saying[0]
+        settled = saying or (priced if priced is not None and pick == priced[0] else None)  # (its cell, its amount)
         if pick is None:
             why = f"too weak: best evidence {evidence.max():.2f}, {self.min_evidence:.2f} needed, or the reader unsure"
             return self.refusal(question, query, scored, unknown, why)
@@ -2007,8 +2013,8 @@ class ExtractiveAnswerer:
             column = column or usual_column(best.text, header, question, first_span)  # in-network, unless asked
         task = task_of(question, best.text, header)  # "Write the test plan for the public beta", all of it
         first_span = task or first_span
-        if saying is not None and best is ranked[saying[0]][2]:
-            column = saying[1]
+        if settled is not None and best is ranked[settled[0]][2]:
+            column = settled[1]
         if offered_choice(best.text, question):
             column = None  # "Was it actual or estimated?": the one it writes, not the Reading column
         if column and not (first_span and column[0] <= first_span[0] and first_span[1] <= column[1]):

@@ -482,6 +482,39 @@ def _words_after(sentence: str, amounts: list[tuple[int, int]], brackets: bool =
     return out
 
 
+_PRICE_ASKED = re.compile(
+    r"^\W*(?:how\s+much\s+(?:is|are|does|do|for)\s+(?:an?\s+|the\s+|one\s+|our\s+)?(?P<item>[^?]+?)"
+    r"(?:\s+(?:cost|costs|be|go\s+for))?|what(?:['’]s|\s+is)\s+the\s+(?:price|cost)\s+of\s+(?:an?\s+|the\s+|our\s+)?"
+    r"(?P<of>[^?]+?))\s*\??\s*$",
+    re.IGNORECASE,
+)
+"""A question for what one thing costs: "how much is a diavola?", "What's the price of the tiramisu?"."""
+_ITEM_MARK = re.compile(r"[ \t]*(?:[-*•+]|\d{1,2}[.)])?[ \t]*")
+
+
+def priced_line(question: str, lines: Sequence[str]) -> tuple[int, tuple[int, int]] | None:
+    """For a question for the price of one thing, the one line (of ``lines``: a list item, a menu's line) that
+    starts with that thing's name and writes one amount of money, with where the amount is: "- Diavola tomato, fior
+    di latte, spicy salami [1, 7] £13.50" for "how much is a diavola?" (not "- Pollo alla diavola …", which does
+    not start with it). None when no line, or more than one, is so named (found by a restaurant's menu, whose
+    dishes were refused: a menu line shares one word with the question, too few for the evidence head)."""
+    match = _PRICE_ASKED.match(question)
+    if match is None:
+        return None
+    item = tokenize(match["item"] or match["of"])
+    if not item or len(item) > 4:
+        return None
+    found = []
+    for n, line in enumerate(lines):
+        start = _ITEM_MARK.match(line)
+        if tokenize(line[start.end() if start else 0 :])[: len(item)] != item:
+            continue
+        amounts = [m.span() for m in _AMOUNTS.finditer(line)]
+        if len(amounts) == 1:
+            found.append((n, amounts[0]))
+    return found[0] if len(found) == 1 else None
+
+
 _AMOUNT_RANGE = re.compile(rf"(?:{_AMOUNTS.pattern})(?:\s+(?:to|-|–)\s+(?:{_AMOUNTS.pattern}))?")
 """An amount of money, or a range of two: "$1,000 to $1,250"."""
 

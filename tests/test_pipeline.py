@@ -545,6 +545,23 @@ def test_a_date_is_no_phone_number(tmp_path: Path, embedder) -> None:
     assert_marks(pipeline, [("What is the phone number of Leo's mum?", "07700 900123")])
 
 
+@pytest.mark.slow
+def test_the_price_of_a_thing_is_on_the_line_that_starts_with_it(tmp_path: Path, embedder) -> None:
+    """Found by a restaurant's menu: "how much is a diavola?" was refused (a menu line shares one word with the
+    question), and a line that only writes the name later ("Pollo alla diavola") is not its price."""
+    menu = (
+        "# Dinner menu\n\n## Secondi\n\n"
+        "- Pollo alla diavola (GF) spatchcock chicken, chilli, lemon, rocket [10] £21.00\n"
+        "- Branzino (GF) sea bass, salsa verde, new potatoes [4] £24.50\n\n## Pizze\n\n"
+        "- Margherita (V) tomato, fior di latte, basil [1, 7] £11.00\n"
+        "- Diavola tomato, fior di latte, spicy salami [1, 7] £13.50\n"
+        "- Funghi e tartufo (V) white base, mushrooms, truffle cream [1, 7] £15.00\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"dinner_menu.md": menu})
+    assert_marks(pipeline, [("how much is a diavola?", "£13.50"), ("What's the price of the branzino?", "£24.50")])
+    assert not pipeline.answer("how much is the carbonara?").answered
+
+
 CLASS_LIST = (
     "First name,Surname,Book band,Reading group,Maths group,SEN,Pupil premium,Notes\n"
     "Amara,Okonkwo,Dark Red,Owls,Hexagons,N,Y,\n"
