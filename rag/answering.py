@@ -1064,8 +1064,9 @@ _LABEL = re.compile(LIST_ITEM.pattern + r"(?P<label>[^:|]{1,60}?):\s+\S")
 """A list item that labels its value: "- London: GBP 210", "- Paris, Amsterdam, Munich: EUR 190"."""
 
 
-_CODED = re.compile(r"\W*(?P<code>" + CODE.pattern + r")\s*(?:[-–—:=]|\t)\s*\S")
-"""A line that a code opens: "E9 - Drain blocked: clean the filter …", "F1: Low water pressure"."""
+_CODED = re.compile(r"\W*(?P<code>" + CODE.pattern + r")(?:\s*[-–—:=]|\t| {2,})\s*\S")
+"""A line that a code opens: "E9 - Drain blocked: clean the filter …", "F1: Low water pressure", "XMAS24      25%
+off, expired 02/01/2025" (a list of codes in columns of spaces)."""
 _DASHED = re.compile(r"\W*(?P<code>[A-Z][\w'’&.]*(?:[ \t]+[A-Z][\w'’&.]*){0,3})[^\n]{0,20}?[ \t]+[-–—][ \t]+\S")
 """A line that a name opens, its value after a dash: "Eco 50°C - 3 h 35 min - everyday loads" (keyed "Eco")."""
 
@@ -1934,6 +1935,8 @@ class ExtractiveAnswerer:
         # (a code's record, or a form's field, is looked for among twice the sentences read)
         further = [s for _, _, s in ranked[: 2 * len(top)]]
         keyed = keyed_record(names, further, unfit, pick, role_asked(question), query)  # (a follow-up: with its turns)
+        if keyed is not None and pick is not None and self._line_goes_on(further[keyed], further[pick]):
+            keyed = None  # "TEAWARE20   20% off teaware. Expires 30/06/2025.": the code's line, its later sentence
         pick = pick if keyed is None else keyed
         # "What shift is Sofia doing on Friday?": the rota's row of Sofia Marin, its "Fri 14" cell; "what's the tier c
         # price for assam": the price list's row of Assam, not "Tier C: 50 kg and over", which does not name it (nor
@@ -2149,6 +2152,12 @@ class ExtractiveAnswerer:
         lines = [f"{bullet} {part}" for bullet, part in zip(bullets, parts, strict=True)]
         text = " ".join(notes + parts) if not itemised else "\n".join([" ".join(notes), *lines])
         return Answer(question, text.strip(), True, quotes, related, phrase, query)
+
+    def _line_goes_on(self, first: Sentence, later: Sentence) -> bool:
+        """Whether ``later`` is a further sentence of the line ``first`` opens (no line break between them)."""
+        if self.excerpt is None or first.source != later.source or not first.end <= later.start < first.end + 200:
+            return False
+        return "\n" not in self.excerpt(first.source, first.end, later.start)
 
     def _read(self, question: str, sentences: Sequence[Sentence]) -> list[TokenScores | None]:
         assert self.reader is not None

@@ -562,6 +562,28 @@ def test_the_price_of_a_thing_is_on_the_line_that_starts_with_it(tmp_path: Path,
     assert not pipeline.answer("how much is the carbonara?").answered
 
 
+@pytest.mark.slow
+def test_a_code_in_a_list_of_codes_aligned_with_spaces_keys_its_line(tmp_path: Path, embedder) -> None:
+    """Found by an online shop's list of discount codes in columns of spaces: "customer says XMAS24 doesn't work"
+    was refused, its code's line ranked first."""
+    codes = (
+        "Discount codes - updated 3 March 2025\n\nACTIVE:\n"
+        "WELCOME10   10% off first order, minimum spend £20.\n"
+        "SPRING15    15% off all green and white tea.\n"
+        "TEAWARE20   20% off teaware (LK-TWR SKUs). Expires 30/06/2025. Excludes the Cast Iron Tetsubin.\n\n"
+        "EXPIRED (do not honour):\n"
+        "XMAS24      25% off, expired 02/01/2025\n"
+        "SUMMER12    12% off, expired 31/08/2024\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"discount_codes.txt": codes})
+    for question in ("customer says XMAS24 doesn't work", "is XMAS24 still valid"):
+        answer = pipeline.answer(question)
+        assert answer.answered and answer.quotes[0].text.startswith("XMAS24"), answer.text
+        assert "expired 02/01/2025" in (answer.key_phrase or ""), answer.text
+    # a further sentence of a code's line answers what that line goes on to say
+    assert_marks(pipeline, [("when does TEAWARE20 expire", "30/06/2025")])
+
+
 CLASS_LIST = (
     "First name,Surname,Book band,Reading group,Maths group,SEN,Pupil premium,Notes\n"
     "Amara,Okonkwo,Dark Red,Owls,Hexagons,N,Y,\n"
