@@ -366,11 +366,13 @@ def _plain(number: str) -> str:
 
 
 _LIST = re.compile(
-    r"^\W*(?:(?:list|name)\b|(?:what|which)\s+(?:are|were)\b|(?:what|which)\s+\w+s\s+(?:are|were|do|does|did|have|has)\b)"
+    r"^\W*(?:(?:list|name)\b|(?:what|which)\s+(?:are|were)\b|(?:what|which)\s+\w+s\s+(?:are|were|do|does|did|have|has)\b"
+    r"|what\s+(?:do|does|should|must)\s+(?:\w+\s+){1,2}(?:need\s+to\s+|have\s+to\s+)?(?:bring|pack|take|wear)\b)"
     r"|\bare\s+there\W*$",
     re.IGNORECASE,
 )
-"""A question that asks for a list: "What are the open positions?", "Which offices do we have?", "List the fees"."""
+"""A question that asks for a list: "What are the open positions?", "Which offices do we have?", "List the fees",
+"What do kids need to bring on the trip?"."""
 MAX_LISTED_ROWS = 12
 """At most this many rows of a table answer a question that asks for a list."""
 _TABLE_WINDOW = 6000
@@ -533,8 +535,9 @@ def file_name_words(name: str) -> str:
     return re.sub(r"[_.\-/]", " ", name)
 
 
-_LIST_WORDS = frozenset(tokenize("steps step list items things instructions need do make"))
-"""Words a question for a list or steps asks with that its list's heading need not write."""
+_LIST_WORDS = frozenset(tokenize("steps step list items things instructions need do make kids children pupils"))
+"""Words a question for a list or steps asks with that its list's heading need not write (and who it is for: "What
+do kids need to bring on the trip?" of a trip letter's "What to bring")."""
 
 
 @dataclass(frozen=True)
@@ -1983,6 +1986,12 @@ class ExtractiveAnswerer:
         if saying is not None:  # "what is ruby allergic to": Ruby's row, its "Egg allergy (mild); hay fever" cell
             pick = saying[0]
         settled = saying or (priced if priced is not None and pick == priced[0] else None)  # (its cell, its amount)
+        if pick is None and _LIST.search(question):  # "what do kids need to bring on the trip?": the list that its
+            # lead-in ("What to bring") and the letter name, though no one item answers it
+            lists = (
+                i for i, (_, _, s) in enumerate(top) if not unfit[i] and listed_items(question, s, self.excerpt).items
+            )
+            pick = next(lists, None)
         if pick is None:
             why = f"too weak: best evidence {evidence.max():.2f}, {self.min_evidence:.2f} needed, or the reader unsure"
             return self.refusal(question, query, scored, unknown, why)

@@ -584,6 +584,25 @@ def test_a_code_in_a_list_of_codes_aligned_with_spaces_keys_its_line(tmp_path: P
     assert_marks(pipeline, [("when does TEAWARE20 expire", "30/06/2025")])
 
 
+@pytest.mark.slow
+def test_what_to_bring_is_the_whole_list(tmp_path: Path, embedder) -> None:
+    """Found by a teacher's folder: "what do kids need to bring on the trip" quoted one item of the trip letter's
+    "What to bring" list."""
+    letter = (
+        "Dear Parents and Carers,\n\nAs part of our Romans topic, Year 4 will be visiting Chedworth Roman Villa on "
+        "Thursday 12 March 2026.\n\nWhat to bring\n\n"
+        "- A packed lunch in a named, disposable bag (no nuts, no fizzy drinks, no glass)\n- A named water bottle\n"
+        "- A waterproof coat and sensible, comfortable shoes\n"
+        "- Any medication your child needs (inhalers, EpiPens) - give these to Mrs Patel in the morning\n\n"
+        "Children should wear school uniform.\n"
+    )
+    pipeline = pipeline_on(tmp_path, embedder, {"Trip_letter_Chedworth.txt": letter})
+    answer = pipeline.answer("what do kids need to bring on the trip")
+    assert answer.answered and len(answer.quotes) == 4, answer.text
+    assert answer.quotes[1].text == "A named water bottle", answer.text
+    assert_quotes_verbatim(pipeline, answer)
+
+
 CLASS_LIST = (
     "First name,Surname,Book band,Reading group,Maths group,SEN,Pupil premium,Notes\n"
     "Amara,Okonkwo,Dark Red,Owls,Hexagons,N,Y,\n"
