@@ -1601,14 +1601,14 @@ _WHICH_ROW = re.compile(
 programme is the quickest?", which compares rows)."""
 
 
-def row_saying(question: str, sentences: Sequence[Sentence], unfit: np.ndarray) -> tuple[int, tuple[int, int]] | None:
-    """The one table row of ``sentences`` (not ``unfit``) that says what the question asks of it in words the
-    sentence ranking's evidence cannot bridge, with its cell that says it: a row the question names by its first
+def rows_saying(question: str, sentences: Sequence[Sentence], unfit: np.ndarray) -> list[tuple[int, tuple[int, int]]]:
+    """The table rows of ``sentences`` (not ``unfit``) that say what the question asks of them in words the
+    sentence ranking's evidence cannot bridge, each with its cell that says it: a row the question names by its first
     cell ("Ruby" of "Ruby Walsh") one of whose other cells writes a further word of the question ("what is ruby
     allergic to": "Egg allergy (mild); hay fever"; "can sofia use playdough": "… No playdough in class (contains
     wheat)."), or for "who has …" the one row whose cell writes it ("who has an EHCP": "EHCP - 1:1 support
     mornings", its row's first cell). A word of the header names a column, which is asked otherwise; a word
-    written in more than one cell, or rows, is no answer (found by a teacher's folder, whose medical list and
+    written in more than one cell of a row is no answer (found by a teacher's folder, whose medical list and
     class list were refused to these questions at rank 1)."""
     asked = {w for w in re.findall(r"\w+", _fold(question)) if len(w) > 3 and w not in STOPWORDS and not w.isdigit()}
     who = _WHICH_ROW.match(question) is not None
@@ -1620,7 +1620,7 @@ def row_saying(question: str, sentences: Sequence[Sentence], unfit: np.ndarray) 
             continue
         first = s.text[slice(*cells[0])].strip()
         person = _GIVEN_NAME.fullmatch(first)
-        key = set(re.findall(r"\w+", _fold(_naming_cells(s.text))))
+        key = set(re.findall(r"\w+", _fold(first if len(first.split()) > 1 else _naming_cells(s.text))))
         given = _fold(person["given"]) if person else first
         named = any(
             len(name) > 3 and re.search(rf"(?<![\w-]){re.escape(_fold(name))}(?![\w-])", _fold(question))
@@ -1637,7 +1637,7 @@ def row_saying(question: str, sentences: Sequence[Sentence], unfit: np.ndarray) 
         ]
         if len(saying) == 1 and not (named and _fold(s.text[slice(*saying[0])].strip()) in key):
             found.append((n, cells[0] if who and not named else saying[0]))
-    return found[0] if len(found) == 1 else None
+    return found
 
 
 def _naming_cells(row: str) -> str:
@@ -1982,10 +1982,12 @@ class ExtractiveAnswerer:
         priced = None if extremes else priced_line(question, [s.text for _, _, s in top])
         if priced is not None and not unfit[priced[0]]:
             pick = priced[0]
-        saying = row_saying(question, [s for _, _, s in top], unfit) if pick is None else None
-        if saying is not None:  # "what is ruby allergic to": Ruby's row, its "Egg allergy (mild); hay fever" cell
-            pick = saying[0]
-        settled = saying or (priced if priced is not None and pick == priced[0] else None)  # (its cell, its amount)
+        # "what is ruby allergic to": Ruby's row, its "Egg allergy (mild); hay fever" cell, when nothing else is
+        # picked; and of the row picked, the cell that says what is asked ("does oliver have diabetes": "Type 1
+        # diabetes", not the reader's "glucose tablets and snacks" of his Medication cell)
+        saying = rows_saying(question, [s for _, _, s in top], unfit)
+        pick = saying[0][0] if pick is None and len(saying) == 1 else pick  # (one row, or which is it?)
+        settled = next((x for x in (*saying, priced) if x is not None and x[0] == pick), None)  # (its cell or amount)
         if pick is None and _LIST.search(question):  # "what do kids need to bring on the trip?": the list that its
             # lead-in ("What to bring") and the letter name, though no one item answers it
             lists = (
@@ -2022,11 +2024,12 @@ class ExtractiveAnswerer:
         if best.header:  # of a Total row, "total" names the row: the column is the other one named, else Total's
             column = asked_column(best.text, header, _TOTAL_WORD.sub(" ", question) if totals else question)
             column = column or (_cell_named(best.text, header, "total") if totals else None)
+        if settled is not None and best is ranked[settled[0]][2]:  # its cell that says it, or the price on its line
+            column = column or settled[1]
+        if best.header:
             column = column or usual_column(best.text, header, question, first_span)  # in-network, unless asked
         task = task_of(question, best.text, header)  # "Write the test plan for the public beta", all of it
         first_span = task or first_span
-        if settled is not None and best is ranked[settled[0]][2]:
-            column = settled[1]
         if offered_choice(best.text, question):
             column = None  # "Was it actual or estimated?": the one it writes, not the Reading column
         if column and not (first_span and column[0] <= first_span[0] and first_span[1] <= column[1]):

@@ -109,7 +109,7 @@ _SYNONYMS = (
     "veg vegetables", "call ring dial", "mistake error", "pay payment", "weigh weight", "collect pick",
     "information info", "certificate cert", "telephone phone tel", "maximum max", "department dept",
     "approximately approx", "temperature temp", "administration admin", "photograph photo", "laboratory lab",
-    "appointment appt",
+    "appointment appt", "defibrillator defib", "goalkeeper goalie",
 )  # fmt: skip
 """Words that documents and their readers use for one another ("When does the contract start?" of "This
 Agreement commences on 1 April", "How many people fit in the private room?" of "… seats up to 22 guests"), and

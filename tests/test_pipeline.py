@@ -526,8 +526,16 @@ def test_a_word_asked_in_its_short_form_is_the_word(tmp_path: Path, embedder) ->
         "This certificate confirms that the deposit is held by the DPS and protected for the duration of the tenancy."
         "\nDisputes must be raised within 3 months of the tenancy ending.\n"
     )
-    pipeline = pipeline_on(tmp_path, embedder, {"DPS_deposit_certificate.txt": certificate})
+    first_aid = (
+        "# First aid\n\n5. If the player has collapsed and is not breathing normally, start CPR and send someone for "
+        "the defibrillator (AED), which is in the yellow cabinet on the outside wall of the clubhouse, next to the "
+        "main door.\n"
+    )
+    files = {"DPS_deposit_certificate.txt": certificate, "first_aid_procedure.md": first_aid}
+    pipeline = pipeline_on(tmp_path, embedder, files)
     assert_marks(pipeline, [("when was the prescribed info served", "10 March 2025")])
+    defib = pipeline.answer("where's the defib")
+    assert defib.answered and "yellow cabinet" in defib.quotes[0].text, defib.text
 
 
 @pytest.mark.slow
@@ -611,6 +619,7 @@ CLASS_LIST = (
     "Reuben,Stone,Orange,Hedgehogs,Circles,Y,N,EHCP - 1:1 support mornings (Mrs Dunn)\n"
     "Ruby,Walsh,Brown,Badgers,Squares,N,N,\n"
     "Ella,Wright,Brown,Badgers,Triangles,N,N,Asthma - see medical list\n"
+    "Oliver,Grant,Lime,Foxes,Triangles,N,N,Type 1 diabetes - see medical list\n"
 )
 MEDICAL_LIST = (
     "Pupil,Condition,Medication,Where kept,What to do,Updated\n"
@@ -621,6 +630,8 @@ MEDICAL_LIST = (
     "wheat).,09/09/2025\n"
     "Ruby Walsh,Egg allergy (mild); hay fever,Cetirizine (summer term),School office,Avoid egg in cooking lessons,"
     "09/09/2025\n"
+    "Oliver Grant,Type 1 diabetes,Insulin pump; glucose tablets and snacks,Snack box in his drawer,"
+    '"Blood sugar check at 10:15 and 11:55. If below 4, give 3 glucose tablets.",12/01/2026\n'
 )
 
 
@@ -639,6 +650,9 @@ def test_a_row_that_says_what_is_asked_in_other_words_answers(tmp_path: Path, em
         assert answer.answered and answer.key_phrase == who, answer.text
         assert_quotes_verbatim(pipeline, answer)
     assert not pipeline.answer("who needs a wheelchair").answered
+    # of the row picked, the cell that says it (two lists say it of Oliver: his medical row is the one read)
+    oliver = pipeline.answer("does oliver have diabetes")
+    assert oliver.answered and oliver.key_phrase == "Type 1 diabetes", oliver.text
 
 
 @pytest.mark.slow
