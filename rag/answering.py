@@ -30,6 +30,7 @@ from rag.phrases import (
     ASKS_YES_NO,
     CODE,
     LABELLED,
+    LIST_ITEM,
     MONTH,
     MONTHS,
     STEPS,
@@ -484,10 +485,6 @@ def listed_rows(question: str, best: Sentence, excerpt: Callable[[str, int, int]
     window = max(0, min(mine - MAX_LISTED_ROWS // 2, len(rows) - MAX_LISTED_ROWS))
     shown = rows[window : window + MAX_LISTED_ROWS]
     return ListedRows(shown, len(rows) - len(shown))
-
-
-LIST_ITEM = re.compile(r"[ \t]*(?:(?P<bullet>[-*•+])|(?P<number>\d{1,2})[.)])[ \t]+(?=\S)")
-"""A list item's mark at the start of its line: "- ", "* ", "1. ", "2) "."""
 
 
 def bold_whole(text: str, span: tuple[int, int]) -> tuple[int, int]:
@@ -1280,6 +1277,8 @@ def moved_since(question: str, sentences: Sequence[Sentence]) -> list[bool]:
         if (move := _MOVED.search(s.text)) is not None:
             left = {" ".join(day.lower().split()) for day in _DAY_OF_MONTH.findall(s.text, 0, move.start())}
             moves.append((s, set(tokenize(s.text)), left))
+    if not moves:
+        return [False] * len(sentences)
     out = []
     for s in sentences:
         mine = {w for w in tokenize(s.text) if not w.isdigit()} - _MONTH_TERMS
@@ -1610,7 +1609,8 @@ def rows_saying(question: str, sentences: Sequence[Sentence], unfit: np.ndarray)
     mornings", its row's first cell). A word of the header names a column, which is asked otherwise; a word
     written in more than one cell of a row is no answer (found by a teacher's folder, whose medical list and
     class list were refused to these questions at rank 1)."""
-    asked = {w for w in re.findall(r"\w+", _fold(question)) if len(w) > 3 and w not in STOPWORDS and not w.isdigit()}
+    folded = _fold(question)
+    asked = {w for w in re.findall(r"\w+", folded) if len(w) > 3 and w not in STOPWORDS and not w.isdigit()}
     who = _WHICH_ROW.match(question) is not None
     found: list[tuple[int, tuple[int, int]]] = []
     for n, s in enumerate(sentences):
@@ -1623,7 +1623,7 @@ def rows_saying(question: str, sentences: Sequence[Sentence], unfit: np.ndarray)
         key = set(re.findall(r"\w+", _fold(first if len(first.split()) > 1 else _naming_cells(s.text))))
         given = _fold(person["given"]) if person else first
         named = any(
-            len(name) > 3 and re.search(rf"(?<![\w-]){re.escape(_fold(name))}(?![\w-])", _fold(question))
+            len(name) > 3 and re.search(rf"(?<![\w-]){re.escape(_fold(name))}(?![\w-])", folded)
             for name in (first, given)
         )
         if not (named or who):

@@ -16,12 +16,13 @@ import itertools
 import re
 from collections.abc import Sequence
 
-from rag.answering import LIST_ITEM, TABLE_RULE, Answer, Quote, file_name_words
+from rag.answering import TABLE_RULE, Answer, Quote, file_name_words
 from rag.chunking import sentence_spans
 from rag.documents import Document
 from rag.evidence import DATED
 from rag.formats.common import SECTION_PATH
 from rag.lexical import tokenize
+from rag.phrases import LIST_ITEM
 
 LEAD = 3
 """Sentences quoted from a document without headings: a news article's lead says what it is about."""

@@ -482,6 +482,8 @@ def _words_after(sentence: str, amounts: list[tuple[int, int]], brackets: bool =
     return out
 
 
+LIST_ITEM = re.compile(r"[ \t]*(?:(?P<bullet>[-*•+])|(?P<number>\d{1,2})[.)])[ \t]+(?=\S)")
+"""A list item's mark at the start of its line: "- ", "* ", "1. ", "2) "."""
 _PRICE_ASKED = re.compile(
     r"^\W*(?:how\s+much\s+(?:is|are|does|do|for)\s+(?:an?\s+|the\s+|one\s+|our\s+)?(?P<item>[^?]+?)"
     r"(?:\s+(?:cost|costs|be|go\s+for))?|what(?:['’]s|\s+is)\s+the\s+(?:price|cost)\s+of\s+(?:an?\s+|the\s+|our\s+)?"
@@ -489,7 +491,6 @@ _PRICE_ASKED = re.compile(
     re.IGNORECASE,
 )
 """A question for what one thing costs: "how much is a diavola?", "What's the price of the tiramisu?"."""
-_ITEM_MARK = re.compile(r"[ \t]*(?:[-*•+]|\d{1,2}[.)])?[ \t]*")
 
 
 def priced_line(question: str, lines: Sequence[str]) -> tuple[int, tuple[int, int]] | None:
@@ -506,8 +507,8 @@ def priced_line(question: str, lines: Sequence[str]) -> tuple[int, tuple[int, in
         return None
     found = []
     for n, line in enumerate(lines):
-        start = _ITEM_MARK.match(line)
-        if tokenize(line[start.end() if start else 0 :])[: len(item)] != item:
+        mark = LIST_ITEM.match(line)
+        if tokenize(line[mark.end() if mark else 0 :])[: len(item)] != item:
             continue
         amounts = [m.span() for m in _AMOUNTS.finditer(line)]
         if len(amounts) == 1:
